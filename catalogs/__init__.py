@@ -1,0 +1,1 @@
+"""Replica and transformation catalogs: frozen models and one loader module per format."""

@@ -1,0 +1,96 @@
+"""Replica catalog model: LFN -> PFNs at sites (Pegasus's ``replicas:`` document).
+
+Loaders: ``catalogs.replica_yaml``, ``catalogs.replica_text``, ``catalogs.replica_sqlite``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import cached_property
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PFN(_Frozen):
+    """A physical file name: a URL (file://, http(s)://, or a bare path) at a site."""
+
+    url: str
+    site: str
+
+
+class Replica(_Frozen):
+    """One catalog entry. With ``regex``, ``lfn`` is a pattern and PFNs may use ``[0]``,
+    ``[1]``... for the match and its groups."""
+
+    lfn: str
+    pfns: tuple[PFN, ...]
+    sha256: str | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+    regex: bool = False
+
+
+_GROUP_REF = re.compile(r"\[(\d+)\]")
+
+
+class ReplicaCatalog(_Frozen):
+    """An immutable replica catalog with O(1) lookup for plain entries.
+
+    ``source`` names the file(s) it came from, for error messages.
+    """
+
+    replicas: tuple[Replica, ...] = ()
+    source: str | None = None
+
+    @cached_property
+    def _plain(self) -> dict[str, list[Replica]]:
+        index: dict[str, list[Replica]] = {}
+        for rep in self.replicas:
+            if not rep.regex:
+                index.setdefault(rep.lfn, []).append(rep)
+        return index
+
+    @cached_property
+    def _patterns(self) -> list[tuple[re.Pattern[str], Replica]]:
+        return [(re.compile(r.lfn), r) for r in self.replicas if r.regex]
+
+    def lookup(self, lfn: str) -> tuple[PFN, ...]:
+        """All PFNs for ``lfn``: plain entries first (in catalog order), then regex ones."""
+        found: list[PFN] = []
+        for rep in self._plain.get(lfn, ()):
+            found.extend(rep.pfns)
+        for pattern, rep in self._patterns:
+            m = pattern.fullmatch(lfn)
+            if m is None:
+                continue
+            groups = [m.group(0), *m.groups()]
+            for pfn in rep.pfns:
+                url = _GROUP_REF.sub(lambda g: groups[int(g.group(1))] or "", pfn.url)
+                found.append(PFN(url=url, site=pfn.site))
+        return tuple(found)
+
+    def sha256(self, lfn: str) -> str | None:
+        """The checksum recorded for ``lfn`` (plain entries only), or None."""
+        for rep in self._plain.get(lfn, ()):
+            if rep.sha256:
+                return rep.sha256
+        return None
+
+    def has(self, lfn: str) -> bool:
+        return bool(self.lookup(lfn))
+
+    def merged(self, other: ReplicaCatalog) -> ReplicaCatalog:
+        """This catalog followed by ``other``: on lookups this one's PFNs come first
+        (earlier catalogs win on conflicts, as with several ``--rc``)."""
+        sources = [s for s in (self.source, other.source) if s]
+        return ReplicaCatalog(
+            replicas=self.replicas + other.replicas, source=", ".join(sources) or None
+        )
+
+    @classmethod
+    def of(cls, replicas: Iterable[Replica], source: str | None = None) -> ReplicaCatalog:
+        return cls(replicas=tuple(replicas), source=source)

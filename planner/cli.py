@@ -1,0 +1,79 @@
+"""The ``wfplan`` command.
+
+Each subcommand lives in ``planner/commands/<name>.py`` with two functions:
+``add_arguments(parser)`` (cheap: no heavy imports) and ``run(args) -> int``. Every
+:class:`WfplanError` is printed one line per problem, without a traceback, exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from catalogs.errors import WfplanError
+from planner import __version__
+
+# name -> (module under planner.commands, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("validate", "parse and check a workflow and its catalogs"),
+    "info": ("info", "jobs by transformation, levels, inputs/outputs, sizes"),
+    "convert": ("convert", "convert a workflow between formats"),
+    "plan": ("plan", "plan a workflow into an HTCondor DAGMan submit directory"),
+    "explain": ("explain", "why each job was pruned, placed or clustered"),
+    "graph": ("graph", "draw the abstract or concrete DAG"),
+    "run": ("run", "run a submit directory here with the embedded engine"),
+    "status": ("status", "progress of a submit directory"),
+    "analyze": ("analyze", "failed nodes with their exit codes and stderr"),
+    "submit": ("submit", "submit a submit directory to HTCondor DAGMan"),
+    "montage": ("montage", "Montage: synthetic sky, workflow generator, demo"),
+    "simulate": ("simulate", "simulate the makespan of a planned workflow"),
+    "experiment": ("experiment", "clustering sweeps: plan, simulate, plot"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wfplan",
+        description="A Pegasus-style workflow planner for HTCondor DAGMan.",
+    )
+    parser.add_argument("--version", action="version", version=f"wfplan {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = _command_module(module_name)
+        if module is None:
+            continue
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def _command_module(module_name: str) -> object | None:
+    try:
+        return importlib.import_module(f"planner.commands.{module_name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"planner.commands.{module_name}":
+            return None  # command not built in this version
+        raise
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args._run(args)
+    except WfplanError as exc:
+        for line in exc.lines():
+            print(f"wfplan: error: {line}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("wfplan: interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""wfplan's error hierarchy: one class per condition, messages that name the input.
+
+The root, :class:`WfplanError`, is defined in ``catalogs.errors`` so that ``catalogs`` and
+``sites`` can raise it without importing ``planner``. The CLI catches ``WfplanError``,
+prints :meth:`WfplanError.lines` (one line per problem) and exits 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from catalogs.errors import CatalogError, CatalogFormatError, CatalogWriteError, WfplanError
+
+__all__ = [
+    "CatalogError",
+    "CatalogFormatError",
+    "CatalogWriteError",
+    "CycleError",
+    "DuplicateJobId",
+    "DuplicateProducer",
+    "EmitError",
+    "EngineError",
+    "FormatError",
+    "MissingReplica",
+    "NoEligibleSite",
+    "PlannerError",
+    "Problems",
+    "UnknownProfileNamespace",
+    "UnknownTransformation",
+    "UnsafeArgument",
+    "UnsafeLFN",
+    "UnsupportedFeature",
+    "WfplanError",
+]
+
+
+class PlannerError(WfplanError):
+    """Base for the planner's own conditions."""
+
+
+class FormatError(PlannerError):
+    """A workflow file cannot be read: bad YAML/XML/JSON or a wrong shape."""
+
+
+class UnsupportedFeature(PlannerError):
+    """Valid input that wfplan does not support yet (e.g. sub-workflows)."""
+
+
+class CycleError(PlannerError):
+    """The workflow's dependencies form a cycle; the message names it."""
+
+
+class DuplicateJobId(PlannerError):
+    """Two jobs share one id."""
+
+
+class DuplicateProducer(PlannerError):
+    """Two jobs write the same LFN."""
+
+
+class UnknownTransformation(PlannerError):
+    """A job names a transformation no catalog knows."""
+
+
+class MissingReplica(PlannerError):
+    """A workflow input has no replica."""
+
+
+class UnsafeLFN(PlannerError):
+    """An LFN is empty, absolute, contains '..' or control characters."""
+
+
+class UnsafeArgument(PlannerError):
+    """An argument holds shell metacharacters or control characters."""
+
+
+class UnknownProfileNamespace(PlannerError):
+    """A profile uses a namespace Pegasus does not define."""
+
+
+class NoEligibleSite(PlannerError):
+    """No candidate site can run a job; the message says why each was rejected."""
+
+
+class EmitError(PlannerError):
+    """The submit directory could not be written (nothing partial is left behind)."""
+
+
+class EngineError(PlannerError):
+    """The embedded engine cannot read or run a submit directory."""
+
+
+class Problems(PlannerError):
+    """Several problems found at once (validation reports them all, one line each)."""
+
+    def __init__(self, problems: Iterable[WfplanError]) -> None:
+        self.problems: list[WfplanError] = list(problems)
+        super().__init__("; ".join(str(p) for p in self.problems))
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.problems)
+
+    def lines(self) -> list[str]:
+        return [line for p in self.problems for line in p.lines()]

@@ -1,0 +1,1 @@
+"""The workflow models: abstract (``workflow``), derived graph (``graph``), concrete."""

@@ -1,0 +1,108 @@
+"""The concrete workflow: what the planner decided, node by node.
+
+Passes build it; ``planner.emit`` turns it into the submit directory (``.dag``, ``.sub``,
+``plan.json``); ``explain`` and the simulator read ``plan.json``. All URLs are absolute
+(``file:///...``, ``http://...``); a bare LFN as a ``dst`` means "in the job's working
+directory".
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from pydantic import Field
+
+from planner.model.base import Frozen, Profiles
+
+
+class NodeKind(str, Enum):
+    COMPUTE = "compute"
+    CLUSTER = "cluster"
+    STAGE_IN = "stage_in"
+    STAGE_INTER = "stage_inter"
+    STAGE_OUT = "stage_out"
+    REGISTER = "register"
+    CREATE_DIR = "create_dir"
+    CLEANUP = "cleanup"
+
+
+class DataConfiguration(str, Enum):
+    SHAREDFS = "sharedfs"
+    NONSHAREDFS = "nonsharedfs"
+    CONDORIO = "condorio"
+
+
+class Transfer(Frozen):
+    """One file to move. ``src`` lists candidate URLs, best first (ordered fallbacks).
+
+    For ``register`` nodes ``dst`` is the PFN to record; for ``create_dir`` and
+    ``cleanup`` nodes ``src`` is empty and ``dst`` is the directory/file URL to create or
+    remove.
+    """
+
+    lfn: str
+    src: tuple[str, ...] = ()
+    dst: str
+    sha256: str | None = None
+    symlink: bool = False
+    size: int | None = None
+    site: str | None = None  # the site ``dst`` belongs to (register: the PFN's site)
+
+
+class Task(Frozen):
+    """One abstract job as it will execute inside a compute or cluster node."""
+
+    job_id: str
+    transformation: str
+    executable: str  # absolute path (or URL for a stageable executable) on the site
+    arguments: tuple[str, ...] = ()
+    environment: dict[str, str] = Field(default_factory=dict)
+    stdin: str | None = None
+    stdout: str | None = None
+    stderr: str | None = None
+    runtime: float | None = None  # seconds, from pegasus.runtime or the source trace
+
+
+class Node(Frozen):
+    """One DAG node. Compute and cluster nodes carry ``tasks``; the others ``files``.
+
+    ``inputs``/``outputs`` (compute/cluster) say how each file reaches the job's working
+    directory and where its outputs go, independently of the data configuration: the
+    emitter turns them into nothing (sharedfs), ``transfer_input_files`` /
+    ``transfer_output_files`` (condorio) or the cluster runner's pull/push manifest
+    (nonsharedfs).
+    """
+
+    name: str
+    kind: NodeKind
+    site: str
+    level: int
+    transformation: str | None = None
+    jobs: tuple[str, ...] = ()
+    tasks: tuple[Task, ...] = ()
+    files: tuple[Transfer, ...] = ()
+    inputs: tuple[Transfer, ...] = ()
+    outputs: tuple[Transfer, ...] = ()
+    working_dir: str | None = None  # absolute path where the job runs (initialdir)
+    data_configuration: DataConfiguration | None = None
+    staging_site: str | None = None
+    profiles: Profiles = Field(default_factory=dict)  # merged: condor, dagman, env, pegasus
+    reasons: tuple[str, ...] = ()  # human-readable "why" lines for ``wfplan explain``
+
+
+class Pruned(Frozen):
+    job: str
+    reason: str
+
+
+class ConcreteWorkflow(Frozen):
+    """The planner's answer: nodes in a deterministic order and (parent, child) edges."""
+
+    name: str
+    nodes: tuple[Node, ...]
+    edges: tuple[tuple[str, str], ...] = ()
+    pruned: tuple[Pruned, ...] = ()
+    options: dict[str, Any] = Field(default_factory=dict)
+    # abstract job id -> why it went to its site / which replica was chosen, for explain
+    decisions: dict[str, tuple[str, ...]] = Field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""The site catalog: compute sites, their directories, file servers and profiles."""
