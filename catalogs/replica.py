@@ -37,6 +37,16 @@ class Replica(_Frozen):
 _GROUP_REF = re.compile(r"\[(\d+)\]")
 
 
+def _substituted(pfns: tuple[PFN, ...], groups: list[str | None]) -> list[PFN]:
+    """Regex PFNs with ``[0]``, ``[1]``... replaced by the match and its groups."""
+
+    def group(ref: re.Match[str]) -> str:
+        index = int(ref.group(1))
+        return (groups[index] or "") if index < len(groups) else ref.group(0)
+
+    return [PFN(url=_GROUP_REF.sub(group, p.url), site=p.site) for p in pfns]
+
+
 class ReplicaCatalog(_Frozen):
     """An immutable replica catalog with O(1) lookup for plain entries.
 
@@ -67,10 +77,7 @@ class ReplicaCatalog(_Frozen):
             m = pattern.fullmatch(lfn)
             if m is None:
                 continue
-            groups = [m.group(0), *m.groups()]
-            for pfn in rep.pfns:
-                url = _GROUP_REF.sub(lambda g: groups[int(g.group(1))] or "", pfn.url)
-                found.append(PFN(url=url, site=pfn.site))
+            found.extend(_substituted(rep.pfns, [m.group(0), *m.groups()]))
         return tuple(found)
 
     def sha256(self, lfn: str) -> str | None:

@@ -5,7 +5,7 @@ Loaders: ``catalogs.transformation_yaml``, ``catalogs.transformation_text``.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from functools import cached_property
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,7 +15,7 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class TransformationType(str, Enum):
+class TransformationType(StrEnum):
     INSTALLED = "installed"
     STAGEABLE = "stageable"
 
@@ -33,6 +33,8 @@ class TransformationSite(_Frozen):
     type: TransformationType = TransformationType.INSTALLED
     arch: str | None = None
     os_type: str | None = None
+    os_release: str | None = None
+    os_version: str | None = None
     container: str | None = None
     profiles: CatalogProfiles = Field(default_factory=dict)
 

@@ -5,7 +5,7 @@ Loaders: ``sites.site_yaml``. Defaults for ``local``/``condorpool``: ``sites.def
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from functools import cached_property
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,14 +15,14 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class DirectoryType(str, Enum):
+class DirectoryType(StrEnum):
     SHARED_SCRATCH = "sharedScratch"
     SHARED_STORAGE = "sharedStorage"
     LOCAL_SCRATCH = "localScratch"
     LOCAL_STORAGE = "localStorage"
 
 
-class Operation(str, Enum):
+class Operation(StrEnum):
     ALL = "all"
     GET = "get"
     PUT = "put"
@@ -37,12 +37,15 @@ class Directory(_Frozen):
     type: DirectoryType
     path: str
     file_servers: tuple[FileServer, ...] = ()
+    shared_file_system: bool = False
 
 
 class Site(_Frozen):
     name: str
     arch: str | None = None
     os_type: str | None = None
+    os_release: str | None = None
+    os_version: str | None = None
     directories: tuple[Directory, ...] = ()
     grids: tuple[dict[str, str], ...] = ()
     # namespace name -> key -> value, e.g. {"pegasus": {"data.configuration": "sharedfs"}}

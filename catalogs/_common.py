@@ -1,0 +1,148 @@
+"""Shape checks and file helpers shared by every catalog loader (catalogs and sites).
+
+Loaders check the shapes they need by hand and build the frozen models with
+``model_construct``: on a 100,000-entry catalog pydantic's validation would be most of the
+load time, and hand checks give messages that name the entry (``replica 3 (lfn 'f.a'):
+pfns[0] has no site``) instead of pydantic's multi-line reports.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from catalogs.errors import CatalogFormatError, CatalogWriteError
+
+# Pegasus's profile namespaces; a catalog using any other is refused.
+PROFILE_NAMESPACES = frozenset(
+    {"pegasus", "condor", "dagman", "env", "globus", "selector", "hints", "stat"}
+)
+
+
+def fail(where: str, problem: str, source: str | None) -> CatalogFormatError:
+    """The error for ``problem`` in the entry described by ``where``."""
+    return CatalogFormatError(f"{where}: {problem}" if where else problem, source=source)
+
+
+def as_mapping(value: object, where: str, source: str | None) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise fail(where, f"expected a mapping, got {_kind(value)}", source)
+    return value
+
+
+def as_list(value: object, where: str, source: str | None) -> list[Any]:
+    if not isinstance(value, list | tuple):
+        raise fail(where, f"expected a list, got {_kind(value)}", source)
+    return list(value)
+
+
+def scalar(value: object, where: str, source: str | None) -> str:
+    """A YAML scalar as a string: numbers and booleans are stored as their text
+    (``3`` -> ``"3"``, ``true`` -> ``"true"``), as Pegasus does for profile values."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    raise fail(where, f"expected a string or number, got {_kind(value)}", source)
+
+
+def required(d: Mapping[str, Any], key: str, where: str, source: str | None) -> str:
+    """A required, non-empty scalar field."""
+    if key not in d or d[key] is None:
+        raise fail(where, f"has no {key}", source)
+    text = scalar(d[key], f"{where}: {key}", source)
+    if not text:
+        raise fail(where, f"{key} is empty", source)
+    return text
+
+
+def optional(d: Mapping[str, Any], key: str, where: str, source: str | None) -> str | None:
+    value = d.get(key)
+    return None if value is None else scalar(value, f"{where}: {key}", source)
+
+
+def check_keys(
+    d: Mapping[str, Any], allowed: frozenset[str], where: str, source: str | None
+) -> None:
+    """Refuse unknown keys (a typo must not be silently ignored); ``x-`` keys are
+    extensions and always allowed."""
+    for key in d:
+        if key not in allowed and not (isinstance(key, str) and key.startswith("x-")):
+            raise fail(where, f"unknown key {key!r}", source)
+
+
+def profiles(value: object, where: str, source: str | None) -> dict[str, dict[str, str]]:
+    """Pegasus YAML profiles ``{namespace: {key: value}}`` with string values."""
+    if value is None:
+        return {}
+    result: dict[str, dict[str, str]] = {}
+    for ns, values in as_mapping(value, f"{where}: profiles", source).items():
+        if ns not in PROFILE_NAMESPACES:
+            known = ", ".join(sorted(PROFILE_NAMESPACES))
+            raise fail(where, f"unknown profile namespace {ns!r} (known: {known})", source)
+        inner = as_mapping(values, f"{where}: profiles.{ns}", source)
+        result[ns] = {
+            str(k): scalar(v, f"{where}: profile {ns}.{k}", source) for k, v in inner.items()
+        }
+    return result
+
+
+def profiles_to_dict(profiles: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
+    """Profiles for writing: namespaces and keys sorted so output is byte-stable."""
+    return {ns: dict(sorted(profiles[ns].items())) for ns in sorted(profiles) if profiles[ns]}
+
+
+def read_text(path: Path) -> str:
+    """A catalog file's text; a missing or unreadable file is a CatalogFormatError."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CatalogFormatError("no such file", source=str(path))
+    except UnicodeDecodeError as exc:
+        raise CatalogFormatError(f"not UTF-8 text (byte {exc.start})", source=str(path))
+    except OSError as exc:
+        raise CatalogFormatError(f"cannot read: {exc.strerror}", source=str(path))
+
+
+def atomic_write(path: Path, fill: Callable[[Path], None]) -> None:
+    """Create ``path`` by letting ``fill`` write a temporary file beside it, then renaming
+    it into place: readers see the old catalog or the new one, never half of one."""
+    path = Path(path)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise CatalogWriteError(f"cannot write: {exc.strerror}", source=str(path))
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        fill(tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise CatalogWriteError(f"cannot write: {exc.strerror or exc}", source=str(path))
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    def fill(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+
+    atomic_write(Path(path), fill)
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "nothing"
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: f"the string {value!r}",
+        bool: f"the boolean {value!r}",
+    }.get(type(value), f"a {type(value).__name__}")
