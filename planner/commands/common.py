@@ -1,0 +1,77 @@
+"""Helpers shared by the subcommands: the workflow argument and the catalog options.
+
+``wfplan validate``, ``info``, ``convert`` and ``plan`` use these, so the options read the
+same everywhere. Imports are lazy: ``add_*`` run while the parser is built.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from catalogs.replica import ReplicaCatalog
+    from catalogs.transformation import TransformationCatalog
+    from planner.model.workflow import Workflow
+    from sites.model import SiteCatalog
+
+
+def add_workflow_argument(parser: argparse.ArgumentParser, name: str = "workflow") -> None:
+    parser.add_argument(
+        name,
+        metavar="WF",
+        help="workflow file: .yml/.yaml (Pegasus 5.0), .xml/.dax (DAX 2.1/3.x), .json (WfFormat)",
+    )
+
+
+def add_catalog_options(parser: argparse.ArgumentParser) -> None:
+    """``--rc`` (repeatable, earlier files win), ``--tc`` and ``--sc``."""
+    parser.add_argument(
+        "--rc",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="replica catalog (YAML, text or SQLite); repeatable, earlier files win",
+    )
+    parser.add_argument("--tc", metavar="FILE", help="transformation catalog (YAML or text)")
+    parser.add_argument("--sc", metavar="FILE", help="site catalog (YAML)")
+
+
+def load_workflow(path: str) -> Workflow:
+    from planner.formats import load_workflow as _load
+
+    return _load(path)
+
+
+@dataclass(frozen=True)
+class Catalogs:
+    """The catalogs in force: those given on the command line, else those inlined in the
+    workflow (a file given with --rc/--tc/--sc is searched before the inline one)."""
+
+    replicas: ReplicaCatalog | None
+    transformations: TransformationCatalog | None
+    sites: SiteCatalog | None
+
+
+def load_catalogs(args: argparse.Namespace, workflow: Workflow | None = None) -> Catalogs:
+    """Read ``--rc``/``--tc``/``--sc`` and merge them with the workflow's inline catalogs."""
+    replicas = workflow.replica_catalog if workflow is not None else None
+    transformations = workflow.transformation_catalog if workflow is not None else None
+    sites = workflow.site_catalog if workflow is not None else None
+    rc_paths: list[str] = list(getattr(args, "rc", None) or [])
+    if rc_paths:
+        from catalogs.loader import load_replica_catalogs
+
+        given = load_replica_catalogs(rc_paths)
+        replicas = given if replicas is None else given.merged(replicas)
+    if getattr(args, "tc", None):
+        from catalogs.loader import load_transformation_catalog
+
+        tc = load_transformation_catalog(args.tc)
+        transformations = tc if transformations is None else tc.merged(transformations)
+    if getattr(args, "sc", None):
+        from sites.loader import load_site_catalog
+
+        sites = load_site_catalog(args.sc)
+    return Catalogs(replicas=replicas, transformations=transformations, sites=sites)

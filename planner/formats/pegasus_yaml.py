@@ -1,0 +1,430 @@
+"""Pegasus 5.0 YAML workflows: reader (with inline catalogs) and writer.
+
+``loads(dumps(wf), source)`` equals ``wf`` (apart from ``source``). Hooks and job
+metadata are accepted and ignored; sub-workflow jobs (``pegasusWorkflow``,
+``condorWorkflow``) are refused with UnsupportedFeature naming the job.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from catalogs.errors import WfplanError
+from catalogs.yamlio import load_yaml
+from planner.errors import FormatError, UnsupportedFeature
+from planner.formats._shape import (
+    LINKS,
+    as_bool,
+    as_size,
+    job_where,
+    make_job,
+    make_use,
+    need_str,
+    profiles_from,
+    scalar_text,
+)
+from planner.model.base import Namespace, merge_profiles
+from planner.model.workflow import Job, LinkType, Use, Workflow
+
+PEGASUS_VERSION = "5.0"
+_JOB_KEYS = frozenset(
+    {"type", "id", "name", "namespace", "version", "nodeLabel", "arguments", "uses",
+     "profiles", "hooks", "metadata", "stdin", "stdout", "stderr"}
+)  # fmt: skip
+_USE_KEYS = frozenset(
+    {"lfn", "type", "stageOut", "registerReplica", "optional", "bypass", "size",
+     "metadata", "forPlanning"}
+)  # fmt: skip
+
+
+def load(path: str | os.PathLike[str]) -> Workflow:
+    """Read a Pegasus 5.0 YAML workflow file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FormatError(f"cannot read workflow: {exc}", source=str(path)) from None
+    return loads(text, str(path))
+
+
+def loads(text: str, source: str | None = None) -> Workflow:
+    """Parse Pegasus 5.0 YAML text; ``source`` names it in error messages."""
+    doc = load_yaml(text, source, error=FormatError)
+    return from_dict(doc, source)
+
+
+def from_dict(doc: object, source: str | None = None) -> Workflow:
+    """Build a Workflow from an already-parsed Pegasus YAML document."""
+    if not isinstance(doc, Mapping):
+        raise FormatError("not a Pegasus workflow: the document is not a mapping", source=source)
+    version = doc.get("pegasus")
+    if not isinstance(version, str) or not version.startswith("5."):
+        raise FormatError(
+            f"'pegasus' must be a version string like \"5.0\", got {version!r}", source=source
+        )
+    name = doc.get("name")
+    if not isinstance(name, str) or not name:
+        raise FormatError("workflow has no 'name'", source=source)
+    raw_jobs = doc.get("jobs")
+    if not isinstance(raw_jobs, list) or not raw_jobs:
+        raise FormatError("workflow 'jobs' must be a non-empty list", source=source)
+    defaults = profiles_from(doc.get("profiles"), "workflow", source)
+    jobs = tuple(_job(i, raw, defaults, source) for i, raw in enumerate(raw_jobs))
+    metadata = doc.get("metadata") or {}
+    if not isinstance(metadata, Mapping):
+        raise FormatError("workflow 'metadata' must be a mapping", source=source)
+    return Workflow.model_construct(
+        name=name,
+        jobs=jobs,
+        dependencies=_dependencies(doc.get("jobDependencies"), source),
+        replica_catalog=_inline("replicaCatalog", doc, source),
+        transformation_catalog=_inline("transformationCatalog", doc, source),
+        site_catalog=_inline("siteCatalog", doc, source),
+        metadata={str(k): scalar_text(v) for k, v in metadata.items()},
+        source=source,
+    )
+
+
+def _job(
+    index: int, raw: object, defaults: dict[Namespace, dict[str, str]], source: str | None
+) -> Job:
+    if not isinstance(raw, Mapping):
+        raise FormatError(f"{job_where(index, None)}: not a mapping", source=source)
+    job_id = raw.get("id")
+    where = job_where(index, job_id)
+    kind = raw.get("type", "job")
+    if kind in ("pegasusWorkflow", "condorWorkflow"):
+        raise UnsupportedFeature(
+            f"{where}: sub-workflow jobs (type {kind!r}) are not supported yet", source=source
+        )
+    if kind != "job":
+        raise FormatError(f"{where}: unknown job type {kind!r}", source=source)
+    if not isinstance(job_id, str | int) or isinstance(job_id, bool) or job_id == "":
+        raise FormatError(f"{where}: job has no id", source=source)
+    unknown = set(raw) - _JOB_KEYS
+    if unknown:
+        raise FormatError(f"{where}: unknown key(s) {sorted(map(str, unknown))}", source=source)
+    name = raw.get("name")
+    if not isinstance(name, str) or not name:
+        raise FormatError(f"{where}: job has no transformation 'name'", source=source)
+    args = raw.get("arguments") or []
+    if not isinstance(args, list):
+        raise FormatError(f"{where}: 'arguments' must be a list", source=source)
+    uses = raw.get("uses") or []
+    if not isinstance(uses, list):
+        raise FormatError(f"{where}: 'uses' must be a list", source=source)
+    profiles = profiles_from(raw.get("profiles"), where, source)
+    if defaults:
+        profiles = merge_profiles(defaults, profiles)
+    return make_job(
+        id=str(job_id),
+        name=name,
+        namespace=_opt_str(raw, "namespace", where, source),
+        version=_opt_str(raw, "version", where, source),
+        node_label=_opt_str(raw, "nodeLabel", where, source),
+        arguments=tuple(
+            need_str(a, f"{where}: arguments[{k}]", source) for k, a in enumerate(args)
+        ),
+        uses=tuple(_use(u, f"{where}: uses[{k}]", source) for k, u in enumerate(uses)),
+        profiles=profiles,
+        stdin=_opt_str(raw, "stdin", where, source),
+        stdout=_opt_str(raw, "stdout", where, source),
+        stderr=_opt_str(raw, "stderr", where, source),
+    )
+
+
+def _opt_str(raw: Mapping[str, Any], key: str, where: str, source: str | None) -> str | None:
+    value = raw.get(key)
+    return None if value is None else need_str(value, f"{where}: {key}", source)
+
+
+def _use(raw: object, where: str, source: str | None) -> Use:
+    if not isinstance(raw, Mapping):
+        raise FormatError(f"{where} is not a mapping", source=source)
+    lfn = raw.get("lfn")
+    if lfn is None or isinstance(lfn, dict | list):
+        raise FormatError(f"{where} has no lfn", source=source)
+    unknown = set(raw) - _USE_KEYS
+    if unknown:
+        raise FormatError(f"{where}: unknown key(s) {sorted(map(str, unknown))}", source=source)
+    link = LINKS.get(str(raw.get("type")))
+    if link is None:
+        raise FormatError(
+            f"{where} (lfn {lfn!r}): type must be one of {', '.join(LINKS)}, got {raw.get('type')!r}",
+            source=source,
+        )
+    size_raw = raw.get("size")
+    metadata = raw.get("metadata")
+    if size_raw is None and isinstance(metadata, Mapping):
+        size_raw = metadata.get("size")
+    return make_use(
+        scalar_text(lfn),
+        link,
+        stage_out=_flag(raw, "stageOut", True, where, source),
+        register_replica=_flag(raw, "registerReplica", True, where, source),
+        optional=_flag(raw, "optional", False, where, source),
+        bypass=_flag(raw, "bypass", False, where, source),
+        size=None if size_raw is None else as_size(size_raw, where, source),
+    )
+
+
+def _flag(raw: Mapping[str, Any], key: str, default: bool, where: str, source: str | None) -> bool:
+    value = raw.get(key)
+    return default if value is None else as_bool(value, f"{where}: {key}", source)
+
+
+def _dependencies(raw: object, source: str | None) -> tuple[tuple[str, str], ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise FormatError("'jobDependencies' must be a list", source=source)
+    edges: list[tuple[str, str]] = []
+    for k, dep in enumerate(raw):
+        where = f"jobDependencies[{k}]"
+        if not isinstance(dep, Mapping) or dep.get("id") is None:
+            raise FormatError(f"{where} has no id", source=source)
+        parent = need_str(dep["id"], where, source)
+        children = dep.get("children") or []
+        if not isinstance(children, list):
+            raise FormatError(f"{where} (id {parent!r}): 'children' must be a list", source=source)
+        edges.extend((parent, need_str(c, f"{where} (id {parent!r})", source)) for c in children)
+    return tuple(edges)
+
+
+# key in the workflow document -> (module, function) building the catalog from a dict
+_INLINE_READERS: dict[str, tuple[tuple[str, str], ...]] = {
+    "replicaCatalog": (("catalogs.loader", "replica_catalog_from_dict"),),
+    "transformationCatalog": (("catalogs.loader", "transformation_catalog_from_dict"),),
+    "siteCatalog": (
+        ("sites.loader", "site_catalog_from_dict"),
+        ("sites.site_yaml", "site_catalog_from_dict"),
+        ("catalogs.loader", "site_catalog_from_dict"),
+    ),
+}
+
+
+def _find(candidates: tuple[tuple[str, str], ...]) -> Callable[..., Any] | None:
+    for module_name, func in candidates:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError:
+            continue
+        found = getattr(module, func, None)
+        if callable(found):
+            return found
+    return None
+
+
+def _inline(key: str, doc: Mapping[str, Any], source: str | None) -> Any:
+    raw = doc.get(key)
+    if raw is None:
+        return None
+    reader = _find(_INLINE_READERS[key])
+    if reader is None:
+        raise UnsupportedFeature(f"inline {key} cannot be read by this build", source=source)
+    try:
+        return reader(raw, source)
+    except WfplanError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise FormatError(f"{key}: {exc}", source=source) from None
+
+
+# ---------------------------------------------------------------------------- writer
+
+_CATALOG_WRITERS: dict[str, tuple[tuple[str, str], ...]] = {
+    "replicaCatalog": (
+        ("catalogs.loader", "replica_catalog_to_dict"),
+        ("catalogs.replica_yaml", "to_dict"),
+        ("catalogs.replica_yaml", "dumps"),
+    ),
+    "transformationCatalog": (
+        ("catalogs.loader", "transformation_catalog_to_dict"),
+        ("catalogs.transformation_yaml", "to_dict"),
+        ("catalogs.transformation_yaml", "dumps"),
+    ),
+    "siteCatalog": (
+        ("sites.loader", "site_catalog_to_dict"),
+        ("sites.site_yaml", "to_dict"),
+        ("sites.site_yaml", "dumps"),
+    ),
+}
+
+
+def _catalog_dict(key: str, catalog: Any) -> Any:
+    writer = _find(_CATALOG_WRITERS[key])
+    if writer is None:
+        raise UnsupportedFeature(f"inline {key} cannot be written by this build")
+    out = writer(catalog)
+    if isinstance(out, str):
+        out = load_yaml(out)
+    if isinstance(out, dict):
+        out = {k: v for k, v in out.items() if k not in ("pegasus", "x-pegasus")}
+    return out
+
+
+def to_dict(workflow: Workflow) -> dict[str, Any]:
+    """The Pegasus 5.0 YAML document for ``workflow`` (keys in a fixed order)."""
+    doc: dict[str, Any] = {"pegasus": PEGASUS_VERSION, "name": workflow.name}
+    if workflow.metadata:
+        doc["metadata"] = dict(workflow.metadata)
+    for key, catalog in (
+        ("siteCatalog", workflow.site_catalog),
+        ("replicaCatalog", workflow.replica_catalog),
+        ("transformationCatalog", workflow.transformation_catalog),
+    ):
+        if catalog is not None:
+            doc[key] = _catalog_dict(key, catalog)
+    doc["jobs"] = [_job_dict(job) for job in workflow.jobs]
+    deps = _dependency_runs(workflow.dependencies)
+    if deps:
+        doc["jobDependencies"] = deps
+    return doc
+
+
+def _job_dict(job: Job) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "job"}
+    if job.namespace is not None:
+        out["namespace"] = job.namespace
+    if job.version is not None:
+        out["version"] = job.version
+    out["name"] = job.name
+    out["id"] = job.id
+    for key, value in (
+        ("nodeLabel", job.node_label),
+        ("stdin", job.stdin),
+        ("stdout", job.stdout),
+        ("stderr", job.stderr),
+    ):
+        if value is not None:
+            out[key] = value
+    out["arguments"] = list(job.arguments)
+    out["uses"] = [_use_dict(u) for u in job.uses]
+    if job.profiles:
+        out["profiles"] = {Namespace(ns).value: dict(values) for ns, values in job.profiles.items()}
+    return out
+
+
+def _use_dict(use: Use) -> dict[str, Any]:
+    out: dict[str, Any] = {"lfn": use.lfn, "type": LinkType(use.link).value}
+    if use.size is not None:
+        out["size"] = use.size
+    out["stageOut"] = use.stage_out
+    out["registerReplica"] = use.register_replica
+    if use.optional:
+        out["optional"] = True
+    if use.bypass:
+        out["bypass"] = True
+    return out
+
+
+def _dependency_runs(edges: tuple[tuple[str, str], ...]) -> list[dict[str, Any]]:
+    """Consecutive edges with one parent become one entry, so reading them back gives the
+    same edges in the same order."""
+    runs: list[dict[str, Any]] = []
+    for parent, child in edges:
+        if runs and runs[-1]["id"] == parent:
+            runs[-1]["children"].append(child)
+        else:
+            runs.append({"id": parent, "children": [child]})
+    return runs
+
+
+def dumps(workflow: Workflow) -> str:
+    """Pegasus 5.0 YAML text for ``workflow`` (same workflow, same bytes)."""
+    return "".join(yield_yaml_lines(to_dict(workflow)))
+
+
+_BARE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+_RESERVED = frozenset({"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"})
+# characters YAML does not allow raw inside a double-quoted scalar; JSON leaves them raw
+_NON_PRINTABLE = re.compile("[\x7f-\x84\x86-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
+
+
+def _quote(text: str) -> str:
+    """A double-quoted YAML scalar: JSON string syntax is valid YAML and never ambiguous
+    (a bare ``1e3`` or ``0o7`` would read back as a number under YAML 1.2)."""
+    quoted = json.dumps(text, ensure_ascii=False)
+    return _NON_PRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
+
+
+def _key(key: object) -> str:
+    text = str(key)
+    if _BARE_KEY.fullmatch(text) and text.lower() not in _RESERVED:
+        return text
+    return _quote(text)
+
+
+def _scalar(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, Enum):
+        return _scalar(value.value)
+    return _quote(str(value))
+
+
+def yield_yaml_lines(value: object, indent: str = "") -> Iterator[str]:
+    """Block-style YAML lines for nested dicts/lists/scalars, keys in the given order."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            head = f"{indent}{_key(key)}:"
+            if isinstance(item, Mapping | list | tuple) and item:
+                yield head + "\n"
+                yield from yield_yaml_lines(item, indent + "  ")
+            elif isinstance(item, Mapping):
+                yield head + " {}\n"
+            elif isinstance(item, list | tuple):
+                yield head + " []\n"
+            else:
+                yield f"{head} {_scalar(item)}\n"
+    elif isinstance(value, list | tuple):
+        for item in value:
+            if isinstance(item, Mapping | list | tuple) and item:
+                lines = yield_yaml_lines(item, indent + "  ")
+                first = next(lines)
+                yield f"{indent}- {first[len(indent) + 2 :]}"
+                yield from lines
+            elif isinstance(item, Mapping):
+                yield f"{indent}- {{}}\n"
+            elif isinstance(item, list | tuple):
+                yield f"{indent}- []\n"
+            else:
+                yield f"{indent}- {_scalar(item)}\n"
+    else:
+        yield f"{indent}{_scalar(value)}\n"
+
+
+def dump(workflow: Workflow, path: str | os.PathLike[str]) -> None:
+    """Write ``workflow`` to ``path`` atomically (a temp file renamed into place)."""
+    write_atomic(path, dumps(workflow))
+
+
+def write_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` to a temp file beside ``path`` and rename it into place."""
+    target = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise FormatError(f"cannot write: {exc.strerror or exc}", source=str(path)) from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise FormatError(f"cannot write: {exc.strerror or exc}", source=str(path)) from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
