@@ -1,0 +1,92 @@
+"""``wfplan simulate SUBMIT_DIR``: the predicted makespan of a planned workflow."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from planner.sim.model import Network
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("submit_dir", type=Path, metavar="SUBMIT_DIR")
+    parser.add_argument(
+        "--slots",
+        action="append",
+        default=[],
+        metavar="SITE=N",
+        help="slots of a site (repeatable; a bare N applies to every site); "
+        "default: the site catalog's pegasus.slots profile, else 1",
+    )
+    parser.add_argument(
+        "--overhead-model",
+        default="none",
+        metavar="none|dagman|dagman-2005|local|FILE",
+        help="per-job engine costs (default: none); FILE is a JSON object of the model's fields",
+    )
+    parser.add_argument(
+        "--bandwidth",
+        action="append",
+        default=[],
+        metavar="[SRC->DST=]BYTES_PER_S",
+        help="transfer bandwidth, default 100e6 bytes/s (repeatable, per site pair)",
+    )
+    parser.add_argument("--gantt", type=Path, metavar="OUT.png", help="draw a Gantt chart")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def parse_bandwidth(values: list[str]) -> Network:
+    from planner.sim.errors import SimulationError
+    from planner.sim.model import Network
+
+    default = 100e6
+    pairs: dict[str, float] = {}
+    for value in values:
+        pair, sep, number = value.rpartition("=")
+        try:
+            bw = float(number)
+        except ValueError:
+            raise SimulationError(f"--bandwidth {value!r}: not a number of bytes per second")
+        if bw <= 0:
+            raise SimulationError(f"--bandwidth {value!r}: must be positive")
+        if sep:
+            if "->" not in pair:
+                raise SimulationError(f"--bandwidth {value!r}: expected SRC->DST=BYTES_PER_S")
+            pairs[pair] = bw
+        else:
+            default = bw
+    return Network(default_bandwidth=default, pairs=pairs)
+
+
+def run(args: argparse.Namespace) -> int:
+    from planner.sim import graph_from_record, load_overhead, read_plan_record, simulate
+    from planner.sim.report import summary, yield_summary_lines
+    from planner.sim.slots import find_site_catalog, parse_slot_options, site_slots
+
+    submit_dir: Path = args.submit_dir
+    overrides = parse_slot_options(args.slots)
+    overhead = load_overhead(args.overhead_model)
+    network = parse_bandwidth(args.bandwidth)
+    record = read_plan_record(submit_dir)
+    graph = graph_from_record(record, network, source=str(submit_dir / "plan.json"))
+    catalog = find_site_catalog(submit_dir)
+    result = simulate(graph, site_slots(graph.sites, catalog, overrides), overhead)
+    data = summary(result, overhead)
+    if args.gantt is not None:
+        from planner.sim.gantt import write_gantt
+
+        write_gantt(
+            result,
+            args.gantt,
+            title=f"{record.get('workflow', submit_dir.name)}: "
+            f"makespan {result.makespan:.1f} s ({overhead.name})",
+        )
+    if args.json:
+        print(json.dumps(data, indent=2, sort_keys=True))
+    else:
+        for line in yield_summary_lines(data):
+            print(line)
+    return 0

@@ -1,0 +1,120 @@
+"""Read a plan record (``plan.json``, or the same dict in memory) into a :class:`SimGraph`.
+
+Per node: ``runtime`` (seconds; the emitter's sum of its tasks' ``pegasus.runtime`` or
+WfFormat runtimes) for compute/cluster nodes; for nodes that move files, the sum over
+``files`` of ``size / bandwidth(src site, dst site) + latency`` (the source site is a
+file's ``src_site`` or the node's site, the destination its ``site`` or the node's
+site); ``runtime``, when present, is added to that. A missing runtime counts as 0 s.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from planner.sim.errors import SimulationError
+from planner.sim.model import Network, SimGraph
+
+PLAN_JSON = "plan.json"
+
+
+def read_plan_record(submit_dir: Path) -> dict[str, Any]:
+    """The parsed ``plan.json`` of a submit directory."""
+    path = submit_dir / PLAN_JSON
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SimulationError(f"no {PLAN_JSON} in {submit_dir} (is it a submit directory?)")
+    except (OSError, ValueError) as exc:
+        raise SimulationError(f"cannot read plan record: {exc}", source=str(path))
+    if not isinstance(data, dict):
+        raise SimulationError("plan record must be a JSON object", source=str(path))
+    return data
+
+
+def graph_from_record(
+    record: Mapping[str, Any], network: Network | None = None, *, source: str | None = None
+) -> SimGraph:
+    """Build the simulator's graph from a plan record dict.
+
+    >>> g = graph_from_record({"nodes": [{"name": "a", "kind": "compute", "site": "s",
+    ...     "parents": [], "runtime": 3, "jobs": ["j"]}]})
+    >>> g.duration, g.tasks
+    ((3.0,), (1,))
+    """
+    net = network or Network()
+    nodes = record.get("nodes")
+    if not isinstance(nodes, list):
+        raise SimulationError("plan record has no 'nodes' list", source=source)
+    index: dict[str, int] = {}
+    for i, node in enumerate(nodes):
+        name = node.get("name") if isinstance(node, dict) else None
+        if not isinstance(name, str):
+            raise SimulationError(f"node #{i} has no name", source=source)
+        if name in index:
+            raise SimulationError(f"node {name!r} appears twice", source=source)
+        index[name] = i
+    names: list[str] = []
+    kinds: list[str] = []
+    sites: list[str] = []
+    duration: list[float] = []
+    tasks: list[int] = []
+    parents: list[tuple[int, ...]] = []
+    for node in nodes:
+        name = node["name"]
+        site = str(node.get("site") or "local")
+        kind = str(node.get("kind") or "compute")
+        names.append(name)
+        kinds.append(kind)
+        sites.append(site)
+        duration.append(_runtime(node, name, source) + _transfer_time(node, site, net, source))
+        jobs = node.get("jobs") or ()
+        tasks.append(len(jobs) if kind in ("compute", "cluster") else 0)
+        try:
+            parents.append(tuple(index[p] for p in node.get("parents") or ()))
+        except KeyError as exc:
+            raise SimulationError(
+                f"node {name!r} names unknown parent {exc.args[0]!r}", source=source
+            )
+    return SimGraph(
+        names=tuple(names),
+        kinds=tuple(kinds),
+        sites=tuple(sites),
+        duration=tuple(duration),
+        tasks=tuple(tasks),
+        parents=tuple(parents),
+    )
+
+
+def _runtime(node: Mapping[str, Any], name: str, source: str | None) -> float:
+    value = node.get("runtime")
+    if value is None:
+        return 0.0
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise SimulationError(f"node {name!r}: runtime {value!r} is not a number", source=source)
+    if seconds < 0 or seconds != seconds:
+        raise SimulationError(f"node {name!r}: runtime {value!r} is negative", source=source)
+    return seconds
+
+
+def _transfer_time(node: Mapping[str, Any], site: str, net: Network, source: str | None) -> float:
+    total = 0.0
+    for f in node.get("files") or ():
+        size = f.get("size")
+        if size is None:
+            continue
+        try:
+            nbytes = float(size)
+        except (TypeError, ValueError):
+            raise SimulationError(
+                f"node {node['name']!r}: size {size!r} of {f.get('lfn')!r} is not a number",
+                source=source,
+            )
+        src = str(f.get("src_site") or site)
+        dst = str(f.get("site") or site)
+        total += nbytes / net.bandwidth(src, dst) + net.latency
+    return total
