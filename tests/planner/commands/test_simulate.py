@@ -1,0 +1,133 @@
+"""``wfplan simulate`` on hand-written submit directories."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from planner.cli import main
+
+
+def write_submit_dir(tmp: Path, slots: int | None = None) -> Path:
+    nodes = [
+        {
+            "name": f"j{i}",
+            "kind": "compute",
+            "site": "condorpool",
+            "parents": [],
+            "runtime": 10,
+            "jobs": [f"j{i}"],
+            "level": 1,
+        }
+        for i in range(100)
+    ]
+    nodes.append(
+        {
+            "name": "last",
+            "kind": "compute",
+            "site": "condorpool",
+            "parents": [f"j{i}" for i in range(100)],
+            "runtime": 5,
+            "jobs": ["last"],
+            "level": 2,
+        }
+    )
+    (tmp / "plan.json").write_text(json.dumps({"workflow": "w", "nodes": nodes}))
+    if slots is not None:
+        (tmp / "sites.yml").write_text(
+            f"sites:\n- name: condorpool\n  profiles:\n    pegasus:\n      slots: '{slots}'\n"
+        )
+    return tmp
+
+
+def test_slots_come_from_the_copied_site_catalog(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_submit_dir(tmp_path, slots=10)
+    assert main(["simulate", str(tmp_path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["makespan"] == 105.0
+    assert data["slots"] == {"condorpool": 10}
+    assert [step["name"] for step in data["critical_path"]][-1] == "last"
+
+
+def test_slots_option_overrides_and_text_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_submit_dir(tmp_path, slots=10)
+    assert main(["simulate", str(tmp_path), "--slots", "condorpool=20"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("makespan: 55.00 s (101 nodes, overhead model none)")
+    assert "condorpool: " in out
+
+
+def test_overhead_model_from_a_json_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_submit_dir(tmp_path)
+    model = tmp_path / "slow.json"
+    model.write_text(json.dumps({"job_overhead": 1.0}))
+    assert (
+        main(["simulate", str(tmp_path), "--slots", "50", "--overhead-model", str(model), "--json"])
+        == 0
+    )
+    data = json.loads(capsys.readouterr().out)
+    # two rounds of 11 s on 50 slots, then the 6 s join
+    assert data["makespan"] == 28.0
+    assert data["overhead_model"]["name"] == "slow"
+
+
+def test_gantt_chart_is_a_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_submit_dir(tmp_path)
+    out = tmp_path / "g.png"
+    assert main(["simulate", str(tmp_path), "--slots", "4", "--gantt", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_same_input_same_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_submit_dir(tmp_path)
+    args = ["simulate", str(tmp_path), "--slots", "7", "--overhead-model", "dagman", "--json"]
+    main(args)
+    first = capsys.readouterr().out
+    main(args)
+    assert capsys.readouterr().out == first
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--overhead-model", "fast"], "unknown overhead model 'fast'"),
+        (["--slots", "condorpool=zero"], "--slots 'condorpool=zero'"),
+        (["--slots", "0"], "at least 1 slot"),
+        (["--bandwidth", "a=5"], "SRC->DST"),
+    ],
+)
+def test_bad_options_give_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    write_submit_dir(tmp_path)
+    assert main(["simulate", str(tmp_path), *extra]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+
+
+def test_missing_or_bad_plan_record(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", str(tmp_path)]) == 1
+    assert "no plan.json" in capsys.readouterr().err
+    (tmp_path / "plan.json").write_text("{not json")
+    assert main(["simulate", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "plan.json" in err and "Traceback" not in err
+
+
+def test_bad_overhead_file_names_field_and_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_submit_dir(tmp_path)
+    model = tmp_path / "bad.json"
+    model.write_text(json.dumps({"cycle": -1}))
+    assert main(["simulate", str(tmp_path), "--overhead-model", str(model)]) == 1
+    err = capsys.readouterr().err
+    assert "bad.json" in err and "'cycle'" in err
