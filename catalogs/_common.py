@@ -9,6 +9,7 @@ pfns[0] has no site``) instead of pydantic's multi-line reports.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -74,6 +75,14 @@ def check_keys(
     for key in d:
         if key not in allowed and not (isinstance(key, str) and key.startswith("x-")):
             raise fail(where, f"unknown key {key!r}", source)
+
+
+def check_pattern(pattern: str, where: str, source: str | None) -> None:
+    """A regex replica's LFN must compile (it is matched against whole LFNs)."""
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise fail(where, f"invalid regular expression: {exc}", source)
 
 
 def profiles(value: object, where: str, source: str | None) -> dict[str, dict[str, str]]:

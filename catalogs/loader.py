@@ -20,7 +20,7 @@ from catalogs.transformation import TransformationCatalog
 
 _YAML_SUFFIXES = frozenset({".yml", ".yaml"})
 _SQLITE_SUFFIXES = frozenset({".db", ".sqlite", ".sqlite3"})
-SQLITE_MAGIC = b"SQLite format 3\x00"
+SQLITE_MAGIC = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database
 
 
 def replica_catalog_from_dict(d: object, source: str | None = None) -> ReplicaCatalog:
@@ -54,7 +54,16 @@ def load_replica_catalog(path: str | Path) -> ReplicaCatalog:
     suffix = path.suffix.lower()
     if suffix in _YAML_SUFFIXES:
         return replica_yaml.load(path)
-    return replica_yaml.loads(read_text(path), str(path))
+    if suffix in _SQLITE_SUFFIXES or is_sqlite_file(path):
+        from catalogs import replica_sqlite
+
+        return replica_sqlite.load(path)
+    text = read_text(path)
+    if _looks_like_yaml(text, "replicas"):
+        return replica_yaml.loads(text, str(path))
+    from catalogs import replica_text
+
+    return replica_text.loads(text, str(path))
 
 
 def load_replica_catalogs(paths: Iterable[str | Path]) -> ReplicaCatalog:
@@ -71,4 +80,9 @@ def load_transformation_catalog(path: str | Path) -> TransformationCatalog:
     path = Path(path)
     if path.suffix.lower() in _YAML_SUFFIXES:
         return transformation_yaml.load(path)
-    return transformation_yaml.loads(read_text(path), str(path))
+    text = read_text(path)
+    if _looks_like_yaml(text, "transformations"):
+        return transformation_yaml.loads(text, str(path))
+    from catalogs import transformation_text
+
+    return transformation_text.loads(text, str(path))

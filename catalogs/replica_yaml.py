@@ -15,6 +15,7 @@ from catalogs._common import (
     as_mapping,
     atomic_write_text,
     check_keys,
+    check_pattern,
     fail,
     read_text,
     required,
@@ -80,6 +81,8 @@ def _replica(number: int, entry: object, source: str | None) -> Replica:
     regex = False
     if e.get("regex") is not None:
         regex = as_bool(e["regex"], f"{where}: regex", source)
+    if regex:
+        check_pattern(lfn, where, source)
     return Replica.model_construct(
         lfn=lfn, pfns=tuple(pfns), sha256=sha256, metadata=metadata, regex=regex
     )
