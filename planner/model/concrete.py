@@ -48,6 +48,7 @@ class Transfer(Frozen):
     symlink: bool = False
     size: int | None = None
     site: str | None = None  # the site ``dst`` belongs to (register: the PFN's site)
+    executable: bool = False  # a staged executable: make ``dst`` executable after the copy
 
 
 class Task(Frozen):
