@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -42,21 +41,10 @@ def find_site_catalog(submit_dir: Path) -> SiteCatalog | None:
     return load_site_catalog(candidates[0]) if candidates else None
 
 
-def _catalog_slots(site: Site | None) -> int:
-    if site is None:
-        return 1
-    try:
-        # sites.defaults is the catalog engineer's; read the profile ourselves until it lands
-        defaults = importlib.import_module("sites.defaults")
-        return int(defaults.slots(site))
-    except (ImportError, AttributeError):
-        value = site.profile("pegasus", "slots")
-    try:
-        return max(1, int(value)) if value is not None else 1
-    except ValueError:
-        raise SimulationError(
-            f"site {site.name!r}: profile pegasus.slots={value!r} is not an integer"
-        )
+def _catalog_slots(site: Site | None, source: str | None) -> int:
+    from sites.defaults import slots
+
+    return 1 if site is None else slots(site, source)
 
 
 def site_slots(
@@ -70,5 +58,7 @@ def site_slots(
         elif "*" in overrides:
             out[name] = overrides["*"]
         else:
-            out[name] = _catalog_slots(catalog.get(name) if catalog else None)
+            out[name] = _catalog_slots(
+                catalog.get(name) if catalog else None, catalog.source if catalog else None
+            )
     return out

@@ -131,3 +131,15 @@ def test_bad_overhead_file_names_field_and_file(
     assert main(["simulate", str(tmp_path), "--overhead-model", str(model)]) == 1
     err = capsys.readouterr().err
     assert "bad.json" in err and "'cycle'" in err
+
+
+def test_bad_slots_profile_names_the_site_catalog(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_submit_dir(tmp_path)
+    (tmp_path / "sites.yml").write_text(
+        "sites:\n- name: condorpool\n  profiles:\n    pegasus:\n      slots: many\n"
+    )
+    assert main(["simulate", str(tmp_path)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "sites.yml" in err[0] and "condorpool" in err[0]

@@ -1,0 +1,232 @@
+"""``--cluster auto``: choose ``clusters.num`` per horizontal group by simulation.
+
+Horizontal clustering groups jobs by (level, transformation, site). For each group, in
+level order, this pass tries a few cluster counts (powers of two up to the site's slots,
+the slot count itself, and "no merging") and keeps the one that gives the smallest
+simulated makespan of the whole clustered compute graph (coordinate descent: the other
+groups keep their current choice). Ties go to fewer clusters. Transfers and auxiliary
+nodes are left out of the search; the makespan is that of the compute nodes under the
+given slots and overhead model (``planner.sim``).
+
+The search is pure (no files, no clock); each evaluation is one O((n + e) log n)
+simulation, and there are at most ``sum(candidates per group)`` of them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from planner.model.base import Namespace
+from planner.model.workflow import Job
+from planner.passes.cluster import Unit, cluster
+from planner.passes.select_sites import Placement, runtime_of
+from planner.sim.engine import simulate
+from planner.sim.model import OverheadModel, SimGraph
+
+__all__ = ["AutoCluster", "Choice", "Group", "auto_cluster", "candidates", "choose_counts"]
+
+
+@dataclass(frozen=True)
+class Group:
+    """Jobs that horizontal clustering may merge: same level, transformation and site."""
+
+    level: int
+    transformation: str
+    site: str
+    members: tuple[int, ...]  # job indices, in the order clusters are cut
+
+    @property
+    def label(self) -> str:
+        return f"level {self.level}, {self.transformation} on {self.site}"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The chosen cluster count per group, the makespans behind it and why."""
+
+    counts: tuple[int, ...]
+    makespan: float
+    unclustered_makespan: float
+    evaluations: int
+    lines: tuple[str, ...]
+
+
+def candidates(size: int, slots: int) -> list[int]:
+    """Cluster counts worth trying for a group of ``size`` jobs on ``slots`` slots.
+
+    >>> candidates(100, 10)
+    [1, 2, 4, 8, 10, 100]
+    """
+    out = {size, min(size, slots)}
+    k = 1
+    while k <= min(size, slots):
+        out.add(k)
+        k *= 2
+    return sorted(out)
+
+
+def _chunks(members: Sequence[int], count: int) -> Iterable[Sequence[int]]:
+    """Contiguous, balanced chunks, as ``clusters.num`` cuts them in the cluster pass."""
+    base, extra = divmod(len(members), count)
+    start = 0
+    for i in range(count):
+        end = start + base + (1 if i < extra else 0)
+        yield members[start:end]
+        start = end
+
+
+def clustered_graph(
+    runtime: Sequence[float],
+    parents: Sequence[Sequence[int]],
+    groups: Sequence[Group],
+    counts: Sequence[int],
+) -> SimGraph:
+    """The compute graph after cutting each group into ``counts[g]`` clusters."""
+    cid = [0] * len(runtime)
+    sites: list[str] = []
+    durations: list[float] = []
+    tasks: list[int] = []
+    for group, count in zip(groups, counts, strict=True):
+        for chunk in _chunks(group.members, max(1, min(count, len(group.members)))):
+            idx = len(sites)
+            total = 0.0
+            for m in chunk:
+                cid[m] = idx
+                total += runtime[m]
+            sites.append(group.site)
+            durations.append(total)
+            tasks.append(len(chunk))
+    edges: list[set[int]] = [set() for _ in sites]
+    for j, ps in enumerate(parents):
+        c = cid[j]
+        for p in ps:
+            if cid[p] != c:
+                edges[c].add(cid[p])
+    return SimGraph(
+        names=tuple(str(i) for i in range(len(sites))),
+        kinds=tuple("cluster" if t > 1 else "compute" for t in tasks),
+        sites=tuple(sites),
+        duration=tuple(durations),
+        tasks=tuple(tasks),
+        parents=tuple(tuple(sorted(e)) for e in edges),
+    )
+
+
+def choose_counts(
+    runtime: Sequence[float],
+    parents: Sequence[Sequence[int]],
+    groups: Sequence[Group],
+    slots: Mapping[str, int],
+    overhead: OverheadModel,
+) -> Choice:
+    """Pick a cluster count per group minimising the simulated makespan.
+
+    >>> g = [Group(1, "t", "s", tuple(range(100)))]
+    >>> choose_counts([10.0] * 100, [()] * 100, g, {"s": 10}, OverheadModel(job_overhead=1)).counts
+    (10,)
+    """
+
+    def makespan(counts: Sequence[int]) -> float:
+        graph = clustered_graph(runtime, parents, groups, counts)
+        return simulate(graph, slots, overhead).makespan
+
+    counts = [len(g.members) for g in groups]
+    base = best = makespan(counts)
+    evaluations = 1
+    lines: list[str] = []
+    order = sorted(
+        range(len(groups)),
+        key=lambda g: (groups[g].level, groups[g].transformation, groups[g].site),
+    )
+    for g in order:
+        group = groups[g]
+        size = len(group.members)
+        if size < 2:
+            continue
+        before = best
+        for k in candidates(size, slots[group.site]):
+            if k == counts[g]:
+                continue
+            trial = list(counts)
+            trial[g] = k
+            value = makespan(trial)
+            evaluations += 1
+            if value < best - 1e-9 or (abs(value - best) <= 1e-9 and k < counts[g]):
+                best, counts = value, trial
+        lines.append(
+            f"auto: {group.label}: {size} jobs -> {counts[g]} clusters.num "
+            f"(simulated makespan {before:.1f} s -> {best:.1f} s)"
+        )
+    lines.append(
+        f"auto: simulated makespan {base:.1f} s unclustered -> {best:.1f} s chosen, "
+        f"slots {', '.join(f'{s}={n}' for s, n in sorted(slots.items()))}, "
+        f"overhead model {overhead.name}, {evaluations} simulations"
+    )
+    return Choice(
+        counts=tuple(counts),
+        makespan=best,
+        unclustered_makespan=base,
+        evaluations=evaluations,
+        lines=tuple(lines),
+    )
+
+
+@dataclass(frozen=True)
+class AutoCluster:
+    """The units to emit and the explanation to record (plan.json options / explain)."""
+
+    units: list[Unit]
+    choice: Choice
+    counts: dict[str, int]  # "level L, tx on site" -> clusters.num
+
+
+def auto_cluster(
+    jobs: Sequence[Job],
+    levels: Mapping[str, int],
+    placements: Mapping[str, Placement],
+    edges: Iterable[tuple[str, str]],
+    slots: Mapping[str, int],
+    overhead: OverheadModel,
+    position: Mapping[str, int] | None = None,
+) -> AutoCluster:
+    """Horizontal clustering with ``clusters.num`` chosen per group by simulation.
+
+    ``edges`` are the job graph's (parent, child) pairs; ``slots`` the slot count of every
+    execution site. Jobs keep the cluster pass's grouping and names; each clustered unit's
+    reason says the count was chosen automatically.
+    """
+    index = {j.id: i for i, j in enumerate(jobs)}
+    runtime = [runtime_of(placements[j.id].profiles) or 0.0 for j in jobs]
+    parents: list[list[int]] = [[] for _ in jobs]
+    for p, c in edges:
+        if p in index and c in index:
+            parents[index[c]].append(index[p])
+    buckets: dict[tuple[int, str, str], list[int]] = {}
+    for i, j in enumerate(jobs):
+        buckets.setdefault((levels[j.id], j.transformation, placements[j.id].site), []).append(i)
+    groups = [Group(lv, tx, site, tuple(ms)) for (lv, tx, site), ms in buckets.items()]
+    site_slots = {g.site: max(1, int(slots.get(g.site, 1))) for g in groups}
+    choice = choose_counts(runtime, parents, groups, site_slots, overhead)
+    chosen: dict[str, dict[Namespace, dict[str, str]]] = {}
+    for group, count in zip(groups, choice.counts, strict=True):
+        for m in group.members:
+            job_id = jobs[m].id
+            prof = {ns: dict(v) for ns, v in placements[job_id].profiles.items()}
+            pegasus = prof.setdefault(Namespace.PEGASUS, {})
+            pegasus.pop("clusterer.preference", None)
+            pegasus.pop("clusters.size", None)
+            pegasus["clusters.num"] = str(count)
+            chosen[job_id] = prof
+    tuned = {
+        job_id: dataclasses.replace(placement, profiles=chosen.get(job_id, placement.profiles))
+        for job_id, placement in placements.items()
+    }
+    units = cluster(jobs, levels, tuned, ["horizontal"], position)
+    why = choice.lines[-1]
+    units = [
+        dataclasses.replace(u, reason=f"{u.reason} ({why})") if u.clustered else u for u in units
+    ]
+    counts = {g.label: c for g, c in zip(groups, choice.counts, strict=True)}
+    return AutoCluster(units=units, choice=choice, counts=counts)
