@@ -1,0 +1,812 @@
+"""The embedded DAGMan-compatible engine: run a ``.dag`` on local processes.
+
+A node is PRE -> job -> POST and the last one that ran decides its result; RETRY reruns
+the whole node; a node that fails for good makes its descendants unrunnable while the
+rest of the DAG goes on; PRIORITY orders ready nodes; CATEGORY/MAXJOBS and ``slots``
+(counted in ``request_cpus``) throttle jobs; ABORT-DAG-ON, FINAL and DONE behave as in
+DAGMan. Files written beside ``<dag>``:
+
+* ``<dag>.events``   one JSON object per node event (start, end, retry, ...), appended;
+* ``<dag>.journal``  one line per finished node, fsynced: a restart (after Ctrl-C or
+  ``kill -9``) rebuilds its state from it and never reruns a finished node;
+* ``<dag>.status``   the latest counts and the failed nodes (``wfplan status/analyze``);
+* ``<dag>.rescueNNN`` DAGMan rescue files (``DONE`` lines), written before FINAL runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import heapq
+import json
+import os
+import selectors
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from planner.engine.dagfile import Dag, DagNode, Script, parse_dag, parse_rescue
+from planner.engine.submitfile import JobSpec, read_submit
+from planner.engine.transfer import copy_in, copy_out
+from planner.errors import EngineError
+
+__all__ = ["Engine", "RunResult", "TxSummary", "find_dag", "newest_rescue", "status_path"]
+
+MAX_SCRIPTS = 20  # DAGMan's default -maxpre / -maxpost
+NEVER_RAN = -1001  # $RETURN when the job could not be started (DAGMan uses -100x codes)
+TRANSFER_FAILED = -1002  # the job ran but its output files could not be transferred back
+STATUS_INTERVAL = 0.5
+
+
+def find_dag(path: str | Path) -> Path:
+    """The ``.dag`` file of a submit directory (or ``path`` itself when it is a file)."""
+    p = Path(path)
+    if p.is_file():
+        return p.resolve()
+    if not p.is_dir():
+        raise EngineError("no such submit directory or DAG file", source=str(p))
+    dags = sorted(d for d in p.glob("*.dag") if d.is_file())
+    if not dags:
+        raise EngineError("no .dag file in the submit directory", source=str(p))
+    if len(dags) > 1:
+        names = ", ".join(d.name for d in dags)
+        raise EngineError(f"several .dag files ({names}); name one", source=str(p))
+    return dags[0].resolve()
+
+
+def rescue_files(dag_path: Path) -> list[Path]:
+    """Existing rescue files of a DAG, oldest first."""
+    found = []
+    for f in dag_path.parent.glob(dag_path.name + ".rescue*"):
+        suffix = f.name[len(dag_path.name) + len(".rescue") :]
+        if suffix.isdigit():
+            found.append((int(suffix), f))
+    return [f for _, f in sorted(found)]
+
+
+def newest_rescue(dag_path: Path) -> Path | None:
+    """The rescue file the next run applies, if any."""
+    files = rescue_files(dag_path)
+    return files[-1] if files else None
+
+
+def status_path(dag_path: Path) -> Path:
+    """Where the engine keeps the status of a DAG."""
+    return dag_path.with_name(dag_path.name + ".status")
+
+
+@dataclass
+class TxSummary:
+    """Per-transformation totals for the end-of-run summary."""
+
+    count: int = 0
+    failures: int = 0
+    retries: int = 0
+    runs: int = 0
+    runtime: float = 0.0
+
+    @property
+    def mean(self) -> float:
+        return self.runtime / self.runs if self.runs else 0.0
+
+
+@dataclass
+class RunResult:
+    """What a run ended with."""
+
+    succeeded: bool
+    done: int
+    failed: list[str]
+    unrunnable: list[str]
+    rescue: Path | None
+    aborted: bool
+    elapsed: float
+    nodes_run: int
+    summary: dict[str, TxSummary] = field(default_factory=dict)
+
+
+@dataclass
+class _Proc:
+    node: str
+    phase: str  # pre | job | post
+    popen: subprocess.Popen[bytes]
+    started: float
+    slots: int = 0
+    scratch: Path | None = None
+    pidfd: int = -1
+    snapshot: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _NodeRun:
+    node: DagNode
+    state: str = "waiting"  # waiting ready pre queued job post done failed unrunnable
+    pending: int = 0
+    attempt: int = 0
+    job_rc: int | None = None
+    spec: JobSpec | None = None
+    last_rc: int | None = None
+    last_phase: str = ""
+    message: str = ""
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _dag_digest(dag_path: Path) -> str:
+    return hashlib.sha256(dag_path.read_bytes()).hexdigest()
+
+
+class Engine:
+    """Run one DAG; see the module docstring. ``slots`` is ``-j``."""
+
+    def __init__(
+        self,
+        dag_path: Path,
+        slots: int | None = None,
+        progress: bool | None = None,
+        out: IO[str] | None = None,
+    ) -> None:
+        self.dag_path = dag_path.resolve()
+        self.dag: Dag = parse_dag(self.dag_path)
+        self.slots = max(1, slots or os.cpu_count() or 1)
+        self.out = out if out is not None else sys.stderr
+        self.progress = self.out.isatty() if progress is None else progress
+        self.base = self.dag_path.parent
+        self.runs: dict[str, _NodeRun] = {n: _NodeRun(node) for n, node in self.dag.nodes.items()}
+        self.order = {name: i for i, name in enumerate(self.dag.nodes)}
+        self.specs: dict[str, JobSpec] = {}
+        self.free = self.slots
+        self.cat_running: dict[str, int] = {}
+        self.ready_pre: list[tuple[int, int, str]] = []
+        self.ready_job: list[tuple[int, int, str]] = []
+        self.timers: list[tuple[float, int, str, str]] = []
+        self.procs: dict[int, _Proc] = {}
+        self.scripts_running = 0
+        self.aborted = False
+        self.stop_launch = False
+        self.abort_code: int | None = None
+        self.final_started = False
+        self.summary: dict[str, TxSummary] = {}
+        self.nodes_run = 0
+        self.done_count = 0
+        self.failed_count = 0
+        self.started = time.monotonic()
+        self.last_status = 0.0
+        self.last_progress = 0.0
+        self.rescue: Path | None = None
+        self.selector = selectors.DefaultSelector()
+        self._tick = 0
+
+    # ---- set-up -------------------------------------------------------------------
+
+    def _path(self, name: str) -> Path:
+        return self.dag_path.with_name(self.dag_path.name + name)
+
+    def _node_dir(self, node: DagNode) -> Path:
+        return self.base / node.directory if node.directory else self.base
+
+    def _load_specs(self) -> None:
+        for name, run in self.runs.items():
+            node = run.node
+            if node.noop or run.state == "done":
+                continue
+            nd = self._node_dir(node)
+            self.specs[name] = read_submit(nd / node.submit_file, node.vars, name, 0, nd)
+
+    def _restore(self) -> list[str]:
+        """Mark DONE nodes from the DAG, the newest rescue file and the journal."""
+        notes = []
+        done = {n for n, r in self.runs.items() if r.node.done}
+        rescue = newest_rescue(self.dag_path)
+        if rescue is not None:
+            marked = parse_rescue(rescue, self.dag)
+            done.update(marked)
+            notes.append(f"applied {rescue.name} ({len(marked)} nodes done)")
+        journal = self._path(".journal")
+        digest = _dag_digest(self.dag_path)
+        kept = 0
+        if journal.exists():
+            lines = journal.read_text(encoding="utf-8").splitlines()
+            header = json.loads(lines[0]) if lines and lines[0].startswith("{") else {}
+            if header.get("dag_sha256") == digest:
+                for line in lines[1:]:
+                    try:
+                        rec = json.loads(line)
+                    except json.JSONDecodeError:
+                        continue  # a torn last line from a kill: that node reruns
+                    if rec.get("done") in self.runs:
+                        done.add(rec["done"])
+                        kept += 1
+                if kept:
+                    notes.append(f"resumed from {journal.name} ({kept} nodes done)")
+            else:
+                notes.append(f"{journal.name} belongs to another version of the DAG: ignored")
+                journal.unlink()
+        if not journal.exists():
+            with open(journal, "w", encoding="utf-8") as fh:
+                fh.write(json.dumps({"dag_sha256": digest}) + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+        for name in done:
+            if not self.runs[name].node.final:
+                self.runs[name].state = "done"
+        self.done_count = sum(1 for r in self.runs.values() if r.state == "done")
+        return notes
+
+    # ---- bookkeeping --------------------------------------------------------------
+
+    def _event(self, node: str, event: str, **extra: Any) -> None:
+        rec = {"t": round(time.time(), 6), "node": node, "event": event, **extra}
+        self.events.write(json.dumps(rec) + "\n")
+
+    def _tx(self, name: str) -> TxSummary:
+        run = self.runs[name]
+        spec = self.specs.get(name)
+        if run.node.noop or spec is None:
+            key = "(noop)"
+        else:
+            key = ""
+            for attr in ("wfplan_transformation", "pegasus_wf_xformation", "transformation"):
+                if attr in spec.attributes:
+                    key = spec.attributes[attr].strip().strip('"')
+                    break
+            key = key or os.path.basename(spec.executable)
+        return self.summary.setdefault(key, TxSummary())
+
+    def _write_status(self, state: str) -> None:
+        counts: dict[str, int] = {}
+        for r in self.runs.values():
+            counts[r.state] = counts.get(r.state, 0) + 1
+        failed = []
+        for name, r in self.runs.items():
+            if r.state != "failed":
+                continue
+            spec = self.specs.get(name)
+            failed.append(
+                {
+                    "node": name,
+                    "return": r.last_rc,
+                    "phase": r.last_phase,
+                    "attempts": r.attempt + 1,
+                    "message": r.message,
+                    "command": spec.command_line if spec else None,
+                    "stdout": str(spec.stdout) if spec and spec.stdout else None,
+                    "stderr": str(spec.stderr) if spec and spec.stderr else None,
+                    "submit_file": str(spec.submit_file) if spec else None,
+                }
+            )
+        doc = {
+            "dag": self.dag_path.name,
+            "state": state,
+            "pid": os.getpid(),
+            "total": len(self.runs),
+            "counts": dict(sorted(counts.items())),
+            "failed": failed,
+            "rescue": self.rescue.name if self.rescue else None,
+            "elapsed": round(time.monotonic() - self.started, 3),
+        }
+        _atomic_write(status_path(self.dag_path), json.dumps(doc, indent=1) + "\n")
+        self.last_status = time.monotonic()
+
+    def _show_progress(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not self.progress or (not force and now - self.last_progress < 0.2):
+            return
+        self.last_progress = now
+        total = len(self.runs)
+        running = sum(1 for p in self.procs.values() if p.phase == "job")
+        elapsed = now - self.started
+        done_now = self.done_count - self.initial_done
+        left = total - self.done_count - self.failed_count
+        eta = "?"
+        if done_now > 0 and left > 0:
+            secs = int(elapsed / done_now * left)
+            eta = f"{secs // 3600}:{secs % 3600 // 60:02d}:{secs % 60:02d}"
+        elif left <= 0:
+            eta = "0:00:00"
+        line = (
+            f"\rwfplan run: {self.done_count}/{total} done, {running} running, "
+            f"{self.failed_count} failed, ETA {eta}   "
+        )
+        self.out.write(line)
+        self.out.flush()
+
+    # ---- scheduling ---------------------------------------------------------------
+
+    def _key(self, name: str) -> tuple[int, int, str]:
+        return (-self.runs[name].node.priority, self.order[name], name)
+
+    def _make_ready(self, name: str) -> None:
+        run = self.runs[name]
+        run.state = "ready"
+        if run.node.pre is not None:
+            heapq.heappush(self.ready_pre, self._key(name))
+        else:
+            run.state = "queued"
+            heapq.heappush(self.ready_job, self._key(name))
+
+    def _launch(self) -> None:
+        if self.stop_launch:
+            return
+        while self.ready_pre and self.scripts_running < MAX_SCRIPTS:
+            _, _, name = heapq.heappop(self.ready_pre)
+            run = self.runs[name]
+            assert run.node.pre is not None
+            self._start_script(name, "pre", run.node.pre)
+        blocked: list[tuple[int, int, str]] = []
+        while self.ready_job and self.free > 0:
+            item = heapq.heappop(self.ready_job)
+            name = item[2]
+            run = self.runs[name]
+            cat = run.node.category
+            if (
+                cat is not None
+                and cat in self.dag.maxjobs
+                and self.cat_running.get(cat, 0) >= self.dag.maxjobs[cat]
+            ):
+                blocked.append(item)
+                continue
+            if run.node.noop:
+                self._job_finished(name, 0, 0.0)
+                continue
+            spec = self.specs[name]
+            need = min(spec.request_cpus, self.slots)
+            if need > self.free:
+                blocked.append(item)
+                break  # keep priority order: wait for enough slots
+            self._start_job(name, spec, need)
+        for item in blocked:
+            heapq.heappush(self.ready_job, item)
+
+    def _register(self, proc: _Proc) -> None:
+        pid = proc.popen.pid
+        self.procs[pid] = proc
+        if hasattr(os, "pidfd_open"):
+            try:
+                proc.pidfd = os.pidfd_open(pid)
+            except OSError:
+                proc.pidfd = -1
+            if proc.pidfd >= 0:
+                self.selector.register(proc.pidfd, selectors.EVENT_READ, pid)
+
+    def _start_script(self, name: str, phase: str, script: Script) -> None:
+        run = self.runs[name]
+        run.state = phase
+        macros = {
+            "$JOB": name,
+            "$RETRY": str(run.attempt),
+            "$MAX_RETRIES": str(run.node.retry),
+            "$RETURN": str(run.job_rc if run.job_rc is not None else 0),
+            "$DAG_STATUS": str(self._dag_status()),
+            "$FAILED_COUNT": str(self.failed_count),
+            "$JOBID": "1.0",
+        }
+        args = [macros.get(a, a) for a in script.arguments]
+        nd = self._node_dir(run.node)
+        exe = script.executable
+        if not os.path.isabs(exe) and "/" in exe:
+            exe = str(nd / exe)
+        self._event(name, f"{phase}_start", attempt=run.attempt, command=[exe, *args])
+        try:
+            popen = subprocess.Popen(
+                [exe, *args],
+                cwd=nd,
+                stdin=subprocess.DEVNULL,
+                stdout=self.scripts_out,
+                stderr=subprocess.STDOUT,
+            )
+        except OSError as exc:
+            run.message = f"{phase.upper()} script {exe} could not start: {exc.strerror}"
+            self._script_finished(name, phase, 1, 0.0)
+            return
+        self.scripts_running += 1
+        self._register(_Proc(name, phase, popen, time.monotonic()))
+
+    def _job_env(self, spec: JobSpec, cwd: Path, slots: int) -> dict[str, str]:
+        if spec.getenv:
+            env = dict(os.environ)
+        else:
+            # HTCondor passes no submitter environment unless getenv; a PATH is kept so
+            # that '#!/usr/bin/env python3' scripts work on this machine.
+            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        env.update(spec.environment)
+        env["_CONDOR_SCRATCH_DIR"] = str(cwd)
+        env["_CONDOR_JOB_IWD"] = str(spec.initialdir)
+        env.setdefault("OMP_NUM_THREADS", str(slots))
+        return env
+
+    def _start_job(self, name: str, spec: JobSpec, slots: int) -> None:
+        run = self.runs[name]
+        run.state = "job"
+        cat = run.node.category
+        if cat is not None:
+            self.cat_running[cat] = self.cat_running.get(cat, 0) + 1
+        self.free -= slots
+        scratch: Path | None = None
+        snapshot: dict[str, int] = {}
+        handles: list[IO[bytes]] = []
+        self._event(name, "job_start", attempt=run.attempt, command=spec.command_line)
+        try:
+            if not spec.initialdir.is_dir():
+                raise EngineError(f"initialdir {spec.initialdir} does not exist")
+            cwd = spec.initialdir
+            if spec.transfer:
+                scratch = Path(tempfile.mkdtemp(prefix=f"wfplan-{name}-"))
+                snapshot = copy_in(spec, scratch)
+                cwd = scratch
+            stdin: Any = subprocess.DEVNULL
+            if spec.stdin is not None:
+                stdin = open(spec.stdin, "rb")  # noqa: SIM115 (closed after the spawn)
+                handles.append(stdin)
+            outs: list[Any] = []
+            for p in (spec.stdout, spec.stderr):
+                if p is None:
+                    outs.append(subprocess.DEVNULL)
+                elif p == spec.stdout and outs and spec.stdout is not None:
+                    outs.append(outs[0])
+                else:
+                    p.parent.mkdir(parents=True, exist_ok=True)
+                    fh = open(p, "wb")  # noqa: SIM115 (closed after the spawn)
+                    handles.append(fh)
+                    outs.append(fh)
+            popen = subprocess.Popen(
+                [spec.executable, *spec.arguments],
+                cwd=cwd,
+                env=self._job_env(spec, cwd, slots),
+                stdin=stdin,
+                stdout=outs[0],
+                stderr=outs[1],
+            )
+        except (OSError, EngineError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            run.message = f"job could not start: {reason} ({spec.executable})"
+            self.free += slots
+            if cat is not None:
+                self.cat_running[cat] -= 1
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
+            self._job_finished(name, NEVER_RAN, 0.0)
+            return
+        finally:
+            for h in handles:
+                h.close()
+        self.nodes_run += 1
+        self._register(
+            _Proc(name, "job", popen, time.monotonic(), slots, scratch, snapshot=snapshot)
+        )
+
+    def _dag_status(self) -> int:
+        if self.aborted:
+            return 3 if self.abort_code is None else 4
+        return 1 if self.failed_count else 0
+
+    # ---- completions --------------------------------------------------------------
+
+    def _reap(self, proc: _Proc, status: int) -> None:
+        proc.popen.returncode = rc = os.waitstatus_to_exitcode(status)
+        if proc.pidfd >= 0:
+            self.selector.unregister(proc.pidfd)
+            os.close(proc.pidfd)
+        del self.procs[proc.popen.pid]
+        elapsed = time.monotonic() - proc.started
+        if proc.phase == "job":
+            self.free += proc.slots
+            cat = self.runs[proc.node].node.category
+            if cat is not None:
+                self.cat_running[cat] -= 1
+            if proc.scratch is not None:
+                spec = self.specs[proc.node]
+                try:
+                    copy_out(spec, proc.scratch, proc.snapshot)
+                except EngineError as exc:
+                    self.runs[proc.node].message = str(exc)
+                    rc = rc if rc != 0 else TRANSFER_FAILED
+                finally:
+                    shutil.rmtree(proc.scratch, ignore_errors=True)
+            self._job_finished(proc.node, rc, elapsed)
+        else:
+            self.scripts_running -= 1
+            self._script_finished(proc.node, proc.phase, rc, elapsed)
+
+    def _job_finished(self, name: str, rc: int, elapsed: float) -> None:
+        run = self.runs[name]
+        run.job_rc = rc
+        if not run.node.noop:
+            self._event(name, "job_end", attempt=run.attempt, rc=rc, runtime=round(elapsed, 6))
+            tx = self._tx(name)
+            tx.runs += 1
+            tx.runtime += elapsed
+        if rc != 0 and not run.message:
+            spec = self.specs.get(name)
+            where = f"; stderr in {spec.stderr}" if spec and spec.stderr else ""
+            run.message = f"job exited with {rc}{where}"
+        if run.node.post is not None and not self.stop_launch:
+            self._start_script(name, "post", run.node.post)
+        else:
+            self._node_finished(name, rc, "job")
+
+    def _script_finished(self, name: str, phase: str, rc: int, elapsed: float) -> None:
+        run = self.runs[name]
+        script = run.node.pre if phase == "pre" else run.node.post
+        self._event(name, f"{phase}_end", attempt=run.attempt, rc=rc, runtime=round(elapsed, 6))
+        if script is not None and script.defer_status is not None and rc == script.defer_status:
+            self._tick += 1
+            when = time.monotonic() + script.defer_time
+            heapq.heappush(self.timers, (when, self._tick, name, phase))
+            return
+        if phase == "pre":
+            if run.node.pre_skip is not None and rc == run.node.pre_skip:
+                self._node_finished(name, 0, "pre")
+            elif rc != 0:
+                run.message = run.message or f"PRE script exited with {rc}"
+                self._node_finished(name, rc, "pre")
+            else:
+                run.state = "queued"
+                heapq.heappush(self.ready_job, self._key(name))
+        else:
+            if rc != 0 and run.job_rc == 0:
+                run.message = f"POST script exited with {rc}"
+            elif rc == 0:
+                run.message = ""
+            self._node_finished(name, rc, "post")
+
+    def _node_finished(self, name: str, rc: int, phase: str) -> None:
+        run = self.runs[name]
+        run.last_rc, run.last_phase = rc, phase
+        if rc == 0:
+            run.state = "done"
+            self.done_count += 1
+            self.journal.write(json.dumps({"done": name}) + "\n")
+            self.journal.flush()
+            os.fsync(self.journal.fileno())
+            self._event(name, "node_success", attempt=run.attempt)
+            if run.node.final:
+                return
+            self._tx(name).count += 1
+            for c in run.node.children:
+                child = self.runs[c]
+                child.pending -= 1
+                if child.pending == 0 and child.state == "waiting":
+                    self._make_ready(c)
+            return
+        abort = run.node.abort_on
+        if abort is not None and rc == abort[0]:
+            self._event(name, "node_failure", attempt=run.attempt, rc=rc, abort=True)
+            self._fail(name)
+            self._abort(name, rc, abort[1])
+            return
+        if run.attempt < run.node.retry and rc != run.node.unless_exit and not self.aborted:
+            run.attempt += 1
+            run.job_rc = None
+            run.message = ""
+            self._tx(name).retries += 1
+            self._event(name, "node_retry", attempt=run.attempt, rc=rc)
+            if run.node.retry and name in self.specs:
+                nd = self._node_dir(run.node)
+                self.specs[name] = read_submit(
+                    nd / run.node.submit_file, run.node.vars, name, run.attempt, nd
+                )
+            self._make_ready(name)
+            return
+        self._event(name, "node_failure", attempt=run.attempt, rc=rc)
+        self._fail(name)
+
+    def _fail(self, name: str) -> None:
+        run = self.runs[name]
+        run.state = "failed"
+        self.failed_count += 1
+        if run.node.final:
+            return
+        tx = self._tx(name)
+        tx.count += 1
+        tx.failures += 1
+        queue = deque(run.node.children)
+        while queue:
+            c = queue.popleft()
+            child = self.runs[c]
+            if child.state == "waiting":
+                child.state = "unrunnable"
+                self._event(c, "node_unrunnable", because=name)
+                queue.extend(child.node.children)
+
+    def _abort(self, name: str, rc: int, code: int | None) -> None:
+        self.aborted = True
+        self.stop_launch = True
+        self.abort_code = code
+        self.out.write(f"wfplan run: node {name} exited with {rc}: ABORT-DAG-ON stops the DAG\n")
+        for proc in list(self.procs.values()):
+            with contextlib.suppress(ProcessLookupError):
+                proc.popen.kill()
+        self.ready_pre.clear()
+        self.ready_job.clear()
+
+    # ---- the loop -----------------------------------------------------------------
+
+    def _wait(self, timeout: float | None) -> None:
+        if not hasattr(os, "pidfd_open"):
+            deadline = time.monotonic() + (timeout if timeout is not None else 3600.0)
+            while True:
+                for pid, proc in list(self.procs.items()):
+                    got, status = os.waitpid(pid, os.WNOHANG)
+                    if got:
+                        self._reap(proc, status)
+                        return
+                if time.monotonic() >= deadline:
+                    return
+                time.sleep(0.002)
+        for key, _ in self.selector.select(timeout):
+            found = self.procs.get(key.data)
+            if found is not None:
+                _, status = os.waitpid(found.popen.pid, 0)
+                self._reap(found, status)
+        for pid, proc in list(self.procs.items()):
+            if proc.pidfd < 0:
+                got, status = os.waitpid(pid, os.WNOHANG)
+                if got:
+                    self._reap(proc, status)
+
+    def _fire_timers(self) -> None:
+        now = time.monotonic()
+        while self.timers and self.timers[0][0] <= now:
+            _, _, name, phase = heapq.heappop(self.timers)
+            run = self.runs[name]
+            script = run.node.pre if phase == "pre" else run.node.post
+            if script is not None and not self.stop_launch:
+                self._start_script(name, phase, script)
+
+    def _loop(self) -> None:
+        while True:
+            self._fire_timers()
+            self._launch()
+            idle = not self.procs and not self.ready_job and not self.ready_pre
+            if idle and not self.timers:
+                if self._start_final():
+                    continue
+                return
+            timeout: float | None = None
+            if self.timers:
+                timeout = max(0.0, self.timers[0][0] - time.monotonic())
+            if self.progress:
+                timeout = 0.2 if timeout is None else min(timeout, 0.2)
+            if time.monotonic() - self.last_status > STATUS_INTERVAL:
+                self._write_status("running")
+            self._wait(min(timeout, STATUS_INTERVAL) if timeout is not None else STATUS_INTERVAL)
+            self._show_progress()
+
+    def _start_final(self) -> bool:
+        final = self.dag.final
+        if final is None or self.final_started:
+            return False
+        self.final_started = True
+        if self.failed_count or self.aborted or self._unfinished():
+            self.rescue = self._write_rescue()
+        self.stop_launch = False  # FINAL runs even after ABORT-DAG-ON
+        self._make_ready(final)
+        return True
+
+    def _unfinished(self) -> bool:
+        return any(r.state != "done" for r in self.runs.values() if not r.node.final)
+
+    def _write_rescue(self) -> Path:
+        existing = rescue_files(self.dag_path)
+        number = 1
+        if existing:
+            number = int(existing[-1].name[len(self.dag_path.name) + len(".rescue") :]) + 1
+        path = self._path(f".rescue{number:03d}")
+        done = [n for n, r in self.runs.items() if r.state == "done" and not r.node.final]
+        failed = [n for n, r in self.runs.items() if r.state == "failed" and not r.node.final]
+        lines = [
+            f"# Rescue DAG file, created by wfplan run for {self.dag_path.name}",
+            f"# Total number of nodes: {len(self.runs)}",
+            f"# Nodes premarked DONE: {len(done)}",
+            f"# Nodes that failed: {len(failed)}",
+            "#   " + ",".join(failed) if failed else "#   (none)",
+            "",
+            *(f"DONE {n}" for n in done),
+        ]
+        _atomic_write(path, "\n".join(lines) + "\n")
+        return path
+
+    def run(self) -> RunResult:
+        """Run the DAG to the end; Ctrl-C stops the jobs and leaves a resumable state."""
+        lock_path = self._path(".lock")
+        lock = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 (held for the run)
+        try:
+            try:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise EngineError(
+                    "another 'wfplan run' is running this DAG", source=str(self.dag_path)
+                )
+            return self._run_locked()
+        finally:
+            lock.close()
+
+    def _run_locked(self) -> RunResult:
+        notes = self._restore()
+        self._load_specs()
+        self.initial_done = self.done_count
+        for note in notes:
+            self.out.write(f"wfplan run: {note}\n")
+        self.events = open(self._path(".events"), "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+        self.journal = open(self._path(".journal"), "a", encoding="utf-8")  # noqa: SIM115
+        self.scripts_out = open(self._path(".scripts.out"), "ab")  # noqa: SIM115
+        self._event("", "dag_start", pid=os.getpid(), slots=self.slots)
+        try:
+            for run in self.runs.values():
+                if run.state == "done" or run.node.final:
+                    continue
+                run.pending = sum(1 for p in run.node.parents if self.runs[p].state != "done")
+            for name, run in self.runs.items():
+                if run.state == "waiting" and run.pending == 0 and not run.node.final:
+                    self._make_ready(name)
+            try:
+                self._loop()
+            except KeyboardInterrupt:
+                self._interrupt()
+                raise
+            return self._finish()
+        finally:
+            self.events.close()
+            self.journal.close()
+            self.scripts_out.close()
+            self.selector.close()
+
+    def _interrupt(self) -> None:
+        for proc in list(self.procs.values()):
+            with contextlib.suppress(ProcessLookupError):
+                proc.popen.terminate()
+        deadline = time.monotonic() + 5.0
+        for proc in list(self.procs.values()):
+            try:
+                proc.popen.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.popen.kill()
+                proc.popen.wait()
+            if proc.scratch is not None:
+                shutil.rmtree(proc.scratch, ignore_errors=True)
+        self._event("", "dag_interrupted")
+        self._write_status("interrupted")
+        if self.progress:
+            self.out.write("\n")
+        self.out.write("wfplan run: interrupted; run again to resume\n")
+
+    def _finish(self) -> RunResult:
+        final = self.dag.final
+        failed = [n for n, r in self.runs.items() if r.state == "failed" and not r.node.final]
+        unrunnable = [n for n, r in self.runs.items() if r.state == "unrunnable"]
+        others_ok = not failed and not unrunnable and not self.aborted and not self._unfinished()
+        if final is not None and self.runs[final].state in ("done", "failed"):
+            succeeded = self.runs[final].state == "done"
+        else:
+            succeeded = others_ok
+        if not others_ok and self.rescue is None:
+            self.rescue = self._write_rescue()
+        state = "succeeded" if succeeded else ("aborted" if self.aborted else "failed")
+        self._write_status(state)
+        self._event("", "dag_end", state=state)
+        self._show_progress(force=True)
+        if self.progress:
+            self.out.write("\n")
+        return RunResult(
+            succeeded=succeeded,
+            done=self.done_count,
+            failed=failed + ([final] if final and self.runs[final].state == "failed" else []),
+            unrunnable=unrunnable,
+            rescue=self.rescue,
+            aborted=self.aborted,
+            elapsed=time.monotonic() - self.started,
+            nodes_run=self.nodes_run,
+            summary=dict(sorted(self.summary.items())),
+        )

@@ -1,0 +1,330 @@
+"""Interpret HTCondor submit descriptions (semantics.md §4) for local execution.
+
+Macros ``$(x)`` expand (with the node's VARS, ``$(DOLLAR)``, ``$ENV(X)`` and
+``$(x:default)``), keys are case-insensitive, and ``arguments``/``environment`` follow
+condor_submit's two syntaxes::
+
+    >>> parse_arguments('"1 \\'two words\\' \\'it\\'\\'s\\'"')
+    ['1', 'two words', "it's"]
+    >>> parse_arguments("a b")
+    ['a', 'b']
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from planner.errors import EngineError, UnsupportedFeature
+
+__all__ = [
+    "JobSpec",
+    "parse_arguments",
+    "parse_environment",
+    "parse_v2_raw",
+    "quote_arguments",
+    "read_submit",
+    "read_submit_text",
+]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What one node job needs to run here: resolved paths and parsed values."""
+
+    submit_file: Path
+    universe: str
+    executable: str
+    arguments: tuple[str, ...]
+    environment: dict[str, str]
+    getenv: bool
+    initialdir: Path
+    stdin: Path | None
+    stdout: Path | None
+    stderr: Path | None
+    log: Path | None
+    request_cpus: int
+    transfer: bool
+    transfer_inputs: tuple[str, ...]
+    transfer_outputs: tuple[str, ...] | None
+    output_remaps: dict[str, str] = field(default_factory=dict)
+    attributes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def command_line(self) -> str:
+        """The command as one readable line (for analyze and the event log)."""
+        return shlex.join([self.executable, *self.arguments])
+
+
+class _ArgError(ValueError):
+    pass
+
+
+def parse_v2_raw(text: str) -> list[str]:
+    """Split condor's V2 raw form: whitespace separates, ``'...'`` groups, ``''`` is ``'``."""
+    args: list[str] = []
+    buf: list[str] = []
+    have = False
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "'":
+            have = True
+            i += 1
+            while True:
+                if i >= n:
+                    raise _ArgError("unbalanced single quote")
+                if text[i] == "'":
+                    if i + 1 < n and text[i + 1] == "'":
+                        buf.append("'")
+                        i += 2
+                        continue
+                    i += 1
+                    break
+                buf.append(text[i])
+                i += 1
+        elif ch.isspace():
+            if have:
+                args.append("".join(buf))
+                buf, have = [], False
+            i += 1
+        else:
+            buf.append(ch)
+            have = True
+            i += 1
+    if have:
+        args.append("".join(buf))
+    return args
+
+
+def _v2_unquote(value: str) -> str:
+    inner = value[1:-1]
+    if re.search(r'(?<!")"(?!")', inner.replace('""', "")):
+        raise _ArgError('a lone double quote inside the quoted value (write "" for ")')
+    return inner.replace('""', '"')
+
+
+def parse_arguments(value: str) -> list[str]:
+    """``arguments`` in either syntax: new (whole value in double quotes) or old."""
+    value = value.strip()
+    if len(value) >= 2 and value.startswith('"') and value.endswith('"'):
+        return parse_v2_raw(_v2_unquote(value))
+    if '"' in value.replace('\\"', ""):
+        raise _ArgError('old-syntax arguments need \\" for a double quote')
+    return [a.replace('\\"', '"') for a in value.split()]
+
+
+def quote_arguments(args: list[str]) -> str:
+    """The new-syntax text that :func:`parse_arguments` turns back into ``args``."""
+    parts = []
+    for a in args:
+        a = a.replace('"', '""')
+        if a == "" or any(c.isspace() or c == "'" for c in a):
+            a = "'" + a.replace("'", "''") + "'"
+        parts.append(a)
+    return '"' + " ".join(parts) + '"'
+
+
+def parse_environment(value: str) -> dict[str, str]:
+    """``environment`` in either syntax: ``"A=1 B='x y'"`` or ``A=1;B=2``."""
+    value = value.strip()
+    if len(value) >= 2 and value.startswith('"') and value.endswith('"'):
+        items = parse_v2_raw(_v2_unquote(value))
+    else:
+        items = [i for i in value.split(";") if i.strip()]
+    env: dict[str, str] = {}
+    for item in items:
+        key, sep, val = item.strip().partition("=")
+        if not sep or not key:
+            raise _ArgError(f"environment entry {item!r} is not NAME=value")
+        env[key] = val
+    return env
+
+
+_MACRO = re.compile(r"\$(ENV)?\(([A-Za-z0-9_.+]+)(?::([^)]*))?\)", re.IGNORECASE)
+
+
+def _expand(value: str, macros: dict[str, str], where: str, depth: int = 0) -> str:
+    if depth > 32:
+        raise EngineError(f"macro expansion loops in {value!r}", source=where)
+
+    def repl(m: re.Match[str]) -> str:
+        name = m.group(2)
+        if m.group(1):
+            return os.environ.get(name, m.group(3) or "")
+        if name.upper() == "DOLLAR":
+            return "\0DOLLAR\0"
+        found = macros.get(name.lower())
+        if found is None:
+            return m.group(3) or ""
+        return _expand(found, macros, where, depth + 1)
+
+    return _MACRO.sub(repl, value)
+
+
+def _logical_lines(text: str) -> list[tuple[int, str]]:
+    out: list[tuple[int, str]] = []
+    pending: list[str] = []
+    start = 0
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not pending:
+            start = number
+            if not line or line.startswith("#"):
+                continue
+        if line.endswith("\\"):
+            pending.append(line[:-1])
+            continue
+        pending.append(line)
+        out.append((start, " ".join(pending)))
+        pending = []
+    if pending:
+        out.append((start, " ".join(pending)))
+    return out
+
+
+_TRUE = {"true", "yes", "1", "t", "y"}
+
+
+def read_submit(
+    path: Path, node_vars: dict[str, str], node: str, retry: int = 0, cwd: Path | None = None
+) -> JobSpec:
+    """Read a submit file for DAG node ``node`` (VARS in ``node_vars``); paths resolve
+    against ``cwd`` (the node's DIR), ``initialdir`` and then the job's own files."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise EngineError(f"cannot read submit file for node {node}: {exc.strerror}", source=str(path))
+    return read_submit_text(text, path, node_vars, node, retry, cwd or path.parent)
+
+
+def read_submit_text(
+    text: str, path: Path, node_vars: dict[str, str], node: str, retry: int, cwd: Path
+) -> JobSpec:
+    """Like :func:`read_submit` for text already in memory."""
+    where = str(path)
+    macros: dict[str, str] = {}
+    attributes: dict[str, str] = {}
+    queued = 0
+    for number, line in _logical_lines(text):
+        low = line.lower()
+        if low == "queue" or low.startswith(("queue ", "queue\t")):
+            count = line[5:].strip() or "1"
+            if count != "1":
+                raise UnsupportedFeature(
+                    f"line {number}: 'queue {count}' (more than one job per node) is not "
+                    "supported by the embedded engine",
+                    source=where,
+                )
+            queued += 1
+            continue
+        if low.startswith(("include", "if ", "elif ", "else", "endif")):
+            raise UnsupportedFeature(
+                f"line {number}: {line.split()[0]!r} is not supported by the embedded engine",
+                source=where,
+            )
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise EngineError(f"line {number}: expected 'key = value', got {line!r}", source=where)
+        if key.startswith("+") or key.lower().startswith("my."):
+            attributes[key.lstrip("+").split(".", 1)[-1]] = value.strip()
+        macros[key.lower()] = value.strip()
+    if queued == 0:
+        raise EngineError(f"no 'queue' statement (node {node})", source=where)
+    predefined = {
+        "cluster": "1",
+        "clusterid": "1",
+        "process": "0",
+        "procid": "0",
+        "node": "0",
+        "job": node,
+        "retry": str(retry),
+    }
+    for k, v in predefined.items():
+        macros.setdefault(k, v)
+    for k, v in node_vars.items():
+        macros[k.lower()] = v  # VARS arrive as condor_submit -a lines: they win
+
+    def get(key: str, default: str = "") -> str:
+        raw = macros.get(key)
+        if raw is None:
+            return default
+        return _expand(raw, macros, where).replace("\0DOLLAR\0", "$")
+
+    return _build_spec(get, path, cwd, node, attributes)
+
+
+def _build_spec(
+    get: Callable[..., str], path: Path, cwd: Path, node: str, attributes: dict[str, str]
+) -> JobSpec:
+    where = str(path)
+    executable = get("executable")
+    if not executable:
+        raise EngineError(f"no 'executable' (node {node})", source=where)
+    universe = get("universe", "vanilla").lower()
+    if universe not in ("vanilla", "local", "scheduler", "container"):
+        raise UnsupportedFeature(
+            f"universe {universe!r} cannot run in the embedded engine (node {node})", source=where
+        )
+    iwd_text = get("initialdir") or get("iwd")
+    iwd = (cwd / iwd_text) if iwd_text else cwd
+    iwd = Path(os.path.normpath(iwd))
+    exe = executable if os.path.isabs(executable) else str(Path(os.path.normpath(cwd / executable)))
+
+    try:
+        arg_text = get("arguments") or get("args")
+        arguments = parse_arguments(arg_text) if arg_text else []
+        env_text = get("environment") or get("env")
+        environment = parse_environment(env_text) if env_text else {}
+    except _ArgError as exc:
+        raise EngineError(f"node {node}: {exc}", source=where)
+
+    def job_path(key: str) -> Path | None:
+        value = get(key)
+        if not value or value == "/dev/null":
+            return None
+        return Path(os.path.normpath(iwd / value))
+
+    try:
+        cpus = int(float(get("request_cpus", "1") or "1"))
+    except ValueError:
+        raise EngineError(f"node {node}: request_cpus is not a number", source=where)
+    stf = get("should_transfer_files", "").upper()
+    transfer = stf == "YES"
+    inputs = tuple(i.strip() for i in get("transfer_input_files").split(",") if i.strip())
+    out_text = get("transfer_output_files", "\0unset")
+    outputs = (
+        None
+        if out_text == "\0unset"
+        else tuple(o.strip() for o in out_text.split(",") if o.strip())
+    )
+    remaps: dict[str, str] = {}
+    remap_text = get("transfer_output_remaps").strip().strip('"')
+    for item in remap_text.split(";"):
+        src, sep, dst = item.partition("=")
+        if sep:
+            remaps[src.strip()] = dst.strip()
+    return JobSpec(
+        submit_file=path,
+        universe=universe,
+        executable=exe,
+        arguments=tuple(arguments),
+        environment=environment,
+        getenv=get("getenv", "false").lower() in _TRUE,
+        initialdir=iwd,
+        stdin=job_path("input"),
+        stdout=job_path("output"),
+        stderr=job_path("error"),
+        log=job_path("log"),
+        request_cpus=max(1, cpus),
+        transfer=transfer,
+        transfer_inputs=inputs,
+        transfer_outputs=outputs,
+        output_remaps=remaps,
+        attributes=attributes,
+    )

@@ -1,0 +1,202 @@
+"""``wfplan-transfer MANIFEST``: move files between URLs (docs/job-tools.md).
+
+Each transfer tries its ``src`` URLs in order (``file://`` copied or symlinked,
+``http(s)://`` downloaded with timeouts and retries), writes to a temporary name beside
+the destination, checks the sha256 when given, then renames: a reader never sees half a
+file. Exit 0 when every file arrived, else 1 with one line per failed LFN.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+__all__ = ["TransferFailed", "fetch", "main", "run_transfers", "url_to_path"]
+
+CHUNK = 1 << 20
+HTTP_TIMEOUT = (10.0, 60.0)  # connect, read (seconds)
+HTTP_ATTEMPTS = 3
+BACKOFF = 0.5  # seconds, doubled after each failed attempt
+
+
+class TransferFailed(Exception):
+    """One source URL could not deliver the file; the message says why."""
+
+
+def url_to_path(url: str, cwd: Path | None = None) -> Path:
+    """``file:///a/b`` -> ``/a/b``; a plain relative path is relative to ``cwd``."""
+    if url.startswith("file://"):
+        parsed = urlparse(url)
+        if parsed.netloc not in ("", "localhost"):
+            raise TransferFailed(f"file URL with a host ({parsed.netloc}) is not local")
+        return Path(unquote(parsed.path))
+    if "://" in url:
+        raise TransferFailed(f"not a local path: {url}")
+    p = Path(url)
+    return p if p.is_absolute() else (cwd or Path.cwd()) / p
+
+
+def _tmp_name(dst: Path) -> Path:
+    return dst.with_name(f".{dst.name}.wfplan-part{os.getpid()}")
+
+
+def _check(digest: str | None, expected: str | None, src: str) -> None:
+    if expected and digest is not None and digest.lower() != expected.lower():
+        raise TransferFailed(f"sha256 mismatch from {src}: got {digest}, want {expected}")
+
+
+def _copy_file(src: Path, tmp: Path, want_digest: bool) -> str | None:
+    h = hashlib.sha256() if want_digest else None
+    with open(src, "rb") as fin, open(tmp, "wb") as fout:
+        while True:
+            block = fin.read(CHUNK)
+            if not block:
+                break
+            if h is not None:
+                h.update(block)
+            fout.write(block)
+        fout.flush()
+        os.fsync(fout.fileno())
+    shutil.copymode(src, tmp)
+    return h.hexdigest() if h is not None else None
+
+
+def _download(url: str, tmp: Path, want_digest: bool) -> str | None:
+    import requests
+
+    delay = BACKOFF
+    last = ""
+    for attempt in range(HTTP_ATTEMPTS):
+        if attempt:
+            time.sleep(delay)
+            delay *= 2
+        h = hashlib.sha256() if want_digest else None
+        try:
+            with requests.get(url, stream=True, timeout=HTTP_TIMEOUT) as resp:
+                if resp.status_code >= 400:
+                    last = f"HTTP {resp.status_code}"
+                    if resp.status_code < 500 and resp.status_code not in (408, 429):
+                        break  # a client error does not go away by retrying
+                    continue
+                with open(tmp, "wb") as fout:
+                    for block in resp.iter_content(CHUNK):
+                        if h is not None:
+                            h.update(block)
+                        fout.write(block)
+                    fout.flush()
+                    os.fsync(fout.fileno())
+            return h.hexdigest() if h is not None else None
+        except requests.RequestException as exc:
+            last = type(exc).__name__
+    raise TransferFailed(f"{url}: {last}")
+
+
+def fetch(
+    src: str, dst: Path, sha256: str | None = None, symlink: bool = False, cwd: Path | None = None
+) -> None:
+    """Deliver one ``src`` URL to ``dst`` atomically (see the module docstring)."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_name(dst)
+    try:
+        if src.startswith(("http://", "https://")):
+            digest = _download(src, tmp, bool(sha256))
+            _check(digest, sha256, src)
+        else:
+            path = url_to_path(src, cwd)
+            if not path.exists():
+                raise TransferFailed(f"{src}: no such file")
+            if symlink:
+                if path.resolve() == dst.resolve():
+                    return
+                if sha256:
+                    _check(_sha256_of(path), sha256, src)
+                tmp.unlink(missing_ok=True)
+                os.symlink(path, tmp)
+            else:
+                if dst.exists() and path.resolve() == dst.resolve():
+                    if sha256:
+                        _check(_sha256_of(path), sha256, src)
+                    return
+                digest = _copy_file(path, tmp, bool(sha256))
+                _check(digest, sha256, src)
+        os.replace(tmp, dst)
+    except OSError as exc:
+        raise TransferFailed(f"{src}: {exc.strerror or exc}")
+    finally:
+        if tmp.exists() or tmp.is_symlink():
+            tmp.unlink()
+
+
+def _sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(CHUNK), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def run_transfers(transfers: Sequence[dict[str, Any]], cwd: Path | None = None) -> list[str]:
+    """Do every transfer; return one problem line per LFN that did not arrive."""
+    problems = []
+    for t in transfers:
+        lfn = t.get("lfn", "?")
+        sources = t.get("src") or []
+        if isinstance(sources, str):
+            sources = [sources]
+        reasons = []
+        try:
+            dst = url_to_path(t["dst"], cwd)
+        except (KeyError, TransferFailed) as exc:
+            problems.append(f"{lfn}: bad destination: {exc}")
+            continue
+        for src in sources:
+            try:
+                fetch(src, dst, t.get("sha256"), bool(t.get("symlink")), cwd)
+                break
+            except TransferFailed as exc:
+                reasons.append(str(exc))
+        else:
+            tried = "; ".join(reasons) if reasons else "no source URL"
+            problems.append(f"{lfn}: could not transfer to {t['dst']} (tried {tried})")
+    return problems
+
+
+def load_manifest(path: str, tool: str) -> dict[str, Any]:
+    """Read a JSON manifest or exit 1 with one clear line."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = json.load(fh)
+    except OSError as exc:
+        print(f"{tool}: cannot read manifest {path}: {exc.strerror}", file=sys.stderr)
+        raise SystemExit(1)
+    except json.JSONDecodeError as exc:
+        print(f"{tool}: manifest {path} is not JSON: {exc}", file=sys.stderr)
+        raise SystemExit(1)
+    if not isinstance(doc, dict):
+        print(f"{tool}: manifest {path} is not a JSON object", file=sys.stderr)
+        raise SystemExit(1)
+    return doc
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 1:
+        print("usage: wfplan-transfer MANIFEST", file=sys.stderr)
+        return 2
+    doc = load_manifest(args[0], "wfplan-transfer")
+    problems = run_transfers(doc.get("transfers", []))
+    for line in problems:
+        print(f"wfplan-transfer: {line}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
