@@ -55,10 +55,10 @@ def scalar(value: object, where: str, source: str | None) -> str:
 def required(d: Mapping[str, Any], key: str, where: str, source: str | None) -> str:
     """A required, non-empty scalar field."""
     if key not in d or d[key] is None:
-        raise fail(where, f"has no {key}", source)
+        raise CatalogFormatError(f"{where} has no {key}", source=source)
     text = scalar(d[key], f"{where}: {key}", source)
     if not text:
-        raise fail(where, f"{key} is empty", source)
+        raise CatalogFormatError(f"{where}: {key} is empty", source=source)
     return text
 
 

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from catalogs._common import atomic_write_text, check_pattern, fail, read_text
+from catalogs.errors import CatalogFormatError
 from catalogs.replica import PFN, Replica, ReplicaCatalog
 from catalogs.yamlio import as_bool
 
@@ -102,7 +103,7 @@ def loads(text: str, source: str | None = None) -> ReplicaCatalog:
         site = attrs.pop("site", None) or attrs.pop("pool", None)
         attrs.pop("pool", None)
         if not site:
-            raise fail(where, 'has no site="..."', source)
+            raise CatalogFormatError(f'{where} has no site="..."', source=source)
         regex = as_bool(attrs.pop("regex", "false"), f"{where}: regex", source)
         if regex:
             check_pattern(lfn, where, source)

@@ -21,6 +21,7 @@ from catalogs._common import (
     required,
     scalar,
 )
+from catalogs.errors import CatalogFormatError
 from catalogs.replica import PFN, Replica, ReplicaCatalog
 from catalogs.yamlio import as_bool, dump_yaml, load_yaml
 
@@ -53,7 +54,7 @@ def _replica(number: int, entry: object, source: str | None) -> Replica:
     check_keys(e, _ENTRY_KEYS, where, source)
     raw_pfns = e.get("pfns")
     if raw_pfns is None:
-        raise fail(where, "has no pfns", source)
+        raise CatalogFormatError(f"{where} has no pfns", source=source)
     pfn_list = as_list(raw_pfns, f"{where}: pfns", source)
     if not pfn_list:
         raise fail(where, "pfns is empty", source)

@@ -206,7 +206,7 @@ class _Parser:
             else:
                 raise self.error(token, f"{where}: unknown statement {token.text!r}")
         if not fields.get("pfn"):
-            raise fail(where, "has no pfn", self.source)
+            raise CatalogFormatError(f"{where} has no pfn", source=self.source)
         return TransformationSite.model_construct(
             name=name,
             pfn=fields["pfn"],

@@ -10,6 +10,7 @@ used when yaml-rs is missing), so both paths can be tested.
 from __future__ import annotations
 
 import os
+from functools import cache
 from typing import Any
 
 from catalogs.errors import CatalogFormatError, WfplanError
@@ -54,12 +55,36 @@ def load_yaml(
         raise error(f"malformed YAML{where}: {problem}", source=source) from None
 
 
-def dump_yaml(data: Any) -> str:
-    """Serialise to block-style YAML with keys in the given order (deterministic)."""
+# PyYAML writes YAML 1.1, so it leaves strings such as ``0E0`` or ``1_000`` unquoted that a
+# YAML 1.2 reader (yaml-rs) takes for numbers. Strings that start like a number or ``~`` are
+# therefore always quoted, so what load_yaml reads back equals what was dumped.
+_NUMBER_LIKE_START = frozenset("0123456789+-.~")
+
+
+@cache
+def _dumper() -> Any:
     import yaml
 
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False, width=1000)
+    base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+    class Dumper(base):  # type: ignore[valid-type,misc]
+        pass
+
+    def represent_str(dumper: Any, value: str) -> Any:
+        if value and value[0] in _NUMBER_LIKE_START:
+            return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="'")
+        return dumper.represent_str(value)
+
+    Dumper.add_representer(str, represent_str)
+    return Dumper
+
+
+def dump_yaml(data: Any) -> str:
+    """Serialise to block-style YAML with keys in the given order (deterministic); every
+    string reads back as a string under YAML 1.1 and 1.2 rules."""
+    import yaml
+
+    return yaml.dump(data, Dumper=_dumper(), sort_keys=False, default_flow_style=False, width=1000)
 
 
 def as_bool(value: object, field: str, source: str | None = None) -> bool:
