@@ -1,0 +1,146 @@
+"""Pass 8b: removing workflow files from staging sites.
+
+``inplace`` (default): a file on a staging site is removed once the node that put it there
+and every node that reads it there (compute, stage_inter, stage_out) have finished; a
+replica's own location is never removed. Files are grouped per (staging site, level of
+their last user) into ``ceil(nodes on that level / 5)`` cleanup nodes named
+``clean_up_<site>_level_<L>_<k>`` (``pegasus.file.cleanup.clusters.num`` /
+``...clusters.size`` override). ``leaf``: one ``cleanup_<wf>_<i>_<site>`` node per staging
+site after every other node. ``none``: nothing.
+"""
+
+from __future__ import annotations
+
+import math
+
+from planner.errors import PlannerError
+from planner.model.concrete import Node, NodeKind, Transfer
+from planner.passes.cluster import safe_name
+from planner.passes.stage import Residency, StagePlan, dagman_profiles
+
+__all__ = ["SCOPES", "cleanup"]
+
+SCOPES = ("inplace", "leaf", "none")
+
+
+def cleanup(
+    plan: StagePlan,
+    workflow: str,
+    scope: str = "inplace",
+    *,
+    clusters_num: int | None = None,
+    clusters_size: int | None = None,
+    retry: str = "1",
+) -> StagePlan:
+    """A new plan with the cleanup nodes of ``scope``."""
+    if scope not in SCOPES:
+        raise PlannerError(f"unknown cleanup scope {scope!r} (choose from {', '.join(SCOPES)})")
+    if scope == "none":
+        return plan
+    removable = [
+        (key, res)
+        for key, res in plan.residency.items()
+        if not res.original and res.writer is not None
+    ]
+    if not removable:
+        return plan
+    if scope == "leaf":
+        return _leaf(plan, workflow, removable, retry)
+    level = {n.name: n.level for n in plan.nodes}
+    per_level: dict[tuple[str, int], int] = {}
+    for node in plan.nodes:
+        if node.kind in (NodeKind.COMPUTE, NodeKind.CLUSTER) and node.staging_site is not None:
+            key = (node.staging_site, node.level)
+            per_level[key] = per_level.get(key, 0) + 1
+    groups: dict[tuple[str, int], list[tuple[tuple[str, str], Residency]]] = {}
+    for (lfn, site), res in removable:
+        users = [res.writer, *res.readers]
+        last = max(level[u] for u in users if u is not None)
+        groups.setdefault((site, last), []).append(((lfn, site), res))
+    size = clusters_size or 5
+    nodes: list[Node] = []
+    edges: list[tuple[str, str]] = []
+    for (site, lvl), items in sorted(groups.items()):
+        count = clusters_num or math.ceil(per_level.get((site, lvl), 1) / size)
+        count = max(1, min(count, len(items)))
+        buckets: list[list[tuple[tuple[str, str], Residency]]] = [[] for _ in range(count)]
+        for i, item in enumerate(items):
+            buckets[i % count].append(item)
+        for k, bucket in enumerate(buckets):
+            name = safe_name(f"clean_up_{site}_level_{lvl}_{k}")
+            parents: dict[str, None] = {}
+            for _, res in bucket:
+                if res.writer is not None:
+                    parents[res.writer] = None
+                parents.update(dict.fromkeys(res.readers))
+            nodes.append(
+                _node(
+                    name, site, lvl + 1, [_file(lfn, res, site) for (lfn, _), res in bucket], retry
+                )
+            )
+            edges.extend((p, name) for p in parents)
+    return StagePlan(
+        nodes=plan.nodes + tuple(nodes),
+        edges=plan.edges + tuple(edges),
+        residency=plan.residency,
+        workdirs=plan.workdirs,
+    )
+
+
+def _leaf(
+    plan: StagePlan,
+    workflow: str,
+    removable: list[tuple[tuple[str, str], Residency]],
+    retry: str,
+) -> StagePlan:
+    has_child = {p for p, _ in plan.edges}
+    sinks = [n.name for n in plan.nodes if n.name not in has_child]
+    top = max((n.level for n in plan.nodes), default=0)
+    by_site: dict[str, list[Transfer]] = {}
+    for (lfn, site), res in removable:
+        by_site.setdefault(site, []).append(_file(lfn, res, site))
+    nodes: list[Node] = []
+    edges: list[tuple[str, str]] = []
+    for i, site in enumerate(sorted(by_site)):
+        name = safe_name(f"cleanup_{workflow}_{i}_{site}")
+        nodes.append(_node(name, site, top + 1, by_site[site], retry))
+        edges.extend((s, name) for s in sinks)
+    return StagePlan(
+        nodes=plan.nodes + tuple(nodes),
+        edges=plan.edges + tuple(edges),
+        residency=plan.residency,
+        workdirs=plan.workdirs,
+    )
+
+
+def _file(lfn: str, res: Residency, site: str) -> Transfer:
+    return Transfer.model_construct(
+        lfn=lfn,
+        src=(),
+        dst=res.url,
+        sha256=None,
+        symlink=False,
+        size=None,
+        site=site,
+        executable=False,
+    )
+
+
+def _node(name: str, site: str, level: int, files: list[Transfer], retry: str) -> Node:
+    return Node.model_construct(
+        name=name,
+        kind=NodeKind.CLEANUP,
+        site="local",
+        level=level,
+        transformation=None,
+        jobs=(),
+        tasks=(),
+        files=tuple(files),
+        inputs=(),
+        outputs=(),
+        working_dir=None,
+        data_configuration=None,
+        staging_site=site,
+        profiles=dagman_profiles(None, NodeKind.CLEANUP, 0, retry),
+        reasons=(),
+    )

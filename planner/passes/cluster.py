@@ -1,0 +1,224 @@
+"""Pass 4: job clustering, after site selection and before data staging.
+
+``methods`` are applied left to right (``--cluster horizontal,label``):
+
+* ``horizontal``: jobs not yet clustered, grouped by (level, transformation, site);
+  ``pegasus.clusters.num`` (number of clusters) overrides ``pegasus.clusters.size`` (jobs
+  per cluster, default 1: no merging). With ``pegasus.clusterer.preference = Runtime``,
+  ``pegasus.runtime`` and ``pegasus.clusters.maxruntime``, jobs are bin-packed (first fit
+  decreasing) so no cluster exceeds the maximum runtime.
+* ``label``: every unit whose jobs carry profile ``pegasus.label`` is merged with the others
+  of that label on the same site: one cluster per label (and site).
+
+Every unit of one job stays a plain compute node named ``<tx>_<id>``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from planner.errors import PlannerError
+from planner.model.base import Namespace, profile
+from planner.model.workflow import Job
+from planner.passes.select_sites import Placement, runtime_of
+
+__all__ = ["METHODS", "Unit", "cluster", "safe_name"]
+
+METHODS = ("horizontal", "label")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def safe_name(name: str) -> str:
+    """A DAG node name: only ``[A-Za-z0-9_-]`` (DAGMan rejects ``.`` in names)."""
+    return _UNSAFE.sub("_", name)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One compute or cluster node to be: its member job ids in topological order."""
+
+    name: str
+    jobs: tuple[str, ...]
+    site: str
+    level: int  # the smallest level among the members
+    transformation: str | None
+    clustered: bool
+    reason: str = ""
+
+
+def cluster(
+    jobs: Sequence[Job],
+    levels: Mapping[str, int],
+    placements: Mapping[str, Placement],
+    methods: Sequence[str] = (),
+    position: Mapping[str, int] | None = None,
+) -> list[Unit]:
+    """Group ``jobs`` (workflow order) into units; ``position`` is each job's index in a
+    topological order (members of a cluster run in that order)."""
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise PlannerError(
+            f"unknown clustering method {unknown[0]!r} (choose from {', '.join(METHODS)})"
+        )
+    pos = position or {j.id: i for i, j in enumerate(jobs)}
+    by_id = {j.id: j for j in jobs}
+    # Each group: list of job ids; a job belongs to exactly one group.
+    groups: list[tuple[list[str], str]] = [([j.id], "") for j in jobs]
+    for method in methods:
+        groups = (
+            _horizontal(groups, by_id, levels, placements)
+            if method == "horizontal"
+            else _label(groups, placements)
+        )
+    units = []
+    counters: dict[str, int] = {}
+    for members, reason in groups:
+        members.sort(key=pos.__getitem__)
+        first = by_id[members[0]]
+        site = placements[first.id].site
+        level = min(levels[m] for m in members)
+        if len(members) == 1:
+            units.append(
+                Unit(
+                    name=safe_name(f"{first.name}_{first.id}"),
+                    jobs=(first.id,),
+                    site=site,
+                    level=level,
+                    transformation=first.transformation,
+                    clustered=False,
+                )
+            )
+            continue
+        txs = {by_id[m].transformation for m in members}
+        if reason.startswith("label"):
+            label = reason.split(" ", 2)[1]
+            base = f"merge_{label}"
+        else:
+            parts = [p for p in (first.namespace, first.name, first.version) if p]
+            base = f"merge_{'-'.join(parts)}_PID{level}"
+        k = counters[base] = counters.get(base, 0) + 1
+        name = safe_name(base if reason.startswith("label") and k == 1 else f"{base}_ID{k}")
+        units.append(
+            Unit(
+                name=name,
+                jobs=tuple(members),
+                site=site,
+                level=level,
+                transformation=txs.pop() if len(txs) == 1 else None,
+                clustered=True,
+                reason=reason,
+            )
+        )
+    return units
+
+
+def _horizontal(
+    groups: list[tuple[list[str], str]],
+    jobs: Mapping[str, Job],
+    levels: Mapping[str, int],
+    placements: Mapping[str, Placement],
+) -> list[tuple[list[str], str]]:
+    buckets: dict[tuple[int, str, str], list[str]] = {}
+    out: list[tuple[list[str], str]] = []
+    for members, reason in groups:
+        if len(members) > 1:
+            out.append((members, reason))
+            continue
+        job = jobs[members[0]]
+        key = (levels[job.id], job.transformation, placements[job.id].site)
+        buckets.setdefault(key, []).append(job.id)
+    for (level, tx, site), ids in buckets.items():
+        prof = placements[ids[0]].profiles
+        for chunk, why in _split(ids, prof, placements):
+            out.append(
+                (
+                    chunk,
+                    f"horizontal: level {level}, {tx} on {site}, {why}" if len(chunk) > 1 else "",
+                )
+            )
+    return out
+
+
+def _split(
+    ids: list[str], prof: Mapping[Namespace, Mapping[str, str]], placements: Mapping[str, Placement]
+) -> list[tuple[list[str], str]]:
+    preference = (profile(prof, Namespace.PEGASUS, "clusterer.preference") or "").lower()
+    maxruntime = _number(profile(prof, Namespace.PEGASUS, "clusters.maxruntime"))
+    if preference == "runtime" and maxruntime:
+        return _pack(ids, maxruntime, placements)
+    num = _number(profile(prof, Namespace.PEGASUS, "clusters.num"))
+    size = _number(profile(prof, Namespace.PEGASUS, "clusters.size"))
+    n = len(ids)
+    if num and num >= 1:
+        count = min(n, int(num))
+        base, extra = divmod(n, count)
+        chunks, start = [], 0
+        for i in range(count):
+            end = start + base + (1 if i < extra else 0)
+            chunks.append((ids[start:end], f"clusters.num {int(num)}"))
+            start = end
+        return chunks
+    step = max(1, int(size or 1))
+    return [(ids[i : i + step], f"clusters.size {step}") for i in range(0, n, step)]
+
+
+def _pack(
+    ids: list[str], maxruntime: float, placements: Mapping[str, Placement]
+) -> list[tuple[list[str], str]]:
+    """Worst fit decreasing by runtime: each job goes to the least loaded bin that still
+    has room, else a new bin. O(n log n); ties broken by bin creation order."""
+    runtimes = {j: runtime_of(placements[j].profiles) or 0.0 for j in ids}
+    order = sorted(range(len(ids)), key=lambda i: (-runtimes[ids[i]], i))
+    bins: list[list[str]] = []
+    loads: list[float] = []
+    heap: list[tuple[float, int]] = []
+    for i in order:
+        job_id = ids[i]
+        rt = runtimes[job_id]
+        if heap and heap[0][0] + rt <= maxruntime:
+            load, b = heapq.heappop(heap)
+        else:
+            b, load = len(bins), 0.0
+            bins.append([])
+            loads.append(0.0)
+        bins[b].append(job_id)
+        loads[b] = load + rt
+        heapq.heappush(heap, (loads[b], b))
+    return [
+        (members, f"runtime {load:g} s <= maxruntime {maxruntime:g} s")
+        for members, load in zip(bins, loads, strict=True)
+    ]
+
+
+def _label(
+    groups: list[tuple[list[str], str]], placements: Mapping[str, Placement]
+) -> list[tuple[list[str], str]]:
+    labelled: dict[tuple[str, str], list[str]] = {}
+    out: list[tuple[list[str], str]] = []
+    for members, reason in groups:
+        label = profile(placements[members[0]].profiles, Namespace.PEGASUS, "label")
+        if label is None:
+            out.append((members, reason))
+            continue
+        labelled.setdefault((label, placements[members[0]].site), []).extend(members)
+    for (label, site), members in labelled.items():
+        out.append((members, f"label {safe_name(label)} on {site}"))
+    return out
+
+
+def _number(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise PlannerError(f"profile value {value!r} is not a number")
+
+
+def balanced_count(n: int, per: int) -> int:
+    """How many groups of at most ``per`` hold ``n`` items."""
+    return max(1, math.ceil(n / per))

@@ -1,0 +1,73 @@
+"""Pass 7: registration of staged-out outputs in the output replica catalog.
+
+Every stage-out node that moves at least one file with ``registerReplica: true`` gets one
+``register_<output site>_<level>_<k>`` child node listing LFN -> PFN at the output site
+(``Transfer.dst`` the PFN, ``Transfer.site`` the output site). That is what lets the next
+plan reuse the outputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Set
+
+from planner.model.concrete import Node, NodeKind, Transfer
+from planner.passes.cluster import safe_name
+from planner.passes.stage import StagePlan, dagman_profiles
+
+__all__ = ["register"]
+
+
+def register(plan: StagePlan, lfns: Set[str], output_site: str, retry: str = "1") -> StagePlan:
+    """A new plan with register nodes after the stage-outs of ``lfns``."""
+    added: list[Node] = []
+    edges: list[tuple[str, str]] = []
+    counters: dict[int, int] = {}
+    for node in plan.nodes:
+        if node.kind != NodeKind.STAGE_OUT:
+            continue
+        files = tuple(
+            Transfer.model_construct(
+                lfn=t.lfn,
+                src=(),
+                dst=t.dst,
+                sha256=t.sha256,
+                symlink=False,
+                size=t.size,
+                site=output_site,
+                executable=False,
+            )
+            for t in node.files
+            if t.lfn in lfns
+        )
+        if not files:
+            continue
+        k = counters[node.level] = counters.get(node.level, -1) + 1
+        name = safe_name(f"register_{output_site}_{node.level}_{k}")
+        added.append(
+            Node.model_construct(
+                name=name,
+                kind=NodeKind.REGISTER,
+                site="local",
+                level=node.level + 1,
+                transformation=None,
+                jobs=(),
+                tasks=(),
+                files=files,
+                inputs=(),
+                outputs=(),
+                working_dir=None,
+                data_configuration=None,
+                staging_site=None,
+                profiles=dagman_profiles(None, NodeKind.REGISTER, 0, retry),
+                reasons=(f"registers the outputs staged out by {node.name}",),
+            )
+        )
+        edges.append((node.name, name))
+    if not added:
+        return plan
+    return StagePlan(
+        nodes=plan.nodes + tuple(added),
+        edges=plan.edges + tuple(edges),
+        residency=plan.residency,
+        workdirs=plan.workdirs,
+    )

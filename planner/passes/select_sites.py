@@ -1,0 +1,290 @@
+"""Pass 3: site selection.
+
+A job may run on a candidate site when the transformation catalog has an ``installed``
+entry for that site, or a ``stageable`` entry anywhere (the executable is then staged into
+the job's working directory), and the entry's arch/os match the site's. A
+``selector.execution.site`` profile pins the job. Selectors: ``random`` (seeded,
+deterministic), ``round-robin``, ``group`` (``pegasus.group``: one site per group),
+``heft`` (``pegasus.runtime`` and the sites' ``pegasus.slots``). Profiles are merged with
+Pegasus's precedence, highest first: TC > site > job > properties.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from catalogs.transformation import (
+    Transformation,
+    TransformationCatalog,
+    TransformationSite,
+    TransformationType,
+)
+from planner.errors import NoEligibleSite, PlannerError, Problems, UnknownTransformation
+from planner.model.base import Namespace, Profiles, merge_profiles, profile
+from planner.model.graph import JobGraph
+from planner.model.workflow import Job, Workflow
+from sites.defaults import slots
+from sites.model import Site, SiteCatalog
+
+__all__ = ["SELECTORS", "Placement", "catalog_profiles", "runtime_of", "select_sites"]
+
+SELECTORS = ("random", "round-robin", "group", "heft")
+_ALIASES = {"roundrobin": "round-robin", "round_robin": "round-robin"}
+_NAMESPACES = {ns.value: ns for ns in Namespace}
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one job runs, with which executable, and its merged profiles."""
+
+    site: str
+    executable: str
+    stageable: bool
+    profiles: dict[Namespace, dict[str, str]]
+    reason: str
+
+
+def catalog_profiles(raw: Mapping[str, Mapping[str, str]]) -> dict[Namespace, dict[str, str]]:
+    """Catalog profiles keyed by namespace name -> keyed by :class:`Namespace`."""
+    return {_NAMESPACES[k]: dict(v) for k, v in raw.items() if k in _NAMESPACES}
+
+
+def runtime_of(profiles: Profiles) -> float | None:
+    value = profile(profiles, Namespace.PEGASUS, "runtime")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def normalise_selector(name: str) -> str:
+    key = name.strip().lower()
+    key = _ALIASES.get(key, key)
+    if key not in SELECTORS:
+        raise PlannerError(f"unknown site selector {name!r} (choose from {', '.join(SELECTORS)})")
+    return key
+
+
+def select_sites(
+    workflow: Workflow,
+    graph: JobGraph,
+    jobs: Sequence[Job],
+    transformations: TransformationCatalog,
+    sites: SiteCatalog,
+    candidates: Sequence[str],
+    *,
+    selector: str = "random",
+    seed: int = 0,
+    properties: Profiles | None = None,
+    topo_order: Sequence[str] = (),
+) -> dict[str, Placement]:
+    """Place every job of ``jobs`` (workflow order) on one of ``candidates``.
+
+    Raises :class:`Problems` with one :class:`NoEligibleSite` per unplaceable job, each
+    saying why every candidate was rejected.
+    """
+    kind = normalise_selector(selector)
+    props: Profiles = properties or {}
+    site_objs = {name: sites.get(name) for name in candidates}
+    site_profiles = {
+        name: catalog_profiles(s.profiles) for name, s in site_objs.items() if s is not None
+    }
+    eligible: dict[str, list[tuple[str, TransformationSite]]] = {}
+    txs: dict[str, Transformation] = {}
+    problems: list[PlannerError] = []
+    cache: dict[tuple[str, tuple[str, ...]], tuple[list[tuple[str, TransformationSite]], str]] = {}
+    for job in jobs:
+        tx = transformations.lookup(job.namespace, job.name, job.version)
+        if tx is None:
+            problems.append(
+                UnknownTransformation(
+                    f"job {job.id}: transformation {job.transformation!r} is not in the "
+                    "transformation catalog",
+                    source=transformations.source or workflow.source,
+                )
+            )
+            continue
+        txs[job.id] = tx
+        pinned = profile(job.profiles, Namespace.SELECTOR, "execution.site")
+        names = (pinned,) if pinned else tuple(candidates)
+        key = (tx.key, names)
+        if key not in cache:
+            cache[key] = _eligible(
+                tx, names, site_objs if not pinned else {pinned: sites.get(pinned)}
+            )
+        ok, why_not = cache[key]
+        if not ok:
+            problems.append(
+                NoEligibleSite(
+                    f"job {job.id} ({job.name}): no eligible site: {why_not}",
+                    source=workflow.source,
+                )
+            )
+            continue
+        eligible[job.id] = ok
+    if problems:
+        raise Problems(problems)
+
+    chosen = _choose(kind, jobs, eligible, seed, props, txs, sites, graph, topo_order)
+    placements: dict[str, Placement] = {}
+    for job in jobs:
+        site_name, reason = chosen[job.id]
+        entry = next(e for s, e in eligible[job.id] if s == site_name)
+        tx = txs[job.id]
+        merged = merge_profiles(
+            props,
+            job.profiles,
+            site_profiles.get(site_name, {}),
+            catalog_profiles(tx.profiles),
+            catalog_profiles(entry.profiles),
+        )
+        stageable = entry.type == TransformationType.STAGEABLE
+        how = "stageable executable staged in" if stageable else "installed"
+        placements[job.id] = Placement(
+            site=site_name,
+            executable=entry.pfn,
+            stageable=stageable,
+            profiles=merged,
+            reason=f"site {site_name}: {reason}; {tx.key} {how} ({entry.pfn})",
+        )
+    return placements
+
+
+def _eligible(
+    tx: Transformation, names: Sequence[str], site_objs: Mapping[str, Site | None]
+) -> tuple[list[tuple[str, TransformationSite]], str]:
+    ok: list[tuple[str, TransformationSite]] = []
+    rejected: list[str] = []
+    stageable = [e for e in tx.sites if e.type == TransformationType.STAGEABLE]
+    for name in names:
+        site = site_objs.get(name)
+        if site is None:
+            rejected.append(f"{name}: not in the site catalog")
+            continue
+        installed = [
+            e for e in tx.sites if e.name == name and e.type == TransformationType.INSTALLED
+        ]
+        entries = installed + stageable
+        if not entries:
+            rejected.append(f"{name}: no TC entry for {tx.name}")
+            continue
+        mismatch = ""
+        for entry in entries:
+            mismatch = _mismatch(entry, site)
+            if not mismatch:
+                ok.append((name, entry))
+                break
+        else:
+            rejected.append(f"{name}: {mismatch}")
+    return ok, "; ".join(rejected) if rejected else "no candidate sites"
+
+
+def _mismatch(entry: TransformationSite, site: Site) -> str:
+    if entry.arch and site.arch and entry.arch != site.arch:
+        return f"arch {entry.arch} != {site.arch}"
+    if entry.os_type and site.os_type and entry.os_type.lower() != site.os_type.lower():
+        return f"os {entry.os_type} != {site.os_type}"
+    return ""
+
+
+def _choose(
+    kind: str,
+    jobs: Sequence[Job],
+    eligible: Mapping[str, list[tuple[str, TransformationSite]]],
+    seed: int,
+    props: Profiles,
+    txs: Mapping[str, Transformation],
+    sites: SiteCatalog,
+    graph: JobGraph,
+    topo_order: Sequence[str],
+) -> dict[str, tuple[str, str]]:
+    chosen: dict[str, tuple[str, str]] = {}
+    rng = random.Random(seed)
+    for job in jobs:
+        names = [s for s, _ in eligible[job.id]]
+        if profile(job.profiles, Namespace.SELECTOR, "execution.site"):
+            chosen[job.id] = (names[0], "pinned by selector.execution.site")
+    if kind == "heft":
+        chosen.update(_heft(jobs, eligible, props, txs, sites, graph, topo_order, chosen))
+        return chosen
+    groups: dict[str, str] = {}
+    counter = 0
+    for job in jobs:
+        if job.id in chosen:
+            continue
+        names = [s for s, _ in eligible[job.id]]
+        if kind == "round-robin":
+            site = names[counter % len(names)]
+            counter += 1
+            chosen[job.id] = (site, f"round-robin among {', '.join(names)}")
+            continue
+        group = (
+            profile(merge_profiles(props, job.profiles), Namespace.PEGASUS, "group")
+            if kind == "group"
+            else None
+        )
+        if group is not None:
+            if group not in groups:
+                groups[group] = rng.choice(names)
+            site = groups[group]
+            if site not in names:
+                raise NoEligibleSite(
+                    f"job {job.id} ({job.name}): group {group!r} runs on {site}, "
+                    f"where this job cannot run (eligible: {', '.join(names)})"
+                )
+            chosen[job.id] = (site, f"group {group}")
+            continue
+        site = rng.choice(names)
+        chosen[job.id] = (site, f"random (seed {seed}) among {', '.join(names)}")
+    return chosen
+
+
+def _heft(
+    jobs: Sequence[Job],
+    eligible: Mapping[str, list[tuple[str, TransformationSite]]],
+    props: Profiles,
+    txs: Mapping[str, Transformation],
+    sites: SiteCatalog,
+    graph: JobGraph,
+    topo_order: Sequence[str],
+    pinned: Mapping[str, tuple[str, str]],
+) -> dict[str, tuple[str, str]]:
+    """HEFT without communication costs: jobs by decreasing upward rank, each on the site
+    where it finishes earliest given the site's slots."""
+    placed = {j.id for j in jobs}
+    runtime: dict[str, float] = {}
+    for job in jobs:
+        merged = merge_profiles(props, job.profiles, catalog_profiles(txs[job.id].profiles))
+        runtime[job.id] = runtime_of(merged) or 1.0
+    order = [j for j in topo_order if j in placed] or [j.id for j in jobs]
+    rank: dict[str, float] = {}
+    for job_id in reversed(order):
+        below = [rank[c] for c in graph.children(job_id) if c in rank]
+        rank[job_id] = runtime[job_id] + max(below, default=0.0)
+    position = {j: i for i, j in enumerate(order)}
+    slots: dict[str, list[float]] = {}
+    finish: dict[str, float] = {}
+    chosen: dict[str, tuple[str, str]] = {}
+    for job_id in sorted(order, key=lambda j: (-rank[j], position[j])):
+        ready = max((finish.get(p, 0.0) for p in graph.parents(job_id)), default=0.0)
+        best: tuple[float, str] | None = None
+        names = [pinned[job_id][0]] if job_id in pinned else [s for s, _ in eligible[job_id]]
+        for name in names:
+            heap = slots.setdefault(name, [0.0] * _slots(sites.get(name)))
+            eft = max(ready, heap[0]) + runtime[job_id]
+            if best is None or eft < best[0]:
+                best = (eft, name)
+        assert best is not None
+        eft, name = best
+        heapq.heapreplace(slots[name], eft)
+        finish[job_id] = eft
+        if job_id not in pinned:
+            chosen[job_id] = (name, f"heft: earliest finish {eft:g} s (rank {rank[job_id]:g})")
+    return chosen
+
+
+def _slots(site: Site | None) -> int:
+    return slots(site) if site is not None else 1

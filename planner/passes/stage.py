@@ -1,0 +1,533 @@
+"""Pass 6: data staging (with pass 5, replica selection, applied to each raw input).
+
+For every compute/cluster unit the data configuration decides the staging site:
+``sharedfs`` the execution site, ``nonsharedfs`` ``--staging-site exec=staging`` (default the
+execution site), ``condorio`` ``local``. The workflow's files live on a staging site in
+``<sharedScratch path>/<workflow name>``. Raw inputs (and outputs of pruned jobs) are
+staged in from their best replica; a file produced on another staging site is moved by
+``stage_inter``; outputs with ``stageOut: true`` go to the output site's ``localStorage``,
+named by LFN. Transfers are grouped per (kind, staging site, level) into
+``ceil(jobs on the level / 10)`` nodes (``pegasus.stagein.clusters`` /
+``pegasus.stageout.clusters`` override), files dealt round robin; one file is never
+moved twice to the same site.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from catalogs.replica import PFN
+from planner.errors import PlannerError
+from planner.model.base import Namespace, profile
+from planner.model.concrete import DataConfiguration, Node, NodeKind, Task, Transfer
+from planner.model.graph import JobGraph
+from planner.model.workflow import Job, Use
+from planner.passes.cluster import Unit, safe_name
+from planner.passes.replicas import order_pfns, url_of
+from planner.passes.select_sites import Placement
+from sites.model import DirectoryType, Operation, SiteCatalog
+
+__all__ = ["Residency", "SiteDirs", "StagePlan", "StagingOptions", "dagman_profiles", "stage"]
+
+# Pegasus's PRIORITY per node kind (compute nodes get 10 x depth) and DAGMan categories.
+PRIORITY = {
+    NodeKind.CREATE_DIR: 800,
+    NodeKind.STAGE_IN: 700,
+    NodeKind.STAGE_INTER: 700,
+    NodeKind.STAGE_OUT: 900,
+    NodeKind.REGISTER: 900,
+    NodeKind.CLEANUP: 1000,
+}
+CATEGORY = {
+    NodeKind.STAGE_IN: "stagein",
+    NodeKind.STAGE_INTER: "stagein",
+    NodeKind.STAGE_OUT: "stageout",
+    NodeKind.CLEANUP: "cleanup",
+    NodeKind.REGISTER: "registration",
+}
+MAXJOBS = {"stagein": 10, "stageout": 10, "cleanup": 4, "registration": 1}
+
+
+class StagingError(PlannerError):
+    """A site lacks the directory the data configuration needs."""
+
+
+@dataclass(frozen=True)
+class StagingOptions:
+    workflow: str
+    output_site: str = "local"
+    data_configuration: DataConfiguration = DataConfiguration.CONDORIO
+    staging_sites: Mapping[str, str] = field(default_factory=dict)
+    replica_selector: str = "default"
+    bypass_input_staging: bool = False
+    stagein_clusters: int | None = None
+    stageout_clusters: int | None = None
+    retry: str = "1"
+    properties: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Residency:
+    """A file on a staging site: its URL, the node that puts it there and the nodes that
+    read it there (compute, stage_inter, stage_out)."""
+
+    url: str
+    writer: str | None
+    readers: list[str] = field(default_factory=list)
+    original: bool = False  # the URL is a replica's own location: never remove it
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    """The concrete DAG so far. Passes after staging return new StagePlans."""
+
+    nodes: tuple[Node, ...]
+    edges: tuple[tuple[str, str], ...]
+    residency: Mapping[tuple[str, str], Residency]  # (lfn, staging site) -> where/who
+    workdirs: Mapping[str, str]  # staging site -> working directory URL
+
+
+class SiteDirs:
+    """Directory URLs per site, looked up once (errors name the site catalog)."""
+
+    def __init__(self, sites: SiteCatalog) -> None:
+        self._sites = sites
+        self._cache: dict[tuple[str, DirectoryType], tuple[str, str]] = {}
+
+    def url(self, site: str, kind: DirectoryType) -> tuple[str, str]:
+        """(URL, path) of a site's directory of ``kind``."""
+        key = (site, kind)
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        entry = self._sites.get(site)
+        directory = entry.directory(kind) if entry is not None else None
+        if directory is None:
+            raise StagingError(
+                f"site {site!r} has no {kind.value} directory "
+                f"({'not in the site catalog' if entry is None else 'needed to stage data there'})",
+                source=self._sites.source,
+            )
+        servers = [s for s in directory.file_servers if s.operation != Operation.PUT]
+        url = servers[0].url if servers else "file://" + directory.path
+        hit = self._cache[key] = (url.rstrip("/"), directory.path.rstrip("/"))
+        return hit
+
+
+def dagman_profiles(
+    merged: Mapping[Namespace, Mapping[str, str]] | None, kind: NodeKind, depth: int, retry: str
+) -> dict[Namespace, dict[str, str]]:
+    """Node profiles with Pegasus's DAG extras filled in (explicit dagman profiles win)."""
+    out = {ns: dict(v) for ns, v in (merged or {}).items()}
+    dag = out.setdefault(Namespace.DAGMAN, {})
+    dag.setdefault("retry", retry)
+    dag.setdefault("priority", str(PRIORITY.get(kind, 10 * depth)))
+    if kind in CATEGORY:
+        dag.setdefault("category", CATEGORY[kind])
+    return out
+
+
+@dataclass
+class _Request:
+    kind: NodeKind
+    site: str  # staging site the node serves (dst for stage-in/inter, src for stage-out)
+    level: int
+    local: bool
+    transfer: Transfer
+    parents: list[str] = field(default_factory=list)
+    children: list[str] = field(default_factory=list)
+
+
+def stage(
+    jobs: Mapping[str, Job],
+    graph: JobGraph,
+    units: Sequence[Unit],
+    placements: Mapping[str, Placement],
+    pruned: frozenset[str],
+    replicas: Mapping[str, tuple[PFN, ...]],
+    sha256: Callable[[str], str | None],
+    sites: SiteCatalog,
+    options: StagingOptions,
+) -> tuple[StagePlan, dict[str, list[str]]]:
+    """Build compute/cluster nodes with their inputs/outputs and the transfer nodes.
+
+    Returns the plan and, per abstract job, the "why" lines about its files.
+    """
+    dirs = SiteDirs(sites)
+    wf = options.workflow
+    unit_of: dict[str, Unit] = {}
+    for unit in units:
+        for job_id in unit.jobs:
+            unit_of[job_id] = unit
+    staging_of: dict[str, tuple[str, DataConfiguration]] = {}
+    workdirs: dict[str, str] = {}
+    workpaths: dict[str, str] = {}
+
+    def workdir(site: str) -> str:
+        if site not in workdirs:
+            url, path = dirs.url(site, DirectoryType.SHARED_SCRATCH)
+            workdirs[site] = f"{url}/{wf}"
+            workpaths[site] = f"{path}/{wf}"
+        return workdirs[site]
+
+    for unit in units:
+        prof = placements[unit.jobs[0]].profiles
+        value = profile(prof, Namespace.PEGASUS, "data.configuration")
+        try:
+            dc = DataConfiguration(value.lower()) if value else options.data_configuration
+        except ValueError:
+            raise PlannerError(
+                f"job {unit.jobs[0]}: unknown pegasus.data.configuration {value!r} "
+                "(sharedfs, nonsharedfs or condorio)"
+            )
+        if dc == DataConfiguration.SHAREDFS:
+            staging = unit.site
+        elif dc == DataConfiguration.NONSHAREDFS:
+            staging = options.staging_sites.get(unit.site, unit.site)
+        else:
+            staging = "local"
+        workdir(staging)
+        staging_of[unit.name] = (staging, dc)
+
+    out_url, _ = dirs.url(options.output_site, DirectoryType.LOCAL_STORAGE)
+    per_level: dict[tuple[int, str], int] = {}
+    for unit in units:
+        slot = (unit.level, staging_of[unit.name][0])
+        per_level[slot] = per_level.get(slot, 0) + 1
+
+    requests: dict[tuple[NodeKind, str, str], _Request] = {}
+    residency: dict[tuple[str, str], Residency] = {}
+    why: dict[str, list[str]] = {}
+    nodes: list[Node] = []
+    edges: set[tuple[str, str]] = set()
+    bypass_all = options.bypass_input_staging
+
+    def resident(lfn: str, site: str, url: str) -> Residency:
+        res = residency.get((lfn, site))
+        if res is None:
+            res = residency[(lfn, site)] = Residency(url=url, writer=None)
+        return res
+
+    for unit in units:
+        staging, dc = staging_of[unit.name]
+        base = workdirs[staging]
+        members = set(unit.jobs)
+        produced: dict[str, Use] = {}
+        read: dict[str, Use] = {}
+        for job_id in unit.jobs:
+            job = jobs[job_id]
+            for use in job.uses:
+                if use.is_input and use.lfn not in produced and use.lfn not in read:
+                    read[use.lfn] = use
+                if use.is_output and use.lfn not in produced:
+                    produced[use.lfn] = use
+        inputs: list[Transfer] = []
+        for lfn, use in read.items():
+            if lfn in produced and use.link.value != "inout":
+                continue
+            producer = graph.producer.get(lfn)
+            if producer is not None and producer in members:
+                continue
+            at = f"{base}/{lfn}"
+            if producer is not None and producer not in pruned:
+                p_unit = unit_of[producer]
+                p_staging = staging_of[p_unit.name][0]
+                if p_staging != staging:
+                    src = f"{workdirs[p_staging]}/{lfn}"
+                    key = (NodeKind.STAGE_INTER, lfn, staging)
+                    req = requests.get(key)
+                    if req is None:
+                        transfer = Transfer(
+                            lfn=lfn,
+                            src=(src,),
+                            dst=at,
+                            sha256=sha256(lfn),
+                            size=use.size,
+                            site=staging,
+                        )
+                        req = requests[key] = _Request(
+                            NodeKind.STAGE_INTER,
+                            staging,
+                            unit.level,
+                            p_staging == "local",
+                            transfer,
+                        )
+                        req.parents.append(p_unit.name)
+                        resident(lfn, p_staging, src).readers.append(_pending(req))
+                        resident(lfn, staging, at).writer = _pending(req)
+                    req.children.append(unit.name)
+                resident(lfn, staging, at).readers.append(unit.name)
+                inputs.append(Transfer(lfn=lfn, src=(at,), dst=lfn, size=use.size, site=staging))
+                continue
+            pfns = replicas.get(lfn, ())
+            if not pfns:
+                continue  # an optional input without a replica
+            ordered = order_pfns(lfn, pfns, staging, options.replica_selector, options.properties)
+            urls = tuple(dict.fromkeys(url_of(p) for p in ordered))
+            digest = sha256(lfn)
+            if (use.bypass or bypass_all) and dc != DataConfiguration.SHAREDFS:
+                inputs.append(Transfer(lfn=lfn, src=urls, dst=lfn, sha256=digest, size=use.size))
+                for job_id in unit.jobs:
+                    why.setdefault(job_id, []).append(
+                        f"input {lfn}: bypass staging, read from {urls[0]}"
+                    )
+                continue
+            if urls[0] == at:
+                resident(lfn, staging, at).original = True
+            else:
+                symlink = ordered[0].site == staging and urls[0].startswith("file://")
+                key = (NodeKind.STAGE_IN, lfn, staging)
+                req = requests.get(key)
+                if req is None:
+                    local = ordered[0].site == "local" or urls[0].startswith("file://")
+                    transfer = Transfer(
+                        lfn=lfn,
+                        src=urls,
+                        dst=at,
+                        sha256=digest,
+                        symlink=symlink,
+                        size=use.size,
+                        site=staging,
+                    )
+                    req = requests[key] = _Request(
+                        NodeKind.STAGE_IN, staging, unit.level, local, transfer
+                    )
+                    resident(lfn, staging, at).writer = _pending(req)
+                    for job_id in unit.jobs:
+                        why.setdefault(job_id, []).append(
+                            f"input {lfn}: replica {urls[0]}@{ordered[0].site}"
+                            + (f" (fallbacks: {len(urls) - 1})" if len(urls) > 1 else "")
+                            + (" symlinked" if symlink else "")
+                        )
+                req.children.append(unit.name)
+            resident(lfn, staging, at).readers.append(unit.name)
+            inputs.append(
+                Transfer(lfn=lfn, src=(at,), dst=lfn, sha256=digest, size=use.size, site=staging)
+            )
+
+        first = placements[unit.jobs[0]]
+        if any(placements[j].stageable for j in unit.jobs):
+            seen_exe: set[str] = set()
+            for job_id in unit.jobs:
+                place = placements[job_id]
+                if place.stageable and place.executable not in seen_exe:
+                    seen_exe.add(place.executable)
+                    exe = _exe_name(jobs[job_id])
+                    inputs.append(
+                        Transfer(
+                            lfn=exe, src=(_as_url(place.executable),), dst=exe, executable=True
+                        )
+                    )
+        outputs: list[Transfer] = []
+        for lfn, use in produced.items():
+            consumers = graph.consumers.get(lfn, ())
+            outside = any(c not in members and c not in pruned for c in consumers)
+            inside = any(c in members for c in consumers)
+            if inside and not outside and not use.stage_out:
+                continue  # internal to the cluster
+            at = f"{base}/{lfn}"
+            outputs.append(Transfer(lfn=lfn, src=(lfn,), dst=at, size=use.size, site=staging))
+            resident(lfn, staging, at).writer = unit.name
+            key = (NodeKind.STAGE_OUT, lfn, options.output_site)
+            if use.stage_out and key not in requests:
+                transfer = Transfer(
+                    lfn=lfn,
+                    src=(at,),
+                    dst=f"{out_url}/{lfn}",
+                    sha256=sha256(lfn),
+                    size=use.size,
+                    site=options.output_site,
+                )
+                req = requests[key] = _Request(
+                    NodeKind.STAGE_OUT, staging, unit.level, staging == "local", transfer
+                )
+                req.parents.append(unit.name)
+                resident(lfn, staging, at).readers.append(_pending(req))
+
+        tasks = tuple(
+            Task.model_construct(
+                job_id=j,
+                transformation=jobs[j].transformation,
+                executable=_as_url(placements[j].executable)
+                if placements[j].stageable
+                else placements[j].executable,
+                arguments=jobs[j].arguments,
+                environment=dict(placements[j].profiles.get(Namespace.ENV, {})),
+                stdin=jobs[j].stdin,
+                stdout=jobs[j].stdout,
+                stderr=jobs[j].stderr,
+                runtime=_runtime(placements[j]),
+            )
+            for j in unit.jobs
+        )
+        reasons = [first.reason] + (
+            [f"cluster of {len(unit.jobs)}: {unit.reason}"] if unit.clustered else []
+        )
+        nodes.append(
+            Node.model_construct(
+                name=unit.name,
+                kind=NodeKind.CLUSTER if unit.clustered else NodeKind.COMPUTE,
+                site=unit.site,
+                level=unit.level,
+                transformation=unit.transformation,
+                jobs=unit.jobs,
+                tasks=tasks,
+                files=(),
+                inputs=tuple(inputs),
+                outputs=tuple(outputs),
+                working_dir=workpaths[staging],
+                data_configuration=dc,
+                staging_site=staging,
+                profiles=dagman_profiles(
+                    first.profiles, NodeKind.COMPUTE, unit.level, options.retry
+                ),
+                reasons=tuple(reasons),
+            )
+        )
+        for job_id in unit.jobs:
+            why.setdefault(job_id, []).insert(
+                0, first.reason if job_id == unit.jobs[0] else placements[job_id].reason
+            )
+            if unit.clustered:
+                why[job_id].append(f"clustered into {unit.name}")
+
+    for p, c in graph.graph.edges:
+        if p in pruned or c in pruned:
+            continue
+        pu, cu = unit_of[p].name, unit_of[c].name
+        if pu != cu:
+            edges.add((pu, cu))
+
+    # Outputs of pruned jobs that must still reach the output site: staged from a replica.
+    for job_id in jobs if pruned else ():
+        if job_id not in pruned:
+            continue
+        for use in jobs[job_id].outputs:
+            key = (NodeKind.STAGE_OUT, use.lfn, options.output_site)
+            if not use.stage_out or use.lfn not in replicas or key in requests:
+                continue
+            pfns = replicas[use.lfn]
+            if any(p.site == options.output_site for p in pfns):
+                continue
+            ordered = order_pfns(
+                use.lfn, pfns, options.output_site, options.replica_selector, options.properties
+            )
+            urls = tuple(dict.fromkeys(url_of(p) for p in ordered))
+            transfer = Transfer(
+                lfn=use.lfn,
+                src=urls,
+                dst=f"{out_url}/{use.lfn}",
+                sha256=sha256(use.lfn),
+                size=use.size,
+                site=options.output_site,
+            )
+            site = ordered[0].site
+            requests[key] = _Request(NodeKind.STAGE_OUT, site, 1, site == "local", transfer)
+            why.setdefault(job_id, []).append(f"pruned; output {use.lfn} staged out from {urls[0]}")
+
+    names = _transfer_nodes(requests, per_level, options)
+    for req_key, req in requests.items():
+        name = names[req_key]
+        for parent in req.parents:
+            edges.add((parent, name))
+        for child in req.children:
+            edges.add((name, child))
+    nodes.extend(_build_transfer_nodes(requests, names, options.retry))
+    for res in residency.values():
+        if res.writer is not None and res.writer.startswith(_PENDING):
+            res.writer = names[_key_of(res.writer)]
+        res.readers = [names[_key_of(r)] if r.startswith(_PENDING) else r for r in res.readers]
+    plan = StagePlan(nodes=tuple(nodes), edges=tuple(edges), residency=residency, workdirs=workdirs)
+    return plan, why
+
+
+_PENDING = "\x00"
+
+
+def _pending(req: _Request) -> str:
+    """A placeholder naming a transfer request until its node name is known."""
+    return f"{_PENDING}{req.kind.value}\x00{req.transfer.lfn}\x00{req.transfer.site if req.kind == NodeKind.STAGE_OUT else req.site}"
+
+
+def _key_of(pending: str) -> tuple[NodeKind, str, str]:
+    kind, lfn, site = pending[1:].split("\x00")
+    return NodeKind(kind), lfn, site
+
+
+def _transfer_nodes(
+    requests: Mapping[tuple[NodeKind, str, str], _Request],
+    per_level: Mapping[tuple[int, str], int],
+    options: StagingOptions,
+) -> dict[tuple[NodeKind, str, str], str]:
+    groups: dict[tuple[NodeKind, str, int, bool], list[tuple[NodeKind, str, str]]] = {}
+    for key, req in requests.items():
+        groups.setdefault((req.kind, req.site, req.level, req.local), []).append(key)
+    names: dict[tuple[NodeKind, str, str], str] = {}
+    for (kind, site, level, local), keys in groups.items():
+        override = (
+            options.stageout_clusters if kind == NodeKind.STAGE_OUT else options.stagein_clusters
+        )
+        jobs_on_level = per_level.get((level, site), 1)
+        count = override if override else math.ceil(jobs_on_level / 10)
+        count = max(1, min(len(keys), count))
+        prefix = {
+            NodeKind.STAGE_IN: "stage_in",
+            NodeKind.STAGE_INTER: "stage_inter",
+            NodeKind.STAGE_OUT: "stage_out",
+        }[kind]
+        where = "local" if local else "remote"
+        for i, key in enumerate(keys):
+            names[key] = safe_name(f"{prefix}_{where}_{site}_{level}_{i % count}")
+    return names
+
+
+def _build_transfer_nodes(
+    requests: Mapping[tuple[NodeKind, str, str], _Request],
+    names: Mapping[tuple[NodeKind, str, str], str],
+    retry: str,
+) -> list[Node]:
+    files: dict[str, list[Transfer]] = {}
+    meta: dict[str, _Request] = {}
+    for key, req in requests.items():
+        name = names[key]
+        files.setdefault(name, []).append(req.transfer)
+        meta.setdefault(name, req)
+    return [
+        Node.model_construct(
+            name=name,
+            kind=meta[name].kind,
+            site="local",
+            level=meta[name].level,
+            transformation=None,
+            jobs=(),
+            tasks=(),
+            files=tuple(transfers),
+            inputs=(),
+            outputs=(),
+            working_dir=None,
+            data_configuration=None,
+            staging_site=meta[name].site,
+            profiles=dagman_profiles(None, meta[name].kind, 0, retry),
+            reasons=(),
+        )
+        for name, transfers in files.items()
+    ]
+
+
+def _exe_name(job: Job) -> str:
+    parts = [p for p in (job.namespace, job.name, job.version) if p]
+    return safe_name("-".join(parts))
+
+
+def _as_url(pfn: str) -> str:
+    return "file://" + pfn if pfn.startswith("/") else pfn
+
+
+def _runtime(place: Placement) -> float | None:
+    value = profile(place.profiles, Namespace.PEGASUS, "runtime")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
