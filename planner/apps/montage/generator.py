@@ -1,0 +1,578 @@
+"""The Montage workflow generator: images + a region -> abstract workflow and catalogs.
+
+What Montage's ``mDAG`` does without the archive: keep the images whose footprint touches
+the region, find the overlapping pairs (what ``mOverlaps`` does), predict the tables mDAG
+writes beside its DAX, and lay out the jobs with mDAG's names, files, arguments and edges
+(mViewer in place of mJPEG, which no longer exists):
+
+    mProjectPP x images -> mDiffFit x pairs -> mConcatFit -> mBgModel -> mBackground x images
+    -> mImgtbl -> mAdd -> mShrink -> mViewer
+
+:func:`build_montage` is pure (headers in, values out); :func:`scan_images` and
+:func:`write_montage` are the only functions that touch files.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+from astropy.wcs import WCS
+
+from catalogs.replica import PFN, Replica, ReplicaCatalog
+from catalogs.transformation import (
+    Transformation,
+    TransformationCatalog,
+    TransformationSite,
+    TransformationType,
+)
+from planner.apps.montage.ipac import table_lines
+from planner.errors import FormatError, PlannerError
+from planner.model.workflow import Job, LinkType, Use, Workflow
+
+TRANSFORMATIONS = (
+    "mProjectPP", "mDiffFit", "mConcatFit", "mBgModel", "mBackground",
+    "mImgtbl", "mAdd", "mShrink", "mViewer",
+)  # fmt: skip
+
+# The tables and headers the generator writes beside the workflow (mDAG's names, without
+# its time-stamp suffix so that the same input gives the same bytes).
+REGION_HDR = "region.hdr"
+BIG_REGION_HDR = "big_region.hdr"
+STATFILE_TBL = "statfile.tbl"
+PIMAGES_TBL = "pimages.tbl"
+CIMAGES_TBL = "cimages.tbl"
+MOSAIC = "mosaic.fits"
+MOSAIC_AREA = "mosaic_area.fits"
+SHRUNKEN = "shrunken.fits"
+SHRUNKEN_PNG = "shrunken.png"
+BIG_REGION_PAD = 2  # pixels added on every side of the projection frame (as mDAG does)
+
+
+class NoImagesInRegion(PlannerError):
+    """No input image touches the requested region."""
+
+
+@dataclass(frozen=True)
+class InputImage:
+    """One input image: its LFN, where it is, and its FITS header."""
+
+    lfn: str
+    path: Path
+    header: fits.Header
+
+
+@dataclass(frozen=True)
+class Region:
+    """The mosaic's frame as FITS header text (what ``mHdr``/``mMakeHdr`` write)."""
+
+    header: fits.Header
+
+    @property
+    def naxis(self) -> tuple[int, int]:
+        return int(self.header["NAXIS1"]), int(self.header["NAXIS2"])
+
+    def padded(self, pad: int) -> Region:
+        h = self.header.copy()
+        h["NAXIS1"] = int(h["NAXIS1"]) + 2 * pad
+        h["NAXIS2"] = int(h["NAXIS2"]) + 2 * pad
+        h["CRPIX1"] = float(h["CRPIX1"]) + pad
+        h["CRPIX2"] = float(h["CRPIX2"]) + pad
+        return Region(h)
+
+    def text(self) -> str:
+        """Montage's header-file text: one card a line, ending with END."""
+        lines = [card.image.rstrip() for card in self.header.cards]
+        return "\n".join([*lines, "END"]) + "\n"
+
+
+def region_from_center(
+    ra: float,
+    dec: float,
+    width: float,
+    height: float,
+    *,
+    pixel_scale_arcsec: float = 1.0,
+    projection: str = "TAN",
+) -> Region:
+    """A north-up region ``width x height`` degrees around (ra, dec), like ``mHdr``."""
+    if width <= 0 or height <= 0 or pixel_scale_arcsec <= 0:
+        raise FormatError(
+            f"region size {width} x {height} deg at {pixel_scale_arcsec} arcsec/px must be positive"
+        )
+    proj = projection.upper()
+    if len(proj) != 3 or not proj.isalpha():
+        raise FormatError(f"projection {projection!r} is not a three-letter FITS code (e.g. TAN)")
+    scale = pixel_scale_arcsec / 3600.0
+    nx = max(1, math.ceil(width / scale))
+    ny = max(1, math.ceil(height / scale))
+    h = fits.Header()
+    h["SIMPLE"] = True
+    h["BITPIX"] = -64
+    h["NAXIS"] = 2
+    h["NAXIS1"] = nx
+    h["NAXIS2"] = ny
+    h["CTYPE1"] = f"RA---{proj}"
+    h["CTYPE2"] = f"DEC--{proj}"
+    h["EQUINOX"] = 2000.0
+    h["CRVAL1"] = float(ra)
+    h["CRVAL2"] = float(dec)
+    h["CRPIX1"] = (nx + 1) / 2.0
+    h["CRPIX2"] = (ny + 1) / 2.0
+    h["CDELT1"] = -scale
+    h["CDELT2"] = scale
+    h["CROTA2"] = 0.0
+    return Region(h)
+
+
+def region_from_text(text: str, source: str) -> Region:
+    """A region from a Montage header file (``KEY = value`` lines, ``END``)."""
+    try:
+        header = fits.Header.fromstring(text, sep="\n")
+        WCS(header)
+    except Exception as exc:  # astropy raises many kinds on malformed cards
+        raise FormatError(f"not a FITS header: {exc}", source=source) from None
+    for key in ("NAXIS1", "NAXIS2", "CTYPE1", "CTYPE2", "CRVAL1", "CRVAL2", "CRPIX1", "CRPIX2"):
+        if key not in header:
+            raise FormatError(f"header lacks {key}", source=source)
+    return Region(header)
+
+
+@dataclass(frozen=True)
+class Projected:
+    """Where an image lands in the projection frame (as ``mProjectPP -X`` will write it)."""
+
+    image: InputImage
+    cntr: int  # 1-based, as mDAG numbers images (fit.000001.000003.txt)
+    corners: np.ndarray  # (4, 2) pixel coordinates of the image's corners in the frame
+    naxis: tuple[int, int]
+    crpix: tuple[float, float]
+    center: tuple[float, float]  # ra, dec
+
+    @property
+    def base(self) -> str:
+        return self.image.lfn
+
+
+@dataclass(frozen=True)
+class MontageWorkflow:
+    """Everything ``wfplan montage build`` writes."""
+
+    workflow: Workflow
+    replica_catalog: ReplicaCatalog
+    transformation_catalog: TransformationCatalog
+    files: dict[str, str]  # generated side files: LFN -> text
+    images: tuple[Projected, ...]
+    pairs: tuple[tuple[int, int], ...]
+
+
+def _edge_samples(nx: int, ny: int, per_edge: int = 33) -> tuple[np.ndarray, np.ndarray]:
+    t1 = np.linspace(0.5, nx + 0.5, per_edge)
+    t2 = np.linspace(0.5, ny + 0.5, per_edge)
+    xs = np.concatenate([t1, t1, np.full(per_edge, 0.5), np.full(per_edge, nx + 0.5)])
+    ys = np.concatenate([np.full(per_edge, 0.5), np.full(per_edge, ny + 0.5), t2, t2])
+    return xs, ys
+
+
+def project(images: Sequence[InputImage], frame: Region) -> list[Projected]:
+    """Each image's footprint in ``frame`` and the bounding box ``mProjectPP -X`` writes;
+    images that do not touch the frame are dropped."""
+    fw = WCS(frame.header)
+    fnx, fny = frame.naxis
+    kept: list[Projected] = []
+    for image in images:
+        try:
+            wcs = WCS(image.header)
+            nx, ny = int(image.header["NAXIS1"]), int(image.header["NAXIS2"])
+        except Exception as exc:
+            raise FormatError(f"no usable WCS: {exc}", source=str(image.path)) from None
+        xs, ys = _edge_samples(nx, ny)
+        with np.errstate(all="ignore"):
+            ra, dec = wcs.all_pix2world(xs, ys, 1)
+            fx, fy = fw.all_world2pix(ra, dec, 1)
+        if not (np.all(np.isfinite(fx)) and np.all(np.isfinite(fy))):
+            continue
+        if fx.max() < 0.5 or fx.min() > fnx + 0.5 or fy.max() < 0.5 or fy.min() > fny + 0.5:
+            continue
+        lo_x, hi_x = math.floor(fx.min() + 0.5), math.floor(fx.max() + 0.5)
+        lo_y, hi_y = math.floor(fy.min() + 0.5), math.floor(fy.max() + 0.5)
+        cx, cy = wcs.all_pix2world([[(nx + 1) / 2, (ny + 1) / 2]], 1)[0]
+        corner_px = np.array([[0.5, 0.5], [nx + 0.5, 0.5], [nx + 0.5, ny + 0.5], [0.5, ny + 0.5]])
+        cra, cdec = wcs.all_pix2world(corner_px[:, 0], corner_px[:, 1], 1)
+        kx, ky = fw.all_world2pix(cra, cdec, 1)
+        kept.append(
+            Projected(
+                image=image,
+                cntr=0,
+                corners=np.column_stack([kx, ky]),
+                naxis=(hi_x - lo_x + 1, hi_y - lo_y + 1),
+                crpix=(
+                    float(frame.header["CRPIX1"]) - (lo_x - 1),
+                    float(frame.header["CRPIX2"]) - (lo_y - 1),
+                ),
+                center=(float(cx), float(cy)),
+            )
+        )
+    kept.sort(key=lambda p: p.image.lfn)
+    return [
+        Projected(p.image, i + 1, p.corners, p.naxis, p.crpix, p.center) for i, p in enumerate(kept)
+    ]
+
+
+def _separated(a: np.ndarray, b: np.ndarray) -> bool:
+    # Separating-axis test for two convex quadrilaterals; touching edges do not overlap.
+    for poly in (a, b):
+        for i in range(len(poly)):
+            edge = poly[(i + 1) % len(poly)] - poly[i]
+            axis = np.array([-edge[1], edge[0]])
+            pa, pb = a @ axis, b @ axis
+            if pa.max() <= pb.min() + 1e-9 or pb.max() <= pa.min() + 1e-9:
+                return True
+    return False
+
+
+def overlaps(projected: Sequence[Projected]) -> list[tuple[int, int]]:
+    """Overlapping pairs ``(cntr_i, cntr_j)``, ``i < j``, sorted (what mOverlaps finds).
+
+    A sweep over x keeps this near-linear for tile grids instead of testing every pair.
+    """
+    boxes = sorted(
+        ((p.corners[:, 0].min(), p.corners[:, 0].max(), p) for p in projected),
+        key=lambda t: (t[0], t[2].cntr),
+    )
+    pairs: list[tuple[int, int]] = []
+    active: list[tuple[float, float, Projected]] = []
+    for lo, hi, p in boxes:
+        active = [a for a in active if a[1] > lo]
+        for _, _, q in active:
+            if not _separated(p.corners, q.corners):
+                pairs.append((min(p.cntr, q.cntr), max(p.cntr, q.cntr)))
+        active.append((lo, hi, p))
+    return sorted(pairs)
+
+
+def build_montage(
+    images: Sequence[InputImage],
+    region: Region,
+    *,
+    name: str = "montage",
+    tc_sites: Sequence[str] = ("local",),
+    bin_dir: Path | None = None,
+    header_dir: Path | None = None,
+) -> MontageWorkflow:
+    """The abstract workflow, its replica and transformation catalogs and side files.
+
+    ``bin_dir`` holds the ``wfplan-m*`` wrapper scripts (default: beside the running
+    Python); ``header_dir`` is where the side files will be written (for their RC entries).
+    """
+    frame = region.padded(BIG_REGION_PAD)
+    projected = project(images, frame)
+    if not projected:
+        raise NoImagesInRegion(
+            f"no image touches the region {_describe(region)} (checked {len(images)} images)"
+        )
+    pairs = overlaps(projected)
+    jobs = list(_jobs(projected, pairs))
+    files = {
+        REGION_HDR: region.text(),
+        BIG_REGION_HDR: frame.text(),
+        STATFILE_TBL: "\n".join(_statfile_lines(pairs)) + "\n",
+        PIMAGES_TBL: "\n".join(_images_lines(projected, frame, "p")) + "\n",
+        CIMAGES_TBL: "\n".join(_images_lines(projected, frame, "c")) + "\n",
+    }
+    workflow = Workflow(
+        name=name,
+        jobs=tuple(jobs),
+        metadata={
+            "generator": "wfplan montage build",
+            "images": str(len(projected)),
+            "overlaps": str(len(pairs)),
+        },
+    )
+    return MontageWorkflow(
+        workflow=workflow,
+        replica_catalog=_replicas(projected, sorted(files), header_dir),
+        transformation_catalog=transformation_catalog(tc_sites, bin_dir),
+        files=files,
+        images=tuple(projected),
+        pairs=tuple(pairs),
+    )
+
+
+def _describe(region: Region) -> str:
+    h = region.header
+    return (
+        f"centred at RA {float(h['CRVAL1']):.5f} Dec {float(h['CRVAL2']):.5f}, "
+        f"{region.naxis[0]} x {region.naxis[1]} px"
+    )
+
+
+def _use(lfn: str, link: LinkType, *, keep: bool = False, optional: bool = False) -> Use:
+    return Use(lfn=lfn, link=link, stage_out=keep, register_replica=keep, optional=optional)
+
+
+def _inp(lfn: str) -> Use:
+    return Use(lfn=lfn, link=LinkType.INPUT)
+
+
+def _area(fits_name: str) -> str:
+    return (
+        fits_name[: -len(".fits")] + "_area.fits"
+        if fits_name.endswith(".fits")
+        else fits_name + "_area"
+    )
+
+
+def _fit(i: int, j: int) -> str:
+    return f"fit.{i:06d}.{j:06d}.txt"
+
+
+def _jobs(projected: Sequence[Projected], pairs: Sequence[tuple[int, int]]) -> Iterator[Job]:
+    counter = iter(range(1, 1 << 30))
+
+    def next_id() -> str:
+        return f"ID{next(counter):06d}"
+
+    by_cntr = {p.cntr: p for p in projected}
+    for p in projected:
+        raw, proj = p.base, "p" + p.base
+        yield Job(
+            id=next_id(),
+            name="mProjectPP",
+            arguments=("-X", raw, proj, BIG_REGION_HDR),
+            uses=(
+                _inp(raw),
+                _use(proj, LinkType.OUTPUT),
+                _use(_area(proj), LinkType.OUTPUT),
+                _inp(BIG_REGION_HDR),
+            ),
+        )
+    for i, j in pairs:
+        a, b = "p" + by_cntr[i].base, "p" + by_cntr[j].base
+        diff = f"diff.{i:06d}.{j:06d}.fits"
+        yield Job(
+            id=next_id(),
+            name="mDiffFit",
+            arguments=("-s", _fit(i, j), a, b, diff, BIG_REGION_HDR),
+            uses=(
+                _use(_fit(i, j), LinkType.OUTPUT),
+                _inp(a),
+                _inp(_area(a)),
+                _inp(b),
+                _inp(_area(b)),
+                _use(diff, LinkType.OUTPUT, optional=True),
+                _inp(BIG_REGION_HDR),
+            ),
+        )
+    yield Job(
+        id=next_id(),
+        name="mConcatFit",
+        arguments=(STATFILE_TBL, "fits.tbl", "."),
+        uses=(
+            _inp(STATFILE_TBL),
+            _use("fits.tbl", LinkType.OUTPUT),
+            *(_inp(_fit(i, j)) for i, j in pairs),
+        ),
+    )
+    yield Job(
+        id=next_id(),
+        name="mBgModel",
+        arguments=("-i", "100000", PIMAGES_TBL, "fits.tbl", "corrections.tbl"),
+        uses=(_inp(PIMAGES_TBL), _inp("fits.tbl"), _use("corrections.tbl", LinkType.OUTPUT)),
+    )
+    for p in projected:
+        proj, corr = "p" + p.base, "c" + p.base
+        yield Job(
+            id=next_id(),
+            name="mBackground",
+            arguments=("-t", proj, corr, PIMAGES_TBL, "corrections.tbl"),
+            uses=(
+                _inp(proj),
+                _inp(_area(proj)),
+                _inp(PIMAGES_TBL),
+                _inp("corrections.tbl"),
+                _use(corr, LinkType.OUTPUT),
+                _use(_area(corr), LinkType.OUTPUT),
+            ),
+        )
+    corrected = ["c" + p.base for p in projected]
+    yield Job(
+        id=next_id(),
+        name="mImgtbl",
+        arguments=(".", "-t", CIMAGES_TBL, "newcimages.tbl"),
+        uses=(
+            _inp(CIMAGES_TBL),
+            _use("newcimages.tbl", LinkType.OUTPUT),
+            *(_inp(c) for c in corrected),
+        ),
+    )
+    yield Job(
+        id=next_id(),
+        name="mAdd",
+        arguments=("-e", "newcimages.tbl", REGION_HDR, MOSAIC),
+        uses=(
+            _inp("newcimages.tbl"),
+            _inp(REGION_HDR),
+            _use(MOSAIC, LinkType.OUTPUT, keep=True),
+            _use(MOSAIC_AREA, LinkType.OUTPUT, keep=True),
+            *(u for c in corrected for u in (_inp(c), _inp(_area(c)))),
+        ),
+    )
+    yield Job(
+        id=next_id(),
+        name="mShrink",
+        arguments=(MOSAIC, SHRUNKEN, "1"),
+        uses=(_inp(MOSAIC), _use(SHRUNKEN, LinkType.OUTPUT, keep=True)),
+    )
+    yield Job(
+        id=next_id(),
+        name="mViewer",
+        arguments=(
+            "-ct",
+            "1",
+            "-gray",
+            SHRUNKEN,
+            "min",
+            "max",
+            "gaussianlog",
+            "-out",
+            SHRUNKEN_PNG,
+        ),
+        uses=(_inp(SHRUNKEN), _use(SHRUNKEN_PNG, LinkType.OUTPUT, keep=True)),
+    )
+
+
+def _statfile_lines(pairs: Sequence[tuple[int, int]]) -> Iterator[str]:
+    columns = [("cntr1", "int"), ("cntr2", "int"), ("stat", "char")]
+    return table_lines(columns, ((str(i), str(j), _fit(i, j)) for i, j in pairs))
+
+
+def _images_lines(projected: Sequence[Projected], frame: Region, prefix: str) -> Iterator[str]:
+    """The projected (``p``) or corrected (``c``) images table, as mDAG predicts it: the
+    geometry ``mProjectPP -X`` will write, numbered from 1 like the fit files (mBgModel
+    matches the two by ``cntr``)."""
+    h = frame.header
+    columns = [
+        ("cntr", "int"),
+        ("ra", "double"),
+        ("dec", "double"),
+        ("naxis1", "int"),
+        ("naxis2", "int"),
+        ("ctype1", "char"),
+        ("ctype2", "char"),
+        ("crpix1", "double"),
+        ("crpix2", "double"),
+        ("crval1", "double"),
+        ("crval2", "double"),
+        ("cdelt1", "double"),
+        ("cdelt2", "double"),
+        ("crota2", "double"),
+        ("equinox", "double"),
+        ("hdu", "int"),
+        ("fname", "char"),
+    ]
+    rows = (
+        (
+            str(p.cntr),
+            f"{p.center[0]:.7f}",
+            f"{p.center[1]:.7f}",
+            str(p.naxis[0]),
+            str(p.naxis[1]),
+            str(h["CTYPE1"]),
+            str(h["CTYPE2"]),
+            f"{p.crpix[0]:.5f}",
+            f"{p.crpix[1]:.5f}",
+            f"{float(h['CRVAL1']):.7f}",
+            f"{float(h['CRVAL2']):.7f}",
+            f"{float(h['CDELT1']):.10e}",
+            f"{float(h['CDELT2']):.10e}",
+            f"{float(h.get('CROTA2', 0.0)):.7f}",
+            f"{float(h.get('EQUINOX', 2000.0)):.2f}",
+            "0",
+            prefix + p.base,
+        )
+        for p in projected
+    )
+    return table_lines(columns, rows, comments=["datatype = fitshdr"])
+
+
+def _replicas(
+    projected: Sequence[Projected], side_files: Sequence[str], header_dir: Path | None
+) -> ReplicaCatalog:
+    entries = [
+        Replica(lfn=p.image.lfn, pfns=(PFN(url=p.image.path.resolve().as_uri(), site="local"),))
+        for p in projected
+    ]
+    if header_dir is not None:
+        entries += [
+            Replica(lfn=lfn, pfns=(PFN(url=(header_dir.resolve() / lfn).as_uri(), site="local"),))
+            for lfn in side_files
+        ]
+    return ReplicaCatalog.of(entries)
+
+
+def wrapper_dir() -> Path:
+    """Where the ``wfplan-m*`` console scripts are installed (beside the interpreter)."""
+    return Path(sys.executable).parent
+
+
+def transformation_catalog(
+    sites: Sequence[str], bin_dir: Path | None = None
+) -> TransformationCatalog:
+    """One installed entry per Montage module and site: the wrapper scripts' absolute paths."""
+    where = (bin_dir or wrapper_dir()).absolute()
+    return TransformationCatalog(
+        transformations=tuple(
+            Transformation(
+                name=name,
+                sites=tuple(
+                    TransformationSite(
+                        name=site,
+                        pfn=str(where / f"wfplan-{name}"),
+                        type=TransformationType.INSTALLED,
+                    )
+                    for site in sites
+                ),
+            )
+            for name in TRANSFORMATIONS
+        )
+    )
+
+
+# --- the only file I/O --------------------------------------------------------------------
+
+IMAGE_SUFFIXES = (".fits", ".fit", ".fts")
+
+
+def scan_images(directory: Path) -> list[InputImage]:
+    """Every FITS image directly in ``directory`` (sorted by name), with its header."""
+    if not directory.is_dir():
+        raise FormatError("not a directory of images", source=str(directory))
+    images: list[InputImage] = []
+    for path in sorted(directory.iterdir()):
+        if path.suffix.lower() not in IMAGE_SUFFIXES or path.name.startswith("."):
+            continue
+        try:
+            header = fits.getheader(path)
+        except (OSError, ValueError) as exc:
+            raise FormatError(f"not a readable FITS image: {exc}", source=str(path)) from None
+        images.append(InputImage(lfn=path.name, path=path, header=header))
+    if not images:
+        raise FormatError("holds no FITS images (*.fits)", source=str(directory))
+    return images
+
+
+def write_side_files(files: dict[str, str], directory: Path) -> None:
+    """The region headers and tables, each written to a temporary name then renamed."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for lfn, text in sorted(files.items()):
+        target = directory / lfn
+        tmp = directory / f".{lfn}.tmp"
+        tmp.write_text(text)
+        os.replace(tmp, target)

@@ -1,0 +1,220 @@
+"""A deterministic synthetic 2MASS-like sky: overlapping TAN tiles over one star field.
+
+2MASS archives cannot be reached from here, so tests and the demo make their own input:
+an ``nx x ny`` grid of tiles covering ``width x height`` degrees around a centre, each tile
+overlapping its neighbours by about 10 % (so each overlaps exactly its 8 neighbours), one
+shared star field rendered with Gaussian PSFs, a different background plane per tile,
+Gaussian noise and a small pointing jitter. Same arguments and seed, same pixels.
+
+Pure: :func:`make_sky` returns arrays and headers; :func:`write_sky` writes them.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+from astropy.wcs import WCS
+
+OVERLAP = 0.10  # fraction of a tile shared with each neighbour
+PSF_SIGMA_PX = 1.3
+STAMP_HALF = 6  # PSF stamps are (2*6+1)^2 pixels
+NOISE_DN = 1.0
+STARS_PER_SQ_ARCMIN = 0.6
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One synthetic image: its file name, FITS header and pixels."""
+
+    name: str
+    row: int
+    col: int
+    header: fits.Header
+    data: np.ndarray
+    background: tuple[float, float, float]  # A, B, C of A + B*x + C*y (0-based pixels)
+
+
+@dataclass(frozen=True)
+class Sky:
+    tiles: tuple[Tile, ...]
+    star_ra: np.ndarray
+    star_dec: np.ndarray
+    star_flux: np.ndarray
+    pixel_scale_arcsec: float
+
+
+def tile_name(row: int, col: int) -> str:
+    """mDAG's 2MASS naming: ``2mass-k-r01c02.fits``."""
+    return f"2mass-k-r{row:02d}c{col:02d}.fits"
+
+
+def tile_geometry(
+    width: float,
+    height: float,
+    nx: int,
+    ny: int,
+    tile_pixels: tuple[int, int] | None,
+    pixel_scale_arcsec: float,
+) -> tuple[int, int, float]:
+    """``(pixels_x, pixels_y, pixel scale in arcsec)`` of tiles that cover ``width x height``
+    degrees with ``nx x ny`` tiles overlapping by :data:`OVERLAP`."""
+    tile_w = width / (nx - OVERLAP * (nx - 1))
+    tile_h = height / (ny - OVERLAP * (ny - 1))
+    if tile_pixels is None:
+        scale = pixel_scale_arcsec
+        return (
+            max(8, round(tile_w * 3600 / scale)),
+            max(8, round(tile_h * 3600 / scale)),
+            scale,
+        )
+    px, py = tile_pixels
+    # Square pixels: the geometric mean of the two scales the grid asks for.
+    scale = math.sqrt((tile_w * 3600 / px) * (tile_h * 3600 / py))
+    return px, py, scale
+
+
+def _tan_wcs(ra: float, dec: float, nx: int, ny: int, scale_deg: float) -> WCS:
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    wcs.wcs.crval = [ra, dec]
+    wcs.wcs.crpix = [(nx + 1) / 2, (ny + 1) / 2]
+    wcs.wcs.cdelt = [-scale_deg, scale_deg]
+    wcs.wcs.equinox = 2000.0
+    wcs.wcs.radesys = "ICRS"
+    return wcs
+
+
+def make_sky(
+    center: tuple[float, float],
+    size: tuple[float, float],
+    tiles: tuple[int, int],
+    *,
+    tile_pixels: tuple[int, int] | None = None,
+    pixel_scale_arcsec: float = 1.0,
+    seed: int = 0,
+) -> Sky:
+    """Build the tiles and the truth star list (nothing is written)."""
+    ra0, dec0 = center
+    width, height = size
+    nx, ny = tiles
+    px, py, scale = tile_geometry(width, height, nx, ny, tile_pixels, pixel_scale_arcsec)
+    scale_deg = scale / 3600.0
+    rng = np.random.default_rng(seed)
+
+    # A master tangent plane places the tile centres and the stars.
+    step_x = px * (1 - OVERLAP)
+    step_y = py * (1 - OVERLAP)
+    span_x = px + step_x * (nx - 1)
+    span_y = py + step_y * (ny - 1)
+    master = _tan_wcs(ra0, dec0, round(span_x), round(span_y), scale_deg)
+    area_arcmin2 = span_x * span_y * scale * scale / 3600.0
+    nstars = max(20, round(area_arcmin2 * STARS_PER_SQ_ARCMIN))
+    sx = rng.uniform(0.5, span_x + 0.5, nstars)
+    sy = rng.uniform(0.5, span_y + 0.5, nstars)
+    flux = 200.0 * (1.0 + rng.pareto(1.5, nstars))  # total counts; peak ~ flux/(2 pi s^2)
+    flux = np.minimum(flux, 2.0e5)
+    star_ra, star_dec = master.all_pix2world(sx, sy, 1)
+
+    out: list[Tile] = []
+    for row in range(ny):
+        for col in range(nx):
+            cx = (px + 1) / 2 + col * step_x + rng.normal(0, 1.5)  # pointing jitter
+            cy = (py + 1) / 2 + row * step_y + rng.normal(0, 1.5)
+            tra, tdec = master.all_pix2world([[cx, cy]], 1)[0]
+            wcs = _tan_wcs(float(tra), float(tdec), px, py, scale_deg)
+            bg = (
+                float(rng.uniform(80, 320)),
+                float(rng.uniform(-0.15, 0.15)) * 200 / px,
+                float(rng.uniform(-0.15, 0.15)) * 200 / py,
+            )
+            data = _render(wcs, px, py, star_ra, star_dec, flux, bg, rng)
+            header = wcs.to_header()
+            header["BUNIT"] = "DN"
+            header["ORIGIN"] = "wfplan synthetic sky"
+            out.append(Tile(tile_name(row, col), row, col, header, data, bg))
+    return Sky(tuple(out), star_ra, star_dec, flux, scale)
+
+
+def _render(
+    wcs: WCS,
+    px: int,
+    py: int,
+    ra: np.ndarray,
+    dec: np.ndarray,
+    flux: np.ndarray,
+    bg: tuple[float, float, float],
+    rng: np.random.Generator,
+) -> np.ndarray:
+    x, y = wcs.all_world2pix(ra, dec, 0)
+    keep = (x > -STAMP_HALF) & (x < px + STAMP_HALF) & (y > -STAMP_HALF) & (y < py + STAMP_HALF)
+    x, y, f = x[keep], y[keep], flux[keep]
+    image = np.zeros((py, px))
+    if len(x):
+        ix = np.rint(x).astype(int)
+        iy = np.rint(y).astype(int)
+        d = np.arange(-STAMP_HALF, STAMP_HALF + 1)
+        gx = ix[:, None] + d[None, :]  # (n, k)
+        gy = iy[:, None] + d[None, :]
+        # Integrate the Gaussian over each pixel (erf differences) so centroids are exact.
+        wx = _pixel_integral(gx - x[:, None])
+        wy = _pixel_integral(gy - y[:, None])
+        stamps = f[:, None, None] * wy[:, :, None] * wx[:, None, :]
+        yy = np.broadcast_to(gy[:, :, None], stamps.shape)
+        xx = np.broadcast_to(gx[:, None, :], stamps.shape)
+        inside = (xx >= 0) & (xx < px) & (yy >= 0) & (yy < py)
+        np.add.at(image, (yy[inside], xx[inside]), stamps[inside])
+    yy, xx = np.mgrid[0:py, 0:px]
+    image += bg[0] + bg[1] * xx + bg[2] * yy
+    image += rng.normal(0.0, NOISE_DN, image.shape)
+    return image.astype(np.float32)
+
+
+def _pixel_integral(offset: np.ndarray) -> np.ndarray:
+    s = PSF_SIGMA_PX * math.sqrt(2.0)
+    return 0.5 * (_erf((offset + 0.5) / s) - _erf((offset - 0.5) / s))
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    # Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7): numpy has no erf and scipy is not a
+    # dependency.
+    sign = np.sign(x)
+    a = np.abs(x)
+    t = 1.0 / (1.0 + 0.3275911 * a)
+    poly = t * (
+        0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
+    )
+    return np.asarray(sign * (1.0 - poly * np.exp(-a * a)))
+
+
+def truth_lines(sky: Sky) -> Iterator[str]:
+    """The truth table as IPAC table lines (id, ra, dec, flux)."""
+    yield "\\ wfplan synthetic sky: true star positions (J2000 degrees) and total counts"
+    yield f"\\ pixel_scale_arcsec = {sky.pixel_scale_arcsec:.6f}"
+    yield "|   id  |      ra       |      dec      |     flux     |"
+    yield "|  int  |    double     |    double     |    double    |"
+    for i, (ra, dec, f) in enumerate(zip(sky.star_ra, sky.star_dec, sky.star_flux, strict=True)):
+        yield f" {i + 1:7d} {ra:15.9f} {dec:15.9f} {f:14.4f}"
+
+
+def write_sky(sky: Sky, directory: Path) -> list[Path]:
+    """Write every tile and ``truth.tbl`` into ``directory`` (each through a temporary name)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for tile in sky.tiles:
+        path = directory / tile.name
+        tmp = path.with_name(f".{tile.name}.tmp")
+        fits.PrimaryHDU(tile.data, tile.header).writeto(tmp, overwrite=True)
+        os.replace(tmp, path)
+        written.append(path)
+    truth = directory / "truth.tbl"
+    tmp = truth.with_name(".truth.tbl.tmp")
+    tmp.write_text("\n".join(truth_lines(sky)) + "\n")
+    os.replace(tmp, truth)
+    written.append(truth)
+    return written
