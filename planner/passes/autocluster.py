@@ -49,6 +49,7 @@ class Choice:
     counts: tuple[int, ...]
     makespan: float
     unclustered_makespan: float
+    per_slot_makespan: float  # one cluster per slot on every level
     evaluations: int
     lines: tuple[str, ...]
 
@@ -120,8 +121,13 @@ def choose_counts(
     groups: Sequence[Group],
     slots: Mapping[str, int],
     overhead: OverheadModel,
+    max_sweeps: int = 2,
 ) -> Choice:
     """Pick a cluster count per group minimising the simulated makespan.
+
+    Starts from the better of "no merging" and "one cluster per slot" (so the result is
+    never worse than either), then improves one group at a time, level by level, for at
+    most ``max_sweeps`` sweeps.
 
     >>> g = [Group(1, "t", "s", tuple(range(100)))]
     >>> choose_counts([10.0] * 100, [()] * 100, g, {"s": 10}, OverheadModel(job_overhead=1)).counts
@@ -132,35 +138,48 @@ def choose_counts(
         graph = clustered_graph(runtime, parents, groups, counts)
         return simulate(graph, slots, overhead).makespan
 
-    counts = [len(g.members) for g in groups]
-    base = best = makespan(counts)
+    unclustered = [len(g.members) for g in groups]
+    per_slot = [min(len(g.members), slots[g.site]) for g in groups]
+    base = makespan(unclustered)
     evaluations = 1
-    lines: list[str] = []
+    counts, best = unclustered, base
+    if per_slot != unclustered:
+        value = makespan(per_slot)
+        evaluations += 1
+        if value <= best + 1e-9:
+            counts, best = per_slot, value
+    start = best
+    per_slot_makespan = value if per_slot != unclustered else base
     order = sorted(
         range(len(groups)),
         key=lambda g: (groups[g].level, groups[g].transformation, groups[g].site),
     )
-    for g in order:
-        group = groups[g]
-        size = len(group.members)
-        if size < 2:
-            continue
-        before = best
-        for k in candidates(size, slots[group.site]):
-            if k == counts[g]:
+    for _ in range(max_sweeps):
+        improved = False
+        for g in order:
+            size = len(groups[g].members)
+            if size < 2:
                 continue
-            trial = list(counts)
-            trial[g] = k
-            value = makespan(trial)
-            evaluations += 1
-            if value < best - 1e-9 or (abs(value - best) <= 1e-9 and k < counts[g]):
-                best, counts = value, trial
-        lines.append(
-            f"auto: {group.label}: {size} jobs -> {counts[g]} clusters.num "
-            f"(simulated makespan {before:.1f} s -> {best:.1f} s)"
-        )
+            for k in candidates(size, slots[groups[g].site]):
+                if k == counts[g]:
+                    continue
+                trial = list(counts)
+                trial[g] = k
+                value = makespan(trial)
+                evaluations += 1
+                if value < best - 1e-9 or (abs(value - best) <= 1e-9 and k < counts[g]):
+                    improved = improved or value < best - 1e-9
+                    best, counts = value, trial
+        if not improved:
+            break
+    lines = [
+        f"auto: {groups[g].label}: {len(groups[g].members)} jobs -> {counts[g]} clusters.num"
+        for g in order
+        if len(groups[g].members) > 1
+    ]
     lines.append(
-        f"auto: simulated makespan {base:.1f} s unclustered -> {best:.1f} s chosen, "
+        f"auto: simulated makespan {base:.1f} s unclustered, {start:.1f} s at the better "
+        f"of that and one cluster per slot, {best:.1f} s chosen; "
         f"slots {', '.join(f'{s}={n}' for s, n in sorted(slots.items()))}, "
         f"overhead model {overhead.name}, {evaluations} simulations"
     )
@@ -168,6 +187,7 @@ def choose_counts(
         counts=tuple(counts),
         makespan=best,
         unclustered_makespan=base,
+        per_slot_makespan=per_slot_makespan,
         evaluations=evaluations,
         lines=tuple(lines),
     )
