@@ -1,0 +1,192 @@
+"""Synthetic workflows for benchmarks: fan-out/fan-in and Montage-shaped, n jobs.
+
+Library use::
+
+    from bench.gen_workflow import fanout_fanin, montage_shaped
+    wf = montage_shaped(10_000)
+
+Script use (the extension picks the format: .yml/.yaml Pegasus YAML, .json WfFormat 1.5)::
+
+    python bench/gen_workflow.py montage 100000 -o /tmp/m100k.yml
+
+Deterministic: the same arguments give the same bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from planner.formats._shape import make_job, make_use
+from planner.model.base import Namespace
+from planner.model.workflow import Job, LinkType, Use, Workflow
+
+MB = 1 << 20
+
+
+def _job(
+    job_id: str, tx: str, inputs: list[str], outputs: list[str], runtime: float, size: int
+) -> Job:
+    uses: list[Use] = [make_use(f, LinkType.INPUT, size=size) for f in inputs]
+    uses += [make_use(f, LinkType.OUTPUT, size=size) for f in outputs]
+    return make_job(
+        id=job_id,
+        name=tx,
+        arguments=("-i", *inputs, "-o", *outputs),
+        uses=tuple(uses),
+        profiles={Namespace.PEGASUS: {"runtime": f"{runtime:g}"}},
+    )
+
+
+def fanout_fanin(n: int, name: str | None = None) -> Workflow:
+    """``split`` -> ``n - 2`` parallel ``work`` jobs -> ``merge`` (n >= 3)."""
+    if n < 3:
+        raise ValueError("fanout_fanin needs n >= 3")
+    width = n - 2
+    parts = [f"part_{i:07d}.dat" for i in range(width)]
+    results = [f"result_{i:07d}.dat" for i in range(width)]
+    jobs = [_job("split", "split", ["input.dat"], parts, 5.0, MB)]
+    jobs += [
+        _job(f"work_{i:07d}", "work", [parts[i]], [results[i]], 10.0 + i % 7, MB)
+        for i in range(width)
+    ]
+    jobs.append(_job("merge", "merge", results, ["final.dat"], 20.0, MB))
+    return Workflow.model_construct(
+        name=name or f"fanout-{n}",
+        jobs=tuple(jobs),
+        dependencies=(),
+        replica_catalog=None,
+        transformation_catalog=None,
+        site_catalog=None,
+        metadata={},
+        source=None,
+    )
+
+
+def montage_shaped(n: int, name: str | None = None) -> Workflow:
+    """Montage's shape with about ``n`` jobs (n >= 10): k mProject, d mDiffFit over
+    neighbouring projections, mConcatFit, mBgModel, k mBackground, mImgtbl, mAdd,
+    mShrink, mJPEG."""
+    if n < 10:
+        raise ValueError("montage_shaped needs n >= 10")
+    k = max(2, (n - 6) // 4)
+    d = n - 6 - 2 * k
+    raw = [f"raw_{i:07d}.fits" for i in range(k)]
+    proj = [f"p_{i:07d}.fits" for i in range(k)]
+    jobs = [
+        _job(f"mProject_{i:07d}", "mProject", [raw[i], "region.hdr"], [proj[i]], 15.0, 4 * MB)
+        for i in range(k)
+    ]
+    diffs = [f"fit_{j:07d}.txt" for j in range(d)]
+    for j in range(d):
+        a, b = j % k, (j // k + j + 1) % k
+        if a == b:
+            b = (a + 1) % k
+        jobs.append(_job(f"mDiffFit_{j:07d}", "mDiffFit", [proj[a], proj[b]], [diffs[j]], 2.0, 300))
+    jobs.append(_job("mConcatFit", "mConcatFit", diffs, ["fits.tbl"], 5.0, 10_000))
+    jobs.append(_job("mBgModel", "mBgModel", ["fits.tbl"], ["corrections.tbl"], 10.0, 10_000))
+    corr = [f"c_{i:07d}.fits" for i in range(k)]
+    jobs += [
+        _job(f"mBackground_{i:07d}", "mBackground", [proj[i], "corrections.tbl"], [corr[i]],
+             1.5, 4 * MB)
+        for i in range(k)
+    ]  # fmt: skip
+    jobs.append(_job("mImgtbl", "mImgtbl", corr, ["images.tbl"], 3.0, 10_000))
+    jobs.append(_job("mAdd", "mAdd", [*corr, "images.tbl"], ["mosaic.fits"], 60.0, 64 * MB))
+    jobs.append(_job("mShrink", "mShrink", ["mosaic.fits"], ["small.fits"], 5.0, 4 * MB))
+    jobs.append(_job("mJPEG", "mJPEG", ["small.fits"], ["mosaic.jpg"], 2.0, MB))
+    return Workflow.model_construct(
+        name=name or f"montage-{n}",
+        jobs=tuple(jobs),
+        dependencies=(),
+        replica_catalog=None,
+        transformation_catalog=None,
+        site_catalog=None,
+        metadata={},
+        source=None,
+    )
+
+
+def wfformat_dict(workflow: Workflow) -> dict[str, object]:
+    """A WfFormat 1.5 document for ``workflow`` (file edges only; runtime from
+    pegasus.runtime)."""
+    producer: dict[str, str] = {}
+    sizes: dict[str, int] = {}
+    for job in workflow.jobs:
+        for use in job.uses:
+            sizes.setdefault(use.lfn, use.size or 0)
+            if use.is_output:
+                producer.setdefault(use.lfn, job.id)
+    parents: dict[str, list[str]] = {job.id: [] for job in workflow.jobs}
+    children: dict[str, list[str]] = {job.id: [] for job in workflow.jobs}
+    for job in workflow.jobs:
+        for use in job.inputs:
+            src = producer.get(use.lfn)
+            if src is not None and src != job.id and src not in parents[job.id]:
+                parents[job.id].append(src)
+                children[src].append(job.id)
+    spec = [
+        {
+            "name": job.id,
+            "id": job.id,
+            "children": children[job.id],
+            "parents": parents[job.id],
+            "inputFiles": [u.lfn for u in job.inputs],
+            "outputFiles": [u.lfn for u in job.outputs],
+        }
+        for job in workflow.jobs
+    ]
+    execution = [
+        {
+            "id": job.id,
+            "runtimeInSeconds": float(job.profiles.get(Namespace.PEGASUS, {}).get("runtime", 0)),
+            "command": {"program": job.name, "arguments": list(job.arguments)},
+        }
+        for job in workflow.jobs
+    ]
+    return {
+        "name": workflow.name,
+        "description": "synthetic workflow from bench/gen_workflow.py",
+        "schemaVersion": "1.5",
+        "workflow": {
+            "specification": {
+                "tasks": spec,
+                "files": [{"id": lfn, "sizeInBytes": size} for lfn, size in sizes.items()],
+            },
+            "execution": {"makespanInSeconds": 0, "tasks": execution},
+        },
+    }
+
+
+def write(workflow: Workflow, path: Path) -> None:
+    """Write Pegasus YAML (.yml/.yaml) or WfFormat JSON (.json), by extension."""
+    if path.suffix.lower() == ".json":
+        path.write_text(json.dumps(wfformat_dict(workflow), indent=1) + "\n", encoding="utf-8")
+    else:
+        from planner.formats import pegasus_yaml
+
+        pegasus_yaml.dump(workflow, path)
+
+
+GENERATORS = {"fanout": fanout_fanin, "montage": montage_shaped}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("shape", choices=sorted(GENERATORS))
+    parser.add_argument("jobs", type=int, help="number of jobs (about, for montage)")
+    parser.add_argument("-o", "--output", type=Path, required=True, help=".yml/.yaml or .json")
+    args = parser.parse_args(argv)
+    workflow = GENERATORS[args.shape](args.jobs)
+    write(workflow, args.output)
+    print(f"{args.output}: {len(workflow.jobs)} jobs")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
