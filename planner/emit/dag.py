@@ -1,0 +1,163 @@
+"""The DAGMan file: JOB, VARS, RETRY, PRIORITY, CATEGORY, SCRIPT POST, PARENT/CHILD, MAXJOBS.
+
+Pure generators of text lines (semantics.md §3). Node order is the concrete workflow's;
+edges are grouped by parent, both sides sorted, so the same workflow gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from planner.emit.quoting import dagman_value
+from planner.errors import EmitError
+from planner.model.base import Namespace
+from planner.model.concrete import ConcreteWorkflow, Node, NodeKind
+
+# Pegasus's node priorities; compute and cluster nodes get 10 x level.
+PRIORITY: dict[NodeKind, int] = {
+    NodeKind.CREATE_DIR: 800,
+    NodeKind.STAGE_IN: 700,
+    NodeKind.STAGE_INTER: 700,
+    NodeKind.STAGE_OUT: 900,
+    NodeKind.CLEANUP: 1000,
+}
+CATEGORY: dict[NodeKind, str] = {
+    NodeKind.STAGE_IN: "stagein",
+    NodeKind.STAGE_INTER: "stagein",
+    NodeKind.STAGE_OUT: "stageout",
+    NodeKind.CLEANUP: "cleanup",
+    NodeKind.REGISTER: "registration",
+}
+MAXJOBS: dict[str, int] = {"stagein": 10, "stageout": 10, "cleanup": 4, "registration": 1}
+
+_NODE_NAME = re.compile(r"[A-Za-z0-9_+-]+")
+_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class DagNode:
+    """How one node appears in the DAG: its submit file and the VARS it passes."""
+
+    submit_file: str
+    vars: Mapping[str, str] = field(default_factory=dict)
+
+
+def check_node_names(cw: ConcreteWorkflow) -> None:
+    """Reject names DAGMan or the submit dir cannot hold, duplicates and dangling edges."""
+    seen: set[str] = set()
+    for node in cw.nodes:
+        if not _NODE_NAME.fullmatch(node.name):
+            raise EmitError(
+                f"node name {node.name!r} in workflow {cw.name!r} must be letters, digits, "
+                "'_', '-' or '+' (no '.', '/', spaces)"
+            )
+        if node.name in seen:
+            raise EmitError(f"node name {node.name!r} appears twice in workflow {cw.name!r}")
+        seen.add(node.name)
+    for parent, child in cw.edges:
+        for end in (parent, child):
+            if end not in seen:
+                raise EmitError(f"edge {parent} -> {child} names unknown node {end!r}")
+        if parent == child:
+            raise EmitError(f"edge {parent} -> {child} is a self-loop")
+
+
+def _int_setting(value: Any, what: str) -> int:
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise EmitError(f"{what} must be an integer, not {value!r}")
+    if number < 0:
+        raise EmitError(f"{what} must not be negative, got {number}")
+    return number
+
+
+def node_category(node: Node) -> str | None:
+    dagman = node.profiles.get(Namespace.DAGMAN, {})
+    category = dagman.get("category") or CATEGORY.get(node.kind)
+    if category is not None and not _VAR_NAME.fullmatch(category):
+        raise EmitError(f"node {node.name}: dagman category {category!r} is not a plain name")
+    return category
+
+
+def node_priority(node: Node) -> int | None:
+    dagman = node.profiles.get(Namespace.DAGMAN, {})
+    if "priority" in dagman:
+        return _int_setting(dagman["priority"], f"node {node.name}: dagman profile priority")
+    if node.kind in (NodeKind.COMPUTE, NodeKind.CLUSTER):
+        return 10 * node.level
+    return PRIORITY.get(node.kind)
+
+
+def node_retry(node: Node) -> int:
+    dagman = node.profiles.get(Namespace.DAGMAN, {})
+    return _int_setting(dagman.get("retry", 1), f"node {node.name}: dagman profile retry")
+
+
+def maxjobs(cw: ConcreteWorkflow, categories: set[str]) -> dict[str, int]:
+    """MAXJOBS per used category: defaults, then ``dagman.<cat>.maxjobs`` options/profiles."""
+    limits: dict[str, int] = {}
+    properties = cw.options.get("properties")
+    props: Mapping[str, Any] = properties if isinstance(properties, Mapping) else {}
+    for node in cw.nodes:
+        for key, value in node.profiles.get(Namespace.DAGMAN, {}).items():
+            if key.endswith(".maxjobs"):
+                cat = key.removesuffix(".maxjobs")
+                limits[cat] = _int_setting(value, f"node {node.name}: dagman profile {key}")
+    for cat in sorted(categories):
+        key = f"dagman.{cat}.maxjobs"
+        setting = cw.options.get(key, props.get(key))
+        if setting is not None:
+            limits[cat] = _int_setting(setting, f"option {key}")
+        elif cat not in limits and cat in MAXJOBS:
+            limits[cat] = MAXJOBS[cat]
+    return {cat: limits[cat] for cat in sorted(categories) if cat in limits}
+
+
+def yield_node_lines(node: Node, dag_node: DagNode, exitcode_tool: str) -> Iterator[str]:
+    yield f"JOB {node.name} {dag_node.submit_file}"
+    if dag_node.vars:
+        parts = [f"VARS {node.name}"]
+        for key, value in dag_node.vars.items():
+            parts.append(f"{key}={dagman_value(value)}")
+        yield " ".join(parts)
+    yield f"RETRY {node.name} {node_retry(node)}"
+    priority = node_priority(node)
+    if priority is not None:
+        yield f"PRIORITY {node.name} {priority}"
+    category = node_category(node)
+    if category is not None:
+        yield f"CATEGORY {node.name} {category}"
+    yield f"SCRIPT POST {node.name} {exitcode_tool} $JOB $RETURN"
+
+
+def yield_edge_lines(cw: ConcreteWorkflow) -> Iterator[str]:
+    children: dict[str, set[str]] = {}
+    for parent, child in cw.edges:
+        children.setdefault(parent, set()).add(child)
+    for parent in sorted(children):
+        yield f"PARENT {parent} CHILD {' '.join(sorted(children[parent]))}"
+
+
+def yield_dag_lines(
+    cw: ConcreteWorkflow, dag_nodes: Mapping[str, DagNode], exitcode_tool: str
+) -> Iterator[str]:
+    """The whole ``.dag`` file, line by line (no newlines)."""
+    if any(c.isspace() for c in exitcode_tool):
+        raise EmitError(
+            f"tools directory of {exitcode_tool!r} contains whitespace; DAGMan splits SCRIPT "
+            "arguments on whitespace with no quoting"
+        )
+    yield f"# DAG of workflow {cw.name}, written by wfplan (docs/submit-dir.md)"
+    categories: set[str] = set()
+    for node in cw.nodes:
+        yield from yield_node_lines(node, dag_nodes[node.name], exitcode_tool)
+        category = node_category(node)
+        if category is not None:
+            categories.add(category)
+    yield from yield_edge_lines(cw)
+    for cat, limit in maxjobs(cw, categories).items():
+        yield f"MAXJOBS {cat} {limit}"

@@ -1,0 +1,123 @@
+"""The plan record, ``plan.json``: what the planner decided, for explain, simulate and tests.
+
+Shape fixed by architecture.md (``workflow``, ``wfplan_version``, ``options``, ``pruned``,
+``nodes[name, kind, site, transformation, jobs, files, parents, level]``) plus keys the
+simulator and ``explain`` read: per node ``runtime`` (sum of task runtimes, null if any is
+unknown), ``tasks``, ``inputs``, ``outputs``, ``children``, ``submit``; per file ``size``
+and ``fallbacks``; top-level ``decisions``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from enum import Enum
+from pathlib import PurePath
+from typing import Any
+
+from planner import __version__
+from planner.model.concrete import ConcreteWorkflow, Node, Transfer
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready copy: enums by value, paths as text, sets sorted, tuples as lists."""
+    if isinstance(value, Enum):
+        return _plain(value.value)
+    if isinstance(value, PurePath):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(_plain(k)): _plain(v) for k, v in value.items()}
+    if isinstance(value, set | frozenset):
+        return sorted((_plain(v) for v in value), key=repr)
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def file_record(t: Transfer) -> dict[str, Any]:
+    return {
+        "lfn": t.lfn,
+        "src": t.src[0] if t.src else None,
+        "fallbacks": list(t.src[1:]),
+        "dst": t.dst,
+        "size": t.size,
+        "sha256": t.sha256,
+        "site": t.site,
+    }
+
+
+def node_runtime(node: Node) -> float | None:
+    runtimes = [t.runtime for t in node.tasks]
+    if not runtimes or any(r is None for r in runtimes):
+        return None
+    return float(sum(r for r in runtimes if r is not None))
+
+
+def node_record(
+    node: Node, parents: list[str], children: list[str], submit_file: str | None
+) -> dict[str, Any]:
+    return {
+        "name": node.name,
+        "kind": node.kind.value,
+        "site": node.site,
+        "transformation": node.transformation,
+        "jobs": list(node.jobs),
+        "files": [file_record(t) for t in node.files],
+        "inputs": [file_record(t) for t in node.inputs],
+        "outputs": [file_record(t) for t in node.outputs],
+        "parents": parents,
+        "children": children,
+        "level": node.level,
+        "runtime": node_runtime(node),
+        "tasks": [
+            {
+                "job": t.job_id,
+                "transformation": t.transformation,
+                "executable": t.executable,
+                "arguments": list(t.arguments),
+                "runtime": t.runtime,
+            }
+            for t in node.tasks
+        ],
+        "data_configuration": node.data_configuration.value if node.data_configuration else None,
+        "staging_site": node.staging_site,
+        "working_dir": node.working_dir,
+        "reasons": list(node.reasons),
+        "profiles": _plain(node.profiles),
+        "submit": submit_file,
+    }
+
+
+def plan_record(
+    cw: ConcreteWorkflow, submit_files: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The whole record as plain data (``submit_files``: node name -> its ``.sub``)."""
+    parents: dict[str, set[str]] = {}
+    children: dict[str, set[str]] = {}
+    for p, c in cw.edges:
+        parents.setdefault(c, set()).add(p)
+        children.setdefault(p, set()).add(c)
+    files = submit_files or {}
+    return {
+        "workflow": cw.name,
+        "wfplan_version": __version__,
+        "options": _plain(cw.options),
+        "pruned": [{"job": p.job, "reason": p.reason} for p in cw.pruned],
+        "decisions": {job: list(lines) for job, lines in sorted(cw.decisions.items())},
+        "nodes": [
+            node_record(
+                n,
+                sorted(parents.get(n.name, ())),
+                sorted(children.get(n.name, ())),
+                files.get(n.name),
+            )
+            for n in cw.nodes
+        ],
+    }
+
+
+def dumps_plan(record: Mapping[str, Any]) -> str:
+    """Stable text: sorted keys, one-space indent, trailing newline."""
+    return json.dumps(record, sort_keys=True, indent=1, ensure_ascii=False) + "\n"

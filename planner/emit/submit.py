@@ -1,0 +1,312 @@
+"""Submit descriptions and job manifests for the nodes of a concrete workflow.
+
+Pure: a :class:`Node` plus an :class:`EmitContext` in, an ordered list of submit
+``(key, value)`` pairs and an optional manifest (the JSON a job-side tool reads) out.
+Values are already in submit syntax (quoted by :mod:`planner.emit.quoting`).
+See docs/submit-dir.md for which node runs what, where.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from planner.emit.quoting import (
+    check_path_list_item,
+    classad_string,
+    quote_arguments,
+    quote_environment,
+)
+from planner.errors import EmitError
+from planner.model.base import Namespace
+from planner.model.concrete import DataConfiguration, Node, NodeKind, Task, Transfer
+
+Description = tuple[tuple[str, str], ...]
+
+# kind -> the console script a bookkeeping/data node runs (docs/job-tools.md)
+TOOLS: dict[NodeKind, str] = {
+    NodeKind.STAGE_IN: "wfplan-transfer",
+    NodeKind.STAGE_INTER: "wfplan-transfer",
+    NodeKind.STAGE_OUT: "wfplan-transfer",
+    NodeKind.REGISTER: "wfplan-register",
+    NodeKind.CREATE_DIR: "wfplan-mkdir",
+    NodeKind.CLEANUP: "wfplan-cleanup",
+}
+CLUSTER_TOOL = "wfplan-cluster"
+EXITCODE_TOOL = "wfplan-exitcode"
+
+# Keys the emitter owns: a condor profile may not replace them (the node would break).
+_OWNED = frozenset(
+    {
+        "executable",
+        "arguments",
+        "environment",
+        "initialdir",
+        "remote_initialdir",
+        "output",
+        "error",
+        "log",
+        "queue",
+        "should_transfer_files",
+        "when_to_transfer_output",
+        "transfer_input_files",
+        "transfer_output_files",
+        "transfer_output_remaps",
+        "transfer_executable",
+    }
+)
+_SUBMIT_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*|\+[A-Za-z_][A-Za-z0-9_]*")
+_CLASSAD_LITERAL = re.compile(r'-?[0-9]+(\.[0-9]+)?|true|false|undefined|".*"', re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class EmitContext:
+    """Where things are: the final submit dir, the tools, the shared log, defaults."""
+
+    submit_dir: Path
+    tools_dir: Path
+    workflow: str
+    output_rc: str
+    data_configuration: DataConfiguration = DataConfiguration.CONDORIO
+
+    @property
+    def log(self) -> str:
+        return str(self.submit_dir / f"{self.workflow}.log")
+
+    def tool(self, name: str) -> str:
+        return str(self.tools_dir / name)
+
+    def in_dir(self, name: str) -> str:
+        return str(self.submit_dir / name)
+
+
+@dataclass(frozen=True)
+class NodeJob:
+    """What one node needs in the submit dir: its description and its manifest."""
+
+    description: Description
+    manifest: dict[str, Any] | None = None
+
+
+def node_job(node: Node, ctx: EmitContext) -> NodeJob:
+    """The submit description (and manifest, if its program reads one) of one node."""
+    if node.kind in TOOLS:
+        return _tool_job(node, ctx)
+    return _compute_job(node, ctx)
+
+
+def _tool_job(node: Node, ctx: EmitContext) -> NodeJob:
+    manifest: dict[str, Any] | None
+    if node.kind is NodeKind.CREATE_DIR:
+        manifest = None
+        args = [t.dst for t in node.files]
+    else:
+        manifest = _tool_manifest(node, ctx)
+        args = [ctx.in_dir(f"{node.name}.json")]
+    pairs = [
+        ("universe", "local"),
+        ("executable", ctx.tool(TOOLS[node.kind])),
+        ("arguments", quote_arguments(args)),
+        ("initialdir", str(ctx.submit_dir)),
+    ]
+    return NodeJob(_finish(node, ctx, pairs), manifest)
+
+
+def _tool_manifest(node: Node, ctx: EmitContext) -> dict[str, Any]:
+    if node.kind is NodeKind.REGISTER:
+        replicas = [
+            {"lfn": t.lfn, "pfn": t.dst, "site": t.site or node.site, "sha256": t.sha256}
+            for t in node.files
+        ]
+        return {"catalog": ctx.output_rc, "replicas": replicas}
+    if node.kind is NodeKind.CLEANUP:
+        return {"files": [t.dst for t in node.files]}
+    return {"transfers": [_transfer(t) for t in node.files]}
+
+
+def _transfer(t: Transfer) -> dict[str, Any]:
+    return {
+        "lfn": t.lfn,
+        "src": list(t.src),
+        "dst": t.dst,
+        "sha256": t.sha256,
+        "symlink": t.symlink,
+    }
+
+
+def _data_configuration(node: Node, ctx: EmitContext) -> DataConfiguration:
+    return node.data_configuration or ctx.data_configuration
+
+
+def _compute_job(node: Node, ctx: EmitContext) -> NodeJob:
+    if not node.tasks:
+        raise EmitError(f"node {node.name} ({node.kind.value}) has no task to run")
+    dc = _data_configuration(node, ctx)
+    on_submit_host = node.site == "local"
+    # PegasusLite's way: pull inputs into a fresh directory, run, push outputs.
+    scratch = dc is DataConfiguration.NONSHAREDFS or (
+        dc is DataConfiguration.CONDORIO and on_submit_host
+    )
+    condor_transfer = not on_submit_host and dc is not DataConfiguration.SHAREDFS
+    only = node.tasks[0]
+    direct = (
+        node.kind is NodeKind.COMPUTE
+        and len(node.tasks) == 1
+        and not scratch
+        and only.stdin is None
+        and only.stdout is None
+        and only.stderr is None
+    )
+    pairs: list[tuple[str, str]] = [("universe", "local" if on_submit_host else "vanilla")]
+    manifest: dict[str, Any] | None = None
+    inputs: list[str] = []
+    if direct:
+        pairs.append(("executable", only.executable))
+        pairs.append(("arguments", quote_arguments(only.arguments)))
+        env = _environment(node, only)
+        if env:
+            pairs.append(("environment", quote_environment(env)))
+    else:
+        manifest = {
+            "tasks": [_task(node, t) for t in node.tasks],
+            "scratch": scratch,
+            "inputs": [_transfer(t) for t in node.inputs] if scratch else [],
+            "outputs": [_transfer(t) for t in node.outputs] if scratch else [],
+        }
+        name = f"{node.name}.json"
+        if condor_transfer:
+            inputs.append(check_path_list_item(ctx.in_dir(name), "manifest"))
+            argument = name
+        else:
+            argument = ctx.in_dir(name)
+        pairs.append(("executable", ctx.tool(CLUSTER_TOOL)))
+        pairs.append(("arguments", quote_arguments([argument])))
+    if not on_submit_host:
+        pairs.append(("transfer_executable", "false"))
+    if dc is DataConfiguration.SHAREDFS and node.working_dir is not None:
+        key = "initialdir" if on_submit_host else "remote_initialdir"
+        if not on_submit_host:
+            pairs.append(("initialdir", str(ctx.submit_dir)))
+        pairs.append((key, node.working_dir))
+    else:
+        pairs.append(("initialdir", str(ctx.submit_dir)))
+    if condor_transfer:
+        outputs: list[Transfer] = []
+        if dc is DataConfiguration.CONDORIO:
+            inputs.extend(_condor_input(node, t) for t in node.inputs)
+            outputs = list(node.outputs)
+        pairs.append(("should_transfer_files", "YES"))
+        pairs.append(("when_to_transfer_output", "ON_EXIT"))
+        if inputs:
+            pairs.append(("transfer_input_files", ",".join(inputs)))
+        if outputs:
+            pairs.extend(_condor_outputs(node, outputs))
+    return NodeJob(_finish(node, ctx, pairs), manifest)
+
+
+def _environment(node: Node, task: Task) -> dict[str, str]:
+    env = dict(node.profiles.get(Namespace.ENV, {}))
+    env.update(task.environment)
+    return env
+
+
+def _task(node: Node, task: Task) -> dict[str, Any]:
+    return {
+        "id": task.job_id,
+        "executable": task.executable,
+        "arguments": list(task.arguments),
+        "environment": dict(sorted(_environment(node, task).items())),
+        "stdin": task.stdin,
+        "stdout": task.stdout,
+        "stderr": task.stderr,
+    }
+
+
+def url_path(url: str) -> str | None:
+    """The local path of a ``file://`` URL, else None."""
+    parts = urlsplit(url)
+    if parts.scheme != "file":
+        return None
+    return unquote(parts.path)
+
+
+def _condor_input(node: Node, t: Transfer) -> str:
+    """One ``transfer_input_files`` entry: HTCondor names the copy by its basename."""
+    if not t.src:
+        raise EmitError(f"node {node.name}: input {t.lfn!r} has no source URL")
+    src = t.src[0]
+    path = url_path(src)
+    scheme = urlsplit(src).scheme
+    if path is None and scheme not in ("http", "https"):
+        raise EmitError(
+            f"node {node.name}: input {t.lfn!r} comes from {src!r}; HTCondor file transfer "
+            "needs a file:// or http(s):// URL"
+        )
+    entry = path if path is not None else src
+    name = entry.rstrip("/").rsplit("/", 1)[-1]
+    if name != t.lfn:
+        raise EmitError(
+            f"node {node.name}: input {t.lfn!r} would arrive as {name!r} "
+            f"(HTCondor names a transferred file by the basename of {src!r}); "
+            "stage it to a file named by its LFN first"
+        )
+    return check_path_list_item(entry, f"node {node.name}: input")
+
+
+def _condor_outputs(node: Node, outputs: list[Transfer]) -> Iterator[tuple[str, str]]:
+    names = [check_path_list_item(t.lfn, f"node {node.name}: output") for t in outputs]
+    yield ("transfer_output_files", ",".join(names))
+    remaps = []
+    for t in outputs:
+        path = url_path(t.dst)
+        if path is None or path == t.lfn:
+            continue
+        if any(c in path + t.lfn for c in ";="):
+            raise EmitError(f"node {node.name}: output path {path!r} cannot hold ';' or '='")
+        remaps.append(f"{t.lfn}={path}")
+    if remaps:
+        yield ("transfer_output_remaps", '"' + ";".join(remaps).replace("$", "$(DOLLAR)") + '"')
+
+
+def _finish(node: Node, ctx: EmitContext, pairs: list[tuple[str, str]]) -> Description:
+    """Add logs and the node's condor profiles, then ``queue``."""
+    pairs.append(("output", ctx.in_dir(f"{node.name}.out")))
+    pairs.append(("error", ctx.in_dir(f"{node.name}.err")))
+    pairs.append(("log", ctx.log))
+    pairs = _apply_condor_profiles(node, pairs)
+    return (*pairs, ("queue", ""))
+
+
+def _apply_condor_profiles(node: Node, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    condor: Mapping[str, str] = node.profiles.get(Namespace.CONDOR, {})
+    if not condor:
+        return pairs
+    index = {key: i for i, (key, _) in enumerate(pairs)}
+    extra: list[tuple[str, str]] = []
+    for key in sorted(condor):
+        value = str(condor[key])
+        if not _SUBMIT_KEY.fullmatch(key):
+            raise EmitError(f"node {node.name}: condor profile key {key!r} is not a submit key")
+        if key.lower() in _OWNED:
+            raise EmitError(
+                f"node {node.name}: condor profile {key!r} would replace what wfplan writes"
+            )
+        if "\n" in value or "\r" in value:
+            raise EmitError(f"node {node.name}: condor profile {key!r} holds a line break")
+        if key.startswith("+") and not _CLASSAD_LITERAL.fullmatch(value):
+            value = classad_string(value)
+        if key in index:
+            pairs[index[key]] = (key, value)
+        else:
+            extra.append((key, value))
+    return pairs + extra
+
+
+def yield_submit_lines(description: Description) -> Iterator[str]:
+    """The text of a submit description, one line per key, ``queue`` last."""
+    for key, value in description:
+        yield key if key == "queue" else f"{key} = {value}"

@@ -1,0 +1,276 @@
+"""The only code that writes a submit directory, all at once or not at all.
+
+Everything is written into a hidden temporary sibling of the target, then renamed into
+place; any failure removes the temporary directory, so a submit dir is never partial.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from planner.emit.dag import DagNode, check_node_names, yield_dag_lines
+from planner.emit.record import dumps_plan, plan_record
+from planner.emit.submit import (
+    EXITCODE_TOOL,
+    TOOLS,
+    Description,
+    EmitContext,
+    NodeJob,
+    node_job,
+    yield_submit_lines,
+)
+from planner.errors import EmitError
+from planner.model.concrete import ConcreteWorkflow, DataConfiguration
+
+EmitMode = Literal["per-node", "shared"]
+EMIT_MODES: tuple[EmitMode, ...] = ("per-node", "shared")
+DEFAULT_EMIT_MODE: EmitMode = "shared"
+PLAN_FILE = "plan.json"
+NODE_VAR = "wf_node"  # the VARS macro holding a node's own name in shared submit files
+
+_WORKFLOW_NAME = re.compile(r"[A-Za-z0-9_+-][A-Za-z0-9_.+-]*")
+_CATALOG_NAME = re.compile(r"[A-Za-z0-9_+-][A-Za-z0-9_.+-]*")
+_FILE_PART = re.compile(r"[^A-Za-z0-9_+-]+")
+
+
+def default_tools_dir() -> Path:
+    """Where the job-side console scripts are: beside the running interpreter, else PATH."""
+    here = Path(sys.executable).parent
+    if (here / TOOLS[next(iter(TOOLS))]).exists():
+        return here
+    found = shutil.which("wfplan-transfer")
+    if found is None:
+        raise EmitError(
+            "cannot find the wfplan-transfer console script beside "
+            f"{sys.executable} or on PATH; install wfplan (pip install -e .) or pass tools_dir"
+        )
+    return Path(found).parent
+
+
+@dataclass(frozen=True)
+class SubmitFile:
+    name: str
+    description: Description
+
+
+def _group_key(cw_node: Any, description: Description) -> tuple[str, ...]:
+    return (
+        cw_node.kind.value,
+        cw_node.transformation or "",
+        cw_node.site,
+        *(key for key, _ in description),
+    )
+
+
+def _by_node_name(members: list[str], values: list[str]) -> str | None:
+    """One value for all members with ``$(wf_node)`` where each has its own node name.
+
+    Exact by construction: substituting each member's name back gives its own value.
+    """
+    shapes = {value.replace(member, "\0") for member, value in zip(members, values, strict=True)}
+    if len(shapes) != 1:
+        return None
+    shape = shapes.pop()
+    return shape.replace("\0", f"$({NODE_VAR})") if "\0" in shape else None
+
+
+def _var_name(key: str, taken: set[str]) -> str:
+    base = "wf_" + re.sub(r"[^A-Za-z0-9_]", "_", key)
+    name, k = base, 1
+    while name in taken:
+        k += 1
+        name = f"{base}{k}"
+    taken.add(name)
+    return name
+
+
+def plan_submit_files(
+    cw: ConcreteWorkflow, jobs: Mapping[str, NodeJob], mode: EmitMode
+) -> tuple[list[SubmitFile], dict[str, DagNode]]:
+    """Decide which ``.sub`` files to write and how each node refers to its own."""
+    if mode == "per-node":
+        own = [SubmitFile(f"{n.name}.sub", jobs[n.name].description) for n in cw.nodes]
+        return own, {n.name: DagNode(f"{n.name}.sub") for n in cw.nodes}
+    if mode != "shared":
+        raise EmitError(f"submit-file mode {mode!r} is not one of {', '.join(EMIT_MODES)}")
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for node in cw.nodes:
+        groups.setdefault(_group_key(node, jobs[node.name].description), []).append(node.name)
+    files: list[SubmitFile] = []
+    dag_nodes: dict[str, DagNode] = {}
+    used_names: set[str] = set()
+    for key, members in groups.items():
+        stem = _FILE_PART.sub("_", "_".join(k for k in key[:3] if k)).strip("_") or "job"
+        name, k = f"{stem}.sub", 1
+        while name in used_names:
+            k += 1
+            name = f"{stem}_{k}.sub"
+        used_names.add(name)
+        descriptions = [jobs[m].description for m in members]
+        template: list[tuple[str, str]] = []
+        varying: list[tuple[int, str]] = []
+        taken: set[str] = {NODE_VAR}
+        by_name = False
+        for i, (sub_key, value) in enumerate(descriptions[0]):
+            if len(members) < 2 or all(d[i][1] == value for d in descriptions[1:]):
+                template.append((sub_key, value))
+                continue
+            shape = _by_node_name(members, [d[i][1] for d in descriptions])
+            if shape is not None:
+                by_name = True
+                template.append((sub_key, shape))
+            else:
+                var = _var_name(sub_key, taken)
+                varying.append((i, var))
+                template.append((sub_key, f"$({var})"))
+        files.append(SubmitFile(name, tuple(template)))
+        for member, desc in zip(members, descriptions, strict=True):
+            macros = {NODE_VAR: member} if by_name else {}
+            macros.update((var, desc[i][1]) for i, var in varying)
+            dag_nodes[member] = DagNode(name, macros)
+    return files, dag_nodes
+
+
+def _text(lines: Iterable[str]) -> str:
+    return "".join(f"{line}\n" for line in lines)
+
+
+def _write(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
+
+
+def _check_target(submit_dir: Path, force: bool) -> None:
+    if submit_dir.exists() and not submit_dir.is_dir():
+        raise EmitError(f"submit dir {submit_dir} exists and is not a directory")
+    if submit_dir.is_dir() and any(submit_dir.iterdir()) and not force:
+        raise EmitError(
+            f"submit dir {submit_dir} exists and is not empty; choose another --dir or remove it"
+        )
+
+
+def _output_rc(cw: ConcreteWorkflow, submit_dir: Path) -> str:
+    value = cw.options.get("output_rc")
+    if not value:
+        return str(submit_dir / f"{cw.name}.replicas.db")
+    path = Path(str(value))
+    return str(path if path.is_absolute() else submit_dir / path)
+
+
+def _data_configuration(cw: ConcreteWorkflow) -> DataConfiguration:
+    value = cw.options.get("data_configuration", DataConfiguration.CONDORIO.value)
+    try:
+        return DataConfiguration(getattr(value, "value", value))
+    except ValueError:
+        names = ", ".join(d.value for d in DataConfiguration)
+        raise EmitError(f"option data_configuration {value!r} is not one of {names}")
+
+
+def write_submit_dir(
+    cw: ConcreteWorkflow,
+    submit_dir: Path,
+    *,
+    catalog_files: Mapping[str, Path] = {},
+    tools_dir: Path | None = None,
+    emit_mode: EmitMode = DEFAULT_EMIT_MODE,
+    force: bool = False,
+) -> None:
+    """Write ``<wf>.dag``, the ``.sub`` files, the manifests, ``plan.json`` and the catalogs.
+
+    ``catalog_files`` maps a file name in the submit dir to the catalog to copy there.
+    ``emit_mode``: ``"shared"`` (one ``.sub`` per kind, transformation and site, the
+    per-node parts as DAG ``VARS``) or ``"per-node"`` (one ``.sub`` per node, as Pegasus).
+    An existing non-empty ``submit_dir`` is refused unless ``force`` (then replaced whole).
+    """
+    if not _WORKFLOW_NAME.fullmatch(cw.name):
+        raise EmitError(
+            f"workflow name {cw.name!r} cannot name the DAG file (letters, digits, '_', "
+            "'-', '+', '.')"
+        )
+    check_node_names(cw)
+    target = Path(os.path.abspath(submit_dir))
+    _check_target(target, force)
+    tools = Path(os.path.abspath(tools_dir)) if tools_dir is not None else default_tools_dir()
+    ctx = EmitContext(
+        submit_dir=target,
+        tools_dir=tools,
+        workflow=cw.name,
+        output_rc=_output_rc(cw, target),
+        data_configuration=_data_configuration(cw),
+    )
+    jobs = {node.name: node_job(node, ctx) for node in cw.nodes}
+    sub_files, dag_nodes = plan_submit_files(cw, jobs, emit_mode)
+    dag_text = _text(yield_dag_lines(cw, dag_nodes, ctx.tool(EXITCODE_TOOL)))
+    plan_text = dumps_plan(
+        plan_record(cw, {name: dn.submit_file for name, dn in dag_nodes.items()})
+    )
+    reserved = _reserved_names(cw, sub_files)
+    for name, source in catalog_files.items():
+        if not _CATALOG_NAME.fullmatch(name) or name in reserved:
+            raise EmitError(
+                f"catalog copy name {name!r} (from {source}) is not a plain file name free "
+                "in the submit dir"
+            )
+        if not Path(source).is_file():
+            raise EmitError(f"catalog {source} does not exist or is not a file")
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        os.chmod(tmp, 0o755)
+        _write(tmp / f"{cw.name}.dag", dag_text)
+        for sub in sub_files:
+            _write(tmp / sub.name, _text(yield_submit_lines(sub.description)))
+        for name, job in jobs.items():
+            if job.manifest is not None:
+                _write(tmp / f"{name}.json", _dumps_manifest(job.manifest))
+        _write(tmp / PLAN_FILE, plan_text)
+        for name, source in sorted(catalog_files.items()):
+            shutil.copyfile(source, tmp / name)
+        _move_into_place(tmp, target, force)
+    except BaseException as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise EmitError(f"cannot write submit dir {target}: {exc}")
+        raise
+
+
+def _dumps_manifest(manifest: Mapping[str, Any]) -> str:
+    return json.dumps(manifest, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+
+
+def _reserved_names(cw: ConcreteWorkflow, sub_files: list[SubmitFile]) -> set[str]:
+    names = {PLAN_FILE, f"{cw.name}.dag", f"{cw.name}.log"}
+    names.update(sub.name for sub in sub_files)
+    for node in cw.nodes:
+        names.update(f"{node.name}{ext}" for ext in (".json", ".out", ".err", ".sub"))
+    return names
+
+
+def _move_into_place(tmp: Path, target: Path, force: bool) -> None:
+    _check_target(target, force)
+    if not target.exists():
+        os.rename(tmp, target)
+        return
+    if not any(target.iterdir()):
+        target.rmdir()
+        os.rename(tmp, target)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+    old.rmdir()
+    os.rename(target, old)
+    try:
+        os.rename(tmp, target)
+    except OSError:
+        os.rename(old, target)
+        raise
+    shutil.rmtree(old, ignore_errors=True)

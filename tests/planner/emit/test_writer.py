@@ -1,0 +1,283 @@
+"""The submit dir end to end: golden files, htcondor-checked submit files, atomicity."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from planner.emit import write_submit_dir
+from planner.errors import EmitError
+from planner.model.concrete import ConcreteWorkflow, DataConfiguration, Node, NodeKind
+
+GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "emit"
+TOOLS = Path("/opt/wfplan/bin")
+UPDATE = os.environ.get("WFPLAN_UPDATE_GOLDEN") == "1"
+
+
+def _diamonds() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "emit_diamonds", Path(__file__).with_name("diamonds.py")
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+D = _diamonds()
+SHARED, NONSHARED, CONDORIO = (
+    DataConfiguration.SHAREDFS,
+    DataConfiguration.NONSHAREDFS,
+    DataConfiguration.CONDORIO,
+)
+
+# variant name -> (data configuration, clustered, reuse, emit mode)
+VARIANTS: dict[str, tuple[DataConfiguration, bool, bool, str]] = {
+    "sharedfs": (SHARED, False, False, "shared"),
+    "sharedfs-clustered": (SHARED, True, False, "shared"),
+    "nonsharedfs": (NONSHARED, False, False, "shared"),
+    "nonsharedfs-clustered": (NONSHARED, True, False, "shared"),
+    "condorio": (CONDORIO, False, False, "shared"),
+    "condorio-clustered": (CONDORIO, True, False, "shared"),
+    "condorio-reuse": (CONDORIO, False, True, "shared"),
+    "sharedfs-clustered-per-node": (SHARED, True, False, "per-node"),
+    "condorio-per-node": (CONDORIO, False, False, "per-node"),
+}
+
+
+def _emit(root: Path, variant: str, **kwargs: Any) -> Path:
+    dc, clustered, reuse, mode = VARIANTS[variant]
+    cw = D.diamond(root, dc, clustered=clustered, reuse=reuse)
+    catalog = root / "rc.yml"
+    root.mkdir(parents=True, exist_ok=True)
+    catalog.write_text("replicas: []\n")
+    submit = root / "submit"
+    write_submit_dir(
+        cw,
+        submit,
+        catalog_files={"replicas.yml": catalog},
+        tools_dir=TOOLS,
+        emit_mode=mode,  # type: ignore[arg-type]
+        **kwargs,
+    )
+    return submit
+
+
+def _portable(submit: Path, root: Path) -> dict[str, str]:
+    return {
+        p.name: p.read_text().replace(str(root), "@ROOT@").replace(str(TOOLS), "@TOOLS@")
+        for p in sorted(submit.iterdir())
+    }
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_golden_submit_dir(tmp_path: Path, variant: str) -> None:
+    files = _portable(_emit(tmp_path, variant), tmp_path)
+    golden = GOLDEN / variant
+    if UPDATE:
+        golden.mkdir(parents=True, exist_ok=True)
+        for old in golden.iterdir():
+            old.unlink()
+        for name, text in files.items():
+            (golden / name).write_text(text)
+    expected = {p.name: p.read_text() for p in sorted(golden.iterdir())}
+    assert sorted(files) == sorted(expected)
+    for name, text in files.items():
+        assert text == expected[name], f"{variant}/{name} differs from its golden file"
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_every_submit_file_builds_a_job_ad(tmp_path: Path, variant: str) -> None:
+    submit = _emit(tmp_path, variant)
+    ads = D.submit_ads(submit)
+    dc, clustered, reuse, _ = VARIANTS[variant]
+    cw = D.diamond(tmp_path, dc, clustered=clustered, reuse=reuse)
+    assert sorted(ads) == sorted(n.name for n in cw.nodes)
+    for node in cw.nodes:
+        ad = ads[node.name]
+        assert ad["Out"] == str(submit / f"{node.name}.out")
+        assert ad["Err"] == str(submit / f"{node.name}.err")
+        assert ad["UserLog"] == str(submit / "diamond.log")
+        if node.kind in (NodeKind.COMPUTE, NodeKind.CLUSTER):
+            assert ad["JobUniverse"] == 5  # vanilla: remote sites
+        else:
+            assert ad["JobUniverse"] == 12  # local: tools run on the submit host
+            assert ad["Cmd"].startswith(str(TOOLS) + "/wfplan-")
+
+
+def test_shared_and_per_node_submit_files_give_the_same_jobs(tmp_path: Path) -> None:
+    for dc in DataConfiguration:
+        for clustered in (False, True):
+            ads = {}
+            for mode in ("shared", "per-node"):
+                root = tmp_path / f"{dc.value}-{clustered}-{mode}"
+                cw = D.diamond(root, dc, clustered=clustered)
+                write_submit_dir(cw, root / "submit", tools_dir=TOOLS, emit_mode=mode)  # type: ignore[arg-type]
+                ads[mode] = {
+                    name: {k: str(v).replace(str(root), "") for k, v in ad.items()}
+                    for name, ad in D.submit_ads(root / "submit").items()
+                }
+            assert ads["shared"] == ads["per-node"], (dc, clustered)
+
+
+def test_tricky_arguments_and_profiles_reach_the_job(tmp_path: Path) -> None:
+    submit = _emit(tmp_path, "condorio")
+    ad = D.submit_ads(submit)["preprocess_ID1"]
+    assert D.split_v2(ad["Arguments"])[-1] == D.TRICKY
+    assert D.split_v2(ad["Environment"]) == ["DIAMOND_MODE=fast 'n' loose"]
+    assert ad["ProjectName"] == "diamond demo"
+    assert ad["RequestMemory"] == 2048
+    assert ad["TransferInput"] == str(tmp_path / "staging/local/diamond/f.a")
+    assert ad["TransferOutput"] == "f.b1,f.b2"
+    assert ad["TransferExecutable"] is False
+
+
+def test_cluster_manifest_travels_with_a_condorio_job(tmp_path: Path) -> None:
+    submit = _emit(tmp_path, "condorio-clustered")
+    name = "merge_diamond-findrange-4_0_PID2_ID1"
+    ad = D.submit_ads(submit)[name]
+    assert D.split_v2(ad["Arguments"]) == [f"{name}.json"]
+    assert ad["TransferInput"].split(",")[0] == str(submit / f"{name}.json")
+    manifest = json.loads((submit / f"{name}.json").read_text())
+    assert [t["id"] for t in manifest["tasks"]] == ["ID2", "ID3"]
+    assert manifest["scratch"] is False
+
+
+def test_nonsharedfs_compute_pulls_and_pushes_through_the_runner(tmp_path: Path) -> None:
+    submit = _emit(tmp_path, "nonsharedfs")
+    ad = D.submit_ads(submit)["analyze_ID4"]
+    assert ad["Cmd"] == str(TOOLS / "wfplan-cluster")
+    manifest = json.loads((submit / "analyze_ID4.json").read_text())
+    assert manifest["scratch"] is True
+    assert [t["lfn"] for t in manifest["inputs"]] == ["f.c1", "f.c2"]
+    assert manifest["outputs"][0]["dst"] == (tmp_path / "staging/other/diamond/f.d").as_uri()
+
+
+def test_sharedfs_job_runs_in_the_shared_scratch(tmp_path: Path) -> None:
+    submit = _emit(tmp_path, "sharedfs")
+    ad = D.submit_ads(submit)["findrange_ID2"]
+    assert ad["RemoteIwd"] == str(tmp_path / "staging/condorpool/diamond")
+    assert ad["Cmd"] == "/opt/diamond/bin/findrange"
+    assert "TransferInput" not in ad
+
+
+def test_tool_manifests_follow_the_job_tools_contract(tmp_path: Path) -> None:
+    submit = _emit(tmp_path, "sharedfs")
+    stage_in = json.loads((submit / "stage_in_local_condorpool_0_0.json").read_text())
+    (t,) = stage_in["transfers"]
+    assert t["src"] == [(tmp_path / "inputs/f.a").as_uri(), "http://data.example.org/diamond/f.a"]
+    assert t["sha256"] == D.SHA and t["symlink"] is False
+    reg = json.loads((submit / "register_local_3_0.json").read_text())
+    assert reg["catalog"] == str(tmp_path / "submit/output.db")
+    assert reg["replicas"] == [
+        {"lfn": "f.d", "pfn": (tmp_path / "outputs/f.d").as_uri(), "site": "local", "sha256": None}
+    ]
+    clean = json.loads((submit / "clean_up_condorpool_level_2_0.json").read_text())
+    assert clean == {
+        "files": [(tmp_path / f"staging/condorpool/diamond/f.b{i}").as_uri() for i in (1, 2)]
+    }
+
+
+def test_catalogs_are_copied(tmp_path: Path) -> None:
+    submit = _emit(tmp_path, "condorio")
+    assert (submit / "replicas.yml").read_text() == "replicas: []\n"
+
+
+def test_same_input_same_bytes(tmp_path: Path) -> None:
+    a = _portable(_emit(tmp_path / "a", "nonsharedfs-clustered"), tmp_path / "a")
+    b = _portable(_emit(tmp_path / "b", "nonsharedfs-clustered"), tmp_path / "b")
+    assert a == b
+
+
+def test_non_empty_target_is_refused_and_left_alone(tmp_path: Path) -> None:
+    submit = tmp_path / "submit"
+    submit.mkdir()
+    (submit / "keep.txt").write_text("mine")
+    with pytest.raises(EmitError, match=f"{submit} exists and is not empty"):
+        _emit(tmp_path, "condorio")
+    assert [p.name for p in submit.iterdir()] == ["keep.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rc.yml", "submit"]
+
+
+def test_force_replaces_a_non_empty_target(tmp_path: Path) -> None:
+    submit = tmp_path / "submit"
+    submit.mkdir()
+    (submit / "keep.txt").write_text("old")
+    _emit(tmp_path, "condorio", force=True)
+    assert not (submit / "keep.txt").exists()
+    assert (submit / "diamond.dag").is_file()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_an_empty_target_is_used(tmp_path: Path) -> None:
+    (tmp_path / "submit").mkdir()
+    assert (_emit(tmp_path, "condorio") / "plan.json").is_file()
+
+
+def _broken(cw: ConcreteWorkflow, name: str) -> ConcreteWorkflow:
+    nodes = list(cw.nodes)
+    nodes[-1] = nodes[-1].model_copy(update={"name": name})
+    return cw.model_copy(update={"nodes": tuple(nodes), "edges": ()})
+
+
+@pytest.mark.parametrize("bad", ["has.dot", "has space", "a/b", ""])
+def test_bad_node_names_leave_nothing_behind(tmp_path: Path, bad: str) -> None:
+    cw = _broken(D.diamond(tmp_path, CONDORIO), bad)
+    with pytest.raises(EmitError, match="node name"):
+        write_submit_dir(cw, tmp_path / "submit", tools_dir=TOOLS)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_catalog_is_named_and_nothing_written(tmp_path: Path) -> None:
+    cw = D.diamond(tmp_path, CONDORIO)
+    with pytest.raises(EmitError, match=r"nope\.yml does not exist"):
+        write_submit_dir(
+            cw,
+            tmp_path / "submit",
+            tools_dir=TOOLS,
+            catalog_files={"rc.yml": tmp_path / "nope.yml"},
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_catalog_name_may_not_shadow_an_emitted_file(tmp_path: Path) -> None:
+    cw = D.diamond(tmp_path, CONDORIO)
+    src = tmp_path / "x.yml"
+    src.write_text("x")
+    with pytest.raises(EmitError, match=r"'plan\.json'"):
+        write_submit_dir(cw, tmp_path / "submit", tools_dir=TOOLS, catalog_files={"plan.json": src})
+
+
+def test_failure_while_writing_removes_the_temporary_dir(tmp_path: Path) -> None:
+    cw = D.diamond(tmp_path, CONDORIO)
+    src = tmp_path / "dir-not-file"
+    src.mkdir()
+    with pytest.raises(EmitError, match="dir-not-file"):
+        write_submit_dir(cw, tmp_path / "submit", tools_dir=TOOLS, catalog_files={"c.yml": src})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dir-not-file"]
+
+
+def test_unknown_mode_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(EmitError, match="'bulk'"):
+        write_submit_dir(
+            D.diamond(tmp_path, CONDORIO), tmp_path / "s", tools_dir=TOOLS, emit_mode="bulk"
+        )  # type: ignore[arg-type]
+
+
+def test_default_tools_dir_holds_the_console_scripts(tmp_path: Path) -> None:
+    cw = ConcreteWorkflow(
+        name="one",
+        nodes=(
+            Node(name="create_dir_one_0_local", kind=NodeKind.CREATE_DIR, site="local", level=0),
+        ),
+    )
+    write_submit_dir(cw, tmp_path / "s", emit_mode="per-node")
+    text = (tmp_path / "s" / "create_dir_one_0_local.sub").read_text()
+    exe = next(line.split(" = ")[1] for line in text.splitlines() if line.startswith("executable"))
+    assert Path(exe).name == "wfplan-mkdir" and Path(exe).exists()
