@@ -1,0 +1,95 @@
+"""``wfplan-cluster MANIFEST``: run a clustered job's tasks in order (docs/job-tools.md).
+
+Prints ``wfplan-cluster: task ID exit N (T s)`` per task, stops at the first failure and
+exits with its code (1 when it was killed by a signal). With ``"scratch": true`` the
+tasks run in a fresh directory: ``inputs`` are pulled into it first and ``outputs``
+pushed after, as PegasusLite does for nonsharedfs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from planner.tools.transfer import load_manifest, run_transfers
+
+__all__ = ["main", "run_tasks"]
+
+
+def _open(path: str | None, cwd: Path, mode: str) -> Any:
+    if not path:
+        return subprocess.DEVNULL if mode == "rb" else None
+    p = Path(path) if os.path.isabs(path) else cwd / path
+    if mode != "rb":
+        p.parent.mkdir(parents=True, exist_ok=True)
+    return open(p, mode)
+
+
+def run_tasks(tasks: Sequence[dict[str, Any]], cwd: Path) -> int:
+    """Run tasks one after the other in ``cwd``; the first failing task's code, or 0."""
+    for task in tasks:
+        tid = task.get("id", "?")
+        argv = [str(task["executable"]), *(str(a) for a in task.get("arguments", []))]
+        env = dict(os.environ)
+        env.update({str(k): str(v) for k, v in (task.get("environment") or {}).items()})
+        started = time.monotonic()
+        handles = []
+        try:
+            stdin = _open(task.get("stdin"), cwd, "rb")
+            stdout = _open(task.get("stdout"), cwd, "wb")
+            stderr = _open(task.get("stderr"), cwd, "wb")
+            handles = [h for h in (stdin, stdout, stderr) if hasattr(h, "close")]
+            sys.stdout.flush()
+            code = subprocess.call(
+                argv, cwd=cwd, env=env, stdin=stdin, stdout=stdout, stderr=stderr
+            )
+        except OSError as exc:
+            print(f"wfplan-cluster: task {tid} could not start: {exc.strerror or exc} ({argv[0]})")
+            code = 127
+        finally:
+            for h in handles:
+                h.close()
+        print(f"wfplan-cluster: task {tid} exit {code} ({time.monotonic() - started:.3f} s)")
+        sys.stdout.flush()
+        if code != 0:
+            print(f"wfplan-cluster: stopping at failed task {tid}", file=sys.stderr)
+            return code if code > 0 else 1
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 1:
+        print("usage: wfplan-cluster MANIFEST", file=sys.stderr)
+        return 2
+    doc = load_manifest(args[0], "wfplan-cluster")
+    tasks = doc.get("tasks", [])
+    if not doc.get("scratch"):
+        return run_tasks(tasks, Path.cwd())
+    scratch = Path(tempfile.mkdtemp(prefix="wfplan-cluster-", dir=os.environ.get("TMPDIR")))
+    try:
+        problems = run_transfers(doc.get("inputs", []), scratch)
+        if problems:
+            for line in problems:
+                print(f"wfplan-cluster: stage-in: {line}", file=sys.stderr)
+            return 1
+        code = run_tasks(tasks, scratch)
+        if code != 0:
+            return code
+        problems = run_transfers(doc.get("outputs", []), scratch)
+        for line in problems:
+            print(f"wfplan-cluster: stage-out: {line}", file=sys.stderr)
+        return 1 if problems else 0
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""``wfplan-register MANIFEST``: write LFN -> PFN@site into the SQLite replica catalog.
+
+All replicas of one manifest go in one transaction (``SQLiteReplicaCatalog.register_many``:
+``BEGIN IMMEDIATE``, WAL, busy timeout), so many register jobs running at once lose
+nothing and a failure writes nothing. Exit 0 when all were written, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from planner.tools.transfer import load_manifest
+
+__all__ = ["main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 1:
+        print("usage: wfplan-register MANIFEST", file=sys.stderr)
+        return 2
+    doc = load_manifest(args[0], "wfplan-register")
+    catalog = doc.get("catalog")
+    replicas = doc.get("replicas")
+    if not isinstance(catalog, str) or not isinstance(replicas, list):
+        print(f"wfplan-register: {args[0]}: needs 'catalog' and 'replicas'", file=sys.stderr)
+        return 1
+    try:
+        entries = [(r["lfn"], r["pfn"], r["site"], r.get("sha256")) for r in replicas]
+    except (KeyError, TypeError) as exc:
+        print(f"wfplan-register: {args[0]}: a replica lacks {exc}", file=sys.stderr)
+        return 1
+    from catalogs.errors import WfplanError
+    from catalogs.replica_sqlite import SQLiteReplicaCatalog
+
+    try:
+        with SQLiteReplicaCatalog(catalog) as rc:
+            rc.register_many(entries)
+    except WfplanError as exc:
+        print(f"wfplan-register: {exc}", file=sys.stderr)
+        return 1
+    print(f"wfplan-register: {len(entries)} replica(s) registered in {catalog}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
