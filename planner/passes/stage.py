@@ -59,6 +59,7 @@ class StagingOptions:
     workflow: str
     output_site: str = "local"
     data_configuration: DataConfiguration = DataConfiguration.CONDORIO
+    force_data_configuration: bool = False  # given on the command line: beats site profiles
     staging_sites: Mapping[str, str] = field(default_factory=dict)
     replica_selector: str = "default"
     bypass_input_staging: bool = False
@@ -176,7 +177,11 @@ def stage(
         prof = placements[unit.jobs[0]].profiles
         value = profile(prof, Namespace.PEGASUS, "data.configuration")
         try:
-            dc = DataConfiguration(value.lower()) if value else options.data_configuration
+            dc = (
+                DataConfiguration(value.lower())
+                if value and not options.force_data_configuration
+                else options.data_configuration
+            )
         except ValueError:
             raise PlannerError(
                 f"job {unit.jobs[0]}: unknown pegasus.data.configuration {value!r} "

@@ -1,0 +1,280 @@
+"""The planner: the ordered pass pipeline, ``plan(workflow, catalogs, options)``.
+
+Validation, then Pegasus's order: replica lookup + feasibility, data reuse, site selection,
+clustering, replica selection + staging, registration, create-dir, cleanup. Every pass is
+pure; this module only threads values through them and puts the concrete DAG in a
+deterministic order (nodes by level, kind and name; edges sorted).
+
+>>> from planner.model.workflow import Workflow
+>>> plan(Workflow(name="empty", jobs=()), Catalogs(), PlanOptions()).nodes
+()
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import networkx as nx
+from pydantic import Field
+
+from catalogs.replica import ReplicaCatalog
+from catalogs.transformation import TransformationCatalog
+from planner.errors import CycleError, PlannerError
+from planner.model.base import Frozen
+from planner.model.concrete import ConcreteWorkflow, DataConfiguration, Node, NodeKind
+from planner.model.graph import build_job_graph
+from planner.model.workflow import Workflow
+from planner.passes.cleanup import cleanup
+from planner.passes.cluster import cluster
+from planner.passes.create_dirs import create_dirs
+from planner.passes.reduce import reduce
+from planner.passes.register import register
+from planner.passes.replicas import check_feasibility, lookup_replicas
+from planner.passes.select_sites import normalise_selector, select_sites
+from planner.passes.stage import MAXJOBS, StagePlan, StagingOptions, stage
+from planner.properties import as_profiles, truthy
+from sites.model import SiteCatalog
+
+__all__ = ["Catalogs", "PlanOptions", "plan"]
+
+_KIND_ORDER = {kind: i for i, kind in enumerate(NodeKind)}
+
+
+class Catalogs(Frozen):
+    """The three catalogs a plan consults (the workflow's inline ones are merged after)."""
+
+    replicas: ReplicaCatalog = Field(default_factory=ReplicaCatalog)
+    transformations: TransformationCatalog = Field(default_factory=TransformationCatalog)
+    sites: SiteCatalog = Field(default_factory=SiteCatalog)
+
+
+class PlanOptions(Frozen):
+    """What ``wfplan plan`` was asked for. ``None`` means "from the properties, else
+    Pegasus's default"; an explicit value beats both."""
+
+    sites: tuple[str, ...] = ()  # execution site candidates; empty: all but local
+    output_site: str = "local"
+    submit_dir: str | None = None  # absolute; the default output RC lives there
+    staging_sites: dict[str, str] = Field(default_factory=dict)  # exec -> staging
+    data_configuration: DataConfiguration | None = None
+    cluster: tuple[str, ...] = ()  # "horizontal", "label", applied left to right
+    reuse_scope: Literal["full", "partial", "none"] | None = None
+    cleanup: Literal["inplace", "leaf", "none"] | None = None
+    site_selector: str | None = None
+    seed: int = 0
+    output_rc: str | None = None
+    properties: dict[str, str] = Field(default_factory=dict)
+
+
+def plan(workflow: Workflow, catalogs: Catalogs, options: PlanOptions) -> ConcreteWorkflow:
+    """Plan ``workflow``: validation first (same messages as ``wfplan validate``), then the
+    passes. Raises a :class:`planner.errors.WfplanError` subclass on bad input."""
+    rc, tc, sc = _merged(workflow, catalogs)
+    _validate(workflow, rc, tc)
+    props = options.properties
+    graph = build_job_graph(workflow)
+    try:
+        topo = list(nx.topological_sort(graph.graph))
+    except nx.NetworkXUnfeasible:
+        raise CycleError("the workflow's dependencies form a cycle", source=workflow.source)
+    levels: dict[str, int] = {}
+    pred = graph.graph.pred
+    for job_id in topo:
+        levels[job_id] = 1 + max((levels[p] for p in pred[job_id]), default=0)
+
+    lfns = (use.lfn for job in workflow.jobs for use in job.uses)
+    replicas = lookup_replicas(lfns, rc)
+    check_feasibility(workflow, graph, replicas, rc.source)
+
+    scope = options.reuse_scope or props.get("pegasus.data.reuse.scope", "full").lower()
+    if scope not in ("full", "partial", "none"):
+        raise PlannerError(f"unknown data reuse scope {scope!r} (full, partial or none)")
+    reduction = reduce(workflow, graph, replicas, scope, topo)
+    pruned = reduction.pruned_ids
+    jobs = workflow.job_by_id
+    kept = [job for job in workflow.jobs if job.id not in pruned]
+
+    candidates = list(options.sites) or [s for s in sc.names if s != "local"]
+    selector = options.site_selector or props.get("pegasus.selector.site", "random")
+    seed = options.seed if options.seed else int(props.get("pegasus.selector.site.seed", "0"))
+    prop_profiles = as_profiles(props)
+    placements = select_sites(
+        workflow,
+        graph,
+        kept,
+        tc,
+        sc,
+        candidates,
+        selector=normalise_selector(selector),
+        seed=seed,
+        properties=prop_profiles,
+        topo_order=topo,
+    )
+    position = {job_id: i for i, job_id in enumerate(topo)}
+    units = cluster(kept, levels, placements, options.cluster, position)
+
+    staging = _staging_options(workflow.name, options, props)
+    staged, why = stage(jobs, graph, units, placements, pruned, replicas, rc.sha256, sc, staging)
+    to_register = {
+        use.lfn for job in kept for use in job.outputs if use.stage_out and use.register_replica
+    }
+    staged = register(staged, to_register, options.output_site, staging.retry)
+    staged = create_dirs(staged, workflow.name, staging.retry)
+    cleanup_scope = options.cleanup or props.get("pegasus.file.cleanup.scope", "inplace")
+    staged = cleanup(
+        staged,
+        workflow.name,
+        cleanup_scope if cleanup_scope in ("inplace", "leaf", "none") else "inplace",
+        clusters_num=_int(props.get("pegasus.file.cleanup.clusters.num")),
+        clusters_size=_int(props.get("pegasus.file.cleanup.clusters.size")),
+        retry=staging.retry,
+    )
+    nodes, edges = _finalise(staged, workflow)
+    for p in reduction.pruned:
+        why.setdefault(p.job, []).insert(0, f"pruned: {p.reason}")
+    record: dict[str, Any] = {
+        "sites": candidates,
+        "output_site": options.output_site,
+        "data_configuration": staging.data_configuration.value,
+        "staging_sites": dict(sorted(options.staging_sites.items())),
+        "cluster": list(options.cluster),
+        "reuse_scope": scope,
+        "cleanup": cleanup_scope,
+        "site_selector": normalise_selector(selector),
+        "seed": seed,
+        "output_rc": _output_rc(workflow.name, options),
+        "dagman_maxjobs": dict(MAXJOBS),
+        "clustered_jobs": sum(len(u.jobs) for u in units if u.clustered),
+    }
+    if options.submit_dir is not None:
+        record["submit_dir"] = options.submit_dir
+    return ConcreteWorkflow.model_construct(
+        name=workflow.name,
+        nodes=nodes,
+        edges=edges,
+        pruned=reduction.pruned,
+        options=record,
+        decisions={job_id: tuple(lines) for job_id, lines in sorted(why.items())},
+    )
+
+
+def _merged(
+    workflow: Workflow, catalogs: Catalogs
+) -> tuple[ReplicaCatalog, TransformationCatalog, SiteCatalog]:
+    rc, tc, sc = catalogs.replicas, catalogs.transformations, catalogs.sites
+    if workflow.replica_catalog is not None:
+        rc = rc.merged(workflow.replica_catalog) if rc.replicas else workflow.replica_catalog
+    if workflow.transformation_catalog is not None:
+        tc = (
+            tc.merged(workflow.transformation_catalog)
+            if tc.transformations
+            else workflow.transformation_catalog
+        )
+    if workflow.site_catalog is not None:
+        listed = {s.name for s in sc.sites}
+        extra = tuple(s for s in workflow.site_catalog.sites if s.name not in listed)
+        if extra:
+            sc = SiteCatalog(
+                sites=sc.sites + extra, source=sc.source or workflow.site_catalog.source
+            )
+    return rc, tc, sc
+
+
+def _validate(workflow: Workflow, rc: ReplicaCatalog, tc: TransformationCatalog) -> None:
+    try:
+        module = importlib.import_module("planner.passes.validate")
+    except ModuleNotFoundError as exc:  # validation is built alongside; plan without it
+        if exc.name != "planner.passes.validate":
+            raise
+        return
+    module.validate(workflow, replicas=rc, transformations=tc)
+
+
+def _staging_options(name: str, options: PlanOptions, props: Mapping[str, str]) -> StagingOptions:
+    if options.data_configuration is not None:
+        dc = options.data_configuration
+    else:
+        value = props.get("pegasus.data.configuration", "condorio").strip().lower()
+        try:
+            dc = DataConfiguration(value)
+        except ValueError:
+            raise PlannerError(
+                f"pegasus.data.configuration {value!r} is not one of sharedfs, nonsharedfs, condorio"
+            )
+    return StagingOptions(
+        workflow=name,
+        output_site=options.output_site,
+        data_configuration=dc,
+        force_data_configuration=options.data_configuration is not None,
+        staging_sites=options.staging_sites,
+        replica_selector=props.get("pegasus.selector.replica", "default"),
+        bypass_input_staging=truthy(props.get("pegasus.transfer.bypass.input.staging")),
+        stagein_clusters=_int(props.get("pegasus.stagein.clusters")),
+        stageout_clusters=_int(props.get("pegasus.stageout.clusters")),
+        retry=props.get("dagman.retry", "1"),
+        properties=props,
+    )
+
+
+def _output_rc(name: str, options: PlanOptions) -> str:
+    if options.output_rc:
+        return os.path.abspath(options.output_rc)
+    base = options.submit_dir or "."
+    return os.path.abspath(os.path.join(base, f"{name}-outputs.db"))
+
+
+def _int(value: str | None) -> int | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise PlannerError(f"property value {value!r} is not an integer")
+
+
+def _finalise(
+    staged: StagePlan, workflow: Workflow
+) -> tuple[tuple[Node, ...], tuple[tuple[str, str], ...]]:
+    """Levels over the concrete DAG (roots are 1), a cycle check, a stable order."""
+    by_name: dict[str, Node] = {}
+    for node in staged.nodes:
+        if node.name in by_name:
+            raise PlannerError(
+                f"two DAG nodes would share the name {node.name!r} (job ids that differ only "
+                "in characters other than letters, digits, '_' and '-')",
+                source=workflow.source,
+            )
+        by_name[node.name] = node
+    edges = sorted(set(staged.edges))
+    children: dict[str, list[str]] = {}
+    indegree = dict.fromkeys(by_name, 0)
+    for p, c in edges:
+        children.setdefault(p, []).append(c)
+        indegree[c] += 1
+    level = {name: 1 for name, d in indegree.items() if d == 0}
+    ready = list(level)
+    seen = 0
+    while ready:
+        name = ready.pop()
+        seen += 1
+        for c in children.get(name, ()):
+            level[c] = max(level.get(c, 1), level[name] + 1)
+            indegree[c] -= 1
+            if indegree[c] == 0:
+                ready.append(c)
+    if seen != len(by_name):
+        stuck = sorted(n for n, d in indegree.items() if d > 0)[:5]
+        raise CycleError(
+            "clustering would create a cycle in the concrete DAG (a label spans jobs with "
+            f"other jobs between them); nodes involved include {', '.join(stuck)}",
+            source=workflow.source,
+        )
+    nodes = [
+        node if node.level == level[name] else node.model_copy(update={"level": level[name]})
+        for name, node in by_name.items()
+    ]
+    nodes.sort(key=lambda n: (n.level, _KIND_ORDER[n.kind], n.name))
+    return tuple(nodes), tuple(edges)
