@@ -89,6 +89,8 @@ def sweep(nx: int, ny: int) -> list[dict[str, object]]:
         model: OverheadModel
         for key, model in (("dagman", DAGMAN), ("dagman2005", DAGMAN_2005)):
             fixed = simulate(clustered_graph(runtime, parents, groups, per_level), slots, model)
+            bare = simulate(clustered_graph(runtime, parents, groups, unclustered), slots, model)
+            row[f"{key}_unclustered_s"] = round(bare.makespan, 1)
             auto = choose_counts(runtime, parents, groups, slots, model)
             row[f"{key}_num_eq_p_s"] = round(fixed.makespan, 1)
             row[f"{key}_auto_s"] = round(auto.makespan, 1)
@@ -102,6 +104,7 @@ def plot(rows: list[dict[str, object]], path: Path, total_jobs: int) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     procs = [int(str(r["processors"])) for r in rows]
 
@@ -120,10 +123,13 @@ def plot(rows: list[dict[str, object]], path: Path, total_jobs: int) -> None:
         procs, series("dagman_num_eq_p_s"), "s-", label="clusters.num = P, DAGMan today (100 / 5 s)"
     )
     ax.plot(procs, series("dagman_auto_s"), "s--", label="--cluster auto, DAGMan today")
+    ax.plot(procs, series("dagman2005_unclustered_s"), "^:", label="no clustering, DAGMan 2005")
     ax.plot(procs, series("ideal_s"), "k:", label="no overhead, no clustering (ideal)")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xticks(procs, [str(p) for p in procs])
+    ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_yticks([15, 20, 30, 50, 100, 200, 300], ["15", "20", "30", "50", "100", "200", "300"])
     ax.set_xlabel("processors (slots)")
     ax.set_ylabel("simulated makespan (min)")
     ax.set_title(f"M16 6x6 deg Montage ({total_jobs} jobs), simulated")
