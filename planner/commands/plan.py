@@ -1,0 +1,174 @@
+"""``wfplan plan WF --dir SUBMIT_DIR ...``: plan a workflow into a DAGMan submit directory.
+
+Validation and the passes run first (nothing is written when they fail); then the summary
+table is printed and the emitter writes the submit directory atomically. ``--dry-run``
+prints the summary only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from planner.commands.common import add_catalog_options, add_workflow_argument
+
+if TYPE_CHECKING:
+    from planner.model.concrete import ConcreteWorkflow
+    from planner.plan import PlanOptions
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_workflow_argument(parser)
+    add_catalog_options(parser)
+    parser.add_argument("--dir", metavar="SUBMIT_DIR", help="submit directory to write")
+    parser.add_argument(
+        "--sites", metavar="A,B", help="execution site candidates (default: all but local)"
+    )
+    parser.add_argument("--output-site", default="local", help="where outputs go (default local)")
+    parser.add_argument(
+        "--staging-site",
+        action="append",
+        default=[],
+        metavar="EXEC=STAGING",
+        help="staging site per execution site (nonsharedfs); repeatable or comma separated",
+    )
+    parser.add_argument(
+        "--data-configuration",
+        choices=("sharedfs", "nonsharedfs", "condorio"),
+        help="how data reaches jobs (default: site profile, properties, else condorio)",
+    )
+    parser.add_argument(
+        "--cluster", metavar="horizontal[,label]", help="clustering methods, left to right"
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="no data reuse (same as --reuse-scope none)"
+    )
+    parser.add_argument("--reuse-scope", choices=("full", "partial", "none"))
+    parser.add_argument("--cleanup", choices=("inplace", "leaf", "none"))
+    parser.add_argument("--site-selector", choices=("random", "round-robin", "group", "heft"))
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random site selector")
+    parser.add_argument(
+        "--output-rc", metavar="PATH", help="output replica catalog (SQLite; default in --dir)"
+    )
+    parser.add_argument("--conf", metavar="FILE", help="pegasus.properties file")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="plan and print the summary; write nothing"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from planner.commands.common import load_catalogs, load_workflow
+    from planner.errors import PlannerError
+    from planner.plan import Catalogs, plan
+    from planner.properties import load_properties
+    from sites.defaults import with_defaults
+    from sites.model import SiteCatalog
+
+    if not args.dir and not args.dry_run:
+        raise PlannerError("wfplan plan needs --dir SUBMIT_DIR (or --dry-run)")
+    submit_dir = Path(args.dir or "submit").absolute()
+    properties = load_properties(Path(args.conf)) if args.conf else {}
+    workflow = load_workflow(args.workflow)
+    loaded = load_catalogs(args, workflow)
+    # load_catalogs already merged the inline catalogs; plan() must not merge them twice.
+    workflow = workflow.model_copy(
+        update={"replica_catalog": None, "transformation_catalog": None, "site_catalog": None}
+    )
+    sites = with_defaults(loaded.sites or SiteCatalog(), submit_dir.parent)
+    catalogs = Catalogs.model_construct(
+        replicas=loaded.replicas or Catalogs().replicas,
+        transformations=loaded.transformations or Catalogs().transformations,
+        sites=sites,
+    )
+    options = options_from_args(args, submit_dir, properties)
+    cw = plan(workflow, catalogs, options)
+    print_summary(cw, sys.stdout)
+    if args.dry_run:
+        return 0
+    from planner.emit import write_submit_dir
+
+    write_submit_dir(cw, submit_dir, catalog_files=catalog_files(args))
+    print(f"submit dir: {submit_dir}")
+    return 0
+
+
+def options_from_args(
+    args: argparse.Namespace, submit_dir: Path, properties: Mapping[str, str]
+) -> PlanOptions:
+    from planner.errors import PlannerError
+    from planner.model.concrete import DataConfiguration
+    from planner.plan import PlanOptions
+
+    staging: dict[str, str] = {}
+    for item in _split(args.staging_site):
+        exec_site, sep, staging_site = item.partition("=")
+        if not sep or not exec_site or not staging_site:
+            raise PlannerError(f"--staging-site {item!r}: expected EXEC=STAGING")
+        staging[exec_site] = staging_site
+    reuse = "none" if args.force else args.reuse_scope
+    return PlanOptions(
+        sites=tuple(_split([args.sites] if args.sites else [])),
+        output_site=args.output_site,
+        submit_dir=str(submit_dir),
+        staging_sites=staging,
+        data_configuration=DataConfiguration(args.data_configuration)
+        if args.data_configuration
+        else None,
+        cluster=tuple(_split([args.cluster] if args.cluster else [])),
+        reuse_scope=reuse,
+        cleanup=args.cleanup,
+        site_selector=args.site_selector,
+        seed=args.seed,
+        output_rc=str(Path(args.output_rc).absolute()) if args.output_rc else None,
+        properties=dict(properties),
+    )
+
+
+def catalog_files(args: argparse.Namespace) -> dict[str, Path]:
+    """The catalog files to copy into the submit dir, by a unique plain name."""
+    paths = [*(args.rc or []), *([args.tc] if args.tc else []), *([args.sc] if args.sc else [])]
+    if args.conf:
+        paths.append(args.conf)
+    out: dict[str, Path] = {}
+    for i, raw in enumerate(paths):
+        path = Path(raw)
+        name = path.name if path.name not in out else f"{i}-{path.name}"
+        out[name] = path
+    return out
+
+
+def _split(values: Sequence[str]) -> list[str]:
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def summarize(cw: ConcreteWorkflow) -> list[str]:
+    """The end-of-plan table: nodes by kind and site, pruned jobs, files staged, bytes."""
+    counts: dict[tuple[str, str], int] = {}
+    staged = 0
+    size = 0
+    for node in cw.nodes:
+        site = node.staging_site if node.site == "local" and node.staging_site else node.site
+        key = (node.kind.value, site)
+        counts[key] = counts.get(key, 0) + 1
+        if node.kind.value in ("stage_in", "stage_inter", "stage_out"):
+            staged += len(node.files)
+            size += sum(t.size or 0 for t in node.files)
+    width = max([len(k) + len(s) + 3 for k, s in counts] + [20])
+    lines = [f"{'kind @ site':<{width}} {'nodes':>8}"]
+    for (kind, site), n in sorted(counts.items()):
+        lines.append(f"{kind + ' @ ' + site:<{width}} {n:>8}")
+    jobs = sum(len(n.jobs) for n in cw.nodes)
+    lines.append(f"{'total nodes':<{width}} {len(cw.nodes):>8}")
+    lines.append(f"{'jobs planned':<{width}} {jobs:>8}")
+    lines.append(f"{'jobs pruned (reuse)':<{width}} {len(cw.pruned):>8}")
+    lines.append(f"{'files staged':<{width}} {staged:>8}")
+    lines.append(f"{'bytes staged (known)':<{width}} {size:>8}")
+    return lines
+
+
+def print_summary(cw: ConcreteWorkflow, out: TextIO) -> None:
+    out.write(f"workflow {cw.name}: {cw.options.get('data_configuration')}\n")
+    out.write("\n".join(summarize(cw)) + "\n")
