@@ -1,0 +1,309 @@
+"""DAX XML workflows (read-only): DAX 3.x and the DAX 2.1 of Montage's mDAG and the gallery.
+
+3.x: ``<job id name namespace version node-label>`` with ``<argument>`` (embedded
+``<file name=.../>``), ``<uses name|file link transfer register optional size>``,
+``<profile namespace key>``, ``<stdin|stdout|stderr name=...>``; ``<child ref><parent
+ref/></child>``; top-level ``<file>``/``<executable>`` entries become the workflow's inline
+replica and transformation catalogs. 2.1: ``<filename file link>`` and ``<uses file=...>``;
+a job's ``runtime`` attribute becomes the profile ``pegasus.runtime``.
+"""
+
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from catalogs.replica import PFN, Replica, ReplicaCatalog
+from catalogs.transformation import (
+    Transformation,
+    TransformationCatalog,
+    TransformationSite,
+    TransformationType,
+)
+from planner.errors import FormatError, UnknownProfileNamespace, UnsupportedFeature
+from planner.formats._shape import (
+    LINKS,
+    NAMESPACES,
+    as_bool,
+    as_size,
+    make_job,
+    new_use,
+    no_gc,
+)
+from planner.model.base import Namespace
+from planner.model.workflow import Job, LinkType, Use, Workflow
+
+
+def load(path: str | os.PathLike[str]) -> Workflow:
+    """Read a DAX file."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise FormatError(
+            f"cannot read workflow: {exc.strerror or exc}", source=str(path)
+        ) from None
+    return _parse(data, str(path))
+
+
+def loads(text: str | bytes, source: str | None = None) -> Workflow:
+    """Parse DAX text; ``source`` names it in error messages."""
+    return _parse(text.encode("utf-8") if isinstance(text, str) else text, source)
+
+
+def _tag(element: ET.Element) -> str:
+    tag = element.tag
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _parse(data: bytes, source: str | None) -> Workflow:
+    with no_gc():
+        try:
+            root = ET.fromstring(data)
+        except ET.ParseError as exc:
+            line, column = exc.position
+            reason = str(exc).split(":")[0]
+            raise FormatError(
+                f"malformed XML at line {line}, column {column + 1}: {reason}", source=source
+            ) from None
+        if _tag(root) != "adag":
+            raise FormatError(
+                f"not a DAX: the root element is <{_tag(root)}>, not <adag>", source=source
+            )
+        name = root.get("name") or (Path(source).stem if source else "workflow")
+        jobs: list[Job] = []
+        edges: list[tuple[str, str]] = []
+        replicas: list[Replica] = []
+        transformations: list[Transformation] = []
+        metadata: dict[str, str] = {}
+        for element in root:
+            tag = _tag(element)
+            if tag == "job":
+                jobs.append(_job(len(jobs), element, source))
+            elif tag == "child":
+                edges.extend(_child(element, source))
+            elif tag in ("dag", "dax"):
+                raise UnsupportedFeature(
+                    f"<{tag} id={element.get('id')!r}>: sub-workflows are not supported yet",
+                    source=source,
+                )
+            elif tag == "file":
+                replica = _replica(element, source)
+                if replica is not None:
+                    replicas.append(replica)
+            elif tag == "executable":
+                transformations.append(_executable(element, source))
+            elif tag == "metadata" and element.get("key"):
+                metadata[element.get("key", "")] = (element.text or "").strip()
+            # <filename> (2.1 file list), <transformation>, <invoke>: nothing to plan from
+        if not jobs:
+            raise FormatError("workflow has no jobs", source=source)
+    return Workflow.model_construct(
+        name=name,
+        jobs=tuple(jobs),
+        dependencies=tuple(edges),
+        replica_catalog=ReplicaCatalog(replicas=tuple(replicas), source=source)
+        if replicas
+        else None,
+        transformation_catalog=(
+            TransformationCatalog(transformations=tuple(transformations), source=source)
+            if transformations
+            else None
+        ),
+        site_catalog=None,
+        metadata=metadata,
+        source=source,
+    )
+
+
+def _job(index: int, element: ET.Element, source: str | None) -> Job:
+    job_id = element.get("id")
+    where = f"job {index + 1}" + (f" (id {job_id!r})" if job_id else "")
+    if not job_id:
+        raise FormatError(f"{where}: <job> has no id", source=source)
+    name = element.get("name")
+    if not name:
+        raise FormatError(f"{where}: <job> has no name", source=source)
+    arguments: tuple[str, ...] = ()
+    uses: list[Use] = []
+    profiles: dict[Namespace, dict[str, str]] = {}
+    streams: dict[str, str | None] = {"stdin": None, "stdout": None, "stderr": None}
+    runtime = element.get("runtime")
+    if runtime is not None:
+        profiles[Namespace.PEGASUS] = {"runtime": runtime}
+    for k, child in enumerate(element):
+        tag = _tag(child)
+        if tag == "argument":
+            arguments = _arguments(child, where, source)
+        elif tag == "uses":
+            use = _use(child, f"{where}: <uses> {k + 1}", source)
+            if use is not None:
+                uses.append(use)
+        elif tag == "profile":
+            _profile(child, profiles, where, source)
+        elif tag in streams:
+            lfn = child.get("name") or child.get("file")
+            if not lfn:
+                raise FormatError(f"{where}: <{tag}> has no name", source=source)
+            streams[tag] = lfn
+    return make_job(
+        id=job_id,
+        name=name,
+        namespace=element.get("namespace"),
+        version=element.get("version"),
+        node_label=element.get("node-label"),
+        arguments=arguments,
+        uses=tuple(uses),
+        profiles=profiles,
+        stdin=streams["stdin"],
+        stdout=streams["stdout"],
+        stderr=streams["stderr"],
+    )
+
+
+def _arguments(element: ET.Element, where: str, source: str | None) -> tuple[str, ...]:
+    """Split the text on whitespace; a ``<file>`` is its LFN, glued to adjacent text when
+    no whitespace separates them (``-o<file name="x"/>`` is the one word ``-ox``)."""
+    words: list[str] = []
+    current: list[str] = []
+
+    def flush() -> None:
+        if current:
+            words.append("".join(current))
+            current.clear()
+
+    def feed(text: str | None) -> None:
+        if not text:
+            return
+        if text[0].isspace():
+            flush()
+        for i, part in enumerate(text.split()):
+            if i:
+                flush()
+            current.append(part)
+        if text[-1].isspace():
+            flush()
+
+    feed(element.text)
+    for child in element:
+        lfn = child.get("name") or child.get("file")
+        if _tag(child) not in ("file", "filename") or not lfn:
+            raise FormatError(
+                f"{where}: <argument> holds <{_tag(child)}> without a file name", source=source
+            )
+        current.append(lfn)
+        feed(child.tail)
+    flush()
+    return tuple(words)
+
+
+def _use(element: ET.Element, where: str, source: str | None) -> Use | None:
+    if element.get("type") == "executable" or element.get("executable") == "true":
+        return None  # the program itself, found through the transformation catalog
+    lfn = element.get("name") or element.get("file")
+    if not lfn:
+        raise FormatError(f"{where} has no file name", source=source)
+    link = LINKS.get((element.get("link") or "").lower())
+    if link is None:
+        raise FormatError(
+            f"{where} (file {lfn!r}): link must be one of {', '.join(LINKS)}, "
+            f"got {element.get('link')!r}",
+            source=source,
+        )
+    transfer = element.get("transfer")
+    size = element.get("size")
+    register = element.get("register")
+    optional = element.get("optional")
+    return new_use(
+        {
+            "lfn": lfn,
+            "link": link,
+            "stage_out": transfer is None or transfer.lower() != "false",
+            "register_replica": True
+            if register is None
+            else as_bool(register, f"{where} (file {lfn!r}): register", source),
+            "optional": False
+            if optional is None
+            else as_bool(optional, f"{where} (file {lfn!r}): optional", source),
+            "bypass": False,
+            "size": None if size is None else as_size(size, f"{where} (file {lfn!r})", source),
+        }
+    )
+
+
+def _profile(
+    element: ET.Element, profiles: dict[Namespace, dict[str, str]], where: str, source: str | None
+) -> None:
+    ns_name = element.get("namespace") or ""
+    key = element.get("key")
+    ns = NAMESPACES.get(ns_name.lower())
+    if ns is None:
+        raise UnknownProfileNamespace(
+            f"{where}: unknown profile namespace {ns_name!r} (known: {', '.join(NAMESPACES)})",
+            source=source,
+        )
+    if not key:
+        raise FormatError(f"{where}: <profile namespace={ns_name!r}> has no key", source=source)
+    profiles.setdefault(ns, {})[key] = (element.text or "").strip()
+
+
+def _child(element: ET.Element, source: str | None) -> list[tuple[str, str]]:
+    child = element.get("ref")
+    if not child:
+        raise FormatError("<child> has no ref", source=source)
+    edges = []
+    for parent in element:
+        if _tag(parent) != "parent":
+            continue
+        ref = parent.get("ref")
+        if not ref:
+            raise FormatError(f"<child ref={child!r}>: <parent> has no ref", source=source)
+        edges.append((ref, child))
+    return edges
+
+
+def _pfns(element: ET.Element, where: str, source: str | None) -> list[tuple[str, str]]:
+    found = []
+    for pfn in element:
+        if _tag(pfn) != "pfn":
+            continue
+        url = pfn.get("url")
+        if not url:
+            raise FormatError(f"{where}: <pfn> has no url", source=source)
+        found.append((url, pfn.get("site") or "local"))
+    return found
+
+
+def _replica(element: ET.Element, source: str | None) -> Replica | None:
+    lfn = element.get("name")
+    if not lfn:
+        raise FormatError("<file> has no name", source=source)
+    pfns = _pfns(element, f"<file name={lfn!r}>", source)
+    if not pfns:
+        return None
+    return Replica(lfn=lfn, pfns=tuple(PFN(url=u, site=s) for u, s in pfns))
+
+
+def _executable(element: ET.Element, source: str | None) -> Transformation:
+    name = element.get("name")
+    if not name:
+        raise FormatError("<executable> has no name", source=source)
+    where = f"<executable name={name!r}>"
+    installed = element.get("installed")
+    kind = (
+        TransformationType.STAGEABLE
+        if installed is not None and not as_bool(installed, f"{where}: installed", source)
+        else TransformationType.INSTALLED
+    )
+    sites = tuple(
+        TransformationSite(
+            name=site, pfn=url, type=kind, arch=element.get("arch"), os_type=element.get("os")
+        )
+        for url, site in _pfns(element, where, source)
+    )
+    return Transformation(
+        namespace=element.get("namespace"), name=name, version=element.get("version"), sites=sites
+    )
+
+
+__all__ = ["LinkType", "load", "loads"]
