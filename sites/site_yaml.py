@@ -26,6 +26,7 @@ from catalogs._common import (
     required,
     scalar,
 )
+from catalogs.errors import CatalogFormatError
 from catalogs.yamlio import as_bool, dump_yaml, load_yaml
 from sites.model import Directory, DirectoryType, FileServer, Operation, Site, SiteCatalog
 
@@ -55,7 +56,7 @@ def from_dict(d: object, source: str | None = None) -> SiteCatalog:
     seen: set[str] = set()
     for site in sites:
         if site.name in seen:
-            raise fail(f"site {site.name!r}", "is listed twice", source)
+            raise CatalogFormatError(f"site {site.name!r} is listed twice", source=source)
         seen.add(site.name)
     return SiteCatalog.model_construct(sites=sites, source=source)
 
