@@ -395,8 +395,8 @@ class Engine:
         args = [macros.get(a, a) for a in script.arguments]
         nd = self._node_dir(run.node)
         exe = script.executable
-        if not os.path.isabs(exe) and "/" in exe:
-            exe = str(nd / exe)
+        if not os.path.isabs(exe) and ("/" in exe or (nd / exe).exists()):
+            exe = str(nd / exe)  # DAGMan resolves scripts against the node's directory
         self._event(name, f"{phase}_start", attempt=run.attempt, command=[exe, *args])
         try:
             popen = subprocess.Popen(

@@ -1,0 +1,280 @@
+"""The runner's DAGMan semantics on tiny DAGs of /bin/sh nodes."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from planner.engine.runner import Engine, newest_rescue
+from planner.errors import EngineError
+
+DIAMOND = (
+    "JOB A a.sub\nJOB B b.sub\nJOB C c.sub\nJOB D d.sub\nPARENT A CHILD B C\nPARENT B C CHILD D\n"
+)
+
+
+def _diamond(write, sh_submit, b_script: str = "echo B >> ran.txt") -> Path:
+    for n in "ACD":
+        write(f"{n.lower()}.sub", sh_submit(f"echo {n} >> ran.txt"))
+    write("b.sub", sh_submit(b_script))
+    return write("w.dag", DIAMOND)
+
+
+def test_diamond_runs_each_node_once_in_dependency_order(write, sh_submit, run_dag):
+    dag = _diamond(write, sh_submit)
+    result, _ = run_dag(dag)
+    assert result.succeeded and result.done == 4 and result.nodes_run == 4
+    ran = (dag.parent / "ran.txt").read_text().split()
+    assert ran[0] == "A" and ran[-1] == "D" and sorted(ran[1:3]) == ["B", "C"]
+    assert result.rescue is None
+
+
+def test_rerun_after_success_runs_nothing(write, sh_submit, run_dag):
+    dag = _diamond(write, sh_submit)
+    run_dag(dag)
+    result, out = run_dag(dag)
+    assert result.succeeded and result.nodes_run == 0
+    assert "resumed" in out
+
+
+def test_retry_two_fails_twice_then_succeeds(write, sh_submit, run_dag, events):
+    counter = 'n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; [ "$n" -ge 3 ]'
+    dag = _diamond(write, sh_submit, counter)
+    dag.write_text(dag.read_text() + "RETRY B 2\n")
+    result, _ = run_dag(dag)
+    assert result.succeeded
+    assert (dag.parent / "count").read_text().strip() == "3"
+    assert [e["rc"] for e in events(dag) if e["node"] == "B" and e["event"] == "job_end"] == [
+        1,
+        1,
+        0,
+    ]
+    assert result.summary["sh"].retries == 2
+
+
+def test_retry_unless_exit_stops_retrying(write, sh_submit, run_dag):
+    dag = _diamond(write, sh_submit, "echo x >> tries; exit 7")
+    dag.write_text(dag.read_text() + "RETRY B 5 UNLESS-EXIT 7\n")
+    result, _ = run_dag(dag)
+    assert not result.succeeded
+    assert (dag.parent / "tries").read_text().count("x") == 1
+
+
+def test_permanent_failure_writes_rescue_and_resumed_run_skips_done_nodes(
+    write, sh_submit, run_dag
+):
+    dag = _diamond(write, sh_submit, "test ! -e broken && echo B >> ran.txt")
+    write("broken", "")
+    result, _ = run_dag(dag)
+    assert not result.succeeded
+    assert result.failed == ["B"] and result.unrunnable == ["D"]
+    rescue = dag.parent / "w.dag.rescue001"
+    assert result.rescue == rescue
+    assert [line for line in rescue.read_text().splitlines() if line.startswith("DONE")] == [
+        "DONE A",
+        "DONE C",
+    ]
+    os.unlink(dag.parent / "broken")
+    dag.with_name("w.dag.journal").unlink()  # only the rescue file carries the state
+    result2, out = run_dag(dag)
+    assert result2.succeeded and "applied w.dag.rescue001" in out
+    assert Counter((dag.parent / "ran.txt").read_text().split()) == {"A": 1, "B": 1, "C": 1, "D": 1}
+    assert newest_rescue(dag) == rescue
+
+
+def test_failed_node_does_not_stop_independent_branches(write, sh_submit, run_dag):
+    write("ok.sub", sh_submit("echo $0 > /dev/null"))
+    write("bad.sub", sh_submit("exit 3"))
+    dag = write(
+        "w.dag",
+        "JOB X bad.sub\nJOB Y ok.sub\nJOB Z ok.sub\nJOB Q ok.sub\n"
+        "PARENT X CHILD Y\nPARENT Z CHILD Q\n",
+    )
+    result, _ = run_dag(dag)
+    assert result.failed == ["X"] and result.unrunnable == ["Y"] and result.done == 2
+
+
+def test_post_script_decides_and_sees_return(write, sh_submit, run_dag):
+    write("bad.sub", sh_submit("exit 5"))
+    write("post.sh", '#!/bin/sh\necho "$1 $2 $3" >> post.txt\nexit 0\n').chmod(0o755)
+    dag = write("w.dag", "JOB A bad.sub\nSCRIPT POST A post.sh $JOB $RETURN x$RETURN\n")
+    result, _ = run_dag(dag)
+    assert result.succeeded  # job failed, POST succeeded: the node succeeds
+    assert (dag.parent / "post.txt").read_text() == "A 5 x$RETURN\n"
+
+
+def test_signal_killed_job_gives_negative_return(write, sh_submit, run_dag):
+    write("kill.sub", sh_submit("kill -9 $$"))
+    write("post.sh", '#!/bin/sh\necho "$1" > ret.txt\nexit 1\n').chmod(0o755)
+    dag = write("w.dag", "JOB A kill.sub\nSCRIPT POST A post.sh $RETURN\n")
+    result, _ = run_dag(dag)
+    assert not result.succeeded
+    assert (dag.parent / "ret.txt").read_text().strip() == "-9"
+
+
+def test_pre_script_failure_fails_node_without_running_job(write, sh_submit, run_dag, events):
+    write("a.sub", sh_submit("echo ran > ran.txt"))
+    dag = write("w.dag", "JOB A a.sub\nSCRIPT PRE A /bin/sh -c false\n")
+    result, _ = run_dag(dag)
+    assert result.failed == ["A"]
+    assert not (dag.parent / "ran.txt").exists()
+    assert not [e for e in events(dag) if e["event"] == "job_start"]
+
+
+def test_priority_orders_ready_nodes(write, sh_submit, run_dag):
+    write("n.sub", sh_submit("echo $(JOB) >> order.txt"))
+    lines = [f"JOB N{i} n.sub\nPRIORITY N{i} {i}\n" for i in range(5)]
+    dag = write("w.dag", "".join(lines))
+    run_dag(dag, slots=1)
+    assert (dag.parent / "order.txt").read_text().split() == ["N4", "N3", "N2", "N1", "N0"]
+
+
+def test_maxjobs_limits_a_category(write, sh_submit, run_dag):
+    # each job records how many of its category run at once, via a lock-free counter dir
+    script = (
+        "mkdir -p live; touch live/$(JOB); ls live | wc -l >> peak.txt; sleep 0.05; rm live/$(JOB)"
+    )
+    write("n.sub", sh_submit(script))
+    body = "".join(f"JOB N{i} n.sub\nCATEGORY N{i} slow\n" for i in range(6))
+    dag = write("w.dag", body + "MAXJOBS slow 1\n")
+    result, _ = run_dag(dag, slots=4)
+    assert result.succeeded
+    assert max(int(x) for x in (dag.parent / "peak.txt").read_text().split()) == 1
+
+
+def test_request_cpus_counts_slots(write, sh_submit, run_dag):
+    script = (
+        "mkdir -p live; touch live/$(JOB); ls live | wc -l >> peak.txt; sleep 0.05; rm live/$(JOB)"
+    )
+    write("n.sub", sh_submit(script, "request_cpus = 2\n"))
+    dag = write("w.dag", "".join(f"JOB N{i} n.sub\n" for i in range(4)))
+    run_dag(dag, slots=3)
+    assert max(int(x) for x in (dag.parent / "peak.txt").read_text().split()) == 1
+
+
+def test_abort_dag_on_stops_and_final_runs(write, sh_submit, run_dag):
+    write("bad.sub", sh_submit("exit 4"))
+    write("ok.sub", sh_submit("echo $(JOB) >> ran.txt"))
+    dag = write(
+        "w.dag",
+        "JOB A bad.sub\nJOB B ok.sub\nPARENT A CHILD B\nABORT-DAG-ON A 4\nFINAL F ok.sub\n",
+    )
+    result, _ = run_dag(dag)
+    assert result.aborted
+    assert (dag.parent / "ran.txt").read_text().split() == ["F"]
+    assert result.succeeded  # a succeeding FINAL makes the DAG succeed (semantics.md §3)
+    assert result.rescue is not None and result.rescue.exists()
+
+
+def test_final_runs_after_failure_and_rescue_comes_first(write, sh_submit, run_dag):
+    write("bad.sub", sh_submit("exit 1"))
+    write("fin.sub", sh_submit("ls *.rescue* > seen.txt; exit 1"))
+    dag = write("w.dag", "JOB A bad.sub\nFINAL F fin.sub\n")
+    result, _ = run_dag(dag)
+    assert not result.succeeded
+    assert (dag.parent / "seen.txt").read_text().strip() == "w.dag.rescue001"
+
+
+def test_done_and_noop_nodes_do_not_run(write, sh_submit, run_dag):
+    write("ok.sub", sh_submit("echo $(JOB) >> ran.txt"))
+    dag = write("w.dag", "JOB A ok.sub DONE\nJOB B ok.sub NOOP\nJOB C ok.sub\nPARENT A B CHILD C\n")
+    result, _ = run_dag(dag)
+    assert result.succeeded and (dag.parent / "ran.txt").read_text().split() == ["C"]
+
+
+def test_missing_executable_fails_node_with_clear_message(write, run_dag):
+    write("x.sub", "executable = /no/such/program\nerror = x.err\nqueue\n")
+    dag = write("w.dag", "JOB A x.sub\n")
+    result, _ = run_dag(dag)
+    assert result.failed == ["A"]
+    status = (dag.parent / "w.dag.status").read_text()
+    assert "could not start" in status and "/no/such/program" in status
+
+
+def test_bad_submit_file_is_reported_before_anything_runs(write, sh_submit):
+    write("ok.sub", sh_submit("echo A > ran.txt"))
+    write("bad.sub", 'executable = /bin/true\narguments = "it\'s"\nqueue\n')
+    dag = write("w.dag", "JOB A ok.sub\nJOB B bad.sub\n")
+    with pytest.raises(EngineError, match=r"bad\.sub.*node B.*single quote"):
+        Engine(dag, slots=1, progress=False).run()
+    assert not (dag.parent / "ran.txt").exists()
+
+
+def test_condorio_transfer_runs_in_scratch_and_brings_outputs_back(write, run_dag):
+    write("in/data.txt", "hello\n")
+    write(
+        "t.sub",
+        "universe = vanilla\nexecutable = /bin/sh\n"
+        "arguments = \"-c 'pwd > where.txt; tr a-z A-Z < data.txt > result.txt'\"\n"
+        "initialdir = out\nshould_transfer_files = YES\nwhen_to_transfer_output = ON_EXIT\n"
+        "transfer_input_files = ../in/data.txt\ntransfer_output_files = result.txt, where.txt\n"
+        "output = t.out\nerror = t.err\nqueue\n",
+    )
+    (write("out/.keep", "")).unlink()
+    dag = write("w.dag", "JOB T t.sub\n")
+    result, _ = run_dag(dag)
+    assert result.succeeded
+    out = dag.parent / "out"
+    assert (out / "result.txt").read_text() == "HELLO\n"
+    assert (out / "where.txt").read_text().strip() != str(out)  # ran elsewhere
+    assert not (out / "data.txt").exists()
+    assert not [p for p in out.iterdir() if "wfplan-part" in p.name]
+
+
+def test_missing_transfer_output_fails_the_node(write, run_dag):
+    write(
+        "t.sub",
+        "executable = /bin/true\nshould_transfer_files = YES\n"
+        "transfer_output_files = nothing.txt\nqueue\n",
+    )
+    dag = write("w.dag", "JOB T t.sub\n")
+    result, _ = run_dag(dag)
+    assert result.failed == ["T"]
+    assert "nothing.txt" in (dag.parent / "w.dag.status").read_text()
+
+
+def test_second_engine_on_same_dag_is_refused(write, sh_submit):
+    write("a.sub", sh_submit("true"))
+    dag = write("w.dag", "JOB A a.sub\n")
+    import fcntl
+
+    with open(dag.with_name("w.dag.lock"), "a+") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        with pytest.raises(EngineError, match="another 'wfplan run'"):
+            Engine(dag, slots=1, progress=False).run()
+
+
+def test_kill_9_then_rerun_completes_without_rerunning_finished_nodes(write, sh_submit, events):
+    write("n.sub", sh_submit("sleep 0.15; echo $(JOB) >> ran.txt"))
+    names = [f"N{i}" for i in range(8)]
+    body = "".join(f"JOB {n} n.sub\n" for n in names)
+    body += "".join(f"PARENT {a} CHILD {b}\n" for a, b in itertools.pairwise(names))
+    dag = write("w.dag", body)
+    cmd = [sys.executable, "-m", "planner.cli", "run", str(dag), "-j", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    journal = dag.with_name("w.dag.journal")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if journal.exists() and journal.read_text().count('"done"') >= 3:
+            break
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    first = events(dag)
+    done_before = {e["node"] for e in first if e["event"] == "node_success"}
+    assert 3 <= len(done_before) < len(names)
+    time.sleep(0.3)  # let the orphaned job of the killed engine finish
+    rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert rerun.returncode == 0, rerun.stderr
+    second = events(dag)[len(first) :]
+    restarted = {e["node"] for e in second if e["event"] == "job_start"}
+    assert not restarted & done_before
+    assert {e["node"] for e in second if e["event"] == "node_success"} | done_before == set(names)
