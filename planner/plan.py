@@ -114,7 +114,17 @@ def plan(workflow: Workflow, catalogs: Catalogs, options: PlanOptions) -> Concre
         topo_order=topo,
     )
     position = {job_id: i for i, job_id in enumerate(topo)}
-    units = cluster(kept, levels, placements, options.cluster, position)
+    auto_lines: tuple[str, ...] = ()
+    if "auto" in options.cluster:
+        # --cluster auto (issue 6, planner/passes/autocluster.py): clusters.num per
+        # horizontal group chosen by simulated makespan; recorded in options below.
+        from planner.passes.autocluster import plan_auto_cluster
+
+        units, auto_lines = plan_auto_cluster(
+            kept, levels, placements, graph.graph.edges, sc, options.cluster, props, position
+        )
+    else:
+        units = cluster(kept, levels, placements, options.cluster, position)
 
     staging = _staging_options(workflow.name, options, props)
     staged, why = stage(jobs, graph, units, placements, pruned, replicas, rc.sha256, sc, staging)
@@ -149,6 +159,8 @@ def plan(workflow: Workflow, catalogs: Catalogs, options: PlanOptions) -> Concre
         "dagman_maxjobs": dict(MAXJOBS),
         "clustered_jobs": sum(len(u.jobs) for u in units if u.clustered),
     }
+    if auto_lines:  # --cluster auto: why these cluster counts (issue 6)
+        record["cluster_auto"] = list(auto_lines)
     if options.submit_dir is not None:
         record["submit_dir"] = options.submit_dir
     return ConcreteWorkflow.model_construct(

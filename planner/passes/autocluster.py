@@ -24,8 +24,17 @@ from planner.passes.cluster import Unit, cluster
 from planner.passes.select_sites import Placement, runtime_of
 from planner.sim.engine import simulate
 from planner.sim.model import OverheadModel, SimGraph
+from sites.model import SiteCatalog
 
-__all__ = ["AutoCluster", "Choice", "Group", "auto_cluster", "candidates", "choose_counts"]
+__all__ = [
+    "AutoCluster",
+    "Choice",
+    "Group",
+    "auto_cluster",
+    "candidates",
+    "choose_counts",
+    "plan_auto_cluster",
+]
 
 
 @dataclass(frozen=True)
@@ -250,3 +259,56 @@ def auto_cluster(
     ]
     counts = {g.label: c for g, c in zip(groups, choice.counts, strict=True)}
     return AutoCluster(units=units, choice=choice, counts=counts)
+
+
+# Properties read by ``--cluster auto`` (wfplan's own keys, not Pegasus's).
+SLOTS_PROPERTY = "wfplan.cluster.auto.slots"  # "N" or "site=N,site=N"; default: pegasus.slots
+OVERHEAD_PROPERTY = "wfplan.cluster.auto.overhead"  # none|dagman|dagman-2005|local|FILE
+DEFAULT_OVERHEAD = "dagman"
+
+
+def plan_auto_cluster(
+    jobs: Sequence[Job],
+    levels: Mapping[str, int],
+    placements: Mapping[str, Placement],
+    edges: Iterable[tuple[str, str]],
+    site_catalog: SiteCatalog,
+    methods: Sequence[str],
+    properties: Mapping[str, str],
+    position: Mapping[str, int] | None = None,
+) -> tuple[list[Unit], tuple[str, ...]]:
+    """What ``plan()`` calls for ``--cluster auto``: the units and the explanation lines.
+
+    Slots come from the property ``wfplan.cluster.auto.slots`` or each site's
+    ``pegasus.slots``; the overhead model from ``wfplan.cluster.auto.overhead`` (default
+    ``dagman``; ``local`` and FILE read a JSON file, the one input this pass reads). Other
+    methods in ``methods`` (e.g. ``label``) are applied after, left to right.
+    """
+    from planner.sim.model import load_overhead
+    from planner.sim.slots import parse_slot_options, site_slots
+
+    raw = properties.get(SLOTS_PROPERTY, "")
+    overrides = parse_slot_options([v.strip() for v in raw.split(",") if v.strip()])
+    sites = {placements[j.id].site for j in jobs}
+    slots = site_slots(sites, site_catalog, overrides)
+    overhead = load_overhead(properties.get(OVERHEAD_PROPERTY, DEFAULT_OVERHEAD))
+    result = auto_cluster(jobs, levels, placements, edges, slots, overhead, position)
+    units = result.units
+    rest = [m for m in methods if m not in ("auto", "horizontal")]
+    if rest:
+        units = _regroup(units, jobs, levels, placements, rest, position)
+    return units, result.choice.lines
+
+
+def _regroup(
+    units: list[Unit],
+    jobs: Sequence[Job],
+    levels: Mapping[str, int],
+    placements: Mapping[str, Placement],
+    methods: Sequence[str],
+    position: Mapping[str, int] | None,
+) -> list[Unit]:
+    """Apply the other methods to the jobs the auto step left unclustered."""
+    free = {j for u in units if not u.clustered for j in u.jobs}
+    again = cluster([j for j in jobs if j.id in free], levels, placements, methods, position)
+    return [u for u in units if u.clustered] + again

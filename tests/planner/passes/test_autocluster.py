@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from planner.model.base import Namespace
 from planner.model.workflow import Job
 from planner.passes.autocluster import Group, auto_cluster, candidates, choose_counts
@@ -72,3 +74,100 @@ def test_auto_cluster_cuts_units_like_the_cluster_pass_and_explains() -> None:
     assert result.choice.makespan == 32.0
     # the input placements are not modified
     assert placements["p0"].profiles[Namespace.PEGASUS]["clusters.size"] == "3"
+
+
+def _fan_workflow(n: int) -> tuple[object, object]:
+    from catalogs.replica import PFN, Replica, ReplicaCatalog
+    from catalogs.transformation import Transformation, TransformationCatalog, TransformationSite
+    from planner.model.workflow import LinkType, Use, Workflow
+    from planner.plan import Catalogs
+    from sites.defaults import with_defaults
+    from sites.model import Directory, DirectoryType, FileServer, Site, SiteCatalog
+
+    runtime = {Namespace.PEGASUS: {"runtime": "10"}}
+    jobs = [
+        Job(
+            id=f"w{i}",
+            name="work",
+            uses=(
+                Use(lfn=f"in{i}", link=LinkType.INPUT),
+                Use(lfn=f"mid{i}", link=LinkType.OUTPUT, stage_out=False),
+            ),
+            profiles=runtime,
+        )
+        for i in range(n)
+    ]
+    jobs.append(
+        Job(
+            id="join",
+            name="join",
+            uses=(
+                *(Use(lfn=f"mid{i}", link=LinkType.INPUT) for i in range(n)),
+                Use(lfn="out", link=LinkType.OUTPUT),
+            ),
+            profiles=runtime,
+        )
+    )
+    scratch = Directory(
+        type=DirectoryType.SHARED_SCRATCH,
+        path="/data/a/scratch",
+        file_servers=(FileServer(url="file:///data/a/scratch"),),
+    )
+    sites = with_defaults(
+        SiteCatalog(
+            sites=(
+                Site(name="siteA", directories=(scratch,), profiles={"pegasus": {"slots": "4"}}),
+            ),
+            source="sites.yml",
+        ),
+        Path("/plan"),
+    )
+    tc = TransformationCatalog(
+        transformations=tuple(
+            Transformation(name=t, sites=(TransformationSite(name="siteA", pfn=f"/bin/{t}"),))
+            for t in ("join", "work")
+        ),
+        source="tc.yml",
+    )
+    rc = ReplicaCatalog(
+        replicas=tuple(
+            Replica(lfn=f"in{i}", pfns=(PFN(url=f"file:///in/in{i}", site="local"),))
+            for i in range(n)
+        ),
+        source="rc.yml",
+    )
+    return Workflow(name="fan", jobs=tuple(jobs), source="fan.yml"), Catalogs(
+        replicas=rc, transformations=tc, sites=sites
+    )
+
+
+def test_plan_with_cluster_auto_records_the_choice_and_simulates() -> None:
+    from planner.emit.record import plan_record
+    from planner.plan import PlanOptions, plan
+    from planner.sim import NONE, simulate_record
+
+    workflow, catalogs = _fan_workflow(8)
+    options = PlanOptions(
+        sites=("siteA",),
+        cluster=("auto",),
+        properties={
+            "wfplan.cluster.auto.overhead": "none",
+            "pegasus.data.configuration": "sharedfs",
+        },
+    )
+    cw = plan(workflow, catalogs, options)  # type: ignore[arg-type]
+    lines = cw.options["cluster_auto"]
+    assert "level 1, work on siteA: 8 jobs -> 4 clusters.num" in lines[0]
+    merged = [n for n in cw.nodes if n.kind.value == "cluster"]
+    assert [len(n.jobs) for n in merged] == [2, 2, 2, 2]
+    # four 20 s clusters on four slots, then the 10 s join
+    record = plan_record(cw)
+    result = simulate_record(record, {"siteA": 4, "*": 1}, NONE)
+    compute_finish = max(
+        result.finish[i] for i, k in enumerate(result.graph.kinds) if k in ("compute", "cluster")
+    )
+    assert (
+        compute_finish
+        - min(result.start[i] for i, k in enumerate(result.graph.kinds) if k == "cluster")
+        == 30.0
+    )
