@@ -18,7 +18,7 @@ IN, OUT = LinkType.INPUT, LinkType.OUTPUT
 
 
 def use(lfn: str, link: LinkType = IN, **kw: object) -> Use:
-    return Use(lfn=lfn, link=link, **kw)  # type: ignore[arg-type]
+    return Use(lfn=lfn, link=link, **kw)  # type: ignore[arg-type,unused-ignore]
 
 
 def diamond_workflow(
