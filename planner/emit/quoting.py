@@ -15,11 +15,10 @@ from planner.errors import EmitError
 
 _PLAIN_WORD = re.compile(r"[A-Za-z0-9_+,./:=@%^-]+")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_LINE_BREAKS = ("\n", "\r", "\0")
 
 
 def _check_one_line(value: str, what: str) -> None:
-    if any(c in value for c in _LINE_BREAKS):
+    if "\n" in value or "\r" in value or "\0" in value:
         raise EmitError(
             f"{what} {value!r} contains a line break or NUL, which submit text cannot hold"
         )

@@ -81,7 +81,7 @@ class EmitContext:
         return str(self.tools_dir / name)
 
     def in_dir(self, name: str) -> str:
-        return str(self.submit_dir / name)
+        return f"{self.submit_dir}/{name}"
 
 
 @dataclass(frozen=True)
@@ -228,6 +228,8 @@ def _task(node: Node, task: Task) -> dict[str, Any]:
 
 def url_path(url: str) -> str | None:
     """The local path of a ``file://`` URL, else None."""
+    if url.startswith("file:///"):
+        return unquote(url[7:])
     parts = urlsplit(url)
     if parts.scheme != "file":
         return None
@@ -240,8 +242,7 @@ def _condor_input(node: Node, t: Transfer) -> str:
         raise EmitError(f"node {node.name}: input {t.lfn!r} has no source URL")
     src = t.src[0]
     path = url_path(src)
-    scheme = urlsplit(src).scheme
-    if path is None and scheme not in ("http", "https"):
+    if path is None and urlsplit(src).scheme not in ("http", "https"):
         raise EmitError(
             f"node {node.name}: input {t.lfn!r} comes from {src!r}; HTCondor file transfer "
             "needs a file:// or http(s):// URL"

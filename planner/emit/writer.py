@@ -245,7 +245,7 @@ def write_submit_dir(
 
 
 def _dumps_manifest(manifest: Mapping[str, Any]) -> str:
-    return json.dumps(manifest, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+    return json.dumps(manifest, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def _reserved_names(cw: ConcreteWorkflow, sub_files: list[SubmitFile]) -> set[str]:

@@ -1,0 +1,118 @@
+"""DAG text: node lines, DAGMan extras, sorted edges, refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from planner.emit.dag import DagNode, check_node_names, yield_dag_lines
+from planner.errors import EmitError
+from planner.model.base import Namespace
+from planner.model.concrete import ConcreteWorkflow, Node, NodeKind
+
+POST = "/t/wfplan-exitcode"
+
+
+def _node(name: str, kind: NodeKind = NodeKind.COMPUTE, level: int = 1, **kw: object) -> Node:
+    return Node(name=name, kind=kind, site="condorpool", level=level, **kw)  # type: ignore[arg-type]
+
+
+def _dag(cw: ConcreteWorkflow, **vars_: dict[str, str]) -> list[str]:
+    dag_nodes = {n.name: DagNode(f"{n.name}.sub", vars_.get(n.name, {})) for n in cw.nodes}
+    return list(yield_dag_lines(cw, dag_nodes, POST))
+
+
+def test_empty_workflow_is_just_the_header() -> None:
+    lines = _dag(ConcreteWorkflow(name="empty", nodes=()))
+    assert len(lines) == 1 and lines[0].startswith("#")
+
+
+def test_single_node_lines_in_order() -> None:
+    lines = _dag(ConcreteWorkflow(name="w", nodes=(_node("a_ID1", level=2),)))
+    assert lines[1:] == [
+        "JOB a_ID1 a_ID1.sub",
+        "RETRY a_ID1 1",
+        "PRIORITY a_ID1 20",
+        f"SCRIPT POST a_ID1 {POST} $JOB $RETURN",
+    ]
+
+
+def test_edges_grouped_by_parent_and_sorted() -> None:
+    nodes = tuple(_node(n) for n in ("d", "c", "b", "a"))
+    cw = ConcreteWorkflow(
+        name="w", nodes=nodes, edges=(("b", "d"), ("a", "c"), ("a", "b"), ("c", "d"), ("a", "b"))
+    )
+    edges = [line for line in _dag(cw) if line.startswith("PARENT")]
+    assert edges == ["PARENT a CHILD b c", "PARENT b CHILD d", "PARENT c CHILD d"]
+
+
+def test_categories_priorities_and_maxjobs() -> None:
+    nodes = (
+        _node("stage_in_x", NodeKind.STAGE_IN, 0),
+        _node("stage_inter_x", NodeKind.STAGE_INTER, 1),
+        _node("stage_out_x", NodeKind.STAGE_OUT, 2),
+        _node("register_x", NodeKind.REGISTER, 2),
+        _node("clean_up_x", NodeKind.CLEANUP, 2),
+        _node("create_dir_x", NodeKind.CREATE_DIR, 0),
+    )
+    lines = _dag(ConcreteWorkflow(name="w", nodes=nodes))
+    assert "CATEGORY stage_in_x stagein" in lines
+    assert "CATEGORY stage_inter_x stagein" in lines
+    assert "CATEGORY stage_out_x stageout" in lines
+    assert "CATEGORY register_x registration" in lines
+    assert "CATEGORY clean_up_x cleanup" in lines
+    assert not any(line.startswith("CATEGORY create_dir_x") for line in lines)
+    for name, prio in [("create_dir_x", 800), ("stage_in_x", 700), ("stage_out_x", 900)]:
+        assert f"PRIORITY {name} {prio}" in lines
+    assert "PRIORITY clean_up_x 1000" in lines
+    assert [line for line in lines if line.startswith("MAXJOBS")] == [
+        "MAXJOBS cleanup 4",
+        "MAXJOBS registration 1",
+        "MAXJOBS stagein 10",
+        "MAXJOBS stageout 10",
+    ]
+
+
+def test_profiles_and_options_override_the_defaults() -> None:
+    dagman = {Namespace.DAGMAN: {"retry": "5", "priority": "77", "category": "big"}}
+    nodes = (_node("a", profiles=dagman), _node("s", NodeKind.STAGE_IN, 0))
+    cw = ConcreteWorkflow(
+        name="w", nodes=nodes, options={"dagman.stagein.maxjobs": 3, "dagman.big.maxjobs": "2"}
+    )
+    lines = _dag(cw)
+    assert {"RETRY a 5", "PRIORITY a 77", "CATEGORY a big"} <= set(lines)
+    assert "MAXJOBS big 2" in lines and "MAXJOBS stagein 3" in lines
+
+
+def test_vars_values_are_escaped_for_dagman() -> None:
+    cw = ConcreteWorkflow(name="w", nodes=(_node("a"),))
+    lines = _dag(cw, a={"wf_arguments": '"x \\ ""y"""'})
+    assert 'VARS a wf_arguments="\\"x \\\\ \\"\\"y\\"\\"\\""' in lines
+
+
+@pytest.mark.parametrize(
+    ("profiles", "pattern"),
+    [
+        ({Namespace.DAGMAN: {"retry": "many"}}, "node a: dagman profile retry must be an integer"),
+        ({Namespace.DAGMAN: {"retry": "-1"}}, "must not be negative"),
+        ({Namespace.DAGMAN: {"category": "two words"}}, "'two words' is not a plain name"),
+    ],
+)
+def test_bad_dagman_profiles_name_the_node(profiles: dict, pattern: str) -> None:
+    cw = ConcreteWorkflow(name="w", nodes=(_node("a", profiles=profiles),))
+    with pytest.raises(EmitError, match=pattern):
+        _dag(cw)
+
+
+def test_whitespace_in_the_tools_dir_is_refused() -> None:
+    cw = ConcreteWorkflow(name="w", nodes=(_node("a"),))
+    with pytest.raises(EmitError, match="whitespace"):
+        list(yield_dag_lines(cw, {"a": DagNode("a.sub")}, "/my tools/wfplan-exitcode"))
+
+
+def test_duplicates_and_dangling_edges_are_refused() -> None:
+    with pytest.raises(EmitError, match="'a' appears twice in workflow 'w'"):
+        check_node_names(ConcreteWorkflow(name="w", nodes=(_node("a"), _node("a"))))
+    with pytest.raises(EmitError, match="a -> ghost names unknown node 'ghost'"):
+        check_node_names(ConcreteWorkflow(name="w", nodes=(_node("a"),), edges=(("a", "ghost"),)))
+    with pytest.raises(EmitError, match="self-loop"):
+        check_node_names(ConcreteWorkflow(name="w", nodes=(_node("a"),), edges=(("a", "a"),)))

@@ -1,0 +1,139 @@
+"""Which program each node runs, where, with which files; refusals name the node."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from planner.emit.submit import EmitContext, node_job
+from planner.errors import EmitError
+from planner.model.base import Namespace
+from planner.model.concrete import DataConfiguration, Node, NodeKind, Task, Transfer
+
+CTX = EmitContext(
+    submit_dir=Path("/sub"), tools_dir=Path("/t"), workflow="w", output_rc="/sub/rc.db"
+)
+TASK = Task(job_id="ID1", transformation="tx", executable="/bin/tx", arguments=("a b",))
+
+
+def _compute(**kw: object) -> Node:
+    fields: dict[str, object] = {
+        "name": "tx_ID1",
+        "kind": NodeKind.COMPUTE,
+        "site": "condorpool",
+        "level": 1,
+        "tasks": (TASK,),
+    }
+    fields.update(kw)
+    return Node(**fields)  # type: ignore[arg-type]
+
+
+def _desc(node: Node) -> dict[str, str]:
+    return dict(node_job(node, CTX).description)
+
+
+def test_local_site_condorio_compute_runs_through_the_runner_in_scratch() -> None:
+    node = _compute(
+        site="local",
+        data_configuration=DataConfiguration.CONDORIO,
+        inputs=(Transfer(lfn="f", src=("file:///s/f",), dst="f"),),
+        outputs=(Transfer(lfn="g", src=("g",), dst="file:///s/g"),),
+    )
+    job = node_job(node, CTX)
+    desc = dict(job.description)
+    assert desc["universe"] == "local"
+    assert desc["executable"] == "/t/wfplan-cluster"
+    assert desc["arguments"] == '"/sub/tx_ID1.json"'
+    assert "should_transfer_files" not in desc
+    assert job.manifest is not None and job.manifest["scratch"] is True
+    assert [t["lfn"] for t in job.manifest["inputs"]] == ["f"]
+
+
+def test_redirected_stdout_goes_through_the_runner() -> None:
+    node = _compute(
+        tasks=(TASK.model_copy(update={"stdout": "out.txt"}),),
+        data_configuration=DataConfiguration.SHAREDFS,
+        working_dir="/scratch/w",
+    )
+    job = node_job(node, CTX)
+    assert dict(job.description)["executable"] == "/t/wfplan-cluster"
+    assert job.manifest is not None and job.manifest["tasks"][0]["stdout"] == "out.txt"
+
+
+def test_local_sharedfs_compute_runs_in_its_working_dir() -> None:
+    desc = _desc(
+        _compute(site="local", data_configuration=DataConfiguration.SHAREDFS, working_dir="/w")
+    )
+    assert desc["initialdir"] == "/w" and "remote_initialdir" not in desc
+
+
+def test_env_profiles_merge_under_task_environment() -> None:
+    node = _compute(
+        tasks=(TASK.model_copy(update={"environment": {"A": "task"}}),),
+        profiles={Namespace.ENV: {"A": "profile", "B": "b"}},
+    )
+    assert _desc(node)["environment"] == '"A=task B=b"'
+
+
+def test_condor_profiles_set_keys_and_quote_string_attributes() -> None:
+    node = _compute(
+        profiles={
+            Namespace.CONDOR: {
+                "request_cpus": "4",
+                "+Owner2": "me",
+                "+Count": "3",
+                "+Quoted": '"already"',
+                "universe": "scheduler",
+            }
+        }
+    )
+    desc = _desc(node)
+    assert desc["request_cpus"] == "4"
+    assert desc["+Owner2"] == '"me"'
+    assert desc["+Count"] == "3"
+    assert desc["+Quoted"] == '"already"'
+    assert desc["universe"] == "scheduler"
+    assert list(desc)[-1] == "queue"
+
+
+@pytest.mark.parametrize("key", ["executable", "Output", "transfer_input_files"])
+def test_condor_profile_may_not_replace_what_wfplan_writes(key: str) -> None:
+    node = _compute(profiles={Namespace.CONDOR: {key: "x"}})
+    with pytest.raises(EmitError, match=f"node tx_ID1: condor profile '{key}'"):
+        node_job(node, CTX)
+
+
+def test_condorio_input_named_otherwise_than_its_lfn_is_refused() -> None:
+    node = _compute(inputs=(Transfer(lfn="f.a", src=("file:///data/raw-f.a",), dst="f.a"),))
+    with pytest.raises(EmitError, match=r"node tx_ID1: input 'f\.a' would arrive as 'raw-f\.a'"):
+        node_job(node, CTX)
+
+
+def test_condorio_input_from_gsiftp_is_refused() -> None:
+    node = _compute(inputs=(Transfer(lfn="f.a", src=("gsiftp://h/f.a",), dst="f.a"),))
+    with pytest.raises(EmitError, match="needs a file:// or http"):
+        node_job(node, CTX)
+
+
+def test_condorio_http_input_is_transferred_by_url() -> None:
+    node = _compute(inputs=(Transfer(lfn="f.a", src=("https://h/d/f.a",), dst="f.a"),))
+    assert _desc(node)["transfer_input_files"] == "https://h/d/f.a"
+
+
+def test_compute_node_without_tasks_is_refused() -> None:
+    with pytest.raises(EmitError, match="node tx_ID1 \\(compute\\) has no task"):
+        node_job(_compute(tasks=()), CTX)
+
+
+def test_mkdir_takes_urls_and_no_manifest() -> None:
+    node = Node(
+        name="create_dir_w_0_local",
+        kind=NodeKind.CREATE_DIR,
+        site="local",
+        level=0,
+        files=(Transfer(lfn="", dst="file:///a b"), Transfer(lfn="", dst="file:///c")),
+    )
+    job = node_job(node, CTX)
+    assert job.manifest is None
+    assert dict(job.description)["arguments"] == "\"'file:///a b' file:///c\""
