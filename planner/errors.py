@@ -25,6 +25,7 @@ __all__ = [
     "NoEligibleSite",
     "PlannerError",
     "Problems",
+    "UnknownJob",
     "UnknownProfileNamespace",
     "UnknownTransformation",
     "UnsafeArgument",
@@ -56,6 +57,10 @@ class DuplicateJobId(PlannerError):
 
 class DuplicateProducer(PlannerError):
     """Two jobs write the same LFN."""
+
+
+class UnknownJob(PlannerError):
+    """A dependency names a job id the workflow does not define."""
 
 
 class UnknownTransformation(PlannerError):

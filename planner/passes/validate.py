@@ -1,0 +1,346 @@
+"""Validation: every problem a workflow (and its catalogs) has, reported at once.
+
+``validate`` raises :class:`Problems` holding one error per problem, each one line that
+names the offender, in a fixed order (ids, dependencies, files, cycles, names, arguments,
+profiles, then the catalogs). Linear in the size of the workflow: it runs on 10^6 jobs.
+Long lists inside one line are cut after a few names (``... and 91 more``), and each kind
+of problem is reported for at most :data:`MAX_LINES` offenders plus a summary line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+import networkx as nx
+
+from catalogs.errors import WfplanError
+from catalogs.replica import ReplicaCatalog
+from catalogs.transformation import TransformationCatalog
+from planner.errors import (
+    CycleError,
+    DuplicateJobId,
+    DuplicateProducer,
+    MissingReplica,
+    Problems,
+    UnknownJob,
+    UnknownProfileNamespace,
+    UnknownTransformation,
+    UnsafeArgument,
+    UnsafeLFN,
+)
+from planner.model.base import Namespace
+from planner.model.workflow import Job, LinkType, Workflow
+
+MAX_LINES = 50  # per kind of problem; the rest is summarised in one more line
+MAX_NAMES = 8  # names listed inside one line
+
+_OUTPUT_LINKS = frozenset({LinkType.OUTPUT, LinkType.CHECKPOINT})
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SUSPECT = re.compile(r"[\x00-\x1f\x7f;|&<>`]|\$\(")
+_SHELL = re.compile(r"[;|&<>]")
+_SUBSTITUTION = re.compile(r"`|\$\(")
+_SPACE = re.compile(r"\s")
+
+
+def names(items: Sequence[str], limit: int = MAX_NAMES) -> str:
+    """``a, b, c`` with at most ``limit`` names and ``... and N more``."""
+    shown = ", ".join(items[:limit])
+    return shown if len(items) <= limit else f"{shown} ... and {len(items) - limit} more"
+
+
+def validate(
+    workflow: Workflow,
+    *,
+    replicas: ReplicaCatalog | None = None,
+    transformations: TransformationCatalog | None = None,
+) -> None:
+    """Check ``workflow``; raise :class:`Problems` listing every problem found.
+
+    Replicas are checked only when a replica catalog is given, transformations only when a
+    transformation catalog is given.
+    """
+    problems = find_problems(workflow, replicas=replicas, transformations=transformations)
+    if problems:
+        raise Problems(problems)
+
+
+def find_problems(
+    workflow: Workflow,
+    *,
+    replicas: ReplicaCatalog | None = None,
+    transformations: TransformationCatalog | None = None,
+) -> list[WfplanError]:
+    """Every problem as its own error (empty when the workflow is fine)."""
+    src = workflow.source
+    found: list[WfplanError] = []
+    found += _capped(_duplicate_ids(workflow.jobs, src), "duplicate job ids")
+    ids = {job.id for job in workflow.jobs}
+    found += _capped(_unknown_jobs(workflow.dependencies, ids, src), "unknown job references")
+    producer, writers, readers = _file_maps(workflow.jobs)
+    found += _capped(_duplicate_producers(writers, src), "files with several producers")
+    found += _capped(_cycles(workflow, ids, producer, readers, src), "cycles")
+    found += _capped(_unsafe_lfns(workflow.jobs, src), "unsafe LFNs")
+    found += _capped(_unsafe_arguments(workflow.jobs, src), "unsafe arguments")
+    found += _capped(_unknown_namespaces(workflow.jobs, src), "unknown profile namespaces")
+    if transformations is not None:
+        found += _capped(
+            _unknown_transformations(workflow.jobs, transformations, src),
+            "unknown transformations",
+        )
+    if replicas is not None:
+        found += _capped(
+            _missing_replicas(workflow.jobs, producer, replicas, src), "LFNs without a replica"
+        )
+    return found
+
+
+def _capped(problems: Iterable[WfplanError], what: str) -> list[WfplanError]:
+    out: list[WfplanError] = []
+    extra = 0
+    last: WfplanError | None = None
+    for problem in problems:
+        if len(out) < MAX_LINES:
+            out.append(problem)
+        else:
+            extra += 1
+            last = problem
+    if extra and last is not None:
+        out.append(type(last)(f"... and {extra} more {what}", source=last.source))
+    return out
+
+
+def _duplicate_ids(jobs: Sequence[Job], src: str | None) -> Iterable[WfplanError]:
+    positions: dict[str, list[int]] = {}
+    for index, job in enumerate(jobs):
+        positions.setdefault(job.id, []).append(index + 1)
+    for job_id, where in positions.items():
+        if len(where) > 1:
+            listed = names([str(i) for i in where])
+            yield DuplicateJobId(f"duplicate job id {job_id!r} (jobs {listed})", source=src)
+
+
+def _unknown_jobs(
+    edges: Sequence[tuple[str, str]], ids: set[str], src: str | None
+) -> Iterable[WfplanError]:
+    unknown: dict[str, list[str]] = {}
+    for parent, child in edges:
+        for ref in (parent, child):
+            if ref not in ids:
+                unknown.setdefault(ref, []).append(f"{parent} -> {child}")
+    for ref, where in unknown.items():
+        yield UnknownJob(f"dependency names unknown job {ref!r} (in {names(where, 3)})", source=src)
+
+
+def _file_maps(
+    jobs: Sequence[Job],
+) -> tuple[dict[str, str], dict[str, list[str]], dict[str, list[str]]]:
+    """producer (as in planner.model.graph), distinct output writers, readers per LFN."""
+    producer: dict[str, str] = {}
+    inout: dict[str, str] = {}
+    writers: dict[str, list[str]] = {}
+    readers: dict[str, list[str]] = {}
+    for job in jobs:
+        for use in job.uses:
+            link = use.link
+            if link in _OUTPUT_LINKS:
+                producer.setdefault(use.lfn, job.id)
+                ws = writers.setdefault(use.lfn, [])
+                if not ws or ws[-1] != job.id:
+                    ws.append(job.id)
+            elif link is LinkType.INOUT:
+                inout.setdefault(use.lfn, job.id)
+            if link is LinkType.INPUT or link is LinkType.INOUT:
+                readers.setdefault(use.lfn, []).append(job.id)
+    for lfn, job_id in inout.items():
+        producer.setdefault(lfn, job_id)
+    return producer, writers, readers
+
+
+def _duplicate_producers(writers: dict[str, list[str]], src: str | None) -> Iterable[WfplanError]:
+    """One line per set of jobs that write the same files (Montage_25.xml: one line naming
+    diff.txt and fit.txt and the nine mDiffFit jobs that all write them)."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for lfn, jobs in writers.items():
+        distinct = tuple(dict.fromkeys(jobs))
+        if len(distinct) > 1:
+            groups.setdefault(distinct, []).append(lfn)
+    for group, lfns in groups.items():
+        files = names([repr(f) for f in sorted(lfns)])
+        what = f"file {files} is" if len(lfns) == 1 else f"files {files} are each"
+        yield DuplicateProducer(
+            f"{what} written by {len(group)} jobs ({names(list(group))}); "
+            "a planner cannot tell which one to stage",
+            source=src,
+        )
+
+
+def _cycles(
+    workflow: Workflow,
+    ids: set[str],
+    producer: dict[str, str],
+    readers: dict[str, list[str]],
+    src: str | None,
+) -> Iterable[WfplanError]:
+    """Kahn's algorithm over explicit and file edges; only the jobs left over (those on or
+    behind a cycle) go to networkx to name each cycle."""
+    children: dict[str, list[str]] = {job_id: [] for job_id in ids}
+    indegree: dict[str, int] = dict.fromkeys(ids, 0)
+    seen: set[tuple[str, str]] = set()
+
+    def add(parent: str, child: str) -> None:
+        if (parent, child) not in seen:
+            seen.add((parent, child))
+            children[parent].append(child)
+            indegree[child] += 1
+
+    for parent, child in workflow.dependencies:
+        if parent == child and parent in ids:
+            yield CycleError(f"cycle: {parent} -> {parent}", source=src)
+        elif parent in ids and child in ids:
+            add(parent, child)
+    for lfn, job_ids in readers.items():
+        writer = producer.get(lfn)
+        if writer is not None:
+            for child in job_ids:
+                if child != writer:
+                    add(writer, child)
+    ready = [job_id for job_id, n in indegree.items() if n == 0]
+    done = 0
+    while ready:
+        job_id = ready.pop()
+        done += 1
+        for child in children[job_id]:
+            indegree[child] -= 1
+            if indegree[child] == 0:
+                ready.append(child)
+    if done == len(ids):
+        return
+    left = {job_id for job_id, n in indegree.items() if n > 0}
+    graph: nx.DiGraph = nx.DiGraph()
+    graph.add_edges_from((p, c) for p in left for c in children[p] if c in left)
+    order = {job.id: i for i, job in enumerate(workflow.jobs)}
+    components = [c for c in nx.strongly_connected_components(graph) if len(c) > 1]
+    components.sort(key=lambda comp: min(order[j] for j in comp))
+    for component in components:
+        start = min(component, key=order.__getitem__)
+        cycle = nx.find_cycle(graph.subgraph(component), source=start)
+        path = [edge[0] for edge in cycle] + [cycle[0][0]]
+        yield CycleError(f"cycle: {' -> '.join(path)}", source=src)
+
+
+def lfn_problem(lfn: str) -> str | None:
+    """Why ``lfn`` is unsafe as a path below a job's working directory, or None."""
+    if lfn == "" or lfn.strip() == "":
+        return "is empty"
+    if _CONTROL.search(lfn):
+        return "contains a control character or a newline"
+    if lfn.startswith("/"):
+        return "is absolute"
+    if ".." in lfn.split("/"):
+        return "has a '..' path component"
+    return None
+
+
+def _unsafe_lfns(jobs: Sequence[Job], src: str | None) -> Iterable[WfplanError]:
+    checked: set[str] = set()
+    for job in jobs:
+        lfns = [u.lfn for u in job.uses]
+        lfns += [s for s in (job.stdin, job.stdout, job.stderr) if s is not None]
+        for lfn in lfns:
+            if lfn in checked:
+                continue
+            checked.add(lfn)
+            why = lfn_problem(lfn)
+            if why is not None:
+                yield UnsafeLFN(f"LFN {lfn!r} (job {job.id}) {why}", source=src)
+
+
+def argument_problem(word: str, files: set[str] | frozenset[str] = frozenset()) -> str | None:
+    """Why an argument word is unsafe, or None.
+
+    Control characters and newlines are never allowed (they break the one-line
+    ``arguments`` of a submit file). Command substitution (backtick, ``$(``) is refused.
+    ``; | & < >`` are refused in a word without whitespace, since such a word only makes
+    sense to a shell (``>out``, ``a;b``) and no shell runs the job; a word with spaces is
+    one argv word handed to the program as is (soykb's ``QD < 2.0 || FS > 60.0``). A word
+    that is exactly one of the job's files is always allowed.
+    """
+    if not _SUSPECT.search(word) or word in files:
+        return None
+    if _CONTROL.search(word):
+        return "contains a control character or a newline"
+    if _SUBSTITUTION.search(word):
+        return "contains shell command substitution (` or $()"
+    if _SHELL.search(word) and not _SPACE.search(word):
+        return "contains a shell metacharacter (; | & < >)"
+    return None
+
+
+def _unsafe_arguments(jobs: Sequence[Job], src: str | None) -> Iterable[WfplanError]:
+    for job in jobs:
+        if not job.arguments or not _SUSPECT.search(" ".join(job.arguments)):
+            continue
+        files = {u.lfn for u in job.uses}
+        for k, word in enumerate(job.arguments):
+            why = argument_problem(word, files)
+            if why is not None:
+                yield UnsafeArgument(f"job {job.id}: argument {k + 1} {word!r} {why}", source=src)
+
+
+def _unknown_namespaces(jobs: Sequence[Job], src: str | None) -> Iterable[WfplanError]:
+    known = ", ".join(ns.value for ns in Namespace)
+    for job in jobs:
+        for ns in job.profiles:
+            if not isinstance(ns, Namespace):
+                yield UnknownProfileNamespace(
+                    f"job {job.id}: unknown profile namespace {ns!r} (known: {known})",
+                    source=src,
+                )
+
+
+def _catalog_name(source: str | None, kind: str) -> str:
+    return source if source else f"the inline {kind} catalog"
+
+
+def _unknown_transformations(
+    jobs: Sequence[Job], catalog: TransformationCatalog, src: str | None
+) -> Iterable[WfplanError]:
+    missing: dict[str, list[str]] = {}
+    known: dict[tuple[str | None, str, str | None], bool] = {}
+    for job in jobs:
+        key = (job.namespace, job.name, job.version)
+        ok = known.get(key)
+        if ok is None:
+            ok = known[key] = catalog.lookup(*key) is not None
+        if not ok:
+            missing.setdefault(job.transformation, []).append(job.id)
+    searched = _catalog_name(catalog.source, "transformation")
+    for tx, job_ids in missing.items():
+        label = "job" if len(job_ids) == 1 else "jobs"
+        yield UnknownTransformation(
+            f"unknown transformation {tx!r} (needed by {label} {names(job_ids)}); "
+            f"searched {searched}",
+            source=src,
+        )
+
+
+def _missing_replicas(
+    jobs: Sequence[Job], producer: dict[str, str], catalog: ReplicaCatalog, src: str | None
+) -> Iterable[WfplanError]:
+    needed: dict[str, list[str]] = {}
+    required: set[str] = set()
+    for job in jobs:
+        for use in job.uses:
+            if use.is_input and use.lfn not in producer:
+                needed.setdefault(use.lfn, []).append(job.id)
+                if not use.optional:
+                    required.add(use.lfn)
+    searched = _catalog_name(catalog.source, "replica")
+    for lfn, job_ids in needed.items():
+        if lfn in required and not catalog.has(lfn):
+            label = "job" if len(job_ids) == 1 else "jobs"
+            yield MissingReplica(
+                f"no replica for LFN {lfn!r} (needed by {label} {names(job_ids)}) in {searched}",
+                source=src,
+            )
