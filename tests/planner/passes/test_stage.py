@@ -1,0 +1,245 @@
+"""Pass 6 (staging) through plan(): each data configuration on the diamond and the
+transfer rules (stage_inter, bypass, sha256, transfer clustering, reuse stage-out)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+from catalogs.replica import PFN, Replica
+from catalogs.transformation import (
+    Transformation,
+    TransformationCatalog,
+    TransformationSite,
+    TransformationType,
+)
+from planner.model.base import Namespace
+from planner.model.concrete import ConcreteWorkflow, DataConfiguration, Node, NodeKind
+from planner.model.workflow import Job, Workflow
+from planner.plan import Catalogs, PlanOptions, plan
+
+ALL = ("preprocess", "findrange", "analyze")
+
+
+def _plan(wf: Workflow, cats: Catalogs, **kw: Any) -> ConcreteWorkflow:
+    return plan(wf, cats, PlanOptions(**kw))
+
+
+def _kind(cw: ConcreteWorkflow, kind: NodeKind) -> list[Node]:
+    return [n for n in cw.nodes if n.kind == kind]
+
+
+def _node(cw: ConcreteWorkflow, name: str) -> Node:
+    return next(n for n in cw.nodes if n.name == name)
+
+
+def test_condorio_stages_through_local(kit: SimpleNamespace) -> None:
+    cw = _plan(kit.diamond(), kit.catalogs(ALL, ["f.a"]), sites=("siteA",))
+    compute = _kind(cw, NodeKind.COMPUTE)
+    assert {n.staging_site for n in compute} == {"local"}
+    assert {n.data_configuration for n in compute} == {DataConfiguration.CONDORIO}
+    pre = _node(cw, "preprocess_ID1")
+    assert pre.working_dir == "/data/local/scratch/diamond"
+    assert [(t.lfn, t.src, t.dst) for t in pre.inputs] == [
+        ("f.a", ("file:///data/local/scratch/diamond/f.a",), "f.a")
+    ]
+    assert [(t.lfn, t.dst) for t in pre.outputs] == [
+        ("f.b1", "file:///data/local/scratch/diamond/f.b1"),
+        ("f.b2", "file:///data/local/scratch/diamond/f.b2"),
+    ]
+    (stage_in,) = _kind(cw, NodeKind.STAGE_IN)
+    assert stage_in.name == "stage_in_local_local_1_0"
+    assert [(t.src, t.dst) for t in stage_in.files] == [
+        (("file:///inputs/f.a",), "file:///data/local/scratch/diamond/f.a")
+    ]
+    (stage_out,) = _kind(cw, NodeKind.STAGE_OUT)
+    assert [(t.lfn, t.dst, t.site) for t in stage_out.files] == [
+        ("f.d", "file:///data/local/storage/f.d", "local")
+    ]
+    assert ("analyze_ID4", stage_out.name) in cw.edges
+
+
+def test_sharedfs_runs_in_the_execution_sites_scratch(kit: SimpleNamespace) -> None:
+    cw = _plan(
+        kit.diamond(),
+        kit.catalogs(ALL, ["f.a"]),
+        sites=("siteB",),
+        data_configuration=DataConfiguration.SHAREDFS,
+    )
+    compute = _kind(cw, NodeKind.COMPUTE)
+    assert {(n.site, n.staging_site, n.working_dir) for n in compute} == {
+        ("siteB", "siteB", "/data/siteB/scratch/diamond")
+    }
+    assert _kind(cw, NodeKind.STAGE_INTER) == []
+
+
+def test_nonsharedfs_uses_the_named_staging_site(kit: SimpleNamespace) -> None:
+    cw = _plan(
+        kit.diamond(),
+        kit.catalogs(ALL, ["f.a"]),
+        sites=("siteA",),
+        data_configuration=DataConfiguration.NONSHAREDFS,
+        staging_sites={"siteA": "siteB"},
+    )
+    assert {n.staging_site for n in _kind(cw, NodeKind.COMPUTE)} == {"siteB"}
+    (stage_in,) = _kind(cw, NodeKind.STAGE_IN)
+    assert stage_in.files[0].dst == "file:///data/siteB/scratch/diamond/f.a"
+
+
+def test_site_profile_sets_the_data_configuration(kit: SimpleNamespace) -> None:
+    sites = (
+        kit.site("local"),
+        kit.site("siteA", profiles={"pegasus": {"data.configuration": "sharedfs"}}),
+    )
+    cats = kit.catalogs(ALL, ["f.a"], sites=sites)
+    cw = _plan(kit.diamond(), cats, sites=("siteA",))
+    assert {n.data_configuration for n in _kind(cw, NodeKind.COMPUTE)} == {
+        DataConfiguration.SHAREDFS
+    }
+
+
+def test_stage_inter_moves_a_file_between_staging_sites(kit: SimpleNamespace) -> None:
+    cw = _plan(
+        kit.diamond(),
+        kit.catalogs(ALL, ["f.a"]),
+        data_configuration=DataConfiguration.SHAREDFS,
+        site_selector="round-robin",
+    )
+    inter = {
+        t.lfn: (n.name, t.src, t.dst) for n in _kind(cw, NodeKind.STAGE_INTER) for t in n.files
+    }
+    # ID1@siteA -> ID2@siteB reads f.b1 from siteA; ID3@siteA; ID4@siteB reads f.c2.
+    assert inter["f.b1"][1:] == (
+        ("file:///data/siteA/scratch/diamond/f.b1",),
+        "file:///data/siteB/scratch/diamond/f.b1",
+    )
+    assert ("preprocess_ID1", inter["f.b1"][0]) in cw.edges
+    assert (inter["f.b1"][0], "findrange_ID2") in cw.edges
+    assert set(inter) == {"f.b1", "f.c2"}
+
+
+def test_bypass_reads_the_replica_directly(kit: SimpleNamespace) -> None:
+    wf = kit.diamond()
+    job = wf.jobs[0].model_copy(
+        update={"uses": (kit.use("f.a", bypass=True), *wf.jobs[0].uses[1:])}
+    )
+    wf = wf.model_copy(update={"jobs": (job, *wf.jobs[1:])})
+    cw = _plan(wf, kit.catalogs(ALL, ["f.a"]), sites=("siteA",))
+    assert _kind(cw, NodeKind.STAGE_IN) == []
+    assert _node(cw, "preprocess_ID1").inputs[0].src == ("file:///inputs/f.a",)
+
+
+def test_sha256_and_fallbacks_come_from_the_replica_catalog(kit: SimpleNamespace) -> None:
+    rep = Replica(
+        lfn="f.a",
+        pfns=(PFN(url="http://mirror/f.a", site="web"), PFN(url="/inputs/f.a", site="local")),
+        sha256="ab" * 32,
+    )
+    cats = kit.catalogs(ALL, [], extra_replicas=[rep])
+    cw = _plan(kit.diamond(), cats, sites=("siteA",))
+    (stage_in,) = _kind(cw, NodeKind.STAGE_IN)
+    (t,) = stage_in.files
+    assert t.src == ("file:///inputs/f.a", "http://mirror/f.a")
+    assert t.sha256 == "ab" * 32
+
+
+def _fan(n: int, shared: bool = False) -> Workflow:
+    jobs = tuple(
+        Job(
+            id=f"j{i:02d}",
+            name="work",
+            uses=(
+                _use("common" if shared else f"in{i}"),
+                _use(f"out{i}", out=True),
+            ),
+        )
+        for i in range(n)
+    )
+    return Workflow(name="fan", jobs=jobs)
+
+
+def _use(lfn: str, out: bool = False) -> Any:
+    from planner.model.workflow import LinkType, Use
+
+    return Use(lfn=lfn, link=LinkType.OUTPUT if out else LinkType.INPUT)
+
+
+def test_transfers_are_clustered_ceil_n_over_10_round_robin(kit: SimpleNamespace) -> None:
+    cats = kit.catalogs(["work"], [f"in{i}" for i in range(25)])
+    cw = _plan(_fan(25), cats, sites=("siteA",))
+    stage_ins = _kind(cw, NodeKind.STAGE_IN)
+    assert [n.name for n in stage_ins] == [f"stage_in_local_local_1_{k}" for k in range(3)]
+    assert [len(n.files) for n in stage_ins] == [9, 8, 8]
+    assert [t.lfn for t in stage_ins[1].files][:2] == ["in1", "in4"]
+    assert len(_kind(cw, NodeKind.STAGE_OUT)) == 3
+
+
+def test_stagein_clusters_property_overrides(kit: SimpleNamespace) -> None:
+    cats = kit.catalogs(["work"], [f"in{i}" for i in range(25)])
+    cw = _plan(
+        _fan(25),
+        cats,
+        sites=("siteA",),
+        properties={"pegasus.stagein.clusters": "1", "pegasus.stageout.clusters": "5"},
+    )
+    assert len(_kind(cw, NodeKind.STAGE_IN)) == 1
+    assert len(_kind(cw, NodeKind.STAGE_OUT)) == 5
+
+
+def test_a_file_is_never_staged_twice_to_one_site(kit: SimpleNamespace) -> None:
+    cats = kit.catalogs(["work"], ["common"])
+    cw = _plan(_fan(12, shared=True), cats, sites=("siteA",))
+    lfns = [t.lfn for n in _kind(cw, NodeKind.STAGE_IN) for t in n.files]
+    assert lfns == ["common"]
+    (stage_in,) = _kind(cw, NodeKind.STAGE_IN)
+    assert sum(1 for p, _ in cw.edges if p == stage_in.name and not _.startswith("clean")) == 12
+
+
+def test_outputs_of_pruned_jobs_are_staged_out_from_their_replica(kit: SimpleNamespace) -> None:
+    old = Replica(lfn="f.d", pfns=(PFN(url="file:///archive/f.d", site="siteA"),))
+    cw = _plan(kit.diamond(), kit.catalogs(ALL, ["f.a"], extra_replicas=[old]), sites=("siteA",))
+    assert [p.job for p in cw.pruned] == ["ID1", "ID2", "ID3", "ID4"]
+    assert _kind(cw, NodeKind.COMPUTE) == []
+    (stage_out,) = _kind(cw, NodeKind.STAGE_OUT)
+    assert [(t.src, t.dst) for t in stage_out.files] == [
+        (("file:///archive/f.d",), "file:///data/local/storage/f.d")
+    ]
+
+
+def test_stageable_executable_becomes_an_executable_input(kit: SimpleNamespace) -> None:
+    wf = Workflow(name="w", jobs=(Job(id="A", name="t", namespace="ns", version="2"),))
+    tc = TransformationCatalog(
+        transformations=(
+            Transformation(
+                namespace="ns",
+                name="t",
+                version="2",
+                sites=(
+                    TransformationSite(
+                        name="local", pfn="/repo/bin/t", type=TransformationType.STAGEABLE
+                    ),
+                ),
+            ),
+        )
+    )
+    cats = kit.catalogs([], []).model_copy(update={"transformations": tc})
+    cw = _plan(wf, cats, sites=("siteA",))
+    (node,) = _kind(cw, NodeKind.COMPUTE)
+    assert [(t.lfn, t.src, t.dst, t.executable) for t in node.inputs] == [
+        ("ns-t-2", ("file:///repo/bin/t",), "ns-t-2", True)
+    ]
+    assert node.tasks[0].executable == "file:///repo/bin/t"
+
+
+def test_dagman_extras_on_nodes(kit: SimpleNamespace) -> None:
+    wf = kit.diamond({"ID4": {Namespace.DAGMAN: {"retry": "3"}}})
+    cw = _plan(wf, kit.catalogs(ALL, ["f.a"]), sites=("siteA",))
+    dag = {n.name: dict(n.profiles[Namespace.DAGMAN]) for n in cw.nodes}
+    assert dag["analyze_ID4"] == {"retry": "3", "priority": "30"}
+    assert dag["preprocess_ID1"] == {"retry": "1", "priority": "10"}
+    assert dag["stage_in_local_local_1_0"] == {
+        "retry": "1",
+        "priority": "700",
+        "category": "stagein",
+    }
+    assert dag["create_dir_diamond_0_local"]["priority"] == "800"
