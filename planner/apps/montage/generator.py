@@ -135,12 +135,15 @@ def region_from_text(text: str, source: str) -> Region:
     """A region from a Montage header file (``KEY = value`` lines, ``END``)."""
     try:
         header = fits.Header.fromstring(text, sep="\n")
-        WCS(header)
     except Exception as exc:  # astropy raises many kinds on malformed cards
         raise FormatError(f"not a FITS header: {exc}", source=source) from None
     for key in ("NAXIS1", "NAXIS2", "CTYPE1", "CTYPE2", "CRVAL1", "CRVAL2", "CRPIX1", "CRPIX2"):
         if key not in header:
             raise FormatError(f"header lacks {key}", source=source)
+    try:
+        WCS(header)
+    except Exception as exc:
+        raise FormatError(f"no usable WCS: {exc}", source=source) from None
     return Region(header)
 
 
@@ -576,3 +579,61 @@ def write_side_files(files: dict[str, str], directory: Path) -> None:
         tmp = directory / f".{lfn}.tmp"
         tmp.write_text(text)
         os.replace(tmp, target)
+
+
+def write_build(
+    *,
+    images: Path,
+    output: Path,
+    center: tuple[float, float] | None = None,
+    size: tuple[float, float] | None = None,
+    header: Path | None = None,
+    pixel_scale: float | None = None,
+    projection: str = "TAN",
+    sites: Sequence[str] = ("local",),
+    name: str = "montage",
+    rc_path: Path | None = None,
+    tc_path: Path | None = None,
+) -> MontageWorkflow:
+    """``wfplan montage build``: scan, build, then write the workflow, the catalogs and the
+    side files (region headers and tables) beside the workflow."""
+    from catalogs import replica_yaml, transformation_yaml
+    from planner.formats import pegasus_yaml
+
+    if header is not None:
+        if center is not None or size is not None:
+            raise FormatError("give either --header or --center/--size, not both")
+        try:
+            text = header.read_text()
+        except OSError as exc:
+            raise FormatError(f"cannot read: {exc.strerror}", source=str(header)) from None
+        region = region_from_text(text, str(header))
+    else:
+        if center is None or size is None:
+            raise FormatError("need --center RA DEC and --size W H (or --header REGION.hdr)")
+    found = scan_images(images)
+    if header is None:
+        assert center is not None and size is not None
+        scale = pixel_scale if pixel_scale is not None else _image_scale(found[0])
+        region = region_from_center(
+            center[0], center[1], size[0], size[1], pixel_scale_arcsec=scale,
+            projection=projection,
+        )  # fmt: skip
+    if not sites:
+        raise FormatError("--sites names no site")
+    out_dir = output.absolute().parent
+    result = build_montage(found, region, name=name, tc_sites=sites, header_dir=out_dir)
+    write_side_files(result.files, out_dir)
+    replica_yaml.dump(result.replica_catalog, rc_path or out_dir / "rc.yml")
+    transformation_yaml.dump(result.transformation_catalog, tc_path or out_dir / "tc.yml")
+    pegasus_yaml.dump(result.workflow, output)
+    return result
+
+
+def _image_scale(image: InputImage) -> float:
+    """The first image's pixel scale in arcsec (what mMakeHdr would use)."""
+    try:
+        scales = WCS(image.header).proj_plane_pixel_scales()
+        return float(abs(scales[0].to_value("deg"))) * 3600.0
+    except Exception as exc:
+        raise FormatError(f"no usable WCS: {exc}", source=str(image.path)) from None

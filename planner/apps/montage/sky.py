@@ -134,7 +134,8 @@ def make_sky(
                 float(rng.uniform(-0.15, 0.15)) * 200 / py,
             )
             data = _render(wcs, px, py, star_ra, star_dec, flux, bg, rng)
-            header = wcs.to_header()
+            header = fits.PrimaryHDU(data).header  # SIMPLE, BITPIX, NAXIS* first
+            header.update(wcs.to_header())
             header["BUNIT"] = "DN"
             header["ORIGIN"] = "wfplan synthetic sky"
             out.append(Tile(tile_name(row, col), row, col, header, data, bg))

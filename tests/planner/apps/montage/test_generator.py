@@ -1,0 +1,210 @@
+"""The generated workflow against what Montage's own mDAG wrote for 16 tiles."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections import Counter
+from pathlib import Path
+
+import networkx as nx
+import pytest
+
+from planner.apps.montage.generator import (
+    InputImage,
+    NoImagesInRegion,
+    build_montage,
+    region_from_center,
+    region_from_text,
+    transformation_catalog,
+)
+from planner.apps.montage.ipac import read_table
+from planner.apps.montage.sky import make_sky
+from planner.errors import FormatError
+from planner.model.workflow import Workflow
+
+CENTER = (161.265, -59.685)
+DAX_NS = "{http://pegasus.isi.edu/schema/DAX}"
+STAMP = re.compile(r"_\d{8}_\d{6}_\d+")
+TILE = re.compile(r"2mass-k-r\d\dc\d\d")
+
+
+def _sky_images(nx_: int, ny_: int) -> list[InputImage]:
+    sky = make_sky(CENTER, (0.05 * nx_, 0.05 * ny_), (nx_, ny_), tile_pixels=(48, 48), seed=1)
+    return [InputImage(t.name, Path("/data") / t.name, t.header) for t in sky.tiles]
+
+
+def _build(nx_: int, ny_: int) -> Workflow:
+    region = region_from_center(*CENTER, 0.05 * nx_, 0.05 * ny_, pixel_scale_arcsec=4.0)
+    return build_montage(_sky_images(nx_, ny_), region).workflow
+
+
+# A job is named by what it works on, so both workflows can be compared whatever their
+# ids and image numbering: mProjectPP/mBackground by their tile, mDiffFit by its two tiles.
+JobKey = tuple[str, tuple[str, ...]]
+Files = tuple[frozenset[str], frozenset[str]]
+
+
+def _normal(lfn: str, tiles_by_cntr: dict[int, str]) -> str:
+    m = re.fullmatch(r"(fit|diff)\.(\d+)\.(\d+)\.(txt|fits)", lfn)
+    if m:
+        a, b = sorted((tiles_by_cntr[int(m.group(2))], tiles_by_cntr[int(m.group(3))]))
+        return f"{m.group(1)}.{a}.{b}.{m.group(4)}"
+    name = STAMP.sub("", lfn)
+    return "shrunken.png" if name == "shrunken.jpg" else name
+
+
+def _key(name: str, inputs: frozenset[str]) -> JobKey:
+    tiles = sorted({m.group(0) for f in inputs for m in [TILE.search(f)] if m})
+    if name in ("mProjectPP", "mBackground", "mDiffFit"):
+        return name, tuple(tiles)
+    return name, ()
+
+
+def _from_dax(path: Path) -> tuple[dict[JobKey, Files], set[tuple[JobKey, JobKey]]]:
+    root = ET.parse(path).getroot()
+    jobs = root.findall(f"{DAX_NS}job")
+    # mDAG numbers images by its mProjectPP order; fit.000001.000003 means images 1 and 3.
+    tiles_by_cntr = {
+        i + 1: TILE.search(next(u.get("file", "") for u in j.findall(f"{DAX_NS}uses"))).group(0)  # type: ignore[union-attr]
+        for i, j in enumerate(jj for jj in jobs if jj.get("name") == "mProjectPP")
+    }
+    out: dict[JobKey, Files] = {}
+    key_by_id: dict[str, JobKey] = {}
+    for job in jobs:
+        name = "mViewer" if job.get("name") == "mJPEG" else str(job.get("name"))
+        ins: set[str] = set()
+        outs: set[str] = set()
+        for use in job.findall(f"{DAX_NS}uses"):
+            lfn = use.get("file", "")
+            # mDAG's bookkeeping: the executables mDiffFit starts, and mJPEG's pass-through
+            # of the DAX itself and the raw image table (nothing reads them).
+            if use.get("type") == "executable" or lfn.startswith(("dag_", "images_")):
+                continue
+            (ins if use.get("link") == "input" else outs).add(_normal(lfn, tiles_by_cntr))
+        key = _key(name, frozenset(ins))
+        key_by_id[str(job.get("id"))] = key
+        out[key] = (frozenset(ins), frozenset(outs))
+    edges = {
+        (key_by_id[str(p.get("ref"))], key_by_id[str(c.get("ref"))])
+        for c in root.findall(f"{DAX_NS}child")
+        for p in c.findall(f"{DAX_NS}parent")
+    }
+    return out, edges
+
+
+def _from_workflow(wf: Workflow) -> tuple[dict[JobKey, Files], set[tuple[JobKey, JobKey]]]:
+    proj = [j for j in wf.jobs if j.name == "mProjectPP"]
+    tiles_by_cntr = {i + 1: TILE.search(j.arguments[1]).group(0) for i, j in enumerate(proj)}  # type: ignore[union-attr]
+    out: dict[JobKey, Files] = {}
+    key_by_id: dict[str, JobKey] = {}
+    producer: dict[str, str] = {}
+    for job in wf.jobs:
+        ins = frozenset(_normal(u.lfn, tiles_by_cntr) for u in job.inputs)
+        outs = frozenset(_normal(u.lfn, tiles_by_cntr) for u in job.outputs)
+        key_by_id[job.id] = _key(job.name, ins)
+        out[key_by_id[job.id]] = (ins, outs)
+        for u in job.outputs:
+            producer[u.lfn] = job.id
+    edges = {
+        (key_by_id[producer[u.lfn]], key_by_id[job.id])
+        for job in wf.jobs
+        for u in job.inputs
+        if u.lfn in producer
+    } | {(key_by_id[a], key_by_id[b]) for a, b in wf.dependencies}
+    return out, edges
+
+
+def test_matches_mdag_16_tiles(shared_data: Path) -> None:
+    dax_jobs, dax_edges = _from_dax(shared_data / "montage" / "mdag-16tiles.dax.xml")
+    our_jobs, our_edges = _from_workflow(_build(4, 4))
+
+    assert Counter(k[0] for k in our_jobs) == Counter(k[0] for k in dax_jobs)
+    assert len(our_jobs) == len(dax_jobs) == 80
+    assert set(our_jobs) == set(dax_jobs)
+    for key, files in dax_jobs.items():
+        assert our_jobs[key] == files, key
+    # mDAG's edges are not transitively reduced (mAdd has 17 parents): compare reductions.
+    dax_g = nx.DiGraph(dax_edges)
+    our_g = nx.DiGraph(our_edges)
+    assert set(nx.transitive_reduction(our_g).edges) == set(nx.transitive_reduction(dax_g).edges)
+    closure = nx.transitive_closure_dag(our_g)
+    assert all(closure.has_edge(a, b) for a, b in dax_edges)
+
+
+def test_job_count_formula_and_order() -> None:
+    wf = _build(3, 2)
+    overlaps = 3 * 1 + 2 * 2 + 2 * 2 * 1
+    assert len(wf.jobs) == 2 * 6 + overlaps + 6
+    names = [j.name for j in wf.jobs]
+    assert names[:6] == ["mProjectPP"] * 6
+    assert names[-4:] == ["mImgtbl", "mAdd", "mShrink", "mViewer"]
+    assert [j.id for j in wf.jobs] == [f"ID{i:06d}" for i in range(1, len(wf.jobs) + 1)]
+
+
+def test_only_final_products_are_staged_out() -> None:
+    wf = _build(2, 2)
+    kept = sorted(u.lfn for j in wf.jobs for u in j.outputs if u.stage_out)
+    assert kept == ["mosaic.fits", "mosaic_area.fits", "shrunken.fits", "shrunken.png"]
+    diffs = [u for j in wf.jobs for u in j.outputs if u.lfn.startswith("diff.")]
+    assert diffs and all(u.optional for u in diffs)
+
+
+def test_images_outside_the_region_are_dropped() -> None:
+    images = _sky_images(2, 2)
+    middle = images[3].header  # r01c01: a tiny region around its centre touches only it
+    far = region_from_center(
+        middle["CRVAL1"], middle["CRVAL2"], 0.005, 0.005, pixel_scale_arcsec=4.0
+    )
+    result = build_montage(images, far)
+    assert [p.image.lfn for p in result.images] == ["2mass-k-r01c01.fits"]
+    assert result.pairs == ()
+    nowhere = region_from_center(10.0, 10.0, 0.1, 0.1)
+    with pytest.raises(NoImagesInRegion, match="no image touches the region"):
+        build_montage(images, nowhere)
+
+
+def test_side_tables_number_images_from_one_like_the_fits() -> None:
+    region = region_from_center(*CENTER, 0.1, 0.1, pixel_scale_arcsec=4.0)
+    result = build_montage(_sky_images(2, 2), region)
+    tables = {name: text for name, text in result.files.items()}
+    tmp_rows = [
+        line for line in tables["pimages.tbl"].splitlines() if not line.startswith(("|", "\\"))
+    ]
+    assert [int(r.split()[0]) for r in tmp_rows] == [1, 2, 3, 4]
+    assert tables["statfile.tbl"].splitlines()[2].split() == ["1", "2", "fit.000001.000002.txt"]
+    assert "END" in tables["region.hdr"].splitlines()[-1]
+
+
+def test_side_tables_read_back(tmp_path: Path) -> None:
+    region = region_from_center(*CENTER, 0.1, 0.1, pixel_scale_arcsec=4.0)
+    result = build_montage(_sky_images(2, 2), region)
+    (tmp_path / "pimages.tbl").write_text(result.files["pimages.tbl"])
+    rows = read_table(tmp_path / "pimages.tbl")
+    assert [r["fname"] for r in rows] == [
+        f"p2mass-k-r0{r}c0{c}.fits" for r in (0, 1) for c in (0, 1)
+    ]
+    assert all(int(r["naxis1"]) > 0 for r in rows)
+
+
+def test_region_header_round_trip_and_errors() -> None:
+    region = region_from_center(*CENTER, 0.1, 0.05, pixel_scale_arcsec=2.0)
+    again = region_from_text(region.text(), "r.hdr")
+    assert again.naxis == region.naxis == (180, 90)
+    with pytest.raises(FormatError, match=r"r\.hdr: header lacks NAXIS1"):
+        region_from_text("CTYPE1  = 'RA---TAN'\nEND\n", "r.hdr")
+    with pytest.raises(FormatError, match="three-letter"):
+        region_from_center(*CENTER, 0.1, 0.1, projection="TANGENT")
+    with pytest.raises(FormatError, match="must be positive"):
+        region_from_center(*CENTER, 0.0, 0.1)
+
+
+def test_transformation_catalog_points_at_the_wrappers(tmp_path: Path) -> None:
+    tc = transformation_catalog(["condorpool", "local"], tmp_path)
+    entry = tc.lookup(None, "mDiffFit", None)
+    assert entry is not None
+    assert [(s.name, s.pfn) for s in entry.sites] == [
+        ("condorpool", str(tmp_path / "wfplan-mDiffFit")),
+        ("local", str(tmp_path / "wfplan-mDiffFit")),
+    ]
+    assert len(tc.transformations) == 9
