@@ -1,0 +1,78 @@
+"""Pass 8b: in-place, leaf and no cleanup."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import networkx as nx
+
+from catalogs.replica import PFN, Replica
+from planner.model.concrete import ConcreteWorkflow, DataConfiguration, NodeKind
+from planner.plan import PlanOptions, plan
+
+ALL = ("preprocess", "findrange", "analyze")
+
+
+def _cleaned(cw: ConcreteWorkflow) -> dict[str, str]:
+    return {t.dst: n.name for n in cw.nodes if n.kind == NodeKind.CLEANUP for t in n.files}
+
+
+def test_inplace_removes_each_file_after_its_writer_readers_and_stage_out(
+    kit: SimpleNamespace,
+) -> None:
+    cw = plan(kit.diamond(), kit.catalogs(ALL, ["f.a"]), PlanOptions(sites=("siteA",)))
+    g = nx.DiGraph(cw.edges)
+    base = "file:///data/local/scratch/diamond/"
+    cleaned = _cleaned(cw)
+    assert sorted(cleaned) == [base + f for f in ("f.a", "f.b1", "f.b2", "f.c1", "f.c2", "f.d")]
+    assert cleaned[base + "f.a"] == "clean_up_local_level_1_0"
+    before = nx.ancestors(g, cleaned[base + "f.d"])
+    assert {"analyze_ID4", "stage_out_local_local_3_0"} <= before
+    assert {"findrange_ID2", "preprocess_ID1"} <= nx.ancestors(g, cleaned[base + "f.b1"])
+
+
+def test_a_replica_in_place_is_never_removed(kit: SimpleNamespace) -> None:
+    here = Replica(
+        lfn="f.a", pfns=(PFN(url="file:///data/siteA/scratch/diamond/f.a", site="siteA"),)
+    )
+    cw = plan(
+        kit.diamond(),
+        kit.catalogs(ALL, [], extra_replicas=[here]),
+        PlanOptions(sites=("siteA",), data_configuration=DataConfiguration.SHAREDFS),
+    )
+    assert [n for n in cw.nodes if n.kind == NodeKind.STAGE_IN] == []
+    assert "file:///data/siteA/scratch/diamond/f.a" not in _cleaned(cw)
+
+
+def test_leaf_cleanup_runs_after_everything(kit: SimpleNamespace) -> None:
+    cw = plan(
+        kit.diamond(), kit.catalogs(ALL, ["f.a"]), PlanOptions(sites=("siteA",), cleanup="leaf")
+    )
+    (leaf,) = [n for n in cw.nodes if n.kind == NodeKind.CLEANUP]
+    assert leaf.name == "cleanup_diamond_0_local"
+    g = nx.DiGraph(cw.edges)
+    assert nx.ancestors(g, leaf.name) == {n.name for n in cw.nodes} - {leaf.name}
+    assert len(leaf.files) == 6
+
+
+def test_no_cleanup(kit: SimpleNamespace) -> None:
+    cw = plan(
+        kit.diamond(), kit.catalogs(ALL, ["f.a"]), PlanOptions(sites=("siteA",), cleanup="none")
+    )
+    assert not [n for n in cw.nodes if n.kind == NodeKind.CLEANUP]
+
+
+def test_cleanup_nodes_per_level_follow_one_per_five_jobs(kit: SimpleNamespace) -> None:
+    from planner.model.workflow import Job, Workflow
+
+    jobs = tuple(
+        Job(id=f"j{i:02d}", name="work", uses=(kit.use(f"in{i}"), kit.use(f"o{i}", kit.OUT)))
+        for i in range(12)
+    )
+    cw = plan(
+        Workflow(name="fan", jobs=jobs),
+        kit.catalogs(["work"], [f"in{i}" for i in range(12)]),
+        PlanOptions(sites=("siteA",)),
+    )
+    names = sorted(n.name for n in cw.nodes if n.kind == NodeKind.CLEANUP)
+    assert names == [f"clean_up_local_level_1_{k}" for k in range(3)]
