@@ -46,15 +46,20 @@ def load_workflow(path: str | os.PathLike[str]) -> Workflow:
     return workflow
 
 
-def dump_workflow(workflow: Workflow, path: str | os.PathLike[str]) -> None:
-    """Write a workflow in the format named by ``path``'s extension (only Pegasus YAML is
-    writable; DAX and WfFormat are read-only)."""
+def check_writable(path: str | os.PathLike[str]) -> None:
+    """Refuse, before any work, an output path whose format wfplan cannot write."""
     if _suffix(path) not in WRITERS:
         raise FormatError(
             f"cannot write {_suffix(path) or 'files without an extension'!r}: only Pegasus "
             "YAML (.yml/.yaml) is writable; DAX (.xml/.dax) and WfFormat (.json) are read-only",
             source=str(path),
         )
+
+
+def dump_workflow(workflow: Workflow, path: str | os.PathLike[str]) -> None:
+    """Write a workflow in the format named by ``path``'s extension (only Pegasus YAML is
+    writable; DAX and WfFormat are read-only)."""
+    check_writable(path)
     from planner.formats import pegasus_yaml
 
     pegasus_yaml.dump(workflow, path)

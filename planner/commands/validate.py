@@ -1,0 +1,29 @@
+"""``wfplan validate WF [--rc F]... [--tc F] [--sc F]``: parse and check, all problems at once."""
+
+from __future__ import annotations
+
+import argparse
+
+from planner.commands.common import add_catalog_options, add_workflow_argument
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_workflow_argument(parser)
+    add_catalog_options(parser)
+    parser.epilog = (
+        "Replicas are checked when a replica catalog is given (--rc or inline), "
+        "transformations when a transformation catalog is (--tc or inline). "
+        "Prints 'ok: NAME: N jobs, M files' or one line per problem (exit code 1)."
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from planner.commands.common import load_catalogs, load_workflow
+    from planner.passes.validate import validate
+
+    workflow = load_workflow(args.workflow)
+    catalogs = load_catalogs(args, workflow)
+    validate(workflow, replicas=catalogs.replicas, transformations=catalogs.transformations)
+    files = len({use.lfn for job in workflow.jobs for use in job.uses})
+    print(f"ok: {workflow.name}: {len(workflow.jobs)} jobs, {files} files")
+    return 0
