@@ -129,3 +129,25 @@ def test_bad_vary_is_one_line(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
     assert not (tmp_path / "o").exists()
+
+
+def test_plan_cluster_auto_then_simulate_the_submit_dir(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    wf = fan_workflow(tmp_path)
+    conf = tmp_path / "auto.properties"
+    conf.write_text("wfplan.cluster.auto.slots = 4\nwfplan.cluster.auto.overhead = none\n")
+    sub = tmp_path / "sub"
+    assert main(["plan", str(wf), "--cluster", "auto", "--conf", str(conf), "--dir", str(sub)]) == 0
+    record = json.loads((sub / "plan.json").read_text())
+    assert record["options"]["cluster_auto"][0] == (
+        "auto: level 1, work on condorpool: 8 jobs -> 4 clusters.num"
+    )
+    capsys.readouterr()
+    assert main(["simulate", str(sub), "--slots", "4", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    # four clusters of two 10 s jobs on four slots, then the 5 s join
+    assert data["makespan"] == 25.0
+    assert [s["kind"] for s in data["critical_path"]][-2:] == ["cluster", "compute"]
