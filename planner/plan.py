@@ -12,7 +12,6 @@ deterministic order (nodes by level, kind and name; edges sorted).
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -35,6 +34,7 @@ from planner.passes.register import register
 from planner.passes.replicas import check_feasibility, lookup_replicas
 from planner.passes.select_sites import normalise_selector, select_sites
 from planner.passes.stage import MAXJOBS, StagePlan, StagingOptions, stage
+from planner.passes.validate import validate
 from planner.properties import as_profiles, truthy
 from sites.model import SiteCatalog
 
@@ -196,13 +196,7 @@ def _merged(
 
 
 def _validate(workflow: Workflow, rc: ReplicaCatalog, tc: TransformationCatalog) -> None:
-    try:
-        module = importlib.import_module("planner.passes.validate")
-    except ModuleNotFoundError as exc:  # validation is built alongside; plan without it
-        if exc.name != "planner.passes.validate":
-            raise
-        return
-    module.validate(workflow, replicas=rc, transformations=tc)
+    validate(workflow, replicas=rc, transformations=tc)
 
 
 def _staging_options(name: str, options: PlanOptions, props: Mapping[str, str]) -> StagingOptions:

@@ -196,7 +196,9 @@ def stage(
         workdir(staging)
         staging_of[unit.name] = (staging, dc)
 
-    out_url, _ = dirs.url(options.output_site, DirectoryType.LOCAL_STORAGE)
+    def out_dir() -> str:
+        return dirs.url(options.output_site, DirectoryType.LOCAL_STORAGE)[0]
+
     per_level: dict[tuple[int, str], int] = {}
     for unit in units:
         slot = (unit.level, staging_of[unit.name][0])
@@ -340,7 +342,7 @@ def stage(
                 transfer = Transfer(
                     lfn=lfn,
                     src=(at,),
-                    dst=f"{out_url}/{lfn}",
+                    dst=f"{out_dir()}/{lfn}",
                     sha256=sha256(lfn),
                     size=use.size,
                     site=options.output_site,
@@ -423,7 +425,7 @@ def stage(
             transfer = Transfer(
                 lfn=use.lfn,
                 src=urls,
-                dst=f"{out_url}/{use.lfn}",
+                dst=f"{out_dir()}/{use.lfn}",
                 sha256=sha256(use.lfn),
                 size=use.size,
                 site=options.output_site,
