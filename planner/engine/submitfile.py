@@ -198,7 +198,9 @@ def read_submit(
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise EngineError(f"cannot read submit file for node {node}: {exc.strerror}", source=str(path))
+        raise EngineError(
+            f"cannot read submit file for node {node}: {exc.strerror}", source=str(path)
+        )
     return read_submit_text(text, path, node_vars, node, retry, cwd or path.parent)
 
 
@@ -309,6 +311,10 @@ def _build_spec(
         src, sep, dst = item.partition("=")
         if sep:
             remaps[src.strip()] = dst.strip()
+    # Without file transfer an HTCondor job runs in remote_initialdir on the execute
+    # machine (the planner's sharedfs jobs on a non-local site): here that is this machine.
+    remote_iwd = get("remote_initialdir")
+    run_dir = Path(os.path.normpath(cwd / remote_iwd)) if remote_iwd and not transfer else iwd
     return JobSpec(
         submit_file=path,
         universe=universe,
@@ -316,7 +322,7 @@ def _build_spec(
         arguments=tuple(arguments),
         environment=environment,
         getenv=get("getenv", "false").lower() in _TRUE,
-        initialdir=iwd,
+        initialdir=run_dir,
         stdin=job_path("input"),
         stdout=job_path("output"),
         stderr=job_path("error"),
