@@ -116,7 +116,7 @@ def _svc_number(value: Any) -> str:
 def mDiffFit_main(argv: Sequence[str] | None = None) -> int:
     p = _parser("mDiffFit")
     p.add_argument("-s", dest="status", help="write the fit status line here")
-    p.add_argument("-n", dest="keep", action="store_true", help="keep the difference image")
+    p.add_argument("-n", dest="keep", action="store_true", help="(always on: see below)")
     p.add_argument("-l", dest="level", action="store_true", help="fit a level only")
     p.add_argument("plus")
     p.add_argument("minus")
@@ -129,7 +129,9 @@ def mDiffFit_main(argv: Sequence[str] | None = None) -> int:
         _need(a.plus, a.minus, a.header)
         # In-process: MontagePy runs mDiff and mFitplane inside this call, so nothing
         # needs to be on PATH (the Debian binary starts them as child processes).
-        result = mDiffFit(a.plus, a.minus, a.diff, a.header, keep=a.keep, levelOnly=a.level)
+        # The difference image is always kept: mDAG declares it an optional output, but
+        # HTCondor's file transfer fails a job whose listed output is missing.
+        result = mDiffFit(a.plus, a.minus, a.diff, a.header, keep=True, levelOnly=a.level)
         if str(result.get("status")) != "0":
             msg = _text(result.get("msg"))
             if "overlap" not in msg.lower() or not a.status:
