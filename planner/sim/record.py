@@ -118,3 +118,38 @@ def _transfer_time(node: Mapping[str, Any], site: str, net: Network, source: str
         dst = str(f.get("site") or site)
         total += nbytes / net.bandwidth(src, dst) + net.latency
     return total
+
+
+def with_runtimes(
+    record: Mapping[str, Any],
+    by_transformation: Mapping[str, float],
+    by_kind: Mapping[str, float] | None = None,
+    *,
+    per_cluster: float = 0.0,
+) -> dict[str, Any]:
+    """A copy of ``record`` with measured runtimes filled in (for calibration).
+
+    A compute or cluster node gets the sum of its tasks' ``by_transformation`` values
+    (plus ``per_cluster`` for a cluster: its runner's start-up); any other node its
+    kind's ``by_kind`` value. Nodes with nothing known keep their runtime.
+
+    >>> rec = {"nodes": [{"name": "m", "kind": "cluster", "tasks": [{"transformation": "a"},
+    ...        {"transformation": "a"}]}]}
+    >>> with_runtimes(rec, {"a": 1.5}, per_cluster=0.25)["nodes"][0]["runtime"]
+    3.25
+    """
+    kinds = by_kind or {}
+    nodes = []
+    for node in record.get("nodes") or ():
+        copy = dict(node)
+        kind = node.get("kind")
+        if kind in ("compute", "cluster"):
+            tasks = node.get("tasks") or ()
+            known = [by_transformation.get(str(t.get("transformation"))) for t in tasks]
+            if tasks and all(v is not None for v in known):
+                total = sum(v for v in known if v is not None)
+                copy["runtime"] = total + (per_cluster if kind == "cluster" else 0.0)
+        elif kind in kinds:
+            copy["runtime"] = kinds[kind]
+        nodes.append(copy)
+    return {**record, "nodes": nodes}

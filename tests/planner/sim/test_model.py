@@ -37,3 +37,24 @@ def test_model_file_rejects_unknown_fields(tmp_path: Path) -> None:
     path.write_text(json.dumps({"cycles": 5}))
     with pytest.raises(SimulationError, match="'cycles'"):
         load_overhead(str(path))
+
+
+def test_with_runtimes_fills_tasks_kinds_and_cluster_start() -> None:
+    from planner.sim.record import with_runtimes
+
+    record = {
+        "workflow": "w",
+        "nodes": [
+            {"name": "c", "kind": "compute", "tasks": [{"transformation": "a"}], "runtime": None},
+            {
+                "name": "m",
+                "kind": "cluster",
+                "tasks": [{"transformation": "a"}, {"transformation": "b"}],
+            },
+            {"name": "u", "kind": "compute", "tasks": [{"transformation": "zz"}], "runtime": 7},
+            {"name": "s", "kind": "stage_in", "files": []},
+        ],
+    }
+    out = with_runtimes(record, {"a": 1.0, "b": 2.0}, {"stage_in": 0.5}, per_cluster=0.25)
+    assert [n.get("runtime") for n in out["nodes"]] == [1.0, 3.25, 7, 0.5]
+    assert record["nodes"][0]["runtime"] is None and out["workflow"] == "w"
