@@ -33,7 +33,7 @@ from planner.passes.reduce import reduce
 from planner.passes.register import register
 from planner.passes.replicas import check_feasibility, lookup_replicas
 from planner.passes.select_sites import normalise_selector, select_sites
-from planner.passes.stage import MAXJOBS, StagePlan, StagingOptions, stage
+from planner.passes.stage import MAXJOBS, StagePlan, StagingOptions, built, stage
 from planner.passes.validate import validate
 from planner.properties import as_profiles, truthy
 from sites.model import SiteCatalog
@@ -279,7 +279,7 @@ def _finalise(
             source=workflow.source,
         )
     nodes = [
-        node if node.level == level[name] else node.model_copy(update={"level": level[name]})
+        node if node.level == level[name] else built(Node, {**node.__dict__, "level": level[name]})
         for name, node in by_name.items()
     ]
     nodes.sort(key=lambda n: (n.level, _KIND_ORDER[n.kind], n.name))

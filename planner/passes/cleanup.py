@@ -16,7 +16,7 @@ import math
 from planner.errors import PlannerError
 from planner.model.concrete import Node, NodeKind, Transfer
 from planner.passes.cluster import safe_name
-from planner.passes.stage import Residency, StagePlan, dagman_profiles
+from planner.passes.stage import Residency, StagePlan, dagman_profiles, make_node, transfer
 
 __all__ = ["SCOPES", "cleanup"]
 
@@ -114,7 +114,7 @@ def _leaf(
 
 
 def _file(lfn: str, res: Residency, site: str) -> Transfer:
-    return Transfer.model_construct(
+    return transfer(
         lfn=lfn,
         src=(),
         dst=res.url,
@@ -127,7 +127,7 @@ def _file(lfn: str, res: Residency, site: str) -> Transfer:
 
 
 def _node(name: str, site: str, level: int, files: list[Transfer], retry: str) -> Node:
-    return Node.model_construct(
+    return make_node(
         name=name,
         kind=NodeKind.CLEANUP,
         site="local",

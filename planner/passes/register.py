@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Set
 
-from planner.model.concrete import Node, NodeKind, Transfer
+from planner.model.concrete import Node, NodeKind
 from planner.passes.cluster import safe_name
-from planner.passes.stage import StagePlan, dagman_profiles
+from planner.passes.stage import StagePlan, dagman_profiles, make_node, transfer
 
 __all__ = ["register"]
 
@@ -26,7 +26,7 @@ def register(plan: StagePlan, lfns: Set[str], output_site: str, retry: str = "1"
         if node.kind != NodeKind.STAGE_OUT:
             continue
         files = tuple(
-            Transfer.model_construct(
+            transfer(
                 lfn=t.lfn,
                 src=(),
                 dst=t.dst,
@@ -44,7 +44,7 @@ def register(plan: StagePlan, lfns: Set[str], output_site: str, retry: str = "1"
         k = counters[node.level] = counters.get(node.level, -1) + 1
         name = safe_name(f"register_{output_site}_{node.level}_{k}")
         added.append(
-            Node.model_construct(
+            make_node(
                 name=name,
                 kind=NodeKind.REGISTER,
                 site="local",
