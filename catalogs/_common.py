@@ -15,7 +15,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from catalogs.errors import CatalogFormatError, CatalogWriteError
+from catalogs.replica import ReplicaCatalog
 
 # Pegasus's profile namespaces; a catalog using any other is refused.
 PROFILE_NAMESPACES = frozenset(
@@ -83,6 +86,24 @@ def check_pattern(pattern: str, where: str, source: str | None) -> None:
         re.compile(pattern)
     except re.error as exc:
         raise fail(where, f"invalid regular expression: {exc}", source)
+
+
+def build_replica_catalog(rows: list[dict[str, Any]], source: str | None) -> ReplicaCatalog:
+    """The catalog for already-checked entries (``{lfn, pfns: [{url, site}], sha256,
+    metadata, regex}``), validated by pydantic in one call: much faster than building
+    100,000 models one by one from Python."""
+    try:
+        return ReplicaCatalog.model_validate({"replicas": rows, "source": source})
+    except ValidationError as exc:
+        raise CatalogFormatError(one_line(exc), source=source)
+
+
+def one_line(exc: ValidationError) -> str:
+    """A pydantic error as one line naming where it is (pydantic's own text is multi-line)."""
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{where}: {first['msg']}{more}"
 
 
 def profiles(value: object, where: str, source: str | None) -> dict[str, dict[str, str]]:

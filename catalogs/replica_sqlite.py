@@ -20,11 +20,11 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from catalogs._common import atomic_write
+from catalogs._common import atomic_write, build_replica_catalog
 from catalogs.errors import CatalogFormatError, CatalogWriteError
-from catalogs.replica import PFN, Replica, ReplicaCatalog
+from catalogs.replica import PFN, ReplicaCatalog
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 SCHEMA_VERSION = "1"
@@ -207,8 +207,7 @@ class SQLiteReplicaCatalog:
         )
         if patterns is None:
             return found
-        regex_only = ReplicaCatalog(replicas=tuple(r for r in self._replicas() if r.regex))
-        return found + regex_only.lookup(lfn)
+        return found + build_replica_catalog(self._rows(regex_only=True), None).lookup(lfn)
 
     def remove(self, lfn: str, site: str | None = None) -> int:
         """Forget ``lfn`` (only its PFNs on ``site`` if given); the number of PFNs removed."""
@@ -230,11 +229,13 @@ class SQLiteReplicaCatalog:
         self._write(statements)
         return removed
 
-    def _replicas(self) -> list[Replica]:
+    def _rows(self, regex_only: bool = False) -> list[dict[str, Any]]:
+        """Entries as model fields: one per LFN and regex flag, by first registration."""
         conn = self._connect()
+        where = " WHERE regex = 1" if regex_only else ""
         rows = self._retry(
             lambda: conn.execute(
-                "SELECT lfn, pfn, site, sha256, regex FROM replicas ORDER BY id"
+                f"SELECT lfn, pfn, site, sha256, regex FROM replicas{where} ORDER BY id"
             ).fetchall()
         )
         meta_rows = self._retry(
@@ -245,29 +246,27 @@ class SQLiteReplicaCatalog:
         metadata: dict[str, dict[str, str]] = {}
         for lfn, key, value in meta_rows:
             metadata.setdefault(lfn, {})[key] = value
-        grouped: dict[tuple[str, bool], tuple[list[PFN], list[str]]] = {}
+        grouped: dict[tuple[str, bool], dict[str, Any]] = {}
         for lfn, pfn, site, sha256, regex in rows:
-            pfns, sums = grouped.setdefault((lfn, bool(regex)), ([], []))
-            pfns.append(PFN.model_construct(url=pfn, site=site))
-            if sha256:
-                sums.append(sha256)
-        return [
-            Replica.model_construct(
-                lfn=lfn,
-                pfns=tuple(pfns),
-                sha256=sums[0] if sums else None,
-                metadata=metadata.get(lfn, {}),
-                regex=regex,
-            )
-            for (lfn, regex), (pfns, sums) in grouped.items()
-        ]
+            entry = grouped.get((lfn, bool(regex)))
+            if entry is None:
+                grouped[(lfn, bool(regex))] = {
+                    "lfn": lfn,
+                    "pfns": [{"url": pfn, "site": site}],
+                    "sha256": sha256 or None,
+                    "metadata": metadata.get(lfn, {}),
+                    "regex": bool(regex),
+                }
+                continue
+            entry["pfns"].append({"url": pfn, "site": site})
+            if sha256 and entry["sha256"] is None:
+                entry["sha256"] = sha256
+        return list(grouped.values())
 
     def to_catalog(self) -> ReplicaCatalog:
         """A snapshot of the database as an immutable catalog (entries by first
         registration; one entry per LFN and regex flag)."""
-        return ReplicaCatalog.model_construct(
-            replicas=tuple(self._replicas()), source=str(self.path)
-        )
+        return build_replica_catalog(self._rows(), str(self.path))
 
     def add_catalog(self, catalog: ReplicaCatalog) -> None:
         """Insert every entry of ``catalog`` (with metadata) in one transaction."""

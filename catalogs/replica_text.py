@@ -16,27 +16,24 @@ same LFN (and regex flag) form one entry, in first-appearance order.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from catalogs._common import atomic_write_text, check_pattern, fail, read_text
+from catalogs._common import (
+    atomic_write_text,
+    build_replica_catalog,
+    check_pattern,
+    fail,
+    read_text,
+)
 from catalogs.errors import CatalogFormatError
-from catalogs.replica import PFN, Replica, ReplicaCatalog
+from catalogs.replica import ReplicaCatalog
 from catalogs.yamlio import as_bool
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
 _UNESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
-
-
-class _Entry:
-    """An entry being assembled from the lines that share its LFN."""
-
-    __slots__ = ("metadata", "pfns", "sha256")
-
-    def __init__(self) -> None:
-        self.pfns: list[PFN] = []
-        self.sha256: str | None = None
-        self.metadata: dict[str, str] = {}
 
 
 def _tokens(line: str, where: str, source: str | None) -> list[tuple[str | None, str]]:
@@ -82,44 +79,66 @@ def _quoted(line: str, i: int, buf: list[str], where: str, source: str | None) -
     raise fail(where, "unterminated quote", source)
 
 
+# The common line (bare LFN and PFN, quoted attributes without escapes) parsed by one
+# regular expression; any other line goes through the general tokenizer.
+_SIMPLE = re.compile(
+    r'([^\s"\\#][^\s"\\]*)\s+([^\s"\\#][^\s"\\]*)((?:\s+[^\s="\\#]+="[^"\\]*")*)\s*'
+)
+_ATTR = re.compile(r'([^\s="\\#]+)="([^"\\]*)"')
+
+
+def _parse_line(line: str, where: str, source: str | None) -> tuple[str, str, dict[str, str]]:
+    """LFN, PFN and attributes of a non-blank, non-comment line."""
+    simple = _SIMPLE.fullmatch(line.strip())
+    if simple is not None:
+        lfn, url, rest = simple.groups()
+        return lfn, url, dict(_ATTR.findall(rest))
+    tokens = _tokens(line, where, source)
+    positional = [v for k, v in tokens if k is None]
+    if len(positional) != 2:
+        raise fail(where, f'expected LFN PFN key="value"..., got {line.strip()!r}', source)
+    return positional[0], positional[1], {k: v for k, v in tokens if k is not None}
+
+
 def loads(text: str, source: str | None = None) -> ReplicaCatalog:
-    entries: dict[tuple[str, bool], _Entry] = {}
+    entries: dict[tuple[str, bool], dict[str, Any]] = {}
     for number, raw in enumerate(text.split("\n"), start=1):
         line = raw.rstrip("\r")
-        where = f"line {number}"
-        tokens = _tokens(line, where, source)
-        if not tokens:
+        stripped = line.lstrip()
+        if not stripped or stripped[0] == "#":
             continue
-        positional = [v for k, v in tokens if k is None]
-        if len(positional) != 2:
-            raise fail(where, f'expected LFN PFN key="value"..., got {line.strip()!r}', source)
-        lfn, url = positional
+        where = f"line {number}"
+        lfn, url, attrs = _parse_line(line, where, source)
         if not lfn:
             raise fail(where, "the LFN is empty", source)
         where = f"line {number} (lfn {lfn!r})"
         if not url:
             raise fail(where, "the PFN is empty", source)
-        attrs = {k: v for k, v in tokens if k is not None}
         site = attrs.pop("site", None) or attrs.pop("pool", None)
         attrs.pop("pool", None)
         if not site:
             raise CatalogFormatError(f'{where} has no site="..."', source=source)
-        regex = as_bool(attrs.pop("regex", "false"), f"{where}: regex", source)
-        if regex:
-            check_pattern(lfn, where, source)
-        entry = entries.setdefault((lfn, regex), _Entry())
-        entry.pfns.append(PFN.model_construct(url=url, site=site))
+        regex = False
+        if "regex" in attrs:
+            regex = as_bool(attrs.pop("regex"), f"{where}: regex", source)
+            if regex:
+                check_pattern(lfn, where, source)
         sha256 = attrs.pop("checksum.sha256", None)
-        if sha256 and entry.sha256 is None:
-            entry.sha256 = sha256
-        entry.metadata.update(attrs)
-    replicas = tuple(
-        Replica.model_construct(
-            lfn=lfn, pfns=tuple(e.pfns), sha256=e.sha256, metadata=e.metadata, regex=regex
-        )
-        for (lfn, regex), e in entries.items()
-    )
-    return ReplicaCatalog.model_construct(replicas=replicas, source=source)
+        entry = entries.get((lfn, regex))
+        if entry is None:
+            entries[(lfn, regex)] = {
+                "lfn": lfn,
+                "pfns": [{"url": url, "site": site}],
+                "sha256": sha256 or None,
+                "metadata": attrs,
+                "regex": regex,
+            }
+            continue
+        entry["pfns"].append({"url": url, "site": site})
+        if sha256 and entry["sha256"] is None:
+            entry["sha256"] = sha256
+        entry["metadata"].update(attrs)
+    return build_replica_catalog(list(entries.values()), source)
 
 
 def _quote(text: str) -> str:

@@ -14,6 +14,7 @@ from catalogs._common import (
     as_list,
     as_mapping,
     atomic_write_text,
+    build_replica_catalog,
     check_keys,
     check_pattern,
     fail,
@@ -22,7 +23,7 @@ from catalogs._common import (
     scalar,
 )
 from catalogs.errors import CatalogFormatError
-from catalogs.replica import PFN, Replica, ReplicaCatalog
+from catalogs.replica import Replica, ReplicaCatalog
 from catalogs.yamlio import as_bool, dump_yaml, load_yaml
 
 PEGASUS_VERSION = "5.0"
@@ -42,11 +43,49 @@ def from_dict(d: object, source: str | None = None) -> ReplicaCatalog:
     if entries is None:
         return ReplicaCatalog(source=source)
     items = as_list(entries, "replicas", source)
-    replicas = [_replica(i, entry, source) for i, entry in enumerate(items, start=1)]
-    return ReplicaCatalog.model_construct(replicas=tuple(replicas), source=source)
+    rows = [
+        _canonical(entry) or _replica(i, entry, source) for i, entry in enumerate(items, start=1)
+    ]
+    return build_replica_catalog(rows, source)
 
 
-def _replica(number: int, entry: object, source: str | None) -> Replica:
+def _canonical(e: object) -> dict[str, Any] | None:
+    """The entry as model fields if it has exactly the shape Pegasus writes, else None
+    (then :func:`_replica` converts it or says what is wrong). The common case must be
+    cheap: a 100,000-entry catalog runs this 100,000 times."""
+    if type(e) is not dict or not e.keys() <= _ENTRY_KEYS:
+        return None
+    lfn, raw_pfns = e.get("lfn"), e.get("pfns")
+    if type(lfn) is not str or not lfn or type(raw_pfns) is not list or not raw_pfns:
+        return None
+    pfns = []
+    for p in raw_pfns:
+        if type(p) is not dict or len(p) != 2:
+            return None
+        url, site = p.get("pfn"), p.get("site")
+        if type(url) is not str or type(site) is not str or not url or not site:
+            return None
+        pfns.append({"url": url, "site": site})
+    sha256 = None
+    checksum = e.get("checksum")
+    if checksum is not None:
+        if type(checksum) is not dict or len(checksum) != 1:
+            return None
+        sha256 = checksum.get("sha256")
+        if type(sha256) is not str:
+            return None
+    metadata = e.get("metadata")
+    if metadata is not None and (
+        type(metadata) is not dict
+        or not all(type(k) is str and type(v) is str for k, v in metadata.items())
+    ):
+        return None
+    if e.get("regex", False) is not False:
+        return None
+    return {"lfn": lfn, "pfns": pfns, "sha256": sha256, "metadata": metadata or {}}
+
+
+def _replica(number: int, entry: object, source: str | None) -> dict[str, Any]:
     where = f"replica {number}"
     e = as_mapping(entry, where, source)
     lfn = required(e, "lfn", where, source)
@@ -64,9 +103,10 @@ def _replica(number: int, entry: object, source: str | None) -> Replica:
         p = as_mapping(raw, p_where, source)
         check_keys(p, _PFN_KEYS, p_where, source)
         pfns.append(
-            PFN.model_construct(
-                url=required(p, "pfn", p_where, source), site=required(p, "site", p_where, source)
-            )
+            {
+                "url": required(p, "pfn", p_where, source),
+                "site": required(p, "site", p_where, source),
+            }
         )
     sha256 = None
     checksum = e.get("checksum")
@@ -84,9 +124,7 @@ def _replica(number: int, entry: object, source: str | None) -> Replica:
         regex = as_bool(e["regex"], f"{where}: regex", source)
     if regex:
         check_pattern(lfn, where, source)
-    return Replica.model_construct(
-        lfn=lfn, pfns=tuple(pfns), sha256=sha256, metadata=metadata, regex=regex
-    )
+    return {"lfn": lfn, "pfns": pfns, "sha256": sha256, "metadata": metadata, "regex": regex}
 
 
 def to_dict(catalog: ReplicaCatalog) -> dict[str, Any]:
