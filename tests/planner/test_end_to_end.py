@@ -1,0 +1,98 @@
+"""Plan the diamond with ``wfplan plan`` and run it with ``wfplan run``: every data
+configuration, clustered and not; then the reuse scenario of issue 4."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from catalogs.replica_sqlite import SQLiteReplicaCatalog
+from planner.cli import main
+
+DIAMOND = Path(__file__).resolve().parents[1] / "e2e" / "diamond"
+EXPECTED = "analyze(range(pre(data)),range(pre(data)))\n"
+
+
+def _setup(tmp: Path) -> dict[str, Path]:
+    bin_dir = tmp / "bin"
+    bin_dir.mkdir()
+    for script in ("preprocess.py", "findrange.py", "analyze.py"):
+        shutil.copy2(DIAMOND / script, bin_dir / script)
+        (bin_dir / script).chmod(0o755)
+    (tmp / "f.a").write_text("data\n")
+    tc = "\n".join(
+        f"  - name: {t}\n    sites: [{{name: condorpool, pfn: {bin_dir / (t + '.py')}, type: installed}}]"
+        for t in ("preprocess", "findrange", "analyze")
+    )
+    (tmp / "tc.yml").write_text(f'pegasus: "5.0"\ntransformations:\n{tc}\n')
+    (tmp / "rc.yml").write_text(
+        f'pegasus: "5.0"\nreplicas:\n  - lfn: f.a\n    pfns: [{{site: local, pfn: {tmp / "f.a"}}}]\n'
+    )
+
+    def directory(kind: str, path: Path) -> str:
+        return (
+            f"      - type: {kind}\n        path: {path}\n"
+            f'        fileServers: [{{url: "file://{path}", operation: all}}]\n'
+        )
+
+    (tmp / "sites.yml").write_text(
+        'pegasus: "5.0"\nsites:\n  - name: local\n    directories:\n'
+        + directory("sharedScratch", tmp / "local-scratch")
+        + directory("localStorage", tmp / "outputs")
+        + "  - name: condorpool\n    directories:\n"
+        + directory("sharedScratch", tmp / "pool-scratch")
+    )
+    return {name: tmp / f"{name}.yml" for name in ("tc", "rc", "sites")}
+
+
+def _plan(
+    tmp: Path, files: dict[str, Path], submit: Path, *extra: str, rcs: tuple[str, ...] = ()
+) -> dict:
+    rc_args = [a for rc in (rcs or (str(files["rc"]),)) for a in ("--rc", rc)]
+    argv = [
+        "plan", str(DIAMOND / "workflow.yml"), "--sc", str(files["sites"]), "--tc", str(files["tc"]),
+        *rc_args, "--dir", str(submit), "--sites", "condorpool", *extra,
+    ]  # fmt: skip
+    assert main(argv) == 0
+    return json.loads((submit / "plan.json").read_text())
+
+
+@pytest.mark.parametrize("config", ["condorio", "sharedfs", "nonsharedfs"])
+@pytest.mark.parametrize("clustered", [False, True])
+def test_diamond_runs_in_every_data_configuration(
+    tmp_path: Path, config: str, clustered: bool, capsys
+):
+    files = _setup(tmp_path)
+    extra = ["--data-configuration", config, "--output-rc", str(tmp_path / "out.db")]
+    if clustered:
+        extra += ["--cluster", "horizontal"]
+    record = _plan(tmp_path, files, tmp_path / "submit", *extra)
+    clusters = [n for n in record["nodes"] if n["kind"] == "cluster"]
+    assert len(clusters) == (1 if clustered else 0)
+    capsys.readouterr()
+    assert main(["run", str(tmp_path / "submit"), "-j", "2"]) == 0, capsys.readouterr().err
+    assert (tmp_path / "outputs" / "f.d").read_text() == EXPECTED
+    with SQLiteReplicaCatalog(tmp_path / "out.db") as rc:
+        assert [p.url for p in rc.lookup("f.d")] == [(tmp_path / "outputs" / "f.d").as_uri()]
+
+
+def test_reuse_prunes_everything_then_only_what_remakes_a_deleted_replica(tmp_path: Path, capsys):
+    files = _setup(tmp_path)
+    out_db = tmp_path / "out.db"
+    _plan(tmp_path, files, tmp_path / "run1", "--output-rc", str(out_db))
+    assert main(["run", str(tmp_path / "run1"), "-j", "2"]) == 0
+    rcs = (str(files["rc"]), str(out_db))
+    again = _plan(tmp_path, files, tmp_path / "run2", rcs=rcs)
+    assert sorted(p["job"] for p in again["pruned"]) == ["ID1", "ID2", "ID3", "ID4"]
+    assert not [n for n in again["nodes"] if n["jobs"]]
+    with SQLiteReplicaCatalog(out_db) as rc:
+        assert rc.remove("f.c1") == 1
+    (tmp_path / "outputs" / "f.c1").unlink()
+    third = _plan(tmp_path, files, tmp_path / "run3", rcs=rcs)
+    assert sorted(j for n in third["nodes"] for j in n["jobs"]) == ["ID1", "ID2"]
+    capsys.readouterr()
+    assert main(["run", str(tmp_path / "run3"), "-j", "2"]) == 0, capsys.readouterr().err
+    assert (tmp_path / "outputs" / "f.c1").read_text() == "range(pre(data))\n"
