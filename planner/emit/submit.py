@@ -75,10 +75,10 @@ class EmitContext:
 
     @property
     def log(self) -> str:
-        return str(self.submit_dir / f"{self.workflow}.log")
+        return self.in_dir(f"{self.workflow}.log")
 
     def tool(self, name: str) -> str:
-        return str(self.tools_dir / name)
+        return f"{self.tools_dir}/{name}"
 
     def in_dir(self, name: str) -> str:
         return f"{self.submit_dir}/{name}"

@@ -1,0 +1,165 @@
+"""``wfplan explain SUBMIT_DIR [NODE]``: what the planner decided and why, from plan.json.
+
+Without NODE: the pruned jobs and why, each abstract job's node, site, cluster and the
+reasons recorded for it, and which replica each staged file comes from (with fallbacks).
+With NODE (a node name or an abstract job id): that node in detail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("submit_dir", metavar="SUBMIT_DIR", help="a directory wfplan plan wrote")
+    parser.add_argument("node", metavar="NODE", nargs="?", help="a DAG node name or a job id")
+
+
+def run(args: argparse.Namespace) -> int:
+    record = load_plan(Path(args.submit_dir))
+    write_lines(explain_lines(record, args.node), sys.stdout)
+    return 0
+
+
+def write_lines(lines: Iterator[str], out: TextIO) -> None:
+    for line in lines:
+        out.write(line + "\n")
+
+
+def load_plan(submit_dir: Path) -> dict[str, Any]:
+    """Read ``plan.json`` from a submit dir (or a plan.json path)."""
+    import json
+
+    from planner.errors import FormatError, PlannerError
+
+    path = submit_dir if submit_dir.name == "plan.json" else submit_dir / "plan.json"
+    if not path.is_file():
+        raise PlannerError("not a wfplan submit dir (no plan.json)", source=str(submit_dir))
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        raise FormatError(f"cannot read the plan record: {exc}", source=str(path))
+    if not isinstance(record, dict) or not isinstance(record.get("nodes"), list):
+        raise FormatError("not a plan record (no 'nodes' list)", source=str(path))
+    record["_source"] = str(path)
+    return record
+
+
+def explain_lines(record: Mapping[str, Any], node: str | None = None) -> Iterator[str]:
+    if node is not None:
+        yield from node_lines(record, node)
+    else:
+        yield from summary_lines(record)
+
+
+def _pair_text(f: Mapping[str, Any]) -> str:
+    fallbacks = f.get("fallbacks") or []
+    text = f"{f.get('lfn') or '(dir)'}: {f.get('src') or '-'} -> {f.get('dst')}"
+    if fallbacks:
+        text += f" (fallbacks: {', '.join(fallbacks)})"
+    return text
+
+
+def summary_lines(record: Mapping[str, Any]) -> Iterator[str]:
+    nodes: list[Mapping[str, Any]] = record["nodes"]
+    pruned = record.get("pruned") or []
+    decisions: Mapping[str, list[str]] = record.get("decisions") or {}
+    yield (
+        f"workflow {record.get('workflow')} (wfplan {record.get('wfplan_version')}): "
+        f"{len(nodes)} nodes, {len(pruned)} pruned jobs"
+    )
+    options = record.get("options") or {}
+    if options:
+        shown = ", ".join(f"{k}={options[k]}" for k in sorted(options) if k != "properties")
+        yield f"options: {shown}"
+    yield ""
+    yield "pruned (data reuse):" if pruned else "pruned (data reuse): none"
+    for p in pruned:
+        yield f"  {p.get('job')}: {p.get('reason')}"
+    yield ""
+    yield "jobs:"
+    for n in nodes:
+        jobs = n.get("jobs") or []
+        if n.get("kind") not in ("compute", "cluster"):
+            continue
+        where = f"node {n['name']} on {n.get('site')}, level {n.get('level')}"
+        for job in jobs:
+            if n.get("kind") == "cluster":
+                yield f"  {job}: {where}, clustered with {len(jobs) - 1} more ({', '.join(jobs)})"
+            else:
+                yield f"  {job}: {where}"
+            for why in decisions.get(job, []):
+                yield f"      why: {why}"
+        for why in n.get("reasons") or []:
+            yield f"      node: {why}"
+    yield ""
+    yield "replicas chosen (first source; fallbacks in order):"
+    seen: set[tuple[str, str]] = set()
+    for n in nodes:
+        if n.get("kind") not in ("stage_in", "stage_inter"):
+            continue
+        for f in n.get("files") or []:
+            key = (str(f.get("lfn")), str(f.get("dst")))
+            if key in seen:
+                continue
+            seen.add(key)
+            yield f"  {_pair_text(f)}  [{n['name']}]"
+
+
+def node_lines(record: Mapping[str, Any], wanted: str) -> Iterator[str]:
+    from planner.errors import PlannerError
+
+    nodes: list[Mapping[str, Any]] = record["nodes"]
+    match = next((n for n in nodes if n.get("name") == wanted), None)
+    if match is None:
+        match = next((n for n in nodes if wanted in (n.get("jobs") or [])), None)
+        if match is not None:
+            yield f"job {wanted} runs in node {match['name']}"
+    if match is None:
+        pruned = {p.get("job"): p.get("reason") for p in record.get("pruned") or []}
+        if wanted in pruned:
+            yield f"job {wanted} was pruned: {pruned[wanted]}"
+            return
+        raise PlannerError(
+            f"no node or job named {wanted!r} in this plan", source=record.get("_source")
+        )
+    n = match
+    yield f"node {n['name']}"
+    yield f"  kind: {n.get('kind')}"
+    yield f"  site: {n.get('site')}"
+    yield f"  level: {n.get('level')}"
+    if n.get("transformation"):
+        yield f"  transformation: {n['transformation']}"
+    if n.get("staging_site"):
+        yield f"  staging site: {n['staging_site']}"
+    if n.get("data_configuration"):
+        yield f"  data configuration: {n['data_configuration']}"
+    if n.get("jobs"):
+        yield f"  jobs: {', '.join(n['jobs'])}"
+    for t in n.get("tasks") or []:
+        runtime = f" ({t['runtime']} s)" if t.get("runtime") is not None else ""
+        args = " ".join(t.get("arguments") or [])
+        yield f"  task {t.get('job')}: {t.get('executable')} {args}{runtime}".rstrip()
+    if n.get("runtime") is not None:
+        yield f"  runtime: {n['runtime']} s"
+    for label in ("files", "inputs", "outputs"):
+        entries = n.get(label) or []
+        if entries:
+            yield f"  {label}:"
+            for f in entries:
+                size = f" ({f['size']} bytes)" if f.get("size") is not None else ""
+                yield f"    {_pair_text(f)}{size}"
+    yield f"  parents: {', '.join(n.get('parents') or []) or '-'}"
+    yield f"  children: {', '.join(n.get('children') or []) or '-'}"
+    if n.get("submit"):
+        yield f"  submit file: {n['submit']}"
+    decisions: Mapping[str, list[str]] = record.get("decisions") or {}
+    for job in n.get("jobs") or []:
+        for why in decisions.get(job, []):
+            yield f"  why {job}: {why}"
+    for why in n.get("reasons") or []:
+        yield f"  why: {why}"
