@@ -98,10 +98,15 @@ def node_retry(node: Node) -> int:
 
 
 def maxjobs(cw: ConcreteWorkflow, categories: set[str]) -> dict[str, int]:
-    """MAXJOBS per used category: defaults, then ``dagman.<cat>.maxjobs`` options/profiles."""
+    """MAXJOBS per used category: defaults, the planner's ``dagman_maxjobs`` option, node
+    profiles ``<cat>.maxjobs``, then ``dagman.<cat>.maxjobs`` options/properties."""
     limits: dict[str, int] = {}
     properties = cw.options.get("properties")
     props: Mapping[str, Any] = properties if isinstance(properties, Mapping) else {}
+    planned = cw.options.get("dagman_maxjobs")
+    if isinstance(planned, Mapping):
+        for cat, value in planned.items():
+            limits[str(cat)] = _int_setting(value, f"option dagman_maxjobs[{cat!r}]")
     for node in cw.nodes:
         for key, value in node.profiles.get(Namespace.DAGMAN, {}).items():
             if key.endswith(".maxjobs"):

@@ -83,6 +83,13 @@ def test_profiles_and_options_override_the_defaults() -> None:
     assert "MAXJOBS big 2" in lines and "MAXJOBS stagein 3" in lines
 
 
+def test_planner_maxjobs_option_is_honoured() -> None:
+    nodes = (_node("s", NodeKind.STAGE_IN, 0), _node("c", NodeKind.CLEANUP, 0))
+    cw = ConcreteWorkflow(name="w", nodes=nodes, options={"dagman_maxjobs": {"stagein": 7}})
+    lines = _dag(cw)
+    assert "MAXJOBS stagein 7" in lines and "MAXJOBS cleanup 4" in lines
+
+
 def test_vars_values_are_escaped_for_dagman() -> None:
     cw = ConcreteWorkflow(name="w", nodes=(_node("a"),))
     lines = _dag(cw, a={"wf_arguments": '"x \\ ""y"""'})

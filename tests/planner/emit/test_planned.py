@@ -1,0 +1,172 @@
+"""The diamond planned by ``plan()`` and emitted: golden files for each data configuration,
+with and without clustering and reuse; every submit file checked by htcondor.
+
+A planner change that alters the plan shows up here as a golden diff; review it, then
+regenerate with ``WFPLAN_UPDATE_GOLDEN=1 pytest tests/planner/emit/test_planned.py``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from catalogs.replica import PFN, Replica, ReplicaCatalog
+from catalogs.transformation import Transformation, TransformationCatalog, TransformationSite
+from planner.emit import write_submit_dir
+from planner.model.base import Namespace
+from planner.model.concrete import DataConfiguration, NodeKind
+from planner.model.workflow import Job, LinkType, Use, Workflow
+from planner.plan import Catalogs, PlanOptions, plan
+from sites.model import Directory, DirectoryType, FileServer, Site, SiteCatalog
+
+GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "emit" / "planned"
+TOOLS = Path("/opt/wfplan/bin")
+UPDATE = os.environ.get("WFPLAN_UPDATE_GOLDEN") == "1"
+IN, OUT = LinkType.INPUT, LinkType.OUTPUT
+SIZE2 = {Namespace.PEGASUS: {"clusters.size": "2"}}
+
+
+def _diamonds() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "emit_diamonds", Path(__file__).with_name("diamonds.py")
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+D = _diamonds()
+
+
+def _use(lfn: str, link: LinkType = IN) -> Use:
+    return Use(lfn=lfn, link=link)
+
+
+def _workflow() -> Workflow:
+    return Workflow(
+        name="diamond",
+        jobs=(
+            Job(
+                id="ID1",
+                name="preprocess",
+                arguments=("-i", "f.a", "-o", "f.b1", "f.b2"),
+                uses=(_use("f.a"), _use("f.b1", OUT), _use("f.b2", OUT)),
+            ),
+            Job(
+                id="ID2",
+                name="findrange",
+                arguments=("-i", "f.b1", "-o", "f.c1"),
+                uses=(_use("f.b1"), _use("f.c1", OUT)),
+                profiles=SIZE2,
+            ),
+            Job(
+                id="ID3",
+                name="findrange",
+                arguments=("-i", "f.b2", "-o", "f.c2"),
+                uses=(_use("f.b2"), _use("f.c2", OUT)),
+                profiles=SIZE2,
+            ),
+            Job(
+                id="ID4",
+                name="analyze",
+                arguments=("-i", "f.c1", "f.c2", "-o", "f.d"),
+                uses=(_use("f.c1"), _use("f.c2"), _use("f.d", OUT)),
+            ),
+        ),
+        source="diamond.yml",
+    )
+
+
+def _site(root: Path, name: str) -> Site:
+    base = root / "sites" / name
+    return Site(
+        name=name,
+        directories=(
+            Directory(
+                type=DirectoryType.SHARED_SCRATCH,
+                path=str(base / "scratch"),
+                file_servers=(FileServer(url=(base / "scratch").as_uri()),),
+            ),
+            Directory(
+                type=DirectoryType.LOCAL_STORAGE,
+                path=str(base / "storage"),
+                file_servers=(FileServer(url=(base / "storage").as_uri()),),
+            ),
+        ),
+    )
+
+
+def _catalogs(root: Path, reuse: bool) -> Catalogs:
+    tc = TransformationCatalog(
+        transformations=tuple(
+            Transformation(
+                name=t, sites=(TransformationSite(name="condorpool", pfn=f"/opt/diamond/{t}"),)
+            )
+            for t in ("preprocess", "findrange", "analyze")
+        ),
+        source="tc.yml",
+    )
+    lfns = ["f.a", "f.b1", "f.b2"] if reuse else ["f.a"]
+    rc = ReplicaCatalog(
+        replicas=tuple(
+            Replica(lfn=f, pfns=(PFN(url=(root / "inputs" / f).as_uri(), site="local"),))
+            for f in lfns
+        ),
+        source="rc.yml",
+    )
+    sc = SiteCatalog(sites=(_site(root, "local"), _site(root, "condorpool")), source="sites.yml")
+    return Catalogs(replicas=rc, transformations=tc, sites=sc)
+
+
+VARIANTS = {
+    f"{dc.value}-{extra}": (dc, extra)
+    for dc in DataConfiguration
+    for extra in ("plain", "clustered", "reuse")
+}
+
+
+def _planned(root: Path, variant: str) -> tuple[Path, int]:
+    dc, extra = VARIANTS[variant]
+    submit = root / "submit"
+    cw = plan(
+        _workflow(),
+        _catalogs(root, reuse=extra == "reuse"),
+        PlanOptions(
+            sites=("condorpool",),
+            submit_dir=str(submit),
+            data_configuration=dc,
+            cluster=("horizontal",) if extra == "clustered" else (),
+        ),
+    )
+    if extra == "clustered":
+        assert any(n.kind is NodeKind.CLUSTER for n in cw.nodes)
+    if extra == "reuse":
+        assert [p.job for p in cw.pruned] == ["ID1"]
+    write_submit_dir(cw, submit, tools_dir=TOOLS)
+    return submit, len(cw.nodes)
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_planned_diamond_golden_and_valid(tmp_path: Path, variant: str) -> None:
+    submit, n_nodes = _planned(tmp_path, variant)
+    assert len(D.submit_ads(submit)) == n_nodes
+    files = {
+        p.name: p.read_text().replace(str(tmp_path), "@ROOT@").replace(str(TOOLS), "@TOOLS@")
+        for p in sorted(submit.iterdir())
+    }
+    golden = GOLDEN / variant
+    if UPDATE:
+        golden.mkdir(parents=True, exist_ok=True)
+        for old in golden.iterdir():
+            old.unlink()
+        for name, text in files.items():
+            (golden / name).write_text(text)
+    expected = {p.name: p.read_text() for p in sorted(golden.iterdir())}
+    assert sorted(files) == sorted(expected)
+    for name, text in files.items():
+        assert text == expected[name], f"{variant}/{name} differs from its golden file"
