@@ -1,0 +1,182 @@
+"""The 2MASS report's Montage case on the embedded engine: unclustered, clustered, one job.
+
+The report mosaicked 1 x 1 degree of 2MASS K band around NGC 3372 (212 images of
+512 x 1024 px) with a hand-written two-node DAG whose second node ran the whole mosaic as
+one script. Here the same sky is synthetic (``wfplan montage sky``; a 21 x 10 grid of
+512 x 1024 px tiles, 210 images, the closest grid whose tiles overlap their 8 neighbours),
+the workflow comes from ``wfplan montage build`` (mosaic at 1 arcsec/px) and runs three ways:
+
+* ``dag``: ``wfplan plan`` (sharedfs on ``local``) then ``wfplan run -j CORES``: one process
+  per job, as DAGMan would;
+* ``clustered``: the same with ``--cluster horizontal`` and ``pegasus.clusters.num = CORES``
+  (each level in as many jobs as cores, as the Montage grid paper did);
+* ``sequential``: every job's wrapper called in this one process, one after the other
+  (the report's single mosaic job).
+
+Reported per mode: makespan (wall), CPU time (user + system of the processes), and the
+ratio of the makespan to the ideal ``max(critical path, total CPU / cores)`` where the
+critical path and the total use the per-job times of the sequential run (pure work, no
+process start-up). ``--scale`` shrinks the sky's area (0.25: half a degree on each side,
+about a quarter of the tiles) so that it fits in a short session.
+
+    .venv/bin/python bench/montage_seed.py --scale 0.1 --dir /tmp/montage-bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import networkx as nx
+
+from planner.apps.montage.generator import write_build
+from planner.apps.montage.inprocess import run_in_process
+from planner.apps.montage.sky import make_sky, write_sky
+from planner.cli import main as wfplan
+from planner.model.workflow import Workflow
+from sites import site_yaml
+from sites.model import Directory, DirectoryType, FileServer, Site, SiteCatalog
+
+CENTER = (161.265, -59.685)
+FULL_GRID = (21, 10)
+TILE_PIXELS = (512, 1024)
+
+
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _self_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def _sites(root: Path, cores: int, clustered: bool) -> SiteCatalog:
+    def directory(kind: DirectoryType, path: Path) -> Directory:
+        return Directory(type=kind, path=str(path), file_servers=(FileServer(url=path.as_uri()),))
+
+    profiles = {"data.configuration": "sharedfs"}
+    if clustered:
+        profiles["clusters.num"] = str(cores)
+    return SiteCatalog(
+        sites=(
+            Site(
+                name="local",
+                directories=(
+                    directory(DirectoryType.SHARED_SCRATCH, root / "scratch"),
+                    directory(DirectoryType.LOCAL_STORAGE, root / "outputs"),
+                ),
+                profiles={"pegasus": profiles},
+            ),
+        )
+    )
+
+
+def _critical_path(workflow: Workflow, seconds: dict[str, float]) -> float:
+    producer = {u.lfn: j.id for j in workflow.jobs for u in j.outputs}
+    g = nx.DiGraph()
+    g.add_nodes_from(j.id for j in workflow.jobs)
+    g.add_edges_from(
+        (producer[u.lfn], j.id) for j in workflow.jobs for u in j.inputs if u.lfn in producer
+    )
+    finish: dict[str, float] = {}
+    for node in nx.topological_sort(g):
+        start = max((finish[p] for p in g.predecessors(node)), default=0.0)
+        finish[node] = start + seconds.get(node, 0.0)
+    return max(finish.values(), default=0.0)
+
+
+def _engine_mode(root: Path, wf: Path, cores: int, clustered: bool) -> tuple[float, float, int]:
+    name = "clustered" if clustered else "dag"
+    base = root / name
+    shutil.rmtree(base, ignore_errors=True)
+    base.mkdir(parents=True)
+    sc = base / "sites.yml"
+    site_yaml.dump(_sites(base, cores, clustered), sc)
+    plan = ["plan", str(wf), "--sc", str(sc), "--rc", str(wf.parent / "rc.yml"),
+            "--tc", str(wf.parent / "tc.yml"), "--sites", "local", "--output-site", "local",
+            "--cleanup", "none", "--dir", str(base / "submit")]  # fmt: skip
+    if clustered:
+        plan += ["--cluster", "horizontal"]
+    if wfplan(plan) != 0:
+        raise SystemExit(f"planning {name} failed")
+    nodes = len(json.loads((base / "submit" / "plan.json").read_text())["nodes"])
+    cpu0, t0 = _children_cpu(), time.perf_counter()
+    code = wfplan(["run", str(base / "submit"), "-j", str(cores), "--progress", "never"])
+    makespan = time.perf_counter() - t0
+    if code != 0:
+        raise SystemExit(f"running {name} failed")
+    return makespan, _children_cpu() - cpu0, nodes
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--scale", type=float, default=1.0, help="fraction of the 1 x 1 deg area")
+    p.add_argument("--cores", type=int, default=os.cpu_count() or 2)
+    p.add_argument("--dir", type=Path, default=Path("bench-out/montage"))
+    p.add_argument("--modes", default="sequential,dag,clustered")
+    args = p.parse_args(argv)
+    side = math.sqrt(args.scale)
+    nx_, ny_ = (max(2, round(n * side)) for n in FULL_GRID)
+    size = (round(side, 4), round(side, 4))
+    root = args.dir.absolute()
+    images = root / "images"
+    shutil.rmtree(images, ignore_errors=True)
+
+    t0 = time.perf_counter()
+    sky = make_sky(CENTER, size, (nx_, ny_), tile_pixels=TILE_PIXELS, seed=212)
+    write_sky(sky, images)
+    sky_s = time.perf_counter() - t0
+    wf = root / "workflow" / "workflow.yml"
+    t0 = time.perf_counter()
+    built = write_build(images=images, output=wf, center=CENTER, size=size, pixel_scale=1.0)
+    build_s = time.perf_counter() - t0
+    njobs = len(built.workflow.jobs)
+    print(f"sky: {nx_} x {ny_} = {nx_ * ny_} tiles of {TILE_PIXELS[0]} x {TILE_PIXELS[1]} px "
+          f"over {size[0]} x {size[1]} deg ({sky.pixel_scale_arcsec:.2f} arcsec/px) in {sky_s:.1f} s; "
+          f"workflow: {njobs} jobs, {len(built.pairs)} overlaps, built in {build_s:.1f} s; "
+          f"cores: {args.cores}")  # fmt: skip
+
+    modes = [m for m in args.modes.split(",") if m]
+    rows: list[tuple[str, int, float, float]] = []
+    seconds: dict[str, float] = {}
+    # The sequential run always goes first: its per-job times define the ideal.
+    work = root / "sequential"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    for lfn, text in built.files.items():
+        (work / lfn).write_text(text)
+    for image in built.images:
+        os.symlink(image.image.path, work / image.image.lfn)
+    cpu0, t0 = _self_cpu(), time.perf_counter()
+    seconds = run_in_process(built.workflow, work)
+    seq_wall = time.perf_counter() - t0
+    rows.append(("sequential (1 job)", 1, seq_wall, _self_cpu() - cpu0))
+    total = sum(seconds.values())
+    critical = _critical_path(built.workflow, seconds)
+    ideal = max(critical, total / args.cores)
+    for mode in modes:
+        if mode == "dag":
+            makespan, cpu, nodes = _engine_mode(root, wf, args.cores, clustered=False)
+            rows.append((f"embedded engine, -j {args.cores}", nodes, makespan, cpu))
+        elif mode == "clustered":
+            makespan, cpu, nodes = _engine_mode(root, wf, args.cores, clustered=True)
+            rows.append((f"horizontal clusters.num={args.cores}", nodes, makespan, cpu))
+    print(f"work per job (in-process): total {total:.1f} s, critical path {critical:.1f} s, "
+          f"ideal on {args.cores} cores max(cp, total/cores) = {ideal:.1f} s")  # fmt: skip
+    print(f"{'mode':38} {'nodes':>6} {'makespan s':>11} {'CPU s':>8} {'/ ideal':>8}")
+    for label, nodes, makespan, cpu in rows:
+        print(f"{label:38} {nodes:6d} {makespan:11.1f} {cpu:8.1f} {makespan / ideal:8.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
