@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import signal
 import sys
-import threading
-from collections.abc import Iterator
-from types import FrameType
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,23 +52,6 @@ def format_summary(result: object) -> list[str]:
     return lines
 
 
-@contextlib.contextmanager
-def _term_as_interrupt() -> Iterator[None]:
-    """SIGTERM stops the run like Ctrl-C: jobs stopped, state kept, resumable."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def run(args: argparse.Namespace) -> int:
     """Run the DAG; exit 0 when it succeeded, 1 when nodes failed (rescue file named)."""
     from planner.engine.runner import Engine, find_dag
@@ -84,8 +62,7 @@ def run(args: argparse.Namespace) -> int:
     dag = find_dag(args.submit_dir)
     progress = {"auto": None, "always": True, "never": False}[args.progress]
     engine = Engine(dag, slots=args.jobs, progress=progress, out=sys.stderr)
-    with _term_as_interrupt():
-        result = engine.run()
+    result = engine.run()  # Ctrl-C / SIGTERM: jobs stopped, state kept (KeyboardInterrupt)
     out = sys.stdout
     for line in format_summary(result):
         print(line, file=out)

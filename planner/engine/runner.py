@@ -24,13 +24,17 @@ import json
 import os
 import selectors
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import IO, Any
 
 from planner.engine.dagfile import Dag, DagNode, Script, parse_dag, parse_rescue
@@ -44,6 +48,7 @@ MAX_SCRIPTS = 20  # DAGMan's default -maxpre / -maxpost
 NEVER_RAN = -1001  # $RETURN when the job could not be started (DAGMan uses -100x codes)
 TRANSFER_FAILED = -1002  # the job ran but its output files could not be transferred back
 STATUS_INTERVAL = 0.5
+_WAKE = -1  # selector key of the signal wake-up pipe
 FSYNC_INTERVAL = 0.05
 
 
@@ -145,6 +150,42 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _start_ticks(pid: int) -> int | None:
+    """The start time of a process in clock ticks (Linux), to tell it from a reused pid."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return int(fields[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _stop_orphans(orphans: dict[int, int], grace: float = 5.0) -> int:
+    """Stop jobs a killed engine started that still run (same pid and start time)."""
+    alive = [pid for pid, ticks in orphans.items() if ticks >= 0 and _start_ticks(pid) == ticks]
+    for pid in alive:
+        _signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    left = [pid for pid in alive if _start_ticks(pid) == orphans[pid]]
+    while left and time.monotonic() < deadline:
+        time.sleep(0.02)
+        left = [pid for pid in left if _start_ticks(pid) == orphans[pid]]
+    for pid in left:
+        _signal_group(pid, signal.SIGKILL)
+    return len(alive)
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    """Signal a job's process group (jobs lead their own), else the process itself."""
+    try:
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def _dag_digest(dag_path: Path) -> str:
     return hashlib.sha256(dag_path.read_bytes()).hexdigest()
 
@@ -189,6 +230,7 @@ class Engine:
         self.rescue: Path | None = None
         self.journal_dirty = False
         self.last_fsync = 0.0
+        self.stop_signal = 0
         self.selector = selectors.DefaultSelector()
         self._tick = 0
 
@@ -220,6 +262,7 @@ class Engine:
         journal = self._path(".journal")
         digest = _dag_digest(self.dag_path)
         kept = 0
+        orphans: dict[int, int] = {}
         if journal.exists():
             lines = journal.read_text(encoding="utf-8").splitlines()
             header = json.loads(lines[0]) if lines and lines[0].startswith("{") else {}
@@ -232,8 +275,13 @@ class Engine:
                     if rec.get("done") in self.runs:
                         done.add(rec["done"])
                         kept += 1
+                    elif isinstance(rec.get("pid"), int):
+                        orphans[rec["pid"]] = int(rec.get("ticks", -1))
                 if kept:
                     notes.append(f"resumed from {journal.name} ({kept} nodes done)")
+                stopped = _stop_orphans(orphans)
+                if stopped:
+                    notes.append(f"stopped {stopped} job(s) an interrupted engine left running")
             else:
                 notes.append(f"{journal.name} belongs to another version of the DAG: ignored")
                 journal.unlink()
@@ -376,6 +424,10 @@ class Engine:
     def _register(self, proc: _Proc) -> None:
         pid = proc.popen.pid
         self.procs[pid] = proc
+        ticks = _start_ticks(pid)
+        if ticks is not None:  # lets a restart stop what a killed engine left running
+            self.journal.write(json.dumps({"start": proc.node, "pid": pid, "ticks": ticks}) + "\n")
+            self.journal.flush()
         if hasattr(os, "pidfd_open"):
             try:
                 proc.pidfd = os.pidfd_open(pid)
@@ -471,6 +523,7 @@ class Engine:
                 stdin=stdin,
                 stdout=outs[0],
                 stderr=outs[1],
+                start_new_session=True,  # its own process group: stopping it stops its children
             )
         except (OSError, EngineError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
@@ -630,8 +683,7 @@ class Engine:
         self.abort_code = code
         self.out.write(f"wfplan run: node {name} exited with {rc}: ABORT-DAG-ON stops the DAG\n")
         for proc in list(self.procs.values()):
-            with contextlib.suppress(ProcessLookupError):
-                proc.popen.kill()
+            _signal_group(proc.popen.pid, signal.SIGKILL)
         self.ready_pre.clear()
         self.ready_job.clear()
 
@@ -650,6 +702,10 @@ class Engine:
                     return
                 time.sleep(0.002)
         for key, _ in self.selector.select(timeout):
+            if key.data == _WAKE:
+                with contextlib.suppress(BlockingIOError):
+                    os.read(key.fd, 512)
+                continue
             found = self.procs.get(key.data)
             if found is not None:
                 _, status = os.waitpid(found.popen.pid, 0)
@@ -697,6 +753,8 @@ class Engine:
             if time.monotonic() - self.last_status > STATUS_INTERVAL:
                 self._write_status("running")
             self._wait(min(timeout, STATUS_INTERVAL) if timeout is not None else STATUS_INTERVAL)
+            if self.stop_signal:
+                raise KeyboardInterrupt
             self._show_progress()
 
     def _start_final(self) -> bool:
@@ -744,9 +802,38 @@ class Engine:
                 raise EngineError(
                     "another 'wfplan run' is running this DAG", source=str(self.dag_path)
                 )
-            return self._run_locked()
+            with self._signals_as_stop():
+                return self._run_locked()
         finally:
             lock.close()
+
+    @contextlib.contextmanager
+    def _signals_as_stop(self) -> Iterator[None]:
+        """Ctrl-C and SIGTERM only set a flag (and wake the loop through a pipe), so a
+        job is never half-registered; the loop then stops the jobs and keeps the state."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        rfd, wfd = os.pipe()
+        os.set_blocking(rfd, False)
+        os.set_blocking(wfd, False)
+        self.selector.register(rfd, selectors.EVENT_READ, _WAKE)
+
+        def handler(signum: int, frame: FrameType | None) -> None:
+            self.stop_signal = signum
+
+        old_fd = signal.set_wakeup_fd(wfd, warn_on_full_buffer=False)
+        old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, previous in old.items():
+                signal.signal(sig, previous)
+            signal.set_wakeup_fd(old_fd)
+            with contextlib.suppress(KeyError, ValueError):
+                self.selector.unregister(rfd)
+            os.close(rfd)
+            os.close(wfd)
 
     def _run_locked(self) -> RunResult:
         notes = self._restore()
@@ -781,14 +868,13 @@ class Engine:
     def _interrupt(self) -> None:
         self._sync_journal(force=True)
         for proc in list(self.procs.values()):
-            with contextlib.suppress(ProcessLookupError):
-                proc.popen.terminate()
+            _signal_group(proc.popen.pid, signal.SIGTERM)
         deadline = time.monotonic() + 5.0
         for proc in list(self.procs.values()):
             try:
                 proc.popen.wait(max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                proc.popen.kill()
+                _signal_group(proc.popen.pid, signal.SIGKILL)
                 proc.popen.wait()
             if proc.scratch is not None:
                 shutil.rmtree(proc.scratch, ignore_errors=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -80,11 +81,17 @@ def test_ctrl_c_stops_and_the_next_run_resumes(tmp_path: Path):
         text=True,
     )
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and '"job_start"' not in _read(d / "w.dag.events", "B"):
+    while time.monotonic() < deadline and '"start": "B"' not in _read(d / "w.dag.journal", "B"):
         time.sleep(0.02)
     os.kill(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130 and "interrupted" in err
+    pid = next(
+        json.loads(x)["pid"]
+        for x in (d / "w.dag.journal").read_text().splitlines()
+        if '"start": "B"' in x
+    )
+    assert not Path(f"/proc/{pid}").exists()  # the job was stopped and reaped
     assert subprocess.run(
         [sys.executable, "-m", "planner.cli", "status", str(d)], capture_output=True, text=True
     ).stdout.startswith("w.dag: interrupted")
@@ -96,4 +103,4 @@ def test_ctrl_c_stops_and_the_next_run_resumes(tmp_path: Path):
 def _read(path: Path, node: str) -> str:
     if not path.exists():
         return ""
-    return "\n".join(line for line in path.read_text().splitlines() if f'"node": "{node}"' in line)
+    return "\n".join(line for line in path.read_text().splitlines() if f'"{node}"' in line)

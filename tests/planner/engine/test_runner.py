@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import signal
 import subprocess
@@ -271,10 +272,37 @@ def test_kill_9_then_rerun_completes_without_rerunning_finished_nodes(write, sh_
     first = events(dag)
     done_before = {e["node"] for e in first if e["event"] == "node_success"}
     assert 3 <= len(done_before) < len(names)
-    time.sleep(0.3)  # let the orphaned job of the killed engine finish
     rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert rerun.returncode == 0, rerun.stderr
     second = events(dag)[len(first) :]
     restarted = {e["node"] for e in second if e["event"] == "job_start"}
     assert not restarted & done_before
     assert {e["node"] for e in second if e["event"] == "node_success"} | done_before == set(names)
+
+
+def test_restart_stops_jobs_a_killed_engine_left_running(write, sh_submit, run_dag):
+    sub = write("n.sub", sh_submit("sleep 30; echo late >> late.txt"))
+    dag = write("w.dag", "JOB A n.sub\n")
+    cmd = [sys.executable, "-m", "planner.cli", "run", str(dag), "-j", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    journal = dag.with_name("w.dag.journal")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and '"start"' not in (
+        journal.read_text() if journal.exists() else ""
+    ):
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    orphan = next(json.loads(x) for x in journal.read_text().splitlines() if '"start"' in x)
+    sub.write_text(sub.read_text().replace("sleep 30", "true"))
+    result, out = run_dag(dag)
+    assert result.succeeded and "stopped 1 job(s)" in out
+    assert not Path(f"/proc/{orphan['pid']}").exists() or _zombie_or_gone(orphan["pid"])
+    assert (dag.parent / "late.txt").read_text() == "late\n"  # only the rerun wrote it
+
+
+def _zombie_or_gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
