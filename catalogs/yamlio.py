@@ -10,6 +10,7 @@ used when yaml-rs is missing), so both paths can be tested.
 from __future__ import annotations
 
 import os
+import re
 from functools import cache
 from typing import Any
 
@@ -85,6 +86,30 @@ def dump_yaml(data: Any) -> str:
     import yaml
 
     return yaml.dump(data, Dumper=_dumper(), sort_keys=False, default_flow_style=False, width=1000)
+
+
+# Plain (unquoted) scalars only when no YAML 1.1 or 1.2 reader can take them for anything
+# but that string; everything else is double-quoted with escapes.
+_PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9_./:@%+=~?&#-]*")
+_KEYWORDS = _TRUE | _FALSE | {"null"}
+_ESCAPE = re.compile(r'["\\\x00-\x1f\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff]')
+_NAMED = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    c = match.group(0)
+    return _NAMED.get(c) or f"\\u{ord(c):04x}"
+
+
+def yaml_str(text: str) -> str:
+    """``text`` as a YAML scalar that every YAML reader reads back as exactly that string.
+
+    >>> yaml_str("f.a"), yaml_str("0E0"), yaml_str("yes"), yaml_str('a "b"')
+    ('f.a', '"0E0"', '"yes"', '"a \\\\"b\\\\""')
+    """
+    if _PLAIN.fullmatch(text) and not text.endswith(":") and text.lower() not in _KEYWORDS:
+        return text
+    return '"' + _ESCAPE.sub(_escape, text) + '"'
 
 
 def as_bool(value: object, field: str, source: str | None = None) -> bool:

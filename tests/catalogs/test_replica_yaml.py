@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -56,15 +58,15 @@ def test_dumps_is_byte_stable_and_pegasus_shaped() -> None:
         [Replica(lfn="a", pfns=(PFN(url="/a", site="s"),), metadata={"z": "1", "b": "2"})]
     )
     assert replica_yaml.dumps(cat) == (
-        "pegasus: '5.0'\n"
+        'pegasus: "5.0"\n'
         "replicas:\n"
         "- lfn: a\n"
         "  pfns:\n"
         "  - site: s\n"
         "    pfn: /a\n"
         "  metadata:\n"
-        "    b: '2'\n"
-        "    z: '1'\n"
+        '    b: "2"\n'
+        '    z: "1"\n'
     )
 
 
@@ -145,12 +147,15 @@ _replica = st.builds(
     pfns=st.lists(_pfn, min_size=1, max_size=3).map(tuple),
     sha256=st.none() | st.text("0123456789abcdef", min_size=1, max_size=64),
     metadata=st.dictionaries(_text, _text, max_size=3),
-    regex=st.just(False),
-)
+    regex=st.booleans(),
+).map(lambda r: r.model_copy(update={"lfn": re.escape(r.lfn)}) if r.regex else r)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(st.lists(_replica, max_size=6))
 def test_yaml_round_trip_property(replicas: list[Replica]) -> None:
     cat = ReplicaCatalog.of(replicas, source="p.yml")
-    assert replica_yaml.loads(replica_yaml.dumps(cat), "p.yml") == cat
+    text = replica_yaml.dumps(cat)
+    assert replica_yaml.loads(text, "p.yml") == cat
+    # Pegasus itself reads catalogs with PyYAML (YAML 1.1): it must read the same.
+    assert replica_yaml.from_dict(yaml.safe_load(text), "p.yml") == cat
