@@ -112,10 +112,10 @@ def workflow(n: int, root: Path) -> ConcreteWorkflow:
     return ConcreteWorkflow(name="scale", nodes=tuple(nodes), edges=tuple(edges))
 
 
-def one_case(n: int, mode: str) -> dict[str, float | int | str]:
+def one_case(n: int, mode: str, where: str) -> dict[str, float | int | str]:
     from planner.emit import write_submit_dir
 
-    root = Path(tempfile.mkdtemp(prefix="wfplan-emit-bench-"))
+    root = Path(tempfile.mkdtemp(prefix="wfplan-emit-bench-", dir=where))
     try:
         t0 = time.perf_counter()
         cw = workflow(n, root)
@@ -142,10 +142,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--modes", default="per-node,shared")
+    parser.add_argument(
+        "--where",
+        default=".",
+        help="directory for the scratch submit dirs (default: here; /tmp may be a slow "
+        "overlay, so measure on the disk submit dirs live on)",
+    )
     parser.add_argument("--one", nargs=2, metavar=("N", "MODE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(one_case(int(args.one[0]), args.one[1])))
+        print(json.dumps(one_case(int(args.one[0]), args.one[1], args.where)))
         return
     print(
         f"{'compute':>9} {'nodes':>9} {'mode':>9} {'emit s':>8} {'files':>9} {'MB':>7} {'peak MB':>8}"
@@ -153,7 +159,7 @@ def main() -> None:
     for n in (int(s) for s in args.sizes.split(",")):
         for mode in args.modes.split(","):
             out = subprocess.run(
-                [sys.executable, __file__, "--one", str(n), mode],
+                [sys.executable, __file__, "--one", str(n), mode, "--where", args.where],
                 check=True,
                 capture_output=True,
                 text=True,

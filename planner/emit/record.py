@@ -10,7 +10,7 @@ and ``fallbacks``; top-level ``decisions``.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from enum import Enum
 from pathlib import PurePath
 from typing import Any
@@ -90,49 +90,80 @@ def node_record(
     }
 
 
-def plan_record(
-    cw: ConcreteWorkflow, submit_files: Mapping[str, str] | None = None
-) -> dict[str, Any]:
-    """The whole record as plain data (``submit_files``: node name -> its ``.sub``)."""
+def _edge_maps(cw: ConcreteWorkflow) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     parents: dict[str, set[str]] = {}
     children: dict[str, set[str]] = {}
     for p, c in cw.edges:
         parents.setdefault(c, set()).add(p)
         children.setdefault(p, set()).add(c)
-    files = submit_files or {}
+    return parents, children
+
+
+def _head(cw: ConcreteWorkflow) -> dict[str, Any]:
     return {
         "workflow": cw.name,
         "wfplan_version": __version__,
         "options": _plain(cw.options),
         "pruned": [{"job": p.job, "reason": p.reason} for p in cw.pruned],
         "decisions": {job: list(lines) for job, lines in sorted(cw.decisions.items())},
-        "nodes": [
-            node_record(
-                n,
-                sorted(parents.get(n.name, ())),
-                sorted(children.get(n.name, ())),
-                files.get(n.name),
-            )
-            for n in cw.nodes
-        ],
     }
 
 
+def _node_records(
+    cw: ConcreteWorkflow, submit_files: Mapping[str, str] | None
+) -> Iterator[dict[str, Any]]:
+    parents, children = _edge_maps(cw)
+    files = submit_files or {}
+    for n in cw.nodes:
+        yield node_record(
+            n,
+            sorted(parents.get(n.name, ())),
+            sorted(children.get(n.name, ())),
+            files.get(n.name),
+        )
+
+
+def plan_record(
+    cw: ConcreteWorkflow, submit_files: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The whole record as plain data (``submit_files``: node name -> its ``.sub``)."""
+    return {**_head(cw), "nodes": list(_node_records(cw, submit_files))}
+
+
 def dumps_plan(record: Mapping[str, Any]) -> str:
-    """Stable text: sorted keys, one node per line (C-speed json, diff-friendly).
+    """Stable text: sorted keys, one node per line (C-speed json, diff-friendly)."""
+    head = {k: v for k, v in record.items() if k != "nodes"}
+    return "".join(_yield_text(head, iter(record["nodes"])))
+
+
+def yield_plan_text(
+    cw: ConcreteWorkflow, submit_files: Mapping[str, str] | None = None
+) -> Iterator[str]:
+    """``dumps_plan(plan_record(cw))`` in pieces, one node at a time (bounded memory).
 
     ``json.dumps(indent=...)`` falls back to the pure-Python encoder, 5x slower at 10^5
     nodes, so only the top level is laid out by hand.
     """
-    parts = []
-    for key in sorted(record):
-        value = record[key]
-        if key == "nodes":
-            text = "[\n" + ",\n".join(_compact(n) for n in value) + "\n]" if value else "[]"
-        else:
-            text = _compact(value)
-        parts.append(f"{_compact(key)}: {text}")
-    return "{\n" + ",\n".join(parts) + "\n}\n"
+    return _yield_text(_head(cw), _node_records(cw, submit_files))
+
+
+def _yield_text(head: Mapping[str, Any], nodes: Iterator[dict[str, Any]]) -> Iterator[str]:
+    keys = sorted([*head, "nodes"])
+    yield "{\n"
+    for i, key in enumerate(keys):
+        sep = ",\n" if i < len(keys) - 1 else "\n"
+        if key != "nodes":
+            yield f"{_compact(key)}: {_compact(head[key])}{sep}"
+            continue
+        first = next(nodes, None)
+        if first is None:
+            yield f'"nodes": []{sep}'
+            continue
+        yield f'"nodes": [\n{_compact(first)}'
+        for node in nodes:
+            yield f",\n{_compact(node)}"
+        yield f"\n]{sep}"
+    yield "}\n"
 
 
 def _compact(value: Any) -> str:

@@ -18,13 +18,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from planner.emit.dag import DagNode, check_node_names, yield_dag_lines
-from planner.emit.record import dumps_plan, plan_record
+from planner.emit.record import yield_plan_text
 from planner.emit.submit import (
     EXITCODE_TOOL,
     TOOLS,
     Description,
     EmitContext,
-    NodeJob,
     node_job,
     yield_submit_lines,
 )
@@ -94,17 +93,17 @@ def _var_name(key: str, taken: set[str]) -> str:
 
 
 def plan_submit_files(
-    cw: ConcreteWorkflow, jobs: Mapping[str, NodeJob], mode: EmitMode
+    cw: ConcreteWorkflow, jobs: Mapping[str, Description], mode: EmitMode
 ) -> tuple[list[SubmitFile], dict[str, DagNode]]:
     """Decide which ``.sub`` files to write and how each node refers to its own."""
     if mode == "per-node":
-        own = [SubmitFile(f"{n.name}.sub", jobs[n.name].description) for n in cw.nodes]
+        own = [SubmitFile(f"{n.name}.sub", jobs[n.name]) for n in cw.nodes]
         return own, {n.name: DagNode(f"{n.name}.sub") for n in cw.nodes}
     if mode != "shared":
         raise EmitError(f"submit-file mode {mode!r} is not one of {', '.join(EMIT_MODES)}")
     groups: dict[tuple[str, ...], list[str]] = {}
     for node in cw.nodes:
-        groups.setdefault(_group_key(node, jobs[node.name].description), []).append(node.name)
+        groups.setdefault(_group_key(node, jobs[node.name]), []).append(node.name)
     files: list[SubmitFile] = []
     dag_nodes: dict[str, DagNode] = {}
     used_names: set[str] = set()
@@ -115,7 +114,7 @@ def plan_submit_files(
             k += 1
             name = f"{stem}_{k}.sub"
         used_names.add(name)
-        descriptions = [jobs[m].description for m in members]
+        descriptions = [jobs[m] for m in members]
         template: list[tuple[str, str]] = []
         varying: list[tuple[int, str]] = []
         taken: set[str] = {NODE_VAR}
@@ -140,13 +139,19 @@ def plan_submit_files(
     return files, dag_nodes
 
 
-def _text(lines: Iterable[str]) -> str:
-    return "".join(f"{line}\n" for line in lines)
-
-
 def _write(path: Path, text: str) -> None:
     with open(path, "w", encoding="utf-8", newline="\n") as fh:
         fh.write(text)
+
+
+def _write_lines(path: Path, lines: Iterable[str]) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.writelines(f"{line}\n" for line in lines)
+
+
+def _write_chunks(path: Path, chunks: Iterable[str]) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.writelines(chunks)
 
 
 def _check_target(submit_dir: Path, force: bool) -> None:
@@ -207,15 +212,10 @@ def write_submit_dir(
         output_rc=_output_rc(cw, target),
         data_configuration=_data_configuration(cw),
     )
-    jobs = {node.name: node_job(node, ctx) for node in cw.nodes}
-    sub_files, dag_nodes = plan_submit_files(cw, jobs, emit_mode)
-    dag_text = _text(yield_dag_lines(cw, dag_nodes, ctx.tool(EXITCODE_TOOL)))
-    plan_text = dumps_plan(
-        plan_record(cw, {name: dn.submit_file for name, dn in dag_nodes.items()})
-    )
-    reserved = _reserved_names(cw, sub_files)
+    if emit_mode not in EMIT_MODES:
+        raise EmitError(f"submit-file mode {emit_mode!r} is not one of {', '.join(EMIT_MODES)}")
     for name, source in catalog_files.items():
-        if not _CATALOG_NAME.fullmatch(name) or name in reserved:
+        if not _CATALOG_NAME.fullmatch(name) or name in _reserved_names(cw, name):
             raise EmitError(
                 f"catalog copy name {name!r} (from {source}) is not a plain file name free "
                 "in the submit dir"
@@ -227,13 +227,22 @@ def write_submit_dir(
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
         os.chmod(tmp, 0o755)
-        _write(tmp / f"{cw.name}.dag", dag_text)
-        for sub in sub_files:
-            _write(tmp / sub.name, _text(yield_submit_lines(sub.description)))
-        for name, job in jobs.items():
+        # Manifests are written as they are made, so only descriptions stay in memory.
+        descriptions: dict[str, Description] = {}
+        for node in cw.nodes:
+            job = node_job(node, ctx)
+            descriptions[node.name] = job.description
             if job.manifest is not None:
-                _write(tmp / f"{name}.json", _dumps_manifest(job.manifest))
-        _write(tmp / PLAN_FILE, plan_text)
+                _write(tmp / f"{node.name}.json", _dumps_manifest(job.manifest))
+        sub_files, dag_nodes = plan_submit_files(cw, descriptions, emit_mode)
+        del descriptions
+        for sub in sub_files:
+            _write_lines(tmp / sub.name, yield_submit_lines(sub.description))
+        _write_lines(
+            tmp / f"{cw.name}.dag", yield_dag_lines(cw, dag_nodes, ctx.tool(EXITCODE_TOOL))
+        )
+        plan_text = yield_plan_text(cw, {name: dn.submit_file for name, dn in dag_nodes.items()})
+        _write_chunks(tmp / PLAN_FILE, plan_text)
         for name, source in sorted(catalog_files.items()):
             shutil.copyfile(source, tmp / name)
         _move_into_place(tmp, target, force)
@@ -248,11 +257,14 @@ def _dumps_manifest(manifest: Mapping[str, Any]) -> str:
     return json.dumps(manifest, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-def _reserved_names(cw: ConcreteWorkflow, sub_files: list[SubmitFile]) -> set[str]:
+def _reserved_names(cw: ConcreteWorkflow, name: str) -> set[str]:
+    """Emitted names a catalog copy called ``name`` could collide with."""
     names = {PLAN_FILE, f"{cw.name}.dag", f"{cw.name}.log"}
-    names.update(sub.name for sub in sub_files)
-    for node in cw.nodes:
-        names.update(f"{node.name}{ext}" for ext in (".json", ".out", ".err", ".sub"))
+    stem, dot, ext = name.rpartition(".")
+    if dot and ext in ("json", "out", "err", "sub") and any(n.name == stem for n in cw.nodes):
+        names.add(name)
+    if ext == "sub":
+        names.add(name)  # shared submit files are named by kind, transformation and site
     return names
 
 

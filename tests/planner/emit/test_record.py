@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from planner.emit.record import dumps_plan, node_runtime, plan_record
+from planner.emit.record import dumps_plan, node_runtime, plan_record, yield_plan_text
 from planner.model.concrete import ConcreteWorkflow, Node, NodeKind, Pruned, Task, Transfer
 
 
@@ -60,3 +60,18 @@ def test_text_is_stable_and_valid_for_an_empty_workflow() -> None:
     text = dumps_plan(plan_record(cw))
     assert text == dumps_plan(plan_record(cw))
     assert json.loads(text)["nodes"] == []
+
+
+def test_streamed_text_equals_the_whole_record_dumped() -> None:
+    cw = ConcreteWorkflow(
+        name="w",
+        nodes=(
+            Node(name="a", kind=NodeKind.COMPUTE, site="s", level=1, tasks=(_task("J1", 1),)),
+            Node(name="b", kind=NodeKind.COMPUTE, site="s", level=2, tasks=(_task("J2", 2),)),
+        ),
+        edges=(("a", "b"),),
+        decisions={"J1": ("why",)},
+    )
+    streamed = "".join(yield_plan_text(cw, {"a": "x.sub", "b": "x.sub"}))
+    assert streamed == dumps_plan(plan_record(cw, {"a": "x.sub", "b": "x.sub"}))
+    assert json.loads(streamed)["nodes"][1]["parents"] == ["a"]
