@@ -1,0 +1,109 @@
+"""``wfplan plan``: the command end to end (catalog files in, submit dir out)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from planner.cli import main
+
+WF = """\
+pegasus: "5.0"
+name: diamond
+jobs:
+- {type: job, id: ID1, name: preprocess, arguments: ["-i", "f.a", "-o", "f.b1", "f.b2"],
+   uses: [{lfn: f.a, type: input}, {lfn: f.b1, type: output, stageOut: false},
+          {lfn: f.b2, type: output, stageOut: false}]}
+- {type: job, id: ID2, name: findrange, arguments: ["-i", "f.b1", "-o", "f.c1"],
+   uses: [{lfn: f.b1, type: input}, {lfn: f.c1, type: output, stageOut: false}]}
+- {type: job, id: ID3, name: findrange, arguments: ["-i", "f.b2", "-o", "f.c2"],
+   uses: [{lfn: f.b2, type: input}, {lfn: f.c2, type: output, stageOut: false}]}
+- {type: job, id: ID4, name: analyze, arguments: ["-i", "f.c1", "f.c2", "-o", "f.d"],
+   uses: [{lfn: f.c1, type: input}, {lfn: f.c2, type: input}, {lfn: f.d, type: output}]}
+"""
+
+
+def _tc(site: str = "condorpool") -> str:
+    lines = ['pegasus: "5.0"', "transformations:"]
+    for name in ("preprocess", "findrange", "analyze"):
+        lines.append(
+            f"- {{name: {name}, sites: [{{name: {site}, pfn: /bin/{name}, type: installed}}]}}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    (tmp_path / "wf.yml").write_text(WF)
+    (tmp_path / "tc.yml").write_text(_tc())
+    (tmp_path / "rc.yml").write_text(
+        f'pegasus: "5.0"\nreplicas:\n- {{lfn: f.a, pfns: [{{site: local, pfn: {tmp_path}/f.a}}]}}\n'
+    )
+    (tmp_path / "f.a").write_text("a\n")
+    return {p.stem: p for p in tmp_path.iterdir()}
+
+
+def _args(files: dict[str, Path], *extra: str) -> list[str]:
+    return ["plan", str(files["wf"]), "--rc", str(files["rc"]), "--tc", str(files["tc"]), *extra]
+
+
+def test_plan_writes_the_submit_dir_and_prints_a_summary(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    submit = tmp_path / "submit"
+    assert main(_args(files, "--dir", str(submit))) == 0
+    out = capsys.readouterr().out
+    assert "compute @ condorpool" in out and "jobs planned" in out
+    record = json.loads((submit / "plan.json").read_text())
+    names = {n["name"] for n in record["nodes"]}
+    assert {"preprocess_ID1", "findrange_ID2", "findrange_ID3", "analyze_ID4"} <= names
+    assert (submit / "diamond.dag").is_file()
+    assert record["options"]["output_rc"] == str(submit / "diamond-outputs.db")
+
+
+def test_dry_run_writes_nothing(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    submit = tmp_path / "submit"
+    assert main(_args(files, "--dir", str(submit), "--dry-run", "--cluster", "horizontal")) == 0
+    assert "total nodes" in capsys.readouterr().out
+    assert not submit.exists()
+
+
+def test_missing_replica_is_one_line_and_nothing_is_written(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files["rc"].write_text('pegasus: "5.0"\nreplicas: []\n')
+    submit = tmp_path / "submit"
+    assert main(_args(files, "--dir", str(submit))) == 1
+    err = capsys.readouterr().err
+    assert "'f.a'" in err and "ID1" in err and "Traceback" not in err
+    assert not submit.exists()
+
+
+def test_no_eligible_site_names_each_rejection(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files["tc"].write_text(_tc("elsewhere"))
+    assert main(_args(files, "--dir", str(tmp_path / "s"), "--sites", "condorpool")) == 1
+    err = capsys.readouterr().err
+    assert "job ID1 (preprocess): no eligible site: condorpool: no TC entry for preprocess" in err
+
+
+def test_bad_properties_line_names_the_file(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    conf = tmp_path / "pegasus.properties"
+    conf.write_text("pegasus.selector.site = RoundRobin\nthis is not a property\n")
+    assert main(_args(files, "--dry-run", "--conf", str(conf))) == 1
+    assert f"{conf}: line 2: expected 'key = value'" in capsys.readouterr().err
+
+
+def test_force_and_staging_site_options(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = _args(files, "--dry-run", "--force", "--staging-site", "bad")
+    assert main(args) == 1
+    assert "--staging-site 'bad': expected EXEC=STAGING" in capsys.readouterr().err

@@ -1,0 +1,43 @@
+"""pegasus.properties reading and the profile layer it defines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from planner.model.base import Namespace
+from planner.properties import PropertiesError, as_profiles, load_properties, parse_properties
+
+
+def test_key_value_lines_comments_and_later_keys_win() -> None:
+    text = "# comment\n! also\npegasus.selector.site = Heft\n\ndagman.retry=3\ndagman.retry = 4\n"
+    assert parse_properties(text) == {"pegasus.selector.site": "Heft", "dagman.retry": "4"}
+
+
+def test_bad_line_names_the_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "p.properties"
+    path.write_text("a = 1\nnonsense\n")
+    with pytest.raises(PropertiesError) as err:
+        load_properties(path)
+    assert str(err.value) == f"{path}: line 2: expected 'key = value', got 'nonsense'"
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(PropertiesError, match="cannot read properties"):
+        load_properties(tmp_path / "absent")
+
+
+def test_profiles_layer_leaves_planner_settings_out() -> None:
+    props = {
+        "pegasus.data.configuration": "sharedfs",
+        "pegasus.clusters.size": "5",
+        "condor.request_memory": "2048",
+        "env.PATH": "/bin",
+        "other.key": "x",
+    }
+    assert as_profiles(props) == {
+        Namespace.CONDOR: {"request_memory": "2048"},
+        Namespace.ENV: {"PATH": "/bin"},
+        Namespace.PEGASUS: {"clusters.size": "5"},
+    }
