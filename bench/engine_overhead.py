@@ -16,6 +16,7 @@ import itertools
 import json
 import os
 import platform
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -43,9 +44,12 @@ def write_dag(folder: Path, shape: str, n: int) -> Path:
 
 def measure(shape: str, n: int, slots: int, root: Path) -> dict[str, float | int | str]:
     dag = write_dag(root / f"{shape}-j{slots}", shape, n)
+    before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     result = Engine(dag, slots=slots, progress=False, out=io.StringIO()).run()
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if not result.succeeded or result.nodes_run != n:
         raise SystemExit(f"{shape} -j {slots}: run failed ({result.failed[:3]})")
     return {
@@ -54,6 +58,7 @@ def measure(shape: str, n: int, slots: int, root: Path) -> dict[str, float | int
         "slots": slots,
         "seconds": round(elapsed, 3),
         "nodes_per_s": round(n / elapsed, 1),
+        "engine_cpu_ms_per_node": round(cpu / n * 1000, 3),
     }
 
 
@@ -69,10 +74,13 @@ def main() -> None:
         for shape in ("fanout", "chain"):
             for slots in (1, 2):
                 rows.append(measure(shape, args.nodes, slots, Path(tmp)))
-    print(f"{'dag':8} {'nodes':>6} {'-j':>3} {'seconds':>8} {'nodes/s':>8}")
+    print(
+        f"{'dag':8} {'nodes':>6} {'-j':>3} {'seconds':>8} {'nodes/s':>8} {'engine CPU ms/node':>19}"
+    )
     for r in rows:
         print(
-            f"{r['dag']:8} {r['nodes']:>6} {r['slots']:>3} {r['seconds']:>8} {r['nodes_per_s']:>8}"
+            f"{r['dag']:8} {r['nodes']:>6} {r['slots']:>3} {r['seconds']:>8} "
+            f"{r['nodes_per_s']:>8} {r['engine_cpu_ms_per_node']:>19}"
         )
     chain1 = next(r for r in rows if r["dag"] == "chain" and r["slots"] == 1)
     doc = {
