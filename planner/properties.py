@@ -24,6 +24,8 @@ PLANNER_KEYS = frozenset(
         "pegasus.selector.site",
         "pegasus.selector.replica",
         "pegasus.selector.site.seed",
+        "pegasus.data.reuse.scope",
+        "pegasus.transfer.bypass.input.staging",
         "pegasus.file.cleanup.scope",
         "pegasus.file.cleanup.strategy",
         "pegasus.file.cleanup.clusters.num",
