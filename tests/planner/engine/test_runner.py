@@ -306,3 +306,57 @@ def _zombie_or_gone(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
+
+
+def test_progress_line_only_when_asked(write, sh_submit):
+    import io
+
+    write("a.sub", sh_submit("true"))
+    dag = write("w.dag", "JOB A a.sub\nJOB B a.sub\n")
+    out = io.StringIO()
+    Engine(dag, slots=1, progress=True, out=out).run()
+    assert "\rwfplan run: 2/2 done, 0 running, 0 failed, ETA 0:00:00" in out.getvalue()
+    quiet = io.StringIO()
+    dag.with_name("w.dag.journal").unlink()
+    Engine(dag, slots=1, progress=False, out=quiet).run()
+    assert "\r" not in quiet.getvalue()
+
+
+def test_defer_reruns_the_script_later_without_a_retry(write, sh_submit, run_dag, events):
+    write("a.sub", sh_submit("true"))
+    write(
+        "pre.sh",
+        "#!/bin/sh\nif [ -e ok ]; then exit 0; fi\ntouch ok\nexit 3\n",
+    ).chmod(0o755)
+    dag = write("w.dag", "JOB A a.sub\nSCRIPT DEFER 3 0 PRE A pre.sh\n")
+    result, _ = run_dag(dag)
+    assert result.succeeded
+    ev = [e["event"] for e in events(dag) if e["node"] == "A"]
+    assert ev.count("pre_start") == 2 and "node_retry" not in ev
+
+
+def test_rescue_files_are_numbered_and_the_newest_applies(write, sh_submit, run_dag):
+    write("ok.sub", sh_submit("echo $(JOB) >> ran.txt"))
+    write("bad.sub", sh_submit("test -e fixed"))
+    dag = write("w.dag", "JOB A ok.sub\nJOB B bad.sub\nJOB C ok.sub\nPARENT B CHILD C\n")
+    for expected in ("w.dag.rescue001", "w.dag.rescue002"):
+        dag.with_name("w.dag.journal").unlink(missing_ok=True)
+        result, _ = run_dag(dag)
+        assert result.rescue is not None and result.rescue.name == expected
+    write("fixed", "")
+    dag.with_name("w.dag.journal").unlink()
+    result, out = run_dag(dag)
+    assert result.succeeded and "applied w.dag.rescue002" in out
+    assert (dag.parent / "ran.txt").read_text().split() == ["A", "C"]
+
+
+def test_all_nodes_and_vars_reach_the_submit_file(write, run_dag):
+    write(
+        "v.sub",
+        "executable = /bin/sh\n"
+        "arguments = \"-c 'echo $(greeting) $0 >> out.txt' x$(DOLLAR)y\"\nqueue\n",
+    )
+    dag = write("w.dag", 'JOB A v.sub\nJOB B v.sub\nVARS ALL_NODES greeting="hello  world"\n')
+    result, _ = run_dag(dag)
+    assert result.succeeded
+    assert (dag.parent / "out.txt").read_text() == "hello world x$y\n" * 2
