@@ -155,6 +155,12 @@ def atomic_write(path: Path, fill: Callable[[Path], None]) -> None:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise CatalogWriteError(f"cannot write: {exc.strerror or exc}", source=str(path))
+    except UnicodeEncodeError as exc:
+        tmp.unlink(missing_ok=True)
+        bad = exc.object[exc.start : exc.end]
+        raise CatalogWriteError(
+            f"cannot write: {bad!r} is not valid Unicode text", source=str(path)
+        )
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -92,7 +92,7 @@ def dump_yaml(data: Any) -> str:
 # but that string; everything else is double-quoted with escapes.
 _PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9_./:@%+=~?&#-]*")
 _KEYWORDS = _TRUE | _FALSE | {"null"}
-_ESCAPE = re.compile(r'["\\\x00-\x1f\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff]')
+_ESCAPE = re.compile(r'["\\\x00-\x1f\x7f-\x9f\ufeff\ufffe\uffff]')
 _NAMED = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from catalogs import replica_sqlite, replica_text, replica_yaml
-from catalogs.errors import CatalogFormatError
+from catalogs.errors import CatalogFormatError, CatalogWriteError
 from catalogs.loader import (
     load_replica_catalog,
     load_replica_catalogs,
@@ -92,3 +93,24 @@ def test_dict_entry_points_keep_the_source() -> None:
     with pytest.raises(CatalogFormatError) as err:
         replica_catalog_from_dict({"replicas": [{"lfn": "a"}]}, "wf.yml")
     assert str(err.value) == "wf.yml: replica 1 (lfn 'a') has no pfns"
+
+
+@pytest.mark.parametrize("module", [replica_yaml, replica_text, replica_sqlite])
+def test_a_failed_dump_leaves_the_old_catalog_and_no_temporary_file(
+    tmp_path: Path, module: types.ModuleType
+) -> None:
+    path = tmp_path / "rc"
+    module.dump(CAT, path)
+    before = path.read_bytes()
+    bad = ReplicaCatalog.of([Replica(lfn="bad\ud800", pfns=(PFN(url="/x", site="s"),))])
+    with pytest.raises(CatalogWriteError) as err:
+        module.dump(bad, path)
+    assert str(err.value).startswith(f"{path}: cannot write")
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["rc"]
+
+
+def test_dump_into_a_missing_folder_is_a_write_error(tmp_path: Path) -> None:
+    with pytest.raises(CatalogWriteError) as err:
+        replica_yaml.dump(CAT, tmp_path / "no" / "rc.yml")
+    assert str(err.value).startswith(f"{tmp_path / 'no' / 'rc.yml'}: cannot write")
