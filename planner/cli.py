@@ -11,6 +11,8 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from types import ModuleType
+from types import ModuleType
 
 from catalogs.errors import WfplanError
 from planner import __version__
@@ -51,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _command_module(module_name: str) -> object | None:
+def _command_module(module_name: str) -> ModuleType | None:
     try:
         return importlib.import_module(f"planner.commands.{module_name}")
     except ModuleNotFoundError as exc:

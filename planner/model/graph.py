@@ -27,10 +27,10 @@ class JobGraph:
     consumers: dict[str, list[str]] = field(default_factory=dict)
 
     def parents(self, job_id: str) -> Iterable[str]:
-        return self.graph.predecessors(job_id)  # type: ignore[no-any-return]
+        return self.graph.predecessors(job_id)
 
     def children(self, job_id: str) -> Iterable[str]:
-        return self.graph.successors(job_id)  # type: ignore[no-any-return]
+        return self.graph.successors(job_id)
 
     def workflow_inputs(self) -> list[str]:
         """LFNs read by some job and written by none, in first-use order."""
