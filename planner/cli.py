@@ -12,7 +12,6 @@ import importlib
 import sys
 from collections.abc import Sequence
 from types import ModuleType
-from types import ModuleType
 
 from catalogs.errors import WfplanError
 from planner import __version__
