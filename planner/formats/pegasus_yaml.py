@@ -17,6 +17,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from catalogs.errors import WfplanError
 from catalogs.yamlio import load_yaml
 from planner.errors import FormatError, UnsupportedFeature
@@ -261,8 +263,13 @@ def _inline(key: str, doc: Mapping[str, Any], source: str | None) -> Any:
         return reader(raw, source)
     except WfplanError:
         raise
+    except ValidationError as exc:  # a catalog reader let one through: keep it one line
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise FormatError(f"{key}: {where}: {first['msg']}", source=source) from None
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
-        raise FormatError(f"{key}: {exc}", source=source) from None
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise FormatError(f"{key}: {detail}", source=source) from None
 
 
 # ---------------------------------------------------------------------------- writer

@@ -239,3 +239,22 @@ def workflows(draw: st.DrawFn) -> Workflow:
 @given(workflows())
 def test_any_workflow_round_trips(wf: Workflow) -> None:
     assert pegasus_yaml.loads(pegasus_yaml.dumps(wf)) == wf
+
+
+@pytest.mark.parametrize(
+    ("catalog", "offender"),
+    [
+        ("replicaCatalog:\n  replicas:\n    - pfns: [{site: local, pfn: /x}]\n", "replica"),
+        ("transformationCatalog:\n  transformations:\n    - sites: []\n", "transformation"),
+        ("siteCatalog:\n  sites:\n    - directories: []\n", "site"),
+    ],
+)
+def test_bad_inline_catalog_is_one_line_naming_the_file(catalog: str, offender: str) -> None:
+    from catalogs.errors import WfplanError
+
+    text = 'pegasus: "5.0"\nname: w\n' + catalog + "jobs: [{type: job, id: A, name: t}]\n"
+    with pytest.raises(WfplanError) as err:
+        pegasus_yaml.loads(text, "wf.yml")
+    assert err.value.lines() == [str(err.value)]
+    assert "\n" not in str(err.value)
+    assert "wf.yml" in str(err.value) and offender in str(err.value)
