@@ -130,17 +130,25 @@ def select_sites(
 
     chosen = _choose(kind, jobs, eligible, seed, props, txs, sites, graph, topo_order)
     placements: dict[str, Placement] = {}
+    shared: dict[tuple[str, int] | None, dict[Namespace, dict[str, str]]] = {}
     for job in jobs:
         site_name, reason = chosen[job.id]
         entry = next(e for s, e in eligible[job.id] if s == site_name)
         tx = txs[job.id]
-        merged = merge_profiles(
-            props,
-            job.profiles,
-            site_profiles.get(site_name, {}),
-            catalog_profiles(tx.profiles),
-            catalog_profiles(entry.profiles),
-        )
+        # Jobs without profiles of their own share one merged dict per (site, entry):
+        # read-only downstream, and 10^6 copies would cost seconds.
+        share = (site_name, id(entry)) if not job.profiles else None
+        merged = shared.get(share) if share is not None else None
+        if merged is None:
+            merged = merge_profiles(
+                props,
+                job.profiles,
+                site_profiles.get(site_name, {}),
+                catalog_profiles(tx.profiles),
+                catalog_profiles(entry.profiles),
+            )
+            if share is not None:
+                shared[share] = merged
         stageable = entry.type == TransformationType.STAGEABLE
         how = "stageable executable staged in" if stageable else "installed"
         placements[job.id] = Placement(

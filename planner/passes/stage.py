@@ -282,6 +282,9 @@ def stage(
     edges: set[tuple[str, str]] = set()
     bypass_all = options.bypass_input_staging
 
+    ranking: dict[tuple[str, str], tuple[tuple[PFN, ...], tuple[str, ...]]] = {}
+    dagman: dict[tuple[int, int], dict[Namespace, dict[str, str]]] = {}
+
     def resident(lfn: str, site: str, url: str) -> Residency:
         res = residency.get((lfn, site))
         if res is None:
@@ -342,8 +345,16 @@ def stage(
             pfns = replicas.get(lfn, ())
             if not pfns:
                 continue  # an optional input without a replica
-            ordered = order_pfns(lfn, pfns, staging, options.replica_selector, options.properties)
-            urls = tuple(dict.fromkeys(url_of(p) for p in ordered))
+            ranked = ranking.get((lfn, staging))
+            if ranked is None:
+                ordered = order_pfns(
+                    lfn, pfns, staging, options.replica_selector, options.properties
+                )
+                ranked = ranking[(lfn, staging)] = (
+                    ordered,
+                    tuple(dict.fromkeys(url_of(p) for p in ordered)),
+                )
+            ordered, urls = ranked
             digest = sha256(lfn)
             if (use.bypass or bypass_all) and dc != DataConfiguration.SHAREDFS:
                 inputs.append(transfer(lfn=lfn, src=urls, dst=lfn, sha256=digest, size=use.size))
@@ -434,7 +445,7 @@ def stage(
                     if placements[j].stageable
                     else placements[j].executable,
                     arguments=jobs[j].arguments,
-                    environment=dict(placements[j].profiles.get(Namespace.ENV, {})),
+                    environment=placements[j].profiles.get(Namespace.ENV) or {},
                     stdin=jobs[j].stdin,
                     stdout=jobs[j].stdout,
                     stderr=jobs[j].stderr,
@@ -443,6 +454,12 @@ def stage(
             )
             for j in unit.jobs
         )
+        dkey = (id(first.profiles), unit.level)
+        node_profiles = dagman.get(dkey)
+        if node_profiles is None:
+            node_profiles = dagman[dkey] = dagman_profiles(
+                first.profiles, NodeKind.COMPUTE, unit.level, options.retry
+            )
         reasons = [first.reason] + (
             [f"cluster of {len(unit.jobs)}: {unit.reason}"] if unit.clustered else []
         )
@@ -461,9 +478,7 @@ def stage(
                 working_dir=workpaths[staging],
                 data_configuration=dc,
                 staging_site=staging,
-                profiles=dagman_profiles(
-                    first.profiles, NodeKind.COMPUTE, unit.level, options.retry
-                ),
+                profiles=node_profiles,
                 reasons=tuple(reasons),
             )
         )
