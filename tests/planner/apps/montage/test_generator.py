@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 
@@ -24,7 +23,6 @@ from planner.errors import FormatError
 from planner.model.workflow import Workflow
 
 CENTER = (161.265, -59.685)
-DAX_NS = "{http://pegasus.isi.edu/schema/DAX}"
 STAMP = re.compile(r"_\d{8}_\d{6}_\d+")
 TILE = re.compile(r"2mass-k-r\d\dc\d\d")
 
@@ -61,69 +59,55 @@ def _key(name: str, inputs: frozenset[str]) -> JobKey:
     return name, ()
 
 
-def _from_dax(path: Path) -> tuple[dict[JobKey, Files], set[tuple[JobKey, JobKey]]]:
-    root = ET.parse(path).getroot()
-    jobs = root.findall(f"{DAX_NS}job")
-    # mDAG numbers images by its mProjectPP order; fit.000001.000003 means images 1 and 3.
-    tiles_by_cntr = {
-        i + 1: TILE.search(next(u.get("file", "") for u in j.findall(f"{DAX_NS}uses"))).group(0)  # type: ignore[union-attr]
-        for i, j in enumerate(jj for jj in jobs if jj.get("name") == "mProjectPP")
-    }
-    out: dict[JobKey, Files] = {}
-    key_by_id: dict[str, JobKey] = {}
-    for job in jobs:
-        name = "mViewer" if job.get("name") == "mJPEG" else str(job.get("name"))
-        ins: set[str] = set()
-        outs: set[str] = set()
-        for use in job.findall(f"{DAX_NS}uses"):
-            lfn = use.get("file", "")
-            # mDAG's bookkeeping: the executables mDiffFit starts, and mJPEG's pass-through
-            # of the DAX itself and the raw image table (nothing reads them).
-            if use.get("type") == "executable" or lfn.startswith(("dag_", "images_")):
-                continue
-            (ins if use.get("link") == "input" else outs).add(_normal(lfn, tiles_by_cntr))
-        key = _key(name, frozenset(ins))
-        key_by_id[str(job.get("id"))] = key
-        out[key] = (frozenset(ins), frozenset(outs))
-    edges = {
-        (key_by_id[str(p.get("ref"))], key_by_id[str(c.get("ref"))])
-        for c in root.findall(f"{DAX_NS}child")
-        for p in c.findall(f"{DAX_NS}parent")
-    }
-    return out, edges
-
-
-def _from_workflow(wf: Workflow) -> tuple[dict[JobKey, Files], set[tuple[JobKey, JobKey]]]:
+def _from_workflow(
+    wf: Workflow,
+) -> tuple[dict[JobKey, Files], set[tuple[JobKey, JobKey]], dict[JobKey, tuple[str, ...]]]:
+    """Files, edges (explicit and file-implied) and arguments of each job, by job key."""
     proj = [j for j in wf.jobs if j.name == "mProjectPP"]
+    # Images are numbered in mProjectPP order: fit.000001.000003 means images 1 and 3.
     tiles_by_cntr = {i + 1: TILE.search(j.arguments[1]).group(0) for i, j in enumerate(proj)}  # type: ignore[union-attr]
     out: dict[JobKey, Files] = {}
+    args: dict[JobKey, tuple[str, ...]] = {}
     key_by_id: dict[str, JobKey] = {}
     producer: dict[str, str] = {}
     for job in wf.jobs:
-        ins = frozenset(_normal(u.lfn, tiles_by_cntr) for u in job.inputs)
-        outs = frozenset(_normal(u.lfn, tiles_by_cntr) for u in job.outputs)
-        key_by_id[job.id] = _key(job.name, ins)
-        out[key_by_id[job.id]] = (ins, outs)
-        for u in job.outputs:
-            producer[u.lfn] = job.id
+        # mDAG's bookkeeping: mJPEG passes the DAX itself and the raw image table through.
+        uses = [u for u in job.uses if not u.lfn.startswith(("dag_", "images_"))]
+        ins = frozenset(_normal(u.lfn, tiles_by_cntr) for u in uses if u.is_input)
+        outs = frozenset(_normal(u.lfn, tiles_by_cntr) for u in uses if u.is_output)
+        name = "mViewer" if job.name == "mJPEG" else job.name
+        key = key_by_id[job.id] = _key(name, ins)
+        out[key] = (ins, outs)
+        args[key] = tuple(_normal(a, tiles_by_cntr) for a in job.arguments)
+        for u in uses:
+            if u.is_output:
+                producer[u.lfn] = job.id
     edges = {
         (key_by_id[producer[u.lfn]], key_by_id[job.id])
         for job in wf.jobs
         for u in job.inputs
-        if u.lfn in producer
+        if u.lfn in producer and producer[u.lfn] != job.id
     } | {(key_by_id[a], key_by_id[b]) for a, b in wf.dependencies}
-    return out, edges
+    return out, edges, args
 
 
 def test_matches_mdag_16_tiles(shared_data: Path) -> None:
-    dax_jobs, dax_edges = _from_dax(shared_data / "montage" / "mdag-16tiles.dax.xml")
-    our_jobs, our_edges = _from_workflow(_build(4, 4))
+    from planner.formats import dax
+
+    dax_jobs, dax_edges, dax_args = _from_workflow(
+        dax.load(shared_data / "montage" / "mdag-16tiles.dax.xml")
+    )
+    our_jobs, our_edges, our_args = _from_workflow(_build(4, 4))
 
     assert Counter(k[0] for k in our_jobs) == Counter(k[0] for k in dax_jobs)
     assert len(our_jobs) == len(dax_jobs) == 80
     assert set(our_jobs) == set(dax_jobs)
     for key, files in dax_jobs.items():
         assert our_jobs[key] == files, key
+        if key[0] == "mDiffFit":  # which image is "plus" follows the numbering
+            assert sorted(our_args[key]) == sorted(dax_args[key]), key
+        elif key[0] != "mViewer":  # mJPEG's options are not mViewer's
+            assert our_args[key] == dax_args[key], key
     # mDAG's edges are not transitively reduced (mAdd has 17 parents): compare reductions.
     dax_g = nx.DiGraph(dax_edges)
     our_g = nx.DiGraph(our_edges)
