@@ -31,6 +31,7 @@ class Operation(StrEnum):
 class FileServer(_Frozen):
     url: str  # e.g. file:///data/scratch or http://127.0.0.1:8000/scratch
     operation: Operation = Operation.ALL
+    profiles: dict[str, dict[str, str]] = Field(default_factory=dict)
 
 
 class Directory(_Frozen):

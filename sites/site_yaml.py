@@ -37,7 +37,7 @@ _SITE_KEYS = frozenset(
     | {"profiles", "metadata"}
 )
 _DIR_KEYS = frozenset({"type", "path", "sharedFileSystem", "fileServers"})
-_SERVER_KEYS = frozenset({"url", "operation"})
+_SERVER_KEYS = frozenset({"url", "operation", "profiles"})
 _DIR_TYPES = ", ".join(t.value for t in DirectoryType)
 
 
@@ -105,7 +105,11 @@ def _directory(where: str, entry: object, source: str | None) -> Directory:
             except ValueError:
                 raise fail(s_where, f"operation {raw_op!r} is not all, get or put", source)
         servers.append(
-            FileServer.model_construct(url=required(s, "url", s_where, source), operation=op)
+            FileServer.model_construct(
+                url=required(s, "url", s_where, source),
+                operation=op,
+                profiles=profiles(s.get("profiles"), s_where, source),
+            )
         )
     shared = False
     if d.get("sharedFileSystem") is not None:
@@ -143,9 +147,7 @@ def _site_dict(s: Site) -> dict[str, Any]:
             "type": dr.type.value,
             "path": dr.path,
             "sharedFileSystem": dr.shared_file_system,
-            "fileServers": [
-                {"url": f.url, "operation": f.operation.value} for f in dr.file_servers
-            ],
+            "fileServers": [_server_dict(f) for f in dr.file_servers],
         }
         for dr in s.directories
     ]
@@ -153,6 +155,13 @@ def _site_dict(s: Site) -> dict[str, Any]:
         d["grids"] = [dict(g) for g in s.grids]
     if s.profiles:
         d["profiles"] = profiles_to_dict(s.profiles)
+    return d
+
+
+def _server_dict(f: FileServer) -> dict[str, Any]:
+    d: dict[str, Any] = {"url": f.url, "operation": f.operation.value}
+    if f.profiles:
+        d["profiles"] = profiles_to_dict(f.profiles)
     return d
 
 

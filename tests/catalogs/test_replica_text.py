@@ -36,6 +36,12 @@ def test_loads_the_sample() -> None:
     assert cat.lookup("out_12.fits") == (PFN(url="file:///sky/12/out_12.fits", site="local"),)
 
 
+def test_unquoted_attribute_values_are_accepted() -> None:
+    cat = replica_text.loads("f.a /a site=local regex=false size=3\n")
+    assert cat.lookup("f.a") == (PFN(url="/a", site="local"),)
+    assert cat.replicas[0].metadata == {"size": "3"}
+
+
 def test_lines_with_one_lfn_form_one_entry() -> None:
     cat = replica_text.loads('a /1 site="s"\nb /2 site="s"\na /3 site="t"\n')
     assert [r.lfn for r in cat.replicas] == ["a", "b"]

@@ -22,7 +22,9 @@ def _pegasus_sc(path: Path) -> None:
         ),
         peg.Directory(peg.Directory.LOCAL_STORAGE, "/storage", shared_file_system=True)
         .add_file_servers(peg.FileServer("http://host/storage", peg.Operation.GET))
-        .add_file_servers(peg.FileServer("scp://host/storage", peg.Operation.PUT)),
+        .add_file_servers(
+            peg.FileServer("scp://host/storage", peg.Operation.PUT).add_env(SCP_OPTS="-q")
+        ),
     )
     cluster.add_grids(
         peg.Grid(peg.Grid.BATCH, "host.example.org", peg.Scheduler.SLURM, peg.SupportedJobs.COMPUTE)
@@ -52,6 +54,7 @@ def test_loads_what_the_pegasus_api_writes(tmp_path: Path) -> None:
     storage = cluster.directory(DirectoryType.LOCAL_STORAGE)
     assert storage is not None and storage.shared_file_system
     assert [f.operation for f in storage.file_servers] == [Operation.GET, Operation.PUT]
+    assert storage.file_servers[1].profiles == {"env": {"SCP_OPTS": "-q"}}
     assert cluster.grids[0]["scheduler"] == "slurm"
     assert cluster.profile("pegasus", "slots") == "8"
     assert cluster.profile("pegasus", "data.configuration") == "sharedfs"
