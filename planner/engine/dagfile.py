@@ -84,6 +84,8 @@ def parse_dag(path: str | Path) -> Dag:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise EngineError(f"cannot read DAG file: {exc.strerror}", source=str(p))
+    except UnicodeDecodeError as exc:
+        raise EngineError(f"not a text file (byte {exc.start} is not UTF-8)", source=str(p))
     return parse_dag_text(text, p)
 
 
@@ -355,6 +357,8 @@ def parse_rescue(path: Path, dag: Dag) -> list[str]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise EngineError(f"cannot read rescue file: {exc.strerror}", source=str(path))
+    except UnicodeDecodeError as exc:
+        raise EngineError(f"not a text file (byte {exc.start} is not UTF-8)", source=str(path))
     for number, line in _logical_lines(text):
         tokens = line.split()
         if tokens[0].upper() != "DONE" or len(tokens) != 2:

@@ -289,14 +289,21 @@ class Engine:
         kept = 0
         orphans: dict[int, int] = {}
         if journal.exists():
-            lines = journal.read_text(encoding="utf-8").splitlines()
-            header = json.loads(lines[0]) if lines and lines[0].startswith("{") else {}
+            lines = journal.read_text(encoding="utf-8", errors="replace").splitlines()
+            try:
+                header = json.loads(lines[0]) if lines else {}
+            except json.JSONDecodeError:
+                header = {}
+            if not isinstance(header, dict):
+                header = {}
             if header.get("dag_sha256") == digest:
                 for line in lines[1:]:
                     try:
                         rec = json.loads(line)
                     except json.JSONDecodeError:
                         continue  # a torn last line from a kill: that node reruns
+                    if not isinstance(rec, dict):
+                        continue
                     if rec.get("done") in self.runs:
                         done.add(rec["done"])
                         kept += 1
@@ -812,7 +819,14 @@ class Engine:
     def run(self) -> RunResult:
         """Run the DAG to the end; Ctrl-C stops the jobs and leaves a resumable state."""
         lock_path = self._path(".lock")
-        lock = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 (held for the run)
+        try:
+            lock = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 (held for the run)
+        except OSError as exc:
+            raise EngineError(
+                f"cannot write beside the DAG ({exc.strerror}): the engine keeps its journal, "
+                "status and rescue files there",
+                source=str(self.dag_path),
+            )
         try:
             try:
                 fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -360,3 +360,27 @@ def test_all_nodes_and_vars_reach_the_submit_file(write, run_dag):
     result, _ = run_dag(dag)
     assert result.succeeded
     assert (dag.parent / "out.txt").read_text() == "hello world x$y\n" * 2
+
+
+def test_torn_or_foreign_journal_lines_are_skipped(write, sh_submit, run_dag):
+    write("a.sub", sh_submit("echo $(JOB) >> ran.txt"))
+    dag = write("w.dag", "JOB A a.sub\nJOB B a.sub\n")
+    run_dag(dag)
+    journal = dag.with_name("w.dag.journal")
+    lines = [x for x in journal.read_text().splitlines() if '"done": "B"' not in x]
+    journal.write_text(
+        "\n".join(
+            [*lines, "7", '{"done": "B'],
+        )
+        + "\n"
+    )  # B's line torn
+    result, _ = run_dag(dag)
+    assert result.succeeded and result.nodes_run == 1
+    assert (dag.parent / "ran.txt").read_text().split() == ["A", "B", "B"]
+
+
+def test_dag_that_is_not_text_is_one_clear_error(write):
+    dag = write("w.dag", "")
+    dag.write_bytes(b"JOB A \xff.sub\n")
+    with pytest.raises(EngineError, match=r"w\.dag: not a text file"):
+        Engine(dag, slots=1, progress=False)
