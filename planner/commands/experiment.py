@@ -226,6 +226,7 @@ def _plot(rows: list[dict[str, object]], name: str, model: str, path: Path) -> N
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     slot_counts = sorted({int(str(r["slots"])) for r in rows})
@@ -237,6 +238,8 @@ def _plot(rows: list[dict[str, object]], name: str, model: str, path: Path) -> N
     xs_all = sorted({float(str(r["value"])) for r in rows})
     if len(xs_all) > 2 and xs_all[0] > 0 and xs_all[-1] / xs_all[0] >= 16:
         ax.set_xscale("log", base=2)
+        ax.set_xticks(xs_all, [_text(x) for x in xs_all])
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel(name)
     ax.set_ylabel("simulated makespan (s)")
     ax.set_title(f"makespan against {name} (overhead model {model})")
