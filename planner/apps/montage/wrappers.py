@@ -133,17 +133,34 @@ def mDiffFit_main(argv: Sequence[str] | None = None) -> int:
         # HTCondor's file transfer fails a job whose listed output is missing.
         result = mDiffFit(a.plus, a.minus, a.diff, a.header, keep=True, levelOnly=a.level)
         if str(result.get("status")) != "0":
-            msg = _text(result.get("msg"))
+            msg = _text(result.get("msg")) or _diff_message(a)
             if "overlap" not in msg.lower() or not a.status:
-                _check("mDiffFit", result)
-            # Montage reports a pair that does not really overlap as a warning, which
-            # mConcatFit counts and skips.
+                raise MontageFailed(msg or f"status {result.get('status')}")
+            # A pair whose footprints touch but whose pixels do not overlap: Montage
+            # writes the status and carries on; mConcatFit counts it and skips it.
             _write_atomic(Path(a.status), f'[struct stat="WARNING", msg="{msg}"]\n')
+            if not Path(a.diff).exists():
+                _empty_fits(Path(a.diff))
             return
         if a.status:
             _write_atomic(Path(a.status), fit_status_line(result))
 
     return _wrap("mDiffFit", body, p, argv)
+
+
+def _diff_message(a: argparse.Namespace) -> str:
+    # MontagePy's mDiffFit drops mDiff's message; ask mDiff itself (it fails fast).
+    from MontagePy.main import mDiff
+
+    return _text(mDiff(a.plus, a.minus, a.diff, a.header).get("msg"))
+
+
+def _empty_fits(path: Path) -> None:
+    from astropy.io import fits
+
+    tmp = path.with_name(f".{path.name}.tmp")
+    fits.PrimaryHDU().writeto(tmp, overwrite=True)
+    os.replace(tmp, path)
 
 
 # --- mConcatFit (absent from MontagePy) -------------------------------------------------

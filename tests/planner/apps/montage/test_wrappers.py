@@ -162,3 +162,29 @@ def test_same_bytes_as_debian_montage(montage_chain, tmp_path: Path) -> None:  #
     theirs = fits.getdata(out)
     assert ours.shape == theirs.shape
     assert float(abs(ours - theirs)[ours == ours].max()) < 1e-3
+
+
+def test_difffit_of_a_pair_that_does_not_overlap_is_a_warning(
+    montage_chain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from planner.apps.montage.wrappers import mDiffFit_main
+
+    monkeypatch.chdir(montage_chain.work)
+    status = tmp_path / "fit.txt"
+    diff = tmp_path / "diff.fits"
+    argv = [
+        "-s",
+        str(status),
+        "p2mass-k-r00c00.fits",
+        "p2mass-k-r02c02.fits",
+        str(diff),
+        "big_region.hdr",
+    ]
+    assert mDiffFit_main(argv) == 0
+    assert parse_status_line(status.read_text()) == {
+        "stat": "WARNING",
+        "msg": "Images don't overlap",
+    }
+    assert diff.is_file()  # condorio transfers every declared output
+    lines, counts = concat_fit_lines(_statfiles(tmp_path, [(1, 9, status.read_text())]), tmp_path)
+    assert counts["warning"] == 1 and lines == [CONCAT_HEADER]
