@@ -40,6 +40,7 @@ from typing import IO, Any
 from planner.engine.dagfile import Dag, DagNode, Script, parse_dag, parse_rescue
 from planner.engine.submitfile import JobSpec, read_submit
 from planner.engine.transfer import copy_in, copy_out
+from planner.engine.userlog import UserLogs
 from planner.errors import EngineError
 
 __all__ = ["Engine", "RunResult", "TxSummary", "find_dag", "newest_rescue", "status_path"]
@@ -571,6 +572,8 @@ class Engine:
             for h in handles:
                 h.close()
         self.nodes_run += 1
+        if spec.log is not None:
+            self.userlogs.started(spec.log, popen.pid, name)
         self._register(
             _Proc(name, "job", popen, time.monotonic(), slots, scratch, snapshot=snapshot)
         )
@@ -582,7 +585,7 @@ class Engine:
 
     # ---- completions --------------------------------------------------------------
 
-    def _reap(self, proc: _Proc, status: int) -> None:
+    def _reap(self, proc: _Proc, status: int, usage: Any) -> None:
         proc.popen.returncode = rc = os.waitstatus_to_exitcode(status)
         if proc.pidfd >= 0:
             self.selector.unregister(proc.pidfd)
@@ -594,8 +597,12 @@ class Engine:
             cat = self.runs[proc.node].node.category
             if cat is not None:
                 self.cat_running[cat] -= 1
+            spec = self.specs[proc.node]
+            if spec.log is not None:
+                self.userlogs.terminated(
+                    spec.log, proc.popen.pid, rc, usage.ru_utime, usage.ru_stime
+                )
             if proc.scratch is not None:
-                spec = self.specs[proc.node]
                 try:
                     copy_out(spec, proc.scratch, proc.snapshot)
                 except EngineError as exc:
@@ -726,9 +733,9 @@ class Engine:
             deadline = time.monotonic() + (timeout if timeout is not None else 3600.0)
             while True:
                 for pid, proc in list(self.procs.items()):
-                    got, status = os.waitpid(pid, os.WNOHANG)
+                    got, status, usage = os.wait4(pid, os.WNOHANG)
                     if got:
-                        self._reap(proc, status)
+                        self._reap(proc, status, usage)
                         return
                 if time.monotonic() >= deadline:
                     return
@@ -740,13 +747,13 @@ class Engine:
                 continue
             found = self.procs.get(key.data)
             if found is not None:
-                _, status = os.waitpid(found.popen.pid, 0)
-                self._reap(found, status)
+                _, status, usage = os.wait4(found.popen.pid, 0)
+                self._reap(found, status, usage)
         for pid, proc in list(self.procs.items()):
             if proc.pidfd < 0:
-                got, status = os.waitpid(pid, os.WNOHANG)
+                got, status, usage = os.wait4(pid, os.WNOHANG)
                 if got:
-                    self._reap(proc, status)
+                    self._reap(proc, status, usage)
 
     def _sync_journal(self, force: bool = False) -> None:
         if force:
@@ -875,6 +882,7 @@ class Engine:
             self.out.write(f"wfplan run: {note}\n")
         self.events = open(self._path(".events"), "a", encoding="utf-8", buffering=1)  # noqa: SIM115
         self.journal = open(self._path(".journal"), "a", encoding="utf-8")  # noqa: SIM115
+        self.userlogs = UserLogs()
         self.syncer = _Syncer(self.journal.fileno())
         self.syncer.start()
         self.scripts_out = open(self._path(".scripts.out"), "ab")  # noqa: SIM115
@@ -896,6 +904,7 @@ class Engine:
         finally:
             self.events.close()
             self.syncer.stop()
+            self.userlogs.close()
             self.journal.close()
             self.scripts_out.close()
             self.selector.close()

@@ -384,3 +384,28 @@ def test_dag_that_is_not_text_is_one_clear_error(write):
     dag.write_bytes(b"JOB A \xff.sub\n")
     with pytest.raises(EngineError, match=r"w\.dag: not a text file"):
         Engine(dag, slots=1, progress=False)
+
+
+def test_job_log_is_an_htcondor_user_log(write, sh_submit, run_dag):
+    os.environ.setdefault("CONDOR_CONFIG", "/dev/null")
+    import htcondor
+
+    write("ok.sub", sh_submit("exit 3", "log = w.log\n"))
+    write("kill.sub", sh_submit("kill -9 $$", "log = w.log\n"))
+    dag = write(
+        "w.dag", "JOB A ok.sub\nJOB B kill.sub\nPARENT A CHILD B\nSCRIPT POST A /bin/true\n"
+    )
+    run_dag(dag, slots=1)
+    events = list(htcondor.JobEventLog(str(dag.parent / "w.log")).events(0))
+    kinds = [(e.type.name, e.get("LogNotes")) for e in events]
+    assert kinds == [
+        ("SUBMIT", "DAG Node: A"),
+        ("EXECUTE", None),
+        ("JOB_TERMINATED", None),
+        ("SUBMIT", "DAG Node: B"),
+        ("EXECUTE", None),
+        ("JOB_TERMINATED", None),
+    ]
+    assert events[2]["ReturnValue"] == 3
+    assert events[5]["TerminatedBySignal"] == 9 and not events[5]["TerminatedNormally"]
+    assert events[0].cluster == events[2].cluster != events[3].cluster
