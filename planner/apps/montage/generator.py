@@ -622,7 +622,10 @@ def write_build(
     if not sites:
         raise FormatError("--sites names no site")
     out_dir = output.absolute().parent
-    result = build_montage(found, region, name=name, tc_sites=sites, header_dir=out_dir)
+    try:
+        result = build_montage(found, region, name=name, tc_sites=sites, header_dir=out_dir)
+    except NoImagesInRegion as exc:
+        raise NoImagesInRegion(exc.message, source=str(images)) from None
     write_side_files(result.files, out_dir)
     replica_yaml.dump(result.replica_catalog, rc_path or out_dir / "rc.yml")
     transformation_yaml.dump(result.transformation_catalog, tc_path or out_dir / "tc.yml")
