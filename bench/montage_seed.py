@@ -31,6 +31,7 @@ import os
 import resource
 import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -121,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--scale", type=float, default=1.0, help="fraction of the 1 x 1 deg area")
     p.add_argument("--cores", type=int, default=os.cpu_count() or 2)
-    p.add_argument("--dir", type=Path, default=Path("bench-out/montage"))
+    p.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "wfplan-montage-bench")
     p.add_argument("--modes", default="sequential,dag,clustered")
     args = p.parse_args(argv)
     side = math.sqrt(args.scale)
