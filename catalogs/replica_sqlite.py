@@ -150,10 +150,11 @@ class SQLiteReplicaCatalog:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 statements(conn)
+                conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # a failed COMMIT leaves it open; retry from scratch
+                    conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
 
         self._retry(attempt)
 
