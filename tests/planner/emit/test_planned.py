@@ -170,3 +170,47 @@ def test_planned_diamond_golden_and_valid(tmp_path: Path, variant: str) -> None:
     assert sorted(files) == sorted(expected)
     for name, text in files.items():
         assert text == expected[name], f"{variant}/{name} differs from its golden file"
+
+
+TOOL = """#!/bin/sh
+mode=""; ins=""; outs=""
+for a in "$@"; do
+  case "$a" in -i) mode=i;; -o) mode=o;; *) if [ "$mode" = i ]; then ins="$ins $a"; else outs="$outs $a"; fi;; esac
+done
+for o in $outs; do cat $ins > "$o"; echo "$o" >> "$o"; done
+"""
+
+
+@pytest.mark.slow
+def test_planned_diamond_runs_in_the_embedded_engine(tmp_path: Path) -> None:
+    """The emitted files are what runs: plan, emit with the real tools, ``wfplan run``."""
+    from planner.cli import main
+
+    tool = tmp_path / "tool"
+    tool.write_text(TOOL)
+    tool.chmod(0o755)
+    (tmp_path / "inputs").mkdir()
+    (tmp_path / "inputs" / "f.a").write_text("a\n")
+    catalogs = _catalogs(tmp_path, reuse=False)
+    tc = TransformationCatalog(
+        transformations=tuple(
+            Transformation(name=t, sites=(TransformationSite(name="condorpool", pfn=str(tool)),))
+            for t in ("preprocess", "findrange", "analyze")
+        ),
+        source="tc.yml",
+    )
+    submit = tmp_path / "submit"
+    cw = plan(
+        _workflow(),
+        catalogs.model_copy(update={"transformations": tc}),
+        PlanOptions(
+            sites=("condorpool",),
+            submit_dir=str(submit),
+            data_configuration=DataConfiguration.CONDORIO,
+            cluster=("horizontal",),
+        ),
+    )
+    write_submit_dir(cw, submit)
+    assert main(["run", str(submit), "-j", "2"]) == 0
+    final = tmp_path / "sites" / "local" / "storage" / "f.d"
+    assert final.read_text() == "a\nf.b1\nf.c1\na\nf.b2\nf.c2\nf.d\n"
