@@ -64,9 +64,12 @@ def run(args: argparse.Namespace) -> int:
     engine = Engine(dag, slots=args.jobs, progress=progress, out=sys.stderr)
     result = engine.run()  # Ctrl-C / SIGTERM: jobs stopped, state kept (KeyboardInterrupt)
     out = sys.stdout
+    total = len(engine.runs)
+    if result.succeeded and result.nodes_run == 0 and engine.initial_done == total:
+        print(f"wfplan run: {dag.name}: all {total} nodes were already done", file=out)
+        return 0
     for line in format_summary(result):
         print(line, file=out)
-    total = len(engine.runs)
     if result.succeeded:
         print(
             f"wfplan run: {dag.name} succeeded: {result.done}/{total} nodes done, "

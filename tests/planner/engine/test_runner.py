@@ -409,3 +409,14 @@ def test_job_log_is_an_htcondor_user_log(write, sh_submit, run_dag):
     assert events[2]["ReturnValue"] == 3
     assert events[5]["TerminatedBySignal"] == 9 and not events[5]["TerminatedNormally"]
     assert events[0].cluster == events[2].cluster != events[3].cluster
+
+
+def test_job_dir_is_where_submit_file_scripts_and_paths_resolve(write, sh_submit, run_dag):
+    write("sub/a.sub", sh_submit("pwd > where.txt"))
+    write("sub/post.sh", "#!/bin/sh\npwd > post_where.txt\n").chmod(0o755)
+    dag = write("w.dag", "JOB A a.sub DIR sub\nSCRIPT POST A post.sh\n")
+    result, _ = run_dag(dag)
+    assert result.succeeded
+    sub = (dag.parent / "sub").resolve()
+    assert Path((sub / "where.txt").read_text().strip()).resolve() == sub
+    assert Path((sub / "post_where.txt").read_text().strip()).resolve() == sub
