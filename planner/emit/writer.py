@@ -223,8 +223,11 @@ def write_submit_dir(
         if not Path(source).is_file():
             raise EmitError(f"catalog {source} does not exist or is not a file")
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    except OSError as exc:
+        raise EmitError(f"cannot create submit dir {target}: {exc.strerror or exc}")
     try:
         os.chmod(tmp, 0o755)
         # Manifests are written as they are made, so only descriptions stay in memory.

@@ -287,3 +287,10 @@ def test_default_tools_dir_holds_the_console_scripts(tmp_path: Path) -> None:
     text = (tmp_path / "s" / "create_dir_one_0_local.sub").read_text()
     exe = next(line.split(" = ")[1] for line in text.splitlines() if line.startswith("executable"))
     assert Path(exe).name == "wfplan-mkdir" and Path(exe).exists()
+
+
+def test_unwritable_parent_is_one_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a dir")
+    with pytest.raises(EmitError, match="cannot create submit dir"):
+        write_submit_dir(D.diamond(tmp_path, CONDORIO), blocker / "submit", tools_dir=TOOLS)
