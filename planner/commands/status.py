@@ -53,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
         f"{waiting} waiting, {counts.get('failed', 0)} failed, "
         f"{counts.get('unrunnable', 0)} unrunnable"
     )
+    if doc["state"] == "running" and doc.get("running"):
+        print("running: " + ", ".join(doc["running"]))
     if doc.get("rescue"):
         print(f"rescue file: {doc['rescue']}")
     return 0

@@ -377,6 +377,7 @@ class Engine:
             "pid": os.getpid(),
             "total": len(self.runs),
             "counts": dict(sorted(counts.items())),
+            "running": sorted(p.node for p in self.procs.values())[:50],
             "failed": failed,
             "rescue": self.rescue.name if self.rescue else None,
             "elapsed": round(time.monotonic() - self.started, 3),

@@ -83,6 +83,13 @@ def test_ctrl_c_stops_and_the_next_run_resumes(tmp_path: Path):
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and '"start": "B"' not in _read(d / "w.dag.journal", "B"):
         time.sleep(0.02)
+    shown = ""
+    while time.monotonic() < deadline and "running: B" not in shown:
+        time.sleep(0.1)  # the status file is rewritten every 0.5 s
+        shown = subprocess.run(
+            [sys.executable, "-m", "planner.cli", "status", str(d)], capture_output=True, text=True
+        ).stdout
+    assert shown.startswith("w.dag: running: 1/3 done, 1 running") and "running: B" in shown
     os.kill(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130 and "interrupted" in err
