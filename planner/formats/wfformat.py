@@ -82,19 +82,31 @@ def from_dict(doc: object, source: str | None = None) -> Workflow:
         built = [_task_old(i, t, source) for i, t in enumerate(tasks)]
     if not built:
         raise FormatError("workflow has no tasks", source=source)
-    jobs = tuple(job for job, _, _ in built)
     # parents may name a task by its name in old files; map names to ids
     by_name: dict[str, str] = {}
     for job_task in tasks:
         if isinstance(job_task, Mapping) and "name" in job_task and "id" in job_task:
             by_name.setdefault(str(job_task["name"]), str(job_task["id"]))
-    ids = {job.id for job in jobs}
+    ids = {job.id for job, _, _ in built}
     edges: dict[tuple[str, str], None] = {}
     for job, parents, children in built:
         for p in parents:
             edges[(p if p in ids else by_name.get(p, p), job.id)] = None
         for c in children:
             edges[(job.id, c if c in ids else by_name.get(c, c))] = None
+    # 1.4 instances of planned runs hold the planner's own transfer/auxiliary tasks
+    # (stage-in, create-dir, ...): they are not part of the abstract workflow, so they
+    # are dropped and their parents linked to their children
+    added = {
+        str(t.get("id", t.get("name")))
+        for t in tasks
+        if isinstance(t, Mapping) and t.get("type") in ("transfer", "auxiliary")
+    }
+    jobs = tuple(job for job, _, _ in built if job.id not in added)
+    if not jobs:
+        raise FormatError("workflow has no compute tasks", source=source)
+    if added:
+        edges = _splice(edges, added)
     return Workflow.model_construct(
         name=name,
         jobs=jobs,
@@ -105,6 +117,30 @@ def from_dict(doc: object, source: str | None = None) -> Workflow:
         metadata={},
         source=source,
     )
+
+
+def _splice(edges: dict[tuple[str, str], None], removed: set[str]) -> dict[tuple[str, str], None]:
+    """The edges among the remaining tasks, with paths through removed tasks kept."""
+    succ: dict[str, dict[str, None]] = {}
+    pred: dict[str, dict[str, None]] = {}
+    for p, c in edges:
+        succ.setdefault(p, {})[c] = None
+        pred.setdefault(c, {})[p] = None
+    for r in sorted(removed):
+        parents, children = pred.pop(r, {}), succ.pop(r, {})
+        for p in parents:
+            succ.get(p, {}).pop(r, None)
+        for c in children:
+            pred.get(c, {}).pop(r, None)
+        for p in parents:
+            for c in children:
+                if p != c:
+                    succ.setdefault(p, {})[c] = None
+                    pred.setdefault(c, {})[p] = None
+    kept = {(p, c): None for p, children in succ.items() for c in children}
+    ordered = {edge: None for edge in edges if edge in kept}
+    ordered.update(kept)
+    return ordered
 
 
 def _file_sizes(files: list[Any], source: str | None) -> dict[str, int | None]:

@@ -154,3 +154,32 @@ def test_every_wfinstance_loads_with_its_task_count(shared_data: Path, name: str
     assert set(wf.dependencies) == declared
     # the README's fact: file edges match the declared ones
     assert set(build_job_graph(wf).graph.edges) == declared
+
+
+def test_schema_14_drops_the_planners_own_tasks_but_keeps_their_order() -> None:
+    doc = {
+        "name": "w14",
+        "schemaVersion": "1.4",
+        "workflow": {
+            "makespanInSeconds": 1,
+            "executedAt": "2020-01-01T00:00:00Z",
+            "tasks": [
+                {"name": "create_dir_1", "type": "auxiliary", "parents": []},
+                {"name": "stage_in_1", "type": "transfer", "parents": ["create_dir_1"],
+                 "files": [{"link": "output", "name": "raw", "sizeInBytes": 3}]},
+                {"name": "a_ID1", "id": "ID1", "type": "compute", "category": "a",
+                 "parents": ["stage_in_1"], "runtimeInSeconds": 2.0,
+                 "files": [{"link": "input", "name": "raw", "sizeInBytes": 3},
+                           {"link": "output", "name": "mid", "sizeInBytes": 4}]},
+                {"name": "stage_inter_1", "type": "transfer", "parents": ["a_ID1"]},
+                {"name": "b_ID2", "id": "ID2", "type": "compute", "category": "b",
+                 "parents": ["stage_inter_1"],
+                 "files": [{"link": "input", "name": "mid", "sizeInBytes": 4}]},
+            ],
+        },
+    }  # fmt: skip
+    wf = wfformat.loads(json.dumps(doc), "w14.json")
+    assert [(j.id, j.name) for j in wf.jobs] == [("ID1", "a"), ("ID2", "b")]
+    assert wf.dependencies == (("ID1", "ID2"),)
+    # the raw input's stage-in is gone: it is a workflow input again
+    assert build_job_graph(wf).workflow_inputs() == ["raw"]
