@@ -164,6 +164,7 @@ class SimGraph:
     duration: tuple[float, ...]
     tasks: tuple[int, ...]
     parents: tuple[tuple[int, ...], ...]
+    unknown_runtime: int = 0  # compute/cluster nodes whose runtime was unknown (0 s)
 
     def __len__(self) -> int:
         return len(self.names)

@@ -62,6 +62,7 @@ def graph_from_record(
     duration: list[float] = []
     tasks: list[int] = []
     parents: list[tuple[int, ...]] = []
+    unknown = 0
     for node in nodes:
         name = node["name"]
         site = str(node.get("site") or "local")
@@ -71,6 +72,8 @@ def graph_from_record(
         sites.append(site)
         duration.append(_runtime(node, name, source) + _transfer_time(node, site, net, source))
         jobs = node.get("jobs") or ()
+        if kind in ("compute", "cluster") and node.get("runtime") is None:
+            unknown += 1
         tasks.append(len(jobs) if kind in ("compute", "cluster") else 0)
         try:
             parents.append(tuple(index[p] for p in node.get("parents") or ()))
@@ -85,6 +88,7 @@ def graph_from_record(
         duration=tuple(duration),
         tasks=tuple(tasks),
         parents=tuple(parents),
+        unknown_runtime=unknown,
     )
 
 

@@ -15,6 +15,7 @@ def summary(result: SimResult, overhead: OverheadModel) -> dict[str, Any]:
     return {
         "makespan": round(result.makespan, 6),
         "nodes": len(g),
+        "nodes_without_runtime": g.unknown_runtime,
         "overhead_model": overhead.model_dump(),
         "slots": {s: result.slots[s] for s in sorted(result.slots)},
         "utilisation": {s: round(u, 6) for s, u in result.utilisation().items()},
@@ -35,6 +36,11 @@ def summary(result: SimResult, overhead: OverheadModel) -> dict[str, Any]:
 def yield_summary_lines(data: dict[str, Any]) -> Iterator[str]:
     """The human-readable report of :func:`summary`'s dict."""
     yield f"makespan: {data['makespan']:.2f} s ({data['nodes']} nodes, overhead model {data['overhead_model']['name']})"
+    if data["nodes_without_runtime"]:
+        yield (
+            f"note: {data['nodes_without_runtime']} compute/cluster nodes have no runtime "
+            "(no pegasus.runtime profile); counted as 0 s"
+        )
     yield "utilisation:"
     for site, u in data["utilisation"].items():
         yield f"  {site}: {100 * u:.1f}% of {data['slots'][site]} slot(s)"

@@ -143,3 +143,16 @@ def test_bad_slots_profile_names_the_site_catalog(
     assert main(["simulate", str(tmp_path)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "sites.yml" in err[0] and "condorpool" in err[0]
+
+
+def test_nodes_without_runtime_are_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_submit_dir(tmp_path)
+    record = json.loads((tmp_path / "plan.json").read_text())
+    record["nodes"][0]["runtime"] = None
+    (tmp_path / "plan.json").write_text(json.dumps(record))
+    assert main(["simulate", str(tmp_path), "--slots", "100"]) == 0
+    out = capsys.readouterr().out
+    assert "note: 1 compute/cluster nodes have no runtime" in out
+    assert out.startswith("makespan: 15.00 s")
