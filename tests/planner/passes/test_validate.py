@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
+import re
 from pathlib import Path
 
+import networkx as nx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from catalogs.errors import WfplanError
 from catalogs.replica import PFN, Replica, ReplicaCatalog
 from catalogs.transformation import Transformation, TransformationCatalog
 from planner.errors import (
@@ -244,3 +250,63 @@ def test_every_other_shared_file_validates(shared_data: Path) -> None:
     assert len(others) == 19
     for path in others:
         validate(load_workflow(path))
+
+
+# --- properties on random small workflows ---------------------------------------------
+
+_ids = [f"J{i}" for i in range(6)]
+_lfns = ["a", "b", "c", "d"]
+
+
+@st.composite
+def random_workflows(draw: st.DrawFn) -> Workflow:
+    wf = WorkflowBuilder("r")
+    for job_id in draw(st.lists(st.sampled_from(_ids), min_size=1, max_size=6, unique=True)):
+        wf.add_job(
+            "t",
+            id=job_id,
+            inputs=draw(st.lists(st.sampled_from(_lfns), max_size=2, unique=True)),
+            outputs=draw(st.lists(st.sampled_from(_lfns), max_size=2, unique=True)),
+        )
+    for parent, child in draw(st.lists(st.tuples(*[st.sampled_from(_ids)] * 2), max_size=5)):
+        wf.depends(parent=parent, child=child)
+    return wf.build()
+
+
+@settings(max_examples=80, deadline=None)
+@given(random_workflows())
+def test_cycles_and_producers_agree_with_a_direct_computation(wf: Workflow) -> None:
+    ids = {job.id for job in wf.jobs}
+    graph = nx.DiGraph()
+    graph.add_nodes_from(ids)
+    graph.add_edges_from((p, c) for p, c in wf.dependencies if p in ids and c in ids)
+    producer: dict[str, str] = {}
+    writers: dict[str, set[str]] = {}
+    for job in wf.jobs:
+        for use in job.outputs:
+            producer.setdefault(use.lfn, job.id)
+            writers.setdefault(use.lfn, set()).add(job.id)
+    graph.add_edges_from(
+        (producer[u.lfn], job.id)
+        for job in wf.jobs
+        for u in job.inputs
+        if u.lfn in producer and producer[u.lfn] != job.id
+    )
+    try:
+        validate(wf)
+        problems: list[WfplanError] = []
+    except Problems as err:
+        problems = err.problems
+    cycles = [p for p in problems if isinstance(p, CycleError)]
+    assert bool(cycles) == (not nx.is_directed_acyclic_graph(graph))
+    for cycle in cycles:  # each named cycle is a real one
+        path = str(cycle).removeprefix("cycle: ").split(" -> ")
+        assert path[0] == path[-1]
+        assert all(graph.has_edge(a, b) for a, b in itertools.pairwise(path))
+    named = {lfn for p in problems if isinstance(p, DuplicateProducer) for lfn in _quoted(str(p))}
+    assert named == {lfn for lfn, jobs in writers.items() if len(jobs) > 1}
+
+
+def _quoted(line: str) -> set[str]:
+    head = line.split(" written by ")[0]
+    return set(re.findall(r"'([^']*)'", head))
