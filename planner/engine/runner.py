@@ -239,6 +239,7 @@ class Engine:
         self.specs: dict[str, JobSpec] = {}
         self.free = self.slots
         self.cat_running: dict[str, int] = {}
+        self.parked: dict[str, list[tuple[int, int, str]]] = {}
         self.ready_pre: list[tuple[int, int, str]] = []
         self.ready_job: list[tuple[int, int, str]] = []
         self.timers: list[tuple[float, int, str, str]] = []
@@ -438,10 +439,11 @@ class Engine:
             cat = run.node.category
             if (
                 cat is not None
-                and cat in self.dag.maxjobs
+                and self.dag.maxjobs.get(cat, 0) > 0
                 and self.cat_running.get(cat, 0) >= self.dag.maxjobs[cat]
             ):
-                blocked.append(item)
+                # parked until a job of its category ends: O(log n), not a rescan per launch
+                heapq.heappush(self.parked.setdefault(cat, []), item)
                 continue
             if run.node.noop:
                 self._job_finished(name, 0, 0.0)
@@ -454,6 +456,12 @@ class Engine:
             self._start_job(name, spec, need)
         for item in blocked:
             heapq.heappush(self.ready_job, item)
+
+    def _category_freed(self, cat: str) -> None:
+        self.cat_running[cat] -= 1
+        parked = self.parked.get(cat)
+        if parked:
+            heapq.heappush(self.ready_job, heapq.heappop(parked))
 
     def _register(self, proc: _Proc) -> None:
         pid = proc.popen.pid
@@ -564,7 +572,7 @@ class Engine:
             run.message = f"job could not start: {reason} ({spec.executable})"
             self.free += slots
             if cat is not None:
-                self.cat_running[cat] -= 1
+                self._category_freed(cat)
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
             self._job_finished(name, NEVER_RAN, 0.0)
@@ -597,7 +605,7 @@ class Engine:
             self.free += proc.slots
             cat = self.runs[proc.node].node.category
             if cat is not None:
-                self.cat_running[cat] -= 1
+                self._category_freed(cat)
             spec = self.specs[proc.node]
             if spec.log is not None:
                 self.userlogs.terminated(
@@ -726,6 +734,7 @@ class Engine:
             _signal_group(proc.popen.pid, signal.SIGKILL)
         self.ready_pre.clear()
         self.ready_job.clear()
+        self.parked.clear()
 
     # ---- the loop -----------------------------------------------------------------
 

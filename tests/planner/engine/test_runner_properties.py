@@ -34,6 +34,8 @@ def test_order_and_failure_propagation(dag: tuple[int, set[tuple[int, int]], set
         (d / "bad.sub").write_text("executable = /bin/sh\narguments = \"-c 'exit 2'\"\nqueue\n")
         lines = [f"JOB N{i} {'bad' if i in failing else 'ok'}.sub" for i in range(n)]
         lines += [f"PARENT N{a} CHILD N{b}" for a, b in sorted(edges)]
+        lines += [f"CATEGORY N{i} throttled" for i in range(0, n, 2)]  # parked and released
+        lines += ["MAXJOBS throttled 1"]
         (d / "w.dag").write_text("\n".join(lines) + "\n")
         result = Engine(d / "w.dag", slots=slots, progress=False, out=io.StringIO()).run()
         ran = (d / "ran.txt").read_text().split() if (d / "ran.txt").exists() else []
