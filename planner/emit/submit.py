@@ -78,10 +78,10 @@ class EmitContext:
         return self.in_dir(f"{self.workflow}.log")
 
     def tool(self, name: str) -> str:
-        return f"{self.tools_dir}/{name}"
+        return f"{str(self.tools_dir).rstrip('/')}/{name}"
 
     def in_dir(self, name: str) -> str:
-        return f"{self.submit_dir}/{name}"
+        return f"{str(self.submit_dir).rstrip('/')}/{name}"
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from planner.emit.submit import EmitContext, node_job
+from planner.emit.submit import EmitContext, node_job, yield_submit_lines
 from planner.errors import EmitError
 from planner.model.base import Namespace
 from planner.model.concrete import DataConfiguration, Node, NodeKind, Task, Transfer
 
-CTX = EmitContext(
-    submit_dir=Path("/sub"), tools_dir=Path("/t"), workflow="w", output_rc="/sub/rc.db"
-)
+CTX = EmitContext(submit_dir=Path("/"), tools_dir=Path("/t"), workflow="w", output_rc="/rc.db")
 TASK = Task(job_id="ID1", transformation="tx", executable="/bin/tx", arguments=("a b",))
 
 
@@ -30,7 +28,16 @@ def _compute(**kw: object) -> Node:
 
 
 def _desc(node: Node) -> dict[str, str]:
-    return dict(node_job(node, CTX).description)
+    """The description, after htcondor 24 has built a job ad from it (when it can run
+    here: the initial dir must exist on this machine)."""
+    description = node_job(node, CTX).description
+    pairs = dict(description)
+    if Path(pairs["initialdir"]).is_dir():
+        import htcondor
+
+        text = "".join(f"{line}\n" for line in yield_submit_lines(description))
+        assert len(list(htcondor.Submit(text).jobs())) == 1
+    return pairs
 
 
 def test_local_site_condorio_compute_runs_through_the_runner_in_scratch() -> None:
@@ -41,10 +48,10 @@ def test_local_site_condorio_compute_runs_through_the_runner_in_scratch() -> Non
         outputs=(Transfer(lfn="g", src=("g",), dst="file:///s/g"),),
     )
     job = node_job(node, CTX)
-    desc = dict(job.description)
+    desc = _desc(node)
     assert desc["universe"] == "local"
     assert desc["executable"] == "/t/wfplan-cluster"
-    assert desc["arguments"] == '"/sub/tx_ID1.json"'
+    assert desc["arguments"] == '"/tx_ID1.json"'
     assert "should_transfer_files" not in desc
     assert job.manifest is not None and job.manifest["scratch"] is True
     assert [t["lfn"] for t in job.manifest["inputs"]] == ["f"]
@@ -57,7 +64,7 @@ def test_redirected_stdout_goes_through_the_runner() -> None:
         working_dir="/scratch/w",
     )
     job = node_job(node, CTX)
-    assert dict(job.description)["executable"] == "/t/wfplan-cluster"
+    assert _desc(node)["executable"] == "/t/wfplan-cluster"
     assert job.manifest is not None and job.manifest["tasks"][0]["stdout"] == "out.txt"
 
 
@@ -136,4 +143,4 @@ def test_mkdir_takes_urls_and_no_manifest() -> None:
     )
     job = node_job(node, CTX)
     assert job.manifest is None
-    assert dict(job.description)["arguments"] == "\"'file:///a b' file:///c\""
+    assert _desc(node)["arguments"] == "\"'file:///a b' file:///c\""

@@ -68,6 +68,7 @@ def _emit(root: Path, variant: str, **kwargs: Any) -> Path:
         emit_mode=mode,  # type: ignore[arg-type]
         **kwargs,
     )
+    assert len(D.submit_ads(submit)) == len(cw.nodes)  # every .sub builds a job ad
     return submit
 
 
@@ -284,6 +285,7 @@ def test_default_tools_dir_holds_the_console_scripts(tmp_path: Path) -> None:
         ),
     )
     write_submit_dir(cw, tmp_path / "s", emit_mode="per-node")
+    assert list(D.submit_ads(tmp_path / "s", "one")) == ["create_dir_one_0_local"]
     text = (tmp_path / "s" / "create_dir_one_0_local.sub").read_text()
     exe = next(line.split(" = ")[1] for line in text.splitlines() if line.startswith("executable"))
     assert Path(exe).name == "wfplan-mkdir" and Path(exe).exists()
