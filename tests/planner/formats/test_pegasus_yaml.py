@@ -148,6 +148,12 @@ def test_workflow_written_by_the_pegasus_api_loads(tmp_path: Path) -> None:
     j2.set_stdout("out.txt")
     wf = PWorkflow("api-made").add_jobs(j1, j2).add_dependency(j1, children=[j2])
     wf.add_replica_catalog(rc).add_transformation_catalog(tc)
+    from Pegasus.api import Directory, FileServer, Operation, Site, SiteCatalog
+
+    scratch = Directory(Directory.SHARED_SCRATCH, "/scratch").add_file_servers(
+        FileServer("file:///scratch", Operation.ALL)
+    )
+    wf.add_site_catalog(SiteCatalog().add_sites(Site("cluster").add_directories(scratch)))
     path = tmp_path / "api.yml"
     wf.write(str(path))
 
@@ -162,6 +168,9 @@ def test_workflow_written_by_the_pegasus_api_loads(tmp_path: Path) -> None:
     assert ours.replica_catalog is not None and ours.replica_catalog.has("f.a")
     assert ours.transformation_catalog is not None
     assert ours.transformation_catalog.lookup(None, "pre", None) is not None
+    assert ours.site_catalog is not None and ours.site_catalog.get("cluster") is not None
+    # inline catalogs survive our writer too
+    assert pegasus_yaml.loads(pegasus_yaml.dumps(ours), str(path)) == ours
 
 
 def test_dump_refuses_a_missing_directory_and_leaves_nothing(tmp_path: Path) -> None:
