@@ -127,3 +127,38 @@ def test_unreadable_manifest_is_one_line(tmp_path: Path, capsys):
         transfer.main([str(bad)])
     assert info.value.code == 1
     assert "m.json is not JSON" in capsys.readouterr().err
+
+
+def test_http_5xx_is_retried_with_backoff(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(transfer, "BACKOFF", 0.01)
+    calls: list[str] = []
+
+    class Flaky(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            calls.append(self.path)
+            if len(calls) < 3:
+                self.send_error(503)
+                return
+            body = b"finally"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
+    thread = threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/x"
+        dst = tmp_path / "x"
+        m = _manifest(tmp_path, [{"lfn": "x", "src": [url], "dst": str(dst)}])
+        assert transfer.main([m]) == 0
+        assert dst.read_bytes() == b"finally" and len(calls) == 3
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
