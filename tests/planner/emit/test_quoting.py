@@ -47,14 +47,14 @@ def _ad(lines: str) -> object:
     return jobs[0]
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(st.lists(WORDS, max_size=6))
 def test_arguments_round_trip_through_htcondor(args: list[str]) -> None:
     ad = _ad(f"arguments = {quote_arguments(args)}\n")
     assert split_v2(ad.get("Arguments", "")) == args  # type: ignore[attr-defined]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(
     st.dictionaries(st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,6}", fullmatch=True), WORDS, max_size=4)
 )
@@ -64,14 +64,14 @@ def test_environment_round_trip_through_htcondor(env: dict[str, str]) -> None:
     assert dict(w.split("=", 1) for w in words) == env
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(WORDS)
 def test_classad_string_round_trip(value: str) -> None:
     ad = _ad(f"+Probe = {classad_string(value)}\n")
     assert ad["Probe"] == value  # type: ignore[index]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(st.lists(WORDS, max_size=4))
 def test_arguments_survive_dagman_vars(args: list[str]) -> None:
     """A VARS value is unescaped by DAGMan, then pasted into the submit text."""
