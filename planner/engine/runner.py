@@ -38,7 +38,7 @@ from types import FrameType
 from typing import IO, Any
 
 from planner.engine.dagfile import Dag, DagNode, Script, parse_dag, parse_rescue
-from planner.engine.submitfile import JobSpec, read_submit
+from planner.engine.submitfile import JobSpec, read_submit_file, read_submit_text
 from planner.engine.transfer import copy_in, copy_out
 from planner.engine.userlog import UserLogs
 from planner.errors import EngineError
@@ -237,6 +237,7 @@ class Engine:
         self.runs: dict[str, _NodeRun] = {n: _NodeRun(node) for n, node in self.dag.nodes.items()}
         self.order = {name: i for i, name in enumerate(self.dag.nodes)}
         self.specs: dict[str, JobSpec] = {}
+        self.texts: dict[Path, str] = {}
         self.free = self.slots
         self.cat_running: dict[str, int] = {}
         self.parked: dict[str, list[tuple[int, int, str]]] = {}
@@ -269,13 +270,19 @@ class Engine:
     def _node_dir(self, node: DagNode) -> Path:
         return self.base / node.directory if node.directory else self.base
 
+    def _spec(self, name: str, retry: int) -> JobSpec:
+        node = self.runs[name].node
+        nd = self._node_dir(node)
+        path = nd / node.submit_file
+        text = self.texts.get(path)
+        if text is None:  # many nodes share one submit file: read it once
+            text = self.texts[path] = read_submit_file(path, name)
+        return read_submit_text(text, path, node.vars, name, retry, nd)
+
     def _load_specs(self) -> None:
         for name, run in self.runs.items():
-            node = run.node
-            if node.noop or run.state == "done":
-                continue
-            nd = self._node_dir(node)
-            self.specs[name] = read_submit(nd / node.submit_file, node.vars, name, 0, nd)
+            if not run.node.noop and run.state != "done":
+                self.specs[name] = self._spec(name, 0)
 
     def _restore(self) -> list[str]:
         """Mark DONE nodes from the DAG, the newest rescue file and the journal."""
@@ -697,11 +704,8 @@ class Engine:
             run.message = ""
             self._tx(name).retries += 1
             self._event(name, "node_retry", attempt=run.attempt, rc=rc)
-            if run.node.retry and name in self.specs:
-                nd = self._node_dir(run.node)
-                self.specs[name] = read_submit(
-                    nd / run.node.submit_file, run.node.vars, name, run.attempt, nd
-                )
+            if name in self.specs:
+                self.specs[name] = self._spec(name, run.attempt)
             self._make_ready(name)
             return
         self._event(name, "node_failure", attempt=run.attempt, rc=rc)

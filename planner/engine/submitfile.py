@@ -28,6 +28,7 @@ __all__ = [
     "parse_v2_raw",
     "quote_arguments",
     "read_submit",
+    "read_submit_file",
     "read_submit_text",
 ]
 
@@ -195,13 +196,20 @@ def read_submit(
 ) -> JobSpec:
     """Read a submit file for DAG node ``node`` (VARS in ``node_vars``); paths resolve
     against ``cwd`` (the node's DIR), ``initialdir`` and then the job's own files."""
+    text = read_submit_file(path, node)
+    return read_submit_text(text, path, node_vars, node, retry, cwd or path.parent)
+
+
+def read_submit_file(path: Path, node: str) -> str:
+    """The text of a submit file, or one clear error naming it and the node."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise EngineError(
             f"cannot read submit file for node {node}: {exc.strerror}", source=str(path)
         )
-    return read_submit_text(text, path, node_vars, node, retry, cwd or path.parent)
+    except UnicodeDecodeError as exc:
+        raise EngineError(f"node {node}: byte {exc.start} is not UTF-8", source=str(path))
 
 
 def read_submit_text(

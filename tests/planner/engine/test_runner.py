@@ -420,3 +420,13 @@ def test_job_dir_is_where_submit_file_scripts_and_paths_resolve(write, sh_submit
     sub = (dag.parent / "sub").resolve()
     assert Path((sub / "where.txt").read_text().strip()).resolve() == sub
     assert Path((sub / "post_where.txt").read_text().strip()).resolve() == sub
+
+
+def test_missing_or_binary_submit_file_is_one_clear_error(write):
+    dag = write("w.dag", "JOB A missing.sub\n")
+    with pytest.raises(EngineError, match=r"missing\.sub: cannot read submit file for node A"):
+        Engine(dag, slots=1, progress=False).run()
+    write("bin.sub", "").write_bytes(b"executable = \xff\nqueue\n")
+    dag.write_text("JOB B bin.sub\n")
+    with pytest.raises(EngineError, match=r"bin\.sub: node B: byte 13 is not UTF-8"):
+        Engine(dag, slots=1, progress=False).run()
