@@ -64,7 +64,7 @@ def as_size(value: object, where: str, source: str | None) -> int:
     try:
         number = float(value) if isinstance(value, str) else value
         size = int(number) if isinstance(number, int | float) else None
-    except ValueError:
+    except (ValueError, OverflowError):
         size = None
     if size is None or size < 0 or size != number:
         raise FormatError(

@@ -42,6 +42,9 @@ _JOB_KEYS = frozenset(
     {"type", "id", "name", "namespace", "version", "nodeLabel", "arguments", "uses",
      "profiles", "hooks", "metadata", "stdin", "stdout", "stderr"}
 )  # fmt: skip
+# uses with only these keys, holding plain values, take the fast path in _use
+_PLAIN_USE_KEYS = frozenset({"lfn", "type", "size"})
+_FLAG_USE_KEYS = _PLAIN_USE_KEYS | {"stageOut", "registerReplica", "optional", "bypass"}
 _USE_KEYS = frozenset(
     {"lfn", "type", "stageOut", "registerReplica", "optional", "bypass", "size",
      "metadata", "forPlanning"}
@@ -114,9 +117,9 @@ def _job(
         raise FormatError(f"{where}: unknown job type {kind!r}", source=source)
     if not isinstance(job_id, str | int) or isinstance(job_id, bool) or job_id == "":
         raise FormatError(f"{where}: job has no id", source=source)
-    unknown = set(raw) - _JOB_KEYS
-    if unknown:
-        raise FormatError(f"{where}: unknown key(s) {sorted(map(str, unknown))}", source=source)
+    if not raw.keys() <= _JOB_KEYS:
+        unknown = sorted(map(str, raw.keys() - _JOB_KEYS))
+        raise FormatError(f"{where}: unknown key(s) {unknown}", source=source)
     name = raw.get("name")
     if not isinstance(name, str) or not name:
         raise FormatError(f"{where}: job has no transformation 'name'", source=source)
@@ -135,10 +138,8 @@ def _job(
         namespace=_opt_str(raw, "namespace", where, source),
         version=_opt_str(raw, "version", where, source),
         node_label=_opt_str(raw, "nodeLabel", where, source),
-        arguments=tuple(
-            need_str(a, f"{where}: arguments[{k}]", source) for k, a in enumerate(args)
-        ),
-        uses=tuple(_use(u, f"{where}: uses[{k}]", source) for k, u in enumerate(uses)),
+        arguments=_arguments(args, where, source),
+        uses=tuple([_use(u, where, k, source) for k, u in enumerate(uses)]),
         profiles=profiles,
         stdin=_opt_str(raw, "stdin", where, source),
         stdout=_opt_str(raw, "stdout", where, source),
@@ -157,16 +158,65 @@ def _opt_str(raw: Mapping[str, Any], key: str, where: str, source: str | None) -
     return None if value is None else need_str(value, f"{where}: {key}", source)
 
 
-def _use(raw: object, where: str, source: str | None) -> Use:
+def _use(raw: object, job_where: str, k: int, source: str | None) -> Use:
     if not isinstance(raw, dict):
-        raise FormatError(f"{where} is not a mapping", source=source)
+        raise FormatError(f"{job_where}: uses[{k}] is not a mapping", source=source)
+    lfn = raw.get("lfn")
+    kind = raw.get("type")
+    link = LINKS.get(kind) if type(kind) is str else None
+    size = raw.get("size")
+    if (
+        type(lfn) is str
+        and link is not None
+        and (size is None or (type(size) is int and size >= 0))
+    ):  # the common cases: nothing to convert
+        keys = raw.keys()
+        if keys <= _PLAIN_USE_KEYS:
+            return new_use(
+                {
+                    "lfn": lfn,
+                    "link": link,
+                    "stage_out": True,
+                    "register_replica": True,
+                    "optional": False,
+                    "bypass": False,
+                    "size": size,
+                }
+            )
+        if keys <= _FLAG_USE_KEYS:
+            stage_out = raw.get("stageOut", True)
+            register = raw.get("registerReplica", True)
+            optional = raw.get("optional", False)
+            bypass = raw.get("bypass", False)
+            if (
+                type(stage_out) is bool
+                and type(register) is bool
+                and type(optional) is bool
+                and type(bypass) is bool
+            ):
+                return new_use(
+                    {
+                        "lfn": lfn,
+                        "link": link,
+                        "stage_out": stage_out,
+                        "register_replica": register,
+                        "optional": optional,
+                        "bypass": bypass,
+                        "size": size,
+                    }
+                )
+    return _use_slow(raw, f"{job_where}: uses[{k}]", source)
+
+
+def _use_slow(raw: dict[str, Any], where: str, source: str | None) -> Use:
     lfn = raw.get("lfn")
     if lfn is None or isinstance(lfn, dict | list):
         raise FormatError(f"{where} has no lfn", source=source)
     if not raw.keys() <= _USE_KEYS:
         unknown = sorted(map(str, raw.keys() - _USE_KEYS))
         raise FormatError(f"{where} (lfn {lfn!r}): unknown key(s) {unknown}", source=source)
-    link = LINKS.get(raw.get("type"))  # type: ignore[arg-type]
+    kind = raw.get("type")
+    link = LINKS.get(kind) if type(kind) is str else None
     if link is None:
         raise FormatError(
             f"{where} (lfn {lfn!r}): type must be one of {', '.join(LINKS)}, "
