@@ -430,3 +430,39 @@ def test_missing_or_binary_submit_file_is_one_clear_error(write):
     dag.write_text("JOB B bin.sub\n")
     with pytest.raises(EngineError, match=r"bin\.sub: node B: byte 13 is not UTF-8"):
         Engine(dag, slots=1, progress=False).run()
+
+
+def test_transfer_inputs_from_a_directory_and_an_http_url(write, run_dag):
+    import http.server
+    import threading
+
+    write("www/remote.txt", "from http\n")
+    write("in/sub/a.txt", "A\n")
+    www = str(write("www/.keep", "").parent)
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=www, **kwargs)
+
+        def log_message(self, format, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/remote.txt"
+        write(
+            "t.sub",
+            "executable = /bin/sh\narguments = \"-c 'cat remote.txt sub/a.txt > both.txt'\"\n"
+            f"should_transfer_files = YES\ntransfer_input_files = in/, {url}\n"
+            "transfer_output_files = both.txt\nqueue\n",
+        )
+        dag = write("w.dag", "JOB T t.sub\n")
+        result, _ = run_dag(dag)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert result.succeeded
+    assert (dag.parent / "both.txt").read_text() == "from http\nA\n"
