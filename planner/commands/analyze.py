@@ -25,6 +25,16 @@ def tail(path: Path, lines: int) -> list[str]:
         return []
 
 
+def _outcome(f: dict[str, object]) -> str:
+    """``job exited with 2, POST script returned 1`` and the like."""
+    phase, rc, job = f.get("phase"), f.get("return"), f.get("job_return")
+    if phase == "pre":
+        return f"PRE script returned {rc} (the job did not run)"
+    if phase == "post":
+        return f"job exited with {job}, POST script returned {rc}"
+    return f"job exited with {rc}"
+
+
 def run(args: argparse.Namespace) -> int:
     """Print a pegasus-analyzer-like report; exit 1 when nodes failed, else 0."""
     from planner.engine.runner import find_dag, status_path
@@ -47,10 +57,7 @@ def run(args: argparse.Namespace) -> int:
     )
     for f in failed:
         print()
-        print(
-            f"failed node {f['node']}: exit code {f.get('return')} ({f.get('phase')}), "
-            f"{f.get('attempts', 1)} attempt(s)"
-        )
+        print(f"failed node {f['node']}: {_outcome(f)}, {f.get('attempts', 1)} attempt(s)")
         if f.get("message"):
             print(f"  reason:  {f['message']}")
         if f.get("command"):

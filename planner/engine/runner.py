@@ -371,6 +371,7 @@ class Engine:
                     "node": name,
                     "return": r.last_rc,
                     "phase": r.last_phase,
+                    "job_return": r.job_rc,
                     "attempts": r.attempt + 1,
                     "message": r.message,
                     "command": spec.command_line if spec else None,

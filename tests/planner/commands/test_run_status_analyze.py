@@ -43,13 +43,23 @@ def test_failed_run_names_rescue_then_status_and_analyze_explain(tmp_path: Path,
 
     assert main(["analyze", str(d)]) == 1
     report = capsys.readouterr().out
-    assert "failed node B: exit code 3 (job), 1 attempt(s)" in report
+    assert "failed node B: job exited with 3, 1 attempt(s)" in report
     assert "command: /bin/sh -c" in report
     assert "| boom-reason" in report and "| line1" in report
 
     (d / "b.sub").write_text((d / "b.sub").read_text().replace("exit 3", "exit 0"))
     assert main(["run", str(d / "w.dag"), "-j", "1"]) == 0
     assert (d / "ran.txt").read_text().split() == ["A", "C"]
+
+
+def test_analyze_names_the_job_code_behind_a_failing_post_script(tmp_path: Path, capsys):
+    d = _dag(tmp_path, "exit 4")
+    with open(d / "w.dag", "a") as fh:
+        fh.write("SCRIPT POST B /bin/sh -c false\n")
+    assert main(["run", str(d)]) == 1
+    capsys.readouterr()
+    assert main(["analyze", str(d)]) == 1
+    assert "failed node B: job exited with 4, POST script returned 1" in capsys.readouterr().out
 
 
 def test_status_before_any_run(tmp_path: Path, capsys):
