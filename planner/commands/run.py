@@ -18,6 +18,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="slots: jobs run at once, counted in request_cpus (default: CPU count)",
     )
     parser.add_argument(
+        "--force",
+        action="store_true",
+        help="run every node again: ignore rescue files and the journal of earlier runs",
+    )
+    parser.add_argument(
         "--progress",
         choices=["auto", "always", "never"],
         default="auto",
@@ -61,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         raise EngineError(f"-j must be at least 1, got {args.jobs}")
     dag = find_dag(args.submit_dir)
     progress = {"auto": None, "always": True, "never": False}[args.progress]
-    engine = Engine(dag, slots=args.jobs, progress=progress, out=sys.stderr)
+    engine = Engine(dag, slots=args.jobs, progress=progress, out=sys.stderr, fresh=args.force)
     result = engine.run()  # Ctrl-C / SIGTERM: jobs stopped, state kept (KeyboardInterrupt)
     out = sys.stdout
     total = len(engine.runs)

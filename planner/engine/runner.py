@@ -227,8 +227,10 @@ class Engine:
         slots: int | None = None,
         progress: bool | None = None,
         out: IO[str] | None = None,
+        fresh: bool = False,
     ) -> None:
         self.dag_path = dag_path.resolve()
+        self.fresh = fresh
         self.dag: Dag = parse_dag(self.dag_path)
         self.slots = max(1, slots or os.cpu_count() or 1)
         self.out = out if out is not None else sys.stderr
@@ -288,7 +290,7 @@ class Engine:
         """Mark DONE nodes from the DAG, the newest rescue file and the journal."""
         notes = []
         done = {n for n, r in self.runs.items() if r.node.done}
-        rescue = newest_rescue(self.dag_path)
+        rescue = None if self.fresh else newest_rescue(self.dag_path)
         if rescue is not None:
             marked = parse_rescue(rescue, self.dag)
             done.update(marked)
@@ -297,6 +299,9 @@ class Engine:
         digest = _dag_digest(self.dag_path)
         kept = 0
         orphans: dict[int, int] = {}
+        if self.fresh and journal.exists():
+            journal.unlink()
+            notes.append("--force: rescue files and the journal ignored, every node runs")
         if journal.exists():
             lines = journal.read_text(encoding="utf-8", errors="replace").splitlines()
             try:

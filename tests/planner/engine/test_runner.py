@@ -466,3 +466,17 @@ def test_transfer_inputs_from_a_directory_and_an_http_url(write, run_dag):
         httpd.server_close()
     assert result.succeeded
     assert (dag.parent / "both.txt").read_text() == "from http\nA\n"
+
+
+def test_fresh_run_ignores_journal_and_rescue(write, sh_submit):
+    import io
+
+    write("a.sub", sh_submit("echo $(JOB) >> ran.txt"))
+    dag = write("w.dag", "JOB A a.sub\n")
+    write("w.dag.rescue001", "DONE A\n")
+    Engine(dag, slots=1, progress=False, out=io.StringIO()).run()
+    assert not (dag.parent / "ran.txt").exists()  # the rescue file marked A done
+    out = io.StringIO()
+    result = Engine(dag, slots=1, progress=False, out=out, fresh=True).run()
+    assert result.nodes_run == 1 and "--force" in out.getvalue()
+    assert (dag.parent / "ran.txt").read_text() == "A\n"
