@@ -74,3 +74,16 @@ def test_bad_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["info", str(wf)]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"wfplan: error: {wf}: malformed JSON") and "Traceback" not in err
+
+
+def test_a_cyclic_workflow_still_gets_info(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wf = tmp_path / "c.yml"
+    wf.write_text(
+        'pegasus: "5.0"\nname: c\njobs:\n  - {type: job, id: A, name: t}\n'
+        "  - {type: job, id: B, name: t}\n"
+        "jobDependencies:\n  - {id: A, children: [B]}\n  - {id: B, children: [A]}\n"
+    )
+    assert main(["info", str(wf)]) == 0
+    assert "levels: n/a (the graph has a cycle)" in capsys.readouterr().out

@@ -177,3 +177,14 @@ def test_pegasus_api_workflow_validates(tmp_path: Path, capsys: pytest.CaptureFi
     wf.write(str(path))
     assert main(["validate", str(path)]) == 0
     assert capsys.readouterr().out == "ok: api: 2 jobs, 3 files\n"
+
+
+@pytest.mark.parametrize("option", ["--rc", "--tc", "--sc"])
+def test_bad_catalog_file_is_one_line_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str
+) -> None:
+    wf = _write(tmp_path, "  - {type: job, id: A, name: t}\n")
+    bad = tmp_path / "bad.yml"
+    bad.write_text("sites: 3\ntransformations: 3\nreplicas: 3\n")
+    (line,) = _fails(["validate", str(wf), option, str(bad)], capsys)
+    assert str(bad) in line
