@@ -14,6 +14,7 @@ moved twice to the same site.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -191,7 +192,22 @@ class SiteDirs:
 def dagman_profiles(
     merged: Mapping[Namespace, Mapping[str, str]] | None, kind: NodeKind, depth: int, retry: str
 ) -> dict[Namespace, dict[str, str]]:
-    """Node profiles with Pegasus's DAG extras filled in (explicit dagman profiles win)."""
+    """Node profiles with Pegasus's DAG extras filled in (explicit dagman profiles win).
+
+    Auxiliary nodes (no profiles of their own) share one read-only dict per kind."""
+    if merged is None:
+        return _aux_profiles(kind, retry)
+    return _with_extras(merged, kind, depth, retry)
+
+
+@functools.lru_cache(maxsize=64)
+def _aux_profiles(kind: NodeKind, retry: str) -> dict[Namespace, dict[str, str]]:
+    return _with_extras(None, kind, 0, retry)
+
+
+def _with_extras(
+    merged: Mapping[Namespace, Mapping[str, str]] | None, kind: NodeKind, depth: int, retry: str
+) -> dict[Namespace, dict[str, str]]:
     out = {ns: dict(v) for ns, v in (merged or {}).items()}
     dag = out.setdefault(Namespace.DAGMAN, {})
     dag.setdefault("retry", retry)
@@ -285,6 +301,19 @@ def stage(
     ranking: dict[tuple[str, str], tuple[tuple[PFN, ...], tuple[str, ...]]] = {}
     dagman: dict[tuple[int, int], dict[Namespace, dict[str, str]]] = {}
 
+    pulls: dict[tuple[str, str | None, int | None], Transfer] = {}
+
+    def pulled(lfn: str, at: str, digest: str | None, size: int | None, site: str) -> Transfer:
+        """The input transfer staging URL -> job dir, one object per file and site (a file
+        read by 10^5 jobs is described once)."""
+        key = (at, digest, size)
+        move = pulls.get(key)
+        if move is None:
+            move = pulls[key] = transfer(
+                lfn=lfn, src=(at,), dst=lfn, sha256=digest, size=size, site=site
+            )
+        return move
+
     def resident(lfn: str, site: str, url: str) -> Residency:
         res = residency.get((lfn, site))
         if res is None:
@@ -340,7 +369,7 @@ def stage(
                         resident(lfn, staging, at).writer = _pending(req)
                     req.children.append(unit.name)
                 resident(lfn, staging, at).readers.append(unit.name)
-                inputs.append(transfer(lfn=lfn, src=(at,), dst=lfn, size=use.size, site=staging))
+                inputs.append(pulled(lfn, at, None, use.size, staging))
                 continue
             pfns = replicas.get(lfn, ())
             if not pfns:
@@ -392,9 +421,7 @@ def stage(
                         )
                 req.children.append(unit.name)
             resident(lfn, staging, at).readers.append(unit.name)
-            inputs.append(
-                transfer(lfn=lfn, src=(at,), dst=lfn, sha256=digest, size=use.size, site=staging)
-            )
+            inputs.append(pulled(lfn, at, digest, use.size, staging))
 
         first = placements[unit.jobs[0]]
         if any(placements[j].stageable for j in unit.jobs):
