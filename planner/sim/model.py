@@ -23,10 +23,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 
 from planner.model.base import Frozen
 from planner.sim.errors import SimulationError
+
+MIN_CYCLE = 1e-3  # seconds; shorter cycles are a typo, and overflow the cycle count
 
 
 class OverheadModel(Frozen):
@@ -39,6 +41,13 @@ class OverheadModel(Frozen):
     release_delay: float = Field(default=0.0, ge=0.0)
     job_overhead: float = Field(default=0.0, ge=0.0)
     task_overhead: float = Field(default=0.0, ge=0.0)
+
+    @field_validator("cycle")
+    @classmethod
+    def _cycle_is_zero_or_a_real_interval(cls, value: float) -> float:
+        if 0.0 < value < MIN_CYCLE:
+            raise ValueError(f"must be 0 (no cycle) or at least {MIN_CYCLE} s")
+        return value
 
 
 class Network(Frozen):

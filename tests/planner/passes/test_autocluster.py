@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from planner.model.base import Namespace
 from planner.model.workflow import Job
 from planner.passes.autocluster import Group, auto_cluster, candidates, choose_counts
@@ -171,3 +174,31 @@ def test_plan_with_cluster_auto_records_the_choice_and_simulates() -> None:
         - min(result.start[i] for i, k in enumerate(result.graph.kinds) if k == "cluster")
         == 30.0
     )
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.integers(1, 12), min_size=1, max_size=4),
+    st.integers(1, 8),
+    st.floats(0, 3, allow_nan=False),
+    st.one_of(st.just(0.0), st.floats(0.001, 6, allow_nan=False)),
+)
+def test_choice_is_never_worse_than_no_merging_or_one_cluster_per_slot(
+    widths: list[int], slots: int, overhead: float, cycle: float
+) -> None:
+    # a layered workflow: every job depends on every job of the level before
+    groups, parents, runtime = [], [], []
+    previous: tuple[int, ...] = ()
+    for level, width in enumerate(widths, start=1):
+        members = tuple(range(len(runtime), len(runtime) + width))
+        for m in members:
+            runtime.append(1.0 + (m % 5))
+            parents.append(previous)
+        groups.append(Group(level, f"t{level}", "s", members))
+        previous = members
+    model = OverheadModel(job_overhead=overhead, cycle=cycle, max_submits_per_cycle=2)
+    choice = choose_counts(runtime, parents, groups, {"s": slots}, model)
+    assert choice.makespan <= choice.unclustered_makespan + 1e-9
+    assert choice.makespan <= choice.per_slot_makespan + 1e-9
+    assert all(1 <= c <= len(g.members) for c, g in zip(choice.counts, groups, strict=True))
+    assert choice == choose_counts(runtime, parents, groups, {"s": slots}, model)

@@ -58,3 +58,10 @@ def test_with_runtimes_fills_tasks_kinds_and_cluster_start() -> None:
     out = with_runtimes(record, {"a": 1.0, "b": 2.0}, {"stage_in": 0.5}, per_cluster=0.25)
     assert [n.get("runtime") for n in out["nodes"]] == [1.0, 3.25, 7, 0.5]
     assert record["nodes"][0]["runtime"] is None and out["workflow"] == "w"
+
+
+def test_a_cycle_is_zero_or_at_least_a_millisecond(tmp_path: Path) -> None:
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps({"cycle": 1e-300}))
+    with pytest.raises(SimulationError, match=r"'cycle'.*at least 0\.001 s"):
+        load_overhead(str(path))
