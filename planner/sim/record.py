@@ -10,6 +10,7 @@ site); ``runtime``, when present, is added to that. A missing runtime counts as 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -100,8 +101,10 @@ def _runtime(node: Mapping[str, Any], name: str, source: str | None) -> float:
         seconds = float(value)
     except (TypeError, ValueError):
         raise SimulationError(f"node {name!r}: runtime {value!r} is not a number", source=source)
-    if seconds < 0 or seconds != seconds:
-        raise SimulationError(f"node {name!r}: runtime {value!r} is negative", source=source)
+    if not math.isfinite(seconds) or seconds < 0:
+        raise SimulationError(
+            f"node {name!r}: runtime {value!r} is negative or not finite", source=source
+        )
     return seconds
 
 
@@ -113,9 +116,11 @@ def _transfer_time(node: Mapping[str, Any], site: str, net: Network, source: str
             continue
         try:
             nbytes = float(size)
+            if not math.isfinite(nbytes) or nbytes < 0:
+                raise ValueError(size)
         except (TypeError, ValueError):
             raise SimulationError(
-                f"node {node['name']!r}: size {size!r} of {f.get('lfn')!r} is not a number",
+                f"node {node['name']!r}: size {size!r} of {f.get('lfn')!r} is not a byte count",
                 source=source,
             )
         src = str(f.get("src_site") or site)

@@ -146,6 +146,15 @@ def test_cycle_is_reported_by_node_name() -> None:
         ({"nodes": [compute("a", 1.0), compute("a", 1.0)]}, "'a' appears twice"),
         ({"nodes": [{**compute("a", 1.0), "runtime": "fast"}]}, "runtime 'fast'"),
         ({"nodes": [{**compute("a", 1.0), "runtime": -1}]}, "negative"),
+        ({"nodes": [{**compute("a", 1.0), "runtime": "inf"}]}, "not finite"),
+        (
+            {
+                "nodes": [
+                    {**compute("a", 1.0), "kind": "stage_in", "files": [{"lfn": "f", "size": -3}]}
+                ]
+            },
+            "size -3 of 'f' is not a byte count",
+        ),
         ({}, "no 'nodes' list"),
     ],
 )
