@@ -56,3 +56,31 @@ def test_wfformat_documents(spec: object, execution: object) -> None:
     doc = {"name": "w", "workflow": {"specification": spec, "execution": execution}}
     _accepts_or_refuses(wfformat.from_dict, doc)
     _accepts_or_refuses(wfformat.from_dict, {"name": "w", "workflow": {"tasks": spec}})
+
+
+_attrs = st.dictionaries(
+    st.sampled_from(["id", "name", "file", "link", "ref", "size", "register", "optional",
+                     "transfer", "namespace", "key", "runtime", "installed", "url", "site"]),
+    st.sampled_from(["", "x", "input", "output", "-1", "1e400", "true", "maybe", "pegasus"]),
+    max_size=4,
+)  # fmt: skip
+_tags = st.sampled_from(
+    ["job", "uses", "argument", "file", "filename", "profile", "child", "parent", "stdout",
+     "executable", "pfn", "metadata"]
+)  # fmt: skip
+
+
+@st.composite
+def _elements(draw: st.DrawFn, depth: int = 0) -> str:
+    tag = draw(_tags)
+    attrs = "".join(f' {k}="{v}"' for k, v in draw(_attrs).items())
+    kids = "" if depth >= 2 else "".join(draw(st.lists(_elements(depth + 1), max_size=3)))
+    return f"<{tag}{attrs}>{draw(st.sampled_from(['', 'a b', ' 3 ']))}{kids}</{tag}>"
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_elements(), max_size=4))
+def test_dax_documents(elements: list[str]) -> None:
+    from planner.formats import dax
+
+    _accepts_or_refuses(dax.loads, f"<adag name='g'>{''.join(elements)}</adag>")
