@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from planner.sim.model import Network
@@ -34,6 +34,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="[SRC->DST=]BYTES_PER_S",
         help="transfer bandwidth, default 100e6 bytes/s (repeatable, per site pair)",
     )
+    parser.add_argument(
+        "--runtimes",
+        type=Path,
+        metavar="FILE.json",
+        help="measured runtimes to fill in: {by_transformation: {tx: s}, by_kind: {kind: s}, "
+        "per_cluster: s} (the calibration section of bench/results/sim_validation.json)",
+    )
     parser.add_argument("--gantt", type=Path, metavar="OUT.png", help="draw a Gantt chart")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
@@ -61,6 +68,30 @@ def parse_bandwidth(values: list[str]) -> Network:
     return Network(default_bandwidth=default, pairs=pairs)
 
 
+def apply_runtimes(record: dict[str, Any], path: Path) -> dict[str, Any]:
+    """``record`` with the runtimes of a calibration file filled in."""
+    from planner.sim.errors import SimulationError
+    from planner.sim.record import with_runtimes
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SimulationError(f"cannot read runtimes: {exc}", source=str(path))
+    if isinstance(data, dict) and isinstance(data.get("calibration"), dict):
+        data = data["calibration"]
+    try:
+        by_tx = {str(k): float(v) for k, v in (data.get("by_transformation") or {}).items()}
+        by_kind = {str(k): float(v) for k, v in (data.get("by_kind") or {}).items()}
+        per_cluster = float(data.get("per_cluster") or 0.0)
+    except (AttributeError, TypeError, ValueError):
+        raise SimulationError(
+            "runtimes must be {by_transformation: {name: seconds}, by_kind: {kind: seconds}, "
+            "per_cluster: seconds}",
+            source=str(path),
+        )
+    return with_runtimes(record, by_tx, by_kind, per_cluster=per_cluster)
+
+
 def run(args: argparse.Namespace) -> int:
     from planner.sim import graph_from_record, load_overhead, read_plan_record, simulate
     from planner.sim.report import summary, yield_summary_lines
@@ -71,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
     overhead = load_overhead(args.overhead_model)
     network = parse_bandwidth(args.bandwidth)
     record = read_plan_record(submit_dir)
+    if args.runtimes is not None:
+        record = apply_runtimes(record, args.runtimes)
     graph = graph_from_record(record, network, source=str(submit_dir / "plan.json"))
     catalog = find_site_catalog(submit_dir)
     result = simulate(graph, site_slots(graph.sites, catalog, overrides), overhead)

@@ -38,7 +38,7 @@ def write_gantt(result: SimResult, path: Path, *, title: str = "") -> None:
                 result.finish[i] - result.start[i],
             )
         )
-    height = min(12.0, 1.5 + 0.25 * len(rows))
+    height = min(12.0, 2.5 + 0.3 * len(rows))
     fig, ax = plt.subplots(figsize=(10, height))
     for kind in sorted(bars):
         colour = _COLOURS.get(kind, "tab:cyan")
@@ -59,7 +59,8 @@ def write_gantt(result: SimResult, path: Path, *, title: str = "") -> None:
     ax.set_title(title or f"makespan {result.makespan:.1f} s")
     ax.legend(
         handles=[Patch(color=_COLOURS.get(k, "tab:cyan"), label=k) for k in sorted(bars)],
-        loc="upper right",
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
         fontsize="small",
     )
     fig.tight_layout()

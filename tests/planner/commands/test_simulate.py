@@ -156,3 +156,29 @@ def test_nodes_without_runtime_are_reported(
     out = capsys.readouterr().out
     assert "note: 1 compute/cluster nodes have no runtime" in out
     assert out.startswith("makespan: 15.00 s")
+
+
+def test_runtimes_file_fills_unknown_runtimes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    nodes = [
+        {"name": "a", "kind": "compute", "site": "s", "parents": [], "runtime": None,
+         "jobs": ["a"], "tasks": [{"transformation": "x"}]},
+        {"name": "m", "kind": "cluster", "site": "s", "parents": ["a"], "runtime": None,
+         "jobs": ["b", "c"], "tasks": [{"transformation": "x"}, {"transformation": "y"}]},
+        {"name": "out", "kind": "stage_out", "site": "s", "parents": ["m"], "files": []},
+    ]  # fmt: skip
+    (tmp_path / "plan.json").write_text(json.dumps({"workflow": "w", "nodes": nodes}))
+    runtimes = tmp_path / "cal.json"
+    runtimes.write_text(
+        json.dumps(
+            {"calibration": {"by_transformation": {"x": 2, "y": 3}, "by_kind": {"stage_out": 1},
+                             "per_cluster": 0.5}}
+        )
+    )  # fmt: skip
+    assert main(["simulate", str(tmp_path), "--runtimes", str(runtimes), "--json"]) == 0
+    # a: 2 s, then the cluster: 2 + 3 + 0.5 s, then the stage-out: 1 s
+    assert json.loads(capsys.readouterr().out)["makespan"] == 8.5
+    runtimes.write_text('{"by_transformation": {"x": "fast"}}')
+    assert main(["simulate", str(tmp_path), "--runtimes", str(runtimes)]) == 1
+    assert "cal.json" in capsys.readouterr().err
