@@ -187,6 +187,30 @@ def _signal_group(pid: int, sig: int) -> None:
         pass
 
 
+def _read_journal(journal: Path, digest: str) -> tuple[bool, list[str], dict[int, int]]:
+    """(same DAG text?, finished nodes, {pid: start ticks} of started processes)."""
+    lines = journal.read_text(encoding="utf-8", errors="replace").splitlines()
+    try:
+        header = json.loads(lines[0]) if lines else {}
+    except json.JSONDecodeError:
+        header = {}
+    same = isinstance(header, dict) and header.get("dag_sha256") == digest
+    finished: list[str] = []
+    orphans: dict[int, int] = {}
+    for line in lines[1:]:
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a torn last line from a kill: that node reruns
+        if not isinstance(rec, dict):
+            continue
+        if isinstance(rec.get("done"), str):
+            finished.append(rec["done"])
+        elif isinstance(rec.get("pid"), int) and isinstance(rec.get("ticks"), int):
+            orphans[rec["pid"]] = rec["ticks"]
+    return same, finished, orphans
+
+
 def _dag_digest(dag_path: Path) -> str:
     return hashlib.sha256(dag_path.read_bytes()).hexdigest()
 
@@ -297,40 +321,20 @@ class Engine:
             notes.append(f"applied {rescue.name} ({len(marked)} nodes done)")
         journal = self._path(".journal")
         digest = _dag_digest(self.dag_path)
-        kept = 0
-        orphans: dict[int, int] = {}
-        if self.fresh and journal.exists():
-            journal.unlink()
-            notes.append("--force: rescue files and the journal ignored, every node runs")
         if journal.exists():
-            lines = journal.read_text(encoding="utf-8", errors="replace").splitlines()
-            try:
-                header = json.loads(lines[0]) if lines else {}
-            except json.JSONDecodeError:
-                header = {}
-            if not isinstance(header, dict):
-                header = {}
-            if header.get("dag_sha256") == digest:
-                for line in lines[1:]:
-                    try:
-                        rec = json.loads(line)
-                    except json.JSONDecodeError:
-                        continue  # a torn last line from a kill: that node reruns
-                    if not isinstance(rec, dict):
-                        continue
-                    if rec.get("done") in self.runs:
-                        done.add(rec["done"])
-                        kept += 1
-                    elif isinstance(rec.get("pid"), int):
-                        orphans[rec["pid"]] = int(rec.get("ticks", -1))
-                if kept:
-                    notes.append(f"resumed from {journal.name} ({kept} nodes done)")
-                stopped = _stop_orphans(orphans)
-                if stopped:
-                    notes.append(f"stopped {stopped} job(s) an interrupted engine left running")
-            else:
-                notes.append(f"{journal.name} belongs to another version of the DAG: ignored")
+            same_dag, finished, orphans = _read_journal(journal, digest)
+            stopped = _stop_orphans(orphans)  # whatever version of the DAG started them
+            if stopped:
+                notes.append(f"stopped {stopped} job(s) an interrupted engine left running")
+            if self.fresh or not same_dag:
+                why = "--force" if self.fresh else "it belongs to another version of the DAG"
+                notes.append(f"{journal.name} ignored: {why}")
                 journal.unlink()
+            else:
+                kept = [n for n in finished if n in self.runs]
+                done.update(kept)
+                if kept:
+                    notes.append(f"resumed from {journal.name} ({len(kept)} nodes done)")
         if not journal.exists():
             with open(journal, "w", encoding="utf-8") as fh:
                 fh.write(json.dumps({"dag_sha256": digest}) + "\n")
