@@ -131,12 +131,14 @@ def choose_counts(
     slots: Mapping[str, int],
     overhead: OverheadModel,
     max_sweeps: int = 2,
+    budget: int = 400,
 ) -> Choice:
     """Pick a cluster count per group minimising the simulated makespan.
 
     Starts from the better of "no merging" and "one cluster per slot" (so the result is
     never worse than either), then improves one group at a time, level by level, for at
-    most ``max_sweeps`` sweeps.
+    most ``max_sweeps`` sweeps and ``budget`` simulations (workflows with very many
+    groups stop early, keeping the best found so far).
 
     >>> g = [Group(1, "t", "s", tuple(range(100)))]
     >>> choose_counts([10.0] * 100, [()] * 100, g, {"s": 10}, OverheadModel(job_overhead=1)).counts
@@ -163,6 +165,7 @@ def choose_counts(
         range(len(groups)),
         key=lambda g: (groups[g].level, groups[g].transformation, groups[g].site),
     )
+    stopped = False
     for _ in range(max_sweeps):
         improved = False
         for g in order:
@@ -172,6 +175,9 @@ def choose_counts(
             for k in candidates(size, slots[groups[g].site]):
                 if k == counts[g]:
                     continue
+                if evaluations >= budget:
+                    stopped = True
+                    break
                 trial = list(counts)
                 trial[g] = k
                 value = makespan(trial)
@@ -179,7 +185,7 @@ def choose_counts(
                 if value < best - 1e-9 or (abs(value - best) <= 1e-9 and k < counts[g]):
                     improved = improved or value < best - 1e-9
                     best, counts = value, trial
-        if not improved:
+        if not improved or stopped:
             break
     lines = [
         f"auto: {groups[g].label}: {len(groups[g].members)} jobs -> {counts[g]} clusters.num"
@@ -191,6 +197,7 @@ def choose_counts(
         f"of that and one cluster per slot, {best:.1f} s chosen; "
         f"slots {', '.join(f'{s}={n}' for s, n in sorted(slots.items()))}, "
         f"overhead model {overhead.name}, {evaluations} simulations"
+        + (f" (stopped at the budget of {budget})" if stopped else "")
     )
     return Choice(
         counts=tuple(counts),

@@ -202,3 +202,12 @@ def test_choice_is_never_worse_than_no_merging_or_one_cluster_per_slot(
     assert choice.makespan <= choice.per_slot_makespan + 1e-9
     assert all(1 <= c <= len(g.members) for c, g in zip(choice.counts, groups, strict=True))
     assert choice == choose_counts(runtime, parents, groups, {"s": slots}, model)
+
+
+def test_search_stops_at_its_budget_and_says_so() -> None:
+    groups = [Group(1, "t", "s", tuple(range(100)))]
+    model = OverheadModel(job_overhead=1)
+    choice = choose_counts([10.0] * 100, [()] * 100, groups, {"s": 10}, model, budget=3)
+    assert choice.evaluations == 3
+    assert choice.lines[-1].endswith("(stopped at the budget of 3)")
+    assert choice.makespan <= choice.per_slot_makespan
