@@ -151,3 +151,19 @@ def test_plan_cluster_auto_then_simulate_the_submit_dir(
     # four clusters of two 10 s jobs on four slots, then the 5 s join
     assert data["makespan"] == 25.0
     assert [s["kind"] for s in data["critical_path"]][-2:] == ["cluster", "compute"]
+
+
+def test_cluster_maxruntime_bin_packs_by_runtime(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wf = fan_workflow(tmp_path)
+    out = tmp_path / "out"
+    args = ["experiment", str(wf), "--vary", "cluster-maxruntime=40,80", "--slots", "2"]
+    assert main([*args, "--overhead-model", "none", "--dir", str(out)]) == 0
+    with (out / "results.csv").open() as f:
+        rows = {
+            r["value"]: (float(r["makespan_s"]), int(r["compute_nodes"])) for r in csv.DictReader(f)
+        }
+    # 40 s bins: two clusters of four 10 s jobs, one per slot; 80 s: one cluster of eight
+    assert rows == {"40": (45.0, 3), "80": (85.0, 2)}
+    assert "best cluster-maxruntime=40" in capsys.readouterr().out
