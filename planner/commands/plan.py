@@ -41,7 +41,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="how data reaches jobs (default: site profile, properties, else condorio)",
     )
     parser.add_argument(
-        "--cluster", metavar="horizontal[,label]", help="clustering methods, left to right"
+        "--cluster",
+        metavar="horizontal[,label]|auto",
+        help="clustering methods, left to right; auto: clusters.num per level chosen by "
+        "simulation (docs/experiments.md)",
     )
     parser.add_argument(
         "--force", action="store_true", help="no data reuse (same as --reuse-scope none)"
