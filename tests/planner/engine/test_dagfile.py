@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from planner.engine.dagfile import parse_dag, parse_dag_text, parse_rescue
 from planner.errors import EngineError, UnsupportedFeature
@@ -92,3 +94,11 @@ def test_rescue_file_lists_done_nodes_and_rejects_unknown(tmp_path: Path):
 
 def test_empty_dag_has_no_nodes():
     assert parse_dag_text("# nothing\n\n", "w.dag").nodes == {}
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=20))
+def test_vars_values_round_trip_with_escapes(value):
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    dag = parse_dag_text(f'JOB A a.sub\nVARS A k="{escaped}"\n', "w.dag")
+    assert dag.nodes["A"].vars == {"k": value}
