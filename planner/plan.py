@@ -267,7 +267,9 @@ def _finalise(
                 source=workflow.source,
             )
         by_name[node.name] = node
-    edges = sorted(set(staged.edges))
+    # Passes emit edges in a deterministic order; duplicates dropped, first one kept
+    # (sorting 10^6 edges by name would cost more than a second).
+    edges = list(dict.fromkeys(staged.edges))
     children: dict[str, list[str]] = {}
     indegree = dict.fromkeys(by_name, 0)
     for p, c in edges:

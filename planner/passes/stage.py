@@ -295,7 +295,7 @@ def stage(
     residency: dict[tuple[str, str], Residency] = {}
     why: dict[str, list[str]] = {}
     nodes: list[Node] = []
-    edges: set[tuple[str, str]] = set()
+    edges: dict[tuple[str, str], None] = {}  # insertion-ordered: same input, same order
     bypass_all = options.bypass_input_staging
 
     ranking: dict[tuple[str, str], tuple[tuple[PFN, ...], tuple[str, ...]]] = {}
@@ -521,7 +521,7 @@ def stage(
             continue
         pu, cu = unit_of[p].name, unit_of[c].name
         if pu != cu:
-            edges.add((pu, cu))
+            edges[(pu, cu)] = None
 
     # Outputs of pruned jobs that must still reach the output site: staged from a replica.
     for job_id in jobs if pruned else ():
@@ -554,9 +554,9 @@ def stage(
     for req_key, req in requests.items():
         name = names[req_key]
         for parent in req.parents:
-            edges.add((parent, name))
+            edges[(parent, name)] = None
         for child in req.children:
-            edges.add((name, child))
+            edges[(name, child)] = None
     nodes.extend(_build_transfer_nodes(requests, names, options.retry))
     for res in residency.values():
         if res.writer is not None and res.writer.startswith(_PENDING):

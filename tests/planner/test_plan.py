@@ -203,3 +203,42 @@ def test_every_shared_workflow_plans(shared_data: Path, dc: DataConfiguration) -
             check_invariants(wf, cw)
         planned += 1
     assert planned >= 18
+
+
+_HASH_SCRIPT = """
+import hashlib, importlib.util, sys
+spec = importlib.util.spec_from_file_location("tp", sys.argv[1])
+tp = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(tp)
+from planner.formats import load_workflow
+from planner.plan import PlanOptions, plan
+wf = load_workflow(sys.argv[2])
+opts = PlanOptions(cluster=("horizontal",), properties={"pegasus.clusters.size": "3"})
+cw = plan(wf, tp.catalogs_for(wf), opts)
+print(hashlib.sha256(cw.model_dump_json().encode()).hexdigest())
+"""
+
+
+def test_same_plan_under_different_hash_seeds(shared_data: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    digests = set()
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                _HASH_SCRIPT,
+                __file__,
+                str(shared_data / "dax/CyberShake_30.xml"),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        digests.add(done.stdout.strip())
+    assert len(digests) == 1
