@@ -598,8 +598,9 @@ class Engine:
             for h in handles:
                 h.close()
         self.nodes_run += 1
-        if spec.log is not None:
-            self.userlogs.started(spec.log, popen.pid, name)
+        for log in (self.nodes_log, spec.log):
+            if log is not None:
+                self.userlogs.started(log, popen.pid, name)
         self._register(
             _Proc(name, "job", popen, time.monotonic(), slots, scratch, snapshot=snapshot)
         )
@@ -624,10 +625,11 @@ class Engine:
             if cat is not None:
                 self._category_freed(cat)
             spec = self.specs[proc.node]
-            if spec.log is not None:
-                self.userlogs.terminated(
-                    spec.log, proc.popen.pid, rc, usage.ru_utime, usage.ru_stime
-                )
+            for log in (self.nodes_log, spec.log):
+                if log is not None:
+                    self.userlogs.terminated(
+                        log, proc.popen.pid, rc, usage.ru_utime, usage.ru_stime
+                    )
             if proc.scratch is not None:
                 try:
                     copy_out(spec, proc.scratch, proc.snapshot)
@@ -907,6 +909,7 @@ class Engine:
         self.events = open(self._path(".events"), "a", encoding="utf-8", buffering=1)  # noqa: SIM115
         self.journal = open(self._path(".journal"), "a", encoding="utf-8")  # noqa: SIM115
         self.userlogs = UserLogs()
+        self.nodes_log = self._path(".nodes.log")  # DAGMan's default node log
         self.syncer = _Syncer(self.journal.fileno())
         self.syncer.start()
         self.scripts_out = open(self._path(".scripts.out"), "ab")  # noqa: SIM115

@@ -409,6 +409,8 @@ def test_job_log_is_an_htcondor_user_log(write, sh_submit, run_dag):
     assert events[2]["ReturnValue"] == 3
     assert events[5]["TerminatedBySignal"] == 9 and not events[5]["TerminatedNormally"]
     assert events[0].cluster == events[2].cluster != events[3].cluster
+    nodes_log = htcondor.JobEventLog(str(dag.with_name("w.dag.nodes.log"))).events(0)
+    assert [e.type.name for e in nodes_log] == [k for k, _ in kinds]
 
 
 def test_job_dir_is_where_submit_file_scripts_and_paths_resolve(write, sh_submit, run_dag):
