@@ -81,7 +81,7 @@ def simulate(graph: SimGraph, slots: Mapping[str, int], overhead: OverheadModel)
     slot = [0] * n
     submitted = [0.0] * n
     last_parent = [-1] * n
-    events: list[tuple[float, int]] = []
+    events: list[tuple[float, int, int]] = []  # (time, 0 finish | 1 submit, node)
     done = 0
     sched = overhead.scheduling_delay
     cost_job = overhead.job_overhead
@@ -100,31 +100,69 @@ def simulate(graph: SimGraph, slots: Mapping[str, int], overhead: OverheadModel)
         finish[i] = end
         slot[i] = k
         heapq.heappush(heap, (end, k))
-        heapq.heappush(events, (end, i))
+        heapq.heappush(events, (end, 0, i))
+
+    # DAGMan CATEGORY + MAXJOBS: a node whose category is at its limit waits, unsubmitted,
+    # until a node of that category finishes.
+    limits = {c: m for c, m in graph.category_limits.items() if m >= 1}
+    cat_of: list[str | None] = [
+        c if c in limits else None for c in (graph.categories or (None,) * n)
+    ]
+    running = dict.fromkeys(limits, 0)
+    held: dict[str, deque[int]] = {c: deque() for c in limits}
+
+    def admit(i: int) -> bool:
+        c = cat_of[i]
+        if c is None:
+            return True
+        if running[c] >= limits[c]:
+            held[c].append(i)
+            return False
+        running[c] += 1
+        return True
+
+    def release_token(i: int) -> int | None:
+        c = cat_of[i]
+        if c is None:
+            return None
+        running[c] -= 1
+        return held[c].popleft() if held[c] else None
 
     ready: deque[int] = deque(i for i in range(n) if waiting[i] == 0)
     cycle = overhead.cycle
     release = overhead.release_delay
     if cycle <= 0:
         # Continuous engine: children are submitted ``release`` seconds after their last
-        # parent finishes. Submissions happen in time order, so FIFO slots are exact.
+        # parent finishes. Submission requests are events too, so slots are handed out
+        # in time order (FIFO) and the schedule is exact.
         for i in ready:
-            submit(i, 0.0)
+            heapq.heappush(events, (0.0, 1, i))
         while events:
-            t, i = heapq.heappop(events)
+            t, phase, i = heapq.heappop(events)
+            if phase == 1:
+                if admit(i):
+                    submit(i, t)
+                continue
             done += 1
+            j = release_token(i)
+            if j is not None and admit(j):
+                submit(j, t)
             for c in children[i]:
                 waiting[c] -= 1
                 if waiting[c] == 0:
                     last_parent[c] = i
-                    submit(c, t + release)
+                    heapq.heappush(events, (t + release, 1, c))
     else:
         cap = overhead.max_submits_per_cycle or n + 1
         t = 0.0
         tick = 0
         while True:
-            for _ in range(min(cap, len(ready))):
-                submit(ready.popleft(), t)
+            budget = cap
+            while ready and budget > 0:
+                i = ready.popleft()
+                if admit(i):
+                    submit(i, t)
+                    budget -= 1
             if ready:
                 tick += 1
             elif events:
@@ -134,8 +172,11 @@ def simulate(graph: SimGraph, slots: Mapping[str, int], overhead: OverheadModel)
                 break
             t = tick * cycle
             while events and events[0][0] + release <= t + 1e-9:
-                _, i = heapq.heappop(events)
+                _, _, i = heapq.heappop(events)
                 done += 1
+                j = release_token(i)
+                if j is not None:
+                    ready.append(j)
                 for c in children[i]:
                     waiting[c] -= 1
                     if waiting[c] == 0:

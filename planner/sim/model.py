@@ -20,7 +20,8 @@ The overhead model's parameters follow semantics.md §3 (HTCondor DAGMan):
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import Field, ValidationError, field_validator
@@ -174,6 +175,8 @@ class SimGraph:
     tasks: tuple[int, ...]
     parents: tuple[tuple[int, ...], ...]
     unknown_runtime: int = 0  # compute/cluster nodes whose runtime was unknown (0 s)
+    categories: tuple[str | None, ...] = ()  # DAGMan CATEGORY per node (empty: none)
+    category_limits: Mapping[str, int] = field(default_factory=dict)  # MAXJOBS
 
     def __len__(self) -> int:
         return len(self.names)

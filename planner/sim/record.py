@@ -5,6 +5,8 @@ WfFormat runtimes) for compute/cluster nodes; for nodes that move files, the sum
 ``files`` of ``size / bandwidth(src site, dst site) + latency`` (the source site is a
 file's ``src_site`` or the node's site, the destination its ``site`` or the node's
 site); ``runtime``, when present, is added to that. A missing runtime counts as 0 s.
+A node's ``profiles.dagman.category`` and the record's ``options.dagman_maxjobs`` give
+DAGMan's CATEGORY/MAXJOBS limits.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ def graph_from_record(
     tasks: list[int] = []
     parents: list[tuple[int, ...]] = []
     unknown = 0
+    categories: list[str | None] = []
     for node in nodes:
         name = node["name"]
         site = str(node.get("site") or "local")
@@ -73,6 +76,8 @@ def graph_from_record(
         sites.append(site)
         duration.append(_runtime(node, name, source) + _transfer_time(node, site, net, source))
         jobs = node.get("jobs") or ()
+        dagman = (node.get("profiles") or {}).get("dagman") or {}
+        categories.append(dagman.get("category") if isinstance(dagman, dict) else None)
         if kind in ("compute", "cluster") and node.get("runtime") is None:
             unknown += 1
         tasks.append(len(jobs) if kind in ("compute", "cluster") else 0)
@@ -90,7 +95,21 @@ def graph_from_record(
         tasks=tuple(tasks),
         parents=tuple(parents),
         unknown_runtime=unknown,
+        categories=tuple(categories) if any(categories) else (),
+        category_limits=_maxjobs(record, source),
     )
+
+
+def _maxjobs(record: Mapping[str, Any], source: str | None) -> dict[str, int]:
+    """DAGMan's ``MAXJOBS`` per category, from ``options.dagman_maxjobs``."""
+    options = record.get("options") or {}
+    raw = options.get("dagman_maxjobs") if isinstance(options, dict) else None
+    if not isinstance(raw, dict):
+        return {}
+    try:
+        return {str(k): int(v) for k, v in sorted(raw.items())}
+    except (TypeError, ValueError):
+        raise SimulationError(f"options.dagman_maxjobs {raw!r} is not category -> N", source=source)
 
 
 def _runtime(node: Mapping[str, Any], name: str, source: str | None) -> float:

@@ -189,10 +189,14 @@ def test_schedule_respects_dependencies_slots_and_is_deterministic(
         if a < b:  # keep it acyclic
             parents[b].add(a)
     record = {
+        "options": {"dagman_maxjobs": {"one": 1}},
         "nodes": [
-            compute(f"n{i}", rt, [f"n{p}" for p in sorted(parents[i])])
+            {
+                **compute(f"n{i}", rt, [f"n{p}" for p in sorted(parents[i])]),
+                "profiles": {"dagman": {"category": "one"}} if i % 3 == 0 else {},
+            }
             for i, rt in enumerate(runtimes)
-        ]
+        ],
     }
     overhead = OverheadModel(cycle=cycle, max_submits_per_cycle=3, scheduling_delay=0.5)
     first = simulate_record(record, {"s": slots}, overhead)
@@ -210,6 +214,31 @@ def test_schedule_respects_dependencies_slots_and_is_deterministic(
         spans.sort()
         for (_, end), (begin, _) in itertools.pairwise(spans):
             assert begin >= end - 1e-9
+    # category "one" (MAXJOBS 1) never runs two nodes at once
+    limited = sorted((first.start[i], first.finish[i]) for i in range(0, len(runtimes), 3))
+    for (_, end), (begin, _) in itertools.pairwise(limited):
+        assert begin >= end - 1e-9
     # the makespan is at least the longest path and the total work / slots
     assert first.makespan >= max(runtimes) - 1e-9
     assert first.makespan >= sum(runtimes) / slots - 1e-6
+
+
+@pytest.mark.parametrize("cycle", [0.0, 5.0])
+def test_category_maxjobs_limits_concurrency(cycle: float) -> None:
+    nodes = [
+        {
+            **compute(f"r{i}", 10.0),
+            "kind": "register",
+            "profiles": {"dagman": {"category": "registration"}},
+        }
+        for i in range(3)
+    ] + [compute(f"j{i}", 10.0) for i in range(3)]
+    record = {"options": {"dagman_maxjobs": {"registration": 1}}, "nodes": nodes}
+    overhead = OverheadModel(cycle=cycle, max_submits_per_cycle=100 if cycle else None)
+    result = simulate_record(record, {"s": 6}, overhead)
+    # the three registrations run one after the other; the computes beside them
+    assert sorted(result.start[:3]) == ([0.0, 10.0, 20.0])
+    assert result.start[3:] == (0.0, 0.0, 0.0)
+    assert result.makespan == 30.0
+    # without the limit everything runs at once
+    assert simulate_record({"nodes": nodes}, {"s": 6}, overhead).makespan == 10.0
