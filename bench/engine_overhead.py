@@ -89,6 +89,7 @@ def main() -> None:
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "system": platform.system(),
+            "load_average_1min": round(os.getloadavg()[0], 2),
         },
         "results": rows,
     }
