@@ -16,7 +16,12 @@ from pathlib import PurePath
 from typing import Any
 
 from planner import __version__
-from planner.model.concrete import ConcreteWorkflow, Node, Transfer
+from planner.model.concrete import ConcreteWorkflow, DataConfiguration, Node, NodeKind, Transfer
+
+# Enum ``.value`` is a descriptor call; a dict lookup is several times cheaper per node.
+KIND_NAMES: dict[NodeKind, str] = {k: k.value for k in NodeKind}
+DC_NAMES: dict[DataConfiguration | None, str] = {d: d.value for d in DataConfiguration}
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def _plain(value: Any) -> Any:
@@ -60,7 +65,7 @@ def node_record(
 ) -> dict[str, Any]:
     return {
         "name": node.name,
-        "kind": node.kind.value,
+        "kind": KIND_NAMES[node.kind],
         "site": node.site,
         "transformation": node.transformation,
         "jobs": list(node.jobs),
@@ -81,11 +86,11 @@ def node_record(
             }
             for t in node.tasks
         ],
-        "data_configuration": node.data_configuration.value if node.data_configuration else None,
+        "data_configuration": DC_NAMES.get(node.data_configuration),
         "staging_site": node.staging_site,
         "working_dir": node.working_dir,
         "reasons": list(node.reasons),
-        "profiles": _plain(node.profiles),
+        "profiles": _plain(node.profiles) if node.profiles else {},
         "submit": submit_file,
     }
 
@@ -167,4 +172,4 @@ def _yield_text(head: Mapping[str, Any], nodes: Iterator[dict[str, Any]]) -> Ite
 
 
 def _compact(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(value)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from planner.emit.dag import DagNode, check_node_names, yield_dag_lines
-from planner.emit.record import yield_plan_text
+from planner.emit.record import KIND_NAMES, yield_plan_text
 from planner.emit.submit import (
     EXITCODE_TOOL,
     TOOLS,
@@ -63,7 +63,7 @@ class SubmitFile:
 
 def _group_key(cw_node: Any, description: Description) -> tuple[str, ...]:
     return (
-        cw_node.kind.value,
+        KIND_NAMES[cw_node.kind],
         cw_node.transformation or "",
         cw_node.site,
         *(key for key, _ in description),
