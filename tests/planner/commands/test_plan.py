@@ -107,3 +107,40 @@ def test_force_and_staging_site_options(
     args = _args(files, "--dry-run", "--force", "--staging-site", "bad")
     assert main(args) == 1
     assert "--staging-site 'bad': expected EXEC=STAGING" in capsys.readouterr().err
+
+
+TOOL = """#!/bin/sh
+mode=""; ins=""; outs=""
+for a in "$@"; do
+  case "$a" in -i) mode=i;; -o) mode=o;; *) if [ "$mode" = i ]; then ins="$ins $a"; else outs="$outs $a"; fi;; esac
+done
+for o in $outs; do cat $ins > "$o"; echo "$o" >> "$o"; done
+"""
+
+
+@pytest.mark.parametrize("dc", ["condorio", "sharedfs", "nonsharedfs"])
+def test_planned_diamond_runs_and_a_second_plan_reuses_its_outputs(
+    files: dict[str, Path], tmp_path: Path, dc: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tool = tmp_path / "tool.sh"
+    tool.write_text(TOOL)
+    tool.chmod(0o755)
+    tc = ['pegasus: "5.0"', "transformations:"]
+    for name in ("preprocess", "findrange", "analyze"):
+        tc.append(f"- {{name: {name}, sites: [{{name: local, pfn: {tool}}}]}}")
+    files["tc"].write_text("\n".join(tc) + "\n")
+    submit = tmp_path / "submit"
+    args = _args(files, "--dir", str(submit), "--sites", "local", "--data-configuration", dc)
+    assert main([*args, "--cluster", "horizontal"]) == 0
+    assert main(["run", str(submit)]) == 0
+    result = tmp_path / "local" / "storage" / "f.d"
+    assert result.read_text().split() == ["a", "f.b1", "f.c1", "a", "f.b2", "f.c2", "f.d"]
+    scratch = tmp_path / "local" / "scratch" / "diamond"
+    assert not any(scratch.iterdir())  # in-place cleanup removed every staged file
+    capsys.readouterr()
+    again = _args(
+        files, "--rc", str(submit / "diamond-outputs.db"), "--dry-run", "--sites", "local"
+    )
+    assert main(again) == 0
+    out = capsys.readouterr().out
+    assert "jobs pruned (reuse)         4" in out
