@@ -11,6 +11,7 @@ Pegasus's precedence, highest first: TC > site > job > properties.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import random
 from collections.abc import Mapping, Sequence
@@ -156,9 +157,24 @@ def select_sites(
             executable=entry.pfn,
             stageable=stageable,
             profiles=merged,
-            reason=f"site {site_name}: {reason}; {tx.key} {how} ({entry.pfn})",
+            reason=_why(site_name, reason, tx.key, how, entry.pfn),
         )
     return placements
+
+
+@functools.lru_cache(maxsize=4096)
+def _why(site: str, reason: str, tx: str, how: str, pfn: str) -> str:
+    """One shared string per distinct explanation (10^6 jobs share a handful)."""
+    return f"site {site}: {reason}; {tx} {how} ({pfn})"
+
+
+def _among(how: str, names: list[str]) -> str:
+    return _among_cached(how, tuple(names))
+
+
+@functools.lru_cache(maxsize=4096)
+def _among_cached(how: str, names: tuple[str, ...]) -> str:
+    return f"{how} among {', '.join(names)}"
 
 
 def _eligible(
@@ -227,7 +243,7 @@ def _choose(
         if kind == "round-robin":
             site = names[counter % len(names)]
             counter += 1
-            chosen[job.id] = (site, f"round-robin among {', '.join(names)}")
+            chosen[job.id] = (site, _among("round-robin", names))
             continue
         group = (
             profile(merge_profiles(props, job.profiles), Namespace.PEGASUS, "group")
@@ -246,7 +262,7 @@ def _choose(
             chosen[job.id] = (site, f"group {group}")
             continue
         site = rng.choice(names)
-        chosen[job.id] = (site, f"random (seed {seed}) among {', '.join(names)}")
+        chosen[job.id] = (site, _among(f"random (seed {seed})", names))
     return chosen
 
 

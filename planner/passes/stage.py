@@ -116,10 +116,14 @@ _NODE_DEFAULTS: dict[str, Any] = {
 }
 
 
+_NODE_FIELD_COUNT = len(Node.model_fields)
+
+
 def make_node(**fields: Any) -> Node:
     """A :class:`Node` built with :func:`built`; unspecified fields take their defaults."""
-    values = {**_NODE_DEFAULTS, **fields}
-    return built(Node, {name: values[name] for name in Node.model_fields})
+    if len(fields) == _NODE_FIELD_COUNT:
+        return built(Node, fields)
+    return built(Node, {**_NODE_DEFAULTS, **fields})
 
 
 class StagingError(PlannerError):
@@ -462,25 +466,28 @@ def stage(
                 req.parents.append(unit.name)
                 resident(lfn, staging, at).readers.append(_pending(req))
 
-        tasks = tuple(
-            built(
-                Task,
-                dict(
-                    job_id=j,
-                    transformation=jobs[j].transformation,
-                    executable=_as_url(placements[j].executable)
-                    if placements[j].stageable
-                    else placements[j].executable,
-                    arguments=jobs[j].arguments,
-                    environment=placements[j].profiles.get(Namespace.ENV) or {},
-                    stdin=jobs[j].stdin,
-                    stdout=jobs[j].stdout,
-                    stderr=jobs[j].stderr,
-                    runtime=_runtime(placements[j]),
-                ),
+        task_list = []
+        for j in unit.jobs:
+            job, place = jobs[j], placements[j]
+            task_list.append(
+                built(
+                    Task,
+                    {
+                        "job_id": j,
+                        "transformation": job.transformation,
+                        "executable": _as_url(place.executable)
+                        if place.stageable
+                        else place.executable,
+                        "arguments": job.arguments,
+                        "environment": place.profiles.get(Namespace.ENV) or {},
+                        "stdin": job.stdin,
+                        "stdout": job.stdout,
+                        "stderr": job.stderr,
+                        "runtime": _runtime(place),
+                    },
+                )
             )
-            for j in unit.jobs
-        )
+        tasks = tuple(task_list)
         dkey = (id(first.profiles), unit.level)
         node_profiles = dagman.get(dkey)
         if node_profiles is None:
