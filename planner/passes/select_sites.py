@@ -94,9 +94,10 @@ def select_sites(
         name: catalog_profiles(s.profiles) for name, s in site_objs.items() if s is not None
     }
     eligible: dict[str, list[tuple[str, TransformationSite]]] = {}
+    all_names = tuple(candidates)
     txs: dict[str, Transformation] = {}
     problems: list[PlannerError] = []
-    cache: dict[tuple[str, tuple[str, ...]], tuple[list[tuple[str, TransformationSite]], str]] = {}
+    cache: dict[tuple[int, tuple[str, ...]], tuple[list[tuple[str, TransformationSite]], str]] = {}
     for job in jobs:
         tx = transformations.lookup(job.namespace, job.name, job.version)
         if tx is None:
@@ -109,9 +110,11 @@ def select_sites(
             )
             continue
         txs[job.id] = tx
-        pinned = profile(job.profiles, Namespace.SELECTOR, "execution.site")
-        names = (pinned,) if pinned else tuple(candidates)
-        key = (tx.key, names)
+        pinned = (
+            profile(job.profiles, Namespace.SELECTOR, "execution.site") if job.profiles else None
+        )
+        names = (pinned,) if pinned else all_names
+        key = (id(tx), names)
         if key not in cache:
             cache[key] = _eligible(
                 tx, names, site_objs if not pinned else {pinned: sites.get(pinned)}
@@ -132,9 +135,14 @@ def select_sites(
     chosen = _choose(kind, jobs, eligible, seed, props, txs, sites, graph, topo_order)
     placements: dict[str, Placement] = {}
     shared: dict[tuple[str, int] | None, dict[Namespace, dict[str, str]]] = {}
+    entries: dict[int, dict[str, TransformationSite]] = {}
     for job in jobs:
         site_name, reason = chosen[job.id]
-        entry = next(e for s, e in eligible[job.id] if s == site_name)
+        options = eligible[job.id]
+        by_site = entries.get(id(options))
+        if by_site is None:
+            by_site = entries[id(options)] = dict(reversed(options))
+        entry = by_site[site_name]
         tx = txs[job.id]
         # Jobs without profiles of their own share one merged dict per (site, entry):
         # read-only downstream, and 10^6 copies would cost seconds.
@@ -228,18 +236,21 @@ def _choose(
     chosen: dict[str, tuple[str, str]] = {}
     rng = random.Random(seed)
     for job in jobs:
-        names = [s for s, _ in eligible[job.id]]
-        if profile(job.profiles, Namespace.SELECTOR, "execution.site"):
-            chosen[job.id] = (names[0], "pinned by selector.execution.site")
+        if job.profiles and profile(job.profiles, Namespace.SELECTOR, "execution.site"):
+            chosen[job.id] = (eligible[job.id][0][0], "pinned by selector.execution.site")
     if kind == "heft":
         chosen.update(_heft(jobs, eligible, props, txs, sites, graph, topo_order, chosen))
         return chosen
     groups: dict[str, str] = {}
     counter = 0
+    names_of: dict[int, list[str]] = {}
     for job in jobs:
         if job.id in chosen:
             continue
-        names = [s for s, _ in eligible[job.id]]
+        options = eligible[job.id]
+        names = names_of.get(id(options))
+        if names is None:
+            names = names_of[id(options)] = [s for s, _ in options]
         if kind == "round-robin":
             site = names[counter % len(names)]
             counter += 1
