@@ -329,19 +329,21 @@ def stage(
         base = workdirs[staging]
         members = set(unit.jobs)
         produced: dict[str, Use] = {}
-        read: dict[str, Use] = {}
+        read: dict[str, tuple[Use, str]] = {}
         for job_id in unit.jobs:
             job = jobs[job_id]
             for use in job.uses:
                 if use.is_input and use.lfn not in produced and use.lfn not in read:
-                    read[use.lfn] = use
+                    read[use.lfn] = (use, job_id)
                 if use.is_output and use.lfn not in produced:
                     produced[use.lfn] = use
         inputs: list[Transfer] = []
-        for lfn, use in read.items():
+        for lfn, (use, reader) in read.items():
             if lfn in produced and use.link.value != "inout":
                 continue
             producer = graph.producer.get(lfn)
+            if producer == reader:
+                producer = None  # inout on an existing file: it comes from its replica
             if producer is not None and producer in members:
                 continue
             at = f"{base}/{lfn}"

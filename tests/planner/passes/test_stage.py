@@ -243,3 +243,15 @@ def test_dagman_extras_on_nodes(kit: SimpleNamespace) -> None:
         "category": "stagein",
     }
     assert dag["create_dir_diamond_0_local"]["priority"] == "800"
+
+
+def test_inout_on_an_existing_file_is_staged_in(kit: SimpleNamespace) -> None:
+    from planner.model.workflow import LinkType
+
+    job = Job(id="A", name="t", uses=(kit.use("log", LinkType.INOUT),))
+    cats = kit.catalogs(["t"], ["log"])
+    cw = _plan(Workflow(name="w", jobs=(job,)), cats, sites=("siteA",), reuse_scope="none")
+    (node,) = _kind(cw, NodeKind.COMPUTE)
+    assert [t.lfn for t in node.inputs] == ["log"] and [t.lfn for t in node.outputs] == ["log"]
+    (stage_in,) = _kind(cw, NodeKind.STAGE_IN)
+    assert stage_in.files[0].src == ("file:///inputs/log",)
