@@ -65,7 +65,7 @@ class PlanOptions(Frozen):
     reuse_scope: Literal["full", "partial", "none"] | None = None
     cleanup: Literal["inplace", "leaf", "none"] | None = None
     site_selector: str | None = None
-    seed: int = 0
+    seed: int | None = None  # None: pegasus.selector.site.seed, else 0
     output_rc: str | None = None
     properties: dict[str, str] = Field(default_factory=dict)
 
@@ -112,7 +112,11 @@ def _plan(workflow: Workflow, catalogs: Catalogs, options: PlanOptions) -> Concr
 
     candidates = list(options.sites) or [s for s in sc.names if s != "local"]
     selector = options.site_selector or props.get("pegasus.selector.site", "random")
-    seed = options.seed if options.seed else int(props.get("pegasus.selector.site.seed", "0"))
+    seed = (
+        options.seed
+        if options.seed is not None
+        else (_int(props.get("pegasus.selector.site.seed")) or 0)
+    )
     prop_profiles = as_profiles(props)
     placements = select_sites(
         workflow,

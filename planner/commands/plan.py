@@ -52,7 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reuse-scope", choices=("full", "partial", "none"))
     parser.add_argument("--cleanup", choices=("inplace", "leaf", "none"))
     parser.add_argument("--site-selector", choices=("random", "round-robin", "group", "heft"))
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random site selector")
+    parser.add_argument(
+        "--seed", type=int, default=None, help="seed of the random site selector (default 0)"
+    )
     parser.add_argument(
         "--output-rc", metavar="PATH", help="output replica catalog (SQLite; default in --dir)"
     )
