@@ -443,12 +443,13 @@ def stage(
                         )
                     )
         outputs: list[Transfer] = []
+        clustered = len(unit.jobs) > 1
         for lfn, use in produced.items():
-            consumers = graph.consumers.get(lfn, ())
-            outside = any(c not in members and c not in pruned for c in consumers)
-            inside = any(c in members for c in consumers)
-            if inside and not outside and not use.stage_out:
-                continue  # internal to the cluster
+            if clustered and not use.stage_out:
+                consumers = graph.consumers.get(lfn, ())
+                outside = any(c not in members and c not in pruned for c in consumers)
+                if not outside and any(c in members for c in consumers):
+                    continue  # internal to the cluster
             at = f"{base}/{lfn}"
             outputs.append(transfer(lfn=lfn, src=(lfn,), dst=at, size=use.size, site=staging))
             resident(lfn, staging, at).writer = unit.name
