@@ -54,8 +54,11 @@ def cleanup(
             per_level[key] = per_level.get(key, 0) + 1
     groups: dict[tuple[str, int], list[tuple[tuple[str, str], Residency]]] = {}
     for (lfn, site), res in removable:
-        users = [res.writer, *res.readers]
-        last = max(level[u] for u in users if u is not None)
+        last = level[res.writer] if res.writer is not None else 0
+        for u in res.readers:
+            lu = level[u]
+            if lu > last:
+                last = lu
         groups.setdefault((site, last), []).append(((lfn, site), res))
     size = clusters_size or 5
     nodes: list[Node] = []

@@ -526,12 +526,15 @@ def stage(
             if unit.clustered:
                 why[job_id].append(f"clustered into {unit.name}")
 
-    for p, c in graph.graph.edges:
-        if p in pruned or c in pruned:
+    for p, children in graph.graph.adj.items():
+        if p in pruned:
             continue
-        pu, cu = unit_of[p].name, unit_of[c].name
-        if pu != cu:
-            edges[(pu, cu)] = None
+        pu = unit_of[p].name
+        for c in children:
+            if c not in pruned:
+                cu = unit_of[c].name
+                if pu != cu:
+                    edges[(pu, cu)] = None
 
     # Outputs of pruned jobs that must still reach the output site: staged from a replica.
     for job_id in jobs if pruned else ():
@@ -569,9 +572,13 @@ def stage(
             edges[(name, child)] = None
     nodes.extend(_build_transfer_nodes(requests, names, options.retry))
     for res in residency.values():
-        if res.writer is not None and res.writer.startswith(_PENDING):
-            res.writer = names[_key_of(res.writer)]
-        res.readers = [names[_key_of(r)] if r.startswith(_PENDING) else r for r in res.readers]
+        writer = res.writer
+        if writer is not None and writer[0] == _PENDING:
+            res.writer = names[_key_of(writer)]
+        readers = res.readers
+        for i, r in enumerate(readers):
+            if r[0] == _PENDING:
+                readers[i] = names[_key_of(r)]
     plan = StagePlan(nodes=tuple(nodes), edges=tuple(edges), residency=residency, workdirs=workdirs)
     return plan, why
 
