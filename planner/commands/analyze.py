@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from collections import deque
 from pathlib import Path
 
@@ -37,18 +36,12 @@ def _outcome(f: dict[str, object]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Print a pegasus-analyzer-like report; exit 1 when nodes failed, else 0."""
-    from planner.engine.runner import find_dag, status_path
-    from planner.errors import EngineError
+    from planner.engine.runner import read_status
 
-    dag = find_dag(args.submit_dir)
-    path = status_path(dag)
-    if not path.exists():
+    dag, doc = read_status(args.submit_dir)
+    if doc is None:
         print(f"{dag.name}: not run yet")
         return 0
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise EngineError(f"unreadable status file: {exc}", source=str(path))
     counts = doc.get("counts", {})
     failed = doc.get("failed", [])
     print(

@@ -25,18 +25,12 @@ def _alive(pid: int) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     """Print the node counts (done, running, failed, ...) and the run's state."""
-    from planner.engine.runner import find_dag, status_path
-    from planner.errors import EngineError
+    from planner.engine.runner import read_status
 
-    dag = find_dag(args.submit_dir)
-    path = status_path(dag)
-    if not path.exists():
+    dag, doc = read_status(args.submit_dir)
+    if doc is None:
         print(f"{dag.name}: not run yet")
         return 0
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise EngineError(f"unreadable status file: {exc}", source=str(path))
     state = doc.get("state", "?")
     if state == "running" and not _alive(int(doc.get("pid", 0))):
         state = "interrupted (the engine is gone; 'wfplan run' resumes)"

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from planner.engine.textlines import logical_lines
 from planner.errors import EngineError, UnsupportedFeature
 
 __all__ = ["Dag", "DagNode", "Script", "parse_dag", "parse_dag_text", "parse_rescue"]
@@ -87,29 +88,6 @@ def parse_dag(path: str | Path) -> Dag:
     except UnicodeDecodeError as exc:
         raise EngineError(f"not a text file (byte {exc.start} is not UTF-8)", source=str(p))
     return parse_dag_text(text, p)
-
-
-def _logical_lines(text: str) -> list[tuple[int, str]]:
-    """Join ``\\`` continuations; drop blanks and comment lines; keep the first line number."""
-    out: list[tuple[int, str]] = []
-    pending: list[str] = []
-    start = 0
-    for number, raw in enumerate(text.split("\n"), start=1):
-        line = raw.rstrip()
-        if not pending:
-            start = number
-            stripped = line.lstrip()
-            if not stripped or stripped.startswith("#"):
-                continue
-        if line.endswith("\\"):
-            pending.append(line[:-1])
-            continue
-        pending.append(line)
-        out.append((start, " ".join(pending)))
-        pending = []
-    if pending:
-        out.append((start, " ".join(pending)))
-    return out
 
 
 class _Reader:
@@ -311,7 +289,7 @@ def parse_dag_text(text: str, path: str | Path) -> Dag:
     """Parse DAG text read from ``path`` (used for messages and relative paths)."""
     reader = _Reader(Path(path))
     deferred: list[tuple[int, str]] = []
-    for number, line in _logical_lines(text):
+    for number, line in logical_lines(text, keep_indent=True):
         reader.line = number
         keyword = line.split(None, 1)[0].upper()
         if keyword in ("JOB", "FINAL", "MAXJOBS", "SUBDAG", "SPLICE", "PARENT"):
@@ -363,7 +341,7 @@ def parse_rescue(path: Path, dag: Dag) -> list[str]:
         raise EngineError(f"cannot read rescue file: {exc.strerror}", source=str(path))
     except UnicodeDecodeError as exc:
         raise EngineError(f"not a text file (byte {exc.start} is not UTF-8)", source=str(path))
-    for number, line in _logical_lines(text):
+    for number, line in logical_lines(text, keep_indent=True):
         tokens = line.split()
         if tokens[0].upper() != "DONE" or len(tokens) != 2:
             continue  # other commands in a full rescue DAG restate the original

@@ -90,6 +90,21 @@ def status_path(dag_path: Path) -> Path:
     return dag_path.with_name(dag_path.name + ".status")
 
 
+def read_status(submit_dir: str | Path) -> tuple[Path, dict[str, Any] | None]:
+    """The DAG of a submit directory and its status document (None: not run yet)."""
+    dag = find_dag(submit_dir)
+    path = status_path(dag)
+    if not path.exists():
+        return dag, None
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise EngineError(f"unreadable status file: {exc}", source=str(path))
+    if not isinstance(doc, dict):
+        raise EngineError("unreadable status file: not a JSON object", source=str(path))
+    return dag, doc
+
+
 @dataclass
 class TxSummary:
     """Per-transformation totals for the end-of-run summary."""

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from planner.engine.textlines import logical_lines
 from planner.errors import EngineError, UnsupportedFeature
 
 __all__ = [
@@ -167,27 +168,6 @@ def _expand(value: str, macros: dict[str, str], where: str, depth: int = 0) -> s
     return _MACRO.sub(repl, value)
 
 
-def _logical_lines(text: str) -> list[tuple[int, str]]:
-    out: list[tuple[int, str]] = []
-    pending: list[str] = []
-    start = 0
-    for number, raw in enumerate(text.split("\n"), start=1):
-        line = raw.strip()
-        if not pending:
-            start = number
-            if not line or line.startswith("#"):
-                continue
-        if line.endswith("\\"):
-            pending.append(line[:-1])
-            continue
-        pending.append(line)
-        out.append((start, " ".join(pending)))
-        pending = []
-    if pending:
-        out.append((start, " ".join(pending)))
-    return out
-
-
 _TRUE = {"true", "yes", "1", "t", "y"}
 
 
@@ -220,7 +200,7 @@ def read_submit_text(
     macros: dict[str, str] = {}
     attributes: dict[str, str] = {}
     queued = 0
-    for number, line in _logical_lines(text):
+    for number, line in logical_lines(text):
         low = line.lower()
         if low == "queue" or low.startswith(("queue ", "queue\t")):
             count = line[5:].strip() or "1"
