@@ -16,8 +16,8 @@ from typing import Any
 
 from catalogs.errors import CatalogFormatError, WfplanError
 
-_TRUE = frozenset({"true", "yes", "on", "y"})
-_FALSE = frozenset({"false", "no", "off", "n"})
+_TRUE = frozenset({"true", "yes", "on", "y", "1"})
+_FALSE = frozenset({"false", "no", "off", "n", "0"})
 
 
 def parser_name() -> str:
@@ -112,7 +112,13 @@ def yaml_str(text: str) -> str:
     return '"' + _ESCAPE.sub(_escape, text) + '"'
 
 
-def as_bool(value: object, field: str, source: str | None = None) -> bool:
+def as_bool(
+    value: object,
+    field: str,
+    source: str | None = None,
+    *,
+    error: type[WfplanError] = CatalogFormatError,
+) -> bool:
     """A boolean field under YAML 1.1 or 1.2 rules (``yes``/``on`` are true)."""
     if isinstance(value, bool):
         return value
@@ -120,4 +126,4 @@ def as_bool(value: object, field: str, source: str | None = None) -> bool:
         return True
     if isinstance(value, str) and value.strip().lower() in _FALSE:
         return False
-    raise CatalogFormatError(f"{field}: expected true or false, got {value!r}", source=source)
+    raise error(f"{field}: expected true or false, got {value!r}", source=source)

@@ -7,13 +7,12 @@ load time), so nothing that reaches the model is unchecked.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from catalogs.yamlio import as_bool as yaml_bool
 from planner.errors import FormatError, UnknownProfileNamespace
 from planner.model.base import Namespace
 from planner.model.workflow import Job, LinkType, Use
@@ -21,22 +20,6 @@ from planner.model.workflow import Job, LinkType, Use
 NAMESPACES: dict[str, Namespace] = {ns.value: ns for ns in Namespace}
 LINKS: dict[str, LinkType] = {lt.value: lt for lt in LinkType}
 M = TypeVar("M", bound=BaseModel)
-_TRUE = frozenset({"true", "yes", "on", "y", "1"})
-_FALSE = frozenset({"false", "no", "off", "n", "0"})
-
-
-@contextmanager
-def no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building a large model: readers allocate
-    millions of small objects and no cycles, and each full collection rescans the parsed
-    document (it tripled load time for 10^5 jobs)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def scalar_text(value: object) -> str:
@@ -48,13 +31,7 @@ def scalar_text(value: object) -> str:
 
 def as_bool(value: object, where: str, source: str | None) -> bool:
     """A boolean under YAML 1.1 or 1.2 rules, else a FormatError naming ``where``."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in _TRUE:
-        return True
-    if isinstance(value, str) and value.strip().lower() in _FALSE:
-        return False
-    raise FormatError(f"{where}: expected true or false, got {value!r}", source=source)
+    return yaml_bool(value, where, source, error=FormatError)
 
 
 def as_size(value: object, where: str, source: str | None) -> int:

@@ -29,9 +29,8 @@ from planner.formats._shape import (
     as_size,
     make_job,
     new_use,
-    no_gc,
 )
-from planner.model.base import Namespace
+from planner.model.base import Namespace, no_gc
 from planner.model.workflow import Job, LinkType, Use, Workflow
 
 

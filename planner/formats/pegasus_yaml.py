@@ -30,11 +30,10 @@ from planner.formats._shape import (
     make_job,
     need_str,
     new_use,
-    no_gc,
     profiles_from,
     scalar_text,
 )
-from planner.model.base import Namespace, merge_profiles
+from planner.model.base import Namespace, merge_profiles, no_gc
 from planner.model.workflow import Job, LinkType, Use, Workflow
 
 PEGASUS_VERSION = "5.0"

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from planner.errors import FormatError
-from planner.formats._shape import as_size, job_where, make_job, need_str, new_use, no_gc
-from planner.model.base import Namespace
+from planner.formats._shape import as_size, job_where, make_job, need_str, new_use
+from planner.model.base import Namespace, no_gc
 from planner.model.workflow import Job, LinkType, Use, Workflow
 
 

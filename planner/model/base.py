@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import gc
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from enum import Enum
 
 from pydantic import BaseModel, ConfigDict
@@ -48,3 +50,20 @@ def merge_profiles(*layers: Profiles) -> dict[Namespace, dict[str, str]]:
         for ns, values in layer.items():
             merged.setdefault(ns, {}).update(values)
     return merged
+
+
+@contextmanager
+def no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building large acyclic structures.
+
+    Readers and passes allocate millions of small objects and no cycles; each full
+    collection rescans them all (it doubled to tripled load and planning times at 10^5
+    jobs). The previous state is restored on exit.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

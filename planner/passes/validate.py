@@ -9,10 +9,8 @@ of problem is reported for at most :data:`MAX_LINES` offenders plus a summary li
 
 from __future__ import annotations
 
-import gc
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 
 import networkx as nx
 
@@ -31,7 +29,7 @@ from planner.errors import (
     UnsafeArgument,
     UnsafeLFN,
 )
-from planner.model.base import Namespace
+from planner.model.base import Namespace, no_gc
 from planner.model.workflow import Job, LinkType, Workflow
 
 MAX_LINES = 50  # per kind of problem; the rest is summarised in one more line
@@ -42,19 +40,6 @@ _SUSPECT = re.compile(r"[\x00-\x1f\x7f;|&<>`]|\$\(")
 _SHELL = re.compile(r"[;|&<>]")
 _SUBSTITUTION = re.compile(r"`|\$\(")
 _SPACE = re.compile(r"\s")
-
-
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """Pause the cyclic collector: the maps built here are large and acyclic, and full
-    collections rescanning them cost a third of the run time on 10^5 jobs."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def names(items: Sequence[str], limit: int = MAX_NAMES) -> str:
@@ -86,7 +71,7 @@ def find_problems(
     transformations: TransformationCatalog | None = None,
 ) -> list[WfplanError]:
     """Every problem as its own error (empty when the workflow is fine)."""
-    with _no_gc():
+    with no_gc():
         return _find(workflow, replicas, transformations)
 
 
