@@ -39,6 +39,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SUSPECT = re.compile(r"[\x00-\x1f\x7f;|&<>`]|\$\(")
 _SHELL = re.compile(r"[;|&<>]")
 _SUBSTITUTION = re.compile(r"`|\$\(")
+_SEQUENCE = re.compile(r";|&")
 _SPACE = re.compile(r"\s")
 
 
@@ -279,9 +280,10 @@ def argument_problem(word: str, files: set[str] | frozenset[str] = frozenset()) 
     """Why an argument word is unsafe, or None.
 
     Control characters and newlines are never allowed (they break the one-line
-    ``arguments`` of a submit file). Command substitution (backtick, ``$(``) is refused.
-    ``; | & < >`` are refused in a word without whitespace, since such a word only makes
-    sense to a shell (``>out``, ``a;b``) and no shell runs the job; a word with spaces is
+    ``arguments`` of a submit file). Command substitution (backtick, ``$(``) and command
+    sequencing (``;``, ``&``) are refused wherever they stand (``f.in; rm -rf /``).
+    ``| < >`` are refused in a word without whitespace, since such a word only makes
+    sense to a shell (``>out``, ``a|b``) and no shell runs the job; a word with spaces is
     one argv word handed to the program as is (soykb's ``QD < 2.0 || FS > 60.0``). A word
     that is exactly one of the job's files is always allowed.
     """
@@ -291,8 +293,10 @@ def argument_problem(word: str, files: set[str] | frozenset[str] = frozenset()) 
         return "contains a control character or a newline"
     if _SUBSTITUTION.search(word):
         return "contains shell command substitution (` or $()"
+    if _SEQUENCE.search(word):
+        return "contains a shell command separator (; or &)"
     if _SHELL.search(word) and not _SPACE.search(word):
-        return "contains a shell metacharacter (; | & < >)"
+        return "contains a shell metacharacter (| < >)"
     return None
 
 

@@ -80,7 +80,7 @@ CASES = [
     (  # unsafe argument
         "  - {type: job, id: A, name: t, arguments: ['x;rm']}\n",
         "",
-        "job A: argument 1 'x;rm' contains a shell metacharacter",
+        "job A: argument 1 'x;rm' contains a shell command separator (; or &)",
     ),
     (  # unknown profile namespace
         "  - {type: job, id: A, name: t, profiles: {pegsus: {x: 1}}}\n",

@@ -172,10 +172,12 @@ def test_safe_lfns(lfn: str) -> None:
 @pytest.mark.parametrize(
     ("word", "why"),
     [
-        ("a;rm", "shell metacharacter"),
+        ("a;rm", "shell command separator"),
+        ("f.in; rm -rf /", "shell command separator"),
+        ("a & b", "shell command separator"),
         ("|", "shell metacharacter"),
         (">out.txt", "shell metacharacter"),
-        ("a&&b", "shell metacharacter"),
+        ("a&&b", "shell command separator"),
         ("$(whoami)", "command substitution"),
         ("x `id` y", "command substitution"),
         ("two\nlines", "control character or a newline"),
