@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import os
 import sys
+import warnings
 from collections.abc import Iterator
 
 
@@ -26,7 +27,11 @@ def run(args: argparse.Namespace) -> int:
 
     dag = find_dag(args.submit_dir)
     try:
-        import htcondor
+        with warnings.catch_warnings():
+            # Without a pool configuration the bindings warn and fall back to a null
+            # one; the missing pool is reported below as one clear line instead.
+            warnings.simplefilter("ignore", UserWarning)
+            import htcondor
     except ImportError as exc:
         raise EngineError(f"the htcondor bindings are not installed ({exc}); pip install htcondor")
     options: dict[str, object] = {}
