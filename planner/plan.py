@@ -299,8 +299,9 @@ def _finalise(
         )
     for name, node in by_name.items():
         # The nodes were built by this plan and nobody else holds them yet: setting the
-        # final level in place avoids copying every node of a 10^6-job plan.
-        node.__dict__["level"] = level[name]
+        # final level in place avoids copying every node of a 10^6-job plan (and, unlike
+        # writing to ``__dict__``, keeps the fields in the compact inline value array).
+        object.__setattr__(node, "level", level[name])
     nodes = list(by_name.values())
     nodes.sort(key=lambda n: (n.level, _KIND_ORDER[n.kind], n.name))
     return tuple(nodes), tuple(edges)
