@@ -134,7 +134,7 @@ def select_sites(
 
     chosen = _choose(kind, jobs, eligible, seed, props, txs, sites, graph, topo_order)
     placements: dict[str, Placement] = {}
-    shared: dict[tuple[str, int] | None, dict[Namespace, dict[str, str]]] = {}
+    shared: dict[tuple[object, ...], dict[Namespace, dict[str, str]]] = {}
     entries: dict[int, dict[str, TransformationSite]] = {}
     for job in jobs:
         site_name, reason = chosen[job.id]
@@ -144,10 +144,15 @@ def select_sites(
             by_site = entries[id(options)] = dict(reversed(options))
         entry = by_site[site_name]
         tx = txs[job.id]
-        # Jobs without profiles of their own share one merged dict per (site, entry):
-        # read-only downstream, and 10^6 copies would cost seconds.
-        share = (site_name, id(entry)) if not job.profiles else None
-        merged = shared.get(share) if share is not None else None
+        # Jobs share one merged dict per (site, entry, own profiles by content): read-only
+        # downstream, and 10^6 copies would cost seconds and ~700 bytes per job. The key
+        # keeps the profiles' order, so a shared dict iterates as the job's own would.
+        share = (
+            (site_name, id(entry), *((ns, *v.items()) for ns, v in job.profiles.items()))
+            if job.profiles
+            else (site_name, id(entry))
+        )
+        merged = shared.get(share)
         if merged is None:
             merged = merge_profiles(
                 props,
@@ -156,8 +161,7 @@ def select_sites(
                 catalog_profiles(tx.profiles),
                 catalog_profiles(entry.profiles),
             )
-            if share is not None:
-                shared[share] = merged
+            shared[share] = merged
         stageable = entry.type == TransformationType.STAGEABLE
         how = "stageable executable staged in" if stageable else "installed"
         placements[job.id] = Placement(

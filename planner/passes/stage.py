@@ -211,7 +211,7 @@ class StagingOptions:
     properties: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(slots=True)
 class Residency:
     """A file on a staging site: its URL, the node that puts it there and the nodes that
     read it there (compute, stage_inter, stage_out)."""
@@ -290,7 +290,7 @@ def _with_extras(
 _WAITING = "\x00waiting"  # a transfer node's name, not known yet
 
 
-@dataclass
+@dataclass(slots=True)
 class _Request:
     kind: NodeKind
     site: str  # staging site the node serves (dst for stage-in/inter, src for stage-out)
@@ -427,7 +427,9 @@ def stage(
                 producer = None  # inout on an existing file: it comes from its replica
             if producer is not None and producer in members:
                 continue
-            at = f"{base}/{lfn}"
+            # the producer's residency already holds this string: one copy per file
+            known = residency.get((lfn, staging))
+            at = known.url if known is not None else f"{base}/{lfn}"
             if producer is not None and producer not in pruned:
                 p_unit = unit_of[producer]
                 p_staging = staging_of[p_unit.name][0]
@@ -679,8 +681,9 @@ def _transfer_nodes(
             NodeKind.STAGE_OUT: "stage_out",
         }[kind]
         where = "local" if local else "remote"
+        labels = [safe_name(f"{prefix}_{where}_{site}_{level}_{k}") for k in range(count)]
         for i, key in enumerate(keys):
-            names[key] = safe_name(f"{prefix}_{where}_{site}_{level}_{i % count}")
+            names[key] = labels[i % count]
     return names
 
 
