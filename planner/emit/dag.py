@@ -123,20 +123,47 @@ def maxjobs(cw: ConcreteWorkflow, categories: set[str]) -> dict[str, int]:
 
 
 def yield_node_lines(node: Node, dag_node: DagNode, exitcode_tool: str) -> Iterator[str]:
-    yield f"JOB {node.name} {dag_node.submit_file}"
+    block, _ = _node_block(node, dag_node, f" {exitcode_tool} $JOB $RETURN\n")
+    yield from block[:-1].split("\n")
+
+
+_NO_DAGMAN: Mapping[str, str] = {}
+_NEEDS_ESCAPE = re.compile(r'["\\\n\r\0]')
+
+
+def _vars_value(value: str) -> str:
+    if _NEEDS_ESCAPE.search(value) is None:
+        return f'"{value}"'
+    return dagman_value(value)
+
+
+def _node_block(node: Node, dag_node: DagNode, post_tail: str) -> tuple[str, str | None]:
+    """One node's lines as one string (newline-terminated): a handful of lookups, no
+    per-line generator, since this runs once per node of workflows with 10^6 nodes."""
+    name = node.name
+    block = f"JOB {name} {dag_node.submit_file}\n"
     if dag_node.vars:
-        parts = [f"VARS {node.name}"]
-        for key, value in dag_node.vars.items():
-            parts.append(f"{key}={dagman_value(value)}")
-        yield " ".join(parts)
-    yield f"RETRY {node.name} {node_retry(node)}"
-    priority = node_priority(node)
+        pairs = " ".join(f"{key}={_vars_value(value)}" for key, value in dag_node.vars.items())
+        block += f"VARS {name} {pairs}\n"
+    dagman = node.profiles.get(Namespace.DAGMAN, _NO_DAGMAN) if node.profiles else _NO_DAGMAN
+    if dagman:
+        retry = node_retry(node)
+        priority = node_priority(node)
+        category = node_category(node)
+    else:
+        kind = node.kind
+        retry = 1
+        priority = 10 * node.level if kind in _LEVELLED else PRIORITY.get(kind)
+        category = CATEGORY.get(kind)
+    block += f"RETRY {name} {retry}\n"
     if priority is not None:
-        yield f"PRIORITY {node.name} {priority}"
-    category = node_category(node)
+        block += f"PRIORITY {name} {priority}\n"
     if category is not None:
-        yield f"CATEGORY {node.name} {category}"
-    yield f"SCRIPT POST {node.name} {exitcode_tool} $JOB $RETURN"
+        block += f"CATEGORY {name} {category}\n"
+    return f"{block}SCRIPT POST {name}{post_tail}", category
+
+
+_LEVELLED = frozenset((NodeKind.COMPUTE, NodeKind.CLUSTER))
 
 
 def yield_edge_lines(cw: ConcreteWorkflow) -> Iterator[str]:
@@ -147,22 +174,44 @@ def yield_edge_lines(cw: ConcreteWorkflow) -> Iterator[str]:
         yield f"PARENT {parent} CHILD {' '.join(sorted(children[parent]))}"
 
 
-def yield_dag_lines(
+def yield_dag_chunks(
     cw: ConcreteWorkflow, dag_nodes: Mapping[str, DagNode], exitcode_tool: str
 ) -> Iterator[str]:
-    """The whole ``.dag`` file, line by line (no newlines)."""
+    """The whole ``.dag`` file as newline-terminated chunks of many lines (fast to write)."""
     if any(c.isspace() for c in exitcode_tool):
         raise EmitError(
             f"tools directory of {exitcode_tool!r} contains whitespace; DAGMan splits SCRIPT "
             "arguments on whitespace with no quoting"
         )
-    yield f"# DAG of workflow {cw.name}, written by wfplan (docs/submit-dir.md)"
+    post_tail = f" {exitcode_tool} $JOB $RETURN\n"
+    yield f"# DAG of workflow {cw.name}, written by wfplan (docs/submit-dir.md)\n"
     categories: set[str] = set()
+    chunk: list[str] = []
     for node in cw.nodes:
-        yield from yield_node_lines(node, dag_nodes[node.name], exitcode_tool)
-        category = node_category(node)
+        block, category = _node_block(node, dag_nodes[node.name], post_tail)
+        chunk.append(block)
         if category is not None:
             categories.add(category)
-    yield from yield_edge_lines(cw)
+        if len(chunk) >= _CHUNK:
+            yield "".join(chunk)
+            chunk = []
+    for line in yield_edge_lines(cw):
+        chunk.append(f"{line}\n")
+        if len(chunk) >= _CHUNK:
+            yield "".join(chunk)
+            chunk = []
     for cat, limit in maxjobs(cw, categories).items():
-        yield f"MAXJOBS {cat} {limit}"
+        chunk.append(f"MAXJOBS {cat} {limit}\n")
+    yield "".join(chunk)
+
+
+_CHUNK = 4096
+
+
+def yield_dag_lines(
+    cw: ConcreteWorkflow, dag_nodes: Mapping[str, DagNode], exitcode_tool: str
+) -> Iterator[str]:
+    """The whole ``.dag`` file, line by line (no newlines)."""
+    for chunk in yield_dag_chunks(cw, dag_nodes, exitcode_tool):
+        if chunk:
+            yield from chunk[:-1].split("\n")

@@ -95,12 +95,23 @@ def node_record(
     }
 
 
-def _edge_maps(cw: ConcreteWorkflow) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
-    parents: dict[str, set[str]] = {}
-    children: dict[str, set[str]] = {}
+def _edge_maps(cw: ConcreteWorkflow) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Sorted, duplicate-free parents and children per node."""
+    parents: dict[str, list[str]] = {}
+    children: dict[str, list[str]] = {}
     for p, c in cw.edges:
-        parents.setdefault(c, set()).add(p)
-        children.setdefault(p, set()).add(c)
+        if c in parents:
+            parents[c].append(p)
+        else:
+            parents[c] = [p]
+        if p in children:
+            children[p].append(c)
+        else:
+            children[p] = [c]
+    for side in (parents, children):
+        for name, ends in side.items():
+            if len(ends) > 1:
+                side[name] = sorted(set(ends))
     return parents, children
 
 
@@ -120,12 +131,8 @@ def _node_records(
     parents, children = _edge_maps(cw)
     files = submit_files or {}
     for n in cw.nodes:
-        yield node_record(
-            n,
-            sorted(parents.get(n.name, ())),
-            sorted(children.get(n.name, ())),
-            files.get(n.name),
-        )
+        name = n.name
+        yield node_record(n, parents.get(name, []), children.get(name, []), files.get(name))
 
 
 def plan_record(

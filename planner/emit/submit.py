@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -73,15 +74,19 @@ class EmitContext:
     output_rc: str
     data_configuration: DataConfiguration = DataConfiguration.CONDORIO
 
-    @property
+    @cached_property
     def log(self) -> str:
         return self.in_dir(f"{self.workflow}.log")
+
+    @cached_property
+    def _dir_prefix(self) -> str:
+        return f"{str(self.submit_dir).rstrip('/')}/"
 
     def tool(self, name: str) -> str:
         return f"{str(self.tools_dir).rstrip('/')}/{name}"
 
     def in_dir(self, name: str) -> str:
-        return f"{str(self.submit_dir).rstrip('/')}/{name}"
+        return self._dir_prefix + name
 
 
 @dataclass(frozen=True)
