@@ -34,7 +34,7 @@ from planner.passes.reduce import reduce
 from planner.passes.register import register
 from planner.passes.replicas import check_feasibility, lookup_replicas
 from planner.passes.select_sites import normalise_selector, select_sites
-from planner.passes.stage import MAXJOBS, StagePlan, StagingOptions, stage
+from planner.passes.stage import MAXJOBS, StagingOptions, stage
 from planner.passes.validate import validate
 from planner.properties import as_profiles, truthy
 from sites.model import SiteCatalog
@@ -148,6 +148,10 @@ def _plan(workflow: Workflow, catalogs: Catalogs, options: PlanOptions) -> Concr
     to_register = {
         use.lfn for job in kept for use in job.outputs if use.stage_out and use.register_replica
     }
+    clustered_jobs = sum(len(u.jobs) for u in units if u.clustered)
+    # The job graph, placements and units are not needed after staging; at 10^6 jobs they
+    # are about a gigabyte that would otherwise stay alive through the peak (cleanup).
+    del graph, placements, units, kept, levels, position, topo, replicas
     staged = register(staged, to_register, options.output_site, staging.retry)
     staged = create_dirs(staged, workflow.name, staging.retry)
     cleanup_scope = options.cleanup or props.get("pegasus.file.cleanup.scope", "inplace")
@@ -159,7 +163,12 @@ def _plan(workflow: Workflow, catalogs: Catalogs, options: PlanOptions) -> Concr
         clusters_size=_int(props.get("pegasus.file.cleanup.clusters.size")),
         retry=staging.retry,
     )
-    nodes, edges = _finalise(staged, workflow)
+    # The residency map (one entry per file and site) is only for cleanup: dropped before
+    # the final ordering builds its own maps over every node and edge.
+    nodes_in, edges_in = staged.nodes, staged.edges
+    del staged
+    nodes, edges = _finalise(nodes_in, edges_in, workflow)
+    del nodes_in, edges_in
     for p in reduction.pruned:
         why.setdefault(p.job, []).insert(0, f"pruned: {p.reason}")
     record: dict[str, Any] = {
@@ -174,7 +183,7 @@ def _plan(workflow: Workflow, catalogs: Catalogs, options: PlanOptions) -> Concr
         "seed": seed,
         "output_rc": _output_rc(workflow.name, options),
         "dagman_maxjobs": dict(MAXJOBS),
-        "clustered_jobs": sum(len(u.jobs) for u in units if u.clustered),
+        "clustered_jobs": clustered_jobs,
     }
     if auto_lines:  # --cluster auto: why these cluster counts (issue 6)
         record["cluster_auto"] = list(auto_lines)
@@ -259,11 +268,11 @@ def _int(value: str | None) -> int | None:
 
 
 def _finalise(
-    staged: StagePlan, workflow: Workflow
+    staged_nodes: tuple[Node, ...], staged_edges: tuple[tuple[str, str], ...], workflow: Workflow
 ) -> tuple[tuple[Node, ...], tuple[tuple[str, str], ...]]:
     """Levels over the concrete DAG (roots are 1), a cycle check, a stable order."""
     by_name: dict[str, Node] = {}
-    for node in staged.nodes:
+    for node in staged_nodes:
         if node.name in by_name:
             raise PlannerError(
                 f"two DAG nodes would share the name {node.name!r} (job ids that differ only "
@@ -273,7 +282,7 @@ def _finalise(
         by_name[node.name] = node
     # Passes emit edges in a deterministic order; duplicates dropped, first one kept
     # (sorting 10^6 edges by name would cost more than a second).
-    edges = list(dict.fromkeys(staged.edges))
+    edges = list(dict.fromkeys(staged_edges))
     children: dict[str, list[str]] = {}
     indegree = dict.fromkeys(by_name, 0)
     for p, c in edges:

@@ -37,50 +37,53 @@ def cleanup(
         raise PlannerError(f"unknown cleanup scope {scope!r} (choose from {', '.join(SCOPES)})")
     if scope == "none":
         return plan
+    residency = plan.residency
+    # the residency map's own key tuples, not new (key, value) pairs: at 10^6 jobs the
+    # cleanup pass is the plan's memory peak
     removable = [
-        (key, res)
-        for key, res in plan.residency.items()
-        if not res.original and res.writer is not None
+        key for key, res in residency.items() if not res.original and res.writer is not None
     ]
     if not removable:
         return plan
     if scope == "leaf":
-        return _leaf(plan, workflow, removable, retry)
+        return _leaf(plan, workflow, [(key, residency[key]) for key in removable], retry)
     level = {n.name: n.level for n in plan.nodes}
     per_level: dict[tuple[str, int], int] = {}
     for node in plan.nodes:
         if node.kind in (NodeKind.COMPUTE, NodeKind.CLUSTER) and node.staging_site is not None:
-            key = (node.staging_site, node.level)
-            per_level[key] = per_level.get(key, 0) + 1
-    groups: dict[tuple[str, int], list[tuple[tuple[str, str], Residency]]] = {}
-    for (lfn, site), res in removable:
+            slot = (node.staging_site, node.level)
+            per_level[slot] = per_level.get(slot, 0) + 1
+    groups: dict[tuple[str, int], list[tuple[str, str]]] = {}
+    for file_site in removable:
+        res = residency[file_site]
         last = level[res.writer] if res.writer is not None else 0
         for u in res.readers:
             lu = level[u]
             if lu > last:
                 last = lu
-        groups.setdefault((site, last), []).append(((lfn, site), res))
+        groups.setdefault((file_site[1], last), []).append(file_site)
+    del removable
     size = clusters_size or 5
     nodes: list[Node] = []
     edges: list[tuple[str, str]] = []
     for (site, lvl), items in sorted(groups.items()):
         count = clusters_num or math.ceil(per_level.get((site, lvl), 1) / size)
         count = max(1, min(count, len(items)))
-        buckets: list[list[tuple[tuple[str, str], Residency]]] = [[] for _ in range(count)]
+        buckets: list[list[tuple[str, str]]] = [[] for _ in range(count)]
         for i, item in enumerate(items):
             buckets[i % count].append(item)
         for k, bucket in enumerate(buckets):
             name = safe_name(f"clean_up_{site}_level_{lvl}_{k}")
             parents: dict[str, None] = {}
-            for _, res in bucket:
+            files = []
+            for file_site in bucket:
+                res = residency[file_site]
                 if res.writer is not None:
                     parents[res.writer] = None
-                parents.update(dict.fromkeys(res.readers))
-            nodes.append(
-                _node(
-                    name, site, lvl + 1, [_file(lfn, res, site) for (lfn, _), res in bucket], retry
-                )
-            )
+                for u in res.readers:
+                    parents[u] = None
+                files.append(_file(file_site[0], res, site))
+            nodes.append(_node(name, site, lvl + 1, files, retry))
             edges.extend((p, name) for p in parents)
     return StagePlan(
         nodes=plan.nodes + tuple(nodes),

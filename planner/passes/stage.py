@@ -297,8 +297,8 @@ class _Request:
     level: int
     local: bool
     transfer: Transfer
-    parents: list[str] = field(default_factory=list)
-    children: list[str] = field(default_factory=list)
+    parent: str | None = None  # at most one: the producer (stage_inter, stage_out)
+    children: list[str] | None = None  # readers (stage_in, stage_inter); None: none yet
 
 
 def stage(
@@ -452,11 +452,11 @@ def stage(
                             unit.level,
                             p_staging == "local",
                             move,
+                            p_unit.name,
                         )
-                        req.parents.append(p_unit.name)
                         wait_read(resident(lfn, p_staging, src), key)
                         wait_write(resident(lfn, staging, at), key)
-                    req.children.append(unit.name)
+                    _add_child(req, unit.name)
                 resident(lfn, staging, at).readers.append(unit.name)
                 inputs.append(pulled(lfn, at, None, use.size, staging))
                 continue
@@ -508,7 +508,7 @@ def stage(
                             + (f" (fallbacks: {len(urls) - 1})" if len(urls) > 1 else "")
                             + (" symlinked" if symlink else "")
                         )
-                req.children.append(unit.name)
+                _add_child(req, unit.name)
             resident(lfn, staging, at).readers.append(unit.name)
             inputs.append(pulled(lfn, at, digest, use.size, staging))
 
@@ -546,10 +546,9 @@ def stage(
                     size=use.size,
                     site=options.output_site,
                 )
-                req = requests[key] = _Request(
-                    NodeKind.STAGE_OUT, staging, unit.level, staging == "local", move
+                requests[key] = _Request(
+                    NodeKind.STAGE_OUT, staging, unit.level, staging == "local", move, unit.name
                 )
-                req.parents.append(unit.name)
                 wait_read(resident(lfn, staging, at), key)
 
         task_list = []
@@ -644,19 +643,34 @@ def stage(
     names = _transfer_nodes(requests, per_level, options)
     for req_key, req in requests.items():
         name = names[req_key]
-        for parent in req.parents:
-            edges[(parent, name)] = None
-        for child in req.children:
+        if req.parent is not None:
+            edges[(req.parent, name)] = None
+        for child in req.children or ():
             edges[(name, child)] = None
     nodes.extend(_build_transfer_nodes(requests, names, options.retry))
+    # Only the names are needed from here on: free the per-file maps before the last copies.
+    requests.clear()
+    pulls.clear()
+    ranking.clear()
     for res, i, key in reversed(fixups):  # the last request to write a file is its writer
         if i < 0:
             if res.writer is _WAITING:
                 res.writer = names[key]
         else:
             res.readers[i] = names[key]
-    plan = StagePlan(nodes=tuple(nodes), edges=tuple(edges), residency=residency, workdirs=workdirs)
+    fixups.clear()
+    names.clear()
+    edge_tuple = tuple(edges)
+    edges.clear()
+    plan = StagePlan(nodes=tuple(nodes), edges=edge_tuple, residency=residency, workdirs=workdirs)
     return plan, why
+
+
+def _add_child(req: _Request, child: str) -> None:
+    kids = req.children
+    if kids is None:
+        kids = req.children = []
+    kids.append(child)
 
 
 def _transfer_nodes(
