@@ -294,10 +294,13 @@ def _finalise(
     while ready:
         name = ready.pop()
         seen += 1
+        below = level[name] + 1
         for c in children.get(name, ()):
-            level[c] = max(level.get(c, 1), level[name] + 1)
-            indegree[c] -= 1
-            if indegree[c] == 0:
+            if level.get(c, 1) < below:
+                level[c] = below
+            d = indegree[c] - 1
+            indegree[c] = d
+            if d == 0:
                 ready.append(c)
     if seen != len(by_name):
         stuck = sorted(n for n, d in indegree.items() if d > 0)[:5]
