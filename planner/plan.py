@@ -153,6 +153,7 @@ def _plan(workflow: Workflow, catalogs: Catalogs, options: PlanOptions) -> Concr
     # are about a gigabyte that would otherwise stay alive through the peak (cleanup).
     del graph, placements, units, kept, levels, position, topo, replicas
     staged = register(staged, to_register, options.output_site, staging.retry)
+    del to_register
     staged = create_dirs(staged, workflow.name, staging.retry)
     cleanup_scope = options.cleanup or props.get("pegasus.file.cleanup.scope", "inplace")
     staged = cleanup(
