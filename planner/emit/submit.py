@@ -283,6 +283,9 @@ def _finish(node: Node, ctx: EmitContext, pairs: list[tuple[str, str]]) -> Descr
     pairs.append(("output", ctx.in_dir(f"{node.name}.out")))
     pairs.append(("error", ctx.in_dir(f"{node.name}.err")))
     pairs.append(("log", ctx.log))
+    if node.transformation and node.kind in (NodeKind.COMPUTE, NodeKind.CLUSTER):
+        # ``wfplan run`` and condor_q users group jobs by it (Pegasus: pegasus_wf_xformation).
+        pairs.append(("+wfplan_transformation", classad_string(node.transformation)))
     pairs = _apply_condor_profiles(node, pairs)
     return (*pairs, ("queue", ""))
 

@@ -74,6 +74,9 @@ def test_diamond_runs_in_every_data_configuration(
     assert len(clusters) == (1 if clustered else 0)
     capsys.readouterr()
     assert main(["run", str(tmp_path / "submit"), "-j", "2"]) == 0, capsys.readouterr().err
+    summary = capsys.readouterr().out
+    for tx in ("preprocess", "findrange", "analyze"):  # +wfplan_transformation, not the exe
+        assert f"\n{tx} " in summary, summary
     assert (tmp_path / "outputs" / "f.d").read_text() == EXPECTED
     with SQLiteReplicaCatalog(tmp_path / "out.db") as rc:
         assert [p.url for p in rc.lookup("f.d")] == [(tmp_path / "outputs" / "f.d").as_uri()]
