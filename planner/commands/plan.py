@@ -60,6 +60,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--conf", metavar="FILE", help="pegasus.properties file")
     parser.add_argument(
+        "--submit-files",
+        choices=("shared", "per-node"),
+        default="shared",
+        help="one .sub per kind/transformation/site with per-node DAG VARS (default), "
+        "or one .sub per node as Pegasus writes",
+    )
+    parser.add_argument(
         "--dry-run", action="store_true", help="plan and print the summary; write nothing"
     )
 
@@ -95,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from planner.emit import write_submit_dir
 
-    write_submit_dir(cw, submit_dir, catalog_files=catalog_files(args))
+    write_submit_dir(cw, submit_dir, catalog_files=catalog_files(args), emit_mode=args.submit_files)
     print(f"submit dir: {submit_dir}")
     return 0
 

@@ -63,6 +63,28 @@ def test_plan_writes_the_submit_dir_and_prints_a_summary(
     assert record["options"]["output_rc"] == str(submit / "diamond-outputs.db")
 
 
+@pytest.mark.parametrize("mode", ["shared", "per-node"])
+def test_submit_files_mode_chooses_the_sub_files(
+    files: dict[str, Path], tmp_path: Path, mode: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    submit = tmp_path / "submit"
+    extra = ("--submit-files", mode) if mode != "shared" else ()
+    assert main(_args(files, "--dir", str(submit), *extra)) == 0
+    record = json.loads((submit / "plan.json").read_text())
+    own = [n["submit"] == f"{n['name']}.sub" for n in record["nodes"]]
+    assert all(own) if mode == "per-node" else not any(own)
+    assert {p.name for p in submit.glob("*.sub")} == {n["submit"] for n in record["nodes"]}
+
+
+def test_unknown_submit_files_mode_is_refused(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main(_args(files, "--dir", str(tmp_path / "submit"), "--submit-files", "each"))
+    assert "--submit-files" in capsys.readouterr().err
+    assert not (tmp_path / "submit").exists()
+
+
 def test_dry_run_writes_nothing(
     files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
