@@ -134,13 +134,16 @@ def _tool_manifest(node: Node, ctx: EmitContext) -> dict[str, Any]:
 
 
 def _transfer(t: Transfer) -> dict[str, Any]:
-    return {
+    record = {
         "lfn": t.lfn,
         "src": list(t.src),
         "dst": t.dst,
         "sha256": t.sha256,
         "symlink": t.symlink,
     }
+    if t.executable:  # only then, so manifests of plain files keep their bytes
+        record["executable"] = True
+    return record
 
 
 def _data_configuration(node: Node, ctx: EmitContext) -> DataConfiguration:

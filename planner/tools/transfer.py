@@ -100,9 +100,18 @@ def _download(url: str, tmp: Path, want_digest: bool) -> str | None:
 
 
 def fetch(
-    src: str, dst: Path, sha256: str | None = None, symlink: bool = False, cwd: Path | None = None
+    src: str,
+    dst: Path,
+    sha256: str | None = None,
+    symlink: bool = False,
+    cwd: Path | None = None,
+    executable: bool = False,
 ) -> None:
-    """Deliver one ``src`` URL to ``dst`` atomically (see the module docstring)."""
+    """Deliver one ``src`` URL to ``dst`` atomically (see the module docstring).
+
+    ``executable``: a staged program; the copy gets execute permission wherever it has
+    read permission before it appears under ``dst`` (a symlink is left as it is).
+    """
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_name(dst)
     try:
@@ -127,6 +136,9 @@ def fetch(
                     return
                 digest = _copy_file(path, tmp, bool(sha256))
                 _check(digest, sha256, src)
+        if executable and not tmp.is_symlink():
+            mode = tmp.stat().st_mode
+            tmp.chmod(mode | (mode & 0o444) >> 2)
         os.replace(tmp, dst)
     except OSError as exc:
         raise TransferFailed(f"{src}: {exc.strerror or exc}")
@@ -159,7 +171,14 @@ def run_transfers(transfers: Sequence[dict[str, Any]], cwd: Path | None = None) 
             continue
         for src in sources:
             try:
-                fetch(src, dst, t.get("sha256"), bool(t.get("symlink")), cwd)
+                fetch(
+                    src,
+                    dst,
+                    t.get("sha256"),
+                    bool(t.get("symlink")),
+                    cwd,
+                    executable=bool(t.get("executable")),
+                )
                 break
             except TransferFailed as exc:
                 reasons.append(str(exc))

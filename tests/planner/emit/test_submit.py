@@ -144,3 +144,12 @@ def test_mkdir_takes_urls_and_no_manifest() -> None:
     job = node_job(node, CTX)
     assert job.manifest is None
     assert _desc(node)["arguments"] == "\"'file:///a b' file:///c\""
+
+
+def test_stage_manifest_marks_staged_executables_only() -> None:
+    exe = Transfer(lfn="tx", src=("file:///x/tx",), dst="file:///s/tx", executable=True)
+    data = Transfer(lfn="f.a", src=("file:///x/f.a",), dst="file:///s/f.a")
+    node = Node(name="stage_in_x", kind=NodeKind.STAGE_IN, site="local", level=0, files=(exe, data))
+    manifest = node_job(node, CTX).manifest
+    assert manifest is not None
+    assert [t.get("executable") for t in manifest["transfers"]] == [True, None]

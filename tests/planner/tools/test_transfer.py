@@ -162,3 +162,18 @@ def test_http_5xx_is_retried_with_backoff(tmp_path: Path, monkeypatch):
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@pytest.mark.parametrize("executable", [True, False])
+def test_staged_executable_is_made_executable(tmp_path: Path, executable: bool):
+    src = tmp_path / "tool.sh"
+    src.write_text("#!/bin/sh\n")
+    src.chmod(0o644)
+    dst = tmp_path / "scratch" / "tool.sh"
+    entry = {"lfn": "tool.sh", "src": [src.as_uri()], "dst": str(dst)}
+    m = _manifest(tmp_path, [{**entry, "executable": True} if executable else entry])
+    assert transfer.main([m]) == 0
+    mode = dst.stat().st_mode
+    # execute wherever readable (the copy's read bits follow the umask)
+    assert mode & 0o111 == ((mode & 0o444) >> 2 if executable else 0)
+    assert src.stat().st_mode & 0o777 == 0o644
