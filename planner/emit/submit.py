@@ -268,7 +268,11 @@ def _condor_input(node: Node, t: Transfer) -> str:
 
 def _condor_outputs(node: Node, outputs: list[Transfer]) -> Iterator[tuple[str, str]]:
     names = [check_path_list_item(t.lfn, f"node {node.name}: output") for t in outputs]
-    yield ("transfer_output_files", ",".join(names))
+    # HTCondor holds a job when a listed output is missing; with an optional output the
+    # list is left out, so every file the job created comes back (HTCondor's own rule)
+    # and the remaps below still send each planned output to its place (docs/submit-dir.md).
+    if not any(t.optional for t in outputs):
+        yield ("transfer_output_files", ",".join(names))
     remaps = []
     for t in outputs:
         path = url_path(t.dst)

@@ -49,6 +49,7 @@ class Transfer(Frozen):
     size: int | None = None
     site: str | None = None  # the site ``dst`` belongs to (register: the PFN's site)
     executable: bool = False  # a staged executable: make ``dst`` executable after the copy
+    optional: bool = False  # an output the job may not create (its Use was optional)
 
 
 class Task(Frozen):

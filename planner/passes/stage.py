@@ -98,6 +98,7 @@ def transfer(
     size: int | None = None,
     site: str | None = None,
     executable: bool = False,
+    optional: bool = False,
 ) -> Transfer:
     """A :class:`Transfer` built like :func:`built` (spelled out: plans make millions)."""
     obj = _new_transfer(Transfer)
@@ -109,6 +110,7 @@ def transfer(
     _set(obj, "size", size)
     _set(obj, "site", site)
     _set(obj, "executable", executable)
+    _set(obj, "optional", optional)
     _set(obj, "__pydantic_fields_set__", _TRANSFER_FIELDS)
     _set(obj, "__pydantic_extra__", None)
     _set(obj, "__pydantic_private__", None)
@@ -534,7 +536,11 @@ def stage(
                 if not outside and any(c in members for c in consumers):
                     continue  # internal to the cluster
             at = f"{base}/{lfn}"
-            outputs.append(transfer(lfn=lfn, src=(lfn,), dst=at, size=use.size, site=staging))
+            outputs.append(
+                transfer(
+                    lfn=lfn, src=(lfn,), dst=at, size=use.size, site=staging, optional=use.optional
+                )
+            )
             resident(lfn, staging, at).writer = unit.name
             key = (NodeKind.STAGE_OUT, lfn, options.output_site)
             if use.stage_out and key not in requests:

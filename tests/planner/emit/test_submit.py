@@ -153,3 +153,14 @@ def test_stage_manifest_marks_staged_executables_only() -> None:
     manifest = node_job(node, CTX).manifest
     assert manifest is not None
     assert [t.get("executable") for t in manifest["transfers"]] == [True, None]
+
+
+def test_condorio_optional_output_leaves_the_output_list_out() -> None:
+    required = Transfer(lfn="g", src=("g",), dst="file:///s/g")
+    optional = Transfer(lfn="h", src=("h",), dst="file:///s/h", optional=True)
+    plain = _desc(_compute(outputs=(required,)))
+    assert plain["transfer_output_files"] == "g"
+    desc = _desc(_compute(outputs=(required, optional)))
+    # HTCondor would hold the job if a listed file were missing
+    assert "transfer_output_files" not in desc
+    assert desc["transfer_output_remaps"] == '"g=/s/g;h=/s/h"'
