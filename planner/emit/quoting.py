@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from planner.errors import EmitError
 
 _PLAIN_WORD = re.compile(r"[A-Za-z0-9_+,./:=@%^-]+")
+_PLAIN_WORDS = re.compile(r"[A-Za-z0-9_+,./:=@%^-]+(?: [A-Za-z0-9_+,./:=@%^-]+)*")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -52,6 +53,10 @@ def quote_arguments(args: Sequence[str]) -> str:
     >>> quote_arguments(["1", "two words", 'say "hi"'])
     '"1 \\'two words\\' \\'say ""hi""\\'"'
     """
+    joined = " ".join(args)
+    # The usual case: every word plain (and none held a space of its own).
+    if joined.count(" ") == len(args) - 1 and _PLAIN_WORDS.fullmatch(joined):
+        return f'"{joined}"'
     return '"' + " ".join(quote_word(a) for a in args) + '"'
 
 
