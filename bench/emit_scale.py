@@ -120,8 +120,10 @@ def one_case(n: int, mode: str, where: str) -> dict[str, float | int | str]:
         t0 = time.perf_counter()
         cw = workflow(n, root)
         t1 = time.perf_counter()
+        c1 = os.times()
         write_submit_dir(cw, root / "submit", tools_dir=Path("/opt/wfplan/bin"), emit_mode=mode)  # type: ignore[arg-type]
         t2 = time.perf_counter()
+        c2 = os.times()
         files = sum(1 for _ in os.scandir(root / "submit"))
         size = sum(e.stat().st_size for e in os.scandir(root / "submit"))
     finally:
@@ -132,6 +134,9 @@ def one_case(n: int, mode: str, where: str) -> dict[str, float | int | str]:
         "mode": mode,
         "build_s": round(t1 - t0, 2),
         "emit_s": round(t2 - t1, 2),
+        # user = Python work, sys = kernel (file creation dominates: see docs/submit-dir.md)
+        "user_s": round(c2.user - c1.user, 2),
+        "sys_s": round(c2.system - c1.system, 2),
         "files": files,
         "mb": round(size / 1e6, 1),
         "peak_mb": round(peak_kib / 1024),
@@ -154,7 +159,9 @@ def main() -> None:
         print(json.dumps(one_case(int(args.one[0]), args.one[1], args.where)))
         return
     print(
-        f"{'compute':>9} {'nodes':>9} {'mode':>9} {'emit s':>8} {'files':>9} {'MB':>7} {'peak MB':>8}"
+        f"{'compute':>9} {'nodes':>9} {'mode':>9} {'emit s':>8} {'user s':>7} {'sys s':>6} "
+        f"{'files':>9} {'MB':>7} {'peak MB':>8}",
+        flush=True,
     )
     for n in (int(s) for s in args.sizes.split(",")):
         for mode in args.modes.split(","):
@@ -166,7 +173,8 @@ def main() -> None:
             ).stdout
             r = json.loads(out)
             print(
-                f"{n:>9} {r['nodes']:>9} {mode:>9} {r['emit_s']:>8} {r['files']:>9} "
+                f"{n:>9} {r['nodes']:>9} {mode:>9} {r['emit_s']:>8} {r['user_s']:>7} "
+                f"{r['sys_s']:>6} {r['files']:>9} "
                 f"{r['mb']:>7} {r['peak_mb']:>8}",
                 flush=True,
             )
