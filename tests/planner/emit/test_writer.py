@@ -270,6 +270,23 @@ def test_failure_while_writing_removes_the_temporary_dir(tmp_path: Path) -> None
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dir-not-file"]
 
 
+def test_failure_in_the_manifest_writer_is_reported_and_cleaned_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    import planner.emit.writer as writer
+
+    def full_disk(path: Path | str, text: str) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(writer, "_write", full_disk)  # the manifests' writer thread uses it
+    cw = D.diamond(tmp_path, CONDORIO)
+    with pytest.raises(EmitError, match=r"cannot write submit dir .*No space left"):
+        write_submit_dir(cw, tmp_path / "submit", tools_dir=TOOLS)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith((".submit", "submit"))] == []
+
+
 def test_unknown_mode_is_refused(tmp_path: Path) -> None:
     with pytest.raises(EmitError, match="'bulk'"):
         write_submit_dir(
