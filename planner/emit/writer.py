@@ -6,7 +6,6 @@ place; any failure removes the temporary directory, so a submit dir is never par
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import queue
@@ -31,6 +30,7 @@ from planner.emit.submit import (
     yield_submit_lines,
 )
 from planner.errors import EmitError
+from planner.model.base import no_gc
 from planner.model.concrete import ConcreteWorkflow, DataConfiguration
 
 EmitMode = Literal["per-node", "shared"]
@@ -300,19 +300,36 @@ def write_submit_dir(
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     except OSError as exc:
         raise EmitError(f"cannot create submit dir {target}: {exc.strerror or exc}")
-    writer: _BackgroundWriter | None = None
-    # Emitting allocates millions of short-lived acyclic objects; the cyclic collector
-    # would rescan the whole (large) workflow again and again for nothing.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
     # The manifest writer needs the GIL for a moment after every file it creates; with
     # the default 5 ms switch interval it would create at most 200 files a second while
     # this thread computes, and the rest only at the end.
     switch_interval = sys.getswitchinterval()
     sys.setswitchinterval(_SWITCH_INTERVAL)
     try:
-        os.chmod(tmp, 0o755)
-        writer = _BackgroundWriter()
+        # Emitting allocates millions of short-lived acyclic objects.
+        with no_gc():
+            _fill(tmp, cw, ctx, emit_mode, catalog_files)
+        _move_into_place(tmp, target, force)
+    except BaseException as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise EmitError(f"cannot write submit dir {target}: {exc}")
+        raise
+    finally:
+        sys.setswitchinterval(switch_interval)
+
+
+def _fill(
+    tmp: Path,
+    cw: ConcreteWorkflow,
+    ctx: EmitContext,
+    emit_mode: EmitMode,
+    catalog_files: Mapping[str, Path],
+) -> None:
+    """Write everything into the (new, empty) temporary directory ``tmp``."""
+    os.chmod(tmp, 0o755)
+    writer = _BackgroundWriter()
+    try:
         # Manifests are written as they are made, so only descriptions stay in memory.
         descriptions: dict[str, Description] = {}
         prefix = f"{tmp}/"
@@ -332,20 +349,10 @@ def write_submit_dir(
         _write_chunks(tmp / PLAN_FILE, plan_text)
         for name, source in sorted(catalog_files.items()):
             shutil.copyfile(source, tmp / name)
-        writer.close()
-        writer = None
-        _move_into_place(tmp, target, force)
-    except BaseException as exc:
-        if writer is not None:
-            writer.abort()
-        shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(exc, OSError):
-            raise EmitError(f"cannot write submit dir {target}: {exc}")
+    except BaseException:
+        writer.abort()
         raise
-    finally:
-        sys.setswitchinterval(switch_interval)
-        if gc_was_enabled:
-            gc.enable()
+    writer.close()
 
 
 def _dumps_manifest(manifest: Mapping[str, Any]) -> str:
