@@ -8,16 +8,14 @@ pfns[0] has no site``) instead of pydantic's multi-line reports.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from catalogs.errors import CatalogFormatError, CatalogWriteError
+from catalogs.errors import CatalogFormatError
 from catalogs.replica import ReplicaCatalog
 
 # Pegasus's profile namespaces; a catalog using any other is refused.
@@ -137,40 +135,6 @@ def read_text(path: Path) -> str:
         raise CatalogFormatError(f"not UTF-8 text (byte {exc.start})", source=str(path))
     except OSError as exc:
         raise CatalogFormatError(f"cannot read: {exc.strerror}", source=str(path))
-
-
-def atomic_write(path: Path, fill: Callable[[Path], None]) -> None:
-    """Create ``path`` by letting ``fill`` write a temporary file beside it, then renaming
-    it into place: readers see the old catalog or the new one, never half of one."""
-    path = Path(path)
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise CatalogWriteError(f"cannot write: {exc.strerror}", source=str(path))
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        fill(tmp)
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise CatalogWriteError(f"cannot write: {exc.strerror or exc}", source=str(path))
-    except UnicodeEncodeError as exc:
-        tmp.unlink(missing_ok=True)
-        bad = exc.object[exc.start : exc.end]
-        raise CatalogWriteError(
-            f"cannot write: {bad!r} is not valid Unicode text", source=str(path)
-        )
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    def fill(tmp: Path) -> None:
-        tmp.write_text(text, encoding="utf-8")
-
-    atomic_write(Path(path), fill)
 
 
 def _kind(value: object) -> str:

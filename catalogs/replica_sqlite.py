@@ -22,7 +22,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from catalogs._common import atomic_write, build_replica_catalog
+from catalogs._common import build_replica_catalog
+from catalogs.atomic import atomic_write
 from catalogs.errors import CatalogFormatError, CatalogWriteError
 from catalogs.replica import PFN, ReplicaCatalog
 

@@ -21,13 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from catalogs._common import (
-    atomic_write_text,
-    build_replica_catalog,
-    check_pattern,
-    fail,
-    read_text,
-)
+from catalogs._common import build_replica_catalog, check_pattern, fail, read_text
+from catalogs.atomic import atomic_write_text
 from catalogs.errors import CatalogFormatError
 from catalogs.replica import ReplicaCatalog
 from catalogs.yamlio import as_bool

@@ -14,7 +14,6 @@ from typing import Any
 from catalogs._common import (
     as_list,
     as_mapping,
-    atomic_write_text,
     build_replica_catalog,
     check_keys,
     check_pattern,
@@ -23,6 +22,7 @@ from catalogs._common import (
     required,
     scalar,
 )
+from catalogs.atomic import atomic_write_text
 from catalogs.errors import CatalogFormatError
 from catalogs.replica import Replica, ReplicaCatalog
 from catalogs.yamlio import as_bool, load_yaml, yaml_str

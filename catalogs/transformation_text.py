@@ -26,7 +26,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from catalogs._common import PROFILE_NAMESPACES, atomic_write_text, fail, read_text
+from catalogs._common import PROFILE_NAMESPACES, fail, read_text
+from catalogs.atomic import atomic_write_text
 from catalogs.errors import CatalogFormatError
 from catalogs.transformation import (
     Transformation,

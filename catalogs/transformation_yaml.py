@@ -17,7 +17,6 @@ from typing import Any
 from catalogs._common import (
     as_list,
     as_mapping,
-    atomic_write_text,
     check_keys,
     fail,
     optional,
@@ -27,6 +26,7 @@ from catalogs._common import (
     required,
     scalar,
 )
+from catalogs.atomic import atomic_write_text
 from catalogs.transformation import (
     Transformation,
     TransformationCatalog,

@@ -32,6 +32,7 @@ __all__ = [
     "UnsafeLFN",
     "UnsupportedFeature",
     "WfplanError",
+    "WriteError",
 ]
 
 
@@ -89,6 +90,11 @@ class NoEligibleSite(PlannerError):
 
 class EmitError(PlannerError):
     """The submit directory could not be written (nothing partial is left behind)."""
+
+
+class WriteError(PlannerError):
+    """A file wfplan writes (a picture, a Montage image or table) could not be written;
+    any previous version of it is untouched."""
 
 
 class EngineError(PlannerError):

@@ -16,7 +16,6 @@ from typing import Any
 from catalogs._common import (
     as_list,
     as_mapping,
-    atomic_write_text,
     check_keys,
     fail,
     optional,
@@ -26,6 +25,7 @@ from catalogs._common import (
     required,
     scalar,
 )
+from catalogs.atomic import atomic_write_text
 from catalogs.errors import CatalogFormatError
 from catalogs.yamlio import as_bool, dump_yaml, load_yaml
 from sites.model import Directory, DirectoryType, FileServer, Operation, Site, SiteCatalog

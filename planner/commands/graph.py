@@ -131,10 +131,10 @@ def summarise(picture: Picture) -> Picture:
 
 def draw(picture: Picture, out: Path, *, max_nodes: int = 300) -> None:
     """Render with matplotlib's Agg backend; written to a temporary name, then renamed."""
-    import os
-    import tempfile
-
     import matplotlib
+
+    from catalogs.atomic import atomic_write
+    from planner.errors import WriteError
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -183,14 +183,15 @@ def draw(picture: Picture, out: Path, *, max_nodes: int = 300) -> None:
     ax.autoscale()
     ax.margins(0.08)
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".png", dir=out.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp, format="png", metadata={"Software": None})
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WriteError(f"cannot create its folder: {exc.strerror or exc}", source=str(out))
+    try:
+        atomic_write(
+            out,
+            lambda tmp: fig.savefig(tmp, format="png", metadata={"Software": None}),
+            error=WriteError,
+        )
     finally:
         plt.close(fig)

@@ -37,6 +37,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
+from catalogs.atomic import atomic_write_text
 from planner.engine.dagfile import Dag, DagNode, Script, parse_dag, parse_rescue
 from planner.engine.submitfile import JobSpec, read_submit_file, read_submit_text
 from planner.engine.transfer import copy_in, copy_out
@@ -158,12 +159,6 @@ class _NodeRun:
     last_rc: int | None = None
     last_phase: str = ""
     message: str = ""
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _start_ticks(pid: int) -> int | None:
@@ -415,7 +410,9 @@ class Engine:
             "rescue": self.rescue.name if self.rescue else None,
             "elapsed": round(time.monotonic() - self.started, 3),
         }
-        _atomic_write(status_path(self.dag_path), json.dumps(doc, indent=1) + "\n")
+        atomic_write_text(
+            status_path(self.dag_path), json.dumps(doc, indent=1) + "\n", error=EngineError
+        )
         self.last_status = time.monotonic()
 
     def _show_progress(self, force: bool = False) -> None:
@@ -861,7 +858,7 @@ class Engine:
             "",
             *(f"DONE {n}" for n in done),
         ]
-        _atomic_write(path, "\n".join(lines) + "\n")
+        atomic_write_text(path, "\n".join(lines) + "\n", error=EngineError)
         return path
 
     def run(self) -> RunResult:

@@ -11,7 +11,6 @@ import importlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from enum import Enum
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from catalogs.atomic import atomic_write_text
 from catalogs.errors import WfplanError
 from catalogs.yamlio import load_yaml
 from planner.errors import FormatError, UnsupportedFeature
@@ -536,23 +536,4 @@ def yield_yaml_lines(value: object, indent: str = "") -> Iterator[str]:
 
 def dump(workflow: Workflow, path: str | os.PathLike[str]) -> None:
     """Write ``workflow`` to ``path`` atomically (a temp file renamed into place)."""
-    write_atomic(path, dumps(workflow))
-
-
-def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to a temp file beside ``path`` and rename it into place."""
-    target = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as exc:
-        raise FormatError(f"cannot write: {exc.strerror or exc}", source=str(path)) from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise FormatError(f"cannot write: {exc.strerror or exc}", source=str(path)) from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, dumps(workflow), error=FormatError)

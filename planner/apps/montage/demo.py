@@ -9,12 +9,12 @@ which must reuse every job. Each step goes through the same entry point a user t
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from pathlib import Path
 
-from planner.errors import PlannerError
+from catalogs.atomic import atomic_write
+from planner.errors import PlannerError, WriteError
 from sites.model import Directory, DirectoryType, FileServer, Site, SiteCatalog
 
 NGC3372 = (161.265, -59.685)
@@ -81,9 +81,7 @@ def _cli(argv: list[str]) -> None:
 
 
 def _copy(src: Path, dst: Path) -> None:
-    tmp = dst.with_name(f".{dst.name}.tmp")
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
+    atomic_write(dst, lambda tmp: shutil.copyfile(src, tmp), error=WriteError)
 
 
 def run_demo(

@@ -15,7 +15,6 @@ writes beside its DAX, and lay out the jobs with mDAG's names, files, arguments 
 from __future__ import annotations
 
 import math
-import os
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
 
+from catalogs.atomic import atomic_write_text
 from catalogs.replica import PFN, Replica, ReplicaCatalog
 from catalogs.transformation import (
     Transformation,
@@ -575,10 +575,7 @@ def write_side_files(files: dict[str, str], directory: Path) -> None:
     """The region headers and tables, each written to a temporary name then renamed."""
     directory.mkdir(parents=True, exist_ok=True)
     for lfn, text in sorted(files.items()):
-        target = directory / lfn
-        tmp = directory / f".{lfn}.tmp"
-        tmp.write_text(text)
-        os.replace(tmp, target)
+        atomic_write_text(directory / lfn, text, error=FormatError)
 
 
 def write_build(

@@ -12,14 +12,17 @@ Pure: :func:`make_sky` returns arrays and headers; :func:`write_sky` writes them
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
+
+from catalogs.atomic import atomic_write, atomic_write_text
+from planner.errors import WriteError
 
 OVERLAP = 0.10  # fraction of a tile shared with each neighbour
 PSF_SIGMA_PX = 1.3
@@ -209,13 +212,10 @@ def write_sky(sky: Sky, directory: Path) -> list[Path]:
     written: list[Path] = []
     for tile in sky.tiles:
         path = directory / tile.name
-        tmp = path.with_name(f".{tile.name}.tmp")
-        fits.PrimaryHDU(tile.data, tile.header).writeto(tmp, overwrite=True)
-        os.replace(tmp, path)
+        hdu = fits.PrimaryHDU(tile.data, tile.header)
+        atomic_write(path, partial(hdu.writeto, overwrite=True), error=WriteError)
         written.append(path)
     truth = directory / "truth.tbl"
-    tmp = truth.with_name(".truth.tbl.tmp")
-    tmp.write_text("\n".join(truth_lines(sky)) + "\n")
-    os.replace(tmp, truth)
+    atomic_write_text(truth, "\n".join(truth_lines(sky)) + "\n", error=WriteError)
     written.append(truth)
     return written

@@ -18,8 +18,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from catalogs.atomic import atomic_write, atomic_write_text
 from planner.apps.montage.ipac import read_table
-from planner.errors import WfplanError
+from planner.errors import WfplanError, WriteError
 
 FIT_KEYS = (
     "a", "b", "c", "crpix1", "crpix2", "xmin", "xmax", "ymin", "ymax", "xcenter", "ycenter",
@@ -64,12 +65,6 @@ def _parser(module: str) -> argparse.ArgumentParser:
     return argparse.ArgumentParser(
         prog=f"wfplan-{module}", description=f"Montage's {module} (mDAG's arguments) via MontagePy"
     )
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 # --- mProjectPP -------------------------------------------------------------------------
@@ -138,12 +133,14 @@ def mDiffFit_main(argv: Sequence[str] | None = None) -> int:
                 raise MontageFailed(msg or f"status {result.get('status')}")
             # A pair whose footprints touch but whose pixels do not overlap: Montage
             # writes the status and carries on; mConcatFit counts it and skips it.
-            _write_atomic(Path(a.status), f'[struct stat="WARNING", msg="{msg}"]\n')
+            atomic_write_text(
+                Path(a.status), f'[struct stat="WARNING", msg="{msg}"]\n', error=WriteError
+            )
             if not Path(a.diff).exists():
                 _empty_fits(Path(a.diff))
             return
         if a.status:
-            _write_atomic(Path(a.status), fit_status_line(result))
+            atomic_write_text(Path(a.status), fit_status_line(result), error=WriteError)
 
     return _wrap("mDiffFit", body, p, argv)
 
@@ -158,9 +155,7 @@ def _diff_message(a: argparse.Namespace) -> str:
 def _empty_fits(path: Path) -> None:
     from astropy.io import fits
 
-    tmp = path.with_name(f".{path.name}.tmp")
-    fits.PrimaryHDU().writeto(tmp, overwrite=True)
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: fits.PrimaryHDU().writeto(tmp, overwrite=True), error=WriteError)
 
 
 # --- mConcatFit (absent from MontagePy) -------------------------------------------------
@@ -253,7 +248,7 @@ def mConcatFit_main(argv: Sequence[str] | None = None) -> int:
 
     def body(a: argparse.Namespace) -> None:
         lines, _ = concat_fit_lines(Path(a.statfiles), Path(a.statdir))
-        _write_atomic(Path(a.fits), "\n".join(lines) + "\n")
+        atomic_write_text(Path(a.fits), "\n".join(lines) + "\n", error=WriteError)
 
     return _wrap("mConcatFit", body, p, argv)
 

@@ -81,3 +81,16 @@ def test_unreadable_source_is_one_clear_line(
     err = capsys.readouterr().err
     assert err.startswith(f"wfplan: error: {missing}") and err.count("\n") == 1
     assert not (tmp_path / "x.png").exists()
+
+
+def test_unwritable_output_is_one_clear_line(
+    tmp_path: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("", encoding="utf-8")
+    out = blocker / "g.png"
+    code = main(["graph", str(shared_data / "dax" / "Montage_25.xml"), "-o", str(out)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith(f"wfplan: error: {out}: cannot create its folder")
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -1,0 +1,48 @@
+"""The one temp-then-rename writer every non-submit-dir file goes through."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from catalogs.atomic import atomic_write, atomic_write_text
+from catalogs.errors import CatalogWriteError, WfplanError
+
+
+class _Mine(WfplanError):
+    pass
+
+
+def test_replaces_whole_file(tmp_path: Path) -> None:
+    target = tmp_path / "f.txt"
+    target.write_text("old\n", encoding="utf-8")
+    atomic_write_text(target, "new\n")
+    assert target.read_text(encoding="utf-8") == "new\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]
+
+
+def test_failing_fill_keeps_old_file_and_no_temp(tmp_path: Path) -> None:
+    target = tmp_path / "f.txt"
+    target.write_text("old\n", encoding="utf-8")
+
+    def fill(tmp: Path) -> None:
+        tmp.write_text("half", encoding="utf-8")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(_Mine) as exc:
+        atomic_write(target, fill, error=_Mine)
+    assert str(exc.value) == f"{target}: cannot write: No space left on device"
+    assert target.read_text(encoding="utf-8") == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]
+
+
+def test_missing_folder_is_the_given_error(tmp_path: Path) -> None:
+    with pytest.raises(CatalogWriteError, match="cannot write"):
+        atomic_write_text(tmp_path / "no" / "f.txt", "x")
+
+
+def test_text_that_is_not_unicode_is_named(tmp_path: Path) -> None:
+    with pytest.raises(CatalogWriteError, match="not valid Unicode"):
+        atomic_write_text(tmp_path / "f.txt", "bad \udc80 surrogate")
+    assert list(tmp_path.iterdir()) == []
