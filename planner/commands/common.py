@@ -1,4 +1,5 @@
-"""Helpers shared by the subcommands: the workflow argument and the catalog options.
+"""Helpers shared by the subcommands: the workflow argument, the catalog options, and
+the planner's inputs from them.
 
 ``wfplan validate``, ``info``, ``convert`` and ``plan`` use these, so the options read the
 same everywhere. Imports are lazy: ``add_*`` run while the parser is built.
@@ -11,9 +12,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from catalogs.replica import ReplicaCatalog
     from catalogs.transformation import TransformationCatalog
     from planner.model.workflow import Workflow
+    from planner.plan import Catalogs as PlanCatalogs
     from sites.model import SiteCatalog
 
 
@@ -75,3 +79,29 @@ def load_catalogs(args: argparse.Namespace, workflow: Workflow | None = None) ->
 
         sites = load_site_catalog(args.sc)
     return Catalogs(replicas=replicas, transformations=transformations, sites=sites)
+
+
+def load_for_planning(args: argparse.Namespace, site_root: Path) -> tuple[Workflow, PlanCatalogs]:
+    """The workflow and the catalogs ``plan()`` takes, from the command line.
+
+    The inline catalogs are merged here (after the files given), so they are removed from
+    the returned workflow: ``plan()`` must not merge them twice. Sites ``local`` and
+    ``condorpool`` get their defaults rooted at ``site_root``.
+    """
+    from catalogs.replica import ReplicaCatalog
+    from catalogs.transformation import TransformationCatalog
+    from planner.plan import Catalogs as PlanCatalogs
+    from sites.defaults import with_defaults
+    from sites.model import SiteCatalog
+
+    workflow = load_workflow(args.workflow)
+    loaded = load_catalogs(args, workflow)
+    workflow = workflow.model_copy(
+        update={"replica_catalog": None, "transformation_catalog": None, "site_catalog": None}
+    )
+    catalogs = PlanCatalogs.model_construct(
+        replicas=loaded.replicas or ReplicaCatalog(),
+        transformations=loaded.transformations or TransformationCatalog(),
+        sites=with_defaults(loaded.sites or SiteCatalog(), site_root),
+    )
+    return workflow, catalogs

@@ -123,17 +123,15 @@ def _text(value: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from planner.commands.common import load_catalogs, load_workflow
+    from planner.commands.common import load_for_planning
     from planner.commands.simulate import parse_bandwidth
     from planner.emit.record import plan_record
     from planner.errors import PlannerError
     from planner.model.concrete import DataConfiguration
-    from planner.plan import Catalogs, PlanOptions, plan
+    from planner.plan import PlanOptions, plan
     from planner.properties import load_properties
     from planner.sim import graph_from_record, load_overhead, simulate
     from planner.sim.slots import site_slots
-    from sites.defaults import with_defaults
-    from sites.model import SiteCatalog
 
     name, sep, raw_values = args.vary.partition("=")
     name = name.strip()
@@ -148,17 +146,8 @@ def run(args: argparse.Namespace) -> int:
     network = parse_bandwidth(args.bandwidth)
     out_dir: Path = args.dir
     properties = load_properties(Path(args.conf)) if args.conf else {}
-    workflow = load_workflow(args.workflow)
-    loaded = load_catalogs(args, workflow)
-    workflow = workflow.model_copy(
-        update={"replica_catalog": None, "transformation_catalog": None, "site_catalog": None}
-    )
+    workflow, catalogs = load_for_planning(args, out_dir.absolute())
     submit_dir = out_dir.absolute() / "submit"
-    catalogs = Catalogs.model_construct(
-        replicas=loaded.replicas or Catalogs().replicas,
-        transformations=loaded.transformations or Catalogs().transformations,
-        sites=with_defaults(loaded.sites or SiteCatalog(), out_dir.absolute()),
-    )
     rows: list[dict[str, object]] = []
     for value in values:
         props = dict(properties)

@@ -72,29 +72,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from planner.commands.common import load_catalogs, load_workflow
+    from planner.commands.common import load_for_planning
     from planner.errors import PlannerError
-    from planner.plan import Catalogs, plan
+    from planner.plan import plan
     from planner.properties import load_properties
-    from sites.defaults import with_defaults
-    from sites.model import SiteCatalog
 
     if not args.dir and not args.dry_run:
         raise PlannerError("wfplan plan needs --dir SUBMIT_DIR (or --dry-run)")
     submit_dir = Path(args.dir or "submit").absolute()
     properties = load_properties(Path(args.conf)) if args.conf else {}
-    workflow = load_workflow(args.workflow)
-    loaded = load_catalogs(args, workflow)
-    # load_catalogs already merged the inline catalogs; plan() must not merge them twice.
-    workflow = workflow.model_copy(
-        update={"replica_catalog": None, "transformation_catalog": None, "site_catalog": None}
-    )
-    sites = with_defaults(loaded.sites or SiteCatalog(), submit_dir.parent)
-    catalogs = Catalogs.model_construct(
-        replicas=loaded.replicas or Catalogs().replicas,
-        transformations=loaded.transformations or Catalogs().transformations,
-        sites=sites,
-    )
+    workflow, catalogs = load_for_planning(args, submit_dir.parent)
     options = options_from_args(args, submit_dir, properties)
     cw = plan(workflow, catalogs, options)
     print_summary(cw, sys.stdout)
