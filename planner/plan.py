@@ -90,13 +90,10 @@ def _plan(workflow: Workflow, catalogs: Catalogs, options: PlanOptions) -> Concr
     props = options.properties
     graph = build_job_graph(workflow)
     try:
-        topo = list(nx.topological_sort(graph.graph))
+        topo = graph.topological_order()
     except nx.NetworkXUnfeasible:
         raise CycleError("the workflow's dependencies form a cycle", source=workflow.source)
-    levels: dict[str, int] = {}
-    pred = graph.graph.pred
-    for job_id in topo:
-        levels[job_id] = 1 + max((levels[p] for p in pred[job_id]), default=0)
+    levels = graph.levels(topo)
 
     lfns = (use.lfn for job in workflow.jobs for use in job.uses)
     replicas = lookup_replicas(lfns, rc)

@@ -5,7 +5,7 @@ Built once, in linear time, and shared by the passes. Nodes are job ids in workf
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -36,15 +36,22 @@ class JobGraph:
         """LFNs read by some job and written by none, in first-use order."""
         return [lfn for lfn in self.consumers if lfn not in self.producer]
 
-    def levels(self) -> dict[str, int]:
-        """Level of every job: 1 + the longest distance from a root (roots are level 1).
+    def topological_order(self) -> list[str]:
+        """Job ids, parents before children.
 
         Raises networkx.NetworkXUnfeasible on a cycle (validation reports cycles first).
         """
+        return list(nx.topological_sort(self.graph))
+
+    def levels(self, order: Sequence[str] | None = None) -> dict[str, int]:
+        """Level of every job: 1 + the longest distance from a root (roots are level 1).
+
+        ``order`` is :meth:`topological_order`, when the caller has it already.
+        """
         level: dict[str, int] = {}
-        for job_id in nx.topological_sort(self.graph):
-            preds = self.graph.pred[job_id]
-            level[job_id] = 1 + max((level[p] for p in preds), default=0)
+        pred = self.graph.pred
+        for job_id in self.topological_order() if order is None else order:
+            level[job_id] = 1 + max((level[p] for p in pred[job_id]), default=0)
         return level
 
 

@@ -54,7 +54,7 @@ def reduce(
         why = _pass1(job, graph, replicas)
         if why is not None:
             reasons[job.id] = why
-    topo = list(order) if order is not None else _topo(graph)
+    topo = list(order) if order is not None else graph.topological_order()
     for job_id in reversed(topo):
         job = jobs[job_id]
         if job_id in reasons or not job.outputs or not eligible(job):
@@ -93,9 +93,3 @@ def _pass1(job: Job, graph: JobGraph, replicas: Mapping[str, tuple[PFN, ...]]) -
     if transient:
         parts.append("not staged out and read by no child: " + ", ".join(transient))
     return "; ".join(parts)
-
-
-def _topo(graph: JobGraph) -> list[str]:
-    import networkx as nx
-
-    return list(nx.topological_sort(graph.graph))
