@@ -17,7 +17,6 @@ import os
 from collections.abc import Mapping
 from typing import Any, Literal
 
-import networkx as nx
 from pydantic import Field
 
 from catalogs.replica import ReplicaCatalog
@@ -25,7 +24,7 @@ from catalogs.transformation import TransformationCatalog
 from planner.errors import CycleError, PlannerError
 from planner.model.base import Frozen
 from planner.model.concrete import ConcreteWorkflow, DataConfiguration, Node, NodeKind
-from planner.model.graph import build_job_graph
+from planner.model.graph import JobGraph, build_job_graph
 from planner.model.workflow import Workflow
 from planner.passes.cleanup import cleanup
 from planner.passes.cluster import cluster
@@ -86,13 +85,13 @@ def plan(workflow: Workflow, catalogs: Catalogs, options: PlanOptions) -> Concre
 
 def _plan(workflow: Workflow, catalogs: Catalogs, options: PlanOptions) -> ConcreteWorkflow:
     rc, tc, sc = _merged(workflow, catalogs)
-    _validate(workflow, rc, tc)
-    props = options.properties
     graph = build_job_graph(workflow)
+    _validate(workflow, rc, tc, graph)
+    props = options.properties
     try:
         topo = graph.topological_order()
-    except nx.NetworkXUnfeasible:
-        raise CycleError("the workflow's dependencies form a cycle", source=workflow.source)
+    except CycleError as exc:
+        raise CycleError(exc.message, source=workflow.source)
     levels = graph.levels(topo)
 
     lfns = (use.lfn for job in workflow.jobs for use in job.uses)
@@ -135,7 +134,7 @@ def _plan(workflow: Workflow, catalogs: Catalogs, options: PlanOptions) -> Concr
         from planner.passes.autocluster import plan_auto_cluster
 
         units, auto_lines = plan_auto_cluster(
-            kept, levels, placements, graph.graph.edges, sc, options.cluster, props, position
+            kept, levels, placements, graph.edges(), sc, options.cluster, props, position
         )
     else:
         units = cluster(kept, levels, placements, options.cluster, position)
@@ -219,8 +218,10 @@ def _merged(
     return rc, tc, sc
 
 
-def _validate(workflow: Workflow, rc: ReplicaCatalog, tc: TransformationCatalog) -> None:
-    validate(workflow, replicas=rc, transformations=tc)
+def _validate(
+    workflow: Workflow, rc: ReplicaCatalog, tc: TransformationCatalog, graph: JobGraph
+) -> None:
+    validate(workflow, replicas=rc, transformations=tc, graph=graph)
 
 
 def _staging_options(name: str, options: PlanOptions, props: Mapping[str, str]) -> StagingOptions:

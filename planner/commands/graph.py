@@ -81,8 +81,6 @@ def concrete_picture(submit_dir: Path) -> Picture:
 
 
 def abstract_picture(path: Path) -> Picture:
-    import networkx as nx
-
     from planner.errors import CycleError
     from planner.formats import load_workflow
     from planner.model.graph import build_job_graph
@@ -91,12 +89,12 @@ def abstract_picture(path: Path) -> Picture:
     graph = build_job_graph(workflow)
     try:
         levels = graph.levels()
-    except nx.NetworkXUnfeasible:
-        raise CycleError("the workflow's dependencies form a cycle", source=str(path))
+    except CycleError as exc:
+        raise CycleError(exc.message, source=str(path))
     groups = sorted({job.name for job in workflow.jobs})
     colours = {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(groups)}
     nodes = tuple((job.id, levels[job.id], job.name) for job in workflow.jobs)
-    edges = tuple(sorted(graph.graph.edges))
+    edges = tuple(sorted(graph.edges()))
     return Picture(f"{workflow.name} (abstract)", nodes, edges, colours)
 
 

@@ -21,8 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def summary(workflow: Workflow) -> dict[str, Any]:
     """The facts ``info`` prints, as a JSON-ready dict (lists in workflow order)."""
-    import networkx as nx
-
+    from planner.errors import CycleError
     from planner.model.graph import build_job_graph
 
     graph = build_job_graph(workflow)
@@ -37,7 +36,7 @@ def summary(workflow: Workflow) -> dict[str, Any]:
     outputs = [lfn for lfn in graph.producer if lfn not in graph.consumers]
     try:
         levels: int | None = max(graph.levels().values(), default=0)
-    except nx.NetworkXUnfeasible:
+    except CycleError:
         levels = None  # a cycle: `wfplan validate` names it
     return {
         "name": workflow.name,
@@ -45,7 +44,7 @@ def summary(workflow: Workflow) -> dict[str, Any]:
         "jobs": len(workflow.jobs),
         "transformations": dict(sorted(by_tx.items(), key=lambda kv: (-kv[1], kv[0]))),
         "levels": levels,
-        "edges": graph.graph.number_of_edges(),
+        "edges": graph.number_of_edges(),
         "files": len(sizes),
         "bytes": sum(size for size in sizes.values() if size is not None),
         "inputs": graph.workflow_inputs(),

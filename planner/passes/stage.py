@@ -609,7 +609,7 @@ def stage(
             if unit.clustered:
                 why[job_id].append(f"clustered into {unit.name}")
 
-    for p, children in graph.graph.adj.items():
+    for p, children in graph.succ.items():
         if p in pruned:
             continue
         pu = unit_of[p].name

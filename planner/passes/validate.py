@@ -12,8 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-import networkx as nx
-
 from catalogs.errors import WfplanError
 from catalogs.replica import ReplicaCatalog
 from catalogs.transformation import TransformationCatalog
@@ -30,6 +28,7 @@ from planner.errors import (
     UnsafeLFN,
 )
 from planner.model.base import Namespace, no_gc
+from planner.model.graph import JobGraph, build_job_graph
 from planner.model.workflow import Job, LinkType, Workflow
 
 MAX_LINES = 50  # per kind of problem; the rest is summarised in one more line
@@ -54,13 +53,16 @@ def validate(
     *,
     replicas: ReplicaCatalog | None = None,
     transformations: TransformationCatalog | None = None,
+    graph: JobGraph | None = None,
 ) -> None:
     """Check ``workflow``; raise :class:`Problems` listing every problem found.
 
     Replicas are checked only when a replica catalog is given, transformations only when a
     transformation catalog is given.
     """
-    problems = find_problems(workflow, replicas=replicas, transformations=transformations)
+    problems = find_problems(
+        workflow, replicas=replicas, transformations=transformations, graph=graph
+    )
     if problems:
         raise Problems(problems)
 
@@ -70,25 +72,31 @@ def find_problems(
     *,
     replicas: ReplicaCatalog | None = None,
     transformations: TransformationCatalog | None = None,
+    graph: JobGraph | None = None,
 ) -> list[WfplanError]:
-    """Every problem as its own error (empty when the workflow is fine)."""
+    """Every problem as its own error (empty when the workflow is fine). ``graph`` is
+    ``build_job_graph(workflow)`` when the caller has it already."""
     with no_gc():
-        return _find(workflow, replicas, transformations)
+        return _find(workflow, replicas, transformations, graph)
 
 
 def _find(
     workflow: Workflow,
     replicas: ReplicaCatalog | None,
     transformations: TransformationCatalog | None,
+    graph: JobGraph | None,
 ) -> list[WfplanError]:
     src = workflow.source
     found: list[WfplanError] = []
     found += _capped(_duplicate_ids(workflow.jobs, src), "duplicate job ids")
     ids = {job.id for job in workflow.jobs}
     found += _capped(_unknown_jobs(workflow.dependencies, ids, src), "unknown job references")
-    producer, writers, readers = _file_maps(workflow.jobs)
-    found += _capped(_duplicate_producers(writers, src), "files with several producers")
-    found += _capped(_cycles(workflow, ids, producer, readers, src), "cycles")
+    graph = graph or build_job_graph(workflow)
+    found += _capped(
+        _duplicate_producers(_writers(workflow.jobs), src), "files with several producers"
+    )
+    found += _capped(_self_loops(workflow, ids, src), "cycles")
+    found += _capped(_cycles(workflow, graph, src), "cycles")
     found += _capped(_unsafe_lfns(workflow.jobs, src), "unsafe LFNs")
     found += _capped(_unsafe_arguments(workflow.jobs, src), "unsafe arguments")
     found += _capped(_unknown_namespaces(workflow.jobs, src), "unknown profile namespaces")
@@ -99,7 +107,8 @@ def _find(
         )
     if replicas is not None:
         found += _capped(
-            _missing_replicas(workflow.jobs, producer, replicas, src), "LFNs without a replica"
+            _missing_replicas(workflow.jobs, graph.producer, replicas, src),
+            "LFNs without a replica",
         )
     return found
 
@@ -141,40 +150,21 @@ def _unknown_jobs(
         yield UnknownJob(f"dependency names unknown job {ref!r} (in {names(where, 3)})", source=src)
 
 
-def _file_maps(
-    jobs: Sequence[Job],
-) -> tuple[dict[str, str], dict[str, list[str]], dict[str, list[str]]]:
-    """producer (as in planner.model.graph), distinct output writers, readers per LFN."""
-    producer: dict[str, str] = {}
-    inout: dict[str, str] = {}
+def _writers(jobs: Sequence[Job]) -> dict[str, list[str]]:
+    """The jobs that write each LFN as ``output`` or ``checkpoint``, in job order."""
     writers: dict[str, list[str]] = {}
-    readers: dict[str, list[str]] = {}
     output, checkpoint = LinkType.OUTPUT, LinkType.CHECKPOINT
-    input_, inout_link = LinkType.INPUT, LinkType.INOUT
     for job in jobs:
         job_id = job.id
         for use in job.uses:
             link = use.link
-            lfn = use.lfn
-            if link is input_:
-                found = readers.get(lfn)
-                if found is None:
-                    readers[lfn] = [job_id]
-                else:
-                    found.append(job_id)
-            elif link is output or link is checkpoint:
-                ws = writers.get(lfn)
+            if link is output or link is checkpoint:
+                ws = writers.get(use.lfn)
                 if ws is None:
-                    writers[lfn] = [job_id]
-                    producer[lfn] = job_id
+                    writers[use.lfn] = [job_id]
                 elif ws[-1] != job_id:
                     ws.append(job_id)
-            elif link is inout_link:
-                inout.setdefault(lfn, job_id)
-                readers.setdefault(lfn, []).append(job_id)
-    for lfn, job_id in inout.items():
-        producer.setdefault(lfn, job_id)
-    return producer, writers, readers
+    return writers
 
 
 def _duplicate_producers(writers: dict[str, list[str]], src: str | None) -> Iterable[WfplanError]:
@@ -195,56 +185,40 @@ def _duplicate_producers(writers: dict[str, list[str]], src: str | None) -> Iter
         )
 
 
-def _cycles(
-    workflow: Workflow,
-    ids: set[str],
-    producer: dict[str, str],
-    readers: dict[str, list[str]],
-    src: str | None,
-) -> Iterable[WfplanError]:
-    """Kahn's algorithm over explicit and file edges; only the jobs left over (those on or
-    behind a cycle) go to networkx to name each cycle."""
-    children: dict[str, list[str]] = {job_id: [] for job_id in ids}
-    indegree: dict[str, int] = dict.fromkeys(ids, 0)
-    seen: set[tuple[str, str]] = set()
-
-    def add(parent: str, child: str) -> None:
-        if (parent, child) not in seen:
-            seen.add((parent, child))
-            children[parent].append(child)
-            indegree[child] += 1
-
+def _self_loops(workflow: Workflow, ids: set[str], src: str | None) -> Iterable[WfplanError]:
     for parent, child in workflow.dependencies:
         if parent == child and parent in ids:
             yield CycleError(f"cycle: {parent} -> {parent}", source=src)
-        elif parent in ids and child in ids:
-            add(parent, child)
-    for lfn, job_ids in readers.items():
-        writer = producer.get(lfn)
-        if writer is not None:
-            for child in job_ids:
-                if child != writer:
-                    add(writer, child)
-    ready = [job_id for job_id, n in indegree.items() if n == 0]
-    done = 0
+
+
+def _cycles(workflow: Workflow, graph: JobGraph, src: str | None) -> Iterable[WfplanError]:
+    """Kahn's algorithm over the job graph (explicit and file edges); only the jobs left
+    over (those on or behind a cycle) go to networkx to name each cycle."""
+    succ = graph.succ
+    indegree = {job_id: len(ps) for job_id, ps in graph.pred.items() if ps}
+    ready = [job_id for job_id, ps in graph.pred.items() if not ps]
     while ready:
         job_id = ready.pop()
-        done += 1
-        for child in children[job_id]:
-            indegree[child] -= 1
-            if indegree[child] == 0:
+        for child in succ[job_id]:
+            d = indegree[child] - 1
+            if d:
+                indegree[child] = d
+            else:
+                del indegree[child]
                 ready.append(child)
-    if done == len(ids):
+    if not indegree:
         return
-    left = {job_id for job_id, n in indegree.items() if n > 0}
-    graph: nx.DiGraph = nx.DiGraph()
-    graph.add_edges_from((p, c) for p in left for c in children[p] if c in left)
+    import networkx as nx
+
+    left = set(indegree)
+    cyclic: nx.DiGraph = nx.DiGraph()
+    cyclic.add_edges_from((p, c) for p in left for c in succ[p] if c in left)
     order = {job.id: i for i, job in enumerate(workflow.jobs)}
-    components = [c for c in nx.strongly_connected_components(graph) if len(c) > 1]
+    components = [c for c in nx.strongly_connected_components(cyclic) if len(c) > 1]
     components.sort(key=lambda comp: min(order[j] for j in comp))
     for component in components:
         start = min(component, key=order.__getitem__)
-        cycle = nx.find_cycle(graph.subgraph(component), source=start)
+        cycle = nx.find_cycle(cyclic.subgraph(component), source=start)
         path = [edge[0] for edge in cycle] + [cycle[0][0]]
         yield CycleError(f"cycle: {' -> '.join(path)}", source=src)
 

@@ -153,7 +153,7 @@ def test_every_wfinstance_loads_with_its_task_count(shared_data: Path, name: str
     declared = {(p, t["id"]) for t in spec["specification"]["tasks"] for p in t["parents"]}
     assert set(wf.dependencies) == declared
     # the README's fact: file edges match the declared ones
-    assert set(build_job_graph(wf).graph.edges) == declared
+    assert set(build_job_graph(wf).edges()) == declared
 
 
 def test_schema_14_drops_the_planners_own_tasks_but_keeps_their_order() -> None:

@@ -32,7 +32,7 @@ def test_diamond() -> None:
     assert first.profiles == {Namespace.PEGASUS: {"clusters.size": "2"}}
     assert built.jobs[2].outputs[0].stage_out is False
     assert built.dependencies == (("ID1", "ID2"), ("ID1", "ID3"))
-    assert set(build_job_graph(built).graph.edges) == {
+    assert set(build_job_graph(built).edges()) == {
         ("ID1", "ID2"),
         ("ID1", "ID3"),
         ("ID2", "ID4"),
