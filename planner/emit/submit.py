@@ -39,6 +39,8 @@ TOOLS: dict[NodeKind, str] = {
 }
 CLUSTER_TOOL = "wfplan-cluster"
 EXITCODE_TOOL = "wfplan-exitcode"
+# One compact JSON line per manifest read in place (docs/submit-dir.md, "Manifests").
+BUNDLE_FILE = "manifests.jsonl"
 
 # Keys the emitter owns: a condor profile may not replace them (the node would break).
 _OWNED = frozenset(
@@ -79,6 +81,10 @@ class EmitContext:
         return self.in_dir(f"{self.workflow}.log")
 
     @cached_property
+    def bundle(self) -> str:
+        return self.in_dir(BUNDLE_FILE)
+
+    @cached_property
     def _dir_prefix(self) -> str:
         return f"{str(self.submit_dir).rstrip('/')}/"
 
@@ -95,30 +101,51 @@ class NodeJob:
 
     description: Description
     manifest: dict[str, Any] | None = None
+    # True: the manifest is the bundle line at the offset given to node_job (it then
+    # carries "node": the node's name); False: the file <node>.json.
+    bundled: bool = False
 
 
-def node_job(node: Node, ctx: EmitContext) -> NodeJob:
-    """The submit description (and manifest, if its program reads one) of one node."""
+def node_job(node: Node, ctx: EmitContext, bundle_offset: int | None = None) -> NodeJob:
+    """The submit description (and manifest, if its program reads one) of one node.
+
+    ``bundle_offset``: where this node's manifest line would start in ``manifests.jsonl``
+    (the bundle's current size). A manifest the job reads in place (by absolute path: tool
+    nodes, and compute/cluster nodes without HTCondor file transfer) then goes there; one
+    that travels with the job (``transfer_input_files``) stays its own ``<node>.json``.
+    ``None``: every manifest is its own file.
+    """
     if node.kind in TOOLS:
-        return _tool_job(node, ctx)
-    return _compute_job(node, ctx)
+        return _tool_job(node, ctx, bundle_offset)
+    return _compute_job(node, ctx, bundle_offset)
 
 
-def _tool_job(node: Node, ctx: EmitContext) -> NodeJob:
+def _in_place(
+    node: Node, ctx: EmitContext, manifest: dict[str, Any], bundle_offset: int | None
+) -> list[str]:
+    """The arguments naming a manifest the job reads where the emitter wrote it."""
+    if bundle_offset is None:
+        return [ctx.in_dir(f"{node.name}.json")]
+    manifest["node"] = node.name
+    return [ctx.bundle, str(bundle_offset), node.name]
+
+
+def _tool_job(node: Node, ctx: EmitContext, bundle_offset: int | None) -> NodeJob:
     manifest: dict[str, Any] | None
     if node.kind is NodeKind.CREATE_DIR:
         manifest = None
         args = [t.dst for t in node.files]
     else:
         manifest = _tool_manifest(node, ctx)
-        args = [ctx.in_dir(f"{node.name}.json")]
+        args = _in_place(node, ctx, manifest, bundle_offset)
     pairs = [
         ("universe", "local"),
         ("executable", ctx.tool(TOOLS[node.kind])),
         ("arguments", quote_arguments(args)),
         ("initialdir", str(ctx.submit_dir)),
     ]
-    return NodeJob(_finish(node, ctx, pairs), manifest)
+    bundled = manifest is not None and bundle_offset is not None
+    return NodeJob(_finish(node, ctx, pairs), manifest, bundled)
 
 
 def _tool_manifest(node: Node, ctx: EmitContext) -> dict[str, Any]:
@@ -150,7 +177,7 @@ def _data_configuration(node: Node, ctx: EmitContext) -> DataConfiguration:
     return node.data_configuration or ctx.data_configuration
 
 
-def _compute_job(node: Node, ctx: EmitContext) -> NodeJob:
+def _compute_job(node: Node, ctx: EmitContext, bundle_offset: int | None) -> NodeJob:
     if not node.tasks:
         raise EmitError(f"node {node.name} ({node.kind.value}) has no task to run")
     dc = _data_configuration(node, ctx)
@@ -171,6 +198,7 @@ def _compute_job(node: Node, ctx: EmitContext) -> NodeJob:
     )
     pairs: list[tuple[str, str]] = [("universe", "local" if on_submit_host else "vanilla")]
     manifest: dict[str, Any] | None = None
+    bundled = False
     inputs: list[str] = []
     if direct:
         pairs.append(("executable", only.executable))
@@ -185,14 +213,15 @@ def _compute_job(node: Node, ctx: EmitContext) -> NodeJob:
             "inputs": [_transfer(t) for t in node.inputs] if scratch else [],
             "outputs": [_transfer(t) for t in node.outputs] if scratch else [],
         }
-        name = f"{node.name}.json"
         if condor_transfer:
+            name = f"{node.name}.json"
             inputs.append(check_path_list_item(ctx.in_dir(name), "manifest"))
-            argument = name
+            args = [name]
         else:
-            argument = ctx.in_dir(name)
+            args = _in_place(node, ctx, manifest, bundle_offset)
+            bundled = bundle_offset is not None
         pairs.append(("executable", ctx.tool(CLUSTER_TOOL)))
-        pairs.append(("arguments", quote_arguments([argument])))
+        pairs.append(("arguments", quote_arguments(args)))
     if not on_submit_host:
         pairs.append(("transfer_executable", "false"))
     if dc is DataConfiguration.SHAREDFS and node.working_dir is not None:
@@ -213,7 +242,7 @@ def _compute_job(node: Node, ctx: EmitContext) -> NodeJob:
             pairs.append(("transfer_input_files", ",".join(inputs)))
         if outputs:
             pairs.extend(_condor_outputs(node, outputs))
-    return NodeJob(_finish(node, ctx, pairs), manifest)
+    return NodeJob(_finish(node, ctx, pairs), manifest, bundled)
 
 
 def _environment(node: Node, task: Task) -> dict[str, str]:

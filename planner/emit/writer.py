@@ -17,11 +17,12 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 from planner.emit.dag import DagNode, check_node_names, yield_dag_chunks
 from planner.emit.record import KIND_NAMES, yield_plan_text
 from planner.emit.submit import (
+    BUNDLE_FILE,
     EXITCODE_TOOL,
     TOOLS,
     Description,
@@ -261,7 +262,8 @@ def write_submit_dir(
     emit_mode: EmitMode = DEFAULT_EMIT_MODE,
     force: bool = False,
 ) -> None:
-    """Write ``<wf>.dag``, the ``.sub`` files, the manifests, ``plan.json`` and the catalogs.
+    """Write ``<wf>.dag``, the ``.sub`` files, the manifests (``manifests.jsonl`` and the
+    ``<node>.json`` that travel with their jobs), ``plan.json`` and the catalogs.
 
     ``catalog_files`` maps a file name in the submit dir to the catalog to copy there.
     ``emit_mode``: ``"shared"`` (one ``.sub`` per kind, transformation and site, the
@@ -329,15 +331,21 @@ def _fill(
     """Write everything into the (new, empty) temporary directory ``tmp``."""
     os.chmod(tmp, 0o755)
     writer = _BackgroundWriter()
+    bundle = _Bundle(tmp / BUNDLE_FILE)
     try:
         # Manifests are written as they are made, so only descriptions stay in memory.
         descriptions: dict[str, Description] = {}
         prefix = f"{tmp}/"
         for node in cw.nodes:
-            job = node_job(node, ctx)
+            job = node_job(node, ctx, bundle.size)
             descriptions[node.name] = job.description
-            if job.manifest is not None:
+            if job.manifest is None:
+                continue
+            if job.bundled:
+                bundle.add(_dumps_manifest(job.manifest))
+            else:
                 writer.put(f"{prefix}{node.name}.json", _dumps_manifest(job.manifest))
+        bundle.close()
         sub_files, dag_nodes = plan_submit_files(cw, descriptions, emit_mode)
         del descriptions
         for sub in sub_files:
@@ -350,9 +358,32 @@ def _fill(
         for name, source in sorted(catalog_files.items()):
             shutil.copyfile(source, tmp / name)
     except BaseException:
+        bundle.close()
         writer.abort()
         raise
     writer.close()
+
+
+class _Bundle:
+    """``manifests.jsonl``, appended line by line; created only when a line comes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.size = 0
+        self._fh: BinaryIO | None = None
+
+    def add(self, line: str) -> None:
+        data = line.encode("utf-8")
+        if self._fh is None:
+            # Closed by close(), which _fill calls on success and on failure alike.
+            self._fh = open(self.path, "xb", buffering=_BIG_BUFFER)  # noqa: SIM115
+        self._fh.write(data)
+        self.size += len(data)
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
 
 
 def _dumps_manifest(manifest: Mapping[str, Any]) -> str:
@@ -361,7 +392,7 @@ def _dumps_manifest(manifest: Mapping[str, Any]) -> str:
 
 def _reserved_names(cw: ConcreteWorkflow, name: str) -> set[str]:
     """Emitted names a catalog copy called ``name`` could collide with."""
-    names = {PLAN_FILE, f"{cw.name}.dag", f"{cw.name}.log"}
+    names = {PLAN_FILE, BUNDLE_FILE, f"{cw.name}.dag", f"{cw.name}.log"}
     stem, dot, ext = name.rpartition(".")
     if dot and ext in ("json", "out", "err", "sub") and any(n.name == stem for n in cw.nodes):
         names.add(name)

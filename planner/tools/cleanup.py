@@ -1,4 +1,7 @@
-"""``wfplan-cleanup MANIFEST``: remove the listed files; a file already gone is fine."""
+"""``wfplan-cleanup MANIFEST``: remove the listed files; a file already gone is fine.
+
+The manifest may also be named as ``BUNDLE OFFSET NODE`` (planner.tools.manifest).
+"""
 
 from __future__ import annotations
 
@@ -6,17 +9,18 @@ import shutil
 import sys
 from collections.abc import Sequence
 
-from planner.tools.transfer import TransferFailed, load_manifest, url_to_path
+from planner.tools.manifest import MANIFEST_USAGE, is_manifest_args, read_manifest
+from planner.tools.transfer import TransferFailed, url_to_path
 
 __all__ = ["main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) != 1:
-        print("usage: wfplan-cleanup MANIFEST", file=sys.stderr)
+    if not is_manifest_args(args):
+        print(f"usage: wfplan-cleanup {MANIFEST_USAGE}", file=sys.stderr)
         return 2
-    doc = load_manifest(args[0], "wfplan-cleanup")
+    doc = read_manifest(args, "wfplan-cleanup")
     failed = 0
     for url in doc.get("files", []):
         try:

@@ -1,5 +1,7 @@
 """``wfplan-cluster MANIFEST``: run a clustered job's tasks in order (docs/job-tools.md).
 
+The manifest may also be named as ``BUNDLE OFFSET NODE`` (planner.tools.manifest).
+
 Prints ``wfplan-cluster: task ID exit N (T s)`` per task, stops at the first failure and
 exits with its code (1 when it was killed by a signal). With ``"scratch": true`` the
 tasks run in a fresh directory: ``inputs`` are pulled into it first and ``outputs``
@@ -18,7 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from planner.tools.transfer import load_manifest, run_transfers
+from planner.tools.manifest import MANIFEST_USAGE, is_manifest_args, read_manifest
+from planner.tools.transfer import run_transfers
 
 __all__ = ["main", "run_tasks"]
 
@@ -66,10 +69,10 @@ def run_tasks(tasks: Sequence[dict[str, Any]], cwd: Path) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) != 1:
-        print("usage: wfplan-cluster MANIFEST", file=sys.stderr)
+    if not is_manifest_args(args):
+        print(f"usage: wfplan-cluster {MANIFEST_USAGE}", file=sys.stderr)
         return 2
-    doc = load_manifest(args[0], "wfplan-cluster")
+    doc = read_manifest(args, "wfplan-cluster")
     tasks = doc.get("tasks", [])
     if not doc.get("scratch"):
         return run_tasks(tasks, Path.cwd())

@@ -1,5 +1,7 @@
 """``wfplan-register MANIFEST``: write LFN -> PFN@site into the SQLite replica catalog.
 
+The manifest may also be named as ``BUNDLE OFFSET NODE`` (planner.tools.manifest).
+
 All replicas of one manifest go in one transaction (``SQLiteReplicaCatalog.register_many``:
 ``BEGIN IMMEDIATE``, WAL, busy timeout), so many register jobs running at once lose
 nothing and a failure writes nothing. Exit 0 when all were written, 1 otherwise.
@@ -10,26 +12,26 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from planner.tools.transfer import load_manifest
+from planner.tools.manifest import MANIFEST_USAGE, describe, is_manifest_args, read_manifest
 
 __all__ = ["main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) != 1:
-        print("usage: wfplan-register MANIFEST", file=sys.stderr)
+    if not is_manifest_args(args):
+        print(f"usage: wfplan-register {MANIFEST_USAGE}", file=sys.stderr)
         return 2
-    doc = load_manifest(args[0], "wfplan-register")
+    doc = read_manifest(args, "wfplan-register")
     catalog = doc.get("catalog")
     replicas = doc.get("replicas")
     if not isinstance(catalog, str) or not isinstance(replicas, list):
-        print(f"wfplan-register: {args[0]}: needs 'catalog' and 'replicas'", file=sys.stderr)
+        print(f"wfplan-register: {describe(args)}: needs 'catalog' and 'replicas'", file=sys.stderr)
         return 1
     try:
         entries = [(r["lfn"], r["pfn"], r["site"], r.get("sha256")) for r in replicas]
     except (KeyError, TypeError) as exc:
-        print(f"wfplan-register: {args[0]}: a replica lacks {exc}", file=sys.stderr)
+        print(f"wfplan-register: {describe(args)}: a replica lacks {exc}", file=sys.stderr)
         return 1
     from catalogs.errors import WfplanError
     from catalogs.replica_sqlite import SQLiteReplicaCatalog

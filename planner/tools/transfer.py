@@ -1,5 +1,7 @@
 """``wfplan-transfer MANIFEST``: move files between URLs (docs/job-tools.md).
 
+The manifest may also be named as ``BUNDLE OFFSET NODE`` (planner.tools.manifest).
+
 Each transfer tries its ``src`` URLs in order (``file://`` copied or symlinked,
 ``http(s)://`` downloaded with timeouts and retries), writes to a temporary name beside
 the destination, checks the sha256 when given, then renames: a reader never sees half a
@@ -9,7 +11,6 @@ file. Exit 0 when every file arrived, else 1 with one line per failed LFN.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import sys
@@ -19,7 +20,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-__all__ = ["TransferFailed", "fetch", "main", "run_transfers", "url_to_path"]
+from planner.tools.manifest import (
+    MANIFEST_USAGE,
+    is_manifest_args,
+    load_manifest,
+    read_manifest,
+)
+
+__all__ = [
+    "TransferFailed",
+    "fetch",
+    "load_manifest",
+    "main",
+    "run_transfers",
+    "url_to_path",
+]
 
 CHUNK = 1 << 20
 HTTP_TIMEOUT = (10.0, 60.0)  # connect, read (seconds)
@@ -188,29 +203,12 @@ def run_transfers(transfers: Sequence[dict[str, Any]], cwd: Path | None = None) 
     return problems
 
 
-def load_manifest(path: str, tool: str) -> dict[str, Any]:
-    """Read a JSON manifest or exit 1 with one clear line."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            doc = json.load(fh)
-    except OSError as exc:
-        print(f"{tool}: cannot read manifest {path}: {exc.strerror}", file=sys.stderr)
-        raise SystemExit(1)
-    except json.JSONDecodeError as exc:
-        print(f"{tool}: manifest {path} is not JSON: {exc}", file=sys.stderr)
-        raise SystemExit(1)
-    if not isinstance(doc, dict):
-        print(f"{tool}: manifest {path} is not a JSON object", file=sys.stderr)
-        raise SystemExit(1)
-    return doc
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) != 1:
-        print("usage: wfplan-transfer MANIFEST", file=sys.stderr)
+    if not is_manifest_args(args):
+        print(f"usage: wfplan-transfer {MANIFEST_USAGE}", file=sys.stderr)
         return 2
-    doc = load_manifest(args[0], "wfplan-transfer")
+    doc = read_manifest(args, "wfplan-transfer")
     problems = run_transfers(doc.get("transfers", []))
     for line in problems:
         print(f"wfplan-transfer: {line}", file=sys.stderr)

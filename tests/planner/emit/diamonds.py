@@ -341,3 +341,34 @@ def split_v2(raw: str) -> list[str]:
     if started:
         words.append("".join(current))
     return words
+
+
+_OFFSET = re.compile(r"(manifests\.jsonl) [0-9]+ ")
+
+
+def portable_offsets(text: str) -> str:
+    """Bundle offsets as ``@OFFSET@``: they move with the length of the submit dir's path,
+    which goldens cannot hold (check_bundle_offsets checks them instead)."""
+    return _OFFSET.sub(r"\1 @OFFSET@ ", text)
+
+
+def check_bundle_offsets(submit_dir: Path, workflow: str = "diamond") -> int:
+    """Every job whose arguments name ``manifests.jsonl`` finds its own manifest there,
+    read by the tools' own code, and every line of the bundle is some job's; the count."""
+    from planner.tools.manifest import load_bundled_manifest
+
+    bundle = submit_dir / "manifests.jsonl"
+    found = []
+    for node, ad in submit_ads(submit_dir, workflow).items():
+        words = split_v2(ad.get("Arguments", ""))
+        if words[:1] != [str(bundle)]:
+            continue
+        assert len(words) == 3 and words[2] == node, words
+        assert load_bundled_manifest(words[0], words[1], words[2], "test")["node"] == node
+        found.append(int(words[1]))
+    offsets = [0]
+    if bundle.exists():
+        for line in bundle.read_bytes().splitlines(keepends=True):
+            offsets.append(offsets[-1] + len(line))
+    assert sorted(found) == offsets[:-1]
+    return len(found)

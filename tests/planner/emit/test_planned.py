@@ -156,9 +156,12 @@ def test_planned_diamond_golden_and_valid(tmp_path: Path, variant: str) -> None:
     submit, n_nodes = _planned(tmp_path, variant)
     assert len(D.submit_ads(submit)) == n_nodes
     files = {
-        p.name: p.read_text().replace(str(tmp_path), "@ROOT@").replace(str(TOOLS), "@TOOLS@")
+        p.name: D.portable_offsets(
+            p.read_text().replace(str(tmp_path), "@ROOT@").replace(str(TOOLS), "@TOOLS@")
+        )
         for p in sorted(submit.iterdir())
     }
+    D.check_bundle_offsets(submit)
     golden = GOLDEN / variant
     if UPDATE:
         golden.mkdir(parents=True, exist_ok=True)

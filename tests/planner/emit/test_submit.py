@@ -164,3 +164,44 @@ def test_condorio_optional_output_leaves_the_output_list_out() -> None:
     # HTCondor would hold the job if a listed file were missing
     assert "transfer_output_files" not in desc
     assert desc["transfer_output_remaps"] == '"g=/s/g;h=/s/h"'
+
+
+def _stage_in() -> Node:
+    t = Transfer(lfn="f.a", src=("file:///x/f.a",), dst="file:///s/f.a")
+    return Node(name="stage_in_x", kind=NodeKind.STAGE_IN, site="local", level=0, files=(t,))
+
+
+def test_with_a_bundle_offset_a_tool_reads_its_line_of_the_bundle() -> None:
+    job = node_job(_stage_in(), CTX, 1234)
+    assert job.bundled and job.manifest is not None
+    assert job.manifest["node"] == "stage_in_x"
+    assert dict(job.description)["arguments"] == '"/manifests.jsonl 1234 stage_in_x"'
+    plain = node_job(_stage_in(), CTX)
+    assert not plain.bundled and plain.manifest is not None and "node" not in plain.manifest
+    assert dict(plain.description)["arguments"] == '"/stage_in_x.json"'
+
+
+def test_mkdir_has_nothing_to_bundle() -> None:
+    node = Node(name="create_dir_w_0_local", kind=NodeKind.CREATE_DIR, site="local", level=0)
+    job = node_job(node, CTX, 0)
+    assert job.manifest is None and not job.bundled
+
+
+def test_a_manifest_read_in_place_is_bundled_one_that_travels_is_not() -> None:
+    two = (TASK, TASK.model_copy(update={"job_id": "ID2"}))
+    shared = _compute(
+        kind=NodeKind.CLUSTER,
+        tasks=two,
+        data_configuration=DataConfiguration.SHAREDFS,
+        working_dir="/w",
+    )
+    job = node_job(shared, CTX, 7)
+    assert job.bundled and dict(job.description)["arguments"] == '"/manifests.jsonl 7 tx_ID1"'
+    travels = _compute(
+        kind=NodeKind.CLUSTER, tasks=two, data_configuration=DataConfiguration.CONDORIO
+    )
+    job = node_job(travels, CTX, 7)
+    assert not job.bundled and job.manifest is not None and "node" not in job.manifest
+    desc = dict(job.description)
+    assert desc["arguments"] == '"tx_ID1.json"'
+    assert desc["transfer_input_files"] == "/tx_ID1.json"

@@ -73,8 +73,13 @@ def _emit(root: Path, variant: str, **kwargs: Any) -> Path:
 
 
 def _portable(submit: Path, root: Path) -> dict[str, str]:
+    """The files' text without this machine's paths; bundle offsets (which depend on the
+    length of the root path) become ``@OFFSET@``: test_bundle_offsets_find_each_manifest
+    checks them."""
     return {
-        p.name: p.read_text().replace(str(root), "@ROOT@").replace(str(TOOLS), "@TOOLS@")
+        p.name: D.portable_offsets(
+            p.read_text().replace(str(root), "@ROOT@").replace(str(TOOLS), "@TOOLS@")
+        )
         for p in sorted(submit.iterdir())
     }
 
@@ -112,6 +117,7 @@ def test_every_submit_file_builds_a_job_ad(tmp_path: Path, variant: str) -> None
         else:
             assert ad["JobUniverse"] == 12  # local: tools run on the submit host
             assert ad["Cmd"].startswith(str(TOOLS) + "/wfplan-")
+    assert D.check_bundle_offsets(submit) > 0
 
 
 def test_shared_and_per_node_submit_files_give_the_same_jobs(tmp_path: Path) -> None:
@@ -124,7 +130,7 @@ def test_shared_and_per_node_submit_files_give_the_same_jobs(tmp_path: Path) -> 
                 write_submit_dir(cw, root / "submit", tools_dir=TOOLS, emit_mode=mode)  # type: ignore[arg-type]
                 ads[mode] = {
                     name: {
-                        k: str(v).replace(str(root), "")
+                        k: D.portable_offsets(str(v).replace(str(root), ""))
                         for k, v in ad.items()
                         if k not in CLOCK_ATTRS
                     }
@@ -174,21 +180,34 @@ def test_sharedfs_job_runs_in_the_shared_scratch(tmp_path: Path) -> None:
     assert "TransferInput" not in ad
 
 
+def _bundled(submit: Path, node: str) -> dict[str, Any]:
+    """The manifest a node's job reads, found from its job ad as the tool finds it."""
+    from planner.tools.manifest import read_manifest
+
+    words = D.split_v2(D.submit_ads(submit)[node]["Arguments"])
+    assert words[0] == str(submit / "manifests.jsonl") and words[2] == node
+    return read_manifest(words, "test")
+
+
 def test_tool_manifests_follow_the_job_tools_contract(tmp_path: Path) -> None:
     submit = _emit(tmp_path, "sharedfs")
-    stage_in = json.loads((submit / "stage_in_local_condorpool_0_0.json").read_text())
+    stage_in = _bundled(submit, "stage_in_local_condorpool_0_0")
+    assert stage_in["node"] == "stage_in_local_condorpool_0_0"
     (t,) = stage_in["transfers"]
     assert t["src"] == [(tmp_path / "inputs/f.a").as_uri(), "http://data.example.org/diamond/f.a"]
     assert t["sha256"] == D.SHA and t["symlink"] is False
-    reg = json.loads((submit / "register_local_3_0.json").read_text())
+    reg = _bundled(submit, "register_local_3_0")
     assert reg["catalog"] == str(tmp_path / "submit/output.db")
     assert reg["replicas"] == [
         {"lfn": "f.d", "pfn": (tmp_path / "outputs/f.d").as_uri(), "site": "local", "sha256": None}
     ]
-    clean = json.loads((submit / "clean_up_condorpool_level_2_0.json").read_text())
+    clean = _bundled(submit, "clean_up_condorpool_level_2_0")
     assert clean == {
-        "files": [(tmp_path / f"staging/condorpool/diamond/f.b{i}").as_uri() for i in (1, 2)]
+        "files": [(tmp_path / f"staging/condorpool/diamond/f.b{i}").as_uri() for i in (1, 2)],
+        "node": "clean_up_condorpool_level_2_0",
     }
+    # read in place, so all in the bundle: no manifest file of its own
+    assert [p.name for p in submit.glob("*.json")] == ["plan.json"]
 
 
 def test_catalogs_are_copied(tmp_path: Path) -> None:
@@ -281,8 +300,26 @@ def test_failure_in_the_manifest_writer_is_reported_and_cleaned_up(
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
     monkeypatch.setattr(writer, "_write", full_disk)  # the manifests' writer thread uses it
-    cw = D.diamond(tmp_path, CONDORIO)
+    # clustered condorio: the cluster's manifest travels with its job, so it is a file
+    cw = D.diamond(tmp_path, CONDORIO, clustered=True)
     with pytest.raises(EmitError, match=r"cannot write submit dir .*No space left"):
+        write_submit_dir(cw, tmp_path / "submit", tools_dir=TOOLS)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith((".submit", "submit"))] == []
+
+
+def test_failure_while_writing_the_bundle_is_reported_and_cleaned_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    import planner.emit.writer as writer
+
+    def full_disk(self: object, line: str) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", "manifests.jsonl")
+
+    monkeypatch.setattr(writer._Bundle, "add", full_disk)
+    cw = D.diamond(tmp_path, CONDORIO)
+    with pytest.raises(EmitError, match=r"cannot write submit dir .*manifests\.jsonl"):
         write_submit_dir(cw, tmp_path / "submit", tools_dir=TOOLS)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith((".submit", "submit"))] == []
 
