@@ -144,68 +144,155 @@ def _value(value: Any) -> str:
     return _ENCODER.encode(value)
 
 
-def _opt(value: str | None) -> str:
-    return "null" if value is None else _value(value)
+def _number(value: Any) -> str:
+    """What the C encoder writes for an int or a float (repr of the finite ones)."""
+    cls = value.__class__
+    if cls is int:
+        return int.__repr__(value)
+    if cls is float and value - value == 0.0:  # not inf or nan: those are spelled out
+        return float.__repr__(value)
+    return _value(value)
 
 
-def _strings(values: Iterable[Any]) -> str:
-    if not values:
-        return "[]"
-    try:
-        return f"[{','.join(map(_STR, values))}]"
-    except TypeError:  # not all strings (a model_copy without validation)
-        return _ENCODER.encode(list(values))
+# Transfer objects repeat (a file read by many jobs has one input Transfer) and so do
+# profile dicts (one per site and TC entry): their text is kept, in bounded caches emptied
+# when full. Strings are encoded each time: looking the text of a string up in a large
+# dict costs more than the C encoder (cache misses), measured.
+_CACHE_LIMIT = 1 << 16
 
 
-def _file_json(t: Transfer) -> str:
-    src = t.src
+class _NodeEncoder:
+    """``node_json`` for many nodes of one workflow, reusing the text of repeated objects.
+
+    The fast path assumes the model's field types (what validation and the planner's
+    builders give); anything else raises TypeError inside it and the node is written by
+    the general path instead, so the text is the same either way. Objects are cached by
+    ``id``: the caller keeps the workflow, and with it every cached object, alive while it
+    encodes (an id is unique among live objects).
+    """
+
+    def __init__(self) -> None:
+        self._files: dict[int, str] = {}
+        self._profiles: dict[int, str] = {}
+
+    def _file(self, t: Transfer) -> str:
+        text = self._files.get(id(t))
+        if text is not None:
+            return text
+        src, sha, site, size = t.src, t.sha256, t.site, t.size
+        text = (
+            f'{{"dst":{_STR(t.dst)},'
+            f'"fallbacks":{_string_list(src[1:]) if len(src) > 1 else "[]"},'
+            f'"lfn":{_STR(t.lfn)},'
+            f'"sha256":{"null" if sha is None else _STR(sha)},'
+            f'"site":{"null" if site is None else _STR(site)},'
+            f'"size":{"null" if size is None else _number(size)},'
+            f'"src":{_STR(src[0]) if src else "null"}}}'
+        )
+        if len(self._files) >= _CACHE_LIMIT:
+            self._files.clear()
+        self._files[id(t)] = text
+        return text
+
+    def _file_list(self, files: tuple[Transfer, ...]) -> str:
+        if not files:
+            return "[]"
+        if len(files) == 1:
+            return f"[{self._file(files[0])}]"
+        return f"[{','.join(map(self._file, files))}]"
+
+    def _profiles_json(self, profiles: Any) -> str:
+        if not profiles:
+            return "{}"
+        text = self._profiles.get(id(profiles))
+        if text is None:
+            text = _ENCODER.encode(_plain(profiles))
+            if len(self._profiles) >= _CACHE_LIMIT:
+                self._profiles.clear()
+            self._profiles[id(profiles)] = text
+        return text
+
+    def node(
+        self, node: Node, parents: list[str], children: list[str], submit_file: str | None
+    ) -> str:
+        try:
+            return self._node(node, parents, children, submit_file)
+        except (TypeError, KeyError, AttributeError):
+            return _compact(node_record(node, parents, children, submit_file))
+
+    def _node(
+        self, node: Node, parents: list[str], children: list[str], submit_file: str | None
+    ) -> str:
+        tasks = node.tasks
+        if not tasks:
+            runtime = "null"
+        elif len(tasks) == 1:
+            r = tasks[0].runtime
+            # node_runtime's float(sum(...)) is float(0 + r): -0.0 becomes 0.0 there too
+            runtime = "null" if r is None else _number(float(0 + r))
+        else:
+            total = node_runtime(node)
+            runtime = "null" if total is None else _number(total)
+        dc, staging, tx, wd = (
+            node.data_configuration,
+            node.staging_site,
+            node.transformation,
+            node.working_dir,
+        )
+        return (
+            f'{{"children":{_string_list(children)},'
+            f'"data_configuration":{"null" if dc is None else _STR(DC_NAMES[dc])},'
+            f'"files":{self._file_list(node.files)},'
+            f'"inputs":{self._file_list(node.inputs)},'
+            f'"jobs":{_string_list(node.jobs)},'
+            f'"kind":{_KIND_JSON[node.kind]},'
+            f'"level":{_number(node.level)},'
+            f'"name":{_STR(node.name)},'
+            f'"outputs":{self._file_list(node.outputs)},'
+            f'"parents":{_string_list(parents)},'
+            f'"profiles":{self._profiles_json(node.profiles)},'
+            f'"reasons":{_string_list(node.reasons)},'
+            f'"runtime":{runtime},'
+            f'"site":{_STR(node.site)},'
+            f'"staging_site":{"null" if staging is None else _STR(staging)},'
+            f'"submit":{"null" if submit_file is None else _STR(submit_file)},'
+            f'"tasks":[{",".join(map(_task_json_strict, tasks))}],'
+            f'"transformation":{"null" if tx is None else _STR(tx)},'
+            f'"working_dir":{"null" if wd is None else _STR(wd)}}}'
+        )
+
+
+def _string_list(values: Iterable[str]) -> str:
+    """A JSON list of strings; TypeError if one is not a string (the caller falls back)."""
+    return f"[{','.join(map(_STR, values))}]" if values else "[]"
+
+
+def _task_json_strict(t: Task) -> str:
+    runtime = t.runtime
     return (
-        f'{{"dst":{_value(t.dst)},"fallbacks":{_strings(src[1:])},"lfn":{_value(t.lfn)},'
-        f'"sha256":{_opt(t.sha256)},"site":{_opt(t.site)},"size":{_value(t.size)},'
-        f'"src":{_value(src[0]) if src else "null"}}}'
+        f'{{"arguments":{_string_list(t.arguments)},"executable":{_STR(t.executable)},'
+        f'"job":{_STR(t.job_id)},"runtime":{"null" if runtime is None else _number(runtime)},'
+        f'"transformation":{_STR(t.transformation)}}}'
     )
 
 
-def _files_json(files: tuple[Transfer, ...]) -> str:
-    return f"[{','.join(map(_file_json, files))}]" if files else "[]"
-
-
-def _task_json(t: Task) -> str:
-    return (
-        f'{{"arguments":{_strings(t.arguments)},"executable":{_value(t.executable)},'
-        f'"job":{_value(t.job_id)},"runtime":{_value(t.runtime)},'
-        f'"transformation":{_value(t.transformation)}}}'
-    )
+_KIND_JSON: dict[NodeKind, str] = {k: _STR(k.value) for k in NodeKind}
 
 
 def node_json(node: Node, parents: list[str], children: list[str], submit_file: str | None) -> str:
     """``_compact(node_record(...))`` built directly: the same text, without the
     intermediate dicts and the encoder's per-dict key sorting."""
-    profiles = _ENCODER.encode(_plain(node.profiles)) if node.profiles else "{}"
-    tasks = node.tasks
-    dc = node.data_configuration
-    return (
-        f'{{"children":{_strings(children)},'
-        f'"data_configuration":{"null" if dc is None else _value(DC_NAMES.get(dc))},'
-        f'"files":{_files_json(node.files)},"inputs":{_files_json(node.inputs)},'
-        f'"jobs":{_strings(node.jobs)},"kind":{_value(KIND_NAMES[node.kind])},'
-        f'"level":{_value(node.level)},"name":{_value(node.name)},'
-        f'"outputs":{_files_json(node.outputs)},"parents":{_strings(parents)},'
-        f'"profiles":{profiles},"reasons":{_strings(node.reasons)},'
-        f'"runtime":{_value(node_runtime(node))},"site":{_value(node.site)},'
-        f'"staging_site":{_opt(node.staging_site)},"submit":{_opt(submit_file)},'
-        f'"tasks":[{",".join(map(_task_json, tasks))}],'
-        f'"transformation":{_opt(node.transformation)},'
-        f'"working_dir":{_opt(node.working_dir)}}}'
-    )
+    return _NodeEncoder().node(node, parents, children, submit_file)
 
 
 def _node_texts(cw: ConcreteWorkflow, submit_files: Mapping[str, str] | None) -> Iterator[str]:
     parents, children = _edge_maps(cw)
     files = submit_files or {}
+    encode = _NodeEncoder().node
+    no_ends: list[str] = []
     for n in cw.nodes:
         name = n.name
-        yield node_json(n, parents.get(name, []), children.get(name, []), files.get(name))
+        yield encode(n, parents.get(name, no_ends), children.get(name, no_ends), files.get(name))
 
 
 def _node_records(
