@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import gc
 import os
+from collections import Counter, defaultdict
 from collections.abc import Mapping
+from operator import itemgetter
 from typing import Any, Literal
 
 from pydantic import Field
@@ -270,49 +272,52 @@ def _finalise(
     staged_nodes: tuple[Node, ...], staged_edges: tuple[tuple[str, str], ...], workflow: Workflow
 ) -> tuple[tuple[Node, ...], tuple[tuple[str, str], ...]]:
     """Levels over the concrete DAG (roots are 1), a cycle check, a stable order."""
-    by_name: dict[str, Node] = {}
-    for node in staged_nodes:
-        if node.name in by_name:
-            raise PlannerError(
-                f"two DAG nodes would share the name {node.name!r} (job ids that differ only "
-                "in characters other than letters, digits, '_' and '-')",
-                source=workflow.source,
-            )
-        by_name[node.name] = node
-    # Passes emit edges in a deterministic order; duplicates dropped, first one kept
-    # (sorting 10^6 edges by name would cost more than a second).
-    edges = list(dict.fromkeys(staged_edges))
-    children: dict[str, list[str]] = {}
-    indegree = dict.fromkeys(by_name, 0)
+    by_name = {node.name: node for node in staged_nodes}
+    if len(by_name) != len(staged_nodes):
+        count = Counter(n.name for n in staged_nodes)
+        twice = next(name for name, k in count.items() if k > 1)
+        raise PlannerError(
+            f"two DAG nodes would share the name {twice!r} (job ids that differ only "
+            "in characters other than letters, digits, '_' and '-')",
+            source=workflow.source,
+        )
+    # Passes emit edges in a deterministic order and never the same edge twice (staging
+    # keeps its edges in a dict; every later pass only adds edges into its own new nodes),
+    # so there is nothing to deduplicate: hashing 10^7 edges would cost seconds.
+    edges = staged_edges
+    children: defaultdict[str, list[str]] = defaultdict(list)
     for p, c in edges:
-        children.setdefault(p, []).append(c)
-        indegree[c] += 1
-    level = {name: 1 for name, d in indegree.items() if d == 0}
-    ready = list(level)
-    seen = 0
-    while ready:
-        name = ready.pop()
-        seen += 1
-        below = level[name] + 1
-        for c in children.get(name, ()):
-            if level.get(c, 1) < below:
-                level[c] = below
-            d = indegree[c] - 1
-            indegree[c] = d
-            if d == 0:
-                ready.append(c)
-    if seen != len(by_name):
+        children[p].append(c)
+    indegree = dict.fromkeys(by_name, 0)
+    indegree.update(Counter(map(itemgetter(1), edges)))
+    # Kahn's algorithm by generations: a node becomes ready in the generation after its
+    # deepest parent, so the generation number is its level (longest path from a root).
+    generation = [name for name, d in indegree.items() if d == 0]
+    nodes: list[Node] = []
+    depth = 0
+    while generation:
+        depth += 1
+        following: list[str] = []
+        for name in generation:
+            for c in children.get(name, ()):
+                d = indegree[c] - 1
+                indegree[c] = d
+                if not d:
+                    following.append(c)
+        placed = [by_name[name] for name in generation]
+        for node in placed:
+            # The nodes were built by this plan and nobody else holds them yet: setting
+            # the final level in place avoids copying every node of a 10^6-job plan (and,
+            # unlike writing to ``__dict__``, keeps the fields in the compact inline array).
+            object.__setattr__(node, "level", depth)
+        placed.sort(key=lambda n: (_KIND_ORDER[n.kind], n.name))
+        nodes += placed
+        generation = following
+    if len(nodes) != len(by_name):
         stuck = sorted(n for n, d in indegree.items() if d > 0)[:5]
         raise CycleError(
             "clustering would create a cycle in the concrete DAG (a label spans jobs with "
             f"other jobs between them); nodes involved include {', '.join(stuck)}",
             source=workflow.source,
         )
-    for name, node in by_name.items():
-        # The nodes were built by this plan and nobody else holds them yet: setting the
-        # final level in place avoids copying every node of a 10^6-job plan (and, unlike
-        # writing to ``__dict__``, keeps the fields in the compact inline value array).
-        object.__setattr__(node, "level", level[name])
-    nodes = list(by_name.values())
-    nodes.sort(key=lambda n: (n.level, _KIND_ORDER[n.kind], n.name))
-    return tuple(nodes), tuple(edges)
+    return tuple(nodes), edges

@@ -78,7 +78,8 @@ def diamond(profiles: dict[Namespace, dict[str, str]] | None = None) -> Workflow
 
 def check_invariants(wf: Workflow, cw: ConcreteWorkflow) -> None:
     """Every node's input is on its staging site before it runs; edges are acyclic;
-    every kept job is in exactly one node; levels agree with the edges."""
+    every kept job is in exactly one node; levels agree with the edges; no edge twice."""
+    assert len(set(cw.edges)) == len(cw.edges)
     g = nx.DiGraph()
     g.add_nodes_from(n.name for n in cw.nodes)
     g.add_edges_from(cw.edges)
