@@ -8,6 +8,7 @@ See docs/submit-dir.md for which node runs what, where.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -95,15 +96,25 @@ class EmitContext:
         return self._dir_prefix + name
 
 
+# Manifest text: compact, keys sorted, UTF-8 as is (one line: JSON escapes line breaks).
+MANIFEST_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+_STR = json.encoder.encode_basestring
+
+
 @dataclass(frozen=True)
 class NodeJob:
-    """What one node needs in the submit dir: its description and its manifest."""
+    """What one node needs in the submit dir: its description and its manifest's text."""
 
     description: Description
-    manifest: dict[str, Any] | None = None
+    manifest_json: str | None = None
     # True: the manifest is the bundle line at the offset given to node_job (it then
     # carries "node": the node's name); False: the file <node>.json.
     bundled: bool = False
+
+    @property
+    def manifest(self) -> dict[str, Any] | None:
+        """The manifest as the tool will read it (parsed from its text)."""
+        return None if self.manifest_json is None else json.loads(self.manifest_json)
 
 
 def node_job(node: Node, ctx: EmitContext, bundle_offset: int | None = None) -> NodeJob:
@@ -120,32 +131,82 @@ def node_job(node: Node, ctx: EmitContext, bundle_offset: int | None = None) -> 
     return _compute_job(node, ctx, bundle_offset)
 
 
-def _in_place(
-    node: Node, ctx: EmitContext, manifest: dict[str, Any], bundle_offset: int | None
-) -> list[str]:
+def _in_place(node: Node, ctx: EmitContext, bundle_offset: int | None) -> list[str]:
     """The arguments naming a manifest the job reads where the emitter wrote it."""
     if bundle_offset is None:
         return [ctx.in_dir(f"{node.name}.json")]
-    manifest["node"] = node.name
     return [ctx.bundle, str(bundle_offset), node.name]
 
 
 def _tool_job(node: Node, ctx: EmitContext, bundle_offset: int | None) -> NodeJob:
-    manifest: dict[str, Any] | None
+    text: str | None
     if node.kind is NodeKind.CREATE_DIR:
-        manifest = None
+        text = None
         args = [t.dst for t in node.files]
     else:
-        manifest = _tool_manifest(node, ctx)
-        args = _in_place(node, ctx, manifest, bundle_offset)
+        text = tool_manifest_json(node, ctx, bundle_offset is not None)
+        args = _in_place(node, ctx, bundle_offset)
     pairs = [
         ("universe", "local"),
         ("executable", ctx.tool(TOOLS[node.kind])),
         ("arguments", quote_arguments(args)),
         ("initialdir", str(ctx.submit_dir)),
     ]
-    bundled = manifest is not None and bundle_offset is not None
-    return NodeJob(_finish(node, ctx, pairs), manifest, bundled)
+    bundled = text is not None and bundle_offset is not None
+    return NodeJob(_finish(node, ctx, pairs), text, bundled)
+
+
+def tool_manifest_json(node: Node, ctx: EmitContext, named: bool) -> str:
+    """``MANIFEST_ENCODER.encode(manifest)`` of a tool node, plus ``"node"`` if ``named``.
+
+    Built as text (thousands of these per workflow); a field of an unexpected type makes
+    the fast path raise TypeError and the general encoder writes the same text instead.
+    """
+    try:
+        return _tool_manifest_text(node, ctx, named)
+    except TypeError:
+        manifest = _tool_manifest(node, ctx)
+        if named:
+            manifest["node"] = node.name
+        return MANIFEST_ENCODER.encode(manifest)
+
+
+def _tool_manifest_text(node: Node, ctx: EmitContext, named: bool) -> str:
+    name = f'"node":{_STR(node.name)}' if named else ""
+    kind = node.kind
+    if kind is NodeKind.REGISTER:
+        site = node.site
+        replicas = ",".join(
+            f'{{"lfn":{_STR(t.lfn)},"pfn":{_STR(t.dst)},'
+            f'"sha256":{"null" if t.sha256 is None else _STR(t.sha256)},'
+            f'"site":{_STR(t.site or site)}}}'
+            for t in node.files
+        )
+        middle = f",{name}," if named else ","
+        return f'{{"catalog":{_STR(ctx.output_rc)}{middle}"replicas":[{replicas}]}}'
+    if kind is NodeKind.CLEANUP:
+        files = ",".join([_STR(t.dst) for t in node.files])
+        return f'{{"files":[{files}]{"," if named else ""}{name}}}'
+    transfers = ",".join(map(_transfer_json, node.files))
+    return f'{{{name}{"," if named else ""}"transfers":[{transfers}]}}'
+
+
+_BOOL = {True: "true", False: "false"}
+
+
+def _transfer_json(t: Transfer) -> str:
+    """``MANIFEST_ENCODER.encode(_transfer(t))``; TypeError for a field of another type."""
+    sha, symlink = t.sha256, t.symlink
+    if symlink.__class__ is not bool:
+        raise TypeError("symlink")
+    return (
+        f'{{"dst":{_STR(t.dst)},{_EXECUTABLE if t.executable else ""}"lfn":{_STR(t.lfn)},'
+        f'"sha256":{"null" if sha is None else _STR(sha)},'
+        f'"src":[{",".join(map(_STR, t.src))}],"symlink":{_BOOL[symlink]}}}'
+    )
+
+
+_EXECUTABLE = '"executable":true,'
 
 
 def _tool_manifest(node: Node, ctx: EmitContext) -> dict[str, Any]:
@@ -197,7 +258,7 @@ def _compute_job(node: Node, ctx: EmitContext, bundle_offset: int | None) -> Nod
         and only.stderr is None
     )
     pairs: list[tuple[str, str]] = [("universe", "local" if on_submit_host else "vanilla")]
-    manifest: dict[str, Any] | None = None
+    text: str | None = None
     bundled = False
     inputs: list[str] = []
     if direct:
@@ -207,19 +268,14 @@ def _compute_job(node: Node, ctx: EmitContext, bundle_offset: int | None) -> Nod
         if env:
             pairs.append(("environment", quote_environment(env)))
     else:
-        manifest = {
-            "tasks": [_task(node, t) for t in node.tasks],
-            "scratch": scratch,
-            "inputs": [_transfer(t) for t in node.inputs] if scratch else [],
-            "outputs": [_transfer(t) for t in node.outputs] if scratch else [],
-        }
+        bundled = not condor_transfer and bundle_offset is not None
+        text = _runner_manifest_json(node, scratch, bundled)
         if condor_transfer:
             name = f"{node.name}.json"
             inputs.append(check_path_list_item(ctx.in_dir(name), "manifest"))
             args = [name]
         else:
-            args = _in_place(node, ctx, manifest, bundle_offset)
-            bundled = bundle_offset is not None
+            args = _in_place(node, ctx, bundle_offset)
         pairs.append(("executable", ctx.tool(CLUSTER_TOOL)))
         pairs.append(("arguments", quote_arguments(args)))
     if not on_submit_host:
@@ -242,7 +298,22 @@ def _compute_job(node: Node, ctx: EmitContext, bundle_offset: int | None) -> Nod
             pairs.append(("transfer_input_files", ",".join(inputs)))
         if outputs:
             pairs.extend(_condor_outputs(node, outputs))
-    return NodeJob(_finish(node, ctx, pairs), manifest, bundled)
+    return NodeJob(_finish(node, ctx, pairs), text, bundled)
+
+
+def _runner_manifest_json(node: Node, scratch: bool, named: bool) -> str:
+    """The text of a ``wfplan-cluster`` manifest (keys sorted, as MANIFEST_ENCODER)."""
+    tasks = MANIFEST_ENCODER.encode([_task(node, t) for t in node.tasks])
+    name = f'"node":{_STR(node.name)},' if named else ""
+    if not scratch:
+        return f'{{"inputs":[],{name}"outputs":[],"scratch":false,"tasks":{tasks}}}'
+    try:
+        inputs = ",".join(map(_transfer_json, node.inputs))
+        outputs = ",".join(map(_transfer_json, node.outputs))
+    except TypeError:
+        inputs = MANIFEST_ENCODER.encode([_transfer(t) for t in node.inputs])[1:-1]
+        outputs = MANIFEST_ENCODER.encode([_transfer(t) for t in node.outputs])[1:-1]
+    return f'{{"inputs":[{inputs}],{name}"outputs":[{outputs}],"scratch":true,"tasks":{tasks}}}'
 
 
 def _environment(node: Node, task: Task) -> dict[str, str]:

@@ -6,7 +6,6 @@ place; any failure removes the temporary directory, so a submit dir is never par
 
 from __future__ import annotations
 
-import json
 import os
 import queue
 import re
@@ -152,7 +151,6 @@ def plan_submit_files(
 
 
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-_MANIFEST_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def _write(path: Path | str, text: str) -> None:
@@ -339,12 +337,13 @@ def _fill(
         for node in cw.nodes:
             job = node_job(node, ctx, bundle.size)
             descriptions[node.name] = job.description
-            if job.manifest is None:
+            text = job.manifest_json
+            if text is None:
                 continue
             if job.bundled:
-                bundle.add(_dumps_manifest(job.manifest))
+                bundle.add(f"{text}\n")
             else:
-                writer.put(f"{prefix}{node.name}.json", _dumps_manifest(job.manifest))
+                writer.put(f"{prefix}{node.name}.json", f"{text}\n")
         bundle.close()
         sub_files, dag_nodes = plan_submit_files(cw, descriptions, emit_mode)
         del descriptions
@@ -384,10 +383,6 @@ class _Bundle:
         if self._fh is not None:
             self._fh.close()
             self._fh = None
-
-
-def _dumps_manifest(manifest: Mapping[str, Any]) -> str:
-    return _MANIFEST_ENCODER.encode(manifest) + "\n"
 
 
 def _reserved_names(cw: ConcreteWorkflow, name: str) -> set[str]:

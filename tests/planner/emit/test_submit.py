@@ -5,8 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from planner.emit.submit import EmitContext, node_job, yield_submit_lines
+from planner.emit.submit import (
+    MANIFEST_ENCODER,
+    TOOLS,
+    EmitContext,
+    _task,
+    _tool_manifest,
+    _transfer,
+    node_job,
+    tool_manifest_json,
+    yield_submit_lines,
+)
 from planner.errors import EmitError
 from planner.model.base import Namespace
 from planner.model.concrete import DataConfiguration, Node, NodeKind, Task, Transfer
@@ -205,3 +217,56 @@ def test_a_manifest_read_in_place_is_bundled_one_that_travels_is_not() -> None:
     desc = dict(job.description)
     assert desc["arguments"] == '"tx_ID1.json"'
     assert desc["transfer_input_files"] == "/tx_ID1.json"
+
+
+_TEXT = st.text(max_size=10)
+_TRANSFERS = st.lists(
+    st.builds(
+        Transfer,
+        lfn=_TEXT,
+        src=st.lists(_TEXT, max_size=3).map(tuple),
+        dst=_TEXT,
+        sha256=st.none() | _TEXT,
+        symlink=st.booleans(),
+        site=st.none() | _TEXT,
+        executable=st.booleans(),
+    ),
+    max_size=4,
+).map(tuple)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    kind=st.sampled_from([k for k in TOOLS if k is not NodeKind.CREATE_DIR]),
+    files=_TRANSFERS,
+    site=_TEXT,
+    named=st.booleans(),
+)
+def test_tool_manifest_text_is_the_encoders(
+    kind: NodeKind, files: tuple[Transfer, ...], site: str, named: bool
+) -> None:
+    node = Node(name="n", kind=kind, site=site, level=0, files=files)
+    expected = _tool_manifest(node, CTX) | ({"node": "n"} if named else {})
+    assert tool_manifest_json(node, CTX, named) == MANIFEST_ENCODER.encode(expected)
+
+
+@settings(max_examples=100, deadline=None)
+@given(inputs=_TRANSFERS, outputs=_TRANSFERS, named=st.booleans(), odd=st.booleans())
+def test_runner_manifest_text_is_the_encoders(
+    inputs: tuple[Transfer, ...], outputs: tuple[Transfer, ...], named: bool, odd: bool
+) -> None:
+    node = _compute(
+        site="local", data_configuration=DataConfiguration.CONDORIO, inputs=inputs, outputs=outputs
+    )
+    if odd and inputs:  # a model_copy without validation: the general encoder takes over
+        odd_input = inputs[0].model_copy(update={"symlink": 1})
+        node = node.model_copy(update={"inputs": (odd_input, *inputs[1:])})
+    job = node_job(node, CTX, 0 if named else None)
+    assert job.bundled is named
+    expected = {
+        "tasks": [_task(node, t) for t in node.tasks],
+        "scratch": True,
+        "inputs": [_transfer(t) for t in node.inputs],
+        "outputs": [_transfer(t) for t in node.outputs],
+    } | ({"node": node.name} if named else {})
+    assert job.manifest_json == MANIFEST_ENCODER.encode(expected)
