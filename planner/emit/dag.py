@@ -123,7 +123,7 @@ def maxjobs(cw: ConcreteWorkflow, categories: set[str]) -> dict[str, int]:
 
 
 def yield_node_lines(node: Node, dag_node: DagNode, exitcode_tool: str) -> Iterator[str]:
-    block, _ = _node_block(node, dag_node, f" {exitcode_tool} $JOB $RETURN\n")
+    block, _ = _node_block(node, dag_node, f" {exitcode_tool} $JOB $RETURN\n", {})
     yield from block[:-1].split("\n")
 
 
@@ -137,7 +137,15 @@ def _vars_value(value: str) -> str:
     return dagman_value(value)
 
 
-def _node_block(node: Node, dag_node: DagNode, post_tail: str) -> tuple[str, str | None]:
+# (id of a dagman profile dict, kind) -> (the dict, retry, priority or None when it
+# comes from the level, category): planned nodes share their profile dicts, so each is
+# read and checked once. The dict is held so its id cannot be reused meanwhile.
+_Settings = tuple[Mapping[str, str], int, int | None, str | None]
+
+
+def _node_block(
+    node: Node, dag_node: DagNode, post_tail: str, settings: dict[tuple[int, NodeKind], _Settings]
+) -> tuple[str, str | None]:
     """One node's lines as one string (newline-terminated): a handful of lookups, no
     per-line generator, since this runs once per node of workflows with 10^6 nodes."""
     name = node.name
@@ -147,9 +155,19 @@ def _node_block(node: Node, dag_node: DagNode, post_tail: str) -> tuple[str, str
         block += f"VARS {name} {pairs}\n"
     dagman = node.profiles.get(Namespace.DAGMAN, _NO_DAGMAN) if node.profiles else _NO_DAGMAN
     if dagman:
-        retry = node_retry(node)
-        priority = node_priority(node)
-        category = node_category(node)
+        key = (id(dagman), node.kind)
+        known = settings.get(key)
+        if known is None or known[0] is not dagman:
+            known = (
+                dagman,
+                node_retry(node),
+                node_priority(node) if "priority" in dagman else None,
+                node_category(node),
+            )
+            settings[key] = known
+        _, retry, priority, category = known
+        if priority is None:
+            priority = node_priority(node)
     else:
         kind = node.kind
         retry = 1
@@ -187,8 +205,9 @@ def yield_dag_chunks(
     yield f"# DAG of workflow {cw.name}, written by wfplan (docs/submit-dir.md)\n"
     categories: set[str] = set()
     chunk: list[str] = []
+    settings: dict[tuple[int, NodeKind], _Settings] = {}
     for node in cw.nodes:
-        block, category = _node_block(node, dag_nodes[node.name], post_tail)
+        block, category = _node_block(node, dag_nodes[node.name], post_tail, settings)
         chunk.append(block)
         if category is not None:
             categories.add(category)
