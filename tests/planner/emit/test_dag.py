@@ -123,3 +123,22 @@ def test_duplicates_and_dangling_edges_are_refused() -> None:
         check_node_names(ConcreteWorkflow(name="w", nodes=(_node("a"),), edges=(("a", "ghost"),)))
     with pytest.raises(EmitError, match="self-loop"):
         check_node_names(ConcreteWorkflow(name="w", nodes=(_node("a"),), edges=(("a", "a"),)))
+
+
+def test_nodes_sharing_one_dagman_profile_dict_keep_their_own_kind_and_level() -> None:
+    shared = {Namespace.DAGMAN: {"retry": "2"}}  # no priority: it comes from each node
+    pinned = {Namespace.DAGMAN: {"retry": "4", "priority": "5"}}
+    first = _node("c_ID1", level=1, profiles=shared)
+    nodes = (  # model_copy keeps the very same profile dict, as the planner's nodes do
+        first,
+        first.model_copy(update={"name": "c_ID2", "level": 3}),
+        first.model_copy(update={"name": "clean_up_x", "kind": NodeKind.CLEANUP, "level": 2}),
+        _node("c_ID3", level=3, profiles=pinned),
+    )
+    assert nodes[1].profiles is nodes[2].profiles is first.profiles
+    lines = _dag(ConcreteWorkflow(name="w", nodes=nodes))
+    assert "PRIORITY c_ID1 10" in lines and "PRIORITY c_ID2 30" in lines
+    assert "PRIORITY clean_up_x 1000" in lines and "CATEGORY clean_up_x cleanup" in lines
+    assert "RETRY c_ID2 2" in lines and "RETRY clean_up_x 2" in lines
+    assert "PRIORITY c_ID3 5" in lines and "RETRY c_ID3 4" in lines
+    assert not any(line.startswith("CATEGORY c_") for line in lines)
