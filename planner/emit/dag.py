@@ -184,16 +184,45 @@ def _node_block(
 _LEVELLED = frozenset((NodeKind.COMPUTE, NodeKind.CLUSTER))
 
 
-def yield_edge_lines(cw: ConcreteWorkflow) -> Iterator[str]:
-    children: dict[str, set[str]] = {}
-    for parent, child in cw.edges:
-        children.setdefault(parent, set()).add(child)
+# (parents, children) of each node that has any: sorted, without duplicates
+EdgeMaps = tuple[dict[str, list[str]], dict[str, list[str]]]
+
+
+def edge_maps(cw: ConcreteWorkflow) -> EdgeMaps:
+    """Sorted, duplicate-free parents and children per node."""
+    parents: dict[str, list[str]] = {}
+    children: dict[str, list[str]] = {}
+    for p, c in cw.edges:
+        if c in parents:
+            parents[c].append(p)
+        else:
+            parents[c] = [p]
+        if p in children:
+            children[p].append(c)
+        else:
+            children[p] = [c]
+    for side in (parents, children):
+        for name, ends in side.items():
+            if len(ends) > 1:
+                side[name] = sorted(set(ends))
+    return parents, children
+
+
+def yield_edge_lines(
+    cw: ConcreteWorkflow, children: Mapping[str, list[str]] | None = None
+) -> Iterator[str]:
+    """``PARENT p CHILD c ...`` per parent, parents sorted (``children``: edge_maps(cw)[1])."""
+    if children is None:
+        children = edge_maps(cw)[1]
     for parent in sorted(children):
-        yield f"PARENT {parent} CHILD {' '.join(sorted(children[parent]))}"
+        yield f"PARENT {parent} CHILD {' '.join(children[parent])}"
 
 
 def yield_dag_chunks(
-    cw: ConcreteWorkflow, dag_nodes: Mapping[str, DagNode], exitcode_tool: str
+    cw: ConcreteWorkflow,
+    dag_nodes: Mapping[str, DagNode],
+    exitcode_tool: str,
+    edges: EdgeMaps | None = None,
 ) -> Iterator[str]:
     """The whole ``.dag`` file as newline-terminated chunks of many lines (fast to write)."""
     if any(c.isspace() for c in exitcode_tool):
@@ -214,7 +243,7 @@ def yield_dag_chunks(
         if len(chunk) >= _CHUNK:
             yield "".join(chunk)
             chunk = []
-    for line in yield_edge_lines(cw):
+    for line in yield_edge_lines(cw, edges[1] if edges is not None else None):
         chunk.append(f"{line}\n")
         if len(chunk) >= _CHUNK:
             yield "".join(chunk)

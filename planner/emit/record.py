@@ -16,6 +16,7 @@ from pathlib import PurePath
 from typing import Any
 
 from planner import __version__
+from planner.emit.dag import EdgeMaps, edge_maps
 from planner.model.concrete import (
     ConcreteWorkflow,
     DataConfiguration,
@@ -102,26 +103,6 @@ def node_record(
         "profiles": _plain(node.profiles) if node.profiles else {},
         "submit": submit_file,
     }
-
-
-def _edge_maps(cw: ConcreteWorkflow) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
-    """Sorted, duplicate-free parents and children per node."""
-    parents: dict[str, list[str]] = {}
-    children: dict[str, list[str]] = {}
-    for p, c in cw.edges:
-        if c in parents:
-            parents[c].append(p)
-        else:
-            parents[c] = [p]
-        if p in children:
-            children[p].append(c)
-        else:
-            children[p] = [c]
-    for side in (parents, children):
-        for name, ends in side.items():
-            if len(ends) > 1:
-                side[name] = sorted(set(ends))
-    return parents, children
 
 
 def _head(cw: ConcreteWorkflow) -> dict[str, Any]:
@@ -285,8 +266,10 @@ def node_json(node: Node, parents: list[str], children: list[str], submit_file: 
     return _NodeEncoder().node(node, parents, children, submit_file)
 
 
-def _node_texts(cw: ConcreteWorkflow, submit_files: Mapping[str, str] | None) -> Iterator[str]:
-    parents, children = _edge_maps(cw)
+def _node_texts(
+    cw: ConcreteWorkflow, submit_files: Mapping[str, str] | None, edges: EdgeMaps | None = None
+) -> Iterator[str]:
+    parents, children = edges or edge_maps(cw)
     files = submit_files or {}
     encode = _NodeEncoder().node
     no_ends: list[str] = []
@@ -298,7 +281,7 @@ def _node_texts(cw: ConcreteWorkflow, submit_files: Mapping[str, str] | None) ->
 def _node_records(
     cw: ConcreteWorkflow, submit_files: Mapping[str, str] | None
 ) -> Iterator[dict[str, Any]]:
-    parents, children = _edge_maps(cw)
+    parents, children = edge_maps(cw)
     files = submit_files or {}
     for n in cw.nodes:
         name = n.name
@@ -319,14 +302,17 @@ def dumps_plan(record: Mapping[str, Any]) -> str:
 
 
 def yield_plan_text(
-    cw: ConcreteWorkflow, submit_files: Mapping[str, str] | None = None
+    cw: ConcreteWorkflow,
+    submit_files: Mapping[str, str] | None = None,
+    edges: EdgeMaps | None = None,
 ) -> Iterator[str]:
     """``dumps_plan(plan_record(cw))`` in pieces, one node at a time (bounded memory).
 
     ``json.dumps(indent=...)`` falls back to the pure-Python encoder, 5x slower at 10^5
-    nodes, so only the top level is laid out by hand.
+    nodes, so only the top level is laid out by hand. ``edges``: ``edge_maps(cw)`` if the
+    caller has it already (the DAG needs it too).
     """
-    return _yield_text(_head(cw), _node_texts(cw, submit_files))
+    return _yield_text(_head(cw), _node_texts(cw, submit_files, edges))
 
 
 def _yield_text(head: Mapping[str, Any], nodes: Iterator[str]) -> Iterator[str]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
-from planner.emit.dag import DagNode, check_node_names, yield_dag_chunks
+from planner.emit.dag import DagNode, check_node_names, edge_maps, yield_dag_chunks
 from planner.emit.record import KIND_NAMES, yield_plan_text
 from planner.emit.submit import (
     BUNDLE_FILE,
@@ -349,10 +349,13 @@ def _fill(
         del descriptions
         for sub in sub_files:
             _write_lines(tmp / sub.name, yield_submit_lines(sub.description))
+        edges = edge_maps(cw)
         _write_chunks(
-            tmp / f"{cw.name}.dag", yield_dag_chunks(cw, dag_nodes, ctx.tool(EXITCODE_TOOL))
+            tmp / f"{cw.name}.dag",
+            yield_dag_chunks(cw, dag_nodes, ctx.tool(EXITCODE_TOOL), edges),
         )
-        plan_text = yield_plan_text(cw, {name: dn.submit_file for name, dn in dag_nodes.items()})
+        submit_names = {name: dn.submit_file for name, dn in dag_nodes.items()}
+        plan_text = yield_plan_text(cw, submit_names, edges)
         _write_chunks(tmp / PLAN_FILE, plan_text)
         for name, source in sorted(catalog_files.items()):
             shutil.copyfile(source, tmp / name)
