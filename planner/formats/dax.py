@@ -65,6 +65,12 @@ def _parse(data: bytes, source: str | None) -> Workflow:
             raise FormatError(
                 f"malformed XML at line {line}, column {column + 1}: {reason}", source=source
             ) from None
+        return from_element(root, source)
+
+
+def from_element(root: ET.Element, source: str | None = None) -> Workflow:
+    """Build a Workflow from an already-parsed ``<adag>`` element."""
+    with no_gc():
         if _tag(root) != "adag":
             raise FormatError(
                 f"not a DAX: the root element is <{_tag(root)}>, not <adag>", source=source

@@ -24,11 +24,13 @@ from catalogs.yamlio import load_yaml
 from planner.errors import FormatError, UnsupportedFeature
 from planner.formats._shape import (
     LINKS,
+    NAMESPACES,
     as_bool,
     as_size,
     job_where,
     make_job,
     need_str,
+    new_job,
     new_use,
     profiles_from,
     scalar_text,
@@ -84,7 +86,7 @@ def from_dict(doc: object, source: str | None = None) -> Workflow:
         raise FormatError("workflow 'jobs' must be a non-empty list", source=source)
     defaults = profiles_from(doc.get("profiles"), "workflow", source)
     with no_gc():
-        jobs = tuple(_job(i, raw, defaults, source) for i, raw in enumerate(raw_jobs))
+        jobs = _jobs(raw_jobs, defaults, source)
     metadata = doc.get("metadata") or {}
     if not isinstance(metadata, Mapping):
         raise FormatError("workflow 'metadata' must be a mapping", source=source)
@@ -100,9 +102,189 @@ def from_dict(doc: object, source: str | None = None) -> Workflow:
     )
 
 
+def _jobs(
+    raw_jobs: list[Any], defaults: dict[Namespace, dict[str, str]], source: str | None
+) -> tuple[Job, ...]:
+    """Every job through :class:`_FastJobs` (the plain shapes, no messages to format),
+    else through :func:`_job`, which checks everything and names what is wrong."""
+    fast = _FastJobs(defaults).job
+    out: list[Job] = []
+    append = out.append
+    for index, raw in enumerate(raw_jobs):
+        job = fast(raw)
+        append(job if job is not None else _job(index, raw, defaults, source))
+    return tuple(out)
+
+
+class _FastJobs:
+    """Builds the jobs whose every part has the plain shape Pegasus and wfplan write:
+    string ids, names and arguments, uses with a string lfn, a known type, an int size
+    and boolean flags, profiles of strings in known namespaces. :meth:`job` returns None
+    for anything else (which :func:`_job` then reads or refuses), so both paths give
+    equal jobs and every message comes from one place.
+
+    Equal uses and equal profiles are built once and shared between jobs (they are
+    immutable values): a file read by many jobs, or the same runtime profile on 10^5
+    jobs, costs one object, and a dict lookup instead of a construction.
+    """
+
+    __slots__ = ("_bare", "_defaults", "_profiles", "_uses")
+
+    def __init__(self, defaults: dict[Namespace, dict[str, str]]) -> None:
+        self._defaults = defaults
+        self._bare: dict[Namespace, dict[str, str]] = merge_profiles(defaults)
+        self._uses: dict[tuple[Any, ...], Use] = {}
+        self._profiles: dict[tuple[Any, ...], dict[Namespace, dict[str, str]]] = {}
+
+    def job(self, raw: object) -> Job | None:
+        if type(raw) is not dict or not raw.keys() <= _JOB_KEYS:
+            return None
+        get = raw.get
+        job_id = get("id")
+        name = get("name")
+        if (
+            type(job_id) is not str
+            or not job_id
+            or type(name) is not str
+            or not name
+            or get("type", "job") != "job"
+        ):
+            return None
+        namespace = get("namespace")
+        version = get("version")
+        node_label = get("nodeLabel")
+        stdin = get("stdin")
+        stdout = get("stdout")
+        stderr = get("stderr")
+        if not (
+            (namespace is None or type(namespace) is str)
+            and (version is None or type(version) is str)
+            and (node_label is None or type(node_label) is str)
+            and (stdin is None or type(stdin) is str)
+            and (stdout is None or type(stdout) is str)
+            and (stderr is None or type(stderr) is str)
+        ):
+            return None
+        raw_args = get("arguments")
+        if raw_args is None:
+            arguments: tuple[str, ...] = ()
+        elif type(raw_args) is list:
+            arguments = tuple(raw_args)
+            for word in arguments:
+                if type(word) is not str:
+                    return None
+        else:
+            return None
+        raw_uses = get("uses")
+        if raw_uses is None:
+            uses: tuple[Use, ...] = ()
+        elif type(raw_uses) is list:
+            built: list[Use] = []
+            cache = self._uses
+            for u in raw_uses:
+                if type(u) is not dict:
+                    return None
+                lfn = u.get("lfn")
+                kind = u.get("type")
+                size = u.get("size")
+                if type(lfn) is not str or type(kind) is not str:
+                    return None
+                # size must be checked as an int before the lookup: True == 1 as dict keys
+                if size is None and len(u) == 2:
+                    key: tuple[Any, ...] = (lfn, kind)
+                elif type(size) is int and len(u) == 3:
+                    key = (lfn, kind, size)
+                else:
+                    if not u.keys() <= _FLAG_USE_KEYS or (
+                        size is not None and type(size) is not int
+                    ):
+                        return None
+                    stage_out = u.get("stageOut", True)
+                    register = u.get("registerReplica", True)
+                    optional = u.get("optional", False)
+                    bypass = u.get("bypass", False)
+                    if not (
+                        type(stage_out) is bool
+                        and type(register) is bool
+                        and type(optional) is bool
+                        and type(bypass) is bool
+                    ):
+                        return None
+                    key = (lfn, kind, size, stage_out, register, optional, bypass)
+                use = cache.get(key)
+                if use is None:
+                    link = LINKS.get(kind)
+                    if link is None or (size is not None and size < 0):
+                        return None
+                    use = cache[key] = new_use(
+                        {
+                            "lfn": lfn,
+                            "link": link,
+                            "stage_out": u.get("stageOut", True),
+                            "register_replica": u.get("registerReplica", True),
+                            "optional": u.get("optional", False),
+                            "bypass": u.get("bypass", False),
+                            "size": size,
+                        }
+                    )
+                built.append(use)
+            uses = tuple(built)
+        else:
+            return None
+        raw_profiles = get("profiles")
+        if raw_profiles is None:
+            profiles = self._bare
+        else:
+            found = self._profiles_of(raw_profiles)
+            if found is None:
+                return None
+            profiles = found
+        return new_job(
+            {
+                "id": job_id,
+                "name": name,
+                "namespace": namespace,
+                "version": version,
+                "node_label": node_label,
+                "arguments": arguments,
+                "uses": uses,
+                "profiles": profiles,
+                "stdin": stdin,
+                "stdout": stdout,
+                "stderr": stderr,
+            }
+        )
+
+    def _profiles_of(self, raw: object) -> dict[Namespace, dict[str, str]] | None:
+        """The merged profiles for plain ``{namespace: {key: "value"}}`` (all strings, so
+        equal keys mean equal content), shared by every job that has the same ones."""
+        if type(raw) is not dict:
+            return None
+        parts: list[object] = []
+        for ns_name, values in raw.items():
+            if type(ns_name) is not str or type(values) is not dict:
+                return None
+            for k, v in values.items():
+                if type(k) is not str or type(v) is not str:
+                    return None
+            parts.append(ns_name)
+            parts.extend(values.items())
+        key = tuple(parts)
+        found = self._profiles.get(key)
+        if found is None:
+            if not all(ns_name.lower() in NAMESPACES for ns_name in raw):
+                return None
+            own = profiles_from(raw, "", None)
+            found = self._profiles[key] = (
+                merge_profiles(self._defaults, own) if self._defaults else own
+            )
+        return found
+
+
 def _job(
     index: int, raw: object, defaults: dict[Namespace, dict[str, str]], source: str | None
 ) -> Job:
+    """One job, every field checked: a problem is one FormatError naming the job."""
     if not isinstance(raw, Mapping):
         raise FormatError(f"{job_where(index, None)}: not a mapping", source=source)
     job_id = raw.get("id")
@@ -468,8 +650,9 @@ def _yield_job_lines(job: dict[str, Any]) -> Iterator[str]:
 
 _BARE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 _RESERVED = frozenset({"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"})
-# characters YAML does not allow raw inside a double-quoted scalar; JSON leaves them raw
-_NON_PRINTABLE = re.compile("[\x7f-\x84\x86-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
+# characters YAML does not allow raw inside a double-quoted scalar (and NEL, \x85, which
+# YAML 1.1 readers such as PyYAML take for a line break); JSON leaves them raw
+_NON_PRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
 
 
 _PLAIN_ASCII = re.compile(r"[ !#-\[\]-~]*")

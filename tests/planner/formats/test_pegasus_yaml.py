@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from catalogs.yamlio import parser_name
 from planner.errors import FormatError, UnknownProfileNamespace, UnsupportedFeature
 from planner.formats import load_workflow, pegasus_yaml
 from planner.model.base import Namespace
@@ -56,8 +57,10 @@ def test_reads_jobs_uses_profiles_and_dependencies() -> None:
     assert first.uses[0] == Use(lfn="f.a", link=LinkType.INPUT, size=1024)
     assert first.uses[1].stage_out is False and first.uses[1].register_replica is True
     assert first.profiles[Namespace.PEGASUS] == {"clusters.size": "2", "runtime": "1.5"}
-    # workflow-level profiles apply to every job, the job's own keys win; YAML 1.2: yes is text
-    assert first.profiles[Namespace.ENV] == {"HOME_DIR": "/h", "X": "yes"}
+    # workflow-level profiles apply to every job, the job's own keys win; yes is text under
+    # YAML 1.2 (yaml-rs) and the boolean true under YAML 1.1 (the PyYAML fallback)
+    x = "true" if parser_name() == "pyyaml" else "yes"
+    assert first.profiles[Namespace.ENV] == {"HOME_DIR": "/h", "X": x}
     assert second.profiles == {Namespace.ENV: {"HOME_DIR": "/h"}}
     assert second.transformation == "ns::analyze:1.0"
     assert second.uses[1].size == 7 and second.uses[1].register_replica is False

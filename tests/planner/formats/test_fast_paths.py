@@ -1,0 +1,174 @@
+"""The readers' fast paths build exactly what the checked paths build, or step aside.
+
+Each reader builds plain shapes without per-item messages and leaves anything else to a
+checked path that names the offender. These properties pin that down: on any input the
+fast path either declines (None) or returns a job equal to the checked one, and it never
+accepts what the checked path refuses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from catalogs.errors import WfplanError
+from planner.formats import pegasus_yaml
+from planner.model.base import Namespace
+from planner.model.workflow import Job
+
+# near misses per kind of field, from small pools so that equal-but-different keys
+# (True == 1 == 1.0) meet in one builder
+_NEAR = {
+    "text": [None, 1, 1.0, True, "", ["x"], {}],
+    "size": [None, -1, True, 1.0, 1.5, "12", "x"],
+    "flag": [None, 1, 0, "yes", "false", []],
+    "link": [None, "in", "Input", 1, True, []],
+    "list": [None, "x", {}, 1, [1], [None], [True]],
+    "mapping": [None, [], "x", {"condr": {}}, {"pegasus": None}, {"pegasus": {"k": 1}}],
+}
+_FIELD = {
+    "type": "text", "id": "text", "name": "text", "namespace": "text",
+    "version": "text", "nodeLabel": "text", "stdin": "text", "stdout": "text",
+    "stderr": "text", "arguments": "list", "uses": "list", "profiles": "mapping",
+    "lfn": "text", "size": "size", "stageOut": "flag", "registerReplica": "flag",
+    "optional": "flag", "bypass": "flag", "metadata": "mapping", "bogus": "text",
+}  # fmt: skip
+_lfn = st.sampled_from(["f.a", "f.b", "region.hdr"])
+_link = st.sampled_from(["input", "output", "inout", "checkpoint", "none"])
+_flag = st.booleans()
+_use = st.fixed_dictionaries(
+    {"lfn": _lfn, "type": _link},
+    optional={
+        "size": st.sampled_from([0, 1, 3, 2**40]),
+        "stageOut": _flag,
+        "registerReplica": _flag,
+        "optional": _flag,
+        "bypass": _flag,
+    },
+)
+_ns = st.sampled_from(["pegasus", "env", "condor", "PEGASUS", "dagman"])
+_profiles = st.dictionaries(
+    _ns, st.dictionaries(st.sampled_from(["runtime", "X", "1"]), st.sampled_from(["1", "a", ""]))
+)
+_text = st.sampled_from(["a", "ID1", "1.0"])
+_job = st.fixed_dictionaries(
+    {"type": st.just("job"), "id": _text, "name": _text},
+    optional={
+        "namespace": _text,
+        "version": _text,
+        "nodeLabel": _text,
+        "stdin": _text,
+        "stdout": _text,
+        "stderr": _text,
+        "arguments": st.lists(st.sampled_from(["-i", "f.a", "", "x y"]), max_size=4),
+        "uses": st.lists(_use, max_size=4),
+        "profiles": _profiles,
+        "hooks": st.just({}),
+    },
+)
+_JOB_KEYS = ["type", "id", "name", "namespace", "version", "nodeLabel", "stdin", "stdout",
+             "stderr", "arguments", "uses", "profiles", "bogus"]  # fmt: skip
+_USE_KEYS = ["lfn", "type", "size", "stageOut", "registerReplica", "optional", "bypass",
+             "metadata", "bogus"]  # fmt: skip
+
+
+@st.composite
+def _perturbed_job(draw: st.DrawFn, where: str) -> dict[str, Any]:
+    """A plain job with at most one value replaced by junk: a job with one defect reaches
+    every check of the fast path (a job that is wrong everywhere fails at the first)."""
+    job: dict[str, Any] = draw(_job)
+    if where == "use":
+        job["uses"] = draw(st.lists(_use, min_size=1, max_size=3))
+    elif where.startswith("profile"):
+        job["profiles"] = draw(_profiles.filter(lambda p: any(p.values())))
+    if where == "job":
+        key = draw(st.sampled_from(_JOB_KEYS))
+        job[key] = draw(st.sampled_from(_NEAR[_FIELD[key]]))
+    elif where == "use":
+        key = draw(st.sampled_from(_USE_KEYS))
+        kind = "link" if key == "type" else _FIELD[key]
+        use = draw(st.sampled_from(job["uses"]))
+        use[key] = draw(st.sampled_from(_NEAR[kind]))
+    elif where == "profile namespace":
+        ns = draw(st.sampled_from(sorted(job["profiles"])))
+        job["profiles"][draw(st.sampled_from(["condr", "1", 1, True, None]))] = job["profiles"].pop(
+            ns
+        )
+    elif where == "profile value":
+        ns = draw(st.sampled_from(sorted(k for k, v in job["profiles"].items() if v)))
+        key = draw(st.sampled_from(["runtime", "X", 1, True]))
+        job["profiles"][ns][key] = draw(st.sampled_from(["1", *_NEAR["text"]]))
+    return job
+
+
+_defaults = st.sampled_from([{}, {Namespace.ENV: {"HOME": "/h"}}])
+
+
+def _checked(raw: object, defaults: dict[Namespace, dict[str, str]]) -> Job | None:
+    try:
+        return pegasus_yaml._job(0, raw, defaults, "wf.yml")
+    except WfplanError:
+        return None
+
+
+@pytest.mark.parametrize("where", ["job", "use", "profile namespace", "profile value"])
+@settings(max_examples=100, deadline=None)
+@given(data=st.data(), defaults=_defaults)
+def test_yaml_fast_path_equals_the_checked_path_or_declines(
+    where: str, data: st.DataObject, defaults: dict[Namespace, dict[str, str]]
+) -> None:
+    jobs = data.draw(st.lists(_perturbed_job(where), min_size=1, max_size=6))
+    fast = pegasus_yaml._FastJobs(defaults)
+    for raw in jobs:  # several jobs share one builder, so shared uses/profiles are exercised
+        built = fast.job(raw)
+        if built is not None:
+            assert built == _checked(raw, defaults)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_job, min_size=1, max_size=4), _defaults)
+def test_yaml_fast_path_takes_every_plain_job(
+    jobs: list[Any], defaults: dict[Namespace, dict[str, str]]
+) -> None:
+    fast = pegasus_yaml._FastJobs(defaults)
+    for raw in jobs:
+        built = fast.job(raw)
+        assert built is not None
+        assert built == pegasus_yaml._job(0, raw, defaults, "wf.yml")
+
+
+def test_equal_uses_and_profiles_are_shared_between_jobs() -> None:
+    text = """\
+pegasus: "5.0"
+name: w
+jobs:
+  - {type: job, id: A, name: t, uses: [{lfn: f.a, type: input, size: 3}],
+     profiles: {pegasus: {runtime: "5"}}}
+  - {type: job, id: B, name: t, uses: [{lfn: f.a, type: input, size: 3}],
+     profiles: {pegasus: {runtime: "5"}}}
+  - {type: job, id: C, name: t, uses: [{lfn: f.a, type: input, size: 4}],
+     profiles: {pegasus: {runtime: "6"}}}
+"""
+    a, b, c = pegasus_yaml.loads(text, "wf.yml").jobs
+    assert a.uses[0] is b.uses[0] and a.profiles is b.profiles
+    assert c.uses[0].size == 4 and c.profiles == {Namespace.PEGASUS: {"runtime": "6"}}
+
+
+def test_a_size_of_true_is_not_taken_for_one() -> None:
+    """``True == 1`` as a dict key: the shared-use cache must not mix them up."""
+    text = """\
+pegasus: "5.0"
+name: w
+jobs:
+  - {type: job, id: A, name: t, uses: [{lfn: f.a, type: input, size: 1}]}
+  - {type: job, id: B, name: t, uses: [{lfn: f.a, type: input, size: true}]}
+"""
+    try:
+        pegasus_yaml.loads(text, "wf.yml")
+    except WfplanError as exc:
+        assert "job 2 (id 'B'): uses[0] (lfn 'f.a')" in str(exc)
+    else:
+        raise AssertionError("a boolean size was accepted")
