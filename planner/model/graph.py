@@ -35,6 +35,7 @@ class JobGraph:
     pred: dict[str, list[str]]
     producer: dict[str, str] = field(default_factory=dict)
     consumers: dict[str, list[str]] = field(default_factory=dict)
+    rewritten: tuple[str, ...] = ()  # LFNs that more than one job writes (validation's cue)
 
     def parents(self, job_id: str) -> Sequence[str]:
         return self.pred[job_id]
@@ -55,13 +56,21 @@ class JobGraph:
         """LFNs read by some job and written by none, in first-use order."""
         return [lfn for lfn in self.consumers if lfn not in self.producer]
 
-    def topological_order(self) -> list[str]:
+    def topological_order(self) -> tuple[str, ...]:
         """Job ids, parents before children: generation by generation (Kahn), each
         generation in the order its jobs became ready (networkx's ``topological_sort``).
+        Computed once (validation and the passes share it).
 
         Raises :class:`planner.errors.CycleError` on a cycle (validation names cycles
         first; this is the backstop).
         """
+        cached: tuple[str, ...] | None = self.__dict__.get("_order")
+        if cached is None:
+            # frozen: the cache goes straight into the instance dict (cached_property's way)
+            cached = self.__dict__["_order"] = self._kahn()
+        return cached
+
+    def _kahn(self) -> tuple[str, ...]:
         succ = self.succ
         indegree = {job_id: len(ps) for job_id, ps in self.pred.items() if ps}
         generation = [job_id for job_id, ps in self.pred.items() if not ps]
@@ -81,7 +90,7 @@ class JobGraph:
         if indegree:
             stuck = ", ".join(sorted(indegree)[:5])
             raise CycleError(f"the workflow's dependencies form a cycle (jobs include {stuck})")
-        return order
+        return tuple(order)
 
     def levels(self, order: Sequence[str] | None = None) -> dict[str, int]:
         """Level of every job: 1 + the longest distance from a root (roots are level 1).
@@ -118,6 +127,7 @@ def build_job_graph(workflow: Workflow) -> JobGraph:
     producer: dict[str, str] = {}
     inout_writer: dict[str, str] = {}
     consumers: dict[str, list[str]] = {}
+    rewritten: dict[str, None] = {}
     output, checkpoint, inout, input_ = (
         LinkType.OUTPUT,
         LinkType.CHECKPOINT,
@@ -135,7 +145,9 @@ def build_job_graph(workflow: Workflow) -> JobGraph:
                 else:
                     readers.append(job_id)
             elif link is output or link is checkpoint:
-                producer.setdefault(use.lfn, job_id)
+                first = producer.setdefault(use.lfn, job_id)
+                if first != job_id:
+                    rewritten[use.lfn] = None
             elif link is inout:
                 inout_writer.setdefault(use.lfn, job_id)
                 consumers.setdefault(use.lfn, []).append(job_id)
@@ -155,4 +167,6 @@ def build_job_graph(workflow: Workflow) -> JobGraph:
             if r not in children and r != src:
                 children[r] = None
                 pred[r].append(src)
-    return JobGraph(succ=succ, pred=pred, producer=producer, consumers=consumers)
+    return JobGraph(
+        succ=succ, pred=pred, producer=producer, consumers=consumers, rewritten=tuple(rewritten)
+    )

@@ -40,6 +40,9 @@ _SHELL = re.compile(r"[;|&<>]")
 _SUBSTITUTION = re.compile(r"`|\$\(")
 _SEQUENCE = re.compile(r";|&")
 _SPACE = re.compile(r"\s")
+# Matches every name lfn_problem refuses (and a few it accepts, such as "a..b"): empty or
+# blank, a control character, absolute, or any "..".
+_MAYBE_UNSAFE_LFN = re.compile(r"\A\s*\Z|[\x00-\x1f\x7f]|\A/|\.\.")
 
 
 def names(items: Sequence[str], limit: int = MAX_NAMES) -> str:
@@ -88,13 +91,14 @@ def _find(
 ) -> list[WfplanError]:
     src = workflow.source
     found: list[WfplanError] = []
-    found += _capped(_duplicate_ids(workflow.jobs, src), "duplicate job ids")
     ids = {job.id for job in workflow.jobs}
+    if len(ids) != len(workflow.jobs):
+        found += _capped(_duplicate_ids(workflow.jobs, src), "duplicate job ids")
     found += _capped(_unknown_jobs(workflow.dependencies, ids, src), "unknown job references")
     graph = graph or build_job_graph(workflow)
-    found += _capped(
-        _duplicate_producers(_writers(workflow.jobs), src), "files with several producers"
-    )
+    if graph.rewritten:
+        writers = _writers(workflow.jobs, set(graph.rewritten))
+        found += _capped(_duplicate_producers(writers, src), "files with several producers")
     found += _capped(_self_loops(workflow, ids, src), "cycles")
     found += _capped(_cycles(workflow, graph, src), "cycles")
     found += _capped(_unsafe_lfns(workflow.jobs, src), "unsafe LFNs")
@@ -107,7 +111,7 @@ def _find(
         )
     if replicas is not None:
         found += _capped(
-            _missing_replicas(workflow.jobs, graph.producer, replicas, src),
+            _missing_replicas(workflow.jobs, graph, replicas, src),
             "LFNs without a replica",
         )
     return found
@@ -150,15 +154,15 @@ def _unknown_jobs(
         yield UnknownJob(f"dependency names unknown job {ref!r} (in {names(where, 3)})", source=src)
 
 
-def _writers(jobs: Sequence[Job]) -> dict[str, list[str]]:
-    """The jobs that write each LFN as ``output`` or ``checkpoint``, in job order."""
+def _writers(jobs: Sequence[Job], lfns: set[str]) -> dict[str, list[str]]:
+    """The jobs that write each of ``lfns`` as ``output`` or ``checkpoint``, in job order."""
     writers: dict[str, list[str]] = {}
     output, checkpoint = LinkType.OUTPUT, LinkType.CHECKPOINT
     for job in jobs:
         job_id = job.id
         for use in job.uses:
             link = use.link
-            if link is output or link is checkpoint:
+            if (link is output or link is checkpoint) and use.lfn in lfns:
                 ws = writers.get(use.lfn)
                 if ws is None:
                     writers[use.lfn] = [job_id]
@@ -194,6 +198,11 @@ def _self_loops(workflow: Workflow, ids: set[str], src: str | None) -> Iterable[
 def _cycles(workflow: Workflow, graph: JobGraph, src: str | None) -> Iterable[WfplanError]:
     """Kahn's algorithm over the job graph (explicit and file edges); only the jobs left
     over (those on or behind a cycle) go to networkx to name each cycle."""
+    try:
+        graph.topological_order()  # computed once, shared with the passes
+        return
+    except CycleError:
+        pass
     succ = graph.succ
     indegree = {job_id: len(ps) for job_id, ps in graph.pred.items() if ps}
     ready = [job_id for job_id, ps in graph.pred.items() if not ps]
@@ -237,6 +246,15 @@ def lfn_problem(lfn: str) -> str | None:
 
 
 def _unsafe_lfns(jobs: Sequence[Job], src: str | None) -> Iterable[WfplanError]:
+    # Every distinct name checked once by one regex; the jobs are walked again (in order,
+    # to name each offender's first user) only when some name is bad.
+    distinct = {use.lfn: None for job in jobs for use in job.uses}
+    distinct.update(
+        (s, None) for job in jobs for s in (job.stdin, job.stdout, job.stderr) if s is not None
+    )
+    suspect = _MAYBE_UNSAFE_LFN.search
+    if not any(map(suspect, distinct)):
+        return
     checked: set[str] = set()
     for job in jobs:
         lfns = [u.lfn for u in job.uses]
@@ -323,19 +341,22 @@ def _unknown_transformations(
 
 
 def _missing_replicas(
-    jobs: Sequence[Job], producer: dict[str, str], catalog: ReplicaCatalog, src: str | None
+    jobs: Sequence[Job], graph: JobGraph, catalog: ReplicaCatalog, src: str | None
 ) -> Iterable[WfplanError]:
-    needed: dict[str, list[str]] = {}
+    missing = [lfn for lfn in graph.workflow_inputs() if not catalog.has(lfn)]
+    if not missing:
+        return
+    # Rare: which of them some job needs for real (an optional input may be absent).
+    wanted = set(missing)
     required: set[str] = set()
     for job in jobs:
         for use in job.uses:
-            if use.is_input and use.lfn not in producer:
-                needed.setdefault(use.lfn, []).append(job.id)
-                if not use.optional:
-                    required.add(use.lfn)
+            if use.lfn in wanted and use.is_input and not use.optional:
+                required.add(use.lfn)
     searched = _catalog_name(catalog.source, "replica")
-    for lfn, job_ids in needed.items():
-        if lfn in required and not catalog.has(lfn):
+    for lfn in missing:
+        if lfn in required:
+            job_ids = graph.consumers[lfn]
             label = "job" if len(job_ids) == 1 else "jobs"
             yield MissingReplica(
                 f"no replica for LFN {lfn!r} (needed by {label} {names(job_ids)}) in {searched}",
