@@ -222,6 +222,9 @@ class Residency:
     writer: str | None
     readers: list[str] = field(default_factory=list)
     original: bool = False  # the URL is a replica's own location: never remove it
+    # the input transfer URL -> job dir, shared by the readers (a file read by 10^5 jobs
+    # is described once)
+    pull: Transfer | None = None
 
 
 @dataclass(frozen=True)
@@ -376,17 +379,16 @@ def stage(
     ranking: dict[tuple[str, str], tuple[tuple[PFN, ...], tuple[str, ...]]] = {}
     dagman: dict[tuple[int, int], dict[Namespace, dict[str, str]]] = {}
 
-    pulls: dict[tuple[str, str | None, int | None], Transfer] = {}
-
-    def pulled(lfn: str, at: str, digest: str | None, size: int | None, site: str) -> Transfer:
-        """The input transfer staging URL -> job dir, one object per file and site (a file
-        read by 10^5 jobs is described once)."""
-        key = (at, digest, size)
-        move = pulls.get(key)
-        if move is None:
-            move = pulls[key] = transfer(
-                lfn=lfn, src=(at,), dst=lfn, sha256=digest, size=size, site=site
+    def pulled(res: Residency, lfn: str, digest: str | None, size: int | None) -> Transfer:
+        """The input transfer staging URL -> job dir, one object per file and site unless
+        readers declare different sizes."""
+        move = res.pull
+        if move is None or move.size != size or move.sha256 != digest:
+            move = transfer(
+                lfn=lfn, src=(res.url,), dst=lfn, sha256=digest, size=size, site=staging
             )
+            if res.pull is None:
+                res.pull = move
         return move
 
     # Residencies that wait for a transfer node's name: (residency, reader index or -1 for
@@ -432,6 +434,7 @@ def stage(
             # the producer's residency already holds this string: one copy per file
             known = residency.get((lfn, staging))
             at = known.url if known is not None else f"{base}/{lfn}"
+            size = use.size
             if producer is not None and producer not in pruned:
                 p_unit = unit_of[producer]
                 p_staging = staging_of[p_unit.name][0]
@@ -457,10 +460,13 @@ def stage(
                             p_unit.name,
                         )
                         wait_read(resident(lfn, p_staging, src), key)
-                        wait_write(resident(lfn, staging, at), key)
+                        known = resident(lfn, staging, at)
+                        wait_write(known, key)
                     _add_child(req, unit.name)
-                resident(lfn, staging, at).readers.append(unit.name)
-                inputs.append(pulled(lfn, at, None, use.size, staging))
+                if known is None:
+                    known = residency[(lfn, staging)] = Residency(url=at, writer=None)
+                known.readers.append(unit.name)
+                inputs.append(pulled(known, lfn, None, size))
                 continue
             pfns = replicas.get(lfn, ())
             if not pfns:
@@ -483,8 +489,10 @@ def stage(
                         f"input {lfn}: bypass staging, read from {urls[0]}"
                     )
                 continue
+            if known is None:
+                known = residency[(lfn, staging)] = Residency(url=at, writer=None)
             if urls[0] == at:
-                resident(lfn, staging, at).original = True
+                known.original = True
             else:
                 symlink = ordered[0].site == staging and urls[0].startswith("file://")
                 key = (NodeKind.STAGE_IN, lfn, staging)
@@ -503,7 +511,7 @@ def stage(
                     req = requests[key] = _Request(
                         NodeKind.STAGE_IN, staging, unit.level, local, move
                     )
-                    wait_write(resident(lfn, staging, at), key)
+                    wait_write(known, key)
                     for job_id in unit.jobs:
                         why.setdefault(job_id, []).append(
                             f"input {lfn}: replica {urls[0]}@{ordered[0].site}"
@@ -511,8 +519,8 @@ def stage(
                             + (" symlinked" if symlink else "")
                         )
                 _add_child(req, unit.name)
-            resident(lfn, staging, at).readers.append(unit.name)
-            inputs.append(pulled(lfn, at, digest, use.size, staging))
+            known.readers.append(unit.name)
+            inputs.append(pulled(known, lfn, digest, size))
 
         first = placements[unit.jobs[0]]
         if any(placements[j].stageable for j in unit.jobs):
@@ -541,7 +549,8 @@ def stage(
                     lfn=lfn, src=(lfn,), dst=at, size=use.size, site=staging, optional=use.optional
                 )
             )
-            resident(lfn, staging, at).writer = unit.name
+            res = resident(lfn, staging, at)
+            res.writer = unit.name
             key = (NodeKind.STAGE_OUT, lfn, options.output_site)
             if use.stage_out and key not in requests:
                 move = transfer(
@@ -555,7 +564,7 @@ def stage(
                 requests[key] = _Request(
                     NodeKind.STAGE_OUT, staging, unit.level, staging == "local", move, unit.name
                 )
-                wait_read(resident(lfn, staging, at), key)
+                wait_read(res, key)
 
         task_list = []
         for j in unit.jobs:
@@ -656,7 +665,6 @@ def stage(
     nodes.extend(_build_transfer_nodes(requests, names, options.retry))
     # Only the names are needed from here on: free the per-file maps before the last copies.
     requests.clear()
-    pulls.clear()
     ranking.clear()
     for res, i, key in reversed(fixups):  # the last request to write a file is its writer
         if i < 0:
