@@ -8,6 +8,7 @@ See docs/submit-dir.md for which node runs what, where.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -264,9 +265,8 @@ def _compute_job(node: Node, ctx: EmitContext, bundle_offset: int | None) -> Nod
     if direct:
         pairs.append(("executable", only.executable))
         pairs.append(("arguments", quote_arguments(only.arguments)))
-        env = _environment(node, only)
-        if env:
-            pairs.append(("environment", quote_environment(env)))
+        if only.environment or node.profiles.get(Namespace.ENV):
+            pairs.append(("environment", quote_environment(_environment(node, only))))
     else:
         bundled = not condor_transfer and bundle_offset is not None
         text = _runner_manifest_json(node, scratch, bundled)
@@ -344,8 +344,21 @@ def url_path(url: str) -> str | None:
     return unquote(parts.path)
 
 
+# A file:// URL whose path needs no decoding, quoting or checking for a submit file list
+# (no '%', ',', '$', ';', '=', whitespace or NUL; no trailing '/'): the common case, taken
+# without the general code below, which gives the same result for it.
+_PLAIN_FILE_URL = re.compile(r"file://(/[^%,$;=\s\x00]*[^%,$;=\s\x00/])")
+_PLAIN_NAME = re.compile(r"[^%,$;=\s\x00/]+")
+
+
 def _condor_input(node: Node, t: Transfer) -> str:
     """One ``transfer_input_files`` entry: HTCondor names the copy by its basename."""
+    src = t.src[0] if t.src else ""
+    plain = _PLAIN_FILE_URL.fullmatch(src)
+    if plain is not None:
+        path = plain.group(1)
+        if path.rpartition("/")[2] == t.lfn:
+            return path
     if not t.src:
         raise EmitError(f"node {node.name}: input {t.lfn!r} has no source URL")
     src = t.src[0]
@@ -367,6 +380,17 @@ def _condor_input(node: Node, t: Transfer) -> str:
 
 
 def _condor_outputs(node: Node, outputs: list[Transfer]) -> Iterator[tuple[str, str]]:
+    # The usual case, on its own path: plain names going to plain file:// URLs.
+    fast: list[str] = []
+    for t in outputs:
+        plain = _PLAIN_FILE_URL.fullmatch(t.dst)
+        if plain is None or t.optional or not _PLAIN_NAME.fullmatch(t.lfn):
+            break
+        fast.append(f"{t.lfn}={plain.group(1)}")
+    else:
+        yield ("transfer_output_files", ",".join([t.lfn for t in outputs]))
+        yield ("transfer_output_remaps", '"' + ";".join(fast) + '"')
+        return
     names = [check_path_list_item(t.lfn, f"node {node.name}: output") for t in outputs]
     # HTCondor holds a job when a listed output is missing; with an optional output the
     # list is left out, so every file the job created comes back (HTCondor's own rule)
@@ -387,14 +411,23 @@ def _condor_outputs(node: Node, outputs: list[Transfer]) -> Iterator[tuple[str, 
 
 def _finish(node: Node, ctx: EmitContext, pairs: list[tuple[str, str]]) -> Description:
     """Add logs and the node's condor profiles, then ``queue``."""
-    pairs.append(("output", ctx.in_dir(f"{node.name}.out")))
-    pairs.append(("error", ctx.in_dir(f"{node.name}.err")))
+    prefix = ctx.in_dir(node.name)
+    pairs.append(("output", f"{prefix}.out"))
+    pairs.append(("error", f"{prefix}.err"))
     pairs.append(("log", ctx.log))
-    if node.transformation and node.kind in (NodeKind.COMPUTE, NodeKind.CLUSTER):
+    tx = node.transformation
+    if tx and node.kind in _RUNS_TASKS:
         # ``wfplan run`` and condor_q users group jobs by it (Pegasus: pegasus_wf_xformation).
-        pairs.append(("+wfplan_transformation", classad_string(node.transformation)))
-    pairs = _apply_condor_profiles(node, pairs)
-    return (*pairs, ("queue", ""))
+        pairs.append(("+wfplan_transformation", _classad_string(tx)))
+    if node.profiles.get(Namespace.CONDOR):
+        pairs = _apply_condor_profiles(node, pairs)
+    pairs.append(_QUEUE)
+    return tuple(pairs)
+
+
+_RUNS_TASKS = frozenset((NodeKind.COMPUTE, NodeKind.CLUSTER))
+_QUEUE = ("queue", "")
+_classad_string = functools.lru_cache(maxsize=1024)(classad_string)
 
 
 def _apply_condor_profiles(node: Node, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -270,3 +271,47 @@ def test_runner_manifest_text_is_the_encoders(
         "outputs": [_transfer(t) for t in node.outputs],
     } | ({"node": node.name} if named else {})
     assert job.manifest_json == MANIFEST_ENCODER.encode(expected)
+
+
+_PATH_TEXT = st.text(alphabet="ab/%,$;= \t.'\"\n_", max_size=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lfns=st.lists(_PATH_TEXT, min_size=1, max_size=3),
+    dirs=st.lists(_PATH_TEXT, min_size=1, max_size=3),
+    names=st.lists(st.none() | _PATH_TEXT, min_size=1, max_size=3),
+    optional=st.booleans(),
+)
+def test_the_plain_url_shortcuts_agree_with_the_general_code(
+    lfns: list[str], dirs: list[str], names: list[str | None], optional: bool
+) -> None:
+    """condorio inputs and outputs: the description (or the refusal) is the same with the
+    fast path for plain file:// URLs as without it. ``names``: the source's basename when
+    it is not the LFN."""
+    import planner.emit.submit as submit
+
+    inputs = tuple(
+        Transfer(lfn=lfn, src=(f"file:///{d}/{lfn if name is None else name}",), dst=lfn)
+        for lfn, d, name in zip(lfns, dirs, names, strict=False)
+    )
+    outputs = tuple(
+        Transfer(lfn=lfn, src=(lfn,), dst=f"file:///{d}/{lfn}", optional=optional and i == 0)
+        for i, (lfn, d) in enumerate(zip(lfns, dirs, strict=False))
+    )
+    node = _compute(data_configuration=DataConfiguration.CONDORIO, inputs=inputs, outputs=outputs)
+
+    def outcome() -> object:
+        try:
+            return node_job(node, CTX).description
+        except EmitError as exc:
+            return str(exc)
+
+    fast = outcome()
+    plain = submit._PLAIN_FILE_URL
+    submit._PLAIN_FILE_URL = re.compile(r"(?!)")  # matches nothing: the general code only
+    try:
+        general = outcome()
+    finally:
+        submit._PLAIN_FILE_URL = plain
+    assert fast == general
