@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from planner.errors import FormatError
-from planner.formats._shape import as_size, job_where, make_job, need_str, new_use
+from planner.formats._shape import as_size, job_where, make_job, need_str, new_job, new_use
 from planner.model.base import Namespace, no_gc
 from planner.model.workflow import Job, LinkType, Use, Workflow
 
@@ -76,31 +76,36 @@ def from_dict(doc: object, source: str | None = None) -> Workflow:
         runs = _executions(
             _list(execution.get("tasks"), "'workflow.execution.tasks'", source), source
         )
-        built = [_task_15(i, t, sizes, runs, source) for i, t in enumerate(tasks)]
+        fast = _FastTasks(sizes, runs).task
+        built = [fast(t) or _task_15(i, t, sizes, runs, source) for i, t in enumerate(tasks)]
     else:
         tasks = _list(wf.get("tasks"), "'workflow.tasks'", source)
         built = [_task_old(i, t, source) for i, t in enumerate(tasks)]
     if not built:
         raise FormatError("workflow has no tasks", source=source)
-    # parents may name a task by its name in old files; map names to ids
-    by_name: dict[str, str] = {}
-    for job_task in tasks:
-        if isinstance(job_task, Mapping) and "name" in job_task and "id" in job_task:
-            by_name.setdefault(str(job_task["name"]), str(job_task["id"]))
     ids = {job.id for job, _, _ in built}
+    by_name: dict[str, str] | None = None
     edges: dict[tuple[str, str], None] = {}
     for job, parents, children in built:
+        job_id = job.id
         for p in parents:
-            edges[(p if p in ids else by_name.get(p, p), job.id)] = None
+            if p not in ids:
+                by_name = _ids_by_name(tasks) if by_name is None else by_name
+                p = by_name.get(p, p)
+            edges[(p, job_id)] = None
         for c in children:
-            edges[(job.id, c if c in ids else by_name.get(c, c))] = None
+            if c not in ids:
+                by_name = _ids_by_name(tasks) if by_name is None else by_name
+                c = by_name.get(c, c)
+            edges[(job_id, c)] = None
     # 1.4 instances of planned runs hold the planner's own transfer/auxiliary tasks
     # (stage-in, create-dir, ...): they are not part of the abstract workflow, so they
     # are dropped and their parents linked to their children
     added = {
         str(t.get("id", t.get("name")))
         for t in tasks
-        if isinstance(t, Mapping) and t.get("type") in ("transfer", "auxiliary")
+        if (type(t) is dict or isinstance(t, Mapping))
+        and t.get("type") in ("transfer", "auxiliary")
     }
     jobs = tuple(job for job, _, _ in built if job.id not in added)
     if not jobs:
@@ -117,6 +122,15 @@ def from_dict(doc: object, source: str | None = None) -> Workflow:
         metadata={},
         source=source,
     )
+
+
+def _ids_by_name(tasks: list[Any]) -> dict[str, str]:
+    """Task ids by task name: parents may name a task by its name in old files."""
+    by_name: dict[str, str] = {}
+    for job_task in tasks:
+        if isinstance(job_task, Mapping) and "name" in job_task and "id" in job_task:
+            by_name.setdefault(str(job_task["name"]), str(job_task["id"]))
+    return by_name
 
 
 def _splice(edges: dict[tuple[str, str], None], removed: set[str]) -> dict[tuple[str, str], None]:
@@ -146,6 +160,12 @@ def _splice(edges: dict[tuple[str, str], None], removed: set[str]) -> dict[tuple
 def _file_sizes(files: list[Any], source: str | None) -> dict[str, int | None]:
     sizes: dict[str, int | None] = {}
     for k, entry in enumerate(files):
+        if type(entry) is dict:  # the common case first: no message strings to format
+            lfn = entry.get("id")
+            size = entry.get("sizeInBytes")
+            if type(lfn) is str and (size is None or (type(size) is int and size >= 0)):
+                sizes[lfn] = size
+                continue
         where = f"files[{k}]"
         if not isinstance(entry, Mapping) or entry.get("id") is None:
             raise FormatError(f"{where} has no id", source=source)
@@ -197,6 +217,106 @@ def _profiles(
 
 def _refs(task: Mapping[str, Any], key: str, where: str, source: str | None) -> list[str]:
     return [str(x) for x in _list(task.get(key), f"{where}: '{key}'", source)]
+
+
+class _FastTasks:
+    """Builds 1.5 tasks whose every part has the plain shape (string ids, file names,
+    program and arguments; a numeric runtime); :meth:`task` returns None for anything
+    else, which :func:`_task_15` then reads or refuses with a message naming the task.
+    Equal uses and runtime profiles are built once and shared between jobs."""
+
+    __slots__ = ("_profiles", "_runs", "_sizes", "_uses")
+
+    def __init__(self, sizes: dict[str, int | None], runs: dict[str, Mapping[str, Any]]) -> None:
+        self._sizes = sizes
+        self._runs = runs
+        self._uses: dict[tuple[str, LinkType], Use] = {}
+        self._profiles: dict[str, dict[Namespace, dict[str, str]]] = {}
+
+    def task(self, task: object) -> tuple[Job, list[str], list[str]] | None:
+        if type(task) is not dict:
+            return None
+        get = task.get
+        task_id = get("id")
+        if type(task_id) is not str or not task_id:
+            return None
+        run = self._runs.get(task_id, _NO_RUN)
+        command = run.get("command") or _NO_RUN
+        if type(command) is not dict:
+            return None
+        program = command.get("program") or get("category") or get("name")
+        raw_args = command.get("arguments") or ()
+        if type(program) is not str:
+            return None
+        if type(raw_args) is str:
+            arguments = tuple(raw_args.split())
+        elif type(raw_args) is list or type(raw_args) is tuple:
+            arguments = tuple(raw_args)
+            for word in arguments:
+                if type(word) is not str:
+                    return None
+        else:
+            return None
+        uses: list[Use] = []
+        cache = self._uses
+        sizes = self._sizes
+        for key, link in (("inputFiles", LinkType.INPUT), ("outputFiles", LinkType.OUTPUT)):
+            lfns = get(key)
+            if lfns is None:
+                continue
+            if type(lfns) is not list:
+                return None
+            for lfn in lfns:
+                if type(lfn) is not str:
+                    return None
+                use = cache.get((lfn, link))
+                if use is None:
+                    use = cache[(lfn, link)] = _use(lfn, link, sizes.get(lfn))
+                uses.append(use)
+        parents = get("parents")
+        children = get("children")
+        if parents is None:
+            parents = []
+        if children is None:
+            children = []
+        if type(parents) is not list or type(children) is not list:
+            return None
+        for ref in parents:
+            if type(ref) is not str:
+                return None
+        for ref in children:
+            if type(ref) is not str:
+                return None
+        runtime = run.get("runtimeInSeconds", run.get("runtime"))
+        if runtime is None:
+            profiles: dict[Namespace, dict[str, str]] = {}
+        elif type(runtime) is int or type(runtime) is float:
+            text = repr(runtime)
+            found = self._profiles.get(text)
+            if found is None:
+                found = self._profiles[text] = {Namespace.PEGASUS: {"runtime": text}}
+            profiles = found
+        else:
+            return None
+        job = new_job(
+            {
+                "id": task_id,
+                "name": program,
+                "namespace": None,
+                "version": None,
+                "node_label": None,
+                "arguments": arguments,
+                "uses": tuple(uses),
+                "profiles": profiles,
+                "stdin": None,
+                "stdout": None,
+                "stderr": None,
+            }
+        )
+        return job, parents, children
+
+
+_NO_RUN: Mapping[str, Any] = {}
 
 
 def _task_15(

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from catalogs.errors import WfplanError
-from planner.formats import pegasus_yaml
+from planner.formats import pegasus_yaml, wfformat
 from planner.model.base import Namespace
 from planner.model.workflow import Job
 
@@ -172,3 +172,73 @@ jobs:
         assert "job 2 (id 'B'): uses[0] (lfn 'f.a')" in str(exc)
     else:
         raise AssertionError("a boolean size was accepted")
+
+
+# --- WfFormat 1.5 ------------------------------------------------------------------------
+
+_task = st.fixed_dictionaries(
+    {"id": st.sampled_from(["t1", "t2", "t3"])},
+    optional={
+        "name": st.sampled_from(["n1", "t1"]),
+        "category": st.sampled_from(["mProject", ""]),
+        "inputFiles": st.lists(_lfn, max_size=3),
+        "outputFiles": st.lists(_lfn, max_size=3),
+        "parents": st.lists(st.sampled_from(["t1", "t2", "n1"]), max_size=2),
+        "children": st.lists(st.sampled_from(["t1", "t2", "n1"]), max_size=2),
+    },
+)
+_run = st.fixed_dictionaries(
+    {},
+    optional={
+        "runtimeInSeconds": st.sampled_from([0, 1, 1.0, 2.5, True, "3", None]),
+        "runtime": st.sampled_from([4, 4.0]),
+        "command": st.fixed_dictionaries(
+            {},
+            optional={
+                "program": st.sampled_from(["mAdd", "", None, 3]),
+                "arguments": st.one_of(
+                    st.lists(st.sampled_from(["-i", "f.a", 1, None]), max_size=3),
+                    st.sampled_from(["-a  b", "", None, 3]),
+                ),
+            },
+        ),
+    },
+)
+_TASK_NEAR = ["id", "inputFiles", "outputFiles", "parents", "children", "name", "category"]
+
+
+@st.composite
+def _perturbed_task(draw: st.DrawFn) -> dict[str, Any]:
+    task: dict[str, Any] = draw(_task)
+    if draw(st.booleans()):
+        key = draw(st.sampled_from(_TASK_NEAR))
+        task[key] = draw(st.sampled_from(_NEAR["list" if key.endswith(("s", "Files")) else "text"]))
+    return task
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(_perturbed_task(), min_size=1, max_size=5),
+    st.dictionaries(st.sampled_from(["t1", "t2", "t3"]), _run),
+    st.dictionaries(_lfn, st.sampled_from([None, 0, 5])),
+)
+def test_wfformat_fast_path_equals_the_checked_path_or_declines(
+    tasks: list[Any], runs: dict[str, Any], sizes: dict[str, int | None]
+) -> None:
+    fast = wfformat._FastTasks(sizes, runs)
+    for raw in tasks:
+        built = fast.task(raw)
+        if built is None:
+            continue
+        try:
+            checked = wfformat._task_15(0, raw, sizes, runs, "wf.json")
+        except WfplanError:
+            raise AssertionError(f"fast path accepted what the checked path refuses: {raw}")
+        assert built == checked
+
+
+def test_wfformat_fast_path_takes_plain_tasks() -> None:
+    runs = {"a": {"runtimeInSeconds": 2.5, "command": {"program": "p", "arguments": ["-x"]}}}
+    task = {"id": "a", "inputFiles": ["f"], "outputFiles": ["g"], "parents": [], "children": []}
+    built = wfformat._FastTasks({"f": 3}, runs).task(task)
+    assert built is not None and built == wfformat._task_15(0, task, {"f": 3}, runs, "w")
