@@ -246,7 +246,7 @@ class _FastTasks:
             return None
         program = command.get("program") or get("category") or get("name")
         raw_args = command.get("arguments") or ()
-        if type(program) is not str:
+        if type(program) is not str or not program:
             return None
         if type(raw_args) is str:
             arguments = tuple(raw_args.split())
