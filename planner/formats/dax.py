@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 
 from catalogs.replica import PFN, Replica, ReplicaCatalog
@@ -28,6 +29,7 @@ from planner.formats._shape import (
     as_bool,
     as_size,
     make_job,
+    new_job,
     new_use,
 )
 from planner.model.base import Namespace, no_gc
@@ -81,10 +83,14 @@ def from_element(root: ET.Element, source: str | None = None) -> Workflow:
         replicas: list[Replica] = []
         transformations: list[Transformation] = []
         metadata: dict[str, str] = {}
+        fast = _FastJobs().job
+        tags: dict[object, str] = {}
         for element in root:
-            tag = _tag(element)
+            tag = tags.get(element.tag)
+            if tag is None:
+                tag = tags[element.tag] = _tag(element)
             if tag == "job":
-                jobs.append(_job(len(jobs), element, source))
+                jobs.append(fast(element) or _job(len(jobs), element, source))
             elif tag == "child":
                 edges.extend(_child(element, source))
             elif tag in ("dag", "dax"):
@@ -121,7 +127,160 @@ def from_element(root: ET.Element, source: str | None = None) -> Workflow:
     )
 
 
+_SKIP = object()  # a <uses> of the executable itself: not a file the job reads
+
+
+class _FastJobs:
+    """Builds the ``<job>`` elements whose every part has the plain shape (known child
+    elements, ``<file>`` names without blanks in arguments, ``<uses>`` with a known link,
+    a decimal size and true/false flags, profiles in known namespaces); :meth:`job`
+    returns None for anything else, which :func:`_job` then reads or refuses with a
+    message naming the job. Equal ``<uses>`` and equal profiles are built once and shared
+    between jobs."""
+
+    __slots__ = ("_profiles", "_tags", "_uses")
+
+    def __init__(self) -> None:
+        self._tags: dict[str, str] = {}
+        self._uses: dict[tuple[tuple[str, str], ...], object] = {}
+        self._profiles: dict[tuple[str, ...], dict[Namespace, dict[str, str]]] = {}
+
+    def _tag(self, element: ET.Element) -> str:
+        tag = element.tag
+        local = self._tags.get(tag)
+        if local is None:
+            local = self._tags[tag] = _tag(element)
+        return local
+
+    def job(self, element: ET.Element) -> Job | None:
+        job_id = element.get("id")
+        name = element.get("name")
+        if not job_id or not name:
+            return None
+        arguments: tuple[str, ...] = ()
+        uses: list[Use] = []
+        triples: list[str] = []
+        runtime = element.get("runtime")
+        if runtime is not None:
+            triples += ("pegasus", "runtime", runtime)
+        stdin = stdout = stderr = None
+        use_cache = self._uses
+        tags = self._tags
+        for child in element:
+            tag = tags.get(child.tag) or self._tag(child)
+            if tag == "uses":
+                key = tuple(child.attrib.items())
+                use = use_cache.get(key)
+                if use is None:
+                    use = use_cache[key] = _plain_use(child)
+                    if use is None:
+                        return None
+                if use is not _SKIP:
+                    uses.append(use)  # type: ignore[arg-type]
+            elif tag == "argument":
+                words = _plain_arguments(child, self._tag)
+                if words is None:
+                    return None
+                arguments = words
+            elif tag == "profile":
+                ns_name = child.get("namespace") or ""
+                key_name = child.get("key")
+                if ns_name.lower() not in NAMESPACES or not key_name:
+                    return None
+                triples += (ns_name, key_name, (child.text or "").strip())
+            elif tag == "stdin" or tag == "stdout" or tag == "stderr":
+                lfn = child.get("name") or child.get("file")
+                if not lfn:
+                    return None
+                if tag == "stdin":
+                    stdin = lfn
+                elif tag == "stdout":
+                    stdout = lfn
+                else:
+                    stderr = lfn
+        if triples:
+            pkey = tuple(triples)
+            profiles = self._profiles.get(pkey)
+            if profiles is None:
+                profiles = self._profiles[pkey] = {}
+                for i in range(0, len(pkey), 3):
+                    ns = NAMESPACES[pkey[i].lower()]
+                    profiles.setdefault(ns, {})[pkey[i + 1]] = pkey[i + 2]
+        else:
+            profiles = {}
+        return new_job(
+            {
+                "id": job_id,
+                "name": name,
+                "namespace": element.get("namespace"),
+                "version": element.get("version"),
+                "node_label": element.get("node-label"),
+                "arguments": arguments,
+                "uses": tuple(uses),
+                "profiles": profiles,
+                "stdin": stdin,
+                "stdout": stdout,
+                "stderr": stderr,
+            }
+        )
+
+
+_PLAIN_FLAGS = {"true": True, "false": False}
+
+
+def _plain_use(element: ET.Element) -> object | None:
+    """The Use of a plain ``<uses>`` (or _SKIP for the executable itself), else None."""
+    get = element.get
+    if get("type") == "executable" or get("executable") == "true":
+        return _SKIP
+    lfn = get("name") or get("file")
+    link = LINKS.get((get("link") or "").lower())
+    size = get("size")
+    raw_register = get("register")
+    raw_optional = get("optional")
+    register = True if raw_register is None else _PLAIN_FLAGS.get(raw_register.lower())
+    optional = False if raw_optional is None else _PLAIN_FLAGS.get(raw_optional.lower())
+    if (
+        not lfn
+        or link is None
+        or register is None
+        or optional is None
+        # up to 15 digits a float holds the number exactly, as the checked path reads it
+        or (size is not None and not (size.isascii() and size.isdigit() and len(size) <= 15))
+    ):
+        return None
+    transfer = get("transfer")
+    return new_use(
+        {
+            "lfn": lfn,
+            "link": link,
+            "stage_out": transfer is None or transfer.lower() != "false",
+            "register_replica": register,
+            "optional": optional,
+            "bypass": False,
+            "size": None if size is None else int(size),
+        }
+    )
+
+
+def _plain_arguments(
+    element: ET.Element, tag_of: Callable[[ET.Element], str]
+) -> tuple[str, ...] | None:
+    """The words of an ``<argument>`` whose ``<file>`` names hold no blanks: then gluing
+    each name to the text around it and splitting on whitespace is what
+    :func:`_arguments` does word by word. None for anything else."""
+    parts = [element.text or ""]
+    for child in element:
+        lfn = child.get("name") or child.get("file")
+        if not lfn or tag_of(child) not in ("file", "filename") or lfn.split() != [lfn]:
+            return None
+        parts.append(lfn)
+        parts.append(child.tail or "")
+    return tuple("".join(parts).split())
+
+
 def _job(index: int, element: ET.Element, source: str | None) -> Job:
+    """One job, every part checked: a problem is one FormatError naming the job."""
     job_id = element.get("id")
     where = f"job {index + 1}" + (f" (id {job_id!r})" if job_id else "")
     if not job_id:

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from catalogs.errors import WfplanError
-from planner.formats import pegasus_yaml, wfformat
+from planner.formats import dax, pegasus_yaml, wfformat
 from planner.model.base import Namespace
 from planner.model.workflow import Job
 
@@ -242,3 +242,88 @@ def test_wfformat_fast_path_takes_plain_tasks() -> None:
     task = {"id": "a", "inputFiles": ["f"], "outputFiles": ["g"], "parents": [], "children": []}
     built = wfformat._FastTasks({"f": 3}, runs).task(task)
     assert built is not None and built == wfformat._task_15(0, task, {"f": 3}, runs, "w")
+
+
+# --- DAX ---------------------------------------------------------------------------------
+
+_attr_value = st.sampled_from(["", "x", "f.a", "true", "false", "TRUE", "yes", "7", "007",
+                               "-1", "1e3", "1" * 17, "input", "Output", "inout", " a"])  # fmt: skip
+_uses_attrs = st.fixed_dictionaries(
+    {"name": _lfn, "link": _link},
+    optional={
+        "size": st.sampled_from(["0", "12", "007", "1" * 17]),
+        "transfer": st.sampled_from(["true", "false"]),
+        "register": st.sampled_from(["true", "false", "FALSE"]),
+        "optional": st.sampled_from(["true", "false"]),
+        "type": st.just("data"),
+    },
+)
+_USES_NEAR = ["name", "file", "link", "size", "register", "optional", "transfer", "type",
+              "executable"]  # fmt: skip
+
+
+@st.composite
+def _dax_job(draw: st.DrawFn) -> str:
+    from xml.sax.saxutils import quoteattr
+
+    def attrs(values: dict[str, str]) -> str:
+        return "".join(f" {k}={quoteattr(v)}" for k, v in values.items())
+
+    job = {"id": draw(st.sampled_from(["ID1", "ID2"])), "name": "t"}
+    if draw(st.booleans()):
+        job["runtime"] = draw(st.sampled_from(["5", "1.5"]))
+    parts = []
+    for _ in range(draw(st.integers(0, 3))):
+        uses = draw(_uses_attrs)
+        if draw(st.booleans()):
+            uses[draw(st.sampled_from(_USES_NEAR))] = draw(_attr_value)
+        parts.append(f"<uses{attrs(uses)}/>")
+    words = draw(st.lists(st.sampled_from(["-i ", "-o", " ", "x", "<file name='f.a'/>",
+                                           "<file name='a b'/>", "<filename file='g'/>",
+                                           "<file/>", "<other/>"]), max_size=4))  # fmt: skip
+    if words or draw(st.booleans()):
+        parts.append(f"<argument>{''.join(words)}</argument>")
+    for _ in range(draw(st.integers(0, 2))):
+        ns = draw(st.sampled_from(["pegasus", "env", "Condor", "condr", ""]))
+        key = draw(st.sampled_from(["runtime", "X", ""]))
+        parts.append(f"<profile namespace={quoteattr(ns)} key={quoteattr(key)}> 3 </profile>")
+    if draw(st.booleans()):
+        tag = draw(st.sampled_from(["stdin", "stdout", "stderr"]))
+        parts.append(f"<{tag} {draw(st.sampled_from(['name', 'file', 'x']))}='out.txt'/>")
+    ns = ' xmlns="http://pegasus.isi.edu/schema/DAX"' if draw(st.booleans()) else ""
+    return f"<job{ns}{attrs(job)}>{''.join(parts)}</job>"
+
+
+@settings(max_examples=250, deadline=None)
+@given(st.lists(_dax_job(), min_size=1, max_size=4))
+def test_dax_fast_path_equals_the_checked_path_or_declines(texts: list[str]) -> None:
+    import xml.etree.ElementTree as ET
+
+    fast = dax._FastJobs()
+    for text in texts:
+        element = ET.fromstring(text)
+        built = fast.job(element)
+        if built is None:
+            continue
+        try:
+            checked = dax._job(0, element, "wf.dax")
+        except WfplanError:
+            raise AssertionError(f"fast path accepted what the checked path refuses: {text}")
+        assert built == checked, text
+
+
+def test_dax_fast_path_takes_plain_jobs() -> None:
+    import xml.etree.ElementTree as ET
+
+    text = (
+        '<job id="ID1" name="t" runtime="4"><argument>-i <file name="f.a"/> -o'
+        '<file name="f.b"/></argument><profile namespace="env" key="X">1</profile>'
+        '<uses name="f.a" link="input" size="12"/><uses name="f.b" link="output" '
+        'transfer="false" register="false"/><stdout name="o.txt"/>'
+        '<uses name="t" link="input" executable="true"/><uses name="t" type="executable"/></job>'
+    )
+    element = ET.fromstring(text)
+    built = dax._FastJobs().job(element)
+    assert built is not None and built == dax._job(0, element, "wf.dax")
+    assert built.arguments == ("-i", "f.a", "-of.b")
+    assert [u.lfn for u in built.uses] == ["f.a", "f.b"]  # the executable is not a file used
