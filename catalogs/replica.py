@@ -80,6 +80,22 @@ class ReplicaCatalog(_Frozen):
             found.extend(_substituted(rep.pfns, [m.group(0), *m.groups()]))
         return tuple(found)
 
+    def lookup_many(self, lfns: Iterable[str]) -> dict[str, tuple[PFN, ...]]:
+        """``{lfn: lookup(lfn)}`` for each of ``lfns`` that has a PFN (one pass, no
+        per-name tuple when the catalog has no regex entries)."""
+        if self._patterns:
+            found = {lfn: self.lookup(lfn) for lfn in lfns}
+            return {lfn: pfns for lfn, pfns in found.items() if pfns}
+        plain = self._plain
+        out: dict[str, tuple[PFN, ...]] = {}
+        for lfn in lfns:
+            reps = plain.get(lfn)
+            if reps:
+                pfns = reps[0].pfns if len(reps) == 1 else tuple(p for r in reps for p in r.pfns)
+                if pfns:
+                    out[lfn] = pfns
+        return out
+
     def sha256(self, lfn: str) -> str | None:
         """The checksum recorded for ``lfn`` (plain entries only), or None."""
         for rep in self._plain.get(lfn, ()):

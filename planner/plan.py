@@ -16,6 +16,7 @@ import gc
 import os
 from collections import Counter, defaultdict
 from collections.abc import Mapping
+from itertools import chain
 from operator import itemgetter
 from typing import Any, Literal
 
@@ -33,7 +34,7 @@ from planner.passes.cluster import cluster
 from planner.passes.create_dirs import create_dirs
 from planner.passes.reduce import reduce
 from planner.passes.register import register
-from planner.passes.replicas import check_feasibility, lookup_replicas
+from planner.passes.replicas import lookup_replicas
 from planner.passes.select_sites import normalise_selector, select_sites
 from planner.passes.stage import MAXJOBS, StagingOptions, stage
 from planner.passes.validate import validate
@@ -96,9 +97,9 @@ def _plan(workflow: Workflow, catalogs: Catalogs, options: PlanOptions) -> Concr
         raise CycleError(exc.message, source=workflow.source)
     levels = graph.levels(topo)
 
-    lfns = (use.lfn for job in workflow.jobs for use in job.uses)
-    replicas = lookup_replicas(lfns, rc)
-    check_feasibility(workflow, graph, replicas, rc.source)
+    # Every file the workflow names: read ones, then written ones (reuse needs those).
+    # Feasibility (a replica for every raw input) was checked by validation.
+    replicas = lookup_replicas(chain(graph.consumers, graph.producer), rc)
 
     scope = options.reuse_scope or props.get("pegasus.data.reuse.scope", "full").lower()
     if scope not in ("full", "partial", "none"):

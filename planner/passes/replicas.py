@@ -28,14 +28,7 @@ class ReplicaSelectionError(PlannerError):
 
 def lookup_replicas(lfns: Iterable[str], catalog: ReplicaCatalog) -> dict[str, tuple[PFN, ...]]:
     """LFN -> its PFNs (catalog order) for every LFN that has at least one."""
-    found: dict[str, tuple[PFN, ...]] = {}
-    for lfn in lfns:
-        if lfn in found:
-            continue
-        pfns = catalog.lookup(lfn)
-        if pfns:
-            found[lfn] = pfns
-    return found
+    return catalog.lookup_many(dict.fromkeys(lfns))
 
 
 def check_feasibility(

@@ -45,3 +45,16 @@ def test_empty_catalog_finds_nothing() -> None:
     assert cat.lookup("f") == ()
     assert not cat.has("f")
     assert cat.sha256("f") is None
+
+
+def test_lookup_many_equals_lookup_per_name_with_and_without_regex_entries() -> None:
+    plain = [_rep("f", "/f1"), _rep("f", "/f2"), _rep("g", "/g"), Replica(lfn="e", pfns=())]
+    names = ["f", "g", "e", "missing"]
+    for entries in (plain, [*plain, _rep(r"m.*", "/m/[0]", regex=True)]):
+        cat = ReplicaCatalog.of(entries)
+        expected = {n: cat.lookup(n) for n in names if cat.lookup(n)}
+        assert cat.lookup_many(names) == expected
+    assert ReplicaCatalog.of(plain).lookup_many(names)["f"] == (
+        PFN(url="/f1", site="s"),
+        PFN(url="/f2", site="s"),
+    )
