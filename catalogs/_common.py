@@ -9,14 +9,16 @@ pfns[0] has no site``) instead of pydantic's multi-line reports.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from catalogs.errors import CatalogFormatError
 from catalogs.replica import ReplicaCatalog
+
+M = TypeVar("M", bound=BaseModel)
 
 # Pegasus's profile namespaces; a catalog using any other is refused.
 PROFILE_NAMESPACES = frozenset(
@@ -84,6 +86,26 @@ def check_pattern(pattern: str, where: str, source: str | None) -> None:
         re.compile(pattern)
     except re.error as exc:
         raise fail(where, f"invalid regular expression: {exc}", source)
+
+
+def fast_constructor(cls: type[M]) -> Callable[[dict[str, Any]], M]:
+    """A constructor that fills a frozen model from an already-checked, complete field
+    dict, skipping pydantic (``model_construct`` costs ~10 us a call; this ~1 us). The
+    dict must hold every field, in declaration order, with values of the declared types:
+    only code that has checked exactly that may use it."""
+    fields_set = set(cls.model_fields)
+    new = object.__new__
+    set_attr = object.__setattr__
+
+    def construct(values: dict[str, Any]) -> M:
+        obj = new(cls)
+        set_attr(obj, "__dict__", values)
+        set_attr(obj, "__pydantic_fields_set__", fields_set)
+        set_attr(obj, "__pydantic_extra__", None)
+        set_attr(obj, "__pydantic_private__", None)
+        return obj
+
+    return construct
 
 
 def build_replica_catalog(rows: list[dict[str, Any]], source: str | None) -> ReplicaCatalog:

@@ -159,3 +159,20 @@ def test_yaml_round_trip_property(replicas: list[Replica]) -> None:
     assert replica_yaml.loads(text, "p.yml") == cat
     # Pegasus itself reads catalogs with PyYAML (YAML 1.1): it must read the same.
     assert replica_yaml.from_dict(yaml.safe_load(text), "p.yml") == cat
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(_replica.filter(lambda r: not r.regex), min_size=1, max_size=6))
+def test_plain_entries_built_without_pydantic_equal_validated_ones(
+    replicas: list[Replica],
+) -> None:
+    """Plain entries skip pydantic; what they build must equal the validated models, and
+    one entry that is not plain sends the whole catalog through validation."""
+    cat = ReplicaCatalog.of(replicas, source="p.yml")
+    doc = yaml.safe_load(replica_yaml.dumps(cat))
+    fast = replica_yaml.from_dict(doc, "p.yml")
+    assert fast == cat
+    assert fast.replicas == ReplicaCatalog.model_validate(cat.model_dump()).replicas
+    doc["replicas"].append({"lfn": "x", "pfns": [{"site": "s", "pfn": "/x"}], "regex": "yes"})
+    mixed = replica_yaml.from_dict(doc, "p.yml")
+    assert mixed.replicas[:-1] == cat.replicas and mixed.replicas[-1].regex is True
