@@ -13,7 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: a model class gets its validator when first validated, not at import
+    # (most are only ever built by the fast constructors; ~45 ms off every start)
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class PFN(_Frozen):
