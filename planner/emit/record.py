@@ -128,10 +128,10 @@ def _value(value: Any) -> str:
 def _number(value: Any) -> str:
     """What the C encoder writes for an int or a float (repr of the finite ones)."""
     cls = value.__class__
-    if cls is int:
-        return int.__repr__(value)
+    if cls is int:  # exactly int (not bool, not a subclass): str is its repr, and faster
+        return str(value)
     if cls is float and value - value == 0.0:  # not inf or nan: those are spelled out
-        return float.__repr__(value)
+        return repr(value)
     return _value(value)
 
 
@@ -167,7 +167,7 @@ class _NodeEncoder:
             f'"lfn":{_STR(t.lfn)},'
             f'"sha256":{"null" if sha is None else _STR(sha)},'
             f'"site":{"null" if site is None else _STR(site)},'
-            f'"size":{"null" if size is None else _number(size)},'
+            f'"size":{"null" if size is None else str(size) if size.__class__ is int else _number(size)},'
             f'"src":{_STR(src[0]) if src else "null"}}}'
         )
         if len(self._files) >= _CACHE_LIMIT:
@@ -214,6 +214,7 @@ class _NodeEncoder:
         else:
             total = node_runtime(node)
             runtime = "null" if total is None else _number(total)
+        level = node.level
         dc, staging, tx, wd = (
             node.data_configuration,
             node.staging_site,
@@ -227,7 +228,7 @@ class _NodeEncoder:
             f'"inputs":{self._file_list(node.inputs)},'
             f'"jobs":{_string_list(node.jobs)},'
             f'"kind":{_KIND_JSON[node.kind]},'
-            f'"level":{_number(node.level)},'
+            f'"level":{str(level) if level.__class__ is int else _number(level)},'
             f'"name":{_STR(node.name)},'
             f'"outputs":{self._file_list(node.outputs)},'
             f'"parents":{_string_list(parents)},'
