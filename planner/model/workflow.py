@@ -26,6 +26,12 @@ class LinkType(str, Enum):
     NONE = "none"
 
 
+_INPUT, _OUTPUT, _INOUT, _CHECKPOINT = (
+    LinkType.INPUT,
+    LinkType.OUTPUT,
+    LinkType.INOUT,
+    LinkType.CHECKPOINT,
+)
 READ_LINKS = frozenset({LinkType.INPUT, LinkType.INOUT})
 WRITE_LINKS = frozenset({LinkType.OUTPUT, LinkType.INOUT, LinkType.CHECKPOINT})
 
@@ -41,13 +47,17 @@ class Use(Frozen):
     bypass: bool = False
     size: int | None = None
 
+    # Identity tests, not ``in READ_LINKS``: hashing an Enum member runs Python code, and
+    # these are asked millions of times per plan.
     @property
     def is_input(self) -> bool:
-        return self.link in READ_LINKS
+        link = self.link
+        return link is _INPUT or link is _INOUT
 
     @property
     def is_output(self) -> bool:
-        return self.link in WRITE_LINKS
+        link = self.link
+        return link is _OUTPUT or link is _INOUT or link is _CHECKPOINT
 
 
 def transformation_key(namespace: str | None, name: str, version: str | None) -> str:

@@ -14,7 +14,6 @@ simulation, and there are at most ``sum(candidates per group)`` of them.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -256,14 +255,12 @@ def auto_cluster(
             pegasus["clusters.num"] = str(count)
             chosen[job_id] = prof
     tuned = {
-        job_id: dataclasses.replace(placement, profiles=chosen.get(job_id, placement.profiles))
+        job_id: placement._replace(profiles=chosen.get(job_id, placement.profiles))
         for job_id, placement in placements.items()
     }
     units = cluster(jobs, levels, tuned, ["horizontal"], position)
     why = choice.lines[-1]
-    units = [
-        dataclasses.replace(u, reason=f"{u.reason} ({why})") if u.clustered else u for u in units
-    ]
+    units = [u._replace(reason=f"{u.reason} ({why})") if u.clustered else u for u in units]
     counts = {g.label: c for g, c in zip(groups, choice.counts, strict=True)}
     return AutoCluster(units=units, choice=choice, counts=counts)
 

@@ -19,7 +19,7 @@ import heapq
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from planner.errors import PlannerError
 from planner.model.base import Namespace, profile
@@ -37,9 +37,10 @@ def safe_name(name: str) -> str:
     return _UNSAFE.sub("_", name)
 
 
-@dataclass(frozen=True)
-class Unit:
-    """One compute or cluster node to be: its member job ids in topological order."""
+class Unit(NamedTuple):
+    """One compute or cluster node to be: its member job ids in topological order.
+
+    A NamedTuple (immutable, built at C speed): unclustered plans make one per job."""
 
     name: str
     jobs: tuple[str, ...]
@@ -77,22 +78,23 @@ def cluster(
     units = []
     counters: dict[str, int] = {}
     for members, reason in groups:
+        if len(members) == 1:
+            first = by_id[members[0]]
+            units.append(
+                Unit(
+                    safe_name(f"{first.name}_{first.id}"),
+                    (first.id,),
+                    placements[first.id].site,
+                    levels[first.id],
+                    first.transformation,
+                    False,
+                )
+            )
+            continue
         members.sort(key=pos.__getitem__)
         first = by_id[members[0]]
         site = placements[first.id].site
         level = min(levels[m] for m in members)
-        if len(members) == 1:
-            units.append(
-                Unit(
-                    name=safe_name(f"{first.name}_{first.id}"),
-                    jobs=(first.id,),
-                    site=site,
-                    level=level,
-                    transformation=first.transformation,
-                    clustered=False,
-                )
-            )
-            continue
         txs = {by_id[m].transformation for m in members}
         if reason.startswith("label"):
             label = reason.split(" ", 2)[1]

@@ -15,7 +15,7 @@ import functools
 import heapq
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from catalogs.transformation import (
     Transformation,
@@ -37,9 +37,10 @@ _ALIASES = {"roundrobin": "round-robin", "round_robin": "round-robin"}
 _NAMESPACES = {ns.value: ns for ns in Namespace}
 
 
-@dataclass(frozen=True)
-class Placement:
-    """Where one job runs, with which executable, and its merged profiles."""
+class Placement(NamedTuple):
+    """Where one job runs, with which executable, and its merged profiles.
+
+    A NamedTuple (immutable, built at C speed): plans make one per job."""
 
     site: str
     executable: str
@@ -238,6 +239,7 @@ def _choose(
     topo_order: Sequence[str],
 ) -> dict[str, tuple[str, str]]:
     chosen: dict[str, tuple[str, str]] = {}
+    random_how = f"random (seed {seed})"
     rng = random.Random(seed)
     for job in jobs:
         if job.profiles and profile(job.profiles, Namespace.SELECTOR, "execution.site"):
@@ -277,7 +279,7 @@ def _choose(
             chosen[job.id] = (site, f"group {group}")
             continue
         site = rng.choice(names)
-        chosen[job.id] = (site, _among(f"random (seed {seed})", names))
+        chosen[job.id] = (site, _among(random_how, names))
     return chosen
 
 
