@@ -272,12 +272,13 @@ def test_missing_catalog_is_named_and_nothing_written(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_catalog_name_may_not_shadow_an_emitted_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["plan.json", "manifests.jsonl"])
+def test_catalog_name_may_not_shadow_an_emitted_file(tmp_path: Path, name: str) -> None:
     cw = D.diamond(tmp_path, CONDORIO)
     src = tmp_path / "x.yml"
     src.write_text("x")
-    with pytest.raises(EmitError, match=r"'plan\.json'"):
-        write_submit_dir(cw, tmp_path / "submit", tools_dir=TOOLS, catalog_files={"plan.json": src})
+    with pytest.raises(EmitError, match=f"'{name}'"):
+        write_submit_dir(cw, tmp_path / "submit", tools_dir=TOOLS, catalog_files={name: src})
 
 
 def test_failure_while_writing_removes_the_temporary_dir(tmp_path: Path) -> None:
@@ -343,6 +344,7 @@ def test_default_tools_dir_holds_the_console_scripts(tmp_path: Path) -> None:
     text = (tmp_path / "s" / "create_dir_one_0_local.sub").read_text()
     exe = next(line.split(" = ")[1] for line in text.splitlines() if line.startswith("executable"))
     assert Path(exe).name == "wfplan-mkdir" and Path(exe).exists()
+    assert not (tmp_path / "s" / "manifests.jsonl").exists()  # no manifest, no bundle
 
 
 def test_unwritable_parent_is_one_clear_error(tmp_path: Path) -> None:
