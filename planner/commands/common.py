@@ -88,6 +88,20 @@ def load_for_planning(args: argparse.Namespace, site_root: Path) -> tuple[Workfl
     the returned workflow: ``plan()`` must not merge them twice. Sites ``local`` and
     ``condorpool`` get their defaults rooted at ``site_root``.
     """
+    import gc
+
+    from planner.model.base import no_gc
+
+    with no_gc():
+        workflow, catalogs = _load_for_planning(args, site_root)
+        # The workflow and catalogs live until the command ends and hold no cycles: moved
+        # out of the collector's generations, no later collection rescans them (at 10^4
+        # jobs ~10^5 objects, each full collection ~0.04 s; 10x that per decade of jobs).
+        gc.freeze()
+    return workflow, catalogs
+
+
+def _load_for_planning(args: argparse.Namespace, site_root: Path) -> tuple[Workflow, PlanCatalogs]:
     from catalogs.replica import ReplicaCatalog
     from catalogs.transformation import TransformationCatalog
     from planner.plan import Catalogs as PlanCatalogs

@@ -67,7 +67,9 @@ def _parse(data: bytes, source: str | None) -> Workflow:
             raise FormatError(
                 f"malformed XML at line {line}, column {column + 1}: {reason}", source=source
             ) from None
-        return from_element(root, source)
+        workflow = from_element(root, source)
+        del root  # freed before the collector is back on (see pegasus_yaml.loads)
+    return workflow
 
 
 def from_element(root: ET.Element, source: str | None = None) -> Workflow:

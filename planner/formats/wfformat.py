@@ -42,7 +42,9 @@ def loads(text: str, source: str | None = None) -> Workflow:
                 f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
                 source=source,
             ) from None
-        return from_dict(doc, source)
+        workflow = from_dict(doc, source)
+        del doc  # freed before the collector is back on (see pegasus_yaml.loads)
+    return workflow
 
 
 def _mapping(value: object, where: str, source: str | None) -> Mapping[str, Any]:
