@@ -361,8 +361,12 @@ def stage(
         workdir(staging)
         staging_of[unit.name] = (staging, dc)
 
+    out_base: list[str] = []  # computed on first use: only needed when a file is staged out
+
     def out_dir() -> str:
-        return dirs.url(options.output_site, DirectoryType.LOCAL_STORAGE)[0]
+        if not out_base:
+            out_base.append(dirs.url(options.output_site, DirectoryType.LOCAL_STORAGE)[0])
+        return out_base[0]
 
     per_level: dict[tuple[int, str], int] = {}
     for unit in units:
@@ -378,6 +382,7 @@ def stage(
 
     ranking: dict[tuple[str, str], tuple[tuple[PFN, ...], tuple[str, ...]]] = {}
     dagman: dict[tuple[int, int], dict[Namespace, dict[str, str]]] = {}
+    runtimes: dict[int, float | None] = {}
 
     def pulled(res: Residency, lfn: str, digest: str | None, size: int | None) -> Transfer:
         """The input transfer staging URL -> job dir, one object per file and site unless
@@ -466,7 +471,10 @@ def stage(
                 if known is None:
                     known = residency[(lfn, staging)] = Residency(url=at, writer=None)
                 known.readers.append(unit.name)
-                inputs.append(pulled(known, lfn, None, size))
+                pull = known.pull
+                if pull is None or pull.size != size or pull.sha256 is not None:
+                    pull = pulled(known, lfn, None, size)
+                inputs.append(pull)
                 continue
             pfns = replicas.get(lfn, ())
             if not pfns:
@@ -567,19 +575,26 @@ def stage(
                 wait_read(res, key)
 
         task_list = []
+        single = not clustered  # a plain node is named for its job's transformation
         for j in unit.jobs:
             job, place = jobs[j], placements[j]
+            profiles_id = id(place.profiles)
+            if profiles_id in runtimes:
+                runtime = runtimes[profiles_id]
+            else:
+                # merged profiles are shared by the jobs with the same ones (select_sites)
+                runtime = runtimes[profiles_id] = _runtime(place)
             task_list.append(
                 _task(
                     j,
-                    job.transformation,
+                    unit.transformation if single and unit.transformation else job.transformation,
                     _as_url(place.executable) if place.stageable else place.executable,
                     job.arguments,
                     place.profiles.get(Namespace.ENV) or _NO_ENV,
                     job.stdin,
                     job.stdout,
                     job.stderr,
-                    _runtime(place),
+                    runtime,
                 )
             )
         tasks = tuple(task_list)
