@@ -6,6 +6,7 @@ place; any failure removes the temporary directory, so a submit dir is never par
 
 from __future__ import annotations
 
+import operator
 import os
 import queue
 import re
@@ -69,8 +70,11 @@ def _group_key(cw_node: Any, description: Description) -> tuple[str, ...]:
         KIND_NAMES[cw_node.kind],
         cw_node.transformation or "",
         cw_node.site,
-        *[key for key, _ in description],
+        *map(_KEY, description),
     )
+
+
+_KEY = operator.itemgetter(0)
 
 
 def _by_node_name(members: list[str], values: list[str]) -> str | None:
@@ -78,11 +82,13 @@ def _by_node_name(members: list[str], values: list[str]) -> str | None:
 
     Exact by construction: substituting each member's name back gives its own value.
     """
-    shapes = {value.replace(member, "\0") for member, value in zip(members, values, strict=True)}
-    if len(shapes) != 1:
+    shape = values[0].replace(members[0], "\0")
+    if "\0" not in shape:
         return None
-    shape = shapes.pop()
-    return shape.replace("\0", f"$({NODE_VAR})") if "\0" in shape else None
+    for member, value in zip(members, values, strict=True):
+        if value.replace(member, "\0") != shape:
+            return None  # usually at the second member: stop there
+    return shape.replace("\0", f"$({NODE_VAR})")
 
 
 def _var_name(key: str, taken: set[str]) -> str:
@@ -126,7 +132,8 @@ def plan_submit_files(
         # group key, so one distinct pair means one value for all.
         columns = list(zip(*descriptions, strict=True))
         for i, (sub_key, value) in enumerate(descriptions[0]):
-            if len(set(columns[i])) == 1:
+            column = columns[i]
+            if column.count(column[0]) == len(column):  # no hashing, unlike set()
                 template.append((sub_key, value))
                 continue
             shape = _by_node_name(members, [v for _, v in columns[i]])
