@@ -93,6 +93,12 @@ def _json_document(text: str) -> Any:
         return _NOT_JSON
 
 
+def json_document(text: str) -> Any:
+    """``text`` read as strict JSON (what YAML 1.2 reads it as), or None if it is not."""
+    doc = _json_document(text)
+    return None if doc is _NOT_JSON else doc
+
+
 # PyYAML writes YAML 1.1, so it leaves strings such as ``0E0`` or ``1_000`` unquoted that a
 # YAML 1.2 reader (yaml-rs) takes for numbers. Strings that start like a number or ``~`` are
 # therefore always quoted, so what load_yaml reads back equals what was dumped.

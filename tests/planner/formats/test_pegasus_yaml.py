@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import string
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -270,3 +271,50 @@ def test_bad_inline_catalog_is_one_line_naming_the_file(catalog: str, offender: 
     assert err.value.lines() == [str(err.value)]
     assert "\n" not in str(err.value)
     assert "wf.yml" in str(err.value) and offender in str(err.value)
+
+
+# --- the writer's layout: one JSON line per job, read with json -------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(workflows())
+def test_json_lines_read_as_every_yaml_reader_reads_them(wf: Workflow) -> None:
+    import yaml
+    import yaml_rs
+
+    text = pegasus_yaml.dumps(wf)
+    assert text.startswith(pegasus_yaml.JSON_LINES_MARK)
+    as_yaml = yaml_rs.loads(text, parse_datetime=False)
+    if parser_name() == "yaml-rs":
+        assert pegasus_yaml._json_lines_document(text, "w.yml") == as_yaml
+    assert yaml.safe_load(text) == as_yaml  # Pegasus itself reads YAML 1.1 with PyYAML
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        # a job written back in block style by hand: the whole file goes to YAML
+        lambda t: t.replace(
+            '  - {"type": "job", "namespace": "ns"',
+            '  - type: job\n    namespace: ns\n    x: {"a": 1',
+            1,
+        ),
+        lambda t: t.replace('"id": "ID1"', '"id": "ID1", "id": "ID9"', 1),  # a repeated key
+        lambda t: t + "metadata: {a: b}\n",  # something after the jobs
+    ],
+)
+def test_an_edited_json_lines_file_falls_back_to_yaml(edit: Any) -> None:
+    from catalogs.yamlio import load_yaml
+
+    def outcome(read: Any) -> object:
+        try:
+            return read()
+        except FormatError as exc:
+            return str(exc)
+
+    text = edit(pegasus_yaml.dumps(pegasus_yaml.loads(DIAMOND, "d.yml")))
+    assert pegasus_yaml._json_lines_document(text, "d.yml") is None
+    as_yaml = outcome(
+        lambda: pegasus_yaml.from_dict(load_yaml(text, "d.yml", error=FormatError), "d.yml")
+    )
+    assert outcome(lambda: pegasus_yaml.loads(text, "d.yml")) == as_yaml
