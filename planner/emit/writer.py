@@ -6,6 +6,7 @@ place; any failure removes the temporary directory, so a submit dir is never par
 
 from __future__ import annotations
 
+import contextlib
 import operator
 import os
 import queue
@@ -362,12 +363,13 @@ def _fill(
             yield_dag_chunks(cw, dag_nodes, ctx.tool(EXITCODE_TOOL), edges),
         )
         submit_names = {name: dn.submit_file for name, dn in dag_nodes.items()}
+        del dag_nodes  # its VARS are the largest thing held here; plan.json needs names only
         plan_text = yield_plan_text(cw, submit_names, edges)
         _write_chunks(tmp / PLAN_FILE, plan_text)
         for name, source in sorted(catalog_files.items()):
             shutil.copyfile(source, tmp / name)
     except BaseException:
-        bundle.close()
+        bundle.abort()
         writer.abort()
         raise
     writer.close()
@@ -384,15 +386,20 @@ class _Bundle:
     def add(self, line: str) -> None:
         data = line.encode("utf-8")
         if self._fh is None:
-            # Closed by close(), which _fill calls on success and on failure alike.
+            # Closed by close() or abort(), which _fill calls on success and on failure.
             self._fh = open(self.path, "xb", buffering=_BIG_BUFFER)  # noqa: SIM115
         self._fh.write(data)
         self.size += len(data)
 
     def close(self) -> None:
         if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+            fh, self._fh = self._fh, None
+            fh.close()
+
+    def abort(self) -> None:
+        """Close without raising: the error being handled is the one to report."""
+        with contextlib.suppress(OSError):
+            self.close()
 
 
 def _reserved_names(cw: ConcreteWorkflow, name: str) -> set[str]:
