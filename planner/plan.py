@@ -195,7 +195,8 @@ def _plan(workflow: Workflow, catalogs: Catalogs, options: PlanOptions) -> Concr
         edges=edges,
         pruned=reduction.pruned,
         options=record,
-        decisions={job_id: tuple(lines) for job_id, lines in sorted(why.items())},
+        # in plan order (deterministic); plan.json sorts them by job id
+        decisions={job_id: tuple(lines) for job_id, lines in why.items()},
     )
 
 

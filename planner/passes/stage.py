@@ -338,8 +338,18 @@ def stage(
             workpaths[site] = f"{path}/{wf}"
         return workdirs[site]
 
+    # (site, profiles) -> (staging site, data configuration): one shared pair per
+    # combination, not a tuple per unit
+    pair_of: dict[str, dict[int, tuple[str, DataConfiguration]]] = {}
     for unit in units:
         prof = placements[unit.jobs[0]].profiles
+        known_pairs = pair_of.get(unit.site)
+        if known_pairs is None:
+            known_pairs = pair_of[unit.site] = {}
+        pair = known_pairs.get(id(prof))
+        if pair is not None:
+            staging_of[unit.name] = pair
+            continue
         value = profile(prof, Namespace.PEGASUS, "data.configuration")
         try:
             dc = (
@@ -359,7 +369,7 @@ def stage(
         else:
             staging = "local"
         workdir(staging)
-        staging_of[unit.name] = (staging, dc)
+        staging_of[unit.name] = known_pairs[id(prof)] = (staging, dc)
 
     out_base: list[str] = []  # computed on first use: only needed when a file is staged out
 
@@ -383,6 +393,7 @@ def stage(
     ranking: dict[tuple[str, str], tuple[tuple[PFN, ...], tuple[str, ...]]] = {}
     dagman: dict[tuple[int, int], dict[Namespace, dict[str, str]]] = {}
     runtimes: dict[int, float | None] = {}
+    plain_reasons: dict[str, tuple[str]] = {}  # placement reasons are shared strings
 
     def pulled(res: Residency, lfn: str, digest: str | None, size: int | None) -> Transfer:
         """The input transfer staging URL -> job dir, one object per file and site unless
@@ -417,7 +428,8 @@ def stage(
     for unit in units:
         staging, dc = staging_of[unit.name]
         base = workdirs[staging]
-        members = set(unit.jobs)
+        # a tuple is searched faster than a set is built, for the usual one-job unit
+        members = unit.jobs if len(unit.jobs) < 8 else set(unit.jobs)
         produced: dict[str, Use] = {}
         read: dict[str, tuple[Use, str]] = {}
         for job_id in unit.jobs:
@@ -604,9 +616,15 @@ def stage(
             node_profiles = dagman[dkey] = dagman_profiles(
                 first.profiles, NodeKind.COMPUTE, unit.level, options.retry
             )
-        reasons = [first.reason] + (
-            [f"cluster of {len(unit.jobs)}: {unit.reason}"] if unit.clustered else []
-        )
+        if unit.clustered:
+            reasons: tuple[str, ...] = (
+                first.reason,
+                f"cluster of {len(unit.jobs)}: {unit.reason}",
+            )
+        else:
+            reasons = plain_reasons.get(first.reason) or plain_reasons.setdefault(
+                first.reason, (first.reason,)
+            )
         nodes.append(
             make_node(
                 name=unit.name,
@@ -623,7 +641,7 @@ def stage(
                 data_configuration=dc,
                 staging_site=staging,
                 profiles=node_profiles,
-                reasons=tuple(reasons),
+                reasons=reasons,
             )
         )
         for job_id in unit.jobs:
