@@ -54,12 +54,14 @@ def reduce(
         why = _pass1(job, graph, replicas)
         if why is not None:
             reasons[job.id] = why
-    topo = list(order) if order is not None else graph.topological_order()
+    if not reasons:
+        return Reduction()  # pass 2 prunes only parents of pruned jobs
+    topo = order if order is not None else graph.topological_order()
     for job_id in reversed(topo):
         job = jobs[job_id]
         if job_id in reasons or not job.outputs or not eligible(job):
             continue
-        children = list(graph.children(job_id))
+        children = graph.succ[job_id]
         if not children or any(c not in reasons for c in children):
             continue
         if all(u.lfn in replicas for u in job.outputs if u.stage_out):
