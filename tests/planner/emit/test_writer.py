@@ -352,3 +352,30 @@ def test_unwritable_parent_is_one_clear_error(tmp_path: Path) -> None:
     blocker.write_text("not a dir")
     with pytest.raises(EmitError, match="cannot create submit dir"):
         write_submit_dir(D.diamond(tmp_path, CONDORIO), blocker / "submit", tools_dir=TOOLS)
+
+
+def test_tool_nodes_sharing_a_submit_file_find_their_lines_through_vars(tmp_path: Path) -> None:
+    """Several stage-in and cleanup nodes: one shared .sub each, the offsets in VARS."""
+    from planner.model.concrete import Transfer
+
+    def stage_in(i: int) -> Node:
+        t = Transfer(lfn=f"f{i}", src=(f"file:///in/f{i}",), dst=f"file:///s/f{i}")
+        return Node(name=f"stage_in_{i}", kind=NodeKind.STAGE_IN, site="local", level=0, files=(t,))
+
+    def cleanup(i: int) -> Node:
+        t = Transfer(lfn=f"f{i}", dst=f"file:///s/f{i}")
+        return Node(name=f"clean_up_{i}", kind=NodeKind.CLEANUP, site="local", level=1, files=(t,))
+
+    cw = ConcreteWorkflow(
+        name="many",
+        nodes=(*map(stage_in, range(3)), *map(cleanup, range(2))),
+        edges=(("stage_in_0", "clean_up_0"),),
+    )
+    submit = tmp_path / "s"
+    write_submit_dir(cw, submit, tools_dir=TOOLS)
+    assert sorted(p.name for p in submit.glob("*.sub")) == [
+        "cleanup_local.sub",
+        "stage_in_local.sub",
+    ]
+    assert "arguments = $(wf_arguments)" in (submit / "stage_in_local.sub").read_text()
+    assert D.check_bundle_offsets(submit, "many") == 5
