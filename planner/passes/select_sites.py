@@ -136,6 +136,8 @@ def select_sites(
     chosen = _choose(kind, jobs, eligible, seed, props, txs, sites, graph, topo_order)
     placements: dict[str, Placement] = {}
     shared: dict[tuple[object, ...], dict[Namespace, dict[str, str]]] = {}
+    shared_by_id: dict[tuple[str, int, int], dict[Namespace, dict[str, str]]] = {}
+    keep: list[object] = []
     entries: dict[int, dict[str, TransformationSite]] = {}
     for job in jobs:
         site_name, reason = chosen[job.id]
@@ -148,21 +150,13 @@ def select_sites(
         # Jobs share one merged dict per (site, entry, own profiles by content): read-only
         # downstream, and 10^6 copies would cost seconds and ~700 bytes per job. The key
         # keeps the profiles' order, so a shared dict iterates as the job's own would.
-        share = (
-            (site_name, id(entry), *((ns, *v.items()) for ns, v in job.profiles.items()))
-            if job.profiles
-            else (site_name, id(entry))
-        )
-        merged = shared.get(share)
+        # Readers often share one profiles dict between jobs: looked up by identity first.
+        same = (site_name, id(entry), id(job.profiles))
+        merged = shared_by_id.get(same)
         if merged is None:
-            merged = merge_profiles(
-                props,
-                job.profiles,
-                site_profiles.get(site_name, {}),
-                catalog_profiles(tx.profiles),
-                catalog_profiles(entry.profiles),
-            )
-            shared[share] = merged
+            merged = _shared_merge(shared, site_name, entry, job.profiles, tx, props, site_profiles)
+            shared_by_id[same] = merged
+            keep.append(job.profiles)  # its id stays valid while this pass runs
         stageable = entry.type == TransformationType.STAGEABLE
         how = "stageable executable staged in" if stageable else "installed"
         placements[job.id] = Placement(
@@ -173,6 +167,33 @@ def select_sites(
             reason=_why(site_name, reason, tx.key, how, entry.pfn),
         )
     return placements
+
+
+def _shared_merge(
+    shared: dict[tuple[object, ...], dict[Namespace, dict[str, str]]],
+    site_name: str,
+    entry: TransformationSite,
+    own: Profiles,
+    tx: Transformation,
+    props: Profiles,
+    site_profiles: Mapping[str, dict[Namespace, dict[str, str]]],
+) -> dict[Namespace, dict[str, str]]:
+    """The merged profiles for (site, entry, own profiles by content), made once."""
+    share: tuple[object, ...] = (
+        (site_name, id(entry), *((ns, *v.items()) for ns, v in own.items()))
+        if own
+        else (site_name, id(entry))
+    )
+    merged = shared.get(share)
+    if merged is None:
+        merged = shared[share] = merge_profiles(
+            props,
+            own,
+            site_profiles.get(site_name, {}),
+            catalog_profiles(tx.profiles),
+            catalog_profiles(entry.profiles),
+        )
+    return merged
 
 
 @functools.lru_cache(maxsize=4096)
@@ -250,6 +271,7 @@ def _choose(
     groups: dict[str, str] = {}
     counter = 0
     names_of: dict[int, list[str]] = {}
+    one_site_each = all(len(options) == 1 for options in eligible.values())
     for job in jobs:
         if job.id in chosen:
             continue
@@ -278,7 +300,9 @@ def _choose(
                 )
             chosen[job.id] = (site, f"group {group}")
             continue
-        site = rng.choice(names)
+        # With one eligible site everywhere the generator's draws are never used:
+        # skipping them gives the same placements.
+        site = names[0] if one_site_each else rng.choice(names)
         chosen[job.id] = (site, _among(random_how, names))
     return chosen
 
