@@ -149,6 +149,8 @@ def measure(fmt: str, path: Path) -> dict[str, float]:
         from planner.formats import pegasus_yaml
 
         def parse_yaml(text: str) -> Any:
+            if hasattr(pegasus_yaml, "parse"):  # the JSON-lines fast path where present
+                return pegasus_yaml.parse(text, str(path))
             return load_yaml(text, str(path))
 
         parse = parse_yaml

@@ -65,14 +65,19 @@ def load(path: str | os.PathLike[str]) -> Workflow:
 def loads(text: str, source: str | None = None) -> Workflow:
     """Parse Pegasus 5.0 YAML text; ``source`` names it in error messages."""
     with no_gc():
-        doc = _json_lines_document(text, source)
-        if doc is None:
-            doc = load_yaml(text, source, error=FormatError)
+        doc = parse(text, source)
         workflow = from_dict(doc, source)
         # freed here, by reference counting: alive when the collector is switched back on,
         # the parsed document would be scanned once more (~0.02 s at 10^4 jobs)
         del doc
     return workflow
+
+
+def parse(text: str, source: str | None = None) -> Any:
+    """The parsed document (dicts and lists), not yet checked: the writer's one-JSON-line-
+    per-job layout through json where it is intact, else the whole text through YAML."""
+    doc = _json_lines_document(text, source)
+    return load_yaml(text, source, error=FormatError) if doc is None else doc
 
 
 _ITEM = "  - {"
