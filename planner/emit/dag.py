@@ -6,6 +6,8 @@ edges are grouped by parent, both sides sorted, so the same workflow gives the s
 
 from __future__ import annotations
 
+import itertools
+import operator
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +36,7 @@ CATEGORY: dict[NodeKind, str] = {
 MAXJOBS: dict[str, int] = {"stagein": 10, "stageout": 10, "cleanup": 4, "registration": 1}
 
 _NODE_NAME = re.compile(r"[A-Za-z0-9_+-]+")
+_NODE_NAMES = re.compile(r"(?:[A-Za-z0-9_+-]+\n)*[A-Za-z0-9_+-]+")  # joined by newlines
 _VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -47,6 +50,18 @@ class DagNode:
 
 def check_node_names(cw: ConcreteWorkflow) -> None:
     """Reject names DAGMan or the submit dir cannot hold, duplicates and dangling edges."""
+    names = [node.name for node in cw.nodes]
+    unique = set(names)
+    joined = "\n".join(names)
+    if (
+        # all good (the usual case), checked at C speed; else find the first problem below
+        len(unique) == len(names)
+        and joined.count("\n") == len(names) - 1  # no name holds the separator
+        and _NODE_NAMES.fullmatch(joined)
+        and unique.issuperset(itertools.chain.from_iterable(cw.edges))
+        and not any(itertools.starmap(operator.eq, cw.edges))
+    ):
+        return
     seen: set[str] = set()
     for node in cw.nodes:
         if not _NODE_NAME.fullmatch(node.name):

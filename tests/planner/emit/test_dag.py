@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from planner.emit.dag import DagNode, check_node_names, yield_dag_lines
@@ -142,3 +144,11 @@ def test_nodes_sharing_one_dagman_profile_dict_keep_their_own_kind_and_level() -
     assert "RETRY c_ID2 2" in lines and "RETRY clean_up_x 2" in lines
     assert "PRIORITY c_ID3 5" in lines and "RETRY c_ID3 4" in lines
     assert not any(line.startswith("CATEGORY c_") for line in lines)
+
+
+@pytest.mark.parametrize("bad", ["a\nb", "", "a b", "x.y"])
+def test_a_bad_name_among_good_ones_is_named(bad: str) -> None:
+    nodes = (_node("good_1"), _node("good_2").model_copy(update={"name": bad}), _node("good_3"))
+    with pytest.raises(EmitError, match=f"node name {re.escape(repr(bad))} in workflow 'w'"):
+        check_node_names(ConcreteWorkflow(name="w", nodes=nodes))
+    check_node_names(ConcreteWorkflow(name="w", nodes=(nodes[0], nodes[2])))  # the rest pass
