@@ -2,7 +2,8 @@
 
 ``inplace`` (default): a file on a staging site is removed once the node that put it there
 and every node that reads it there (compute, stage_inter, stage_out) have finished; a
-replica's own location is never removed. Files are grouped per (staging site, level of
+replica's own location is never removed; a file is removed through its site's write URL
+(the put server of a site behind a file server). Files are grouped per (staging site, level of
 their last user) into ``ceil(nodes on that level / 5)`` cleanup nodes named
 ``clean_up_<site>_level_<L>_<k>`` (``pegasus.file.cleanup.clusters.num`` /
 ``...clusters.size`` override). ``leaf``: one ``cleanup_<wf>_<i>_<site>`` node per staging
@@ -47,6 +48,7 @@ def cleanup(
         return plan
     if scope == "leaf":
         return _leaf(plan, workflow, [(key, residency[key]) for key in removable], retry)
+    rewrite = _write_prefixes(plan)
     level = {n.name: n.level for n in plan.nodes}
     per_level: dict[tuple[str, int], int] = {}
     for node in plan.nodes:
@@ -82,7 +84,7 @@ def cleanup(
                     parents[res.writer] = None
                 for u in res.readers:
                     parents[u] = None
-                files.append(_file(file_site[0], res, site))
+                files.append(_file(file_site[0], res, site, rewrite))
             nodes.append(_node(name, site, lvl + 1, files, retry))
             edges.extend((p, name) for p in parents)
     return StagePlan(
@@ -90,6 +92,7 @@ def cleanup(
         edges=plan.edges + tuple(edges),
         residency=plan.residency,
         workdirs=plan.workdirs,
+        writedirs=plan.writedirs,
     )
 
 
@@ -103,8 +106,9 @@ def _leaf(
     sinks = [n.name for n in plan.nodes if n.name not in has_child]
     top = max((n.level for n in plan.nodes), default=0)
     by_site: dict[str, list[Transfer]] = {}
+    rewrite = _write_prefixes(plan)
     for (lfn, site), res in removable:
-        by_site.setdefault(site, []).append(_file(lfn, res, site))
+        by_site.setdefault(site, []).append(_file(lfn, res, site, rewrite))
     nodes: list[Node] = []
     edges: list[tuple[str, str]] = []
     for i, site in enumerate(sorted(by_site)):
@@ -116,14 +120,26 @@ def _leaf(
         edges=plan.edges + tuple(edges),
         residency=plan.residency,
         workdirs=plan.workdirs,
+        writedirs=plan.writedirs,
     )
 
 
-def _file(lfn: str, res: Residency, site: str) -> Transfer:
+def _write_prefixes(plan: StagePlan) -> dict[str, tuple[str, str]]:
+    """Staging site -> (read URL, write URL) of its working directory, for the sites
+    whose files are removed through another URL than they are read from."""
+    return {site: (plan.workdirs[site], url) for site, url in plan.writedirs.items()}
+
+
+def _file(lfn: str, res: Residency, site: str, rewrite: dict[str, tuple[str, str]]) -> Transfer:
+    url = res.url
+    if rewrite:
+        prefixes = rewrite.get(site)
+        if prefixes is not None and url.startswith(prefixes[0] + "/"):
+            url = prefixes[1] + url[len(prefixes[0]) :]
     return transfer(
         lfn=lfn,
         src=(),
-        dst=res.url,
+        dst=url,
         sha256=None,
         symlink=False,
         size=None,

@@ -1,6 +1,7 @@
 """Pass 8a: one create-dir node per staging site, before the first node that needs it.
 
-``create_dir_<wf>_<i>_<site>`` makes the workflow's working directory on the site. It
+``create_dir_<wf>_<i>_<site>`` makes the workflow's working directory on the site (through
+its write URL: a site behind a file server may read and write through different ones). It
 becomes a parent of every node that writes to that site (compute/cluster nodes staged
 there, stage-in and stage_inter nodes delivering there) unless a parent of that node
 already writes there (then the directory exists by transitivity).
@@ -47,7 +48,7 @@ def create_dirs(plan: StagePlan, workflow: str, retry: str = "1") -> StagePlan:
                 transfer(
                     lfn=workflow,
                     src=(),
-                    dst=plan.workdirs[site],
+                    dst=plan.write_dir(site),
                     sha256=None,
                     symlink=False,
                     size=None,
@@ -61,7 +62,7 @@ def create_dirs(plan: StagePlan, workflow: str, retry: str = "1") -> StagePlan:
             data_configuration=None,
             staging_site=site,
             profiles=dagman_profiles(None, NodeKind.CREATE_DIR, 0, retry),
-            reasons=(f"creates {plan.workdirs[site]}",),
+            reasons=(f"creates {plan.write_dir(site)}",),
         )
         for site in sites
     ]
@@ -76,4 +77,5 @@ def create_dirs(plan: StagePlan, workflow: str, retry: str = "1") -> StagePlan:
         edges=plan.edges + tuple(edges),
         residency=plan.residency,
         workdirs=plan.workdirs,
+        writedirs=plan.writedirs,
     )

@@ -70,4 +70,5 @@ def register(plan: StagePlan, lfns: Set[str], output_site: str, retry: str = "1"
         edges=plan.edges + tuple(edges),
         residency=plan.residency,
         workdirs=plan.workdirs,
+        writedirs=plan.writedirs,
     )

@@ -234,18 +234,29 @@ class StagePlan:
     nodes: tuple[Node, ...]
     edges: tuple[tuple[str, str], ...]
     residency: Mapping[tuple[str, str], Residency]  # (lfn, staging site) -> where/who
-    workdirs: Mapping[str, str]  # staging site -> working directory URL
+    workdirs: Mapping[str, str]  # staging site -> working directory URL (files read there)
+    # staging site -> the working directory's URL for writing, only where it is not the
+    # reading one (a site behind a file server with separate put and get URLs)
+    writedirs: Mapping[str, str] = field(default_factory=dict)
+
+    def write_dir(self, site: str) -> str:
+        """The URL a staging site's working directory is written (and cleaned) through."""
+        return self.writedirs.get(site) or self.workdirs[site]
 
 
 class SiteDirs:
-    """Directory URLs per site, looked up once (errors name the site catalog)."""
+    """Directory URLs per site, looked up once (errors name the site catalog).
+
+    A directory's file servers say how it is reached (Pegasus's ``operation``): files are
+    read through the first ``get``/``all`` server and written through the first
+    ``put``/``all`` server. A directory without file servers is ``file://<path>`` both
+    ways."""
 
     def __init__(self, sites: SiteCatalog) -> None:
         self._sites = sites
-        self._cache: dict[tuple[str, DirectoryType], tuple[str, str]] = {}
+        self._cache: dict[tuple[str, DirectoryType], tuple[str | None, str | None, str]] = {}
 
-    def url(self, site: str, kind: DirectoryType) -> tuple[str, str]:
-        """(URL, path) of a site's directory of ``kind``."""
+    def _lookup(self, site: str, kind: DirectoryType) -> tuple[str | None, str | None, str]:
         key = (site, kind)
         hit = self._cache.get(key)
         if hit is not None:
@@ -258,10 +269,52 @@ class SiteDirs:
                 f"({'not in the site catalog' if entry is None else 'needed to stage data there'})",
                 source=self._sites.source,
             )
-        servers = [s for s in directory.file_servers if s.operation != Operation.PUT]
-        url = servers[0].url if servers else "file://" + directory.path
-        hit = self._cache[key] = (url.rstrip("/"), directory.path.rstrip("/"))
+        path = directory.path.rstrip("/")
+        servers = directory.file_servers
+        if not servers:
+            read: str | None = "file://" + directory.path
+            write: str | None = read
+        else:
+            read = next((s.url for s in servers if s.operation != Operation.PUT), None)
+            write = next((s.url for s in servers if s.operation != Operation.GET), None)
+        read = read.rstrip("/") if read is not None else None
+        write = write.rstrip("/") if write is not None else None
+        if write == read:
+            write = read  # one string: callers tell the usual case apart by identity
+        hit = self._cache[key] = (read, write, path)
         return hit
+
+    def _missing(self, site: str, kind: DirectoryType, needed: str, have: str) -> StagingError:
+        return StagingError(
+            f"site {site!r}: its {kind.value} directory has only {have} file servers, "
+            f"but wfplan must {needed} files there (add a file server with operation "
+            f"{'get' if have == 'put' else 'put'} or all)",
+            source=self._sites.source,
+        )
+
+    def url(self, site: str, kind: DirectoryType) -> tuple[str, str]:
+        """(read URL, path) of a site's directory of ``kind``."""
+        read, _, path = self._lookup(site, kind)
+        if read is None:
+            raise self._missing(site, kind, "read", "put")
+        return read, path
+
+    def write_url(self, site: str, kind: DirectoryType) -> str:
+        """The URL files are written to in a site's directory of ``kind``."""
+        _, write, _ = self._lookup(site, kind)
+        if write is None:
+            raise self._missing(site, kind, "write", "get")
+        return write
+
+    def urls(self, site: str, kind: DirectoryType) -> tuple[str, str, str]:
+        """(read URL, write URL, path): a directory files are both written to and read from.
+
+        The two URLs are the same string object when one server does both (or there is
+        none), so callers can tell the usual case apart by identity."""
+        read, write, path = self._lookup(site, kind)
+        if read is None or write is None:
+            raise self._missing(site, kind, "write and read", "put" if read is None else "get")
+        return read, write, path
 
 
 def dagman_profiles(
@@ -329,12 +382,15 @@ def stage(
             unit_of[job_id] = unit
     staging_of: dict[str, tuple[str, DataConfiguration]] = {}
     workdirs: dict[str, str] = {}
+    writedirs: dict[str, str] = {}  # only sites whose write URL differs from the read URL
     workpaths: dict[str, str] = {}
 
     def workdir(site: str) -> str:
         if site not in workdirs:
-            url, path = dirs.url(site, DirectoryType.SHARED_SCRATCH)
+            url, put_url, path = dirs.urls(site, DirectoryType.SHARED_SCRATCH)
             workdirs[site] = f"{url}/{wf}"
+            if put_url is not url:
+                writedirs[site] = f"{put_url}/{wf}"
             workpaths[site] = f"{path}/{wf}"
         return workdirs[site]
 
@@ -375,7 +431,7 @@ def stage(
 
     def out_dir() -> str:
         if not out_base:
-            out_base.append(dirs.url(options.output_site, DirectoryType.LOCAL_STORAGE)[0])
+            out_base.append(dirs.write_url(options.output_site, DirectoryType.LOCAL_STORAGE))
         return out_base[0]
 
     per_level: dict[tuple[int, str], int] = {}
@@ -428,6 +484,7 @@ def stage(
     for unit in units:
         staging, dc = staging_of[unit.name]
         base = workdirs[staging]
+        wbase = writedirs.get(staging, base)  # files go in through it; `base is wbase` usually
         # a tuple is searched faster than a set is built, for the usual one-job unit
         members = unit.jobs if len(unit.jobs) < 8 else set(unit.jobs)
         produced: dict[str, Use] = {}
@@ -463,7 +520,7 @@ def stage(
                         move = transfer(
                             lfn=lfn,
                             src=(src,),
-                            dst=at,
+                            dst=at if wbase is base else f"{wbase}/{lfn}",
                             sha256=sha256(lfn),
                             size=use.size,
                             site=staging,
@@ -514,7 +571,11 @@ def stage(
             if urls[0] == at:
                 known.original = True
             else:
-                symlink = ordered[0].site == staging and urls[0].startswith("file://")
+                symlink = (
+                    ordered[0].site == staging
+                    and urls[0].startswith("file://")
+                    and (wbase is base or wbase.startswith("file://"))
+                )
                 key = (NodeKind.STAGE_IN, lfn, staging)
                 req = requests.get(key)
                 if req is None:
@@ -522,7 +583,7 @@ def stage(
                     move = transfer(
                         lfn=lfn,
                         src=urls,
-                        dst=at,
+                        dst=at if wbase is base else f"{wbase}/{lfn}",
                         sha256=digest,
                         symlink=symlink,
                         size=use.size,
@@ -566,7 +627,12 @@ def stage(
             at = f"{base}/{lfn}"
             outputs.append(
                 transfer(
-                    lfn=lfn, src=(lfn,), dst=at, size=use.size, site=staging, optional=use.optional
+                    lfn=lfn,
+                    src=(lfn,),
+                    dst=at if wbase is base else f"{wbase}/{lfn}",
+                    size=use.size,
+                    site=staging,
+                    optional=use.optional,
                 )
             )
             res = resident(lfn, staging, at)
@@ -709,7 +775,13 @@ def stage(
     names.clear()
     edge_tuple = tuple(edges)
     edges.clear()
-    plan = StagePlan(nodes=tuple(nodes), edges=edge_tuple, residency=residency, workdirs=workdirs)
+    plan = StagePlan(
+        nodes=tuple(nodes),
+        edges=edge_tuple,
+        residency=residency,
+        workdirs=workdirs,
+        writedirs=writedirs,
+    )
     return plan, why
 
 

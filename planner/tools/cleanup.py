@@ -1,5 +1,8 @@
 """``wfplan-cleanup MANIFEST``: remove the listed files; a file already gone is fine.
 
+An ``http(s)://`` file (on a staging site's file server) is removed with HTTP DELETE;
+404 and 410 mean it is already gone.
+
 The manifest may also be named as ``BUNDLE OFFSET NODE`` (planner.tools.manifest).
 """
 
@@ -10,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from planner.tools.manifest import MANIFEST_USAGE, is_manifest_args, read_manifest
-from planner.tools.transfer import TransferFailed, url_to_path
+from planner.tools.transfer import TransferFailed, http_request, is_http, url_to_path
 
 __all__ = ["main"]
 
@@ -24,6 +27,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     failed = 0
     for url in doc.get("files", []):
         try:
+            if is_http(url):
+                http_request("DELETE", url, ok=(404, 410))
+                continue
             path = url_to_path(url)
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path)

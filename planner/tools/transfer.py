@@ -5,7 +5,10 @@ The manifest may also be named as ``BUNDLE OFFSET NODE`` (planner.tools.manifest
 Each transfer tries its ``src`` URLs in order (``file://`` copied or symlinked,
 ``http(s)://`` downloaded with timeouts and retries), writes to a temporary name beside
 the destination, checks the sha256 when given, then renames: a reader never sees half a
-file. Exit 0 when every file arrived, else 1 with one line per failed LFN.
+file. An ``http(s)://`` destination (a staging site behind a file server) is written with
+HTTP PUT, the file streamed from disk (an http source is downloaded to a temporary file
+first) after its sha256 is checked, with the same timeouts and retries. Exit 0 when every
+file arrived, else 1 with one line per failed LFN.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import hashlib
 import os
 import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,9 +34,12 @@ from planner.tools.manifest import (
 __all__ = [
     "TransferFailed",
     "fetch",
+    "http_request",
+    "is_http",
     "load_manifest",
     "main",
     "run_transfers",
+    "upload",
     "url_to_path",
 ]
 
@@ -44,6 +51,11 @@ BACKOFF = 0.5  # seconds, doubled after each failed attempt
 
 class TransferFailed(Exception):
     """One source URL could not deliver the file; the message says why."""
+
+
+def is_http(url: str) -> bool:
+    """True for an ``http://`` or ``https://`` URL."""
+    return url.startswith(("http://", "https://"))
 
 
 def url_to_path(url: str, cwd: Path | None = None) -> Path:
@@ -114,6 +126,70 @@ def _download(url: str, tmp: Path, want_digest: bool) -> str | None:
     raise TransferFailed(f"{url}: {last}")
 
 
+def http_request(method: str, url: str, body: Path | None = None, ok: Sequence[int] = ()) -> int:
+    """Send one request with the download's timeouts and retries; its final status.
+
+    A 2xx status, or one listed in ``ok``, is returned; anything else raises
+    :class:`TransferFailed` naming the method, URL and status. Connection errors, 5xx,
+    408 and 429 are retried; other client errors are not (retrying does not fix them).
+    ``body``: a file streamed as the request body (PUT).
+    """
+    import requests
+
+    delay = BACKOFF
+    last = ""
+    for attempt in range(HTTP_ATTEMPTS):
+        if attempt:
+            time.sleep(delay)
+            delay *= 2
+        try:
+            if body is None:
+                resp = requests.request(method, url, timeout=HTTP_TIMEOUT)
+            elif body.stat().st_size == 0:  # an empty stream would be sent chunked
+                resp = requests.request(method, url, data=b"", timeout=HTTP_TIMEOUT)
+            else:
+                with open(body, "rb") as fh:
+                    resp = requests.request(method, url, data=fh, timeout=HTTP_TIMEOUT)
+            with resp:
+                status = resp.status_code
+                if 200 <= status < 300 or status in ok:
+                    return status
+                last = f"HTTP {status} {resp.reason or ''}".rstrip()
+            if status < 500 and status not in (408, 429):
+                break
+        except requests.RequestException as exc:
+            last = type(exc).__name__
+    raise TransferFailed(f"{method} {url}: {last}")
+
+
+def upload(src: str, dst: str, sha256: str | None = None, cwd: Path | None = None) -> None:
+    """Deliver one ``src`` URL to the http(s) URL ``dst`` with HTTP PUT.
+
+    The sha256, when given, is checked before anything is sent: a server never receives
+    a file that is known to be wrong."""
+    if src == dst:
+        return  # already there
+    try:
+        if is_http(src):
+            fd, name = tempfile.mkstemp(prefix=".wfplan-upload-", dir=os.environ.get("TMPDIR"))
+            os.close(fd)
+            tmp = Path(name)
+            try:
+                _check(_download(src, tmp, bool(sha256)), sha256, src)
+                http_request("PUT", dst, tmp)
+            finally:
+                tmp.unlink(missing_ok=True)
+            return
+        path = url_to_path(src, cwd)
+        if not path.is_file():
+            raise TransferFailed(f"{src}: no such file")
+        if sha256:
+            _check(_sha256_of(path), sha256, src)
+        http_request("PUT", dst, path)
+    except OSError as exc:
+        raise TransferFailed(f"{src}: {exc.strerror or exc}")
+
+
 def fetch(
     src: str,
     dst: Path,
@@ -179,13 +255,17 @@ def run_transfers(transfers: Sequence[dict[str, Any]], cwd: Path | None = None) 
         if isinstance(sources, str):
             sources = [sources]
         reasons = []
+        put = isinstance(t.get("dst"), str) and is_http(t["dst"])
         try:
-            dst = url_to_path(t["dst"], cwd)
+            dst = Path() if put else url_to_path(t["dst"], cwd)
         except (KeyError, TransferFailed) as exc:
             problems.append(f"{lfn}: bad destination: {exc}")
             continue
         for src in sources:
             try:
+                if put:  # symlink/executable have no meaning on a file server
+                    upload(src, t["dst"], t.get("sha256"), cwd)
+                    break
                 fetch(
                     src,
                     dst,
