@@ -63,7 +63,7 @@ class PlanOptions(Frozen):
     submit_dir: str | None = None  # absolute; the default output RC lives there
     staging_sites: dict[str, str] = Field(default_factory=dict)  # exec -> staging
     data_configuration: DataConfiguration | None = None
-    cluster: tuple[str, ...] = ()  # "horizontal", "label", applied left to right
+    cluster: tuple[str, ...] = ()  # "horizontal", "label", "whole", applied left to right
     reuse_scope: Literal["full", "partial", "none"] | None = None
     cleanup: Literal["inplace", "leaf", "none"] | None = None
     site_selector: str | None = None
@@ -318,8 +318,9 @@ def _finalise(
     if len(nodes) != len(by_name):
         stuck = sorted(n for n, d in indegree.items() if d > 0)[:5]
         raise CycleError(
-            "clustering would create a cycle in the concrete DAG (a label spans jobs with "
-            f"other jobs between them); nodes involved include {', '.join(stuck)}",
+            "clustering would create a cycle in the concrete DAG (a label or whole-workflow "
+            "cluster spans jobs with other jobs between them); nodes involved include "
+            f"{', '.join(stuck)}",
             source=workflow.source,
         )
     return tuple(nodes), edges

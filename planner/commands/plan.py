@@ -42,9 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--cluster",
-        metavar="horizontal[,label]|auto",
-        help="clustering methods, left to right; auto: clusters.num per level chosen by "
-        "simulation (docs/experiments.md)",
+        metavar="horizontal[,label][,whole]|auto",
+        help="clustering methods, left to right (whole: one cluster per site); auto: "
+        "clusters.num per level chosen by simulation (docs/experiments.md)",
     )
     parser.add_argument(
         "--force", action="store_true", help="no data reuse (same as --reuse-scope none)"

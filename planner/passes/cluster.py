@@ -9,6 +9,10 @@
   decreasing) so no cluster exceeds the maximum runtime.
 * ``label``: every unit whose jobs carry profile ``pegasus.label`` is merged with the others
   of that label on the same site: one cluster per label (and site).
+* ``whole``: every unit on a site is merged into one cluster for that site (Pegasus's
+  whole-workflow clustering); its members run in topological order. With several sites
+  whose jobs depend on each other back and forth this would make a cycle, and planning
+  stops with a message saying so.
 
 Every unit of one job stays a plain compute node named ``<tx>_<id>``.
 """
@@ -28,7 +32,7 @@ from planner.passes.select_sites import Placement, runtime_of
 
 __all__ = ["METHODS", "Unit", "cluster", "safe_name"]
 
-METHODS = ("horizontal", "label")
+METHODS = ("horizontal", "label", "whole")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
@@ -73,6 +77,8 @@ def cluster(
         groups = (
             _horizontal(groups, by_id, levels, placements)
             if method == "horizontal"
+            else _whole(groups, placements)
+            if method == "whole"
             else _label(groups, placements)
         )
     units = []
@@ -99,11 +105,14 @@ def cluster(
         if reason.startswith("label"):
             label = reason.split(" ", 2)[1]
             base = f"merge_{label}"
+        elif reason.startswith("whole"):
+            base = f"merge_whole_{site}"
         else:
             parts = [p for p in (first.namespace, first.name, first.version) if p]
             base = f"merge_{'-'.join(parts)}_PID{level}"
         k = counters[base] = counters.get(base, 0) + 1
-        name = safe_name(base if reason.startswith("label") and k == 1 else f"{base}_ID{k}")
+        named = reason.startswith(("label", "whole"))
+        name = safe_name(base if named and k == 1 else f"{base}_ID{k}")
         units.append(
             Unit(
                 name=name,
@@ -210,6 +219,15 @@ def _label(
     for (label, site), members in labelled.items():
         out.append((members, f"label {safe_name(label)} on {site}"))
     return out
+
+
+def _whole(
+    groups: list[tuple[list[str], str]], placements: Mapping[str, Placement]
+) -> list[tuple[list[str], str]]:
+    by_site: dict[str, list[str]] = {}
+    for members, _ in groups:
+        by_site.setdefault(placements[members[0]].site, []).extend(members)
+    return [(members, f"whole workflow on {site}") for site, members in by_site.items()]
 
 
 def _number(value: str | None) -> float | None:

@@ -61,21 +61,27 @@ def _plan(
 
 
 @pytest.mark.parametrize("config", ["condorio", "sharedfs", "nonsharedfs"])
-@pytest.mark.parametrize("clustered", [False, True])
+@pytest.mark.parametrize("clustering", [None, "horizontal", "whole"])
 def test_diamond_runs_in_every_data_configuration(
-    tmp_path: Path, config: str, clustered: bool, capsys
+    tmp_path: Path, config: str, clustering: str | None, capsys
 ):
     files = _setup(tmp_path)
     extra = ["--data-configuration", config, "--output-rc", str(tmp_path / "out.db")]
-    if clustered:
-        extra += ["--cluster", "horizontal"]
+    if clustering:
+        extra += ["--cluster", clustering]
     record = _plan(tmp_path, files, tmp_path / "submit", *extra)
     clusters = [n for n in record["nodes"] if n["kind"] == "cluster"]
-    assert len(clusters) == (1 if clustered else 0)
+    assert len(clusters) == (1 if clustering else 0)
+    if clustering == "whole":  # the four jobs in one node, in a topological order
+        assert clusters[0]["jobs"][0] == "ID1" and clusters[0]["jobs"][-1] == "ID4"
+        assert sorted(clusters[0]["jobs"]) == ["ID1", "ID2", "ID3", "ID4"]
     capsys.readouterr()
     assert main(["run", str(tmp_path / "submit"), "-j", "2"]) == 0, capsys.readouterr().err
     summary = capsys.readouterr().out
-    for tx in ("preprocess", "findrange", "analyze"):  # +wfplan_transformation, not the exe
+    # +wfplan_transformation, not the exe (a cluster of several transformations has none)
+    for tx in (
+        ("wfplan-cluster",) if clustering == "whole" else ("preprocess", "findrange", "analyze")
+    ):
         assert f"\n{tx} " in summary, summary
     assert (tmp_path / "outputs" / "f.d").read_text() == EXPECTED
     with SQLiteReplicaCatalog(tmp_path / "out.db") as rc:

@@ -116,7 +116,7 @@ def check_invariants(wf: Workflow, cw: ConcreteWorkflow) -> None:
 
 
 @pytest.mark.parametrize("dc", CONFIGS)
-@pytest.mark.parametrize("clustering", [(), ("horizontal",), ("horizontal", "label")])
+@pytest.mark.parametrize("clustering", [(), ("horizontal",), ("horizontal", "label"), ("whole",)])
 @pytest.mark.parametrize("reuse", [False, True])
 def test_diamond_matrix(dc: DataConfiguration, clustering: tuple[str, ...], reuse: bool) -> None:
     wf = diamond(
@@ -140,6 +140,9 @@ def test_diamond_matrix(dc: DataConfiguration, clustering: tuple[str, ...], reus
     if clustering == ("horizontal", "label"):
         clusters = [n for n in cw.nodes if n.kind == NodeKind.CLUSTER]
         assert len(clusters) <= 2  # one label per site at most
+    if clustering == ("whole",):
+        (only,) = [n for n in cw.nodes if n.kind in (NodeKind.COMPUTE, NodeKind.CLUSTER)]
+        assert only.name == "merge_whole_a" and len(only.jobs) == (3 if reuse else 4)
 
 
 def test_same_input_same_plan() -> None:
@@ -169,6 +172,19 @@ def test_validation_runs_first_with_the_catalogs() -> None:
     with pytest.raises(Problems) as err:
         plan(wf, cats, PlanOptions())
     assert any("'f.a'" in line and "ID1" in line for line in err.value.lines())
+
+
+def test_whole_clustering_over_two_interleaved_sites_is_refused() -> None:
+    wf = diamond({Namespace.SELECTOR: {"execution.site": "a"}})
+    jobs = tuple(
+        j.model_copy(update={"profiles": {Namespace.SELECTOR: {"execution.site": "b"}}})
+        if j.id == "ID2"
+        else j
+        for j in wf.jobs
+    )  # a -> b -> a: one cluster per site would wait for itself
+    wf = wf.model_copy(update={"jobs": jobs})
+    with pytest.raises(WfplanError, match="whole-workflow cluster"):
+        plan(wf, catalogs_for(wf), PlanOptions(sites=("a", "b"), cluster=("whole",)))
 
 
 def test_cycle_from_label_clustering_is_refused() -> None:

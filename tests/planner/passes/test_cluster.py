@@ -107,6 +107,18 @@ def test_label_makes_one_cluster_per_label() -> None:
     assert [(u.name, u.jobs) for u in units if u.clustered] == [("merge_L_1", ("root", "w01"))]
 
 
+def test_whole_makes_one_cluster_per_site_in_topological_order() -> None:
+    units = _units(_fan(3), ["whole"])
+    assert [(u.name, u.jobs, u.clustered) for u in units] == [
+        ("merge_whole_siteA", ("root", "w00", "w01", "w02"), True)
+    ]
+    split = _units(_fan(3), ["whole"], site_of=lambda j: "siteB" if j == "w01" else "siteA")
+    assert [(u.name, u.jobs) for u in split] == [
+        ("merge_whole_siteA", ("root", "w00", "w02")),
+        ("work_w01", ("w01",)),  # alone on its site: a plain node
+    ]
+
+
 def test_unknown_method_is_refused() -> None:
     with pytest.raises(PlannerError, match="unknown clustering method 'vertical'"):
         _units(_fan(1), ["vertical"])
