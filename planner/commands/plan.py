@@ -8,6 +8,7 @@ prints the summary only.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -81,15 +82,20 @@ def run(args: argparse.Namespace) -> int:
         raise PlannerError("wfplan plan needs --dir SUBMIT_DIR (or --dry-run)")
     submit_dir = Path(args.dir or "submit").absolute()
     properties = load_properties(Path(args.conf)) if args.conf else {}
-    workflow, catalogs = load_for_planning(args, submit_dir.parent)
-    options = options_from_args(args, submit_dir, properties)
-    cw = plan(workflow, catalogs, options)
-    print_summary(cw, sys.stdout)
-    if args.dry_run:
-        return 0
-    from planner.emit import write_submit_dir
+    workflow, catalogs = load_for_planning(args, submit_dir.parent, freeze=True)
+    try:
+        options = options_from_args(args, submit_dir, properties)
+        cw = plan(workflow, catalogs, options)
+        print_summary(cw, sys.stdout)
+        if args.dry_run:
+            return 0
+        from planner.emit import write_submit_dir
 
-    write_submit_dir(cw, submit_dir, catalog_files=catalog_files(args), emit_mode=args.submit_files)
+        write_submit_dir(
+            cw, submit_dir, catalog_files=catalog_files(args), emit_mode=args.submit_files
+        )
+    finally:
+        gc.unfreeze()
     print(f"submit dir: {submit_dir}")
     return 0
 
