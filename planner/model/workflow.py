@@ -47,8 +47,8 @@ class Use(Frozen):
     bypass: bool = False
     size: int | None = None
 
-    # Identity tests, not ``in READ_LINKS``: hashing an Enum member runs Python code, and
-    # these are asked millions of times per plan.
+    # Identity tests (members are singletons), a little cheaper than a set lookup; these
+    # are asked millions of times per plan.
     @property
     def is_input(self) -> bool:
         link = self.link

@@ -15,24 +15,28 @@ from planner.passes.stage import StagePlan, dagman_profiles, make_node, transfer
 
 __all__ = ["create_dirs", "writes_to"]
 
-_WRITERS = frozenset({NodeKind.COMPUTE, NodeKind.CLUSTER, NodeKind.STAGE_IN, NodeKind.STAGE_INTER})
+_COMPUTE, _CLUSTER = NodeKind.COMPUTE, NodeKind.CLUSTER
+_STAGE_IN, _STAGE_INTER = NodeKind.STAGE_IN, NodeKind.STAGE_INTER
 
 
 def writes_to(node: Node) -> str | None:
     """The staging site whose working directory ``node`` writes into, if any."""
-    if node.kind not in _WRITERS:
-        return None
-    if node.kind in (NodeKind.STAGE_IN, NodeKind.STAGE_INTER):
+    kind = node.kind
+    if kind is _COMPUTE or kind is _CLUSTER:
+        return node.staging_site
+    if kind is _STAGE_IN or kind is _STAGE_INTER:
         return node.files[0].site if node.files else None
-    return node.staging_site
+    return None
 
 
 def create_dirs(plan: StagePlan, workflow: str, retry: str = "1") -> StagePlan:
     """A new plan with the create-dir nodes and their edges."""
     target = {node.name: writes_to(node) for node in plan.nodes}
-    parents: dict[str, list[str]] = {}
+    covered: set[str] = set()  # nodes with a parent that writes to the same site
     for p, c in plan.edges:
-        parents.setdefault(c, []).append(p)
+        site = target[c]
+        if site is not None and target[p] == site:
+            covered.add(c)
     sites = sorted({s for s in target.values() if s is not None})
     names = {site: safe_name(f"create_dir_{workflow}_{i}_{site}") for i, site in enumerate(sites)}
     added = [
@@ -67,10 +71,9 @@ def create_dirs(plan: StagePlan, workflow: str, retry: str = "1") -> StagePlan:
         for site in sites
     ]
     edges = [
-        (names[site], node.name)
-        for node in plan.nodes
-        if (site := target[node.name]) is not None
-        and not any(target.get(p) == site for p in parents.get(node.name, ()))
+        (names[site], name)
+        for name, site in target.items()
+        if site is not None and name not in covered
     ]
     return StagePlan(
         nodes=tuple(added) + plan.nodes,
