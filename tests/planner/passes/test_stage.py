@@ -6,6 +6,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from catalogs.replica import PFN, Replica
 from catalogs.transformation import (
     Transformation,
@@ -13,10 +15,12 @@ from catalogs.transformation import (
     TransformationSite,
     TransformationType,
 )
+from planner.errors import PlannerError
 from planner.model.base import Namespace
 from planner.model.concrete import ConcreteWorkflow, DataConfiguration, Node, NodeKind
 from planner.model.workflow import Job, Workflow
 from planner.plan import Catalogs, PlanOptions, plan
+from sites.model import Directory, DirectoryType, FileServer, Operation, Site
 
 ALL = ("preprocess", "findrange", "analyze")
 
@@ -255,3 +259,163 @@ def test_inout_on_an_existing_file_is_staged_in(kit: SimpleNamespace) -> None:
     assert [t.lfn for t in node.inputs] == ["log"] and [t.lfn for t in node.outputs] == ["log"]
     (stage_in,) = _kind(cw, NodeKind.STAGE_IN)
     assert stage_in.files[0].src == ("file:///inputs/log",)
+
+
+# A staging site behind an http file server: written through put, read through get.
+PUT_URL = "http://put.example.org/scratch"
+GET_URL = "http://get.example.org/scratch"
+
+
+def _web(servers: tuple[tuple[str, Operation], ...]) -> Site:
+    return Site(
+        name="web",
+        directories=(
+            Directory(
+                type=DirectoryType.SHARED_SCRATCH,
+                path="/srv/scratch",
+                file_servers=tuple(FileServer(url=u, operation=op) for u, op in servers),
+            ),
+        ),
+    )
+
+
+def _web_catalogs(kit: SimpleNamespace, web: Site) -> Catalogs:
+    sites = (kit.site("local"), kit.site("siteA"), kit.site("siteB"), web)
+    return kit.catalogs(ALL, ["f.a"], sites=sites)
+
+
+def _split_web() -> Site:
+    # a get-only server listed first: writes must skip it, reads must skip the put one
+    return _web(
+        (
+            (GET_URL + "/", Operation.GET),
+            (PUT_URL, Operation.PUT),
+            ("http://other.example.org/s", Operation.ALL),
+        )
+    )
+
+
+def test_a_staging_site_behind_a_server_is_written_through_put_and_read_through_get(
+    kit: SimpleNamespace,
+) -> None:
+    cw = _plan(
+        kit.diamond(),
+        _web_catalogs(kit, _split_web()),
+        sites=("siteA",),
+        data_configuration=DataConfiguration.NONSHAREDFS,
+        staging_sites={"siteA": "web"},
+    )
+    put, get = f"{PUT_URL}/diamond", f"{GET_URL}/diamond"
+    (stage_in,) = _kind(cw, NodeKind.STAGE_IN)
+    assert [(t.src, t.dst) for t in stage_in.files] == [(("file:///inputs/f.a",), f"{put}/f.a")]
+    assert stage_in.files[0].symlink is False
+    pre = _node(cw, "preprocess_ID1")
+    assert pre.working_dir == "/srv/scratch/diamond"
+    assert [(t.src, t.dst) for t in pre.inputs] == [((f"{get}/f.a",), "f.a")]
+    assert [t.dst for t in pre.outputs] == [f"{put}/f.b1", f"{put}/f.b2"]
+    analyze = _node(cw, "analyze_ID4")
+    assert [t.src for t in analyze.inputs] == [(f"{get}/f.c1",), (f"{get}/f.c2",)]
+    (stage_out,) = _kind(cw, NodeKind.STAGE_OUT)
+    assert [(t.src, t.dst) for t in stage_out.files] == [
+        ((f"{get}/f.d",), "file:///data/local/storage/f.d")
+    ]
+    (create,) = _kind(cw, NodeKind.CREATE_DIR)
+    assert [t.dst for t in create.files] == [put]
+    removed = sorted(t.dst for n in _kind(cw, NodeKind.CLEANUP) for t in n.files)
+    assert removed == [f"{put}/{lfn}" for lfn in ("f.a", "f.b1", "f.b2", "f.c1", "f.c2", "f.d")]
+
+
+def test_leaf_cleanup_removes_through_the_put_server(kit: SimpleNamespace) -> None:
+    cw = _plan(
+        kit.diamond(),
+        _web_catalogs(kit, _split_web()),
+        sites=("siteA",),
+        data_configuration=DataConfiguration.NONSHAREDFS,
+        staging_sites={"siteA": "web"},
+        cleanup="leaf",
+    )
+    (leaf,) = _kind(cw, NodeKind.CLEANUP)
+    assert {t.dst.rpartition("/")[0] for t in leaf.files} == {f"{PUT_URL}/diamond"}
+
+
+def test_stage_inter_writes_through_put_and_reads_through_get(kit: SimpleNamespace) -> None:
+    on_a = {Namespace.SELECTOR: {"execution.site": "siteA"}}
+    on_b = {Namespace.SELECTOR: {"execution.site": "siteB"}}
+    cw = _plan(
+        kit.diamond({"ID1": on_b, "ID2": on_a, "ID3": on_a, "ID4": on_b}),
+        _web_catalogs(kit, _split_web()),
+        sites=("siteA", "siteB"),
+        data_configuration=DataConfiguration.NONSHAREDFS,
+        staging_sites={"siteA": "web"},
+    )
+    assert {n.name: n.staging_site for n in _kind(cw, NodeKind.COMPUTE)} == {
+        "preprocess_ID1": "siteB",
+        "findrange_ID2": "web",
+        "findrange_ID3": "web",
+        "analyze_ID4": "siteB",
+    }
+    inter = {t.lfn: (t.src, t.dst) for n in _kind(cw, NodeKind.STAGE_INTER) for t in n.files}
+    b = "file:///data/siteB/scratch/diamond"
+    assert inter == {
+        "f.b1": ((f"{b}/f.b1",), f"{PUT_URL}/diamond/f.b1"),
+        "f.b2": ((f"{b}/f.b2",), f"{PUT_URL}/diamond/f.b2"),
+        "f.c1": ((f"{GET_URL}/diamond/f.c1",), f"{b}/f.c1"),
+        "f.c2": ((f"{GET_URL}/diamond/f.c2",), f"{b}/f.c2"),
+    }
+
+
+def test_one_all_server_is_used_both_ways(kit: SimpleNamespace) -> None:
+    cw = _plan(
+        kit.diamond(),
+        _web_catalogs(kit, _web(((PUT_URL, Operation.ALL),))),
+        sites=("siteA",),
+        data_configuration=DataConfiguration.NONSHAREDFS,
+        staging_sites={"siteA": "web"},
+    )
+    urls = {u for n in cw.nodes for t in (*n.files, *n.inputs, *n.outputs) for u in (*t.src, t.dst)}
+    web = sorted(u for u in urls if u.startswith("http"))
+    assert web == [f"{PUT_URL}/diamond"] + [
+        f"{PUT_URL}/diamond/{lfn}" for lfn in ("f.a", "f.b1", "f.b2", "f.c1", "f.c2", "f.d")
+    ]
+
+
+@pytest.mark.parametrize(("operation", "have"), [(Operation.PUT, "put"), (Operation.GET, "get")])
+def test_a_staging_site_that_can_only_be_read_or_written_is_refused(
+    kit: SimpleNamespace, operation: Operation, have: str
+) -> None:
+    with pytest.raises(PlannerError) as info:
+        _plan(
+            kit.diamond(),
+            _web_catalogs(kit, _web(((PUT_URL, operation), (GET_URL, operation)))),
+            sites=("siteA",),
+            data_configuration=DataConfiguration.NONSHAREDFS,
+            staging_sites={"siteA": "web"},
+        )
+    (line,) = info.value.lines()
+    assert line.startswith("sites.yml: site 'web': its sharedScratch directory has only")
+    assert f"only {have} file servers" in line
+
+
+def test_the_output_site_is_written_through_its_put_server(kit: SimpleNamespace) -> None:
+    out = Site(
+        name="store",
+        directories=(
+            Directory(
+                type=DirectoryType.LOCAL_STORAGE,
+                path="/srv/out",
+                file_servers=(
+                    FileServer(url="http://get.example.org/out", operation=Operation.GET),
+                    FileServer(url="http://put.example.org/out", operation=Operation.PUT),
+                ),
+            ),
+        ),
+    )
+    sites = (kit.site("local"), kit.site("siteA"), out)
+    cw = _plan(
+        kit.diamond(),
+        kit.catalogs(ALL, ["f.a"], sites=sites),
+        sites=("siteA",),
+        output_site="store",
+    )
+    (stage_out,) = _kind(cw, NodeKind.STAGE_OUT)
+    assert [t.dst for t in stage_out.files] == ["http://put.example.org/out/f.d"]
