@@ -93,6 +93,7 @@ def cleanup(
         residency=plan.residency,
         workdirs=plan.workdirs,
         writedirs=plan.writedirs,
+        read_urls=plan.read_urls,
     )
 
 
@@ -121,6 +122,7 @@ def _leaf(
         residency=plan.residency,
         workdirs=plan.workdirs,
         writedirs=plan.writedirs,
+        read_urls=plan.read_urls,
     )
 
 

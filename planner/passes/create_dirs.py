@@ -81,4 +81,5 @@ def create_dirs(plan: StagePlan, workflow: str, retry: str = "1") -> StagePlan:
         residency=plan.residency,
         workdirs=plan.workdirs,
         writedirs=plan.writedirs,
+        read_urls=plan.read_urls,
     )

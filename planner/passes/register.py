@@ -3,7 +3,8 @@
 Every stage-out node that moves at least one file with ``registerReplica: true`` gets one
 ``register_<output site>_<level>_<k>`` child node listing LFN -> PFN at the output site
 (``Transfer.dst`` the PFN, ``Transfer.site`` the output site). That is what lets the next
-plan reuse the outputs.
+plan reuse the outputs. The PFN is the URL the file is read back from (an output site
+behind separate put and get file servers is written through put, registered through get).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ def register(plan: StagePlan, lfns: Set[str], output_site: str, retry: str = "1"
     added: list[Node] = []
     edges: list[tuple[str, str]] = []
     counters: dict[int, int] = {}
+    read_url = plan.read_url if plan.read_urls else None
     for node in plan.nodes:
         if node.kind != NodeKind.STAGE_OUT:
             continue
@@ -29,7 +31,7 @@ def register(plan: StagePlan, lfns: Set[str], output_site: str, retry: str = "1"
             transfer(
                 lfn=t.lfn,
                 src=(),
-                dst=t.dst,
+                dst=t.dst if read_url is None else read_url(t.dst),
                 sha256=t.sha256,
                 symlink=False,
                 size=t.size,
@@ -71,4 +73,5 @@ def register(plan: StagePlan, lfns: Set[str], output_site: str, retry: str = "1"
         residency=plan.residency,
         workdirs=plan.workdirs,
         writedirs=plan.writedirs,
+        read_urls=plan.read_urls,
     )

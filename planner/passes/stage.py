@@ -238,10 +238,20 @@ class StagePlan:
     # staging site -> the working directory's URL for writing, only where it is not the
     # reading one (a site behind a file server with separate put and get URLs)
     writedirs: Mapping[str, str] = field(default_factory=dict)
+    # a directory's write URL -> its read URL where they differ (the output site's
+    # storage): registered replicas name the URL the next plan reads them from
+    read_urls: Mapping[str, str] = field(default_factory=dict)
 
     def write_dir(self, site: str) -> str:
         """The URL a staging site's working directory is written (and cleaned) through."""
         return self.writedirs.get(site) or self.workdirs[site]
+
+    def read_url(self, url: str) -> str:
+        """``url`` (written through a put server) as it is read back (through get)."""
+        for write, read in self.read_urls.items():
+            if url.startswith(write + "/"):
+                return read + url[len(write) :]
+        return url
 
 
 class SiteDirs:
@@ -256,7 +266,8 @@ class SiteDirs:
         self._sites = sites
         self._cache: dict[tuple[str, DirectoryType], tuple[str | None, str | None, str]] = {}
 
-    def _lookup(self, site: str, kind: DirectoryType) -> tuple[str | None, str | None, str]:
+    def lookup(self, site: str, kind: DirectoryType) -> tuple[str | None, str | None, str]:
+        """(read URL, write URL, path); a URL is None when no file server offers it."""
         key = (site, kind)
         hit = self._cache.get(key)
         if hit is not None:
@@ -294,14 +305,14 @@ class SiteDirs:
 
     def url(self, site: str, kind: DirectoryType) -> tuple[str, str]:
         """(read URL, path) of a site's directory of ``kind``."""
-        read, _, path = self._lookup(site, kind)
+        read, _, path = self.lookup(site, kind)
         if read is None:
             raise self._missing(site, kind, "read", "put")
         return read, path
 
     def write_url(self, site: str, kind: DirectoryType) -> str:
         """The URL files are written to in a site's directory of ``kind``."""
-        _, write, _ = self._lookup(site, kind)
+        _, write, _ = self.lookup(site, kind)
         if write is None:
             raise self._missing(site, kind, "write", "get")
         return write
@@ -311,7 +322,7 @@ class SiteDirs:
 
         The two URLs are the same string object when one server does both (or there is
         none), so callers can tell the usual case apart by identity."""
-        read, write, path = self._lookup(site, kind)
+        read, write, path = self.lookup(site, kind)
         if read is None or write is None:
             raise self._missing(site, kind, "write and read", "put" if read is None else "get")
         return read, write, path
@@ -428,10 +439,15 @@ def stage(
         staging_of[unit.name] = known_pairs[id(prof)] = (staging, dc)
 
     out_base: list[str] = []  # computed on first use: only needed when a file is staged out
+    read_urls: dict[str, str] = {}
 
     def out_dir() -> str:
         if not out_base:
-            out_base.append(dirs.write_url(options.output_site, DirectoryType.LOCAL_STORAGE))
+            where = (options.output_site, DirectoryType.LOCAL_STORAGE)
+            out_base.append(dirs.write_url(*where))
+            read = dirs.lookup(*where)[0]
+            if read is not None and read != out_base[0]:
+                read_urls[out_base[0]] = read
         return out_base[0]
 
     per_level: dict[tuple[int, str], int] = {}
@@ -781,6 +797,7 @@ def stage(
         residency=residency,
         workdirs=workdirs,
         writedirs=writedirs,
+        read_urls=read_urls,
     )
     return plan, why
 

@@ -396,7 +396,7 @@ def test_a_staging_site_that_can_only_be_read_or_written_is_refused(
     assert f"only {have} file servers" in line
 
 
-def test_the_output_site_is_written_through_its_put_server(kit: SimpleNamespace) -> None:
+def test_the_output_site_is_written_through_put_and_registered_through_get(kit: SimpleNamespace) -> None:
     out = Site(
         name="store",
         directories=(
@@ -419,3 +419,8 @@ def test_the_output_site_is_written_through_its_put_server(kit: SimpleNamespace)
     )
     (stage_out,) = _kind(cw, NodeKind.STAGE_OUT)
     assert [t.dst for t in stage_out.files] == ["http://put.example.org/out/f.d"]
+    # the replica catalog gets the URL the next plan reads the file from
+    (reg,) = _kind(cw, NodeKind.REGISTER)
+    assert [(t.lfn, t.dst, t.site) for t in reg.files] == [
+        ("f.d", "http://get.example.org/out/f.d", "store")
+    ]
