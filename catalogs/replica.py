@@ -100,10 +100,17 @@ class ReplicaCatalog(_Frozen):
 
     def sha256(self, lfn: str) -> str | None:
         """The checksum recorded for ``lfn`` (plain entries only), or None."""
-        for rep in self._plain.get(lfn, ()):
-            if rep.sha256:
-                return rep.sha256
-        return None
+        return self.checksums.get(lfn)
+
+    @cached_property
+    def checksums(self) -> dict[str, str]:
+        """LFN -> the first sha256 recorded for it (plain entries only). Its ``get`` is
+        what the planner calls for every file it moves: most files have none."""
+        found: dict[str, str] = {}
+        for rep in self.replicas:
+            if rep.sha256 and not rep.regex and rep.lfn not in found:
+                found[rep.lfn] = rep.sha256
+        return found
 
     def has(self, lfn: str) -> bool:
         return bool(self.lookup(lfn))

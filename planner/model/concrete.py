@@ -9,7 +9,7 @@ directory".
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import Field
 
@@ -33,17 +33,22 @@ class DataConfiguration(str, Enum):
     CONDORIO = "condorio"
 
 
-class Transfer(Frozen):
+class Transfer(NamedTuple):
     """One file to move. ``src`` lists candidate URLs, best first (ordered fallbacks).
 
     For ``register`` nodes ``dst`` is the PFN to record; for ``create_dir`` and
     ``cleanup`` nodes ``src`` is empty and ``dst`` is the directory/file URL to create or
     remove.
+
+    A NamedTuple, not a pydantic model: only the planner builds transfers (from checked
+    values), a plan holds about five per file, and a tuple is built at C speed in a third
+    of the time and 70 % of the memory (bench/plan_scale.py). Immutable all the same.
+    ``dst`` comes second so that every field after it can have a default.
     """
 
     lfn: str
-    src: tuple[str, ...] = ()
     dst: str
+    src: tuple[str, ...] = ()
     sha256: str | None = None
     symlink: bool = False
     size: int | None = None
@@ -52,14 +57,19 @@ class Transfer(Frozen):
     optional: bool = False  # an output the job may not create (its Use was optional)
 
 
-class Task(Frozen):
-    """One abstract job as it will execute inside a compute or cluster node."""
+class Task(NamedTuple):
+    """One abstract job as it will execute inside a compute or cluster node.
+
+    A NamedTuple like :class:`Transfer` (one per job, built by the planner from checked
+    values). ``environment`` is read-only: tasks without environment profiles share one
+    empty dict (the default).
+    """
 
     job_id: str
     transformation: str
     executable: str  # absolute path (or URL for a stageable executable) on the site
     arguments: tuple[str, ...] = ()
-    environment: dict[str, str] = Field(default_factory=dict)
+    environment: dict[str, str] = {}
     stdin: str | None = None
     stdout: str | None = None
     stderr: str | None = None

@@ -138,16 +138,7 @@ def _file(lfn: str, res: Residency, site: str, rewrite: dict[str, tuple[str, str
         prefixes = rewrite.get(site)
         if prefixes is not None and url.startswith(prefixes[0] + "/"):
             url = prefixes[1] + url[len(prefixes[0]) :]
-    return transfer(
-        lfn=lfn,
-        src=(),
-        dst=url,
-        sha256=None,
-        symlink=False,
-        size=None,
-        site=site,
-        executable=False,
-    )
+    return transfer(lfn, (), url, None, False, None, site)
 
 
 def _node(name: str, site: str, level: int, files: list[Transfer], retry: str) -> Node:

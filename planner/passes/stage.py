@@ -85,8 +85,7 @@ def _finish(obj: BaseModel, fields: set[str]) -> None:
     _set(obj, "__pydantic_private__", None)
 
 
-_TRANSFER_FIELDS = set(Transfer.model_fields)
-_new_transfer = Transfer.__new__
+_new_tuple = tuple.__new__
 
 
 def transfer(
@@ -100,21 +99,9 @@ def transfer(
     executable: bool = False,
     optional: bool = False,
 ) -> Transfer:
-    """A :class:`Transfer` built like :func:`built` (spelled out: plans make millions)."""
-    obj = _new_transfer(Transfer)
-    _set(obj, "lfn", lfn)
-    _set(obj, "src", src)
-    _set(obj, "dst", dst)
-    _set(obj, "sha256", sha256)
-    _set(obj, "symlink", symlink)
-    _set(obj, "size", size)
-    _set(obj, "site", site)
-    _set(obj, "executable", executable)
-    _set(obj, "optional", optional)
-    _set(obj, "__pydantic_fields_set__", _TRANSFER_FIELDS)
-    _set(obj, "__pydantic_extra__", None)
-    _set(obj, "__pydantic_private__", None)
-    return obj
+    """A :class:`Transfer` built straight from its field values (plans make millions:
+    ``tuple.__new__`` skips the NamedTuple's Python-level constructor)."""
+    return _new_tuple(Transfer, (lfn, dst, src, sha256, symlink, size, site, executable, optional))
 
 
 _NO_PROFILES: dict[Namespace, dict[str, str]] = {}  # shared: nodes never change it
@@ -162,36 +149,7 @@ def make_node(
     return obj
 
 
-_NO_ENV: dict[str, str] = {}  # shared by every task without environment profiles
-_TASK_FIELDS = set(Task.model_fields)
-_new_task = Task.__new__
-
-
-def _task(
-    job_id: str,
-    transformation: str,
-    executable: str,
-    arguments: tuple[str, ...],
-    environment: Mapping[str, str],
-    stdin: str | None,
-    stdout: str | None,
-    stderr: str | None,
-    runtime: float | None,
-) -> Task:
-    obj = _new_task(Task)
-    _set(obj, "job_id", job_id)
-    _set(obj, "transformation", transformation)
-    _set(obj, "executable", executable)
-    _set(obj, "arguments", arguments)
-    _set(obj, "environment", environment)
-    _set(obj, "stdin", stdin)
-    _set(obj, "stdout", stdout)
-    _set(obj, "stderr", stderr)
-    _set(obj, "runtime", runtime)
-    _set(obj, "__pydantic_fields_set__", _TASK_FIELDS)
-    _set(obj, "__pydantic_extra__", None)
-    _set(obj, "__pydantic_private__", None)
-    return obj
+_NO_ENV: dict[str, str] = Task._field_defaults["environment"]  # shared, read-only
 
 
 class StagingError(PlannerError):
@@ -380,10 +338,10 @@ def stage(
     sha256: Callable[[str], str | None],
     sites: SiteCatalog,
     options: StagingOptions,
-) -> tuple[StagePlan, dict[str, list[str]]]:
+) -> tuple[StagePlan, dict[str, tuple[str, ...]]]:
     """Build compute/cluster nodes with their inputs/outputs and the transfer nodes.
 
-    Returns the plan and, per abstract job, the "why" lines about its files.
+    Returns the plan and, per abstract job, the "why" lines: where it runs, then its files.
     """
     dirs = SiteDirs(sites)
     wf = options.workflow
@@ -457,7 +415,10 @@ def stage(
 
     requests: dict[tuple[NodeKind, str, str], _Request] = {}
     residency: dict[tuple[str, str], Residency] = {}
-    why: dict[str, list[str]] = {}
+    # per job: the placement reason, then lines about its files; jobs with no file lines
+    # share one tuple per reason
+    why: dict[str, tuple[str, ...]] = {}
+    notes: dict[str, list[str]] = {}  # file lines of the unit being staged
     nodes: list[Node] = []
     edges: dict[tuple[str, str], None] = {}  # insertion-ordered: same input, same order
     bypass_all = options.bypass_input_staging
@@ -578,7 +539,7 @@ def stage(
             if (use.bypass or bypass_all) and dc != DataConfiguration.SHAREDFS:
                 inputs.append(transfer(lfn=lfn, src=urls, dst=lfn, sha256=digest, size=use.size))
                 for job_id in unit.jobs:
-                    why.setdefault(job_id, []).append(
+                    notes.setdefault(job_id, []).append(
                         f"input {lfn}: bypass staging, read from {urls[0]}"
                     )
                 continue
@@ -610,7 +571,7 @@ def stage(
                     )
                     wait_write(known, key)
                     for job_id in unit.jobs:
-                        why.setdefault(job_id, []).append(
+                        notes.setdefault(job_id, []).append(
                             f"input {lfn}: replica {urls[0]}@{ordered[0].site}"
                             + (f" (fallbacks: {len(urls) - 1})" if len(urls) > 1 else "")
                             + (" symlinked" if symlink else "")
@@ -679,16 +640,21 @@ def stage(
                 # merged profiles are shared by the jobs with the same ones (select_sites)
                 runtime = runtimes[profiles_id] = _runtime(place)
             task_list.append(
-                _task(
-                    j,
-                    unit.transformation if single and unit.transformation else job.transformation,
-                    _as_url(place.executable) if place.stageable else place.executable,
-                    job.arguments,
-                    place.profiles.get(Namespace.ENV) or _NO_ENV,
-                    job.stdin,
-                    job.stdout,
-                    job.stderr,
-                    runtime,
+                _new_tuple(  # a Task, fields in order
+                    Task,
+                    (
+                        j,
+                        unit.transformation
+                        if single and unit.transformation
+                        else job.transformation,
+                        _as_url(place.executable) if place.stageable else place.executable,
+                        job.arguments,
+                        place.profiles.get(Namespace.ENV) or _NO_ENV,
+                        job.stdin,
+                        job.stdout,
+                        job.stderr,
+                        runtime,
+                    ),
                 )
             )
         tasks = tuple(task_list)
@@ -726,12 +692,15 @@ def stage(
                 reasons=reasons,
             )
         )
-        for job_id in unit.jobs:
-            why.setdefault(job_id, []).insert(
-                0, first.reason if job_id == unit.jobs[0] else placements[job_id].reason
-            )
-            if unit.clustered:
-                why[job_id].append(f"clustered into {unit.name}")
+        if unit.clustered or len(unit.jobs) > 1:
+            into = (f"clustered into {unit.name}",) if unit.clustered else ()
+            for job_id in unit.jobs:
+                lines = notes.pop(job_id, ())
+                why[job_id] = (placements[job_id].reason, *lines, *into)
+        else:
+            job_id = unit.jobs[0]
+            lines = notes.pop(job_id, ())
+            why[job_id] = (first.reason, *lines) if lines else reasons
 
     for p, children in graph.succ.items():
         if p in pruned:
@@ -768,7 +737,8 @@ def stage(
             )
             site = ordered[0].site
             requests[key] = _Request(NodeKind.STAGE_OUT, site, 1, site == "local", move)
-            why.setdefault(job_id, []).append(f"pruned; output {use.lfn} staged out from {urls[0]}")
+            line = f"pruned; output {use.lfn} staged out from {urls[0]}"
+            why[job_id] = (*why.get(job_id, ()), line)
 
     names = _transfer_nodes(requests, per_level, options)
     for req_key, req in requests.items():

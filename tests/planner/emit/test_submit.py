@@ -72,7 +72,7 @@ def test_local_site_condorio_compute_runs_through_the_runner_in_scratch() -> Non
 
 def test_redirected_stdout_goes_through_the_runner() -> None:
     node = _compute(
-        tasks=(TASK.model_copy(update={"stdout": "out.txt"}),),
+        tasks=(TASK._replace(stdout="out.txt"),),
         data_configuration=DataConfiguration.SHAREDFS,
         working_dir="/scratch/w",
     )
@@ -90,7 +90,7 @@ def test_local_sharedfs_compute_runs_in_its_working_dir() -> None:
 
 def test_env_profiles_merge_under_task_environment() -> None:
     node = _compute(
-        tasks=(TASK.model_copy(update={"environment": {"A": "task"}}),),
+        tasks=(TASK._replace(environment={"A": "task"}),),
         profiles={Namespace.ENV: {"A": "profile", "B": "b"}},
     )
     assert _desc(node)["environment"] == '"A=task B=b"'
@@ -201,7 +201,7 @@ def test_mkdir_has_nothing_to_bundle() -> None:
 
 
 def test_a_manifest_read_in_place_is_bundled_one_that_travels_is_not() -> None:
-    two = (TASK, TASK.model_copy(update={"job_id": "ID2"}))
+    two = (TASK, TASK._replace(job_id="ID2"))
     shared = _compute(
         kind=NodeKind.CLUSTER,
         tasks=two,
@@ -259,8 +259,8 @@ def test_runner_manifest_text_is_the_encoders(
     node = _compute(
         site="local", data_configuration=DataConfiguration.CONDORIO, inputs=inputs, outputs=outputs
     )
-    if odd and inputs:  # a model_copy without validation: the general encoder takes over
-        odd_input = inputs[0].model_copy(update={"symlink": 1})
+    if odd and inputs:  # a field of another type: the general encoder takes over
+        odd_input = inputs[0]._replace(symlink=1)
         node = node.model_copy(update={"inputs": (odd_input, *inputs[1:])})
     job = node_job(node, CTX, 0 if named else None)
     assert job.bundled is named
