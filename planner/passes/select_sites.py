@@ -99,8 +99,14 @@ def select_sites(
     txs: dict[str, Transformation] = {}
     problems: list[PlannerError] = []
     cache: dict[tuple[int, tuple[str, ...]], tuple[list[tuple[str, TransformationSite]], str]] = {}
+    tx_of: dict[tuple[str | None, str, str | None], Transformation | None] = {}
+    pinned_jobs: list[str] = []  # by selector.execution.site
     for job in jobs:
-        tx = transformations.lookup(job.namespace, job.name, job.version)
+        tx_key = (job.namespace, job.name, job.version)
+        if tx_key in tx_of:
+            tx = tx_of[tx_key]
+        else:
+            tx = tx_of[tx_key] = transformations.lookup(*tx_key)
         if tx is None:
             problems.append(
                 UnknownTransformation(
@@ -111,9 +117,10 @@ def select_sites(
             )
             continue
         txs[job.id] = tx
-        pinned = (
-            profile(job.profiles, Namespace.SELECTOR, "execution.site") if job.profiles else None
-        )
+        selector_profiles = job.profiles.get(Namespace.SELECTOR) if job.profiles else None
+        pinned = selector_profiles.get("execution.site") if selector_profiles else None
+        if pinned:
+            pinned_jobs.append(job.id)
         names = (pinned,) if pinned else all_names
         key = (id(tx), names)
         if key not in cache:
@@ -133,20 +140,24 @@ def select_sites(
     if problems:
         raise Problems(problems)
 
-    chosen = _choose(kind, jobs, eligible, seed, props, txs, sites, graph, topo_order)
+    chosen = _choose(kind, jobs, eligible, seed, props, txs, sites, graph, topo_order, pinned_jobs)
     placements: dict[str, Placement] = {}
     shared: dict[tuple[object, ...], dict[Namespace, dict[str, str]]] = {}
     shared_by_id: dict[tuple[str, int, int], dict[Namespace, dict[str, str]]] = {}
     keep: list[object] = []
     entries: dict[int, dict[str, TransformationSite]] = {}
+    # (site, selector's reason, TC entry) -> (executable, stageable, explanation): a few
+    # distinct ones however many jobs
+    decided: dict[tuple[str, str, int], tuple[str, bool, str]] = {}
     for job in jobs:
-        site_name, reason = chosen[job.id]
-        options = eligible[job.id]
+        job_id = job.id
+        site_name, reason = chosen[job_id]
+        options = eligible[job_id]
         by_site = entries.get(id(options))
         if by_site is None:
             by_site = entries[id(options)] = dict(reversed(options))
         entry = by_site[site_name]
-        tx = txs[job.id]
+        tx = txs[job_id]
         # Jobs share one merged dict per (site, entry, own profiles by content): read-only
         # downstream, and 10^6 copies would cost seconds and ~700 bytes per job. The key
         # keeps the profiles' order, so a shared dict iterates as the job's own would.
@@ -157,16 +168,22 @@ def select_sites(
             merged = _shared_merge(shared, site_name, entry, job.profiles, tx, props, site_profiles)
             shared_by_id[same] = merged
             keep.append(job.profiles)  # its id stays valid while this pass runs
-        stageable = entry.type == TransformationType.STAGEABLE
-        how = "stageable executable staged in" if stageable else "installed"
-        placements[job.id] = Placement(
-            site=site_name,
-            executable=entry.pfn,
-            stageable=stageable,
-            profiles=merged,
-            reason=_why(site_name, reason, tx.key, how, entry.pfn),
-        )
+        decision = (site_name, reason, id(entry))
+        known = decided.get(decision)
+        if known is None:
+            stageable = entry.type == TransformationType.STAGEABLE
+            how = "stageable executable staged in" if stageable else "installed"
+            known = decided[decision] = (
+                entry.pfn,
+                stageable,
+                _why(site_name, reason, tx.key, how, entry.pfn),
+            )
+        exe, stageable, why = known
+        placements[job_id] = _new_tuple(Placement, (site_name, exe, stageable, merged, why))
     return placements
+
+
+_new_tuple = tuple.__new__  # a Placement from its fields in order, at C speed
 
 
 def _shared_merge(
@@ -258,27 +275,30 @@ def _choose(
     sites: SiteCatalog,
     graph: JobGraph,
     topo_order: Sequence[str],
+    pinned_jobs: Sequence[str],
 ) -> dict[str, tuple[str, str]]:
     chosen: dict[str, tuple[str, str]] = {}
     random_how = f"random (seed {seed})"
     rng = random.Random(seed)
-    for job in jobs:
-        if job.profiles and profile(job.profiles, Namespace.SELECTOR, "execution.site"):
-            chosen[job.id] = (eligible[job.id][0][0], "pinned by selector.execution.site")
+    for job_id in pinned_jobs:
+        chosen[job_id] = (eligible[job_id][0][0], "pinned by selector.execution.site")
     if kind == "heft":
         chosen.update(_heft(jobs, eligible, props, txs, sites, graph, topo_order, chosen))
         return chosen
     groups: dict[str, str] = {}
     counter = 0
-    names_of: dict[int, list[str]] = {}
+    names_of: dict[int, tuple[list[str], str, tuple[str, str]]] = {}
     one_site_each = all(len(options) == 1 for options in eligible.values())
     for job in jobs:
         if job.id in chosen:
             continue
         options = eligible[job.id]
-        names = names_of.get(id(options))
-        if names is None:
-            names = names_of[id(options)] = [s for s, _ in options]
+        known = names_of.get(id(options))
+        if known is None:
+            listed = [s for s, _ in options]
+            among = _among(random_how, listed)
+            known = names_of[id(options)] = (listed, among, (listed[0], among))
+        names, random_reason, first_pair = known
         if kind == "round-robin":
             site = names[counter % len(names)]
             counter += 1
@@ -302,8 +322,10 @@ def _choose(
             continue
         # With one eligible site everywhere the generator's draws are never used:
         # skipping them gives the same placements.
-        site = names[0] if one_site_each else rng.choice(names)
-        chosen[job.id] = (site, _among(random_how, names))
+        if one_site_each:
+            chosen[job.id] = first_pair  # shared: read-only
+        else:
+            chosen[job.id] = (rng.choice(names), random_reason)
     return chosen
 
 
