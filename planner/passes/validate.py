@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from itertools import chain
+from operator import attrgetter
 
 from catalogs.errors import WfplanError
 from catalogs.replica import ReplicaCatalog
@@ -42,6 +44,11 @@ _SEQUENCE = re.compile(r";|&")
 _SPACE = re.compile(r"\s")
 # Matches every name lfn_problem refuses (and a few it accepts, such as "a..b"): empty or
 # blank, a control character, absolute, or any "..".
+_USES = attrgetter("uses")
+_LFN = attrgetter("lfn")
+_STDIO = attrgetter("stdin", "stdout", "stderr")
+_ARGUMENTS = attrgetter("arguments")
+_PROFILES = attrgetter("profiles")
 _MAYBE_UNSAFE_LFN = re.compile(r"\A\s*\Z|[\x00-\x1f\x7f]|\A/|\.\.")
 
 
@@ -248,12 +255,14 @@ def lfn_problem(lfn: str) -> str | None:
 def _unsafe_lfns(jobs: Sequence[Job], src: str | None) -> Iterable[WfplanError]:
     # Every distinct name checked once by one regex; the jobs are walked again (in order,
     # to name each offender's first user) only when some name is bad.
-    distinct = {use.lfn: None for job in jobs for use in job.uses}
-    distinct.update(
-        (s, None) for job in jobs for s in (job.stdin, job.stdout, job.stderr) if s is not None
+    # (map/chain/fromkeys iterate in C: at 10^5 jobs a comprehension cost a tenth of a second)
+    distinct: dict[str | None, None] = dict.fromkeys(
+        map(_LFN, chain.from_iterable(map(_USES, jobs)))
     )
-    suspect = _MAYBE_UNSAFE_LFN.search
-    if not any(map(suspect, distinct)):
+    distinct.update(dict.fromkeys(chain.from_iterable(map(_STDIO, jobs))))
+    distinct.pop(None, None)
+    names: Iterable[str] = distinct  # type: ignore[assignment]  # None was just removed
+    if not any(map(_MAYBE_UNSAFE_LFN.search, names)):
         return
     checked: set[str] = set()
     for job in jobs:
@@ -293,6 +302,10 @@ def argument_problem(word: str, files: set[str] | frozenset[str] = frozenset()) 
 
 
 def _unsafe_arguments(jobs: Sequence[Job], src: str | None) -> Iterable[WfplanError]:
+    # One search over every argument at once decides the usual all-clean case (a space
+    # between words cannot make a match: the pattern has no whitespace in it).
+    if not _SUSPECT.search(" ".join(chain.from_iterable(map(_ARGUMENTS, jobs)))):
+        return
     for job in jobs:
         if not job.arguments or not _SUSPECT.search(" ".join(job.arguments)):
             continue
@@ -304,6 +317,9 @@ def _unsafe_arguments(jobs: Sequence[Job], src: str | None) -> Iterable[WfplanEr
 
 
 def _unknown_namespaces(jobs: Sequence[Job], src: str | None) -> Iterable[WfplanError]:
+    used = set(chain.from_iterable(map(_PROFILES, jobs)))
+    if all(isinstance(ns, Namespace) for ns in used):
+        return
     known = ", ".join(ns.value for ns in Namespace)
     for job in jobs:
         for ns in job.profiles:
