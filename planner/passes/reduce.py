@@ -49,6 +49,12 @@ def reduce(
     )
     reasons: dict[str, str] = {}
     for job in workflow.jobs:
+        outputs = job.outputs
+        if not outputs:
+            continue
+        first = outputs[0]
+        if first.stage_out and first.lfn not in replicas:
+            continue  # pass 1 would stop at this output: the usual case, decided cheaply
         if job.id in reasons or not eligible(job):
             continue
         why = _pass1(job, graph, replicas)
