@@ -27,7 +27,7 @@ from planner.errors import PlannerError
 from planner.model.base import Namespace, profile
 from planner.model.concrete import DataConfiguration, Node, NodeKind, Task, Transfer
 from planner.model.graph import JobGraph
-from planner.model.workflow import Job, Use
+from planner.model.workflow import Job, LinkType, Use
 from planner.passes.cluster import Unit, safe_name
 from planner.passes.replicas import order_pfns, url_of
 from planner.passes.select_sites import Placement
@@ -315,6 +315,13 @@ def _with_extras(
 
 
 _WAITING = "\x00waiting"  # a transfer node's name, not known yet
+_STAGE_OUT = NodeKind.STAGE_OUT
+_INPUT, _OUTPUT, _INOUT, _CHECKPOINT = (
+    LinkType.INPUT,
+    LinkType.OUTPUT,
+    LinkType.INOUT,
+    LinkType.CHECKPOINT,
+)
 
 
 @dataclass(slots=True)
@@ -458,6 +465,7 @@ def stage(
             res = residency[(lfn, site)] = Residency(url=url, writer=None)
         return res
 
+    output_site = options.output_site
     for unit in units:
         staging, dc = staging_of[unit.name]
         base = workdirs[staging]
@@ -469,9 +477,16 @@ def stage(
         for job_id in unit.jobs:
             job = jobs[job_id]
             for use in job.uses:
-                if use.is_input and use.lfn not in produced and use.lfn not in read:
+                link = use.link  # Use.is_input / is_output, without two property calls
+                if (
+                    (link is _INPUT or link is _INOUT)
+                    and use.lfn not in produced
+                    and use.lfn not in read
+                ):
                     read[use.lfn] = (use, job_id)
-                if use.is_output and use.lfn not in produced:
+                if (link is _OUTPUT or link is _INOUT or link is _CHECKPOINT) and (
+                    use.lfn not in produced
+                ):
                     produced[use.lfn] = use
         inputs: list[Transfer] = []
         for lfn, (use, reader) in read.items():
@@ -519,7 +534,9 @@ def stage(
                 known.readers.append(unit.name)
                 pull = known.pull
                 if pull is None or pull.size != size or pull.sha256 is not None:
-                    pull = pulled(known, lfn, None, size)
+                    pull = transfer(lfn, (known.url,), lfn, None, False, size, staging)
+                    if known.pull is None:
+                        known.pull = pull
                 inputs.append(pull)
                 continue
             pfns = replicas.get(lfn, ())
@@ -581,7 +598,9 @@ def stage(
             inputs.append(pulled(known, lfn, digest, size))
 
         first = placements[unit.jobs[0]]
-        if any(placements[j].stageable for j in unit.jobs):
+        if first.stageable or (
+            len(unit.jobs) > 1 and any(placements[j].stageable for j in unit.jobs)
+        ):
             seen_exe: set[str] = set()
             for job_id in unit.jobs:
                 place = placements[job_id]
@@ -612,22 +631,28 @@ def stage(
                     optional=use.optional,
                 )
             )
-            res = resident(lfn, staging, at)
+            file_at = (lfn, staging)
+            res = residency.get(file_at)
+            if res is None:
+                res = residency[file_at] = Residency(at, None)
             res.writer = unit.name
-            key = (NodeKind.STAGE_OUT, lfn, options.output_site)
-            if use.stage_out and key not in requests:
-                move = transfer(
-                    lfn=lfn,
-                    src=(at,),
-                    dst=f"{out_dir()}/{lfn}",
-                    sha256=sha256(lfn),
-                    size=use.size,
-                    site=options.output_site,
-                )
-                requests[key] = _Request(
-                    NodeKind.STAGE_OUT, staging, unit.level, staging == "local", move, unit.name
-                )
-                wait_read(res, key)
+            if use.stage_out:
+                key = (_STAGE_OUT, lfn, output_site)
+                if key not in requests:
+                    move = transfer(
+                        lfn,
+                        (at,),
+                        f"{out_base[0] if out_base else out_dir()}/{lfn}",
+                        sha256(lfn),
+                        False,
+                        use.size,
+                        output_site,
+                    )
+                    requests[key] = _Request(
+                        _STAGE_OUT, staging, unit.level, staging == "local", move, unit.name
+                    )
+                    fixups.append((res, len(res.readers), key))  # wait_read, inline
+                    res.readers.append(_WAITING)
 
         task_list = []
         single = not clustered  # a plain node is named for its job's transformation
