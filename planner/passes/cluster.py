@@ -69,6 +69,8 @@ def cluster(
         raise PlannerError(
             f"unknown clustering method {unknown[0]!r} (choose from {', '.join(METHODS)})"
         )
+    if not methods:
+        return _singletons(jobs, levels, placements)
     pos = position or {j.id: i for i, j in enumerate(jobs)}
     by_id = {j.id: j for j in jobs}
     # Each group: list of job ids; a job belongs to exactly one group.
@@ -122,6 +124,36 @@ def cluster(
                 transformation=txs.pop() if len(txs) == 1 else None,
                 clustered=True,
                 reason=reason,
+            )
+        )
+    return units
+
+
+_UNSAFE_BUT_NEWLINE = re.compile(r"[^A-Za-z0-9_\n-]")
+_new_tuple = tuple.__new__
+
+
+def _singletons(
+    jobs: Sequence[Job], levels: Mapping[str, int], placements: Mapping[str, Placement]
+) -> list[Unit]:
+    """One unit per job (no clustering asked for): what :func:`cluster` makes of
+    one-member groups, with the names made safe by one regex over all of them."""
+    raw = "\n".join([f"{j.name}_{j.id}" for j in jobs])
+    if raw.count("\n") == len(jobs) - 1:  # no name holds a newline of its own
+        names = _UNSAFE_BUT_NEWLINE.sub("_", raw).split("\n")
+    else:
+        names = [safe_name(f"{j.name}_{j.id}") for j in jobs]
+    tx_of: dict[tuple[str | None, str, str | None], str] = {}
+    units: list[Unit] = []
+    for job, name in zip(jobs, names, strict=True):
+        key = (job.namespace, job.name, job.version)
+        tx = tx_of.get(key)
+        if tx is None:
+            tx = tx_of[key] = job.transformation
+        job_id = job.id
+        units.append(
+            _new_tuple(  # a Unit, fields in order
+                Unit, (name, (job_id,), placements[job_id].site, levels[job_id], tx, False, "")
             )
         )
     return units
