@@ -13,6 +13,7 @@ site after every other node. ``none``: nothing.
 from __future__ import annotations
 
 import math
+from itertools import repeat
 
 from planner.errors import PlannerError
 from planner.model.concrete import Node, NodeKind, Transfer
@@ -39,15 +40,13 @@ def cleanup(
     if scope == "none":
         return plan
     residency = plan.residency
-    # the residency map's own key tuples, not new (key, value) pairs: at 10^6 jobs the
-    # cleanup pass is the plan's memory peak
-    removable = [
-        key for key, res in residency.items() if not res.original and res.writer is not None
-    ]
-    if not removable:
-        return plan
     if scope == "leaf":
-        return _leaf(plan, workflow, [(key, residency[key]) for key in removable], retry)
+        removable = [
+            (key, res)
+            for key, res in residency.items()
+            if not res.original and res.writer is not None
+        ]
+        return _leaf(plan, workflow, removable, retry) if removable else plan
     rewrite = _write_prefixes(plan)
     level = {n.name: n.level for n in plan.nodes}
     per_level: dict[tuple[str, int], int] = {}
@@ -55,16 +54,23 @@ def cleanup(
         if node.kind in (NodeKind.COMPUTE, NodeKind.CLUSTER) and node.staging_site is not None:
             slot = (node.staging_site, node.level)
             per_level[slot] = per_level.get(slot, 0) + 1
+    # the residency map's own key tuples go in the groups, not new (key, value) pairs: at
+    # 10^6 jobs the cleanup pass is the plan's memory peak
     groups: dict[tuple[str, int], list[tuple[str, str]]] = {}
-    for file_site in removable:
-        res = residency[file_site]
-        last = level[res.writer] if res.writer is not None else 0
-        for u in res.readers:
-            lu = level[u]
-            if lu > last:
-                last = lu
+    level_of = level.__getitem__
+    for file_site, res in residency.items():
+        writer = res.writer
+        if res.original or writer is None:
+            continue  # a replica's own location, or nothing put it there
+        last = level_of(writer)
+        readers = res.readers
+        if readers:
+            latest = max(map(level_of, readers))
+            if latest > last:
+                last = latest
         groups.setdefault((file_site[1], last), []).append(file_site)
-    del removable
+    if not groups:
+        return plan
     size = clusters_size or 5
     nodes: list[Node] = []
     edges: list[tuple[str, str]] = []
@@ -80,11 +86,12 @@ def cleanup(
             files = []
             for file_site in bucket:
                 res = residency[file_site]
-                if res.writer is not None:
-                    parents[res.writer] = None
-                for u in res.readers:
-                    parents[u] = None
-                files.append(_file(file_site[0], res, site, rewrite))
+                parents[res.writer] = None  # type: ignore[index]  # grouped: not None
+                parents.update(zip(res.readers, repeat(None)))
+                if rewrite:
+                    files.append(_file(file_site[0], res, site, rewrite))
+                else:
+                    files.append(transfer(file_site[0], (), res.url, None, False, None, site))
             nodes.append(_node(name, site, lvl + 1, files, retry))
             edges.extend((p, name) for p in parents)
     return StagePlan(

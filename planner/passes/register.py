@@ -29,14 +29,13 @@ def register(plan: StagePlan, lfns: Set[str], output_site: str, retry: str = "1"
             continue
         files = tuple(
             transfer(
-                lfn=t.lfn,
-                src=(),
-                dst=t.dst if read_url is None else read_url(t.dst),
-                sha256=t.sha256,
-                symlink=False,
-                size=t.size,
-                site=output_site,
-                executable=False,
+                t.lfn,
+                (),
+                t.dst if read_url is None else read_url(t.dst),
+                t.sha256,
+                False,
+                t.size,
+                output_site,
             )
             for t in node.files
             if t.lfn in lfns
