@@ -107,7 +107,7 @@ def _plan(workflow: Workflow, catalogs: Catalogs, options: PlanOptions) -> Concr
     reduction = reduce(workflow, graph, replicas, scope, topo)
     pruned = reduction.pruned_ids
     jobs = workflow.job_by_id
-    kept = [job for job in workflow.jobs if job.id not in pruned]
+    kept = [job for job in workflow.jobs if job.id not in pruned] if pruned else list(workflow.jobs)
 
     candidates = list(options.sites) or [s for s in sc.names if s != "local"]
     selector = options.site_selector or props.get("pegasus.selector.site", "random")
@@ -129,7 +129,8 @@ def _plan(workflow: Workflow, catalogs: Catalogs, options: PlanOptions) -> Concr
         properties=prop_profiles,
         topo_order=topo,
     )
-    position = {job_id: i for i, job_id in enumerate(topo)}
+    # each job's index in the topological order: cluster members run in it
+    position = dict(zip(topo, range(len(topo)))) if options.cluster else None
     auto_lines: tuple[str, ...] = ()
     if "auto" in options.cluster:
         # --cluster auto (issue 6, planner/passes/autocluster.py): clusters.num per
