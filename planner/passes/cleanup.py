@@ -13,7 +13,6 @@ site after every other node. ``none``: nothing.
 from __future__ import annotations
 
 import math
-from itertools import repeat
 
 from planner.errors import PlannerError
 from planner.model.concrete import Node, NodeKind, Transfer
@@ -57,17 +56,15 @@ def cleanup(
     # the residency map's own key tuples go in the groups, not new (key, value) pairs: at
     # 10^6 jobs the cleanup pass is the plan's memory peak
     groups: dict[tuple[str, int], list[tuple[str, str]]] = {}
-    level_of = level.__getitem__
     for file_site, res in residency.items():
         writer = res.writer
         if res.original or writer is None:
             continue  # a replica's own location, or nothing put it there
-        last = level_of(writer)
-        readers = res.readers
-        if readers:
-            latest = max(map(level_of, readers))
-            if latest > last:
-                last = latest
+        last = level[writer]
+        for u in res.readers:  # a plain loop: most files have one or two readers
+            lu = level[u]
+            if lu > last:
+                last = lu
         groups.setdefault((file_site[1], last), []).append(file_site)
     if not groups:
         return plan
@@ -87,7 +84,8 @@ def cleanup(
             for file_site in bucket:
                 res = residency[file_site]
                 parents[res.writer] = None  # type: ignore[index]  # grouped: not None
-                parents.update(zip(res.readers, repeat(None)))
+                for u in res.readers:
+                    parents[u] = None
                 if rewrite:
                     files.append(_file(file_site[0], res, site, rewrite))
                 else:
