@@ -130,7 +130,7 @@ def _plan(workflow: Workflow, catalogs: Catalogs, options: PlanOptions) -> Concr
         topo_order=topo,
     )
     # each job's index in the topological order: cluster members run in it
-    position = dict(zip(topo, range(len(topo)))) if options.cluster else None
+    position = dict(zip(topo, range(len(topo)), strict=True)) if options.cluster else None
     auto_lines: tuple[str, ...] = ()
     if "auto" in options.cluster:
         # --cluster auto (issue 6, planner/passes/autocluster.py): clusters.num per
