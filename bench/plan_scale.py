@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -34,16 +35,16 @@ if __package__ in (None, ""):
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
 
 
-def run_case(shape: str, n: int, clustered: bool, emit: bool) -> dict[str, object]:
+def inputs(shape: str, n: int, clustered: bool) -> tuple[Any, Any, Any, Path]:
+    """(workflow, catalogs, options, scratch dir) of one case (see the module docstring)."""
     from bench.gen_workflow import fanout_fanin, montage_shaped
     from catalogs.replica import PFN, Replica, ReplicaCatalog
     from catalogs.transformation import Transformation, TransformationCatalog, TransformationSite
     from planner.model.graph import build_job_graph
-    from planner.plan import Catalogs, PlanOptions, plan
+    from planner.plan import Catalogs, PlanOptions
     from sites.defaults import with_defaults
     from sites.model import Directory, DirectoryType, Site, SiteCatalog
 
-    t0 = time.perf_counter()
     wf = (fanout_fanin if shape == "fanout" else montage_shaped)(n)
     keys = sorted({(j.namespace, j.name, j.version) for j in wf.jobs}, key=str)
     tc = TransformationCatalog(
@@ -80,6 +81,14 @@ def run_case(shape: str, n: int, clustered: bool, emit: bool) -> dict[str, objec
         properties=props,
         cluster=("horizontal",) if clustered else (),
     )
+    return wf, catalogs, options, work
+
+
+def run_case(shape: str, n: int, clustered: bool, emit: bool) -> dict[str, object]:
+    from planner.plan import plan
+
+    t0 = time.perf_counter()
+    wf, catalogs, options, work = inputs(shape, n, clustered)
     t1 = time.perf_counter()
     c1 = time.process_time()
     cw = plan(wf, catalogs, options)
