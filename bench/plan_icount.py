@@ -32,10 +32,10 @@ HERE = Path(__file__).resolve().parent
 # the tree measured, so an older checkout is measured on the same workflow.
 _CASE = """
 import importlib.util, sys
-sys.path.insert(0, {tree!r})
 spec = importlib.util.spec_from_file_location("plan_scale", {bench!r})
 scale = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(scale)
+sys.path.insert(0, {tree!r})  # after: loading plan_scale put this checkout first
 from planner.plan import plan
 inputs = scale.inputs
 wf, catalogs, options, work = inputs({shape!r}, {jobs}, {clustered})

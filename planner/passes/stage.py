@@ -27,7 +27,9 @@ from planner.errors import PlannerError
 from planner.model.base import Namespace, profile
 from planner.model.concrete import DataConfiguration, Node, NodeKind, Task, Transfer
 from planner.model.graph import JobGraph
-from planner.model.workflow import Job, LinkType, Use
+
+# the link kinds as the model compares them (by identity: Use.is_input / is_output inline)
+from planner.model.workflow import _CHECKPOINT, _INOUT, _INPUT, _OUTPUT, Job, Use
 from planner.passes.cluster import Unit, safe_name
 from planner.passes.replicas import order_pfns, url_of
 from planner.passes.select_sites import Placement
@@ -316,12 +318,6 @@ def _with_extras(
 
 _WAITING = "\x00waiting"  # a transfer node's name, not known yet
 _STAGE_OUT = NodeKind.STAGE_OUT
-_INPUT, _OUTPUT, _INOUT, _CHECKPOINT = (
-    LinkType.INPUT,
-    LinkType.OUTPUT,
-    LinkType.INOUT,
-    LinkType.CHECKPOINT,
-)
 
 
 @dataclass(slots=True)
