@@ -58,3 +58,17 @@ def test_lookup_many_equals_lookup_per_name_with_and_without_regex_entries() -> 
         PFN(url="/f1", site="s"),
         PFN(url="/f2", site="s"),
     )
+
+
+def test_checksum_is_the_first_plain_entry_that_has_one() -> None:
+    cat = ReplicaCatalog.of(
+        [
+            Replica(lfn="f", pfns=(PFN(url="/a/f", site="a"),)),
+            Replica(lfn="f", pfns=(PFN(url="/b/f", site="b"),), sha256="11"),
+            Replica(lfn="f", pfns=(PFN(url="/c/f", site="c"),), sha256="22"),
+            Replica(lfn="g.*", pfns=(PFN(url="/r/x", site="r"),), regex=True, sha256="33"),
+        ]
+    )
+    assert cat.sha256("f") == "11"
+    assert cat.checksums == {"f": "11"}  # regex entries give no checksum
+    assert cat.sha256("g1") is None

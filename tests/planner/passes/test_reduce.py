@@ -70,3 +70,23 @@ def test_transient_unread_outputs_alone_make_a_job_prunable(kit: SimpleNamespace
 def test_empty_workflow_prunes_nothing() -> None:
     wf = Workflow(name="w", jobs=())
     assert reduce(wf, build_job_graph(wf), {}).pruned == ()
+
+
+def test_only_the_first_output_decides_nothing_whatever_the_order(kit: SimpleNamespace) -> None:
+    # The pass-1 shortcut looks at the first output alone: a job whose later outputs
+    # would fail must not be pruned, and one whose first output is transient must still
+    # be checked in full.
+    mixed = (kit.use("have", kit.OUT), kit.use("missing", kit.OUT))
+    transient_first = (kit.use("tmp", kit.OUT, stage_out=False), kit.use("have2", kit.OUT))
+    wf = Workflow(
+        name="w",
+        jobs=(
+            Job(id="A", name="t", uses=mixed),
+            Job(id="B", name="t", uses=mixed[::-1]),
+            Job(id="C", name="t", uses=transient_first),
+        ),
+    )
+    r = reduce(wf, build_job_graph(wf), _rep("have", "have2"))
+    assert {p.job: p.reason for p in r.pruned} == {
+        "C": "all outputs have replicas: have2@local; not staged out and read by no child: tmp"
+    }
