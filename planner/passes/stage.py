@@ -18,9 +18,6 @@ import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
-
-from pydantic import BaseModel
 
 from catalogs.replica import PFN
 from planner.errors import PlannerError
@@ -56,35 +53,7 @@ CATEGORY = {
 MAXJOBS = {"stagein": 10, "stageout": 10, "cleanup": 4, "registration": 1}
 
 
-M = TypeVar("M", bound=BaseModel)
-_FIELDS: dict[type[BaseModel], tuple[tuple[str, ...], set[str]]] = {}
 _set = object.__setattr__
-
-
-def built(cls: type[M], values: Mapping[str, Any]) -> M:
-    """A frozen model from already-checked values, skipping validation and pydantic's
-    per-field bookkeeping (``model_construct`` costs ~40 us for a Node; this ~1 us, which
-    decides whether 10^6 jobs plan in minutes). Every field must be given.
-
-    Fields are set one by one, always in declaration order, instead of assigning a new
-    ``__dict__``: CPython then keeps them in the instance's inline value array with keys
-    shared by the class (a Transfer takes 176 bytes instead of 360)."""
-    obj = cls.__new__(cls)
-    known = _FIELDS.get(cls)
-    if known is None:
-        known = _FIELDS[cls] = (tuple(cls.model_fields), set(cls.model_fields))
-    names, fields = known
-    for name in names:
-        _set(obj, name, values[name])
-    _finish(obj, fields)
-    return obj
-
-
-def _finish(obj: BaseModel, fields: set[str]) -> None:
-    # shared between instances: frozen models never change their fields-set
-    _set(obj, "__pydantic_fields_set__", fields)
-    _set(obj, "__pydantic_extra__", None)
-    _set(obj, "__pydantic_private__", None)
 
 
 _new_tuple = tuple.__new__
