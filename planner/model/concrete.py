@@ -42,7 +42,7 @@ class Transfer(NamedTuple):
 
     A NamedTuple, not a pydantic model: only the planner builds transfers (from checked
     values), a plan holds about five per file, and a tuple is built at C speed in a third
-    of the time and 70 % of the memory (bench/plan_scale.py). Immutable all the same.
+    of the time (1.3 vs 3.4 us here) in 112 bytes instead of 176. Immutable all the same.
     ``dst`` comes second so that every field after it can have a default.
     """
 

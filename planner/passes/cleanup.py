@@ -86,10 +86,7 @@ def cleanup(
                 parents[res.writer] = None  # type: ignore[index]  # grouped: not None
                 for u in res.readers:
                     parents[u] = None
-                if rewrite:
-                    files.append(_file(file_site[0], res, site, rewrite))
-                else:
-                    files.append(transfer(file_site[0], (), res.url, None, False, None, site))
+                files.append(_file(file_site[0], res, site, rewrite))
             nodes.append(_node(name, site, lvl + 1, files, retry))
             edges.extend((p, name) for p in parents)
     return StagePlan(
