@@ -335,13 +335,22 @@ _KIND_OF = attrgetter("kind")
 def _by_kind_and_name(placed: list[Node]) -> list[Node]:
     """``placed`` sorted by (kind in NodeKind order, name), with C-level sort keys: one
     level of a large plan holds 10^5-10^6 nodes of one or two kinds."""
-    kinds = set(map(_KIND_OF, placed))
-    if len(kinds) == 1:
+    kinds = list(map(_KIND_OF, placed))
+    first = kinds[0]
+    if kinds.count(first) == len(kinds):
         placed.sort(key=_BY_NAME)
         return placed
+    # one pass to group (each kind read once: a read of a model's field is not cheap)
+    groups: dict[NodeKind, list[Node]] = {}
+    for kind, node in zip(kinds, placed, strict=True):
+        same = groups.get(kind)
+        if same is None:
+            groups[kind] = [node]
+        else:
+            same.append(node)
     out: list[Node] = []
-    for kind in sorted(kinds, key=_KIND_ORDER.__getitem__):
-        same = [n for n in placed if n.kind is kind]
+    for kind in sorted(groups, key=_KIND_ORDER.__getitem__):
+        same = groups[kind]
         same.sort(key=_BY_NAME)
         out += same
     return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from planner.errors import CycleError
@@ -18,6 +19,8 @@ from planner.model.workflow import LinkType, Workflow
 
 if TYPE_CHECKING:
     import networkx as nx
+
+_ID = attrgetter("id")
 
 
 @dataclass(frozen=True)
@@ -120,10 +123,10 @@ def build_job_graph(workflow: Workflow) -> JobGraph:
     (validation reports them)."""
     succ: dict[str, dict[str, None]] = {}
     pred: dict[str, list[str]] = {}
-    for job in workflow.jobs:
-        if job.id not in succ:
-            succ[job.id] = {}
-            pred[job.id] = []
+    for job_id in map(_ID, workflow.jobs):
+        if job_id not in succ:
+            succ[job_id] = {}
+            pred[job_id] = []
     producer: dict[str, str] = {}
     inout_writer: dict[str, str] = {}
     consumers: dict[str, list[str]] = {}

@@ -117,7 +117,8 @@ def select_sites(
             )
             continue
         txs[job.id] = tx
-        selector_profiles = job.profiles.get(Namespace.SELECTOR) if job.profiles else None
+        own = job.profiles
+        selector_profiles = own.get(Namespace.SELECTOR) if own else None
         pinned = selector_profiles.get("execution.site") if selector_profiles else None
         if pinned:
             pinned_jobs.append(job.id)
@@ -162,12 +163,13 @@ def select_sites(
         # downstream, and 10^6 copies would cost seconds and ~700 bytes per job. The key
         # keeps the profiles' order, so a shared dict iterates as the job's own would.
         # Readers often share one profiles dict between jobs: looked up by identity first.
-        same = (site_name, id(entry), id(job.profiles))
+        own = job.profiles
+        same = (site_name, id(entry), id(own))
         merged = shared_by_id.get(same)
         if merged is None:
-            merged = _shared_merge(shared, site_name, entry, job.profiles, tx, props, site_profiles)
+            merged = _shared_merge(shared, site_name, entry, own, tx, props, site_profiles)
             shared_by_id[same] = merged
-            keep.append(job.profiles)  # its id stays valid while this pass runs
+            keep.append(own)  # its id stays valid while this pass runs
         decision = (site_name, reason, id(entry))
         known = decided.get(decision)
         if known is None:

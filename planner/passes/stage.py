@@ -18,6 +18,7 @@ import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from catalogs.replica import PFN
 from planner.errors import PlannerError
@@ -289,15 +290,17 @@ _WAITING = "\x00waiting"  # a transfer node's name, not known yet
 _STAGE_OUT = NodeKind.STAGE_OUT
 
 
-@dataclass(slots=True)
-class _Request:
+class _Request(NamedTuple):
+    """One file to move, before requests are grouped into transfer nodes. Its readers
+    (stage_in, stage_inter) are kept beside it, in ``stage``'s ``readers_of`` map: a tuple is
+    built at C speed, and a plan makes one request per staged file."""
+
     kind: NodeKind
     site: str  # staging site the node serves (dst for stage-in/inter, src for stage-out)
     level: int
     local: bool
     transfer: Transfer
     parent: str | None = None  # at most one: the producer (stage_inter, stage_out)
-    children: list[str] | None = None  # readers (stage_in, stage_inter); None: none yet
 
 
 def stage(
@@ -386,6 +389,7 @@ def stage(
         per_level[slot] = per_level.get(slot, 0) + 1
 
     requests: dict[tuple[NodeKind, str, str], _Request] = {}
+    readers_of: dict[tuple[NodeKind, str, str], list[str]] = {}  # request -> reading units
     residency: dict[tuple[str, str], Residency] = {}
     # per job: the placement reason, then lines about its files; jobs with no file lines
     # share one tuple per reason
@@ -442,17 +446,15 @@ def stage(
         for job_id in unit.jobs:
             job = jobs[job_id]
             for use in job.uses:
-                link = use.link  # Use.is_input / is_output, without two property calls
-                if (
-                    (link is _INPUT or link is _INOUT)
-                    and use.lfn not in produced
-                    and use.lfn not in read
-                ):
-                    read[use.lfn] = (use, job_id)
+                # each field read once: a pydantic model's attribute reads take its
+                # __getattr__ hook, about four times the cost of a plain object's
+                link, lfn = use.link, use.lfn
+                if (link is _INPUT or link is _INOUT) and lfn not in produced and lfn not in read:
+                    read[lfn] = (use, job_id)
                 if (link is _OUTPUT or link is _INOUT or link is _CHECKPOINT) and (
-                    use.lfn not in produced
+                    lfn not in produced
                 ):
-                    produced[use.lfn] = use
+                    produced[lfn] = use
         inputs: list[Transfer] = []
         for lfn, (use, reader) in read.items():
             if lfn in produced and use.link.value != "inout":
@@ -472,8 +474,7 @@ def stage(
                 if p_staging != staging:
                     src = f"{workdirs[p_staging]}/{lfn}"
                     key = (NodeKind.STAGE_INTER, lfn, staging)
-                    req = requests.get(key)
-                    if req is None:
+                    if key not in requests:
                         move = transfer(
                             lfn=lfn,
                             src=(src,),
@@ -482,18 +483,23 @@ def stage(
                             size=use.size,
                             site=staging,
                         )
-                        req = requests[key] = _Request(
-                            NodeKind.STAGE_INTER,
-                            staging,
-                            unit.level,
-                            p_staging == "local",
-                            move,
-                            p_unit.name,
+                        requests[key] = _new_tuple(
+                            _Request,
+                            (
+                                NodeKind.STAGE_INTER,
+                                staging,
+                                unit.level,
+                                p_staging == "local",
+                                move,
+                                p_unit.name,
+                            ),
                         )
+                        readers_of[key] = [unit.name]
                         wait_read(resident(lfn, p_staging, src), key)
                         known = resident(lfn, staging, at)
                         wait_write(known, key)
-                    _add_child(req, unit.name)
+                    else:
+                        readers_of[key].append(unit.name)
                 if known is None:
                     known = residency[(lfn, staging)] = Residency(url=at, writer=None)
                 known.readers.append(unit.name)
@@ -536,8 +542,7 @@ def stage(
                     and (wbase is base or wbase.startswith("file://"))
                 )
                 key = (NodeKind.STAGE_IN, lfn, staging)
-                req = requests.get(key)
-                if req is None:
+                if key not in requests:
                     local = ordered[0].site == "local" or urls[0].startswith("file://")
                     move = transfer(
                         lfn=lfn,
@@ -548,9 +553,10 @@ def stage(
                         size=use.size,
                         site=staging,
                     )
-                    req = requests[key] = _Request(
-                        NodeKind.STAGE_IN, staging, unit.level, local, move
+                    requests[key] = _new_tuple(
+                        _Request, (NodeKind.STAGE_IN, staging, unit.level, local, move, None)
                     )
+                    readers_of[key] = [unit.name]
                     wait_write(known, key)
                     for job_id in unit.jobs:
                         notes.setdefault(job_id, []).append(
@@ -558,7 +564,8 @@ def stage(
                             + (f" (fallbacks: {len(urls) - 1})" if len(urls) > 1 else "")
                             + (" symlinked" if symlink else "")
                         )
-                _add_child(req, unit.name)
+                else:
+                    readers_of[key].append(unit.name)
             known.readers.append(unit.name)
             inputs.append(pulled(known, lfn, digest, size))
 
@@ -586,14 +593,21 @@ def stage(
                 if not outside and any(c in members for c in consumers):
                     continue  # internal to the cluster
             at = f"{base}/{lfn}"
+            size = use.size
             outputs.append(
-                transfer(
-                    lfn=lfn,
-                    src=(lfn,),
-                    dst=at if wbase is base else f"{wbase}/{lfn}",
-                    size=use.size,
-                    site=staging,
-                    optional=use.optional,
+                _new_tuple(  # transfer(): job dir -> staging site, fields in order
+                    Transfer,
+                    (
+                        lfn,
+                        at if wbase is base else f"{wbase}/{lfn}",
+                        (lfn,),
+                        None,
+                        False,
+                        size,
+                        staging,
+                        False,
+                        use.optional,
+                    ),
                 )
             )
             file_at = (lfn, staging)
@@ -610,11 +624,12 @@ def stage(
                         f"{out_base[0] if out_base else out_dir()}/{lfn}",
                         sha256(lfn),
                         False,
-                        use.size,
+                        size,
                         output_site,
                     )
-                    requests[key] = _Request(
-                        _STAGE_OUT, staging, unit.level, staging == "local", move, unit.name
+                    requests[key] = _new_tuple(
+                        _Request,
+                        (_STAGE_OUT, staging, unit.level, staging == "local", move, unit.name),
                     )
                     fixups.append((res, len(res.readers), key))  # wait_read, inline
                     res.readers.append(_WAITING)
@@ -735,11 +750,12 @@ def stage(
         name = names[req_key]
         if req.parent is not None:
             edges[(req.parent, name)] = None
-        for child in req.children or ():
+        for child in readers_of.get(req_key, ()):
             edges[(name, child)] = None
     nodes.extend(_build_transfer_nodes(requests, names, options.retry))
     # Only the names are needed from here on: free the per-file maps before the last copies.
     requests.clear()
+    readers_of.clear()
     ranking.clear()
     for res, i, key in reversed(fixups):  # the last request to write a file is its writer
         if i < 0:
@@ -760,13 +776,6 @@ def stage(
         read_urls=read_urls,
     )
     return plan, why
-
-
-def _add_child(req: _Request, child: str) -> None:
-    kids = req.children
-    if kids is None:
-        kids = req.children = []
-    kids.append(child)
 
 
 def _transfer_nodes(
