@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Mapping
 from itertools import chain
 from operator import attrgetter, itemgetter
@@ -27,6 +27,7 @@ from catalogs.transformation import TransformationCatalog
 from planner.errors import CycleError, PlannerError
 from planner.model.base import Frozen
 from planner.model.concrete import ConcreteWorkflow, DataConfiguration, Node, NodeKind
+from planner.model.generations import generations
 from planner.model.graph import JobGraph, build_job_graph
 from planner.model.workflow import Workflow
 from planner.passes.cleanup import cleanup
@@ -277,8 +278,8 @@ def _finalise(
     staged_nodes: tuple[Node, ...], staged_edges: tuple[tuple[str, str], ...], workflow: Workflow
 ) -> tuple[tuple[Node, ...], tuple[tuple[str, str], ...]]:
     """Levels over the concrete DAG (roots are 1), a cycle check, a stable order."""
-    by_name = {node.name: node for node in staged_nodes}
-    if len(by_name) != len(staged_nodes):
+    index = dict(zip(map(_BY_NAME, staged_nodes), range(len(staged_nodes)), strict=True))
+    if len(index) != len(staged_nodes):
         count = Counter(n.name for n in staged_nodes)
         twice = next(name for name, k in count.items() if k > 1)
         raise PlannerError(
@@ -290,39 +291,28 @@ def _finalise(
     # keeps its edges in a dict; every later pass only adds edges into its own new nodes),
     # so there is nothing to deduplicate: hashing 10^7 edges would cost seconds.
     edges = staged_edges
-    children: defaultdict[str, list[str]] = defaultdict(list)
-    for p, c in edges:
-        children[p].append(c)
-    indegree = dict.fromkeys(by_name, 0)
-    indegree.update(Counter(map(itemgetter(1), edges)))
-    # Kahn's algorithm by generations: a node becomes ready in the generation after its
-    # deepest parent, so the generation number is its level (longest path from a root).
-    generation = [name for name, d in indegree.items() if d == 0]
+    by_index = index.__getitem__
+    levels, stuck = generations(
+        len(staged_nodes),
+        map(by_index, map(_PARENT, edges)),
+        map(by_index, map(_CHILD, edges)),
+        len(edges),
+    )
+    del index
     nodes: list[Node] = []
-    depth = 0
-    while generation:
-        depth += 1
-        following: list[str] = []
-        for name in generation:
-            for c in children.get(name, ()):
-                d = indegree[c] - 1
-                indegree[c] = d
-                if not d:
-                    following.append(c)
-        placed = list(map(by_name.__getitem__, generation))
+    for depth, generation in enumerate(levels, start=1):
+        placed = list(map(staged_nodes.__getitem__, generation))
         for node in placed:
             # The nodes were built by this plan and nobody else holds them yet: setting
             # the final level in place avoids copying every node of a 10^6-job plan (and,
             # unlike writing to ``__dict__``, keeps the fields in the compact inline array).
             object.__setattr__(node, "level", depth)
         nodes += _by_kind_and_name(placed)
-        generation = following
-    if len(nodes) != len(by_name):
-        stuck = sorted(n for n, d in indegree.items() if d > 0)[:5]
+    if stuck:
         raise CycleError(
             "clustering would create a cycle in the concrete DAG (a label or whole-workflow "
             "cluster spans jobs with other jobs between them); nodes involved include "
-            f"{', '.join(stuck)}",
+            f"{', '.join(sorted(staged_nodes[i].name for i in stuck)[:5])}",
             source=workflow.source,
         )
     return tuple(nodes), edges
@@ -330,6 +320,7 @@ def _finalise(
 
 _BY_NAME = attrgetter("name")
 _KIND_OF = attrgetter("kind")
+_PARENT, _CHILD = itemgetter(0), itemgetter(1)
 
 
 def _by_kind_and_name(placed: list[Node]) -> list[Node]:
