@@ -29,18 +29,37 @@ from planner.model.workflow import Job, LinkType, Use, Workflow
 MB = 1 << 20
 
 
-def _job(
-    job_id: str, tx: str, inputs: list[str], outputs: list[str], runtime: float, size: int
-) -> Job:
-    uses: list[Use] = [make_use(f, LinkType.INPUT, size=size) for f in inputs]
-    uses += [make_use(f, LinkType.OUTPUT, size=size) for f in outputs]
-    return make_job(
-        id=job_id,
-        name=tx,
-        arguments=("-i", *inputs, "-o", *outputs),
-        uses=tuple(uses),
-        profiles={Namespace.PEGASUS: {"runtime": f"{runtime:g}"}},
-    )
+class _Parts:
+    """Equal uses and equal profiles built once and shared between jobs, as all three
+    readers (Pegasus YAML, DAX, WfFormat) build them: the workflow in memory is the one
+    ``wfplan plan`` would hold after reading the same workflow from a file."""
+
+    def __init__(self) -> None:
+        self._uses: dict[tuple[str, LinkType, int], Use] = {}
+        self._profiles: dict[float, dict[Namespace, dict[str, str]]] = {}
+
+    def job(
+        self, job_id: str, tx: str, inputs: list[str], outputs: list[str], runtime: float, size: int
+    ) -> Job:
+        uses = [self._use(f, LinkType.INPUT, size) for f in inputs]
+        uses += [self._use(f, LinkType.OUTPUT, size) for f in outputs]
+        profiles = self._profiles.get(runtime)
+        if profiles is None:
+            profiles = self._profiles[runtime] = {Namespace.PEGASUS: {"runtime": f"{runtime:g}"}}
+        return make_job(
+            id=job_id,
+            name=tx,
+            arguments=("-i", *inputs, "-o", *outputs),
+            uses=tuple(uses),
+            profiles=profiles,
+        )
+
+    def _use(self, lfn: str, link: LinkType, size: int) -> Use:
+        key = (lfn, link, size)
+        use = self._uses.get(key)
+        if use is None:
+            use = self._uses[key] = make_use(lfn, link, size=size)
+        return use
 
 
 def fanout_fanin(n: int, name: str | None = None) -> Workflow:
@@ -50,6 +69,7 @@ def fanout_fanin(n: int, name: str | None = None) -> Workflow:
     width = n - 2
     parts = [f"part_{i:07d}.dat" for i in range(width)]
     results = [f"result_{i:07d}.dat" for i in range(width)]
+    _job = _Parts().job
     jobs = [_job("split", "split", ["input.dat"], parts, 5.0, MB)]
     jobs += [
         _job(f"work_{i:07d}", "work", [parts[i]], [results[i]], 10.0 + i % 7, MB)
@@ -76,6 +96,7 @@ def montage_shaped(n: int, name: str | None = None) -> Workflow:
         raise ValueError("montage_shaped needs n >= 10")
     k = max(2, (n - 6) // 4)
     d = n - 6 - 2 * k
+    _job = _Parts().job
     raw = [f"raw_{i:07d}.fits" for i in range(k)]
     proj = [f"p_{i:07d}.fits" for i in range(k)]
     jobs = [
