@@ -85,8 +85,10 @@ def profiles_from(raw: object, where: str, source: str | None) -> dict[Namespace
     return out
 
 
-new_use = fast_constructor(Use)
 new_job = fast_constructor(Job)
+_USE_FIELDS = set(Use.model_fields)
+_new_object = object.__new__
+_set = object.__setattr__
 
 
 def make_use(
@@ -99,18 +101,23 @@ def make_use(
     bypass: bool = False,
     size: int | None = None,
 ) -> Use:
-    """A Use from already-checked values (no pydantic validation: the caller checked)."""
-    return new_use(
-        {
-            "lfn": lfn,
-            "link": link,
-            "stage_out": stage_out,
-            "register_replica": register_replica,
-            "optional": optional,
-            "bypass": bypass,
-            "size": size,
-        }
-    )
+    """A Use from already-checked values (no pydantic validation: the caller checked).
+
+    The fields are set one by one, in declaration order, rather than as a dict of their
+    own (as :func:`fast_constructor` does): the instance dicts of all uses then share one
+    key table, ~170 bytes a use instead of ~360. A 10^6-job workflow holds millions."""
+    obj = _new_object(Use)
+    _set(obj, "lfn", lfn)
+    _set(obj, "link", link)
+    _set(obj, "stage_out", stage_out)
+    _set(obj, "register_replica", register_replica)
+    _set(obj, "optional", optional)
+    _set(obj, "bypass", bypass)
+    _set(obj, "size", size)
+    _set(obj, "__pydantic_fields_set__", _USE_FIELDS)
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
+    return obj
 
 
 def make_job(

@@ -29,8 +29,8 @@ from planner.formats._shape import (
     as_bool,
     as_size,
     make_job,
+    make_use,
     new_job,
-    new_use,
 )
 from planner.model.base import Namespace, no_gc
 from planner.model.workflow import Job, LinkType, Use, Workflow
@@ -252,16 +252,14 @@ def _plain_use(element: ET.Element) -> object | None:
     ):
         return None
     transfer = get("transfer")
-    return new_use(
-        {
-            "lfn": lfn,
-            "link": link,
-            "stage_out": transfer is None or transfer.lower() != "false",
-            "register_replica": register,
-            "optional": optional,
-            "bypass": False,
-            "size": None if size is None else int(size),
-        }
+    return make_use(
+        lfn=lfn,
+        link=link,
+        stage_out=transfer is None or transfer.lower() != "false",
+        register_replica=register,
+        optional=optional,
+        bypass=False,
+        size=None if size is None else int(size),
     )
 
 
@@ -380,20 +378,18 @@ def _use(element: ET.Element, where: str, source: str | None) -> Use | None:
     size = element.get("size")
     register = element.get("register")
     optional = element.get("optional")
-    return new_use(
-        {
-            "lfn": lfn,
-            "link": link,
-            "stage_out": transfer is None or transfer.lower() != "false",
-            "register_replica": True
-            if register is None
-            else as_bool(register, f"{where} (file {lfn!r}): register", source),
-            "optional": False
-            if optional is None
-            else as_bool(optional, f"{where} (file {lfn!r}): optional", source),
-            "bypass": False,
-            "size": None if size is None else as_size(size, f"{where} (file {lfn!r})", source),
-        }
+    return make_use(
+        lfn=lfn,
+        link=link,
+        stage_out=transfer is None or transfer.lower() != "false",
+        register_replica=True
+        if register is None
+        else as_bool(register, f"{where} (file {lfn!r}): register", source),
+        optional=False
+        if optional is None
+        else as_bool(optional, f"{where} (file {lfn!r}): optional", source),
+        bypass=False,
+        size=None if size is None else as_size(size, f"{where} (file {lfn!r})", source),
     )
 
 

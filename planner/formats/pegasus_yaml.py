@@ -29,9 +29,9 @@ from planner.formats._shape import (
     as_size,
     job_where,
     make_job,
+    make_use,
     need_str,
     new_job,
-    new_use,
     profiles_from,
     scalar_text,
 )
@@ -277,16 +277,14 @@ class _FastJobs:
                     link = LINKS.get(kind)
                     if link is None or (size is not None and size < 0):
                         return None
-                    use = cache[key] = new_use(
-                        {
-                            "lfn": lfn,
-                            "link": link,
-                            "stage_out": u.get("stageOut", True),
-                            "register_replica": u.get("registerReplica", True),
-                            "optional": u.get("optional", False),
-                            "bypass": u.get("bypass", False),
-                            "size": size,
-                        }
+                    use = cache[key] = make_use(
+                        lfn=lfn,
+                        link=link,
+                        stage_out=u.get("stageOut", True),
+                        register_replica=u.get("registerReplica", True),
+                        optional=u.get("optional", False),
+                        bypass=u.get("bypass", False),
+                        size=size,
                     )
                 built.append(use)
             uses = tuple(built)
@@ -414,16 +412,14 @@ def _use(raw: object, job_where: str, k: int, source: str | None) -> Use:
     ):  # the common cases: nothing to convert
         keys = raw.keys()
         if keys <= _PLAIN_USE_KEYS:
-            return new_use(
-                {
-                    "lfn": lfn,
-                    "link": link,
-                    "stage_out": True,
-                    "register_replica": True,
-                    "optional": False,
-                    "bypass": False,
-                    "size": size,
-                }
+            return make_use(
+                lfn=lfn,
+                link=link,
+                stage_out=True,
+                register_replica=True,
+                optional=False,
+                bypass=False,
+                size=size,
             )
         if keys <= _FLAG_USE_KEYS:
             stage_out = raw.get("stageOut", True)
@@ -436,16 +432,14 @@ def _use(raw: object, job_where: str, k: int, source: str | None) -> Use:
                 and type(optional) is bool
                 and type(bypass) is bool
             ):
-                return new_use(
-                    {
-                        "lfn": lfn,
-                        "link": link,
-                        "stage_out": stage_out,
-                        "register_replica": register,
-                        "optional": optional,
-                        "bypass": bypass,
-                        "size": size,
-                    }
+                return make_use(
+                    lfn=lfn,
+                    link=link,
+                    stage_out=stage_out,
+                    register_replica=register,
+                    optional=optional,
+                    bypass=bypass,
+                    size=size,
                 )
     return _use_slow(raw, f"{job_where}: uses[{k}]", source)
 
@@ -484,16 +478,14 @@ def _use_slow(raw: dict[str, Any], where: str, source: str | None) -> Use:
         optional = _flag(raw, "optional", False, where, source)
     if type(bypass) is not bool:
         bypass = _flag(raw, "bypass", False, where, source)
-    return new_use(
-        {
-            "lfn": lfn if type(lfn) is str else scalar_text(lfn),
-            "link": link,
-            "stage_out": stage_out,
-            "register_replica": register,
-            "optional": optional,
-            "bypass": bypass,
-            "size": size,
-        }
+    return make_use(
+        lfn=lfn if type(lfn) is str else scalar_text(lfn),
+        link=link,
+        stage_out=stage_out,
+        register_replica=register,
+        optional=optional,
+        bypass=bypass,
+        size=size,
     )
 
 

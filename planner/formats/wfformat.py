@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from planner.errors import FormatError
-from planner.formats._shape import as_size, job_where, make_job, need_str, new_job, new_use
+from planner.formats._shape import as_size, job_where, make_job, make_use, need_str, new_job
 from planner.model.base import Namespace, no_gc
 from planner.model.workflow import Job, LinkType, Use, Workflow
 
@@ -391,14 +391,12 @@ def _task_old(index: int, task: object, source: str | None) -> tuple[Job, list[s
 
 
 def _use(lfn: str, link: LinkType, size: int | None) -> Use:
-    return new_use(
-        {
-            "lfn": lfn,
-            "link": link,
-            "stage_out": True,
-            "register_replica": True,
-            "optional": False,
-            "bypass": False,
-            "size": size,
-        }
+    return make_use(
+        lfn=lfn,
+        link=link,
+        stage_out=True,
+        register_replica=True,
+        optional=False,
+        bypass=False,
+        size=size,
     )
