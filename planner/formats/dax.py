@@ -30,7 +30,6 @@ from planner.formats._shape import (
     as_size,
     make_job,
     make_use,
-    new_job,
 )
 from planner.model.base import Namespace, no_gc
 from planner.model.workflow import Job, LinkType, Use, Workflow
@@ -210,20 +209,18 @@ class _FastJobs:
                     profiles.setdefault(ns, {})[pkey[i + 1]] = pkey[i + 2]
         else:
             profiles = {}
-        return new_job(
-            {
-                "id": job_id,
-                "name": name,
-                "namespace": element.get("namespace"),
-                "version": element.get("version"),
-                "node_label": element.get("node-label"),
-                "arguments": arguments,
-                "uses": tuple(uses),
-                "profiles": profiles,
-                "stdin": stdin,
-                "stdout": stdout,
-                "stderr": stderr,
-            }
+        return make_job(
+            id=job_id,
+            name=name,
+            namespace=element.get("namespace"),
+            version=element.get("version"),
+            node_label=element.get("node-label"),
+            arguments=arguments,
+            uses=tuple(uses),
+            profiles=profiles,
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
         )
 
 

@@ -31,7 +31,6 @@ from planner.formats._shape import (
     make_job,
     make_use,
     need_str,
-    new_job,
     profiles_from,
     scalar_text,
 )
@@ -298,20 +297,18 @@ class _FastJobs:
             if found is None:
                 return None
             profiles = found
-        return new_job(
-            {
-                "id": job_id,
-                "name": name,
-                "namespace": namespace,
-                "version": version,
-                "node_label": node_label,
-                "arguments": arguments,
-                "uses": uses,
-                "profiles": profiles,
-                "stdin": stdin,
-                "stdout": stdout,
-                "stderr": stderr,
-            }
+        return make_job(
+            id=job_id,
+            name=name,
+            namespace=namespace,
+            version=version,
+            node_label=node_label,
+            arguments=arguments,
+            uses=uses,
+            profiles=profiles,
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
         )
 
     def _profiles_of(self, raw: object) -> dict[Namespace, dict[str, str]] | None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from planner.errors import FormatError
-from planner.formats._shape import as_size, job_where, make_job, make_use, need_str, new_job
+from planner.formats._shape import as_size, job_where, make_job, make_use, need_str
 from planner.model.base import Namespace, no_gc
 from planner.model.workflow import Job, LinkType, Use, Workflow
 
@@ -300,20 +300,18 @@ class _FastTasks:
             profiles = found
         else:
             return None
-        job = new_job(
-            {
-                "id": task_id,
-                "name": program,
-                "namespace": None,
-                "version": None,
-                "node_label": None,
-                "arguments": arguments,
-                "uses": tuple(uses),
-                "profiles": profiles,
-                "stdin": None,
-                "stdout": None,
-                "stderr": None,
-            }
+        job = make_job(
+            id=task_id,
+            name=program,
+            namespace=None,
+            version=None,
+            node_label=None,
+            arguments=arguments,
+            uses=tuple(uses),
+            profiles=profiles,
+            stdin=None,
+            stdout=None,
+            stderr=None,
         )
         return job, parents, children
 

@@ -7,8 +7,9 @@ import sys
 from hypothesis import given
 from hypothesis import strategies as st
 
-from planner.formats._shape import make_use
-from planner.model.workflow import LinkType, Use
+from planner.formats._shape import make_job, make_use
+from planner.model.base import Namespace
+from planner.model.workflow import Job, LinkType, Use
 
 
 @given(
@@ -50,3 +51,29 @@ def test_uses_share_one_key_table() -> None:
     uses = [make_use(f"f{i}", LinkType.INPUT, size=i) for i in range(3)]
     own_table = sys.getsizeof(dict(uses[0].__dict__))
     assert all(sys.getsizeof(u.__dict__) < own_table for u in uses)
+
+
+def test_make_job_equals_the_validated_job_and_has_its_views() -> None:
+    uses = (
+        make_use("in", LinkType.INPUT),
+        make_use("both", LinkType.INOUT),
+        make_use("out", LinkType.OUTPUT),
+        make_use("log", LinkType.NONE),
+    )
+    profiles = {Namespace.PEGASUS: {"runtime": "3"}}
+    fast = make_job(id="ID1", name="t", arguments=("-i", "in"), uses=uses, profiles=profiles)
+    checked = Job(id="ID1", name="t", arguments=("-i", "in"), uses=uses, profiles=profiles)
+    assert fast == checked
+    assert [u.lfn for u in fast.inputs] == [u.lfn for u in checked.inputs] == ["in", "both"]
+    assert [u.lfn for u in fast.outputs] == [u.lfn for u in checked.outputs] == ["both", "out"]
+    assert "inputs" not in fast.model_dump()
+
+
+def test_jobs_share_one_key_table() -> None:
+    jobs = [
+        make_job(id=f"j{i}", name="t", uses=(make_use(f"f{i}", LinkType.INPUT),)) for i in range(3)
+    ]
+    own_table = sys.getsizeof(dict(jobs[0].__dict__))
+    for job in jobs:
+        assert job.inputs and not job.outputs  # reading the views adds no key
+        assert sys.getsizeof(job.__dict__) < own_table
