@@ -250,8 +250,8 @@ def _plain_use(element: ET.Element) -> object | None:
         return None
     transfer = get("transfer")
     return make_use(
-        lfn=lfn,
-        link=link,
+        lfn,
+        link,
         stage_out=transfer is None or transfer.lower() != "false",
         register_replica=register,
         optional=optional,
@@ -376,8 +376,8 @@ def _use(element: ET.Element, where: str, source: str | None) -> Use | None:
     register = element.get("register")
     optional = element.get("optional")
     return make_use(
-        lfn=lfn,
-        link=link,
+        lfn,
+        link,
         stage_out=transfer is None or transfer.lower() != "false",
         register_replica=True
         if register is None

@@ -277,8 +277,8 @@ class _FastJobs:
                     if link is None or (size is not None and size < 0):
                         return None
                     use = cache[key] = make_use(
-                        lfn=lfn,
-                        link=link,
+                        lfn,
+                        link,
                         stage_out=u.get("stageOut", True),
                         register_replica=u.get("registerReplica", True),
                         optional=u.get("optional", False),
@@ -409,15 +409,7 @@ def _use(raw: object, job_where: str, k: int, source: str | None) -> Use:
     ):  # the common cases: nothing to convert
         keys = raw.keys()
         if keys <= _PLAIN_USE_KEYS:
-            return make_use(
-                lfn=lfn,
-                link=link,
-                stage_out=True,
-                register_replica=True,
-                optional=False,
-                bypass=False,
-                size=size,
-            )
+            return make_use(lfn, link, size=size)
         if keys <= _FLAG_USE_KEYS:
             stage_out = raw.get("stageOut", True)
             register = raw.get("registerReplica", True)
@@ -430,8 +422,8 @@ def _use(raw: object, job_where: str, k: int, source: str | None) -> Use:
                 and type(bypass) is bool
             ):
                 return make_use(
-                    lfn=lfn,
-                    link=link,
+                    lfn,
+                    link,
                     stage_out=stage_out,
                     register_replica=register,
                     optional=optional,

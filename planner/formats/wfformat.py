@@ -389,12 +389,4 @@ def _task_old(index: int, task: object, source: str | None) -> tuple[Job, list[s
 
 
 def _use(lfn: str, link: LinkType, size: int | None) -> Use:
-    return make_use(
-        lfn=lfn,
-        link=link,
-        stage_out=True,
-        register_replica=True,
-        optional=False,
-        bypass=False,
-        size=size,
-    )
+    return make_use(lfn, link, size=size)
