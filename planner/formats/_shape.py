@@ -13,7 +13,7 @@ from typing import Any
 from catalogs.yamlio import as_bool as yaml_bool
 from planner.errors import FormatError, UnknownProfileNamespace
 from planner.model.base import Namespace
-from planner.model.workflow import READ_LINKS, WRITE_LINKS, Job, LinkType, Use
+from planner.model.workflow import Job, LinkType, Use
 
 NAMESPACES: dict[str, Namespace] = {ns.value: ns for ns in Namespace}
 LINKS: dict[str, LinkType] = {lt.value: lt for lt in LinkType}
@@ -103,8 +103,9 @@ def make_use(
     """A Use from already-checked values (no pydantic validation: the caller checked).
 
     The fields are set one by one, in declaration order, rather than as a dict of their
-    own (as ``catalogs._common.fast_constructor`` does for catalog entries): the instance dicts of all uses then share one
-    key table, ~170 bytes a use instead of ~360. A 10^6-job workflow holds millions."""
+    own (as ``catalogs._common.fast_constructor`` does for catalog entries): the instance
+    dicts of all uses then share one key table, ~170 bytes a use instead of ~360. A
+    10^6-job workflow holds millions."""
     obj = _new_object(Use)
     _set(obj, "lfn", lfn)
     _set(obj, "link", link)
@@ -151,11 +152,10 @@ def make_job(
     _set(obj, "stdin", stdin)
     _set(obj, "stdout", stdout)
     _set(obj, "stderr", stderr)
-    _set(obj, "inputs", tuple(u for u in uses if u.link in READ_LINKS))
-    _set(obj, "outputs", tuple(u for u in uses if u.link in WRITE_LINKS))
     _set(obj, "__pydantic_fields_set__", _JOB_FIELDS)
     _set(obj, "__pydantic_extra__", None)
     _set(obj, "__pydantic_private__", None)
+    obj.inputs, obj.outputs  # noqa: B018  # the views, made now, in this order
     return obj
 
 

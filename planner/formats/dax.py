@@ -255,7 +255,6 @@ def _plain_use(element: ET.Element) -> object | None:
         stage_out=transfer is None or transfer.lower() != "false",
         register_replica=register,
         optional=optional,
-        bypass=False,
         size=None if size is None else int(size),
     )
 
@@ -385,7 +384,6 @@ def _use(element: ET.Element, where: str, source: str | None) -> Use | None:
         optional=False
         if optional is None
         else as_bool(optional, f"{where} (file {lfn!r}): optional", source),
-        bypass=False,
         size=None if size is None else as_size(size, f"{where} (file {lfn!r})", source),
     )
 

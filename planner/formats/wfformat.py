@@ -301,17 +301,7 @@ class _FastTasks:
         else:
             return None
         job = make_job(
-            id=task_id,
-            name=program,
-            namespace=None,
-            version=None,
-            node_label=None,
-            arguments=arguments,
-            uses=tuple(uses),
-            profiles=profiles,
-            stdin=None,
-            stdout=None,
-            stderr=None,
+            id=task_id, name=program, arguments=arguments, uses=tuple(uses), profiles=profiles
         )
         return job, parents, children
 

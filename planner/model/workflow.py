@@ -51,7 +51,11 @@ class _computed_once(Generic[_T]):
     def __get__(self, obj: Any, cls: type | None = None) -> _T:
         if obj is None:
             return self  # type: ignore[return-value]
-        value = obj.__dict__[self._name] = self._fn(obj)
+        value = self._fn(obj)
+        # object.__setattr__, not ``obj.__dict__[name] = ...``: the generic path keeps an
+        # instance dict that shares its class's key table split (313 vs 377 bytes a job
+        # built by the readers' make_job, which makes the views this way)
+        object.__setattr__(obj, self._name, value)
         return value
 
 
