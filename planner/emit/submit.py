@@ -258,18 +258,24 @@ def _compute_job(node: Node, ctx: EmitContext, bundle_offset: int | None) -> Nod
         and only.stdout is None
         and only.stderr is None
     )
+    shipped: str | None = None  # a staged copy HTCondor ships as the job's executable
+    if direct and only.executable.startswith("./"):
+        # a staged executable runs from the job's directory: a direct job needs HTCondor
+        # to bring it there (condorio, from a local file); else the runner's pull does
+        shipped = _staged_file(node, only.executable) if condor_transfer else None
+        direct = shipped is not None
     pairs: list[tuple[str, str]] = [("universe", "local" if on_submit_host else "vanilla")]
     text: str | None = None
     bundled = False
     inputs: list[str] = []
     if direct:
-        pairs.append(("executable", only.executable))
+        pairs.append(("executable", shipped or only.executable))
         pairs.append(("arguments", quote_arguments(only.arguments)))
         if only.environment or node.profiles.get(Namespace.ENV):
             pairs.append(("environment", quote_environment(_environment(node, only))))
     else:
         bundled = not condor_transfer and bundle_offset is not None
-        text = _runner_manifest_json(node, scratch, bundled)
+        text = _runner_manifest_json(node, scratch, bundled, condor_transfer)
         if condor_transfer:
             name = f"{node.name}.json"
             inputs.append(check_path_list_item(ctx.in_dir(name), "manifest"))
@@ -279,7 +285,9 @@ def _compute_job(node: Node, ctx: EmitContext, bundle_offset: int | None) -> Nod
         pairs.append(("executable", ctx.tool(CLUSTER_TOOL)))
         pairs.append(("arguments", quote_arguments(args)))
     if not on_submit_host:
-        pairs.append(("transfer_executable", "false"))
+        # only a shipped staged copy travels with the job; other executables (installed
+        # programs, the wfplan tools) are found on the execute machine
+        pairs.append(("transfer_executable", "false" if shipped is None else "true"))
     if dc is DataConfiguration.SHAREDFS and node.working_dir is not None:
         key = "initialdir" if on_submit_host else "remote_initialdir"
         if not on_submit_host:
@@ -290,7 +298,9 @@ def _compute_job(node: Node, ctx: EmitContext, bundle_offset: int | None) -> Nod
     if condor_transfer:
         outputs: list[Transfer] = []
         if dc is DataConfiguration.CONDORIO:
-            inputs.extend(_condor_input(node, t) for t in node.inputs)
+            inputs.extend(
+                _condor_input(node, t) for t in node.inputs if shipped is None or not t.executable
+            )
             outputs = list(node.outputs)
         pairs.append(("should_transfer_files", "YES"))
         pairs.append(("when_to_transfer_output", "ON_EXIT"))
@@ -301,12 +311,29 @@ def _compute_job(node: Node, ctx: EmitContext, bundle_offset: int | None) -> Nod
     return NodeJob(_finish(node, ctx, pairs), text, bundled)
 
 
-def _runner_manifest_json(node: Node, scratch: bool, named: bool) -> str:
-    """The text of a ``wfplan-cluster`` manifest (keys sorted, as MANIFEST_ENCODER)."""
+def _staged_file(node: Node, executable: str) -> str | None:
+    """The submit host path of the staged copy a task runs as ``./<name>``, when it is a
+    local file HTCondor can transfer as the job's executable."""
+    name = executable[2:]
+    for t in node.inputs:
+        if t.executable and t.lfn == name and t.src:
+            return url_path(t.src[0])
+    return None
+
+
+def _runner_manifest_json(node: Node, scratch: bool, named: bool, sandbox: bool) -> str:
+    """The text of a ``wfplan-cluster`` manifest (keys sorted, as MANIFEST_ENCODER).
+
+    ``sandbox``: the job runs in HTCondor's sandbox, where the staged executables arrive
+    with the input files; ``"executables"`` names them so the runner makes them
+    executable (HTCondor's file transfer is not asked to keep modes), as PegasusLite
+    does."""
     tasks = MANIFEST_ENCODER.encode([_task(node, t) for t in node.tasks])
     name = f'"node":{_STR(node.name)},' if named else ""
     if not scratch:
-        return f'{{"inputs":[],{name}"outputs":[],"scratch":false,"tasks":{tasks}}}'
+        staged = [t.lfn for t in node.inputs if t.executable] if sandbox else []
+        exes = f'"executables":{MANIFEST_ENCODER.encode(staged)},' if staged else ""
+        return f'{{{exes}"inputs":[],{name}"outputs":[],"scratch":false,"tasks":{tasks}}}'
     try:
         inputs = ",".join(map(_transfer_json, node.inputs))
         outputs = ",".join(map(_transfer_json, node.outputs))

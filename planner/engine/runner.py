@@ -40,7 +40,7 @@ from typing import IO, Any
 from catalogs.atomic import atomic_write_text
 from planner.engine.dagfile import Dag, DagNode, Script, parse_dag, parse_rescue
 from planner.engine.submitfile import JobSpec, read_submit_file, read_submit_text
-from planner.engine.transfer import copy_in, copy_out
+from planner.engine.transfer import SANDBOX_EXECUTABLE, copy_in, copy_out
 from planner.engine.userlog import UserLogs
 from planner.errors import EngineError
 
@@ -568,10 +568,13 @@ class Engine:
             if not spec.initialdir.is_dir():
                 raise EngineError(f"initialdir {spec.initialdir} does not exist")
             cwd = spec.initialdir
+            executable = spec.executable
             if spec.transfer:
                 scratch = Path(tempfile.mkdtemp(prefix=f"wfplan-{name}-"))
                 snapshot = copy_in(spec, scratch)
                 cwd = scratch
+                if spec.transfer_executable:
+                    executable = str(scratch / SANDBOX_EXECUTABLE)
             stdin: Any = subprocess.DEVNULL
             if spec.stdin is not None:
                 stdin = open(spec.stdin, "rb")  # noqa: SIM115 (closed after the spawn)
@@ -588,7 +591,7 @@ class Engine:
                     handles.append(fh)
                     outs.append(fh)
             popen = subprocess.Popen(
-                [spec.executable, *spec.arguments],
+                [executable, *spec.arguments],
                 cwd=cwd,
                 env=self._job_env(spec, cwd, slots),
                 stdin=stdin,

@@ -55,6 +55,9 @@ class JobSpec:
     transfer_outputs: tuple[str, ...] | None
     output_remaps: dict[str, str] = field(default_factory=dict)
     attributes: dict[str, str] = field(default_factory=dict)
+    # with file transfer, HTCondor copies the executable into the sandbox and runs the
+    # copy unless transfer_executable is false
+    transfer_executable: bool = False
 
     @property
     def command_line(self) -> str:
@@ -321,4 +324,5 @@ def _build_spec(
         transfer_outputs=outputs,
         output_remaps=remaps,
         attributes=attributes,
+        transfer_executable=transfer and get("transfer_executable", "true").lower() in _TRUE,
     )

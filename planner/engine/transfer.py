@@ -17,7 +17,10 @@ from planner.engine.submitfile import JobSpec
 from planner.errors import EngineError
 from planner.tools.transfer import TransferFailed, fetch
 
-__all__ = ["copy_in", "copy_out"]
+__all__ = ["SANDBOX_EXECUTABLE", "copy_in", "copy_out"]
+
+# The name HTCondor's starter gives a transferred executable in the job's sandbox.
+SANDBOX_EXECUTABLE = "condor_exec.exe"
 
 
 def _snapshot(scratch: Path) -> dict[str, int]:
@@ -25,8 +28,16 @@ def _snapshot(scratch: Path) -> dict[str, int]:
 
 
 def copy_in(spec: JobSpec, scratch: Path) -> dict[str, int]:
-    """Copy the job's inputs into ``scratch``; return the scratch dir's state after."""
+    """Copy the job's inputs (and its executable, unless ``transfer_executable = false``)
+    into ``scratch``; return the scratch dir's state after."""
     where = str(spec.submit_file)
+    if spec.transfer_executable:
+        exe = scratch / SANDBOX_EXECUTABLE
+        try:
+            shutil.copyfile(spec.executable, exe)
+        except OSError as exc:
+            raise EngineError(f"executable {spec.executable}: {exc.strerror or exc}", source=where)
+        exe.chmod(0o755)  # the starter makes the shipped executable runnable
     for entry in spec.transfer_inputs:
         if "://" in entry:
             name = entry.rstrip("/").rsplit("/", 1)[-1]

@@ -67,7 +67,9 @@ class Task(NamedTuple):
 
     job_id: str
     transformation: str
-    executable: str  # absolute path (or URL for a stageable executable) on the site
+    # absolute path on the site; a staged (stageable) executable: its copy in the shared
+    # scratch (sharedfs), else ``./<name>`` in the job's own directory
+    executable: str
     arguments: tuple[str, ...] = ()
     environment: dict[str, str] = {}
     stdin: str | None = None

@@ -9,13 +9,15 @@ staged in from their best replica; a file produced on another staging site is mo
 named by LFN. Transfers are grouped per (kind, staging site, level) into
 ``ceil(jobs on the level / 10)`` nodes (``pegasus.stagein.clusters`` /
 ``pegasus.stageout.clusters`` override), files dealt round robin; one file is never
-moved twice to the same site.
+moved twice to the same site. A ``stageable`` executable is staged in like a raw input
+(named ``namespace-name-version``, made executable) and the job runs that copy.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -33,7 +35,14 @@ from planner.passes.replicas import order_pfns, url_of
 from planner.passes.select_sites import Placement
 from sites.model import DirectoryType, Operation, SiteCatalog
 
-__all__ = ["Residency", "SiteDirs", "StagePlan", "StagingOptions", "dagman_profiles", "stage"]
+__all__ = [
+    "Residency",
+    "SiteDirs",
+    "StagePlan",
+    "StagingOptions",
+    "dagman_profiles",
+    "stage",
+]
 
 # Pegasus's PRIORITY per node kind (compute nodes get 10 x depth) and DAGMan categories.
 PRIORITY = {
@@ -434,6 +443,63 @@ def stage(
             res = residency[(lfn, site)] = Residency(url=url, writer=None)
         return res
 
+    def stage_executables(
+        unit: Unit, staging: str, dc: DataConfiguration, inputs: list[Transfer]
+    ) -> dict[str, str]:
+        """Stage the unit's stageable executables to its staging site, as Pegasus does:
+        one stage-in per (executable, site), however many jobs run it, made executable
+        there and in the job's directory. Returns job id -> the path its task runs:
+        the staged copy in the shared scratch (sharedfs), else the copy in the job's own
+        directory (``./<name>``), where HTCondor or the cluster runner puts it."""
+        run_as: dict[str, str] = {}
+        for job_id in unit.jobs:
+            place = placements[job_id]
+            if not place.stageable:
+                continue
+            name = _staged_name(jobs[job_id])
+            run_as[job_id] = (
+                f"{workpaths[staging]}/{name}" if dc is DataConfiguration.SHAREDFS else f"./{name}"
+            )
+            src = _as_url(place.executable)
+            key = (NodeKind.STAGE_IN, name, staging)
+            if name in graph.consumers or name in graph.producer:
+                raise StagingError(
+                    f"job {job_id}: its staged executable {name!r} has the name of a "
+                    "file of the workflow (they would share one place on the staging site)"
+                )
+            request = requests.get(key)
+            if request is None:
+                known = residency[(name, staging)] = Residency(
+                    url=f"{workdirs[staging]}/{name}", writer=None
+                )
+                wbase = writedirs.get(staging, workdirs[staging])
+                move = transfer(
+                    lfn=name, src=(src,), dst=f"{wbase}/{name}", site=staging, executable=True
+                )
+                requests[key] = _new_tuple(
+                    _Request,
+                    (NodeKind.STAGE_IN, staging, unit.level, src.startswith("file://"), move, None),
+                )
+                readers_of[key] = []
+                wait_write(known, key)
+            elif request.transfer.src != (src,):
+                raise StagingError(
+                    f"job {job_id}: staged executable {name!r} would come from {src} and "
+                    f"from {request.transfer.src[0]} on staging site {staging!r} (give the "
+                    "transformation's stageable entries one source, or a version each)"
+                )
+            notes.setdefault(job_id, []).append(f"executable {name}: staged from {src}")
+            readers = readers_of[key]
+            if readers and readers[-1] == unit.name:
+                continue  # another member of this cluster runs the same copy
+            readers.append(unit.name)
+            known = residency[(name, staging)]
+            known.readers.append(unit.name)
+            inputs.append(
+                transfer(lfn=name, src=(known.url,), dst=name, site=staging, executable=True)
+            )
+        return run_as
+
     output_site = options.output_site
     for unit in units:
         staging, dc = staging_of[unit.name]
@@ -570,20 +636,11 @@ def stage(
             inputs.append(pulled(known, lfn, digest, size))
 
         first = placements[unit.jobs[0]]
+        run_as: dict[str, str] = {}  # job id -> the staged copy its task runs
         if first.stageable or (
             len(unit.jobs) > 1 and any(placements[j].stageable for j in unit.jobs)
         ):
-            seen_exe: set[str] = set()
-            for job_id in unit.jobs:
-                place = placements[job_id]
-                if place.stageable and place.executable not in seen_exe:
-                    seen_exe.add(place.executable)
-                    exe = _exe_name(jobs[job_id])
-                    inputs.append(
-                        transfer(
-                            lfn=exe, src=(_as_url(place.executable),), dst=exe, executable=True
-                        )
-                    )
+            run_as = stage_executables(unit, staging, dc, inputs)
         outputs: list[Transfer] = []
         clustered = len(unit.jobs) > 1
         for lfn, use in produced.items():
@@ -652,7 +709,7 @@ def stage(
                         unit.transformation
                         if single and unit.transformation
                         else job.transformation,
-                        _as_url(place.executable) if place.stageable else place.executable,
+                        run_as[j] if place.stageable else place.executable,
                         job.arguments,
                         place.profiles.get(Namespace.ENV) or _NO_ENV,
                         job.stdin,
@@ -839,9 +896,20 @@ def _build_transfer_nodes(
     ]
 
 
-def _exe_name(job: Job) -> str:
+_UNSAFE_FILE_NAME = re.compile(r"[^A-Za-z0-9._+-]")
+
+
+def _staged_name(job: Job) -> str:
+    """The file name of a job's staged executable: Pegasus's ``namespace-name-version``
+    (absent parts left out), with any character a file name or an HTCondor file list
+    cannot hold replaced by ``_``.
+
+    >>> _staged_name(Job(id="A", namespace="pegasus", name="keg", version="5.0"))
+    'pegasus-keg-5.0'
+    """
     parts = [p for p in (job.namespace, job.name, job.version) if p]
-    return safe_name("-".join(parts))
+    name = _UNSAFE_FILE_NAME.sub("_", "-".join(parts))
+    return "_" + name if name.startswith(".") else name
 
 
 def _as_url(pfn: str) -> str:

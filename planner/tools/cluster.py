@@ -5,7 +5,8 @@ The manifest may also be named as ``BUNDLE OFFSET NODE`` (planner.tools.manifest
 Prints ``wfplan-cluster: task ID exit N (T s)`` per task, stops at the first failure and
 exits with its code (1 when it was killed by a signal). With ``"scratch": true`` the
 tasks run in a fresh directory: ``inputs`` are pulled into it first and ``outputs``
-pushed after, as PegasusLite does for nonsharedfs.
+pushed after, as PegasusLite does for nonsharedfs. ``executables`` (files in the working
+directory, put there by HTCondor's file transfer) are made executable before the first task.
 """
 
 from __future__ import annotations
@@ -67,6 +68,18 @@ def run_tasks(tasks: Sequence[dict[str, Any]], cwd: Path) -> int:
     return 0
 
 
+def make_executable(names: Sequence[str], cwd: Path) -> None:
+    """Give the staged executables that arrived in ``cwd`` (HTCondor's sandbox) execute
+    permission wherever they have read permission, as PegasusLite's chmod does."""
+    for name in names:
+        path = cwd / name
+        try:
+            mode = path.stat().st_mode
+            path.chmod(mode | (mode & 0o444) >> 2)
+        except OSError as exc:  # the task that runs it then says what is missing
+            print(f"wfplan-cluster: cannot make {path} executable: {exc.strerror}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not is_manifest_args(args):
@@ -75,6 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     doc = read_manifest(args, "wfplan-cluster")
     tasks = doc.get("tasks", [])
     if not doc.get("scratch"):
+        make_executable(doc.get("executables", []), Path.cwd())
         return run_tasks(tasks, Path.cwd())
     scratch = Path(tempfile.mkdtemp(prefix="wfplan-cluster-", dir=os.environ.get("TMPDIR")))
     try:

@@ -7,7 +7,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from catalogs.replica import PFN, Replica, ReplicaCatalog
-from catalogs.transformation import Transformation, TransformationCatalog, TransformationSite
+from catalogs.transformation import (
+    Transformation,
+    TransformationCatalog,
+    TransformationSite,
+    TransformationType,
+)
 from planner.model.base import Namespace
 from planner.model.concrete import ConcreteWorkflow, DataConfiguration, NodeKind
 from planner.model.workflow import Job, LinkType, Use, Workflow
@@ -27,11 +32,23 @@ SITES = SiteCatalog(
     )
 )
 TC = TransformationCatalog(
-    transformations=tuple(
+    transformations=(
+        *(
+            Transformation(
+                name=t,
+                sites=tuple(TransformationSite(name=s, pfn=f"/bin/{t}") for s in ("a", "b")),
+            )
+            for t in ("t0", "t1")
+        ),
+        # staged to every job that runs it
         Transformation(
-            name=t, sites=tuple(TransformationSite(name=s, pfn=f"/bin/{t}") for s in ("a", "b"))
-        )
-        for t in ("t0", "t1", "t2")
+            name="t2",
+            sites=(
+                TransformationSite(
+                    name="local", pfn="/src/t2.sh", type=TransformationType.STAGEABLE
+                ),
+            ),
+        ),
     )
 )
 
@@ -115,6 +132,25 @@ def test_plan_invariants(case: tuple[Workflow, ReplicaCatalog], options: PlanOpt
         before = nx.ancestors(g, name)
         for url in urls:
             assert writers.get(url, set()) & before, (name, url)
+
+    # a staged executable is staged once per staging site, before every node that runs it,
+    # and each task runs the staged copy: in the shared scratch (sharedfs, where the
+    # stage-in wrote it) or pulled into the job's directory
+    staged = [(t.lfn, n.staging_site) for n in cw.nodes if n.kind == NodeKind.STAGE_IN
+              for t in n.files if t.executable]  # fmt: skip
+    assert len(staged) == len(set(staged))
+    for n in cw.nodes:
+        for task in n.tasks:
+            if task.transformation.rpartition("::")[2].startswith("t2"):
+                name = task.executable.rsplit("/", 1)[1]
+                (pull,) = [t for t in n.inputs if t.executable and t.lfn == name]
+                assert writers[pull.src[0]] & nx.ancestors(g, n.name)
+                if n.data_configuration is DataConfiguration.SHAREDFS:
+                    assert task.executable == f"{n.working_dir}/{name}"
+                else:
+                    assert task.executable == f"./{name}"
+            else:
+                assert task.executable.startswith("/bin/")
 
     # clustering keeps dependency order
     where = {j: (n.name, i) for n in cw.nodes for i, j in enumerate(n.jobs)}

@@ -315,3 +315,37 @@ def test_the_plain_url_shortcuts_agree_with_the_general_code(
     finally:
         submit._PLAIN_FILE_URL = plain
     assert fast == general
+
+
+def _staged(src: str) -> Node:
+    """A condorio job on a pool site running the staged copy of a stageable executable."""
+    return _compute(
+        tasks=(TASK._replace(executable="./ns-tx-1.0"),),
+        data_configuration=DataConfiguration.CONDORIO,
+        inputs=(
+            Transfer(lfn="f", src=("file:///s/w/f",), dst="f"),
+            Transfer(lfn="ns-tx-1.0", src=(src,), dst="ns-tx-1.0", executable=True),
+        ),
+    )
+
+
+def test_condorio_ships_a_staged_executable_as_the_jobs_executable() -> None:
+    desc = _desc(_staged("file:///s/w/ns-tx-1.0"))
+    # HTCondor transfers it from the local staging site and runs the sandbox copy
+    assert desc["executable"] == "/s/w/ns-tx-1.0"
+    assert desc["transfer_executable"] == "true"
+    assert desc["transfer_input_files"] == "/s/w/f"
+
+
+def test_condorio_staged_executable_behind_a_file_server_arrives_as_an_input() -> None:
+    # HTCondor cannot take an executable from a URL: the runner runs the copy that
+    # arrived with the inputs, once it has made it executable
+    node = _staged("http://web/s/w/ns-tx-1.0")
+    job = node_job(node, CTX)
+    desc = _desc(node)
+    assert desc["executable"] == "/t/wfplan-cluster"
+    assert desc["transfer_executable"] == "false"
+    assert desc["transfer_input_files"] == "/tx_ID1.json,/s/w/f,http://web/s/w/ns-tx-1.0"
+    assert job.manifest is not None
+    assert job.manifest["executables"] == ["ns-tx-1.0"]
+    assert job.manifest["tasks"][0]["executable"] == "./ns-tx-1.0"

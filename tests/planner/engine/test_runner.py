@@ -230,6 +230,28 @@ def test_condorio_transfer_runs_in_scratch_and_brings_outputs_back(write, run_da
     assert not [p for p in out.iterdir() if "wfplan-part" in p.name]
 
 
+@pytest.mark.parametrize("shipped", [True, False])
+def test_transfer_executable_runs_a_copy_in_the_sandbox(write, run_dag, shipped: bool):
+    # HTCondor copies the executable into the sandbox as condor_exec.exe and makes it
+    # runnable, unless transfer_executable = false: then the path itself must run
+    script = write("tools/job.sh", '#!/bin/sh\necho "$0" > ran.txt\n')
+    script.chmod(0o644)
+    write(
+        "t.sub",
+        f"executable = {script}\nshould_transfer_files = YES\n"
+        + ("" if shipped else "transfer_executable = false\n")
+        + "transfer_output_files = ran.txt\nqueue\n",
+    )
+    dag = write("w.dag", "JOB T t.sub\n")
+    result, _ = run_dag(dag)
+    assert result.succeeded is shipped
+    if shipped:
+        ran = Path((dag.parent / "ran.txt").read_text().strip())
+        assert ran.name == "condor_exec.exe" and ran.parent != script.parent
+        assert not (dag.parent / "condor_exec.exe").exists()  # never comes back
+    assert script.stat().st_mode & 0o777 == 0o644
+
+
 def test_missing_transfer_output_fails_the_node(write, run_dag):
     write(
         "t.sub",

@@ -210,29 +210,133 @@ def test_outputs_of_pruned_jobs_are_staged_out_from_their_replica(kit: SimpleNam
     ]
 
 
-def test_stageable_executable_becomes_an_executable_input(kit: SimpleNamespace) -> None:
-    wf = Workflow(name="w", jobs=(Job(id="A", name="t", namespace="ns", version="2"),))
-    tc = TransformationCatalog(
-        transformations=(
+def _stageable_tc(*names: str, pfn: str = "/repo/bin/t") -> TransformationCatalog:
+    return TransformationCatalog(
+        transformations=tuple(
             Transformation(
                 namespace="ns",
-                name="t",
-                version="2",
+                name=name,
+                version="2.0",
                 sites=(
-                    TransformationSite(
-                        name="local", pfn="/repo/bin/t", type=TransformationType.STAGEABLE
-                    ),
+                    TransformationSite(name="local", pfn=pfn, type=TransformationType.STAGEABLE),
                 ),
-            ),
+            )
+            for name in names
         )
     )
-    cats = kit.catalogs([], []).model_copy(update={"transformations": tc})
-    cw = _plan(wf, cats, sites=("siteA",))
+
+
+def _stageable_jobs(*names: str) -> Workflow:
+    return Workflow(
+        name="w",
+        jobs=tuple(
+            Job(id=f"J{i}", name=name, namespace="ns", version="2.0")
+            for i, name in enumerate(names)
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("config", "scratch", "runs"),
+    [
+        ("condorio", "/data/local/scratch/w", "./ns-t-2.0"),
+        ("nonsharedfs", "/data/siteA/scratch/w", "./ns-t-2.0"),
+        ("sharedfs", "/data/siteA/scratch/w", "/data/siteA/scratch/w/ns-t-2.0"),
+    ],
+)
+def test_a_stageable_executable_is_staged_in_then_pulled_and_run_as_the_copy(
+    kit: SimpleNamespace, config: str, scratch: str, runs: str
+) -> None:
+    cats = kit.catalogs([], []).model_copy(update={"transformations": _stageable_tc("t")})
+    cw = _plan(
+        _stageable_jobs("t"),
+        cats,
+        sites=("siteA",),
+        data_configuration=DataConfiguration(config),
+    )
     (node,) = _kind(cw, NodeKind.COMPUTE)
-    assert [(t.lfn, t.src, t.dst, t.executable) for t in node.inputs] == [
-        ("ns-t-2", ("file:///repo/bin/t",), "ns-t-2", True)
+    (stage_in,) = _kind(cw, NodeKind.STAGE_IN)
+    # staged like an input file, named as Pegasus names it (namespace-name-version)
+    assert [(t.lfn, t.src, t.dst, t.executable) for t in stage_in.files] == [
+        ("ns-t-2.0", ("file:///repo/bin/t",), f"file://{scratch}/ns-t-2.0", True)
     ]
-    assert node.tasks[0].executable == "file:///repo/bin/t"
+    assert (stage_in.name, node.name) in cw.edges
+    assert [(t.lfn, t.src, t.dst, t.executable) for t in node.inputs] == [
+        ("ns-t-2.0", (f"file://{scratch}/ns-t-2.0",), "ns-t-2.0", True)
+    ]
+    assert node.tasks[0].executable == runs
+    assert "executable ns-t-2.0: staged from file:///repo/bin/t" in cw.decisions["J0"]
+    (cleanup,) = _kind(cw, NodeKind.CLEANUP)
+    assert [t.dst for t in cleanup.files] == [f"file://{scratch}/ns-t-2.0"]
+
+
+def test_jobs_sharing_a_stageable_executable_on_a_site_stage_it_once(
+    kit: SimpleNamespace,
+) -> None:
+    cats = kit.catalogs([], []).model_copy(update={"transformations": _stageable_tc("t", "u")})
+    cw = _plan(_stageable_jobs("t", "t", "u", "t"), cats, sites=("siteA",))
+    staged = [t.lfn for n in _kind(cw, NodeKind.STAGE_IN) for t in n.files]
+    assert sorted(staged) == ["ns-t-2.0", "ns-u-2.0"]
+    stage_in = {t.lfn: n.name for n in _kind(cw, NodeKind.STAGE_IN) for t in n.files}
+    for node in _kind(cw, NodeKind.COMPUTE):
+        (exe,) = node.inputs
+        assert (stage_in[exe.lfn], node.name) in cw.edges
+
+
+def test_a_cluster_pulls_each_staged_executable_once(kit: SimpleNamespace) -> None:
+    cats = kit.catalogs([], []).model_copy(update={"transformations": _stageable_tc("t")})
+    wf = _stageable_jobs("t", "t", "t")
+    wf = wf.model_copy(
+        update={
+            "jobs": tuple(
+                j.model_copy(update={"profiles": {Namespace.PEGASUS: {"clusters.size": "3"}}})
+                for j in wf.jobs
+            )
+        }
+    )
+    cw = _plan(wf, cats, sites=("siteA",), cluster=("horizontal",))
+    (cluster,) = _kind(cw, NodeKind.CLUSTER)
+    assert [t.lfn for t in cluster.inputs] == ["ns-t-2.0"]
+    assert [t.executable for t in cluster.tasks] == ["./ns-t-2.0"] * 3
+
+
+def test_two_sources_for_one_staged_name_on_one_site_are_refused(kit: SimpleNamespace) -> None:
+    # one stageable entry per arch; condorio stages both to local under one name
+    tx = Transformation(
+        namespace="ns",
+        name="t",
+        version="2.0",
+        sites=tuple(
+            TransformationSite(
+                name="local", pfn=f"/repo/{arch}/t", type=TransformationType.STAGEABLE, arch=arch
+            )
+            for arch in ("x86_64", "aarch64")
+        ),
+    )
+    sites = (kit.site("local"), kit.site("siteA", arch="x86_64"), kit.site("siteB", arch="aarch64"))
+    cats = kit.catalogs([], [], sites=sites).model_copy(
+        update={"transformations": TransformationCatalog(transformations=(tx,))}
+    )
+    wf = _stageable_jobs("t", "t")
+    wf = wf.model_copy(
+        update={
+            "jobs": tuple(
+                j.model_copy(update={"profiles": {Namespace.SELECTOR: {"execution.site": s}}})
+                for j, s in zip(wf.jobs, ("siteA", "siteB"), strict=True)
+            )
+        }
+    )
+    with pytest.raises(PlannerError, match=r"'ns-t-2\.0' would come from file:///repo/aarch64/t"):
+        _plan(wf, cats, sites=("siteA", "siteB"))
+
+
+def test_a_staged_executable_named_like_a_data_file_is_refused(kit: SimpleNamespace) -> None:
+    cats = kit.catalogs([], ["ns-t-2.0"]).model_copy(update={"transformations": _stageable_tc("t")})
+    job = Job(id="J0", name="t", namespace="ns", version="2.0", uses=(kit.use("ns-t-2.0"),))
+    with pytest.raises(
+        PlannerError, match=r"job J0: its staged executable 'ns-t-2\.0' has the name of a file"
+    ):
+        _plan(Workflow(name="w", jobs=(job,)), cats, sites=("siteA",))
 
 
 def test_dagman_extras_on_nodes(kit: SimpleNamespace) -> None:
@@ -396,7 +500,9 @@ def test_a_staging_site_that_can_only_be_read_or_written_is_refused(
     assert f"only {have} file servers" in line
 
 
-def test_the_output_site_is_written_through_put_and_registered_through_get(kit: SimpleNamespace) -> None:
+def test_the_output_site_is_written_through_put_and_registered_through_get(
+    kit: SimpleNamespace,
+) -> None:
     out = Site(
         name="store",
         directories=(

@@ -92,3 +92,21 @@ def test_cluster_scratch_mode_pulls_inputs_and_pushes_outputs(tmp_path: Path, mo
     assert cluster.main([m]) == 0
     assert (staging / "x.out").read_text() == "5\n5\n"
     assert not (tmp_path / "x.out").exists()
+
+
+def test_cluster_makes_the_staged_executables_it_names_executable(
+    tmp_path: Path, capsys, monkeypatch
+):
+    # HTCondor's sandbox: the staged copy arrived as a plain input file (mode 0644)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ns-t-1.0").write_text("#!/bin/sh\necho ran > out.txt\n")
+    (tmp_path / "ns-t-1.0").chmod(0o644)
+    tasks = [{"id": "t", "executable": "./ns-t-1.0", "arguments": []}]
+    assert cluster.main([_cluster_manifest(tmp_path, tasks)]) == 127
+    assert "Permission denied" in capsys.readouterr().out
+    assert cluster.main([_cluster_manifest(tmp_path, tasks, executables=["ns-t-1.0"])]) == 0
+    assert (tmp_path / "out.txt").read_text() == "ran\n"
+    assert (tmp_path / "ns-t-1.0").stat().st_mode & 0o777 == 0o755
+    capsys.readouterr()
+    assert cluster.main([_cluster_manifest(tmp_path, tasks, executables=["missing"])]) == 0
+    assert "cannot make" in capsys.readouterr().out
