@@ -275,7 +275,7 @@ def _compute_job(node: Node, ctx: EmitContext, bundle_offset: int | None) -> Nod
             pairs.append(("environment", quote_environment(_environment(node, only))))
     else:
         bundled = not condor_transfer and bundle_offset is not None
-        text = _runner_manifest_json(node, scratch, bundled, condor_transfer)
+        text = _runner_manifest_json(node, scratch, bundled)
         if condor_transfer:
             name = f"{node.name}.json"
             inputs.append(check_path_list_item(ctx.in_dir(name), "manifest"))
@@ -321,17 +321,17 @@ def _staged_file(node: Node, executable: str) -> str | None:
     return None
 
 
-def _runner_manifest_json(node: Node, scratch: bool, named: bool, sandbox: bool) -> str:
+def _runner_manifest_json(node: Node, scratch: bool, named: bool) -> str:
     """The text of a ``wfplan-cluster`` manifest (keys sorted, as MANIFEST_ENCODER).
 
-    ``sandbox``: the job runs in HTCondor's sandbox, where the staged executables arrive
-    with the input files; ``"executables"`` names them so the runner makes them
-    executable (HTCondor's file transfer is not asked to keep modes), as PegasusLite
-    does."""
+    Without a scratch dir of its own (whose pulls make staged executables executable),
+    ``"executables"`` names the staged copies the tasks run as ``./<name>``: they arrive
+    through HTCondor's file transfer or a file server, neither asked to keep modes, so
+    the runner makes them executable first, as PegasusLite does."""
     tasks = MANIFEST_ENCODER.encode([_task(node, t) for t in node.tasks])
     name = f'"node":{_STR(node.name)},' if named else ""
     if not scratch:
-        staged = [t.lfn for t in node.inputs if t.executable] if sandbox else []
+        staged = sorted({t.executable[2:] for t in node.tasks if t.executable.startswith("./")})
         exes = f'"executables":{MANIFEST_ENCODER.encode(staged)},' if staged else ""
         return f'{{{exes}"inputs":[],{name}"outputs":[],"scratch":false,"tasks":{tasks}}}'
     try:

@@ -450,15 +450,21 @@ def stage(
         one stage-in per (executable, site), however many jobs run it, made executable
         there and in the job's directory. Returns job id -> the path its task runs:
         the staged copy in the shared scratch (sharedfs), else the copy in the job's own
-        directory (``./<name>``), where HTCondor or the cluster runner puts it."""
+        directory (``./<name>``), where the cluster runner or HTCondor puts it."""
         run_as: dict[str, str] = {}
         for job_id in unit.jobs:
             place = placements[job_id]
             if not place.stageable:
                 continue
             name = _staged_name(jobs[job_id])
+            wbase = writedirs.get(staging, workdirs[staging])
+            # sharedfs: the copy in the shared scratch, unless it is written through a
+            # file server (which keeps no modes): then, like elsewhere, ./<name> in the
+            # job's directory, which the cluster runner makes executable
             run_as[job_id] = (
-                f"{workpaths[staging]}/{name}" if dc is DataConfiguration.SHAREDFS else f"./{name}"
+                f"{workpaths[staging]}/{name}"
+                if dc is DataConfiguration.SHAREDFS and wbase.startswith("file://")
+                else f"./{name}"
             )
             src = _as_url(place.executable)
             key = (NodeKind.STAGE_IN, name, staging)
@@ -472,7 +478,6 @@ def stage(
                 known = residency[(name, staging)] = Residency(
                     url=f"{workdirs[staging]}/{name}", writer=None
                 )
-                wbase = writedirs.get(staging, workdirs[staging])
                 move = transfer(
                     lfn=name, src=(src,), dst=f"{wbase}/{name}", site=staging, executable=True
                 )

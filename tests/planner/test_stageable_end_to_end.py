@@ -177,3 +177,24 @@ def test_a_stageable_executable_reached_over_http(
         assert len(_ran_from(where, record)) == 3
     # downloaded once per plan: by its stage-in node, never by a job
     assert file_server.methods("GET") == ["/bin/shout.sh"] * 3
+
+
+def test_sharedfs_scratch_written_through_a_file_server(
+    tmp_path: Path, file_server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the server writes the staged copy without execute permission (a PUT keeps no
+    # modes): the job's runner makes it executable in the shared scratch, then runs it
+    argv = [*_setup(tmp_path), "--sites", "condorpool", "--data-configuration", "sharedfs"]
+    scratch = file_server.root / "scratch"
+    sites = tmp_path / "sites.yml"
+    sites.write_text(
+        sites.read_text().replace(
+            f"{{type: sharedScratch, path: {tmp_path / 'pool-scratch'}}}",
+            f"{{type: sharedScratch, path: {scratch}, fileServers: ["
+            f'{{url: "{file_server.url}/scratch", operation: all}}]}}',
+        )
+    )
+    record = _plan_and_run(tmp_path, argv, capsys)
+    assert f"/scratch/shouts/{STAGED}" in file_server.methods("PUT")
+    ran = _ran_from(tmp_path, record)
+    assert ran == [f"./{STAGED}"] * 3
