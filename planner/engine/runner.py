@@ -40,7 +40,7 @@ from typing import IO, Any
 from catalogs.atomic import atomic_write_text
 from planner.engine.dagfile import Dag, DagNode, Script, parse_dag, parse_rescue
 from planner.engine.submitfile import JobSpec, read_submit_file, read_submit_text
-from planner.engine.transfer import SANDBOX_EXECUTABLE, copy_in, copy_out
+from planner.engine.transfer import copy_in, copy_out, sandbox_executable
 from planner.engine.userlog import UserLogs
 from planner.errors import EngineError
 
@@ -574,7 +574,7 @@ class Engine:
                 snapshot = copy_in(spec, scratch)
                 cwd = scratch
                 if spec.transfer_executable:
-                    executable = str(scratch / SANDBOX_EXECUTABLE)
+                    executable = str(sandbox_executable(spec, scratch))
             stdin: Any = subprocess.DEVNULL
             if spec.stdin is not None:
                 stdin = open(spec.stdin, "rb")  # noqa: SIM115 (closed after the spawn)

@@ -17,10 +17,13 @@ from planner.engine.submitfile import JobSpec
 from planner.errors import EngineError
 from planner.tools.transfer import TransferFailed, fetch
 
-__all__ = ["SANDBOX_EXECUTABLE", "copy_in", "copy_out"]
+__all__ = ["copy_in", "copy_out", "sandbox_executable"]
 
-# The name HTCondor's starter gives a transferred executable in the job's sandbox.
-SANDBOX_EXECUTABLE = "condor_exec.exe"
+
+def sandbox_executable(spec: JobSpec, scratch: Path) -> Path:
+    """Where a shipped executable lands in the sandbox: under its own basename (what a
+    current HTCondor starter does; older ones named it ``condor_exec.exe``)."""
+    return scratch / os.path.basename(spec.executable)
 
 
 def _snapshot(scratch: Path) -> dict[str, int]:
@@ -32,7 +35,7 @@ def copy_in(spec: JobSpec, scratch: Path) -> dict[str, int]:
     into ``scratch``; return the scratch dir's state after."""
     where = str(spec.submit_file)
     if spec.transfer_executable:
-        exe = scratch / SANDBOX_EXECUTABLE
+        exe = sandbox_executable(spec, scratch)
         try:
             shutil.copyfile(spec.executable, exe)
         except OSError as exc:

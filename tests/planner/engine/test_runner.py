@@ -232,7 +232,7 @@ def test_condorio_transfer_runs_in_scratch_and_brings_outputs_back(write, run_da
 
 @pytest.mark.parametrize("shipped", [True, False])
 def test_transfer_executable_runs_a_copy_in_the_sandbox(write, run_dag, shipped: bool):
-    # HTCondor copies the executable into the sandbox as condor_exec.exe and makes it
+    # HTCondor copies the executable into the sandbox (under its own name) and makes it
     # runnable, unless transfer_executable = false: then the path itself must run
     script = write("tools/job.sh", '#!/bin/sh\necho "$0" > ran.txt\n')
     script.chmod(0o644)
@@ -247,8 +247,8 @@ def test_transfer_executable_runs_a_copy_in_the_sandbox(write, run_dag, shipped:
     assert result.succeeded is shipped
     if shipped:
         ran = Path((dag.parent / "ran.txt").read_text().strip())
-        assert ran.name == "condor_exec.exe" and ran.parent != script.parent
-        assert not (dag.parent / "condor_exec.exe").exists()  # never comes back
+        assert ran.name == "job.sh" and ran.parent != script.parent
+        assert not (dag.parent / "job.sh").exists()  # never comes back
     assert script.stat().st_mode & 0o777 == 0o644
 
 
