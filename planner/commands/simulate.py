@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from catalogs.jsonio import loads_json
+
 if TYPE_CHECKING:
     from planner.sim.model import Network
 
@@ -74,7 +76,7 @@ def apply_runtimes(record: dict[str, Any], path: Path) -> dict[str, Any]:
     from planner.sim.record import with_runtimes
 
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = loads_json(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise SimulationError(f"cannot read runtimes: {exc}", source=str(path))
     if isinstance(data, dict) and isinstance(data.get("calibration"), dict):
