@@ -25,6 +25,7 @@ __all__ = [
     "NoEligibleSite",
     "PlannerError",
     "Problems",
+    "TooLongForExec",
     "UnknownJob",
     "UnknownProfileNamespace",
     "UnknownTransformation",
@@ -78,6 +79,11 @@ class UnsafeLFN(PlannerError):
 
 class UnsafeArgument(PlannerError):
     """An argument holds shell metacharacters or control characters."""
+
+
+class TooLongForExec(PlannerError):
+    """A job's arguments or environment are longer than the operating system lets a
+    program start with (Linux's ``MAX_ARG_STRLEN`` and ``ARG_MAX``)."""
 
 
 class UnknownProfileNamespace(PlannerError):
