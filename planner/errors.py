@@ -28,6 +28,7 @@ __all__ = [
     "TooLongForExec",
     "UnknownJob",
     "UnknownProfileNamespace",
+    "UnknownSite",
     "UnknownTransformation",
     "UnsafeArgument",
     "UnsafeLFN",
@@ -63,6 +64,10 @@ class DuplicateProducer(PlannerError):
 
 class UnknownJob(PlannerError):
     """A dependency names a job id the workflow does not define."""
+
+
+class UnknownSite(PlannerError):
+    """A transformation is installed only at sites the site catalog does not define."""
 
 
 class UnknownTransformation(PlannerError):

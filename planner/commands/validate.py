@@ -12,7 +12,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_catalog_options(parser)
     parser.epilog = (
         "Replicas are checked when a replica catalog is given (--rc or inline), "
-        "transformations when a transformation catalog is (--tc or inline). "
+        "transformations when a transformation catalog is (--tc or inline), and the "
+        "sites they are installed at when a site catalog is too (--sc or inline). "
         "Prints 'ok: NAME: N jobs, M files' or one line per problem (exit code 1)."
     )
 
@@ -23,7 +24,12 @@ def run(args: argparse.Namespace) -> int:
 
     workflow = load_workflow(args.workflow)
     catalogs = load_catalogs(args, workflow)
-    validate(workflow, replicas=catalogs.replicas, transformations=catalogs.transformations)
+    validate(
+        workflow,
+        replicas=catalogs.replicas,
+        transformations=catalogs.transformations,
+        sites=catalogs.sites,
+    )
     files = len({use.lfn for job in workflow.jobs for use in job.uses})
     print(f"ok: {workflow.name}: {len(workflow.jobs)} jobs, {files} files")
     return 0

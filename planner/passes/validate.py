@@ -16,7 +16,7 @@ from operator import attrgetter, methodcaller
 
 from catalogs.errors import WfplanError
 from catalogs.replica import ReplicaCatalog
-from catalogs.transformation import TransformationCatalog
+from catalogs.transformation import TransformationCatalog, TransformationType
 from planner.errors import (
     CycleError,
     DuplicateJobId,
@@ -26,6 +26,7 @@ from planner.errors import (
     TooLongForExec,
     UnknownJob,
     UnknownProfileNamespace,
+    UnknownSite,
     UnknownTransformation,
     UnsafeArgument,
     UnsafeLFN,
@@ -33,6 +34,8 @@ from planner.errors import (
 from planner.model.base import Namespace, no_gc
 from planner.model.graph import JobGraph, build_job_graph
 from planner.model.workflow import Job, LinkType, Workflow
+from sites.defaults import CONDORPOOL, LOCAL
+from sites.model import SiteCatalog
 
 MAX_LINES = 50  # per kind of problem; the rest is summarised in one more line
 MAX_NAMES = 8  # names listed inside one line
@@ -67,6 +70,7 @@ _LFN = attrgetter("lfn")
 _STDIO = attrgetter("stdin", "stdout", "stderr")
 _ARGUMENTS = attrgetter("arguments")
 _PROFILES = attrgetter("profiles")
+_TX_KEY = attrgetter("namespace", "name", "version")
 _ENV_PROFILE = methodcaller("get", Namespace.ENV)
 _MAYBE_UNSAFE_LFN = re.compile(r"\A\s*\Z|[\x00-\x1f\x7f]|\A/|\.\.")
 
@@ -83,14 +87,15 @@ def validate(
     replicas: ReplicaCatalog | None = None,
     transformations: TransformationCatalog | None = None,
     graph: JobGraph | None = None,
+    sites: SiteCatalog | None = None,
 ) -> None:
     """Check ``workflow``; raise :class:`Problems` listing every problem found.
 
     Replicas are checked only when a replica catalog is given, transformations only when a
-    transformation catalog is given.
+    transformation catalog is given, and their sites when a site catalog is given too.
     """
     problems = find_problems(
-        workflow, replicas=replicas, transformations=transformations, graph=graph
+        workflow, replicas=replicas, transformations=transformations, graph=graph, sites=sites
     )
     if problems:
         raise Problems(problems)
@@ -102,11 +107,12 @@ def find_problems(
     replicas: ReplicaCatalog | None = None,
     transformations: TransformationCatalog | None = None,
     graph: JobGraph | None = None,
+    sites: SiteCatalog | None = None,
 ) -> list[WfplanError]:
     """Every problem as its own error (empty when the workflow is fine). ``graph`` is
     ``build_job_graph(workflow)`` when the caller has it already."""
     with no_gc():
-        return _find(workflow, replicas, transformations, graph)
+        return _find(workflow, replicas, transformations, graph, sites)
 
 
 def _find(
@@ -114,6 +120,7 @@ def _find(
     replicas: ReplicaCatalog | None,
     transformations: TransformationCatalog | None,
     graph: JobGraph | None,
+    sites: SiteCatalog | None,
 ) -> list[WfplanError]:
     src = workflow.source
     found: list[WfplanError] = []
@@ -136,6 +143,11 @@ def _find(
             _unknown_transformations(workflow.jobs, transformations, src),
             "unknown transformations",
         )
+        if sites is not None:
+            found += _capped(
+                _unknown_sites(workflow.jobs, transformations, sites, src),
+                "transformations installed only at unknown sites",
+            )
     if replicas is not None:
         found += _capped(
             _missing_replicas(workflow.jobs, graph, replicas, src),
@@ -410,6 +422,39 @@ def _unknown_transformations(
             f"searched {searched}",
             source=src,
         )
+
+
+def _site_catalog_name(sc: SiteCatalog) -> str:
+    if sc.source:
+        return sc.source
+    if set(sc.names) - {LOCAL, CONDORPOOL}:
+        return "the inline site catalog"
+    return "the site catalog (none given: only local and condorpool)"
+
+
+def _unknown_sites(
+    jobs: Sequence[Job], tc: TransformationCatalog, sc: SiteCatalog, src: str | None
+) -> Iterable[WfplanError]:
+    """A transformation whose every TC entry is installed at a site the site catalog lacks
+    can run nowhere (a stageable entry can go to any site)."""
+    defined = {*sc.names, LOCAL, CONDORPOOL}
+    for key in dict.fromkeys(map(_TX_KEY, jobs)):  # each transformation once, in C
+        tx = tc.lookup(*key)
+        if tx is None or not tx.sites:
+            continue
+        if any(e.type is TransformationType.STAGEABLE for e in tx.sites):
+            continue
+        at = sorted({e.name for e in tx.sites})
+        if defined.isdisjoint(at):
+            job_ids = [job.id for job in jobs if _TX_KEY(job) == key]
+            label = "job" if len(job_ids) == 1 else "jobs"
+            where = f"site {at[0]}" if len(at) == 1 else f"sites {names(at)}"
+            yield UnknownSite(
+                f"transformation {tx.key!r} (needed by {label} {names(job_ids)}) is installed "
+                f"only at {where}, which {_site_catalog_name(sc)} does not define "
+                f"(in {_catalog_name(tc.source, 'transformation')})",
+                source=src,
+            )
 
 
 def _missing_replicas(

@@ -105,13 +105,24 @@ def test_missing_replica_is_one_line_and_nothing_is_written(
     assert not submit.exists()
 
 
-def test_no_eligible_site_names_each_rejection(
+def test_a_transformation_only_at_a_site_the_sc_lacks_names_that_site(
     files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     files["tc"].write_text(_tc("elsewhere"))
     assert main(_args(files, "--dir", str(tmp_path / "s"), "--sites", "condorpool")) == 1
     err = capsys.readouterr().err
-    assert "job ID1 (preprocess): no eligible site: condorpool: no TC entry for preprocess" in err
+    assert (
+        "transformation 'preprocess' (needed by job ID1) is installed only at site elsewhere, "
+        f"which the site catalog (none given: only local and condorpool) does not define "
+        f"(in {files['tc']})"
+    ) in err
+    sc = tmp_path / "sc.yml"
+    sc.write_text('pegasus: "5.0"\nsites:\n- {name: hpc}\n')
+    assert main(["validate", str(files["wf"]), "--tc", str(files["tc"]), "--sc", str(sc)]) == 1
+    assert (
+        f"preprocess' (needed by job ID1) is installed only at site elsewhere, which {sc} "
+        "does not define"
+    ) in capsys.readouterr().err
 
 
 def test_bad_properties_line_names_the_file(

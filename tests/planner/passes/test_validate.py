@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from catalogs.errors import WfplanError
 from catalogs.replica import PFN, Replica, ReplicaCatalog
-from catalogs.transformation import Transformation, TransformationCatalog
+from catalogs.transformation import Transformation, TransformationCatalog, TransformationSite
 from planner.errors import (
     CycleError,
     DuplicateJobId,
@@ -362,3 +362,36 @@ def test_exec_limits_agree_with_the_kernel(sizes: list[int]) -> None:
     except OSError:
         started = False
     assert started or not accepted
+
+
+def test_a_transformation_installed_only_at_undefined_sites_is_named() -> None:
+    from sites.model import Site, SiteCatalog
+
+    wf = WorkflowBuilder("w")
+    wf.add_job("argdump", id="ID1")
+    wf.add_job("argdump", id="ID2")
+    wf.add_job("ok", id="ID3")
+    wf.add_job("anywhere", id="ID4")
+    tc = TransformationCatalog(
+        source="tc.yml",
+        transformations=(
+            Transformation(name="argdump", sites=(TransformationSite(name="hpc", pfn="/a"),)),
+            Transformation(
+                name="ok",
+                sites=(
+                    TransformationSite(name="hpc", pfn="/o"),
+                    TransformationSite(name="shared", pfn="/o"),
+                ),
+            ),
+            Transformation(
+                name="anywhere",
+                sites=(TransformationSite(name="hpc", pfn="/s", type="stageable"),),
+            ),
+        ),
+    )
+    sc = SiteCatalog(sites=(Site(name="shared"),), source="sc.yml")
+    assert _problems(wf.build(), transformations=tc, sites=sc) == [
+        "transformation 'argdump' (needed by jobs ID1, ID2) is installed only at site hpc, "
+        "which sc.yml does not define (in tc.yml)"
+    ]
+    validate(wf.build(), transformations=tc)  # no site catalog: sites are not checked
