@@ -81,6 +81,10 @@ def run(args: argparse.Namespace) -> int:
     if not args.dir and not args.dry_run:
         raise PlannerError("wfplan plan needs --dir SUBMIT_DIR (or --dry-run)")
     submit_dir = Path(args.dir or "submit").absolute()
+    if not args.dry_run:
+        from planner.emit import check_submit_dir
+
+        check_submit_dir(submit_dir)  # before any work: a refused --dir wastes none
     properties = load_properties(Path(args.conf)) if args.conf else {}
     workflow, catalogs = load_for_planning(args, submit_dir.parent, freeze=True)
     try:

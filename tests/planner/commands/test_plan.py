@@ -177,3 +177,32 @@ def test_planned_diamond_runs_and_a_second_plan_reuses_its_outputs(
     assert main(again) == 0
     out = capsys.readouterr().out
     assert "jobs pruned (reuse)         4" in out
+
+
+@pytest.mark.parametrize("below", ["sub", "a/b"])
+def test_a_dir_below_a_file_is_refused_naming_the_file(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], below: str
+) -> None:
+    blocker = tmp_path / "afile"
+    blocker.write_text("")
+    submit = blocker / below
+    assert main(_args(files, "--dir", str(submit))) == 1
+    out, err = capsys.readouterr()
+    assert err == (
+        f"wfplan: error: cannot create submit dir {submit}: {blocker} is a file, not a directory\n"
+    )
+    assert out == ""
+
+
+def test_a_non_empty_dir_is_refused_before_planning(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    submit = tmp_path / "full"
+    submit.mkdir()
+    (submit / "keep").write_text("x")
+    assert main(_args(files, "--dir", str(submit))) == 1
+    out, err = capsys.readouterr()
+    assert out == ""  # no summary of a plan that is not written
+    assert f"submit dir {submit} exists and is not empty" in err
+    assert main(_args(files, "--dir", str(submit), "--dry-run")) == 0
+    assert "jobs planned" in capsys.readouterr().out
