@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
+from catalogs.atomic import current_umask
 from planner.emit.dag import DagNode, check_node_names, edge_maps, yield_dag_chunks
 from planner.emit.record import KIND_NAMES, yield_plan_text
 from planner.emit.submit import (
@@ -348,7 +349,7 @@ def _fill(
     catalog_files: Mapping[str, Path],
 ) -> None:
     """Write everything into the (new, empty) temporary directory ``tmp``."""
-    os.chmod(tmp, 0o755)
+    os.chmod(tmp, 0o777 & ~current_umask())  # as mkdir would have (mkdtemp gives 0700)
     writer = _BackgroundWriter()
     bundle = _Bundle(tmp / BUNDLE_FILE)
     try:
