@@ -206,3 +206,46 @@ def test_a_non_empty_dir_is_refused_before_planning(
     assert f"submit dir {submit} exists and is not empty" in err
     assert main(_args(files, "--dir", str(submit), "--dry-run")) == 0
     assert "jobs planned" in capsys.readouterr().out
+
+
+def test_the_summary_gives_each_sites_data_configuration_and_sizes_on_disk(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sc = tmp_path / "sc.yml"
+    sc.write_text(
+        f"""pegasus: "5.0"
+sites:
+- name: shared
+  profiles: {{pegasus: {{data.configuration: sharedfs}}}}
+  directories:
+  - type: sharedScratch
+    path: {tmp_path}/scratch
+    fileServers: [{{url: "file://{tmp_path}/scratch", operation: all}}]
+"""
+    )
+    files["tc"].write_text(
+        _tc().replace(
+            "{name: analyze, sites: [{name: condorpool", "{name: analyze, sites: [{name: shared"
+        )
+    )
+    (tmp_path / "f.a").write_text("x" * 1234)  # its size is known on disk before the run
+    assert main(_args(files, "--sc", str(sc), "--dry-run")) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "workflow diamond: condorio at condorpool; sharedfs at shared"
+    table = {line[:20].strip(): line[20:].strip() for line in lines[1:]}
+    assert table["files staged"] == "4"
+    assert table["bytes staged (known)"] == "1234"  # f.a; the rest are made by jobs
+    assert table["files, size unknown"] == "3"
+
+
+def test_the_summary_reads_sizes_from_the_replica_catalog(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files["rc"].write_text(
+        'pegasus: "5.0"\nreplicas:\n- {lfn: f.a, pfns: [{site: local, pfn: "http://h/f.a"}], '
+        "metadata: {size: '4096'}}\n"
+    )
+    assert main(_args(files, "--dry-run")) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "workflow diamond: condorio at condorpool"
+    assert "bytes staged (known)     4096" in lines
