@@ -15,7 +15,11 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from planner.commands.common import add_catalog_options, add_workflow_argument
+from planner.commands.common import (
+    add_catalog_options,
+    add_property_options,
+    add_workflow_argument,
+)
 
 if TYPE_CHECKING:
     from catalogs.replica import ReplicaCatalog
@@ -61,7 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--output-rc", metavar="PATH", help="output replica catalog (SQLite; default in --dir)"
     )
-    parser.add_argument("--conf", metavar="FILE", help="pegasus.properties file")
+    add_property_options(parser)
     parser.add_argument(
         "--submit-files",
         choices=("shared", "per-node"),
@@ -75,10 +79,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from planner.commands.common import load_for_planning
+    from planner.commands.common import load_for_planning, read_properties
     from planner.errors import PlannerError
     from planner.plan import plan
-    from planner.properties import load_properties
 
     if not args.dir and not args.dry_run:
         raise PlannerError("wfplan plan needs --dir SUBMIT_DIR (or --dry-run)")
@@ -87,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         from planner.emit import check_submit_dir
 
         check_submit_dir(submit_dir)  # before any work: a refused --dir wastes none
-    properties = load_properties(Path(args.conf)) if args.conf else {}
+    properties = read_properties(args)
     workflow, catalogs = load_for_planning(args, submit_dir.parent, freeze=True)
     try:
         options = options_from_args(args, submit_dir, properties)
@@ -250,6 +253,28 @@ def summarize(cw: ConcreteWorkflow, size_of: SizeOf = _declared) -> list[str]:
     return lines
 
 
+_CLUSTER_KEYS = ("clusters.size", "clusters.num", "clusters.maxruntime")
+
+
+def notes(cw: ConcreteWorkflow) -> list[str]:
+    """What the user asked for that quietly did nothing: ``--cluster horizontal`` with no
+    profile saying how many jobs to merge (Pegasus's default is one job per cluster)."""
+    from planner.model.base import Namespace
+
+    if "horizontal" not in (cw.options.get("cluster") or ()):
+        return []
+    for node in cw.nodes:
+        if node.kind.value in ("compute", "cluster"):
+            pegasus = node.profiles.get(Namespace.PEGASUS)
+            if pegasus and any(key in pegasus for key in _CLUSTER_KEYS):
+                return []
+    return [
+        "note: --cluster horizontal merged nothing: no pegasus.clusters.size or "
+        "pegasus.clusters.num is set (on the jobs, transformations or sites, or as a "
+        "property such as -Dpegasus.clusters.size=10), and the default is one job per cluster"
+    ]
+
+
 def print_summary(cw: ConcreteWorkflow, out: TextIO, size_of: SizeOf = _declared) -> None:
     out.write(headline(cw) + "\n")
-    out.write("\n".join(summarize(cw, size_of)) + "\n")
+    out.write("\n".join([*summarize(cw, size_of), *notes(cw)]) + "\n")

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from planner.commands.common import add_catalog_options, add_workflow_argument
+from planner.commands.common import (
+    add_catalog_options,
+    add_property_options,
+    add_workflow_argument,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_workflow_argument(parser)
     add_catalog_options(parser)
+    add_property_options(parser)
     parser.epilog = (
         "Replicas are checked when a replica catalog is given (--rc or inline), "
         "transformations when a transformation catalog is (--tc or inline), and the "
@@ -19,9 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from planner.commands.common import load_catalogs, load_workflow
+    from planner.commands.common import load_catalogs, load_workflow, read_properties
     from planner.passes.validate import validate
 
+    read_properties(args)  # the catalog files they name; their warnings
     workflow = load_workflow(args.workflow)
     catalogs = load_catalogs(args, workflow)
     validate(

@@ -249,3 +249,65 @@ def test_the_summary_reads_sizes_from_the_replica_catalog(
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "workflow diamond: condorio at condorpool"
     assert "bytes staged (known)     4096" in lines
+
+
+def test_dash_d_properties_before_and_after_the_workflow(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tc, rc, wf = (str(files[k]) for k in ("tc", "rc", "wf"))
+    argv = [
+        "plan",
+        f"-Dpegasus.catalog.transformation.file={tc}",
+        wf,
+        "-D",
+        f"pegasus.catalog.replica.file={rc}",
+    ]
+    assert main([*argv, "--dir", str(tmp_path / "s")]) == 0
+    out, err = capsys.readouterr()
+    assert "compute @ condorpool" in out and err == ""
+    assert (tmp_path / "s" / "tc.yml").is_file()  # the catalogs used are copied as ever
+    assert (
+        main(
+            [
+                "plan",
+                wf,
+                "-Dpegasus.catalog.transformation.file=/nowhere.yml",
+                "--tc",
+                tc,
+                "--rc",
+                rc,
+                "--dry-run",
+            ]
+        )
+        == 0
+    )  # the command line wins
+
+
+def test_unknown_conf_keys_are_warned_about(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    conf = tmp_path / "p.properties"
+    conf.write_text("clusters.num = 3\npegasus.mode = development\npegasus.clusters.size = 2\n")
+    assert main(_args(files, "--conf", str(conf), "-Dpegasus.selectr.site=Heft", "--dry-run")) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"wfplan: warning: {conf}: property 'clusters.num' is not one wfplan uses "
+        "(nearest known: 'pegasus.clusters.num'); it has no effect",
+        f"wfplan: warning: {conf}: property 'pegasus.mode' is not one wfplan uses "
+        "(nearest known: 'pegasus.cores'); it has no effect",
+        "wfplan: warning: -D: property 'pegasus.selectr.site' is not one wfplan uses "
+        "(nearest known: 'pegasus.selector.site'); it has no effect",
+    ]
+
+
+def test_horizontal_clustering_without_a_size_says_so(
+    files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(_args(files, "--cluster", "horizontal", "--dry-run")) == 0
+    out = capsys.readouterr().out
+    assert "note: --cluster horizontal merged nothing: no pegasus.clusters.size or " in out
+    assert (
+        main(_args(files, "--cluster", "horizontal", "-Dpegasus.clusters.size=2", "--dry-run")) == 0
+    )
+    out = capsys.readouterr().out
+    assert "note:" not in out and "merge_" not in out and "cluster @ condorpool" in out
