@@ -25,8 +25,10 @@ __all__ = [
     "NoEligibleSite",
     "PlannerError",
     "Problems",
+    "TooLongForExec",
     "UnknownJob",
     "UnknownProfileNamespace",
+    "UnknownSite",
     "UnknownTransformation",
     "UnsafeArgument",
     "UnsafeLFN",
@@ -64,6 +66,10 @@ class UnknownJob(PlannerError):
     """A dependency names a job id the workflow does not define."""
 
 
+class UnknownSite(PlannerError):
+    """A transformation is installed only at sites the site catalog does not define."""
+
+
 class UnknownTransformation(PlannerError):
     """A job names a transformation no catalog knows."""
 
@@ -78,6 +84,11 @@ class UnsafeLFN(PlannerError):
 
 class UnsafeArgument(PlannerError):
     """An argument holds shell metacharacters or control characters."""
+
+
+class TooLongForExec(PlannerError):
+    """A job's arguments or environment are longer than the operating system lets a
+    program start with (Linux's ``MAX_ARG_STRLEN`` and ``ARG_MAX``)."""
 
 
 class UnknownProfileNamespace(PlannerError):

@@ -90,7 +90,7 @@ def plan(workflow: Workflow, catalogs: Catalogs, options: PlanOptions) -> Concre
 def _plan(workflow: Workflow, catalogs: Catalogs, options: PlanOptions) -> ConcreteWorkflow:
     rc, tc, sc = _merged(workflow, catalogs)
     graph = build_job_graph(workflow)
-    _validate(workflow, rc, tc, graph)
+    _validate(workflow, rc, tc, sc, graph)
     props = options.properties
     try:
         topo = graph.topological_order()
@@ -227,9 +227,13 @@ def _merged(
 
 
 def _validate(
-    workflow: Workflow, rc: ReplicaCatalog, tc: TransformationCatalog, graph: JobGraph
+    workflow: Workflow,
+    rc: ReplicaCatalog,
+    tc: TransformationCatalog,
+    sc: SiteCatalog,
+    graph: JobGraph,
 ) -> None:
-    validate(workflow, replicas=rc, transformations=tc, graph=graph)
+    validate(workflow, replicas=rc, transformations=tc, graph=graph, sites=sc)
 
 
 def _staging_options(name: str, options: PlanOptions, props: Mapping[str, str]) -> StagingOptions:

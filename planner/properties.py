@@ -1,7 +1,9 @@
-"""Pegasus properties: ``key = value`` lines (``pegasus.properties``, ``--conf``).
+"""Pegasus properties: ``key = value`` lines (``pegasus.properties``, ``--conf``) and
+``-Dkey=value`` on the command line.
 
-Only the reading lives here (:func:`load_properties` opens the file, :func:`parse_properties`
-is pure). Keys keep Pegasus's spelling, e.g. ``pegasus.data.configuration``,
+Only the reading lives here (:func:`load_properties` opens a file, the rest is pure). Layers
+merge in Pegasus's order, lowest first: ``~/.pegasusrc``, the ``--conf`` file, then each
+``-D`` (:func:`merge_layers`). Keys keep Pegasus's spelling, e.g. ``pegasus.data.configuration``,
 ``pegasus.selector.site``, ``pegasus.clusterer.preference``, ``dagman.retry``. Keys whose
 first word is a profile namespace (``pegasus.``, ``condor.``, ``dagman.``, ``env.``,
 ``globus.``, ``selector.``) also act as the lowest layer of profiles (:func:`as_profiles`).
@@ -9,13 +11,24 @@ first word is a profile namespace (``pegasus.``, ``condor.``, ``dagman.``, ``env
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from planner.errors import PlannerError
 from planner.model.base import Namespace
 
-__all__ = ["PropertiesError", "as_profiles", "load_properties", "parse_properties", "truthy"]
+__all__ = [
+    "CATALOG_FILE_KEYS",
+    "PropertiesError",
+    "as_profiles",
+    "load_properties",
+    "merge_layers",
+    "parse_define",
+    "parse_properties",
+    "truthy",
+    "unknown_keys",
+]
 
 # Properties that steer the planner itself rather than a job; they never become profiles.
 PLANNER_KEYS = frozenset(
@@ -31,6 +44,51 @@ PLANNER_KEYS = frozenset(
         "pegasus.file.cleanup.clusters.num",
         "pegasus.file.cleanup.clusters.size",
     }
+)
+
+
+# Where Pegasus users name their catalogs; a --sc/--tc/--rc on the command line wins.
+CATALOG_FILE_KEYS = {
+    "sc": "pegasus.catalog.site.file",
+    "tc": "pegasus.catalog.transformation.file",
+    "rc": "pegasus.catalog.replica.file",
+}
+
+# Every key wfplan reads, as a property or as a profile a property sets for every job.
+KNOWN_KEYS = PLANNER_KEYS | frozenset(
+    {
+        *CATALOG_FILE_KEYS.values(),
+        # the catalogs' formats: wfplan tells them from the files, so these are accepted
+        "pegasus.catalog.site",
+        "pegasus.catalog.transformation",
+        "pegasus.catalog.replica",
+        "pegasus.stagein.clusters",
+        "pegasus.stageout.clusters",
+        "pegasus.clusters.size",
+        "pegasus.clusters.num",
+        "pegasus.clusters.maxruntime",
+        "pegasus.clusterer.preference",
+        "pegasus.runtime",
+        "pegasus.label",
+        "pegasus.group",
+        "pegasus.enable_for_data_reuse",
+        "pegasus.slots",
+        "pegasus.style",
+        "pegasus.cores",
+        "pegasus.memory",
+        "pegasus.diskspace",
+        "selector.execution.site",
+        "dagman.retry",
+    }
+)
+# Families of keys: Pegasus's replica selector settings, and namespaces whose keys are
+# passed on as they are (submit commands, environment variables, DAGMan settings).
+KNOWN_PREFIXES = (
+    "pegasus.selector.replica.",
+    "condor.",
+    "env.",
+    "globus.",
+    "dagman.",
 )
 
 
@@ -59,6 +117,43 @@ def parse_properties(text: str, source: str | None = None) -> dict[str, str]:
             )
         props[key] = value.strip()
     return props
+
+
+def parse_define(text: str) -> tuple[str, str]:
+    """One ``-Dkey=value`` (given without its ``-D``), as pegasus-plan takes it.
+
+    >>> parse_define("pegasus.catalog.site.file=sites.yml")
+    ('pegasus.catalog.site.file', 'sites.yml')
+    """
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise PropertiesError(f"-D{text}: expected -Dkey=value")
+    return key, value.strip()
+
+
+def merge_layers(layers: Iterable[Mapping[str, str]]) -> dict[str, str]:
+    """One mapping from layers given lowest first: a later layer's key wins."""
+    merged: dict[str, str] = {}
+    for layer in layers:
+        merged.update(layer)
+    return merged
+
+
+def unknown_keys(properties: Iterable[str]) -> list[tuple[str, str | None]]:
+    """The keys wfplan does not use, each with the nearest key it knows (or None).
+
+    >>> unknown_keys(["clusters.num", "pegasus.clusters.size", "env.PATH"])
+    [('clusters.num', 'pegasus.clusters.num')]
+    """
+    known = sorted(KNOWN_KEYS)
+    out: list[tuple[str, str | None]] = []
+    for key in properties:
+        if key in KNOWN_KEYS or key.startswith(KNOWN_PREFIXES):
+            continue
+        nearest = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        out.append((key, nearest[0] if nearest else None))
+    return out
 
 
 def load_properties(path: Path) -> dict[str, str]:

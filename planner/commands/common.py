@@ -42,6 +42,73 @@ def add_catalog_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sc", metavar="FILE", help="site catalog (YAML)")
 
 
+def add_property_options(parser: argparse.ArgumentParser) -> None:
+    """``--conf FILE`` and ``-Dkey=value`` (repeatable, before or after the workflow), as
+    pegasus-plan takes them."""
+    parser.add_argument(
+        "-D",
+        dest="defines",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a property, e.g. -Dpegasus.catalog.site.file=sites.yml (repeatable; beats --conf, "
+        "which beats ~/.pegasusrc)",
+    )
+    parser.add_argument("--conf", metavar="FILE", help="pegasus.properties file")
+
+
+def read_properties(args: argparse.Namespace, home: Path | None = None) -> dict[str, str]:
+    """The properties in force, merged in Pegasus's order (``~/.pegasusrc`` < ``--conf`` <
+    ``-D``). Keys wfplan does not use are warned about on stderr, naming the key, where it
+    came from and the nearest known key. ``pegasus.catalog.{site,transformation,replica}
+    .file`` fill in ``--sc``/``--tc``/``--rc`` where the command line gave none."""
+    from pathlib import Path
+
+    from planner.properties import load_properties, merge_layers, parse_define
+
+    layers: list[tuple[str, dict[str, str]]] = []
+    rc_file = (home if home is not None else Path.home()) / ".pegasusrc"
+    if rc_file.is_file():
+        layers.append((str(rc_file), load_properties(rc_file)))
+    if getattr(args, "conf", None):
+        layers.append((args.conf, load_properties(Path(args.conf))))
+    defines = dict(parse_define(text) for text in getattr(args, "defines", None) or [])
+    if defines:
+        layers.append(("-D", defines))
+    for source, layer in layers:
+        _warn_unknown(source, layer)
+    properties = merge_layers(layer for _, layer in layers)
+    _catalogs_from_properties(args, properties)
+    return properties
+
+
+def _warn_unknown(source: str, layer: dict[str, str]) -> None:
+    import sys
+
+    from planner.properties import unknown_keys
+
+    for key, nearest in unknown_keys(layer):
+        hint = f"nearest known: {nearest!r}" if nearest else "no known key is close"
+        print(
+            f"wfplan: warning: {source}: property {key!r} is not one wfplan uses ({hint}); "
+            "it has no effect",
+            file=sys.stderr,
+        )
+
+
+def _catalogs_from_properties(args: argparse.Namespace, properties: dict[str, str]) -> None:
+    from planner.properties import CATALOG_FILE_KEYS
+
+    for option, key in CATALOG_FILE_KEYS.items():
+        value = properties.get(key)
+        if not value or not hasattr(args, option):
+            continue
+        if option == "rc" and not args.rc:
+            args.rc = [value]
+        elif option != "rc" and not getattr(args, option):
+            setattr(args, option, value)
+
+
 def load_workflow(path: str) -> Workflow:
     from planner.formats import load_workflow as _load
 

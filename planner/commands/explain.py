@@ -32,15 +32,14 @@ def write_lines(lines: Iterator[str], out: TextIO) -> None:
 
 def load_plan(submit_dir: Path) -> dict[str, Any]:
     """Read ``plan.json`` from a submit dir (or a plan.json path)."""
-    import json
-
+    from catalogs.jsonio import loads_json
     from planner.errors import FormatError, PlannerError
 
     path = submit_dir if submit_dir.name == "plan.json" else submit_dir / "plan.json"
     if not path.is_file():
         raise PlannerError("not a wfplan submit dir (no plan.json)", source=str(submit_dir))
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
+        record = loads_json(path.read_text(encoding="utf-8"))
     except (ValueError, OSError) as exc:
         raise FormatError(f"cannot read the plan record: {exc}", source=str(path))
     if not isinstance(record, dict) or not isinstance(record.get("nodes"), list):

@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from planner.commands.common import add_catalog_options, add_workflow_argument
+from planner.commands.common import (
+    add_catalog_options,
+    add_property_options,
+    add_workflow_argument,
+)
 
 if TYPE_CHECKING:
-    from planner.model.concrete import ConcreteWorkflow
+    from catalogs.replica import ReplicaCatalog
+    from planner.model.concrete import ConcreteWorkflow, Transfer
     from planner.plan import PlanOptions
 
 
@@ -59,7 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--output-rc", metavar="PATH", help="output replica catalog (SQLite; default in --dir)"
     )
-    parser.add_argument("--conf", metavar="FILE", help="pegasus.properties file")
+    add_property_options(parser)
     parser.add_argument(
         "--submit-files",
         choices=("shared", "per-node"),
@@ -73,20 +79,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from planner.commands.common import load_for_planning
+    from planner.commands.common import load_for_planning, read_properties
     from planner.errors import PlannerError
     from planner.plan import plan
-    from planner.properties import load_properties
 
     if not args.dir and not args.dry_run:
         raise PlannerError("wfplan plan needs --dir SUBMIT_DIR (or --dry-run)")
     submit_dir = Path(args.dir or "submit").absolute()
-    properties = load_properties(Path(args.conf)) if args.conf else {}
+    if not args.dry_run:
+        from planner.emit import check_submit_dir
+
+        check_submit_dir(submit_dir)  # before any work: a refused --dir wastes none
+    properties = read_properties(args)
     workflow, catalogs = load_for_planning(args, submit_dir.parent, freeze=True)
     try:
         options = options_from_args(args, submit_dir, properties)
         cw = plan(workflow, catalogs, options)
-        print_summary(cw, sys.stdout)
+        print_summary(cw, sys.stdout, size_of=known_sizes(catalogs.replicas))
         if args.dry_run:
             return 0
         from planner.emit import write_submit_dir
@@ -149,18 +158,86 @@ def _split(values: Sequence[str]) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
-def summarize(cw: ConcreteWorkflow) -> list[str]:
+SizeOf = Callable[["Transfer"], "int | None"]
+
+
+def _declared(transfer: Transfer) -> int | None:
+    return transfer.size
+
+
+def known_sizes(replicas: ReplicaCatalog) -> SizeOf:
+    """The size of a staged file, where known before the run: declared in the workflow
+    (``size``), else in the replica catalog (metadata ``size``), else that of the local
+    file it is copied from (``file://`` URLs; each file looked at once)."""
+    from urllib.parse import unquote, urlsplit
+
+    in_catalog: dict[str, int] = {}
+    for rep in replicas.replicas:
+        value = rep.metadata.get("size", "")
+        if not rep.regex and value.isdigit() and rep.lfn not in in_catalog:
+            in_catalog[rep.lfn] = int(value)
+    on_disk: dict[str, int | None] = {}
+
+    def size_of(transfer: Transfer) -> int | None:
+        if transfer.size is not None:
+            return transfer.size
+        if transfer.lfn in in_catalog:
+            return in_catalog[transfer.lfn]
+        if not transfer.src or not transfer.src[0].startswith("file:"):
+            return None
+        url = transfer.src[0]
+        if url not in on_disk:
+            try:
+                on_disk[url] = os.stat(unquote(urlsplit(url).path)).st_size
+            except OSError:  # not there yet: a job's output, staged out after the run
+                on_disk[url] = None
+        return on_disk[url]
+
+    return size_of
+
+
+def data_configurations(cw: ConcreteWorkflow) -> dict[str, list[str]]:
+    """Each data configuration in force and the execution sites it applies to."""
+    default = str(cw.options.get("data_configuration"))
+    by_site: dict[str, str] = {}
+    for node in cw.nodes:
+        if node.kind.value in ("compute", "cluster") and node.site not in by_site:
+            dc = node.data_configuration
+            by_site[node.site] = dc.value if dc is not None else default
+    out: dict[str, list[str]] = {}
+    for site in sorted(by_site):
+        out.setdefault(by_site[site], []).append(site)
+    return out
+
+
+def headline(cw: ConcreteWorkflow) -> str:
+    """``workflow NAME: condorio at condorpool; sharedfs at hpc`` (each configuration
+    with its sites), or the planned default when no job is left to run."""
+    per_site = data_configurations(cw)
+    if not per_site:
+        return f"workflow {cw.name}: {cw.options.get('data_configuration')}"
+    parts = [f"{dc} at {', '.join(sites)}" for dc, sites in sorted(per_site.items())]
+    return f"workflow {cw.name}: {'; '.join(parts)}"
+
+
+def summarize(cw: ConcreteWorkflow, size_of: SizeOf = _declared) -> list[str]:
     """The end-of-plan table: nodes by kind and site, pruned jobs, files staged, bytes."""
     counts: dict[tuple[str, str], int] = {}
     staged = 0
     size = 0
+    unknown = 0
     for node in cw.nodes:
         site = node.staging_site if node.site == "local" and node.staging_site else node.site
         key = (node.kind.value, site)
         counts[key] = counts.get(key, 0) + 1
         if node.kind.value in ("stage_in", "stage_inter", "stage_out"):
             staged += len(node.files)
-            size += sum(t.size or 0 for t in node.files)
+            for transfer in node.files:
+                known = size_of(transfer)
+                if known is None:
+                    unknown += 1
+                else:
+                    size += known
     width = max([len(k) + len(s) + 3 for k, s in counts] + [20])
     lines = [f"{'kind @ site':<{width}} {'nodes':>8}"]
     for (kind, site), n in sorted(counts.items()):
@@ -171,9 +248,33 @@ def summarize(cw: ConcreteWorkflow) -> list[str]:
     lines.append(f"{'jobs pruned (reuse)':<{width}} {len(cw.pruned):>8}")
     lines.append(f"{'files staged':<{width}} {staged:>8}")
     lines.append(f"{'bytes staged (known)':<{width}} {size:>8}")
+    if unknown:
+        lines.append(f"{'files, size unknown':<{width}} {unknown:>8}")
     return lines
 
 
-def print_summary(cw: ConcreteWorkflow, out: TextIO) -> None:
-    out.write(f"workflow {cw.name}: {cw.options.get('data_configuration')}\n")
-    out.write("\n".join(summarize(cw)) + "\n")
+_CLUSTER_KEYS = ("clusters.size", "clusters.num", "clusters.maxruntime")
+
+
+def notes(cw: ConcreteWorkflow) -> list[str]:
+    """What the user asked for that quietly did nothing: ``--cluster horizontal`` with no
+    profile saying how many jobs to merge (Pegasus's default is one job per cluster)."""
+    from planner.model.base import Namespace
+
+    if "horizontal" not in (cw.options.get("cluster") or ()):
+        return []
+    for node in cw.nodes:
+        if node.kind.value in ("compute", "cluster"):
+            pegasus = node.profiles.get(Namespace.PEGASUS)
+            if pegasus and any(key in pegasus for key in _CLUSTER_KEYS):
+                return []
+    return [
+        "note: --cluster horizontal merged nothing: no pegasus.clusters.size or "
+        "pegasus.clusters.num is set (on the jobs, transformations or sites, or as a "
+        "property such as -Dpegasus.clusters.size=10), and the default is one job per cluster"
+    ]
+
+
+def print_summary(cw: ConcreteWorkflow, out: TextIO, size_of: SizeOf = _declared) -> None:
+    out.write(headline(cw) + "\n")
+    out.write("\n".join([*summarize(cw, size_of), *notes(cw)]) + "\n")

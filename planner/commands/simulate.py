@@ -7,8 +7,10 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from catalogs.jsonio import loads_json
+
 if TYPE_CHECKING:
-    from planner.sim.model import Network
+    from planner.sim.model import Network, SimGraph
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -74,7 +76,7 @@ def apply_runtimes(record: dict[str, Any], path: Path) -> dict[str, Any]:
     from planner.sim.record import with_runtimes
 
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = loads_json(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise SimulationError(f"cannot read runtimes: {exc}", source=str(path))
     if isinstance(data, dict) and isinstance(data.get("calibration"), dict):
@@ -92,6 +94,22 @@ def apply_runtimes(record: dict[str, Any], path: Path) -> dict[str, Any]:
     return with_runtimes(record, by_tx, by_kind, per_cluster=per_cluster)
 
 
+def check_runtimes_known(graph: SimGraph, source: str) -> None:
+    """Refuse a plan none of whose jobs has a runtime: its makespan would be 0 s (or the
+    overhead model alone), which says nothing about the workflow."""
+    from planner.sim.errors import SimulationError
+
+    jobs = sum(kind in ("compute", "cluster") for kind in graph.kinds)
+    if jobs and graph.unknown_runtime == jobs:
+        raise SimulationError(
+            f"nothing to simulate: none of the {jobs} job nodes has a runtime estimate; give "
+            "runtimes with the pegasus.runtime profile (seconds; on the jobs, in the "
+            "transformation catalog, or as a --conf property) and plan again, or pass "
+            "measured ones with --runtimes FILE.json",
+            source=source,
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     from planner.sim import graph_from_record, load_overhead, read_plan_record, simulate
     from planner.sim.report import summary, yield_summary_lines
@@ -105,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
     if args.runtimes is not None:
         record = apply_runtimes(record, args.runtimes)
     graph = graph_from_record(record, network, source=str(submit_dir / "plan.json"))
+    check_runtimes_known(graph, str(submit_dir / "plan.json"))
     catalog = find_site_catalog(submit_dir)
     result = simulate(graph, site_slots(graph.sites, catalog, overrides), overhead)
     data = summary(result, overhead)

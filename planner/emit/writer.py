@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
+from catalogs.atomic import current_umask
 from planner.emit.dag import DagNode, check_node_names, edge_maps, yield_dag_chunks
 from planner.emit.record import KIND_NAMES, yield_plan_text
 from planner.emit.submit import (
@@ -233,13 +234,25 @@ _BIG_BUFFER = 1 << 20
 _SWITCH_INTERVAL = 0.0002
 
 
-def _check_target(submit_dir: Path, force: bool) -> None:
-    if submit_dir.exists() and not submit_dir.is_dir():
-        raise EmitError(f"submit dir {submit_dir} exists and is not a directory")
-    if submit_dir.is_dir() and any(submit_dir.iterdir()) and not force:
+def check_submit_dir(submit_dir: Path, force: bool = False) -> None:
+    """Refuse a submit dir that cannot be written: one that exists and is not an empty
+    directory (unless ``force``), or one below a file or a directory wfplan cannot write
+    in. ``wfplan plan`` calls it before planning, so nothing is planned in vain."""
+    target = Path(os.path.abspath(submit_dir))
+    if target.exists() and not target.is_dir():
+        raise EmitError(f"submit dir {target} exists and is not a directory")
+    if target.is_dir() and any(target.iterdir()) and not force:
         raise EmitError(
-            f"submit dir {submit_dir} exists and is not empty; choose another --dir or remove it"
+            f"submit dir {target} exists and is not empty; choose another --dir or remove it"
         )
+    # The first existing directory above it is where the submit dir gets created.
+    parent = target.parent
+    while not parent.exists() and not parent.is_symlink():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise EmitError(f"cannot create submit dir {target}: {parent} is a file, not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise EmitError(f"cannot create submit dir {target}: no permission to write in {parent}")
 
 
 def _output_rc(cw: ConcreteWorkflow, submit_dir: Path) -> str:
@@ -283,7 +296,7 @@ def write_submit_dir(
         )
     check_node_names(cw)
     target = Path(os.path.abspath(submit_dir))
-    _check_target(target, force)
+    check_submit_dir(target, force)
     tools = Path(os.path.abspath(tools_dir)) if tools_dir is not None else default_tools_dir()
     ctx = EmitContext(
         submit_dir=target,
@@ -307,7 +320,8 @@ def write_submit_dir(
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     except OSError as exc:
-        raise EmitError(f"cannot create submit dir {target}: {exc.strerror or exc}")
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise EmitError(f"cannot create submit dir {target}: {exc.strerror or exc}{where}")
     # The manifest writer needs the GIL for a moment after every file it creates; with
     # the default 5 ms switch interval it would create at most 200 files a second while
     # this thread computes, and the rest only at the end.
@@ -335,7 +349,7 @@ def _fill(
     catalog_files: Mapping[str, Path],
 ) -> None:
     """Write everything into the (new, empty) temporary directory ``tmp``."""
-    os.chmod(tmp, 0o755)
+    os.chmod(tmp, 0o777 & ~current_umask())  # as mkdir would have (mkdtemp gives 0700)
     writer = _BackgroundWriter()
     bundle = _Bundle(tmp / BUNDLE_FILE)
     try:
@@ -414,7 +428,7 @@ def _reserved_names(cw: ConcreteWorkflow, name: str) -> set[str]:
 
 
 def _move_into_place(tmp: Path, target: Path, force: bool) -> None:
-    _check_target(target, force)
+    check_submit_dir(target, force)
     if not target.exists():
         os.rename(tmp, target)
         return

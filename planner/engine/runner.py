@@ -99,7 +99,7 @@ def read_status(submit_dir: str | Path) -> tuple[Path, dict[str, Any] | None]:
         return dag, None
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise EngineError(f"unreadable status file: {exc}", source=str(path))
     if not isinstance(doc, dict):
         raise EngineError("unreadable status file: not a JSON object", source=str(path))

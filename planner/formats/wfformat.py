@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from catalogs.jsonio import JSONTooDeep, loads_json
 from planner.errors import FormatError
 from planner.formats._shape import as_size, job_where, make_job, make_use, need_str
 from planner.model.base import Namespace, no_gc
@@ -36,12 +37,14 @@ def loads(text: str, source: str | None = None) -> Workflow:
     """Parse WfFormat JSON text; ``source`` names it in error messages."""
     with no_gc():
         try:
-            doc = json.loads(text)
+            doc = loads_json(text)
         except json.JSONDecodeError as exc:
             raise FormatError(
                 f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
                 source=source,
             ) from None
+        except JSONTooDeep as exc:
+            raise FormatError(str(exc), source=source) from None
         workflow = from_dict(doc, source)
         del doc  # freed before the collector is back on (see pegasus_yaml.loads)
     return workflow

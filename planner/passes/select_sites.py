@@ -256,7 +256,16 @@ def _eligible(
                 break
         else:
             rejected.append(f"{name}: {mismatch}")
-    return ok, "; ".join(rejected) if rejected else "no candidate sites"
+    why = "; ".join(rejected) if rejected else "no candidate sites"
+    return ok, why if ok else why + _installed_elsewhere(tx, names)
+
+
+def _installed_elsewhere(tx: Transformation, names: Sequence[str]) -> str:
+    """Where the TC does install ``tx``, when none of the candidates was one of them."""
+    others = sorted({e.name for e in tx.sites} - set(names))
+    if not others:
+        return ""
+    return f" (the TC installs {tx.name} only at {', '.join(others)}, not a candidate site)"
 
 
 def _mismatch(entry: TransformationSite, site: Site) -> str:

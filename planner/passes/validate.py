@@ -12,19 +12,21 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from itertools import chain
-from operator import attrgetter
+from operator import attrgetter, methodcaller
 
 from catalogs.errors import WfplanError
 from catalogs.replica import ReplicaCatalog
-from catalogs.transformation import TransformationCatalog
+from catalogs.transformation import TransformationCatalog, TransformationType
 from planner.errors import (
     CycleError,
     DuplicateJobId,
     DuplicateProducer,
     MissingReplica,
     Problems,
+    TooLongForExec,
     UnknownJob,
     UnknownProfileNamespace,
+    UnknownSite,
     UnknownTransformation,
     UnsafeArgument,
     UnsafeLFN,
@@ -32,9 +34,28 @@ from planner.errors import (
 from planner.model.base import Namespace, no_gc
 from planner.model.graph import JobGraph, build_job_graph
 from planner.model.workflow import Job, LinkType, Workflow
+from sites.defaults import CONDORPOOL, LOCAL
+from sites.model import SiteCatalog
 
 MAX_LINES = 50  # per kind of problem; the rest is summarised in one more line
 MAX_NAMES = 8  # names listed inside one line
+
+# What Linux's execve accepts (fs/exec.c): one argument or environment string of at most
+# MAX_ARG_STRLEN bytes with its NUL; all of them, with a pointer each, within ARG_MAX (a
+# quarter of the stack limit: 2 MiB under the usual 8 MiB, what sysconf(_SC_ARG_MAX)
+# reports). A constant, not the planning host's sysconf: the job runs on another machine,
+# and the same workflow must plan the same everywhere. HTCondor and DAGMan themselves take
+# lines of any length (the htcondor bindings accept a 1 MiB arguments line).
+MAX_ARG_STRLEN = 131_072
+ARG_MAX = 2 * 1024 * 1024
+POINTER_BYTES = 8
+# Kept for what the job inherits besides its own env profiles: HTCondor's _CONDOR_*
+# variables, the site's and the transformation's env profiles, the executable's path.
+EXEC_RESERVE = 32 * 1024
+# A job whose arguments joined by spaces are shorter than this passes both limits even if
+# every character took 4 bytes and every argument were empty (13 bytes a character at worst).
+_SHORT_COMMAND = MAX_ARG_STRLEN // 4
+assert 13 * _SHORT_COMMAND + 13 < ARG_MAX - EXEC_RESERVE
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SUSPECT = re.compile(r"[\x00-\x1f\x7f;|&<>`]|\$\(")
@@ -49,6 +70,8 @@ _LFN = attrgetter("lfn")
 _STDIO = attrgetter("stdin", "stdout", "stderr")
 _ARGUMENTS = attrgetter("arguments")
 _PROFILES = attrgetter("profiles")
+_TX_KEY = attrgetter("namespace", "name", "version")
+_ENV_PROFILE = methodcaller("get", Namespace.ENV)
 _MAYBE_UNSAFE_LFN = re.compile(r"\A\s*\Z|[\x00-\x1f\x7f]|\A/|\.\.")
 
 
@@ -64,14 +87,15 @@ def validate(
     replicas: ReplicaCatalog | None = None,
     transformations: TransformationCatalog | None = None,
     graph: JobGraph | None = None,
+    sites: SiteCatalog | None = None,
 ) -> None:
     """Check ``workflow``; raise :class:`Problems` listing every problem found.
 
     Replicas are checked only when a replica catalog is given, transformations only when a
-    transformation catalog is given.
+    transformation catalog is given, and their sites when a site catalog is given too.
     """
     problems = find_problems(
-        workflow, replicas=replicas, transformations=transformations, graph=graph
+        workflow, replicas=replicas, transformations=transformations, graph=graph, sites=sites
     )
     if problems:
         raise Problems(problems)
@@ -83,11 +107,12 @@ def find_problems(
     replicas: ReplicaCatalog | None = None,
     transformations: TransformationCatalog | None = None,
     graph: JobGraph | None = None,
+    sites: SiteCatalog | None = None,
 ) -> list[WfplanError]:
     """Every problem as its own error (empty when the workflow is fine). ``graph`` is
     ``build_job_graph(workflow)`` when the caller has it already."""
     with no_gc():
-        return _find(workflow, replicas, transformations, graph)
+        return _find(workflow, replicas, transformations, graph, sites)
 
 
 def _find(
@@ -95,6 +120,7 @@ def _find(
     replicas: ReplicaCatalog | None,
     transformations: TransformationCatalog | None,
     graph: JobGraph | None,
+    sites: SiteCatalog | None,
 ) -> list[WfplanError]:
     src = workflow.source
     found: list[WfplanError] = []
@@ -110,12 +136,18 @@ def _find(
     found += _capped(_cycles(workflow, graph, src), "cycles")
     found += _capped(_unsafe_lfns(workflow.jobs, src), "unsafe LFNs")
     found += _capped(_unsafe_arguments(workflow.jobs, src), "unsafe arguments")
+    found += _capped(_too_long_for_exec(workflow.jobs, src), "jobs too long to start")
     found += _capped(_unknown_namespaces(workflow.jobs, src), "unknown profile namespaces")
     if transformations is not None:
         found += _capped(
             _unknown_transformations(workflow.jobs, transformations, src),
             "unknown transformations",
         )
+        if sites is not None:
+            found += _capped(
+                _unknown_sites(workflow.jobs, transformations, sites, src),
+                "transformations installed only at unknown sites",
+            )
     if replicas is not None:
         found += _capped(
             _missing_replicas(workflow.jobs, graph, replicas, src),
@@ -316,6 +348,42 @@ def _unsafe_arguments(jobs: Sequence[Job], src: str | None) -> Iterable[WfplanEr
                 yield UnsafeArgument(f"job {job.id}: argument {k + 1} {word!r} {why}", source=src)
 
 
+def _too_long_for_exec(jobs: Sequence[Job], src: str | None) -> Iterable[WfplanError]:
+    # The usual case, decided in C: every job's arguments are short and no job has env
+    # profiles (about 0.15 s at 10^6 jobs).
+    longest = max(map(len, map(" ".join, map(_ARGUMENTS, jobs))), default=0)
+    any_env = any(map(_ENV_PROFILE, map(_PROFILES, jobs)))
+    if longest < _SHORT_COMMAND and not any_env:
+        return
+    for job in jobs:
+        if len(" ".join(job.arguments)) >= _SHORT_COMMAND or job.profiles.get(Namespace.ENV):
+            yield from _exec_problems(job, src)
+
+
+def _exec_problems(job: Job, src: str | None) -> Iterable[WfplanError]:
+    total = 0
+    strings = [(f"argument {k}", word) for k, word in enumerate(job.arguments, start=1)]
+    env = job.profiles.get(Namespace.ENV) or {}
+    strings += [(f"env profile {key}", f"{key}={value}") for key, value in env.items()]
+    for what, text in strings:
+        size = len(text.encode("utf-8", "surrogatepass")) + 1
+        total += size + POINTER_BYTES
+        if size > MAX_ARG_STRLEN:
+            yield TooLongForExec(
+                f"job {job.id}: {what} is {size - 1:,} bytes; Linux starts no program with "
+                f"an argument or environment string over {MAX_ARG_STRLEN - 1:,} bytes "
+                "(MAX_ARG_STRLEN)",
+                source=src,
+            )
+    if total > ARG_MAX - EXEC_RESERVE:
+        yield TooLongForExec(
+            f"job {job.id}: its arguments and env profiles take {total:,} bytes; Linux starts "
+            f"no program whose arguments and environment pass {ARG_MAX:,} bytes (ARG_MAX), "
+            f"and {EXEC_RESERVE:,} of them are kept for what HTCondor and the site add",
+            source=src,
+        )
+
+
 def _unknown_namespaces(jobs: Sequence[Job], src: str | None) -> Iterable[WfplanError]:
     used = set(chain.from_iterable(map(_PROFILES, jobs)))
     if all(isinstance(ns, Namespace) for ns in used):
@@ -354,6 +422,39 @@ def _unknown_transformations(
             f"searched {searched}",
             source=src,
         )
+
+
+def _site_catalog_name(sc: SiteCatalog) -> str:
+    if sc.source:
+        return sc.source
+    if set(sc.names) - {LOCAL, CONDORPOOL}:
+        return "the inline site catalog"
+    return "the site catalog (none given: only local and condorpool)"
+
+
+def _unknown_sites(
+    jobs: Sequence[Job], tc: TransformationCatalog, sc: SiteCatalog, src: str | None
+) -> Iterable[WfplanError]:
+    """A transformation whose every TC entry is installed at a site the site catalog lacks
+    can run nowhere (a stageable entry can go to any site)."""
+    defined = {*sc.names, LOCAL, CONDORPOOL}
+    for key in dict.fromkeys(map(_TX_KEY, jobs)):  # each transformation once, in C
+        tx = tc.lookup(*key)
+        if tx is None or not tx.sites:
+            continue
+        if any(e.type is TransformationType.STAGEABLE for e in tx.sites):
+            continue
+        at = sorted({e.name for e in tx.sites})
+        if defined.isdisjoint(at):
+            job_ids = [job.id for job in jobs if _TX_KEY(job) == key]
+            label = "job" if len(job_ids) == 1 else "jobs"
+            where = f"site {at[0]}" if len(at) == 1 else f"sites {names(at)}"
+            yield UnknownSite(
+                f"transformation {tx.key!r} (needed by {label} {names(job_ids)}) is installed "
+                f"only at {where}, which {_site_catalog_name(sc)} does not define "
+                f"(in {_catalog_name(tc.source, 'transformation')})",
+                source=src,
+            )
 
 
 def _missing_replicas(

@@ -19,13 +19,13 @@ The overhead model's parameters follow semantics.md §3 (HTCondor DAGMan):
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import Field, ValidationError, field_validator
 
+from catalogs.jsonio import loads_json
 from planner.model.base import Frozen
 from planner.sim.errors import SimulationError
 
@@ -115,7 +115,7 @@ def load_overhead(spec: str, *, engine_results: Path = ENGINE_OVERHEAD_JSON) -> 
 
 def _model_from_file(path: Path) -> OverheadModel:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = loads_json(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise SimulationError(f"cannot read overhead model: {exc}", source=str(path))
     if not isinstance(data, dict):
@@ -139,7 +139,7 @@ def local_overhead(engine_results: Path = ENGINE_OVERHEAD_JSON) -> OverheadModel
     if not engine_results.is_file():
         return LOCAL_DEFAULT
     try:
-        data = json.loads(engine_results.read_text(encoding="utf-8"))
+        data = loads_json(engine_results.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise SimulationError(f"cannot read engine overhead: {exc}", source=str(engine_results))
     if not isinstance(data, dict):

@@ -11,12 +11,12 @@ DAGMan's CATEGORY/MAXJOBS limits.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from catalogs.jsonio import loads_json
 from planner.sim.errors import SimulationError
 from planner.sim.model import Network, SimGraph
 
@@ -27,7 +27,7 @@ def read_plan_record(submit_dir: Path) -> dict[str, Any]:
     """The parsed ``plan.json`` of a submit directory."""
     path = submit_dir / PLAN_JSON
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = loads_json(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SimulationError(f"no {PLAN_JSON} in {submit_dir} (is it a submit directory?)")
     except (OSError, ValueError) as exc:

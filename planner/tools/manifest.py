@@ -63,6 +63,8 @@ def load_manifest(path: str, tool: str) -> dict[str, Any]:
         _fail(f"{tool}: cannot read manifest {path}: {exc.strerror}")
     except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
         _fail(f"{tool}: manifest {path} is not JSON: {exc}")
+    except RecursionError:
+        _fail(f"{tool}: manifest {path} is not JSON: nested too deeply")
     if not isinstance(doc, dict):
         _fail(f"{tool}: manifest {path} is not a JSON object")
     return doc
@@ -94,6 +96,8 @@ def load_bundled_manifest(bundle: str, offset: str, node: str, tool: str) -> dic
         doc = json.loads(line)
     except ValueError as exc:
         _fail(f"{tool}: the line at {where} is not JSON (node {node}): {exc}")
+    except RecursionError:
+        _fail(f"{tool}: the line at {where} is not JSON (node {node}): nested too deeply")
     if not isinstance(doc, dict):
         _fail(f"{tool}: the line at {where} is not a JSON object (node {node})")
     if doc.get("node") != node:

@@ -46,3 +46,38 @@ def test_text_that_is_not_unicode_is_named(tmp_path: Path) -> None:
     with pytest.raises(CatalogWriteError, match="not valid Unicode"):
         atomic_write_text(tmp_path / "f.txt", "bad \udc80 surrogate")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_a_new_file_honours_the_umask(tmp_path: Path, umask: int) -> None:
+    import os
+
+    old = os.umask(umask)
+    try:
+        atomic_write_text(tmp_path / "sites.yml", "sites: []\n")
+        atomic_write(tmp_path / "m.png", lambda tmp: tmp.write_bytes(b"png"))
+    finally:
+        os.umask(old)
+    for name in ("sites.yml", "m.png"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_a_replaced_file_keeps_its_mode(tmp_path: Path) -> None:
+    target = tmp_path / "f.txt"
+    target.write_text("old\n", encoding="utf-8")
+    target.chmod(0o640)
+    atomic_write_text(target, "new\n")
+    assert target.stat().st_mode & 0o777 == 0o640
+
+
+def test_the_umask_is_read_without_changing_it() -> None:
+    import os
+
+    from catalogs.atomic import current_umask
+
+    old = os.umask(0o027)
+    try:
+        assert current_umask() == 0o027
+        assert current_umask() == 0o027
+    finally:
+        os.umask(old)

@@ -41,3 +41,51 @@ def test_profiles_layer_leaves_planner_settings_out() -> None:
         Namespace.ENV: {"PATH": "/bin"},
         Namespace.PEGASUS: {"clusters.size": "5"},
     }
+
+
+def test_define_is_key_equals_value() -> None:
+    from planner.properties import parse_define
+
+    assert parse_define("pegasus.catalog.site.file=sites.yml") == (
+        "pegasus.catalog.site.file",
+        "sites.yml",
+    )
+    assert parse_define("a=b=c") == ("a", "b=c")
+    with pytest.raises(PropertiesError, match="-Dnonsense: expected -Dkey=value"):
+        parse_define("nonsense")
+
+
+def test_unknown_keys_name_the_nearest_known_one() -> None:
+    from planner.properties import unknown_keys
+
+    assert unknown_keys(
+        [
+            "clusters.num",
+            "pegasus.data.configuraton",
+            "zzz",
+            "pegasus.clusters.size",
+            "pegasus.catalog.site.file",
+            "condor.request_memory",
+            "env.ANYTHING",
+            "pegasus.selector.replica.regex.rank.1",
+        ]
+    ) == [
+        ("clusters.num", "pegasus.clusters.num"),
+        ("pegasus.data.configuraton", "pegasus.data.configuration"),
+        ("zzz", None),
+    ]
+
+
+def test_layers_merge_in_pegasus_order(tmp_path: Path) -> None:
+    """~/.pegasusrc < --conf < -D, and the catalog keys fill in --sc/--tc/--rc."""
+    import argparse
+
+    from planner.commands.common import read_properties
+
+    (tmp_path / ".pegasusrc").write_text("a = rc\nb = rc\nc = rc\npegasus.catalog.site.file = s\n")
+    conf = tmp_path / "conf.properties"
+    conf.write_text("b = conf\nc = conf\npegasus.catalog.replica.file = r.yml\n")
+    args = argparse.Namespace(conf=str(conf), defines=["c=cli"], sc=None, tc="given.yml", rc=[])
+    props = read_properties(args, home=tmp_path)
+    assert (props["a"], props["b"], props["c"]) == ("rc", "conf", "cli")
+    assert (args.sc, args.tc, args.rc) == ("s", "given.yml", ["r.yml"])

@@ -105,13 +105,24 @@ def test_missing_replica_is_one_line_and_nothing_is_written(
     assert not submit.exists()
 
 
-def test_no_eligible_site_names_each_rejection(
+def test_a_transformation_only_at_a_site_the_sc_lacks_names_that_site(
     files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     files["tc"].write_text(_tc("elsewhere"))
     assert main(_args(files, "--dir", str(tmp_path / "s"), "--sites", "condorpool")) == 1
     err = capsys.readouterr().err
-    assert "job ID1 (preprocess): no eligible site: condorpool: no TC entry for preprocess" in err
+    assert (
+        "transformation 'preprocess' (needed by job ID1) is installed only at site elsewhere, "
+        f"which the site catalog (none given: only local and condorpool) does not define "
+        f"(in {files['tc']})"
+    ) in err
+    sc = tmp_path / "sc.yml"
+    sc.write_text('pegasus: "5.0"\nsites:\n- {name: hpc}\n')
+    assert main(["validate", str(files["wf"]), "--tc", str(files["tc"]), "--sc", str(sc)]) == 1
+    assert (
+        f"preprocess' (needed by job ID1) is installed only at site elsewhere, which {sc} "
+        "does not define"
+    ) in capsys.readouterr().err
 
 
 def test_bad_properties_line_names_the_file(
@@ -166,3 +177,137 @@ def test_planned_diamond_runs_and_a_second_plan_reuses_its_outputs(
     assert main(again) == 0
     out = capsys.readouterr().out
     assert "jobs pruned (reuse)         4" in out
+
+
+@pytest.mark.parametrize("below", ["sub", "a/b"])
+def test_a_dir_below_a_file_is_refused_naming_the_file(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], below: str
+) -> None:
+    blocker = tmp_path / "afile"
+    blocker.write_text("")
+    submit = blocker / below
+    assert main(_args(files, "--dir", str(submit))) == 1
+    out, err = capsys.readouterr()
+    assert err == (
+        f"wfplan: error: cannot create submit dir {submit}: {blocker} is a file, not a directory\n"
+    )
+    assert out == ""
+
+
+def test_a_non_empty_dir_is_refused_before_planning(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    submit = tmp_path / "full"
+    submit.mkdir()
+    (submit / "keep").write_text("x")
+    assert main(_args(files, "--dir", str(submit))) == 1
+    out, err = capsys.readouterr()
+    assert out == ""  # no summary of a plan that is not written
+    assert f"submit dir {submit} exists and is not empty" in err
+    assert main(_args(files, "--dir", str(submit), "--dry-run")) == 0
+    assert "jobs planned" in capsys.readouterr().out
+
+
+def test_the_summary_gives_each_sites_data_configuration_and_sizes_on_disk(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sc = tmp_path / "sc.yml"
+    sc.write_text(
+        f"""pegasus: "5.0"
+sites:
+- name: shared
+  profiles: {{pegasus: {{data.configuration: sharedfs}}}}
+  directories:
+  - type: sharedScratch
+    path: {tmp_path}/scratch
+    fileServers: [{{url: "file://{tmp_path}/scratch", operation: all}}]
+"""
+    )
+    files["tc"].write_text(
+        _tc().replace(
+            "{name: analyze, sites: [{name: condorpool", "{name: analyze, sites: [{name: shared"
+        )
+    )
+    (tmp_path / "f.a").write_text("x" * 1234)  # its size is known on disk before the run
+    assert main(_args(files, "--sc", str(sc), "--dry-run")) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "workflow diamond: condorio at condorpool; sharedfs at shared"
+    table = {line[:20].strip(): line[20:].strip() for line in lines[1:]}
+    assert table["files staged"] == "4"
+    assert table["bytes staged (known)"] == "1234"  # f.a; the rest are made by jobs
+    assert table["files, size unknown"] == "3"
+
+
+def test_the_summary_reads_sizes_from_the_replica_catalog(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files["rc"].write_text(
+        'pegasus: "5.0"\nreplicas:\n- {lfn: f.a, pfns: [{site: local, pfn: "http://h/f.a"}], '
+        "metadata: {size: '4096'}}\n"
+    )
+    assert main(_args(files, "--dry-run")) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "workflow diamond: condorio at condorpool"
+    assert "bytes staged (known)     4096" in lines
+
+
+def test_dash_d_properties_before_and_after_the_workflow(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tc, rc, wf = (str(files[k]) for k in ("tc", "rc", "wf"))
+    argv = [
+        "plan",
+        f"-Dpegasus.catalog.transformation.file={tc}",
+        wf,
+        "-D",
+        f"pegasus.catalog.replica.file={rc}",
+    ]
+    assert main([*argv, "--dir", str(tmp_path / "s")]) == 0
+    out, err = capsys.readouterr()
+    assert "compute @ condorpool" in out and err == ""
+    assert (tmp_path / "s" / "tc.yml").is_file()  # the catalogs used are copied as ever
+    assert (
+        main(
+            [
+                "plan",
+                wf,
+                "-Dpegasus.catalog.transformation.file=/nowhere.yml",
+                "--tc",
+                tc,
+                "--rc",
+                rc,
+                "--dry-run",
+            ]
+        )
+        == 0
+    )  # the command line wins
+
+
+def test_unknown_conf_keys_are_warned_about(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    conf = tmp_path / "p.properties"
+    conf.write_text("clusters.num = 3\npegasus.mode = development\npegasus.clusters.size = 2\n")
+    assert main(_args(files, "--conf", str(conf), "-Dpegasus.selectr.site=Heft", "--dry-run")) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"wfplan: warning: {conf}: property 'clusters.num' is not one wfplan uses "
+        "(nearest known: 'pegasus.clusters.num'); it has no effect",
+        f"wfplan: warning: {conf}: property 'pegasus.mode' is not one wfplan uses "
+        "(nearest known: 'pegasus.cores'); it has no effect",
+        "wfplan: warning: -D: property 'pegasus.selectr.site' is not one wfplan uses "
+        "(nearest known: 'pegasus.selector.site'); it has no effect",
+    ]
+
+
+def test_horizontal_clustering_without_a_size_says_so(
+    files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(_args(files, "--cluster", "horizontal", "--dry-run")) == 0
+    out = capsys.readouterr().out
+    assert "note: --cluster horizontal merged nothing: no pegasus.clusters.size or " in out
+    assert (
+        main(_args(files, "--cluster", "horizontal", "-Dpegasus.clusters.size=2", "--dry-run")) == 0
+    )
+    out = capsys.readouterr().out
+    assert "note:" not in out and "merge_" not in out and "cluster @ condorpool" in out

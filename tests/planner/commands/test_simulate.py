@@ -182,3 +182,39 @@ def test_runtimes_file_fills_unknown_runtimes(
     runtimes.write_text('{"by_transformation": {"x": "fast"}}')
     assert main(["simulate", str(tmp_path), "--runtimes", str(runtimes)]) == 1
     assert "cal.json" in capsys.readouterr().err
+
+
+def test_a_plan_without_any_runtime_is_not_simulated(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_submit_dir(tmp_path)
+    record = json.loads((tmp_path / "plan.json").read_text())
+    for node in record["nodes"]:
+        del node["runtime"]
+        node["tasks"] = [{"transformation": "t"}]
+    (tmp_path / "plan.json").write_text(json.dumps(record))
+    assert main(["simulate", str(tmp_path)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(
+        f"wfplan: error: {tmp_path / 'plan.json'}: nothing to simulate: none of the 101 job "
+        "nodes has a runtime estimate; give runtimes with the pegasus.runtime profile"
+    )
+    assert "--runtimes FILE.json" in err
+    runtimes = tmp_path / "runtimes.json"
+    runtimes.write_text(json.dumps({"by_transformation": {"t": 2}}))
+    assert main(["simulate", str(tmp_path), "--runtimes", str(runtimes), "--json"]) == 0
+    # 100 nodes of 2 s on one slot, then the last one
+    assert json.loads(capsys.readouterr().out)["makespan"] == 202.0
+
+
+def test_one_runtime_is_enough_to_simulate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_submit_dir(tmp_path)
+    record = json.loads((tmp_path / "plan.json").read_text())
+    for node in record["nodes"][1:]:
+        del node["runtime"]
+    (tmp_path / "plan.json").write_text(json.dumps(record))
+    assert main(["simulate", str(tmp_path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["makespan"] == 10.0

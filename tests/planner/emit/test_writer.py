@@ -379,3 +379,14 @@ def test_tool_nodes_sharing_a_submit_file_find_their_lines_through_vars(tmp_path
     ]
     assert "arguments = $(wf_arguments)" in (submit / "stage_in_local.sub").read_text()
     assert D.check_bundle_offsets(submit, "many") == 5
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_the_submit_dir_honours_the_umask(tmp_path: Path, umask: int) -> None:
+    old = os.umask(umask)
+    try:
+        submit = _emit(tmp_path, "condorio")
+    finally:
+        os.umask(old)
+    assert submit.stat().st_mode & 0o777 == 0o777 & ~umask
+    assert (submit / "plan.json").stat().st_mode & 0o777 == 0o666 & ~umask

@@ -59,6 +59,23 @@ def test_no_eligible_site_says_why_for_each_candidate(kit: SimpleNamespace) -> N
     ]
 
 
+def test_no_eligible_site_says_where_the_tc_installs_it(kit: SimpleNamespace) -> None:
+    wf = kit.diamond()
+    sites = (kit.site("local"), kit.site("siteA"), kit.site("siteB"), kit.site("hpc"))
+    entry = TransformationSite(name="hpc", pfn="/x")
+    tc = TransformationCatalog(
+        transformations=tuple(
+            Transformation(name=n, sites=(entry,)) for n in ("preprocess", "findrange", "analyze")
+        )
+    )
+    with pytest.raises(Problems) as err:
+        select_sites(wf, build_job_graph(wf), wf.jobs[:1], tc, SiteCatalog(sites=sites), ["siteA"])
+    assert err.value.lines() == [
+        "diamond.yml: job ID1 (preprocess): no eligible site: siteA: no TC entry for "
+        "preprocess (the TC installs preprocess only at hpc, not a candidate site)"
+    ]
+
+
 def test_random_is_deterministic_per_seed(kit: SimpleNamespace) -> None:
     wf = kit.diamond()
     cats = kit.catalogs(["preprocess", "findrange", "analyze"], ["f.a"])

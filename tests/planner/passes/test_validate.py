@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from catalogs.errors import WfplanError
 from catalogs.replica import PFN, Replica, ReplicaCatalog
-from catalogs.transformation import Transformation, TransformationCatalog
+from catalogs.transformation import Transformation, TransformationCatalog, TransformationSite
 from planner.errors import (
     CycleError,
     DuplicateJobId,
@@ -312,3 +312,86 @@ def test_cycles_and_producers_agree_with_a_direct_computation(wf: Workflow) -> N
 def _quoted(line: str) -> set[str]:
     head = line.split(" written by ")[0]
     return set(re.findall(r"'([^']*)'", head))
+
+
+def test_an_argument_longer_than_exec_takes_names_the_job_and_the_limit() -> None:
+    wf = WorkflowBuilder("long")
+    wf.add_job("argdump", id="ID1", args=["x" * 1024 * 1024, "b"])
+    wf.add_job("argdump", id="ID2", args=["é" * 65_536])  # 131,072 bytes in UTF-8
+    wf.add_job("argdump", id="ID3", args=["x" * 131_071])  # the longest Linux still takes
+    assert _problems(wf.build()) == [
+        "job ID1: argument 1 is 1,048,576 bytes; Linux starts no program with an argument "
+        "or environment string over 131,071 bytes (MAX_ARG_STRLEN)",
+        "job ID2: argument 1 is 131,072 bytes; Linux starts no program with an argument "
+        "or environment string over 131,071 bytes (MAX_ARG_STRLEN)",
+    ]
+
+
+def test_arguments_and_environment_together_past_arg_max() -> None:
+    wf = WorkflowBuilder("long")
+    # 21 arguments of 100,000 bytes: each fits, all together do not (execve says E2BIG)
+    wf.add_job("t", id="many", args=["y" * 100_000] * 21)
+    wf.add_job("t", id="fits", args=["y" * 100_000] * 20)
+    wf.add_job("t", id="env", profiles={"env": {"BIG": "z" * 131_100}})
+    assert _problems(wf.build()) == [
+        "job many: its arguments and env profiles take 2,100,189 bytes; Linux starts no "
+        "program whose arguments and environment pass 2,097,152 bytes (ARG_MAX), and "
+        "32,768 of them are kept for what HTCondor and the site add",
+        "job env: env profile BIG is 131,104 bytes; Linux starts no program with an "
+        "argument or environment string over 131,071 bytes (MAX_ARG_STRLEN)",
+    ]
+
+
+@settings(max_examples=40, deadline=None)
+@given(sizes=st.lists(st.integers(min_value=0, max_value=140_000), min_size=1, max_size=30))
+def test_exec_limits_agree_with_the_kernel(sizes: list[int]) -> None:
+    """What validate accepts, Linux starts (with an empty environment and a short path)."""
+    import subprocess
+
+    args = ["a" * n for n in sizes]
+    wf = WorkflowBuilder("k")
+    wf.add_job("t", id="J", args=args)
+    try:
+        validate(wf.build())
+        accepted = True
+    except Problems:
+        accepted = False
+    try:
+        subprocess.run(["/bin/true", *args], env={}, check=True)
+        started = True
+    except OSError:
+        started = False
+    assert started or not accepted
+
+
+def test_a_transformation_installed_only_at_undefined_sites_is_named() -> None:
+    from sites.model import Site, SiteCatalog
+
+    wf = WorkflowBuilder("w")
+    wf.add_job("argdump", id="ID1")
+    wf.add_job("argdump", id="ID2")
+    wf.add_job("ok", id="ID3")
+    wf.add_job("anywhere", id="ID4")
+    tc = TransformationCatalog(
+        source="tc.yml",
+        transformations=(
+            Transformation(name="argdump", sites=(TransformationSite(name="hpc", pfn="/a"),)),
+            Transformation(
+                name="ok",
+                sites=(
+                    TransformationSite(name="hpc", pfn="/o"),
+                    TransformationSite(name="shared", pfn="/o"),
+                ),
+            ),
+            Transformation(
+                name="anywhere",
+                sites=(TransformationSite(name="hpc", pfn="/s", type="stageable"),),
+            ),
+        ),
+    )
+    sc = SiteCatalog(sites=(Site(name="shared"),), source="sc.yml")
+    assert _problems(wf.build(), transformations=tc, sites=sc) == [
+        "transformation 'argdump' (needed by jobs ID1, ID2) is installed only at site hpc, "
+        "which sc.yml does not define (in tc.yml)"
+    ]
+    validate(wf.build(), transformations=tc)  # no site catalog: sites are not checked

@@ -68,7 +68,10 @@ def test_a_bad_reference_is_one_line_and_exit_1(
     assert re.search(message, err), err
 
 
-@pytest.mark.parametrize("line", [b"{not json\n", b"[1, 2]\n", b"\xff\xfe\n"])
+DEEP = b"[" * 100_000 + b"]" * 100_000 + b"\n"
+
+
+@pytest.mark.parametrize("line", [b"{not json\n", b"[1, 2]\n", b"\xff\xfe\n", DEEP])
 def test_a_line_that_is_not_a_manifest_is_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], line: bytes
 ) -> None:
@@ -80,6 +83,17 @@ def test_a_line_that_is_not_a_manifest_is_one_line(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "byte offset 0 of manifest bundle" in err
     assert "not JSON" in err or "not a JSON object" in err
+
+
+def test_a_whole_manifest_nested_too_deeply_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "m.json"
+    path.write_bytes(DEEP)
+    with pytest.raises(SystemExit) as info:
+        read_manifest([str(path)], "wfplan-x")
+    assert info.value.code == 1
+    assert capsys.readouterr().err == f"wfplan-x: manifest {path} is not JSON: nested too deeply\n"
 
 
 def test_a_missing_bundle_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
