@@ -147,3 +147,121 @@ def test_profile_precedence_tc_over_site_over_job_over_properties(kit: SimpleNam
     props = {Namespace.CONDOR: {"a": "p", "b": "p", "c": "p", "d": "p"}}
     placed = select_sites(wf, build_job_graph(wf), wf.jobs, tc, sc, ["siteA"], properties=props)
     assert placed["A"].profiles[Namespace.CONDOR] == {"a": "tc", "b": "site", "c": "job", "d": "p"}
+
+
+def _fast_slow_tc(fast: str = "1", slow: str = "100") -> TransformationCatalog:
+    """``t`` installed on siteA and siteB, with a different runtime per site entry."""
+    return TransformationCatalog(
+        transformations=(
+            Transformation(
+                name="t",
+                sites=(
+                    TransformationSite(
+                        name="siteA", pfn="/t", profiles={"pegasus": {"runtime": slow}}
+                    ),
+                    TransformationSite(
+                        name="siteB", pfn="/t", profiles={"pegasus": {"runtime": fast}}
+                    ),
+                ),
+            ),
+        ),
+        source="tc.yml",
+    )
+
+
+def test_heft_uses_each_sites_runtime_from_the_tc(kit: SimpleNamespace) -> None:
+    # Issue 13 defect 8: HEFT took 1 s everywhere and put every job on the slow site.
+    wf = Workflow(name="w", jobs=(Job(id="A", name="t"),))
+    sc = SiteCatalog(sites=(kit.site("siteA"), kit.site("siteB")))
+    placed = select_sites(
+        wf, build_job_graph(wf), wf.jobs, _fast_slow_tc(), sc, ["siteA", "siteB"], selector="heft"
+    )
+    assert placed["A"].site == "siteB"
+    assert "earliest finish 1 s" in placed["A"].reason
+    # the same with the slow site listed second: the order of candidates does not decide
+    placed = select_sites(
+        wf,
+        build_job_graph(wf),
+        wf.jobs,
+        _fast_slow_tc(fast="100", slow="1"),
+        sc,
+        ["siteA", "siteB"],
+        selector="heft",
+    )
+    assert placed["A"].site == "siteA"
+
+
+def test_heft_finish_times_match_the_runtimes_the_simulator_sees(kit: SimpleNamespace) -> None:
+    # Twelve independent jobs, siteA 10 slots at 100 s, siteB 1 slot at 5 s: filling
+    # siteB's one slot 12 times (60 s) beats siteA's 100 s for every job.
+    wf = Workflow(name="w", jobs=tuple(Job(id=f"J{i:02d}", name="t") for i in range(12)))
+    sc = SiteCatalog(
+        sites=(
+            kit.site("siteA", profiles={"pegasus": {"slots": "10"}}),
+            kit.site("siteB"),
+        )
+    )
+    placed = select_sites(
+        wf,
+        build_job_graph(wf),
+        wf.jobs,
+        _fast_slow_tc(fast="5", slow="100"),
+        sc,
+        ["siteA", "siteB"],
+        selector="heft",
+    )
+    assert {p.site for p in placed.values()} == {"siteB"}
+    finishes = sorted(
+        float(p.reason.split("earliest finish ")[1].split(" s")[0]) for p in placed.values()
+    )
+    assert finishes == [5.0 * k for k in range(1, 13)]
+
+
+def test_a_placed_job_says_why_other_sites_were_rejected(kit: SimpleNamespace) -> None:
+    wf = Workflow(name="w", jobs=(Job(id="A", name="t"),))
+    sites = (kit.site("siteA"), kit.site("siteB", arch="aarch64"), kit.site("siteC"))
+    tc = TransformationCatalog(
+        transformations=(
+            Transformation(
+                name="t",
+                sites=(
+                    TransformationSite(name="siteA", pfn="/t"),
+                    TransformationSite(name="siteB", pfn="/t", arch="x86_64"),
+                ),
+            ),
+        )
+    )
+    placed = select_sites(
+        wf, build_job_graph(wf), wf.jobs, tc, SiteCatalog(sites=sites), ["siteA", "siteB", "siteC"]
+    )
+    assert placed["A"].site == "siteA"
+    assert placed["A"].reason.endswith(
+        "; rejected: siteB: arch x86_64 != aarch64; siteC: no TC entry for t"
+    )
+
+
+def test_a_job_with_every_candidate_eligible_names_no_rejection(kit: SimpleNamespace) -> None:
+    wf = Workflow(name="w", jobs=(Job(id="A", name="t"),))
+    sc = SiteCatalog(sites=(kit.site("siteA"), kit.site("siteB")))
+    placed = select_sites(wf, build_job_graph(wf), wf.jobs, _fast_slow_tc(), sc, ["siteA", "siteB"])
+    assert "rejected" not in placed["A"].reason
+
+
+@pytest.mark.parametrize("namespace", [Namespace.SELECTOR, Namespace.HINTS])
+def test_hints_execution_site_pins_like_selector(
+    kit: SimpleNamespace, namespace: Namespace
+) -> None:
+    pin = {namespace: {"execution.site": "siteB"}}
+    wf = kit.diamond({"ID1": pin})
+    cats = kit.catalogs(["preprocess", "findrange", "analyze"], ["f.a"])
+    for seed in range(8):
+        assert _place(wf, cats, seed=seed)["ID1"] == "siteB"
+    placed = select_sites(
+        wf,
+        build_job_graph(wf),
+        wf.jobs,
+        cats.transformations,
+        cats.sites,
+        ["siteA", "siteB"],
+    )
+    assert f"pinned by {namespace.value}.execution.site" in placed["ID1"].reason
