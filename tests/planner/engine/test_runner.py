@@ -230,6 +230,25 @@ def test_condorio_transfer_runs_in_scratch_and_brings_outputs_back(write, run_da
     assert not [p for p in out.iterdir() if "wfplan-part" in p.name]
 
 
+@pytest.mark.parametrize("resource", ["condor ce.remote.org cm.remote.org", "batch slurm"])
+def test_grid_universe_job_runs_here_with_file_transfer(write, run_dag, resource):
+    write("in/data.txt", "hello\n")
+    write(
+        "t.sub",
+        f"universe = grid\ngrid_resource = {resource}\nexecutable = /bin/sh\n"
+        "arguments = \"-c 'tr a-z A-Z < data.txt > result.txt'\"\n"
+        "initialdir = out\nshould_transfer_files = YES\nwhen_to_transfer_output = ON_EXIT\n"
+        "transfer_input_files = ../in/data.txt\ntransfer_output_files = result.txt\n"
+        '+remote_cerequirements = PASSENV==1 && CORES=="2"\nbatch_queue = normal\n'
+        "output = t.out\nerror = t.err\nqueue\n",
+    )
+    (write("out/.keep", "")).unlink()
+    dag = write("w.dag", "JOB T t.sub\n")
+    result, _ = run_dag(dag)
+    assert result.succeeded
+    assert (dag.parent / "out" / "result.txt").read_text() == "HELLO\n"
+
+
 def test_missing_transfer_output_fails_the_node(write, run_dag):
     write(
         "t.sub",
