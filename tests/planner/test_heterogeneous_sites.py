@@ -49,6 +49,8 @@ jobs:
 SITES = """\
 pegasus: "5.0"
 sites:
+- name: arm
+  arch: aarch64
 - name: pool
   profiles:
     pegasus: {style: condor}
@@ -72,7 +74,7 @@ def _tc(tool: Path, runtimes: dict[str, str]) -> str:
     for site in ("pool", "remote", "hpc"):
         lines.append(f"  - {{name: {site}, pfn: {tool}, type: installed,")
         lines.append(f"     profiles: {{pegasus: {{runtime: '{runtimes.get(site, '1')}'}}}}}}")
-    lines.append("  - {name: nowhere, pfn: /bin/true, arch: aarch64}")
+    lines.append("  - {name: arm, pfn: /bin/true, arch: x86_64}")
     return "\n".join(lines) + "\n"
 
 
@@ -200,6 +202,7 @@ def test_heft_follows_the_tc_runtimes_and_explain_names_rejected_sites(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     args = _files(tmp_path, runtimes={"pool": "100", "remote": "100", "hpc": "5"})
+    args[args.index("pool,remote,hpc")] = "arm,pool,remote,hpc"
     assert main(args) == 0
     capsys.readouterr()
     record = json.loads((tmp_path / "submit" / "plan.json").read_text())
@@ -207,5 +210,6 @@ def test_heft_follows_the_tc_runtimes_and_explain_names_rejected_sites(
     assert why.startswith("site hpc: heft: earliest finish")
     assert main(["explain", str(tmp_path / "submit")]) == 0
     out = capsys.readouterr().out
-    assert "rejected: nowhere: not in the site catalog" not in out  # not a candidate
     assert "ID4: node tool_ID4 on hpc" in out
+    assert "why: site hpc: heft: earliest finish 205 s" in out  # 100 (pool) + 100 + 5
+    assert "; rejected: arm: arch x86_64 != aarch64" in out
