@@ -170,6 +170,7 @@ def test_the_plan_record_and_explain_say_how_each_site_is_reached(
     assert main(["explain", str(planned), "ID3"]) == 0
     out = capsys.readouterr().out
     assert "pinned by hints.execution.site" in out
+    assert "  site: hpc (style glite, grid_resource batch slurm alice@login.hpc.org)" in out
 
 
 def test_the_embedded_engine_runs_grid_universe_jobs_here(
