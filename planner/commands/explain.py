@@ -115,7 +115,9 @@ def _style_text(record: Mapping[str, Any], site: object) -> str:
     style = (record.get("sites") or {}).get(site)
     if not isinstance(style, Mapping) or not style:
         return ""
-    return " (" + ", ".join(f"{k} {v}" for k, v in style.items()) + ")"
+    # plan.json sorts keys; the style reads first
+    keys = sorted(style, key=lambda k: (k != "style", k))
+    return " (" + ", ".join(f"{k} {style[k]}" for k in keys) + ")"
 
 
 def node_lines(record: Mapping[str, Any], wanted: str) -> Iterator[str]:
