@@ -473,8 +473,8 @@ def _resource_lines(node: Node, ctx: EmitContext) -> tuple[tuple[str, str], ...]
         return known[1]
     style = ctx.site_styles.get(node.site) if node.site != "local" else None
     lines = _requests(node, pegasus)
-    if style is not None and style.style is Style.GLITE:
-        lines += _glite_lines(node, pegasus)
+    if style is not None and style.style is Style.GLITE and style.grid_resource:
+        lines += _glite_lines(node, pegasus, style.grid_resource.split()[1])
     ctx._resources[key] = (pegasus, lines)
     return lines
 
@@ -497,7 +497,9 @@ def _requests(node: Node, pegasus: Mapping[str, str]) -> tuple[tuple[str, str], 
     return tuple(lines)
 
 
-def _glite_lines(node: Node, pegasus: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+def _glite_lines(
+    node: Node, pegasus: Mapping[str, str], system: str
+) -> tuple[tuple[str, str], ...]:
     """Pegasus's glite style: what the batch GAHP's ``*_local_submit_attributes.sh`` turn
     into the batch system's directives (``#SBATCH --ntasks`` ...)."""
     terms = ["PASSENV==1"]
@@ -510,7 +512,7 @@ def _glite_lines(node: Node, pegasus: Mapping[str, str]) -> tuple[tuple[str, str
             terms.append(f'{attr}=="{_positive_int(node, name, value)}"')
     runtime = pegasus.get("runtime")
     if runtime is not None:
-        terms.append(f'WALLTIME=="{_walltime(node, runtime)}"')
+        terms.append(f'WALLTIME=="{_walltime(node, runtime, system)}"')
     memory = pegasus.get("memory")
     if memory is not None:
         terms.append(f'TOTAL_MEMORY=="{_positive_int(node, "memory", memory)}"')
@@ -524,8 +526,9 @@ def _glite_lines(node: Node, pegasus: Mapping[str, str]) -> tuple[tuple[str, str
     return tuple(lines)
 
 
-def _walltime(node: Node, runtime: str) -> str:
-    """Seconds as the batch systems' ``hh:mm:ss``, rounded up to a whole minute (Pegasus)."""
+def _walltime(node: Node, runtime: str, system: str) -> str:
+    """Seconds as the batch system's wall time, rounded up to a whole minute as Pegasus
+    does: ``hh:mm:ss``, or LSF's ``[hh:]mm``."""
     try:
         seconds = float(runtime)
     except ValueError:
@@ -535,7 +538,10 @@ def _walltime(node: Node, runtime: str) -> str:
             f"node {node.name}: profile pegasus.runtime {runtime!r} is not a positive number"
         )
     minutes = math.ceil(seconds / 60)
-    return f"{minutes // 60:02d}:{minutes % 60:02d}:00"
+    hours, minutes = divmod(minutes, 60)
+    if system == "lsf":
+        return f"{hours:02d}:{minutes:02d}" if hours else f"{minutes:02d}"
+    return f"{hours:02d}:{minutes:02d}:00"
 
 
 def _positive_int(node: Node, name: str, value: str) -> int:
