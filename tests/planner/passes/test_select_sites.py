@@ -5,6 +5,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from catalogs.transformation import (
     Transformation,
@@ -15,7 +17,7 @@ from catalogs.transformation import (
 from planner.errors import Problems
 from planner.model.base import Namespace
 from planner.model.graph import build_job_graph
-from planner.model.workflow import Job, Workflow
+from planner.model.workflow import Job, LinkType, Use, Workflow
 from planner.passes.select_sites import select_sites
 from sites.model import SiteCatalog
 
@@ -265,3 +267,68 @@ def test_hints_execution_site_pins_like_selector(
         ["siteA", "siteB"],
     )
     assert f"pinned by {namespace.value}.execution.site" in placed["ID1"].reason
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    edges=st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7)), max_size=14),
+    runtimes=st.lists(st.tuples(st.integers(1, 50), st.integers(1, 50)), min_size=8, max_size=8),
+    slots=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+)
+def test_heft_schedule_is_one_a_simulator_would_run(
+    edges: list[tuple[int, int]], runtimes: list[tuple[int, int]], slots: tuple[int, int]
+) -> None:
+    """Each job's recorded finish is at least its parents' finish plus its runtime on the
+    site it got, and no site ever runs more jobs at once than it has slots."""
+    from catalogs.transformation import TransformationSite as Entry
+    from sites.model import Site
+
+    deps = sorted({(a, b) for a, b in edges if a < b})  # acyclic: lower index first
+    jobs = tuple(
+        Job(
+            id=f"J{i}",
+            name=f"t{i}",
+            uses=tuple(Use(lfn=f"f{a}_{b}", link=LinkType.INPUT) for a, b in deps if b == i)
+            + tuple(Use(lfn=f"f{a}_{b}", link=LinkType.OUTPUT) for a, b in deps if a == i),
+        )
+        for i in range(8)
+    )
+    wf = Workflow(name="w", jobs=jobs)
+    tc = TransformationCatalog(
+        transformations=tuple(
+            Transformation(
+                name=f"t{i}",
+                sites=tuple(
+                    Entry(name=s, pfn="/t", profiles={"pegasus": {"runtime": str(rt)}})
+                    for s, rt in zip(("siteA", "siteB"), runtimes[i], strict=True)
+                ),
+            )
+            for i in range(8)
+        )
+    )
+    sc = SiteCatalog(
+        sites=tuple(
+            Site(name=s, profiles={"pegasus": {"slots": str(k)}})
+            for s, k in zip(("siteA", "siteB"), slots, strict=True)
+        )
+    )
+    graph = build_job_graph(wf)
+    placed = select_sites(
+        wf, graph, wf.jobs, tc, sc, ["siteA", "siteB"], selector="heft",
+        topo_order=graph.topological_order(),
+    )
+    finish = {
+        j: float(p.reason.split("earliest finish ")[1].split(" s")[0]) for j, p in placed.items()
+    }
+    runtime = {
+        f"J{i}": dict(zip(("siteA", "siteB"), runtimes[i], strict=True)) for i in range(8)
+    }
+    start = {j: finish[j] - runtime[j][placed[j].site] for j in finish}
+    for a, b in deps:
+        assert start[f"J{b}"] >= finish[f"J{a}"]
+    for site, k in zip(("siteA", "siteB"), slots, strict=True):
+        here = [j for j in placed if placed[j].site == site]
+        for j in here:
+            t = start[j]
+            running = [o for o in here if start[o] <= t < finish[o]]
+            assert len(running) <= k
