@@ -469,13 +469,19 @@ def _resource_lines(node: Node, ctx: EmitContext) -> tuple[tuple[str, str], ...]
         return ()
     key = (id(pegasus), node.site)
     known = ctx._resources.get(key)
-    if known is not None and known[0] is pegasus:
+    clustered = node.kind is NodeKind.CLUSTER
+    if known is not None and known[0] is pegasus and not clustered:
         return known[1]
     style = ctx.site_styles.get(node.site) if node.site != "local" else None
     lines = _requests(node, pegasus)
     if style is not None and style.style is Style.GLITE and style.grid_resource:
+        if clustered and pegasus.get("runtime") is not None:
+            # the batch system must allow the members' whole sequence, not the first's
+            total = sum(t.runtime or 0.0 for t in node.tasks)
+            pegasus = {**pegasus, "runtime": repr(total)} if total > 0 else pegasus
         lines += _glite_lines(node, pegasus, style.grid_resource.split()[1])
-    ctx._resources[key] = (pegasus, lines)
+    if not clustered:
+        ctx._resources[key] = (pegasus, lines)
     return lines
 
 

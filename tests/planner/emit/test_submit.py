@@ -473,3 +473,15 @@ def test_glite_description_is_accepted_and_means_what_the_profiles_say(
         }
     )
     assert classad.ExprTree(str(ad["remote_cerequirements"])).eval(env) is True
+
+
+def test_a_glite_cluster_asks_for_the_wall_time_of_all_its_members() -> None:
+    tasks = tuple(TASK._replace(job_id=f"ID{i}", runtime=600.0) for i in range(1, 4))
+    desc = _styled(
+        GLITE,
+        kind=NodeKind.CLUSTER,
+        name="merge_tx_PID1_ID1",
+        tasks=tasks,
+        profiles={Namespace.PEGASUS: {"runtime": "600"}},
+    )
+    assert desc["+remote_cerequirements"] == 'PASSENV==1 && WALLTIME=="00:30:00"'
