@@ -15,7 +15,7 @@ from __future__ import annotations
 import gc
 import os
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from itertools import chain
 from operator import attrgetter, itemgetter
 from typing import Any, Literal
@@ -36,11 +36,12 @@ from planner.passes.create_dirs import create_dirs
 from planner.passes.reduce import reduce
 from planner.passes.register import register
 from planner.passes.replicas import lookup_replicas
-from planner.passes.select_sites import normalise_selector, select_sites
+from planner.passes.select_sites import Placement, normalise_selector, select_sites
 from planner.passes.stage import MAXJOBS, StagingOptions, stage
 from planner.passes.validate import validate
 from planner.properties import as_profiles, truthy
 from sites.model import SiteCatalog
+from sites.style import SiteStyle, site_style
 
 __all__ = ["Catalogs", "PlanOptions", "plan"]
 
@@ -130,6 +131,7 @@ def _plan(workflow: Workflow, catalogs: Catalogs, options: PlanOptions) -> Concr
         properties=prop_profiles,
         topo_order=topo,
     )
+    site_styles = _site_styles(placements.values(), sc)
     # each job's index in the topological order: cluster members run in it
     position = dict(zip(topo, range(len(topo)), strict=True)) if options.cluster else None
     auto_lines: tuple[str, ...] = ()
@@ -201,6 +203,7 @@ def _plan(workflow: Workflow, catalogs: Catalogs, options: PlanOptions) -> Concr
         options=record,
         # in plan order (deterministic); plan.json sorts them by job id
         decisions=why,
+        site_styles=site_styles,
     )
 
 
@@ -224,6 +227,23 @@ def _merged(
                 sites=sc.sites + extra, source=sc.source or workflow.site_catalog.source
             )
     return rc, tc, sc
+
+
+def _site_styles(placements: Iterable[Placement], sc: SiteCatalog) -> dict[str, SiteStyle]:
+    """The style of every site a job was placed on (``local`` runs jobs in the local
+    universe whatever its profiles say). A site whose style lacks what it needs (a grids
+    entry) is refused here, naming the site and the catalog, before anything is written."""
+    used = set(map(_SITE_OF, placements))
+    used.discard("local")
+    styles: dict[str, SiteStyle] = {}
+    for name in sorted(used):
+        site = sc.get(name)
+        if site is not None:
+            styles[name] = site_style(site, sc.source)
+    return styles
+
+
+_SITE_OF = itemgetter(0)  # Placement.site, at C speed
 
 
 def _validate(

@@ -109,6 +109,16 @@ def summary_lines(record: Mapping[str, Any]) -> Iterator[str]:
             yield f"  {_pair_text(f)}  [{n['name']}]"
 
 
+def _style_text(record: Mapping[str, Any], site: object) -> str:
+    """`` (style glite, grid_resource batch slurm)`` for a site the record describes."""
+    style = (record.get("sites") or {}).get(site)
+    if not isinstance(style, Mapping) or not style:
+        return ""
+    # plan.json sorts keys; the style reads first
+    keys = sorted(style, key=lambda k: (k != "style", k))
+    return " (" + ", ".join(f"{k} {style[k]}" for k in keys) + ")"
+
+
 def node_lines(record: Mapping[str, Any], wanted: str) -> Iterator[str]:
     from planner.errors import PlannerError
 
@@ -129,7 +139,7 @@ def node_lines(record: Mapping[str, Any], wanted: str) -> Iterator[str]:
     n = match
     yield f"node {n['name']}"
     yield f"  kind: {n.get('kind')}"
-    yield f"  site: {n.get('site')}"
+    yield f"  site: {n.get('site')}{_style_text(record, n.get('site'))}"
     yield f"  level: {n.get('level')}"
     if n.get("transformation"):
         yield f"  transformation: {n['transformation']}"

@@ -112,6 +112,7 @@ def _head(cw: ConcreteWorkflow) -> dict[str, Any]:
         "options": _plain(cw.options),
         "pruned": [{"job": p.job, "reason": p.reason} for p in cw.pruned],
         "decisions": {job: list(lines) for job, lines in sorted(cw.decisions.items())},
+        "sites": {name: style.record() for name, style in sorted(cw.site_styles.items())},
     }
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from planner.emit.quoting import (
 from planner.errors import EmitError
 from planner.model.base import Namespace
 from planner.model.concrete import DataConfiguration, Node, NodeKind, Task, Transfer
+from sites.style import STYLE_CONDOR_KEYS, SiteStyle, Style
 
 Description = tuple[tuple[str, str], ...]
 
@@ -77,6 +79,13 @@ class EmitContext:
     workflow: str
     output_rc: str
     data_configuration: DataConfiguration = DataConfiguration.CONDORIO
+    # execution site -> its style (ConcreteWorkflow.site_styles); absent: vanilla
+    site_styles: Mapping[str, SiteStyle] = field(default_factory=dict)
+    # (id of a node's pegasus profiles, site) -> (those profiles, the submit lines they
+    # give): computed once per distinct profile dict, which nodes share by the thousand
+    _resources: dict[tuple[int, str], tuple[object, tuple[tuple[str, str], ...]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @cached_property
     def log(self) -> str:
@@ -264,7 +273,9 @@ def _compute_job(node: Node, ctx: EmitContext, bundle_offset: int | None) -> Nod
         # to bring it there (condorio, from a local file); else the runner's pull does
         shipped = _staged_file(node, only.executable) if condor_transfer else None
         direct = shipped is not None
-    pairs: list[tuple[str, str]] = [("universe", "local" if on_submit_host else "vanilla")]
+    pairs: list[tuple[str, str]] = list(
+        _LOCAL_UNIVERSE if on_submit_host else _universe(ctx.site_styles.get(node.site))
+    )
     text: str | None = None
     bundled = False
     inputs: list[str] = []
@@ -442,12 +453,18 @@ def _finish(node: Node, ctx: EmitContext, pairs: list[tuple[str, str]]) -> Descr
     pairs.append(("output", f"{prefix}.out"))
     pairs.append(("error", f"{prefix}.err"))
     pairs.append(("log", ctx.log))
+    # Pegasus's job attribute: a pool whose machines advertise their site (or a
+    # requirements profile reading it) runs each job where it was planned.
+    pairs.append(("+pegasus_site", _classad_string(node.site)))
     tx = node.transformation
-    if tx and node.kind in _RUNS_TASKS:
+    runs_tasks = node.kind in _RUNS_TASKS
+    if tx and runs_tasks:
         # ``wfplan run`` and condor_q users group jobs by it (Pegasus: pegasus_wf_xformation).
         pairs.append(("+wfplan_transformation", _classad_string(tx)))
+    if runs_tasks:
+        pairs.extend(_resource_lines(node, ctx))
     if node.profiles.get(Namespace.CONDOR):
-        pairs = _apply_condor_profiles(node, pairs)
+        pairs = _apply_condor_profiles(node, pairs, ctx.site_styles.get(node.site))
     pairs.append(_QUEUE)
     return tuple(pairs)
 
@@ -455,15 +472,142 @@ def _finish(node: Node, ctx: EmitContext, pairs: list[tuple[str, str]]) -> Descr
 _RUNS_TASKS = frozenset((NodeKind.COMPUTE, NodeKind.CLUSTER))
 _QUEUE = ("queue", "")
 _classad_string = functools.lru_cache(maxsize=1024)(classad_string)
+_LOCAL_UNIVERSE = (("universe", "local"),)
+_VANILLA = (("universe", "vanilla"),)
 
 
-def _apply_condor_profiles(node: Node, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+@functools.lru_cache(maxsize=256)
+def _universe(style: SiteStyle | None) -> tuple[tuple[str, str], ...]:
+    """The universe lines of a job on a non-local site, once per site style."""
+    if style is None or style.grid_resource is None:
+        return _VANILLA
+    pairs = [("universe", "grid"), ("grid_resource", style.grid_resource)]
+    if style.remote_universe:
+        pairs.append(("remote_universe", style.remote_universe))
+    return tuple(pairs)
+
+
+def _resource_lines(node: Node, ctx: EmitContext) -> tuple[tuple[str, str], ...]:
+    """``request_*`` from ``pegasus.cores|memory|diskspace`` (a condor profile of the same
+    name still wins: it is applied after) and, on a glite site, the batch system's queue
+    and ``+remote_cerequirements``."""
+    pegasus = node.profiles.get(Namespace.PEGASUS)
+    if not pegasus:
+        return ()
+    key = (id(pegasus), node.site)
+    known = ctx._resources.get(key)
+    clustered = node.kind is NodeKind.CLUSTER
+    if known is not None and known[0] is pegasus and not clustered:
+        return known[1]
+    style = ctx.site_styles.get(node.site) if node.site != "local" else None
+    lines = _requests(node, pegasus)
+    if style is not None and style.style is Style.GLITE and style.grid_resource:
+        if clustered and pegasus.get("runtime") is not None:
+            # the batch system must allow the members' whole sequence, not the first's
+            total = sum(t.runtime or 0.0 for t in node.tasks)
+            pegasus = {**pegasus, "runtime": repr(total)} if total > 0 else pegasus
+        lines += _glite_lines(node, pegasus, style.grid_resource.split()[1])
+    if not clustered:
+        ctx._resources[key] = (pegasus, lines)
+    return lines
+
+
+# pegasus profile -> (submit key, factor): HTCondor counts request_memory in MiB as
+# Pegasus's memory is, request_disk in KiB where Pegasus's diskspace is MB.
+_REQUESTS = (
+    ("cores", "request_cpus", 1),
+    ("memory", "request_memory", 1),
+    ("diskspace", "request_disk", 1024),
+)
+
+
+def _requests(node: Node, pegasus: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    lines = []
+    for name, key, factor in _REQUESTS:
+        value = pegasus.get(name)
+        if value is not None:
+            lines.append((key, str(_positive_int(node, name, value) * factor)))
+    return tuple(lines)
+
+
+def _glite_lines(
+    node: Node, pegasus: Mapping[str, str], system: str
+) -> tuple[tuple[str, str], ...]:
+    """Pegasus's glite style: what the batch GAHP's ``*_local_submit_attributes.sh`` turn
+    into the batch system's directives (``#SBATCH --ntasks`` ...)."""
+    terms = ["PASSENV==1"]
+    queue = pegasus.get("queue")
+    if queue:
+        terms.append(f"QUEUE=={classad_string(queue)}")
+    for name, attr in (("nodes", "NODES"), ("cores", "CORES"), ("ppn", "PROCS")):
+        value = pegasus.get(name)
+        if value is not None:
+            terms.append(f'{attr}=="{_positive_int(node, name, value)}"')
+    runtime = pegasus.get("runtime")
+    if runtime is not None:
+        terms.append(f'WALLTIME=="{_walltime(node, runtime, system)}"')
+    memory = pegasus.get("memory")
+    if memory is not None:
+        terms.append(f'TOTAL_MEMORY=="{_positive_int(node, "memory", memory)}"')
+    for name, attr in (("project", "PROJECT"), ("glite.arguments", "EXTRA_ARGUMENTS")):
+        value = pegasus.get(name)
+        if value:
+            terms.append(f"{attr}=={classad_string(value)}")
+    lines = [("+remote_cerequirements", " && ".join(terms))]
+    if queue:
+        lines.append(("batch_queue", _submit_word(node, "queue", queue)))
+    return tuple(lines)
+
+
+def _walltime(node: Node, runtime: str, system: str) -> str:
+    """Seconds as the batch system's wall time, rounded up to a whole minute as Pegasus
+    does: ``hh:mm:ss``, or LSF's ``[hh:]mm``."""
+    try:
+        seconds = float(runtime)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0 or math.isinf(seconds):
+        raise EmitError(
+            f"node {node.name}: profile pegasus.runtime {runtime!r} is not a positive number"
+        )
+    minutes = math.ceil(seconds / 60)
+    hours, minutes = divmod(minutes, 60)
+    if system == "lsf":
+        return f"{hours:02d}:{minutes:02d}" if hours else f"{minutes:02d}"
+    return f"{hours:02d}:{minutes:02d}:00"
+
+
+def _positive_int(node: Node, name: str, value: str) -> int:
+    try:
+        number = int(value.strip())
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise EmitError(
+            f"node {node.name}: profile pegasus.{name} {value!r} is not a positive integer"
+        )
+    return number
+
+
+def _submit_word(node: Node, name: str, value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_.@:+-]+", value):
+        raise EmitError(f"node {node.name}: profile pegasus.{name} {value!r} is not one word")
+    return value
+
+
+def _apply_condor_profiles(
+    node: Node, pairs: list[tuple[str, str]], style: SiteStyle | None = None
+) -> list[tuple[str, str]]:
     condor: Mapping[str, str] = node.profiles.get(Namespace.CONDOR, {})
     if not condor:
         return pairs
+    # a grid style already turned these into its universe lines (sites/style.py)
+    consumed = STYLE_CONDOR_KEYS if style is not None and style.grid_resource else frozenset()
     index = {key: i for i, (key, _) in enumerate(pairs)}
     extra: list[tuple[str, str]] = []
     for key in sorted(condor):
+        if key.lower() in consumed:
+            continue
         value = str(condor[key])
         if not _SUBMIT_KEY.fullmatch(key):
             raise EmitError(f"node {node.name}: condor profile key {key!r} is not a submit key")

@@ -304,6 +304,7 @@ def write_submit_dir(
         workflow=cw.name,
         output_rc=_output_rc(cw, target),
         data_configuration=_data_configuration(cw),
+        site_styles=cw.site_styles,
     )
     if emit_mode not in EMIT_MODES:
         raise EmitError(f"submit-file mode {emit_mode!r} is not one of {', '.join(EMIT_MODES)}")

@@ -252,6 +252,28 @@ def read_submit_text(
     return _build_spec(get, path, cwd, node, attributes)
 
 
+# grid_resource types condor_submit accepts (htcondor 24). A grid-universe job (a site of
+# style condorc or glite) runs here as a local process, as a vanilla one does: the remote
+# schedd or batch system it names is this machine (docs/engine.md).
+_GRID_TYPES = frozenset({"condor", "batch", "arc", "ec2", "gce", "azure"})
+
+
+def _check_grid_resource(value: str, node: str, where: str) -> None:
+    """Refuse what condor_submit refuses, so a directory that runs here also submits."""
+    if not value.strip():
+        raise EngineError(
+            f"node {node}: grid_resource attribute not defined for grid universe job",
+            source=where,
+        )
+    kind = value.split()[0]
+    if kind.lower() not in _GRID_TYPES:
+        raise EngineError(
+            f"node {node}: invalid grid type {kind!r} in grid_resource (one of "
+            f"{', '.join(sorted(_GRID_TYPES))})",
+            source=where,
+        )
+
+
 def _build_spec(
     get: Callable[..., str], path: Path, cwd: Path, node: str, attributes: dict[str, str]
 ) -> JobSpec:
@@ -260,10 +282,12 @@ def _build_spec(
     if not executable:
         raise EngineError(f"no 'executable' (node {node})", source=where)
     universe = get("universe", "vanilla").lower()
-    if universe not in ("vanilla", "local", "scheduler", "container"):
+    if universe not in ("vanilla", "local", "scheduler", "container", "grid"):
         raise UnsupportedFeature(
             f"universe {universe!r} cannot run in the embedded engine (node {node})", source=where
         )
+    if universe == "grid":
+        _check_grid_resource(get("grid_resource"), node, where)
     iwd_text = get("initialdir") or get("iwd")
     iwd = (cwd / iwd_text) if iwd_text else cwd
     iwd = Path(os.path.normpath(iwd))

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from pydantic import Field
 
 from planner.model.base import Frozen, Profiles
+from sites.style import SiteStyle
 
 
 class NodeKind(str, Enum):
@@ -120,3 +121,6 @@ class ConcreteWorkflow(Frozen):
     options: dict[str, Any] = Field(default_factory=dict)
     # abstract job id -> why it went to its site / which replica was chosen, for explain
     decisions: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    # execution site -> how its jobs reach it (pegasus.style); a site not listed is the
+    # local pool's vanilla universe (Pegasus's condor style)
+    site_styles: dict[str, SiteStyle] = Field(default_factory=dict)

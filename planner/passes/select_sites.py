@@ -3,10 +3,12 @@
 A job may run on a candidate site when the transformation catalog has an ``installed``
 entry for that site, or a ``stageable`` entry anywhere (the executable is then staged into
 the job's working directory), and the entry's arch/os match the site's. A
-``selector.execution.site`` profile pins the job. Selectors: ``random`` (seeded,
-deterministic), ``round-robin``, ``group`` (``pegasus.group``: one site per group),
-``heft`` (``pegasus.runtime`` and the sites' ``pegasus.slots``). Profiles are merged with
-Pegasus's precedence, highest first: TC > site > job > properties.
+``selector.execution.site`` (or the older ``hints.execution.site``) profile pins the job.
+Selectors: ``random`` (seeded, deterministic), ``round-robin``, ``group``
+(``pegasus.group``: one site per group), ``heft`` (each site's ``pegasus.runtime``, merged
+as the job will see it there, and the sites' ``pegasus.slots``). Profiles are merged with
+Pegasus's precedence, highest first: TC > site > job > properties. A placed job's reason
+also names every candidate that was rejected and why.
 """
 
 from __future__ import annotations
@@ -99,8 +101,10 @@ def select_sites(
     txs: dict[str, Transformation] = {}
     problems: list[PlannerError] = []
     cache: dict[tuple[int, tuple[str, ...]], tuple[list[tuple[str, TransformationSite]], str]] = {}
+    # id(eligible list) -> why the other candidates were rejected ("" when none was)
+    rejected_of: dict[int, str] = {}
     tx_of: dict[tuple[str | None, str, str | None], Transformation | None] = {}
-    pinned_jobs: list[str] = []  # by selector.execution.site
+    pinned_jobs: dict[str, str] = {}  # job id -> the profile that pinned it
     for job in jobs:
         tx_key = (job.namespace, job.name, job.version)
         if tx_key in tx_of:
@@ -117,22 +121,22 @@ def select_sites(
             )
             continue
         txs[job.id] = tx
-        own = job.profiles
-        selector_profiles = own.get(Namespace.SELECTOR) if own else None
-        pinned = selector_profiles.get("execution.site") if selector_profiles else None
+        pinned, pinned_by = _pin(job.profiles)
         if pinned:
-            pinned_jobs.append(job.id)
+            pinned_jobs[job.id] = pinned_by
         names = (pinned,) if pinned else all_names
         key = (id(tx), names)
         if key not in cache:
-            cache[key] = _eligible(
+            ok, rejected = cache[key] = _eligible(
                 tx, names, site_objs if not pinned else {pinned: sites.get(pinned)}
             )
-        ok, why_not = cache[key]
+            rejected_of[id(ok)] = rejected
+        ok, rejected = cache[key]
         if not ok:
             problems.append(
                 NoEligibleSite(
-                    f"job {job.id} ({job.name}): no eligible site: {why_not}",
+                    f"job {job.id} ({job.name}): no eligible site: "
+                    f"{rejected or 'no candidate sites'}",
                     source=workflow.source,
                 )
             )
@@ -141,15 +145,18 @@ def select_sites(
     if problems:
         raise Problems(problems)
 
-    chosen = _choose(kind, jobs, eligible, seed, props, txs, sites, graph, topo_order, pinned_jobs)
+    runtimes = _Runtimes(props, site_profiles)
+    chosen = _choose(
+        kind, jobs, eligible, seed, props, txs, sites, graph, topo_order, pinned_jobs, runtimes
+    )
     placements: dict[str, Placement] = {}
     shared: dict[tuple[object, ...], dict[Namespace, dict[str, str]]] = {}
     shared_by_id: dict[tuple[str, int, int], dict[Namespace, dict[str, str]]] = {}
     keep: list[object] = []
     entries: dict[int, dict[str, TransformationSite]] = {}
-    # (site, selector's reason, TC entry) -> (executable, stageable, explanation): a few
-    # distinct ones however many jobs
-    decided: dict[tuple[str, str, int], tuple[str, bool, str]] = {}
+    # (site, selector's reason, TC entry, eligible list) -> (executable, stageable,
+    # explanation): a few distinct ones however many jobs
+    decided: dict[tuple[str, str, int, int], tuple[str, bool, str]] = {}
     for job in jobs:
         job_id = job.id
         site_name, reason = chosen[job_id]
@@ -170,7 +177,7 @@ def select_sites(
             merged = _shared_merge(shared, site_name, entry, own, tx, props, site_profiles)
             shared_by_id[same] = merged
             keep.append(own)  # its id stays valid while this pass runs
-        decision = (site_name, reason, id(entry))
+        decision = (site_name, reason, id(entry), id(options))
         known = decided.get(decision)
         if known is None:
             stageable = entry.type == TransformationType.STAGEABLE
@@ -178,7 +185,7 @@ def select_sites(
             known = decided[decision] = (
                 entry.pfn,
                 stageable,
-                _why(site_name, reason, tx.key, how, entry.pfn),
+                _why(site_name, reason, tx.key, how, entry.pfn, rejected_of[id(options)]),
             )
         exe, stageable, why = known
         placements[job_id] = _new_tuple(Placement, (site_name, exe, stageable, merged, why))
@@ -216,9 +223,28 @@ def _shared_merge(
 
 
 @functools.lru_cache(maxsize=4096)
-def _why(site: str, reason: str, tx: str, how: str, pfn: str) -> str:
-    """One shared string per distinct explanation (10^6 jobs share a handful)."""
-    return f"site {site}: {reason}; {tx} {how} ({pfn})"
+def _why(site: str, reason: str, tx: str, how: str, pfn: str, rejected: str) -> str:
+    """One shared string per distinct explanation (10^6 jobs share a handful); it names
+    the candidates that could not run the job, so ``explain`` answers "why not there"."""
+    text = f"site {site}: {reason}; {tx} {how} ({pfn})"
+    return f"{text}; rejected: {rejected}" if rejected else text
+
+
+# Pegasus 4 wrote the pin as ``hints.execution.site``; 5 renamed the namespace ``selector``
+# and still reads the old one.
+_PIN_NAMESPACES = (Namespace.SELECTOR, Namespace.HINTS)
+
+
+def _pin(own: Profiles) -> tuple[str | None, str]:
+    """The site a job's own profiles pin it to, and which profile did."""
+    if not own:
+        return None, ""
+    for ns in _PIN_NAMESPACES:
+        values = own.get(ns)
+        site = values.get("execution.site") if values else None
+        if site:
+            return site, f"{ns.value}.execution.site"
+    return None, ""
 
 
 def _among(how: str, names: list[str]) -> str:
@@ -256,8 +282,10 @@ def _eligible(
                 break
         else:
             rejected.append(f"{name}: {mismatch}")
-    why = "; ".join(rejected) if rejected else "no candidate sites"
-    return ok, why if ok else why + _installed_elsewhere(tx, names)
+    why = "; ".join(rejected)
+    if ok:
+        return ok, why
+    return ok, (why or "no candidate sites") + _installed_elsewhere(tx, names)
 
 
 def _installed_elsewhere(tx: Transformation, names: Sequence[str]) -> str:
@@ -286,15 +314,16 @@ def _choose(
     sites: SiteCatalog,
     graph: JobGraph,
     topo_order: Sequence[str],
-    pinned_jobs: Sequence[str],
+    pinned_jobs: Mapping[str, str],
+    runtimes: _Runtimes,
 ) -> dict[str, tuple[str, str]]:
     chosen: dict[str, tuple[str, str]] = {}
     random_how = f"random (seed {seed})"
     rng = random.Random(seed)
-    for job_id in pinned_jobs:
-        chosen[job_id] = (eligible[job_id][0][0], "pinned by selector.execution.site")
+    for job_id, pinned_by in pinned_jobs.items():
+        chosen[job_id] = (eligible[job_id][0][0], f"pinned by {pinned_by}")
     if kind == "heft":
-        chosen.update(_heft(jobs, eligible, props, txs, sites, graph, topo_order, chosen))
+        chosen.update(_heft(jobs, eligible, txs, sites, graph, topo_order, chosen, runtimes))
         return chosen
     groups: dict[str, str] = {}
     counter = 0
@@ -340,28 +369,66 @@ def _choose(
     return chosen
 
 
+class _Runtimes:
+    """``pegasus.runtime`` of a job on a site, merged as the job will see it there (TC
+    entry > transformation > site > job > properties): the same value staging records as
+    the task's runtime and the simulator runs. Computed once per distinct (job profiles,
+    site, TC entry), not per job."""
+
+    def __init__(
+        self, props: Profiles, site_profiles: Mapping[str, dict[Namespace, dict[str, str]]]
+    ) -> None:
+        self._props = props
+        self._site_profiles = site_profiles
+        self._known: dict[tuple[int, str, int], float] = {}
+        self._keep: list[object] = []  # keeps the ids in the keys valid
+
+    def of(self, job: Job, tx: Transformation, site: str, entry: TransformationSite) -> float:
+        own = job.profiles
+        key = (id(own), site, id(entry))
+        value = self._known.get(key)
+        if value is None:
+            merged = merge_profiles(
+                self._props,
+                own,
+                self._site_profiles.get(site, {}),
+                catalog_profiles(tx.profiles),
+                catalog_profiles(entry.profiles),
+            )
+            value = self._known[key] = runtime_of(merged) or 1.0
+            self._keep.append(own)
+        return value
+
+
 def _heft(
     jobs: Sequence[Job],
     eligible: Mapping[str, list[tuple[str, TransformationSite]]],
-    props: Profiles,
     txs: Mapping[str, Transformation],
     sites: SiteCatalog,
     graph: JobGraph,
     topo_order: Sequence[str],
     pinned: Mapping[str, tuple[str, str]],
+    runtimes: _Runtimes,
 ) -> dict[str, tuple[str, str]]:
-    """HEFT without communication costs: jobs by decreasing upward rank, each on the site
-    where it finishes earliest given the site's slots."""
+    """HEFT without communication costs: jobs by decreasing upward rank (over each job's
+    mean runtime on its eligible sites, as in Topcuoglu et al.), each on the site where
+    it finishes earliest given that site's runtime and slots."""
     placed = {j.id for j in jobs}
-    runtime: dict[str, float] = {}
+    # job id -> [(site, runtime there)], in eligible order (pinned: only that site)
+    costs: dict[str, list[tuple[str, float]]] = {}
     for job in jobs:
-        merged = merge_profiles(props, job.profiles, catalog_profiles(txs[job.id].profiles))
-        runtime[job.id] = runtime_of(merged) or 1.0
+        tx = txs[job.id]
+        options = eligible[job.id]
+        if job.id in pinned:
+            site = pinned[job.id][0]
+            options = [(s, e) for s, e in options if s == site]
+        costs[job.id] = [(s, runtimes.of(job, tx, s, e)) for s, e in options]
     order = [j for j in topo_order if j in placed] or [j.id for j in jobs]
     rank: dict[str, float] = {}
     for job_id in reversed(order):
         below = [rank[c] for c in graph.children(job_id) if c in rank]
-        rank[job_id] = runtime[job_id] + max(below, default=0.0)
+        mean = sum(r for _, r in costs[job_id]) / len(costs[job_id])
+        rank[job_id] = mean + max(below, default=0.0)
     position = {j: i for i, j in enumerate(order)}
     slots: dict[str, list[float]] = {}
     finish: dict[str, float] = {}
@@ -369,10 +436,9 @@ def _heft(
     for job_id in sorted(order, key=lambda j: (-rank[j], position[j])):
         ready = max((finish.get(p, 0.0) for p in graph.parents(job_id)), default=0.0)
         best: tuple[float, str] | None = None
-        names = [pinned[job_id][0]] if job_id in pinned else [s for s, _ in eligible[job_id]]
-        for name in names:
+        for name, runtime in costs[job_id]:
             heap = slots.setdefault(name, [0.0] * _slots(sites.get(name)))
-            eft = max(ready, heap[0]) + runtime[job_id]
+            eft = max(ready, heap[0]) + runtime
             if best is None or eft < best[0]:
                 best = (eft, name)
         assert best is not None

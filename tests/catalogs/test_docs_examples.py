@@ -8,6 +8,7 @@ from pathlib import Path
 from catalogs import replica_text, replica_yaml, transformation_text, transformation_yaml
 from catalogs.replica import PFN
 from sites import site_yaml
+from sites.style import SiteStyle, Style, site_style
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "catalogs.md"
 
@@ -41,7 +42,16 @@ def test_transformation_examples_agree() -> None:
 
 
 def test_site_example_loads() -> None:
-    sc = site_yaml.loads(_block("yaml", "\nsites:"), str(DOC))
+    sc = site_yaml.loads(_block("yaml", "- name: cluster"), str(DOC))
     cluster = sc.get("cluster")
     assert cluster is not None
     assert cluster.profile("pegasus", "slots") == "16"
+
+
+def test_site_style_example_means_what_the_text_says() -> None:
+    sc = site_yaml.loads(_block("yaml", "style: glite"), str(DOC))
+    styles = {s.name: site_style(s, sc.source) for s in sc.sites}
+    assert styles == {
+        "remotepool": SiteStyle(Style.CONDORC, "condor ce.remote.org cm.remote.org", "vanilla"),
+        "hpc": SiteStyle(Style.GLITE, "batch slurm alice@login.hpc.org"),
+    }

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,7 @@ from planner.emit.submit import (
 from planner.errors import EmitError
 from planner.model.base import Namespace
 from planner.model.concrete import DataConfiguration, Node, NodeKind, Task, Transfer
+from sites.style import SiteStyle, Style
 
 CTX = EmitContext(submit_dir=Path("/"), tools_dir=Path("/t"), workflow="w", output_rc="/rc.db")
 TASK = Task(job_id="ID1", transformation="tx", executable="/bin/tx", arguments=("a b",))
@@ -349,3 +352,170 @@ def test_condorio_staged_executable_behind_a_file_server_arrives_as_an_input() -
     assert job.manifest is not None
     assert job.manifest["executables"] == ["ns-tx-1.0"]
     assert job.manifest["tasks"][0]["executable"] == "./ns-tx-1.0"
+
+
+# --- site styles and resources (issue 13 "heterogeneous sites", issue 15 point 11) ---
+
+GLITE = SiteStyle(Style.GLITE, "batch slurm alice@login.hpc.org")
+CONDORC = SiteStyle(Style.CONDORC, "condor ce.remote.org cm.remote.org", "vanilla")
+
+
+def _styled(style: SiteStyle | None, **kw: object) -> dict[str, str]:
+    ctx = replace(CTX, site_styles={"condorpool": style} if style else {})
+    return dict(node_job(_compute(**kw), ctx).description)
+
+
+def _ad(desc: dict[str, str]) -> object:
+    import htcondor
+
+    text = "".join(f"{line}\n" for line in yield_submit_lines(tuple(desc.items())))
+    jobs = list(htcondor.Submit(text).jobs())
+    assert len(jobs) == 1
+    return jobs[0]
+
+
+def test_pegasus_resource_profiles_become_requests_and_condor_profiles_win() -> None:
+    pegasus = {"cores": "2", "memory": "1024", "diskspace": "3"}
+    desc = _styled(None, profiles={Namespace.PEGASUS: pegasus})
+    assert (desc["request_cpus"], desc["request_memory"], desc["request_disk"]) == (
+        "2",
+        "1024",
+        "3072",  # HTCondor counts request_disk in KiB
+    )
+    desc = _styled(
+        None, profiles={Namespace.PEGASUS: pegasus, Namespace.CONDOR: {"request_memory": "4G"}}
+    )
+    assert (desc["request_cpus"], desc["request_memory"]) == ("2", "4G")
+    assert [k for k in desc].count("request_memory") == 1
+    ad = _ad(desc)
+    assert (ad["RequestCpus"], ad["RequestMemory"], ad["RequestDisk"]) == (2, 4096, 3072)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two", "1.5"])
+def test_a_resource_profile_that_is_not_a_positive_integer_names_node_and_profile(
+    value: str,
+) -> None:
+    with pytest.raises(EmitError, match=f"node tx_ID1: profile pegasus.cores '{value}'"):
+        _styled(None, profiles={Namespace.PEGASUS: {"cores": value}})
+
+
+def test_every_node_carries_its_site() -> None:
+    assert _styled(None)["+pegasus_site"] == '"condorpool"'
+    assert _styled(None, site="local")["+pegasus_site"] == '"local"'
+    assert dict(node_job(_stage_in(), CTX).description)["+pegasus_site"] == '"local"'
+
+
+def test_condorc_site_consumes_its_universe_and_collector_profiles() -> None:
+    condor = {"universe": "vanilla", "condor_collector": "cm.remote.org", "+Project": "x"}
+    desc = _styled(CONDORC, profiles={Namespace.CONDOR: condor})
+    assert list(desc.items())[:3] == [
+        ("universe", "grid"),
+        ("grid_resource", "condor ce.remote.org cm.remote.org"),
+        ("remote_universe", "vanilla"),
+    ]
+    assert "condor_collector" not in desc and desc["+Project"] == '"x"'
+    ad = _ad(desc)
+    assert (ad["JobUniverse"], ad["remote_JobUniverse"]) == (9, 5)
+
+
+def test_a_condor_style_site_keeps_a_universe_profile() -> None:
+    desc = _styled(SiteStyle(), profiles={Namespace.CONDOR: {"universe": "vanilla"}})
+    assert desc["universe"] == "vanilla" and "grid_resource" not in desc
+
+
+def test_a_local_job_stays_in_the_local_universe_whatever_the_styles() -> None:
+    ctx = replace(CTX, site_styles={"local": GLITE})
+    desc = dict(node_job(_compute(site="local"), ctx).description)
+    assert desc["universe"] == "local" and "grid_resource" not in desc
+
+
+@pytest.mark.parametrize(
+    ("resource", "runtime", "walltime"),
+    [
+        ("batch slurm", "1", "00:01:00"),
+        ("batch pbs", "3600", "01:00:00"),
+        ("batch sge", "3601", "01:01:00"),
+        ("batch lsf", "600", "10"),
+        ("batch lsf", "7260", "02:01"),
+    ],
+)
+def test_glite_walltime_is_rounded_up_to_whole_minutes(
+    resource: str, runtime: str, walltime: str
+) -> None:
+    desc = _styled(SiteStyle(Style.GLITE, resource), profiles={Namespace.PEGASUS: {"runtime": runtime}})
+    assert desc["+remote_cerequirements"] == f'PASSENV==1 && WALLTIME=="{walltime}"'
+
+
+@pytest.mark.parametrize("runtime", ["0", "-5", "soon", "inf", "nan"])
+def test_glite_runtime_that_is_not_a_positive_number_is_refused(runtime: str) -> None:
+    with pytest.raises(EmitError, match=f"node tx_ID1: profile pegasus.runtime '{runtime}'"):
+        _styled(GLITE, profiles={Namespace.PEGASUS: {"runtime": runtime}})
+
+
+def test_glite_queue_that_is_not_one_word_is_refused() -> None:
+    with pytest.raises(EmitError, match=r"profile pegasus\.queue 'a b' is not one word"):
+        _styled(GLITE, profiles={Namespace.PEGASUS: {"queue": "a b"}})
+
+
+TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\x85\xa0"),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    cores=st.integers(1, 512),
+    memory=st.integers(1, 10**6),
+    disk=st.integers(1, 10**6),
+    runtime=st.floats(0.001, 10**6, allow_nan=False),
+    queue=st.from_regex(r"[A-Za-z0-9_.-]{1,12}", fullmatch=True),
+    project=TEXT,
+)
+def test_glite_description_is_accepted_and_means_what_the_profiles_say(
+    cores: int, memory: int, disk: int, runtime: float, queue: str, project: str
+) -> None:
+    """Whatever the values, htcondor builds the job ad, the requests are the profiles'
+    and each +remote_cerequirements term evaluates to the profile's value."""
+    import classad
+
+    pegasus = {
+        "cores": str(cores),
+        "memory": str(memory),
+        "diskspace": str(disk),
+        "runtime": repr(runtime),
+        "queue": queue,
+        "project": project,
+    }
+    ad = _ad(_styled(GLITE, profiles={Namespace.PEGASUS: pegasus}))
+    assert (ad["RequestCpus"], ad["RequestMemory"], ad["RequestDisk"]) == (
+        cores,
+        memory,
+        disk * 1024,
+    )
+    assert ad["BatchQueue"] == queue and ad["GridResource"] == GLITE.grid_resource
+    minutes = math.ceil(runtime / 60)
+    env = classad.ClassAd(
+        {
+            "PASSENV": 1,
+            "QUEUE": queue,
+            "CORES": str(cores),
+            "WALLTIME": f"{minutes // 60:02d}:{minutes % 60:02d}:00",
+            "TOTAL_MEMORY": str(memory),
+            "PROJECT": project,
+        }
+    )
+    assert classad.ExprTree(str(ad["remote_cerequirements"])).eval(env) is True
+
+
+def test_a_glite_cluster_asks_for_the_wall_time_of_all_its_members() -> None:
+    tasks = tuple(TASK._replace(job_id=f"ID{i}", runtime=600.0) for i in range(1, 4))
+    desc = _styled(
+        GLITE,
+        kind=NodeKind.CLUSTER,
+        name="merge_tx_PID1_ID1",
+        tasks=tasks,
+        profiles={Namespace.PEGASUS: {"runtime": "600"}},
+    )
+    assert desc["+remote_cerequirements"] == 'PASSENV==1 && WALLTIME=="00:30:00"'

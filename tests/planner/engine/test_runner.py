@@ -252,6 +252,25 @@ def test_transfer_executable_runs_a_copy_in_the_sandbox(write, run_dag, shipped:
     assert script.stat().st_mode & 0o777 == 0o644
 
 
+@pytest.mark.parametrize("resource", ["condor ce.remote.org cm.remote.org", "batch slurm"])
+def test_grid_universe_job_runs_here_with_file_transfer(write, run_dag, resource):
+    write("in/data.txt", "hello\n")
+    write(
+        "t.sub",
+        f"universe = grid\ngrid_resource = {resource}\nexecutable = /bin/sh\n"
+        "arguments = \"-c 'tr a-z A-Z < data.txt > result.txt'\"\n"
+        "initialdir = out\nshould_transfer_files = YES\nwhen_to_transfer_output = ON_EXIT\n"
+        "transfer_input_files = ../in/data.txt\ntransfer_output_files = result.txt\n"
+        '+remote_cerequirements = PASSENV==1 && CORES=="2"\nbatch_queue = normal\n'
+        "output = t.out\nerror = t.err\nqueue\n",
+    )
+    (write("out/.keep", "")).unlink()
+    dag = write("w.dag", "JOB T t.sub\n")
+    result, _ = run_dag(dag)
+    assert result.succeeded
+    assert (dag.parent / "out" / "result.txt").read_text() == "HELLO\n"
+
+
 def test_missing_transfer_output_fails_the_node(write, run_dag):
     write(
         "t.sub",

@@ -69,6 +69,20 @@ def test_paths_resolve_against_initialdir_and_node_dir():
     assert spec.attributes == {"wfplan_transformation": '"ns::t:1"'}
 
 
+@pytest.mark.parametrize(
+    "resource", ["condor ce.remote.org cm.remote.org", "batch slurm", "batch pbs me@hpc.org"]
+)
+def test_grid_universe_jobs_are_read_like_vanilla_ones(resource):
+    # condorc and glite sites: the remote schedd or batch system is this machine here
+    spec = _spec(
+        f"universe = grid\ngrid_resource = {resource}\nremote_universe = vanilla\n"
+        "executable = /bin/true\nshould_transfer_files = YES\ntransfer_input_files = a\n"
+        '+pegasus_site = "hpc"\n+remote_cerequirements = PASSENV==1 && CORES=="4"\nqueue\n'
+    )
+    assert spec.universe == "grid" and spec.transfer and spec.transfer_inputs == ("a",)
+    assert spec.attributes["pegasus_site"] == '"hpc"'
+
+
 def test_transfer_settings():
     spec = _spec(
         "executable = /bin/true\nshould_transfer_files = YES\n"
@@ -86,7 +100,17 @@ def test_transfer_settings():
         ("executable = /bin/true\n", EngineError, "no 'queue'"),
         ("arguments = x\nqueue\n", EngineError, "no 'executable'"),
         ("executable = /bin/true\nqueue 3\n", UnsupportedFeature, "queue 3"),
-        ("executable = /bin/true\nuniverse = grid\nqueue\n", UnsupportedFeature, "grid"),
+        ("executable = /bin/true\nuniverse = java\nqueue\n", UnsupportedFeature, "java"),
+        (
+            "executable = /bin/true\nuniverse = grid\nqueue\n",
+            EngineError,
+            "grid_resource attribute not defined for grid universe job",
+        ),
+        (
+            "executable = /bin/true\nuniverse = grid\ngrid_resource = gt2 x\nqueue\n",
+            EngineError,
+            "invalid grid type 'gt2'",
+        ),
         ("executable = /bin/true\njunk line\nqueue\n", EngineError, "line 2"),
     ],
 )
