@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import sys
+import tempfile
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,10 +25,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Submit with ``Submit.from_dag`` and print the DAGMan job id."""
-    from planner.engine.runner import find_dag
+    from planner.engine.runner import engine_running, find_dag, newest_rescue
     from planner.errors import EngineError
 
-    dag = find_dag(args.submit_dir)
+    dag = find_dag(args.submit_dir)  # absolute: DAGMan's files are named from it
+    if engine_running(dag):
+        raise EngineError(
+            "'wfplan run' is running this DAG; let it end (or stop it) before submitting",
+            source=str(dag),
+        )
+    _refuse_live_dagman(dag)
     try:
         with warnings.catch_warnings():
             # Without a pool configuration the bindings warn and fall back to a null
@@ -34,20 +43,16 @@ def run(args: argparse.Namespace) -> int:
             import htcondor
     except ImportError as exc:
         raise EngineError(f"the htcondor bindings are not installed ({exc}); pip install htcondor")
-    options: dict[str, object] = {}
-    if args.batch_name:
-        options["batch-name"] = args.batch_name
-    if args.maxjobs is not None:
-        options["maxjobs"] = args.maxjobs
-    if args.force:
-        options["force"] = True
+    options = _dag_options(args)
     try:
-        with _quiet():
+        with _captured() as said:
             description = htcondor.Submit.from_dag(str(dag), options)
     except Exception as exc:  # the bindings raise their own error types
-        raise EngineError(f"cannot prepare DAGMan submission: {_one_line(exc)}", source=str(dag))
+        raise EngineError(_prepare_failure(exc, said.text, dag, args.submit_dir), source=str(dag))
+    # DAGMan itself runs in the submit directory too, as after `cd DIR; condor_submit_dag`.
+    description["initialdir"] = str(dag.parent)
     try:
-        with _quiet():
+        with _captured():
             schedd = htcondor.Schedd()
             result = schedd.submit(description)
     except Exception as exc:
@@ -56,26 +61,83 @@ def run(args: argparse.Namespace) -> int:
             f"{args.submit_dir}' runs the DAG here instead",
             source=str(dag),
         )
-    print(f"submitted {dag.name}: DAGMan job {result.cluster()}.0")
+    rescue = newest_rescue(dag)
+    resumes = f"; it applies {rescue.name}" if rescue is not None and not args.force else ""
+    print(f"submitted {dag.name}: DAGMan job {result.cluster()}.0{resumes}")
     return 0
 
 
+def _dag_options(args: argparse.Namespace) -> dict[str, object]:
+    """condor_submit_dag's options. UseDagDir: the .dag names its .sub files relative to
+    its own folder, so DAGMan must read them there wherever wfplan was started from."""
+    options: dict[str, object] = {"UseDagDir": True}
+    if args.batch_name:
+        options["batch-name"] = args.batch_name
+    if args.maxjobs is not None:
+        options["maxjobs"] = args.maxjobs
+    if args.force:
+        options["force"] = True
+    return options
+
+
+def _refuse_live_dagman(dag: Path) -> None:
+    from planner.engine.dagman_state import dagman_lock, running_dagman
+    from planner.errors import EngineError
+
+    pid = running_dagman(dag)
+    if pid is not None:
+        raise EngineError(
+            f"condor_dagman (pid {pid}) is already running this DAG "
+            f"({dagman_lock(dag).name}); condor_q shows it",
+            source=str(dag),
+        )
+
+
+_IN_THE_WAY = re.compile(r'ERROR: "([^"]+)" already exists')
+
+
+def _prepare_failure(exc: BaseException, said: str, dag: Path, given: str) -> str:
+    """One line for a failed ``from_dag``. The bindings raise only "Unable to write
+    condor_dagman output files" and print the reason (which files, which option)
+    themselves; name those files and wfplan's own option instead."""
+    in_the_way = [Path(m.group(1)).name for m in _IN_THE_WAY.finditer(said)]
+    if in_the_way:
+        names = ", ".join(in_the_way)
+        verb = "exists" if len(in_the_way) == 1 else "exist"
+        return (
+            f"this DAG was submitted before: DAGMan's {names} already {verb} and there is "
+            f"no rescue file to resume from; 'wfplan submit --force {given}' overwrites "
+            "them and runs the whole DAG again"
+        )
+    return f"cannot prepare DAGMan submission: {_one_line(exc)}"
+
+
+class _Said:
+    """What the C++ bindings printed while captured (set when the capture ends)."""
+
+    text = ""
+
+
 @contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """Silence what the C++ bindings print themselves (their error is reported once)."""
+def _captured() -> Iterator[_Said]:
+    """Keep what the C++ bindings print themselves off the terminal (their error is
+    reported once, as one line), but keep it readable: it holds the reason."""
     sys.stdout.flush()
     sys.stderr.flush()
+    said = _Said()
     saved = [os.dup(1), os.dup(2)]
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for fd in (*saved, devnull):
-            os.close(fd)
+    with tempfile.TemporaryFile() as sink:
+        try:
+            os.dup2(sink.fileno(), 1)
+            os.dup2(sink.fileno(), 2)
+            yield said
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+            sink.seek(0)
+            said.text = sink.read().decode("utf-8", errors="replace")
 
 
 def _one_line(exc: BaseException) -> str:
