@@ -44,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise EngineError(f"the htcondor bindings are not installed ({exc}); pip install htcondor")
     options = _dag_options(args)
+    condor_sub = dag.with_name(dag.name + ".condor.sub")
+    had_condor_sub = condor_sub.exists()
     try:
         with _captured() as said:
             description = htcondor.Submit.from_dag(str(dag), options)
@@ -56,6 +58,10 @@ def run(args: argparse.Namespace) -> int:
             schedd = htcondor.Schedd()
             result = schedd.submit(description)
     except Exception as exc:
+        if not had_condor_sub:
+            # Nothing was queued: the file from_dag wrote must not make the next attempt
+            # look like a second submission.
+            condor_sub.unlink(missing_ok=True)
         raise EngineError(
             f"no HTCondor schedd reachable ({_one_line(exc)}); 'wfplan run "
             f"{args.submit_dir}' runs the DAG here instead",
@@ -103,11 +109,11 @@ def _prepare_failure(exc: BaseException, said: str, dag: Path, given: str) -> st
     in_the_way = [Path(m.group(1)).name for m in _IN_THE_WAY.finditer(said)]
     if in_the_way:
         names = ", ".join(in_the_way)
-        verb = "exists" if len(in_the_way) == 1 else "exist"
+        verb, them = ("exists", "it") if len(in_the_way) == 1 else ("exist", "them")
         return (
             f"this DAG was submitted before: DAGMan's {names} already {verb} and there is "
             f"no rescue file to resume from; 'wfplan submit --force {given}' overwrites "
-            "them and runs the whole DAG again"
+            f"{them} and runs the whole DAG again"
         )
     return f"cannot prepare DAGMan submission: {_one_line(exc)}"
 
