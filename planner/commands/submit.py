@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
             source=str(dag),
         )
     _refuse_live_dagman(dag)
+    _hand_over_engine_state(dag, args)
     try:
         with warnings.catch_warnings():
             # Without a pool configuration the bindings warn and fall back to a null
@@ -84,6 +85,25 @@ def _dag_options(args: argparse.Namespace) -> dict[str, object]:
     if args.force:
         options["force"] = True
     return options
+
+
+def _hand_over_engine_state(dag: Path, args: argparse.Namespace) -> None:
+    """What 'wfplan run' finished but wrote no rescue file for (it was stopped by Ctrl-C or
+    kill -9) goes into one, so DAGMan does not run those nodes again; --force reruns all."""
+    from planner.engine.runner import jobs_left_running, rescue_from_journal
+    from planner.errors import EngineError
+
+    running = jobs_left_running(dag)
+    if running:
+        pids = ", ".join(map(str, running))
+        raise EngineError(
+            f"jobs a killed 'wfplan run' started still run (pid {pids}); 'wfplan run "
+            f"{args.submit_dir}' stops them and resumes, or stop them before submitting",
+            source=str(dag),
+        )
+    written = None if args.force else rescue_from_journal(dag)
+    if written is not None:
+        print(f"wrote {written.name}: the nodes 'wfplan run' finished, for DAGMan to skip")
 
 
 def _refuse_live_dagman(dag: Path) -> None:

@@ -60,8 +60,11 @@ __all__ = [
     "TxSummary",
     "engine_running",
     "find_dag",
+    "jobs_left_running",
     "newest_rescue",
+    "rescue_from_journal",
     "status_path",
+    "write_rescue",
 ]
 
 MAX_SCRIPTS = 20  # DAGMan's default -maxpre / -maxpost
@@ -180,11 +183,12 @@ class _NodeRun:
 
 
 def _start_ticks(pid: int) -> int | None:
-    """The start time of a process in clock ticks (Linux), to tell it from a reused pid."""
+    """The start time of a process in clock ticks (Linux), to tell it from a reused pid;
+    None when it is gone or a zombie (it has ended; only its parent's wait is missing)."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
             fields = fh.read().rsplit(")", 1)[1].split()
-        return int(fields[19])
+        return None if fields[0] == "Z" else int(fields[19])
     except (OSError, IndexError, ValueError):
         return None
 
@@ -322,6 +326,64 @@ def _refuse_live_dagman(dag_path: Path) -> None:
             "wait for it to end or condor_rm it, then run again",
             source=str(dag_path),
         )
+
+
+def write_rescue(dag: Dag, finished: set[str], failed: set[str]) -> Path:
+    """Write the next ``<dag>.rescueNNN``: DONE lines in file order, FINAL never DONE, as
+    DAGMan writes its partial rescue files (so either engine applies it)."""
+    dag_path = dag.path
+    existing = rescue_files(dag_path)
+    number = 1
+    if existing:
+        number = int(existing[-1].name[len(dag_path.name) + len(".rescue") :]) + 1
+    path = dag_path.with_name(f"{dag_path.name}.rescue{number:03d}")
+    done = [n for n, node in dag.nodes.items() if n in finished and not node.final]
+    bad = [n for n, node in dag.nodes.items() if n in failed and not node.final]
+    lines = [
+        f"# Rescue DAG file, created by wfplan run for {dag_path.name}",
+        f"# Total number of nodes: {len(dag.nodes)}",
+        f"# Nodes premarked DONE: {len(done)}",
+        f"# Nodes that failed: {len(bad)}",
+        "#   " + ",".join(bad) if bad else "#   (none)",
+        "",
+        *(f"DONE {n}" for n in done),
+    ]
+    atomic_write_text(path, "\n".join(lines) + "\n", error=EngineError)
+    return path
+
+
+def jobs_left_running(dag_path: Path) -> list[int]:
+    """Pids of jobs a killed engine started that still run (same pid and start time)."""
+    journal = dag_path.with_name(dag_path.name + ".journal")
+    if not journal.exists():
+        return []
+    _, _, orphans = _read_journal(journal, "")
+    return sorted(pid for pid, t in orphans.items() if t >= 0 and _start_ticks(pid) == t)
+
+
+def rescue_from_journal(dag_path: Path) -> Path | None:
+    """Put what the embedded engine's journal knows into a rescue file, for DAGMan.
+
+    The journal is the engine's own record; after a Ctrl-C or a ``kill -9`` it holds
+    finished nodes no rescue file has. Returns the rescue file written, or None when the
+    newest rescue file already covers the journal or the journal belongs to another
+    version of the DAG.
+    """
+    journal = dag_path.with_name(dag_path.name + ".journal")
+    if not journal.exists():
+        return None
+    same, finished, _ = _read_journal(journal, _dag_digest(dag_path))
+    if not same:
+        return None
+    dag = parse_dag(dag_path)
+    known = {n for n, node in dag.nodes.items() if node.done}
+    rescue = newest_rescue(dag_path)
+    if rescue is not None:
+        known.update(parse_rescue(rescue, dag))
+    done = {n for n in finished if n in dag.nodes}
+    if done <= known:
+        return None
+    return write_rescue(dag, done | known, set())
 
 
 class Engine:
@@ -958,29 +1020,11 @@ class Engine:
         return any(r.state != "done" for r in self.runs.values() if not r.node.final)
 
     def _write_rescue(self) -> Path:
-        done = {n for n, r in self.runs.items() if r.state == "done"}
-        return self._write_rescue_of(done)
+        return self._write_rescue_of({n for n, r in self.runs.items() if r.state == "done"})
 
     def _write_rescue_of(self, finished: set[str]) -> Path:
-        existing = rescue_files(self.dag_path)
-        number = 1
-        if existing:
-            number = int(existing[-1].name[len(self.dag_path.name) + len(".rescue") :]) + 1
-        path = self._path(f".rescue{number:03d}")
-        # In file order, FINAL never DONE: as DAGMan writes them.
-        done = [n for n, r in self.runs.items() if n in finished and not r.node.final]
-        failed = [n for n, r in self.runs.items() if r.state == "failed" and not r.node.final]
-        lines = [
-            f"# Rescue DAG file, created by wfplan run for {self.dag_path.name}",
-            f"# Total number of nodes: {len(self.runs)}",
-            f"# Nodes premarked DONE: {len(done)}",
-            f"# Nodes that failed: {len(failed)}",
-            "#   " + ",".join(failed) if failed else "#   (none)",
-            "",
-            *(f"DONE {n}" for n in done),
-        ]
-        atomic_write_text(path, "\n".join(lines) + "\n", error=EngineError)
-        return path
+        failed = {n for n, r in self.runs.items() if r.state == "failed"}
+        return write_rescue(self.dag, finished, failed)
 
     def run(self) -> RunResult:
         """Run the DAG to the end; Ctrl-C stops the jobs and leaves a resumable state."""

@@ -7,8 +7,12 @@ job) and writes DAGMan's ``<dag>.condor.sub`` like condor_submit_dag; it needs n
 from __future__ import annotations
 
 import fcntl
+import json
 import os
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -151,3 +155,71 @@ def test_without_a_schedd_nothing_is_left_that_looks_submitted(
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and "no HTCondor schedd reachable" in err[0], err
         assert not (submit_dir / "w.dag.condor.sub").exists()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _killed_engine(submit_dir: Path) -> int:
+    """Run the DAG A -> S with 'wfplan run', kill -9 it while S runs; S's pid."""
+    (submit_dir / "a.sub").write_text(
+        "executable = /bin/sh\narguments = \"-c 'echo $(JOB) >> ran.txt'\"\nqueue\n"
+    )
+    (submit_dir / "s.sub").write_text("executable = /bin/sleep\narguments = 30\nqueue\n")
+    (submit_dir / "w.dag").write_text("JOB A a.sub\nJOB S s.sub\nPARENT A CHILD S\n")
+    cmd = [sys.executable, "-m", "planner.cli", "run", str(submit_dir), "-j", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    journal = submit_dir / "w.dag.journal"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        text = journal.read_text() if journal.exists() else ""
+        if '"start": "S"' in text:
+            break
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    line = next(x for x in journal.read_text().splitlines() if '"start": "S"' in x)
+    return int(json.loads(line)["pid"])
+
+
+def test_dagman_takes_over_from_a_killed_wfplan_run(
+    pool: list[Any], submit_dir: Path, capsys
+) -> None:
+    orphan = _killed_engine(submit_dir)
+    try:
+        # The killed engine's job still runs: DAGMan must not start it a second time.
+        assert main(["submit", str(submit_dir)]) == 1
+        assert f"(pid {orphan})" in capsys.readouterr().err
+    finally:
+        os.killpg(orphan, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while _alive(orphan) and time.monotonic() < deadline:
+        time.sleep(0.02)  # a zombie until something reaps it: ended all the same
+    assert main(["submit", str(submit_dir)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        "wrote w.dag.rescue001: the nodes 'wfplan run' finished, for DAGMan to skip",
+        "submitted w.dag: DAGMan job 42.0; it applies w.dag.rescue001",
+    ]
+    from planner.engine.dagfile import parse_dag, parse_rescue
+
+    rescue = submit_dir / "w.dag.rescue001"
+    assert parse_rescue(rescue, parse_dag(submit_dir / "w.dag")) == ["A"]
+    assert not (submit_dir / "w.dag.lock").exists()
+
+
+def test_force_submit_writes_no_rescue_from_the_journal(
+    pool: list[Any], submit_dir: Path, capsys
+) -> None:
+    orphan = _killed_engine(submit_dir)
+    os.killpg(orphan, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while _alive(orphan) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert main(["submit", "--force", str(submit_dir)]) == 0
+    assert capsys.readouterr().out == "submitted w.dag: DAGMan job 42.0\n"
+    assert not (submit_dir / "w.dag.rescue001").exists()
