@@ -317,6 +317,18 @@ def engine_running(dag_path: Path) -> bool:
     return False
 
 
+def _remove(lock: Path) -> None:
+    """Remove DAGMan's stale lock; left in place, it would send the next DAGMan into
+    recovery mode over a node log this engine does not write."""
+    try:
+        lock.unlink(missing_ok=True)
+    except OSError as exc:
+        raise EngineError(
+            f"cannot remove DAGMan's stale lock ({exc.strerror}); remove it, then run again",
+            source=str(lock),
+        )
+
+
 def _refuse_live_dagman(dag_path: Path) -> None:
     """A condor_dagman that still runs this DAG owns it: never run beside it."""
     pid = running_dagman(dag_path)
@@ -498,12 +510,15 @@ class Engine:
         a later DAGMan sees them too, then remove the lock so that DAGMan starts afresh
         from that rescue file instead of replaying a log this engine does not write."""
         lock = dagman_lock(self.dag_path)
-        if not lock.exists():
+        try:
+            text = lock.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
             return []
-        text = lock.read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            raise EngineError(f"cannot read DAGMan's lock: {exc.strerror}", source=str(lock))
         if lock_pid(text) is None:
             # Not DAGMan's (an empty lock older wfplan versions left): no state behind it.
-            lock.unlink()
+            _remove(lock)
             return [f"removed {lock.name}, a lock no DAGMan wrote"]
         notes = []
         if not self.fresh:
@@ -523,7 +538,7 @@ class Engine:
                 )
             if new:
                 notes.append(f"wrote {self._write_rescue_of(done).name} with them")
-        lock.unlink()
+        _remove(lock)
         return notes
 
     def _dagman_log_state(self) -> Recovered:
