@@ -131,6 +131,7 @@ def test_submit_while_condor_dagman_runs_the_dag_is_refused(
     fake.parent.mkdir()
     fake.symlink_to("/bin/sleep")
     proc = subprocess.Popen([str(fake), "30"])
+    _wait_for_exec(proc.pid)
     try:
         (submit_dir / "w.dag.lock").write_text(f"PPID = 1\nPID = {proc.pid}\nPRECISION = 1\n")
         assert main(["submit", str(submit_dir)]) == 1
@@ -223,3 +224,12 @@ def test_force_submit_writes_no_rescue_from_the_journal(
     assert main(["submit", "--force", str(submit_dir)]) == 0
     assert capsys.readouterr().out == "submitted w.dag: DAGMan job 42.0\n"
     assert not (submit_dir / "w.dag.rescue001").exists()
+
+
+def _wait_for_exec(pid: int) -> None:
+    """Until the child has exec'd, /proc shows the forking Python, not condor_dagman."""
+    from planner.engine.dagman_state import live_dagman
+
+    deadline = time.monotonic() + 10
+    while not live_dagman(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)

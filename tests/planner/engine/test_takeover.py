@@ -190,6 +190,7 @@ def test_run_refuses_a_dag_a_live_dagman_runs(dagman_leftovers: Path, tmp_path: 
     fake.parent.mkdir()
     fake.symlink_to("/bin/sleep")
     proc = subprocess.Popen([str(fake), "30"])
+    _wait_for_exec(proc.pid)
     try:
         dagman_leftovers.with_name("w.dag.lock").write_text(_lock_text(proc.pid))
         with pytest.raises(EngineError, match=rf"condor_dagman \(pid {proc.pid}\) is running"):
@@ -323,3 +324,12 @@ def test_torn_last_event_is_not_read() -> None:
     text = "".join(yield_submit_lines(7, "A", "2026-01-02 03:04:05"))
     torn = text + "005 (007.000.000) 2026-01-02 03:04:06 Job terminated.\n\t(1) Normal"
     assert [e.code for e in yield_events(torn.splitlines())] == [0, 1]
+
+
+def _wait_for_exec(pid: int) -> None:
+    """Until the child has exec'd, /proc shows the forking Python, not condor_dagman."""
+    from planner.engine.dagman_state import live_dagman
+
+    deadline = time.monotonic() + 10
+    while not live_dagman(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
