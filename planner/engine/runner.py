@@ -39,12 +39,33 @@ from typing import IO, Any
 
 from catalogs.atomic import atomic_write_text
 from planner.engine.dagfile import Dag, DagNode, Script, parse_dag, parse_rescue
+from planner.engine.dagman_state import (
+    Recovered,
+    dagman_lock,
+    dagman_nodes_log,
+    engine_lock,
+    engine_nodes_log,
+    lock_pid,
+    recover,
+    running_dagman,
+)
 from planner.engine.submitfile import JobSpec, read_submit_file, read_submit_text
 from planner.engine.transfer import copy_in, copy_out, sandbox_executable
-from planner.engine.userlog import UserLogs
+from planner.engine.userlog import UserLogs, yield_events
 from planner.errors import EngineError
 
-__all__ = ["Engine", "RunResult", "TxSummary", "find_dag", "newest_rescue", "status_path"]
+__all__ = [
+    "Engine",
+    "RunResult",
+    "TxSummary",
+    "engine_running",
+    "find_dag",
+    "jobs_left_running",
+    "newest_rescue",
+    "rescue_from_journal",
+    "status_path",
+    "write_rescue",
+]
 
 MAX_SCRIPTS = 20  # DAGMan's default -maxpre / -maxpost
 NEVER_RAN = -1001  # $RETURN when the job could not be started (DAGMan uses -100x codes)
@@ -162,11 +183,12 @@ class _NodeRun:
 
 
 def _start_ticks(pid: int) -> int | None:
-    """The start time of a process in clock ticks (Linux), to tell it from a reused pid."""
+    """The start time of a process in clock ticks (Linux), to tell it from a reused pid;
+    None when it is gone or a zombie (it has ended; only its parent's wait is missing)."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
             fields = fh.read().rsplit(")", 1)[1].split()
-        return int(fields[19])
+        return None if fields[0] == "Z" else int(fields[19])
     except (OSError, IndexError, ValueError):
         return None
 
@@ -252,6 +274,130 @@ class _Syncer(threading.Thread):
         self.sync()
 
 
+def _take_engine_lock(dag_path: Path) -> IO[str]:
+    """Hold the engine's lock file (flock: released by the kernel even after kill -9)."""
+    path = engine_lock(dag_path)
+    while True:
+        try:
+            fh = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (held for the run)
+        except OSError as exc:
+            raise EngineError(
+                f"cannot write beside the DAG ({exc.strerror}): the engine keeps its journal, "
+                "status and rescue files there",
+                source=str(dag_path),
+            )
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.close()
+            raise EngineError("another 'wfplan run' is running this DAG", source=str(dag_path))
+        try:
+            same = os.stat(path).st_ino == os.fstat(fh.fileno()).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            fh.truncate(0)
+            fh.write(f"{os.getpid()}\n")
+            fh.flush()
+            return fh
+        fh.close()  # the previous holder removed it between our open and flock
+
+
+def engine_running(dag_path: Path) -> bool:
+    """Whether an embedded engine holds this DAG's lock right now."""
+    try:
+        fh = open(engine_lock(dag_path), encoding="utf-8")  # noqa: SIM115
+    except OSError:
+        return False
+    with fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+    return False
+
+
+def _remove(lock: Path) -> None:
+    """Remove DAGMan's stale lock; left in place, it would send the next DAGMan into
+    recovery mode over a node log this engine does not write."""
+    try:
+        lock.unlink(missing_ok=True)
+    except OSError as exc:
+        raise EngineError(
+            f"cannot remove DAGMan's stale lock ({exc.strerror}); remove it, then run again",
+            source=str(lock),
+        )
+
+
+def _refuse_live_dagman(dag_path: Path) -> None:
+    """A condor_dagman that still runs this DAG owns it: never run beside it."""
+    pid = running_dagman(dag_path)
+    if pid is not None:
+        raise EngineError(
+            f"condor_dagman (pid {pid}) is running this DAG ({dagman_lock(dag_path).name}); "
+            "wait for it to end or condor_rm it, then run again",
+            source=str(dag_path),
+        )
+
+
+def write_rescue(dag: Dag, finished: set[str], failed: set[str]) -> Path:
+    """Write the next ``<dag>.rescueNNN``: DONE lines in file order, FINAL never DONE, as
+    DAGMan writes its partial rescue files (so either engine applies it)."""
+    dag_path = dag.path
+    existing = rescue_files(dag_path)
+    number = 1
+    if existing:
+        number = int(existing[-1].name[len(dag_path.name) + len(".rescue") :]) + 1
+    path = dag_path.with_name(f"{dag_path.name}.rescue{number:03d}")
+    done = [n for n, node in dag.nodes.items() if n in finished and not node.final]
+    bad = [n for n, node in dag.nodes.items() if n in failed and not node.final]
+    lines = [
+        f"# Rescue DAG file, created by wfplan run for {dag_path.name}",
+        f"# Total number of nodes: {len(dag.nodes)}",
+        f"# Nodes premarked DONE: {len(done)}",
+        f"# Nodes that failed: {len(bad)}",
+        "#   " + ",".join(bad) if bad else "#   (none)",
+        "",
+        *(f"DONE {n}" for n in done),
+    ]
+    atomic_write_text(path, "\n".join(lines) + "\n", error=EngineError)
+    return path
+
+
+def jobs_left_running(dag_path: Path) -> list[int]:
+    """Pids of jobs a killed engine started that still run (same pid and start time)."""
+    journal = dag_path.with_name(dag_path.name + ".journal")
+    if not journal.exists():
+        return []
+    _, _, orphans = _read_journal(journal, "")
+    return sorted(pid for pid, t in orphans.items() if t >= 0 and _start_ticks(pid) == t)
+
+
+def rescue_from_journal(dag_path: Path) -> Path | None:
+    """Put what the embedded engine's journal knows into a rescue file, for DAGMan.
+
+    The journal is the engine's own record; after a Ctrl-C or a ``kill -9`` it holds
+    finished nodes no rescue file has. Returns the rescue file written, or None when the
+    newest rescue file already covers the journal or the journal belongs to another
+    version of the DAG.
+    """
+    journal = dag_path.with_name(dag_path.name + ".journal")
+    if not journal.exists():
+        return None
+    same, finished, _ = _read_journal(journal, _dag_digest(dag_path))
+    if not same:
+        return None
+    dag = parse_dag(dag_path)
+    known = {n for n, node in dag.nodes.items() if node.done}
+    rescue = newest_rescue(dag_path)
+    if rescue is not None:
+        known.update(parse_rescue(rescue, dag))
+    done = {n for n in finished if n in dag.nodes}
+    if done <= known:
+        return None
+    return write_rescue(dag, done | known, set())
+
+
 class Engine:
     """Run one DAG; see the module docstring. ``slots`` is ``-j``."""
 
@@ -329,6 +475,7 @@ class Engine:
             marked = parse_rescue(rescue, self.dag)
             done.update(marked)
             notes.append(f"applied {rescue.name} ({len(marked)} nodes done)")
+        notes.extend(self._take_over_from_dagman(done))
         journal = self._path(".journal")
         digest = _dag_digest(self.dag_path)
         if journal.exists():
@@ -355,6 +502,52 @@ class Engine:
                 self.runs[name].state = "done"
         self.done_count = sum(1 for r in self.runs.values() if r.state == "done")
         return notes
+
+    def _take_over_from_dagman(self, done: set[str]) -> list[str]:
+        """Continue where a condor_dagman that did not exit cleanly stopped (its lock is
+        left; _refuse_live_dagman has checked that it no longer runs): add the nodes its
+        node log shows done, as its recovery mode would, record them in a rescue file so
+        a later DAGMan sees them too, then remove the lock so that DAGMan starts afresh
+        from that rescue file instead of replaying a log this engine does not write."""
+        lock = dagman_lock(self.dag_path)
+        try:
+            text = lock.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise EngineError(f"cannot read DAGMan's lock: {exc.strerror}", source=str(lock))
+        if lock_pid(text) is None:
+            # Not DAGMan's (an empty lock older wfplan versions left): no state behind it.
+            _remove(lock)
+            return [f"removed {lock.name}, a lock no DAGMan wrote"]
+        notes = []
+        if not self.fresh:
+            recovered = self._dagman_log_state()
+            new = recovered.done - done
+            done.update(recovered.done)
+            notes.append(
+                f"took over from condor_dagman ({lock.name} left, no DAGMan running): "
+                f"{len(recovered.done)} nodes done in {dagman_nodes_log(self.dag_path).name}"
+            )
+            if recovered.unfinished:
+                names = ", ".join(sorted(recovered.unfinished))
+                notes.append(
+                    f"{len(recovered.unfinished)} job(s) DAGMan submitted never ended in its "
+                    f"log and run again here ({names}); if that DAGMan is only held, "
+                    "condor_rm it"
+                )
+            if new:
+                notes.append(f"wrote {self._write_rescue_of(done).name} with them")
+        _remove(lock)
+        return notes
+
+    def _dagman_log_state(self) -> Recovered:
+        log = dagman_nodes_log(self.dag_path)
+        try:
+            with open(log, encoding="utf-8", errors="replace") as fh:
+                return recover(self.dag, yield_events(fh))
+        except FileNotFoundError:
+            return recover(self.dag, ())
 
     # ---- bookkeeping --------------------------------------------------------------
 
@@ -845,46 +1038,24 @@ class Engine:
         return any(r.state != "done" for r in self.runs.values() if not r.node.final)
 
     def _write_rescue(self) -> Path:
-        existing = rescue_files(self.dag_path)
-        number = 1
-        if existing:
-            number = int(existing[-1].name[len(self.dag_path.name) + len(".rescue") :]) + 1
-        path = self._path(f".rescue{number:03d}")
-        done = [n for n, r in self.runs.items() if r.state == "done" and not r.node.final]
-        failed = [n for n, r in self.runs.items() if r.state == "failed" and not r.node.final]
-        lines = [
-            f"# Rescue DAG file, created by wfplan run for {self.dag_path.name}",
-            f"# Total number of nodes: {len(self.runs)}",
-            f"# Nodes premarked DONE: {len(done)}",
-            f"# Nodes that failed: {len(failed)}",
-            "#   " + ",".join(failed) if failed else "#   (none)",
-            "",
-            *(f"DONE {n}" for n in done),
-        ]
-        atomic_write_text(path, "\n".join(lines) + "\n", error=EngineError)
-        return path
+        return self._write_rescue_of({n for n, r in self.runs.items() if r.state == "done"})
+
+    def _write_rescue_of(self, finished: set[str]) -> Path:
+        failed = {n for n, r in self.runs.items() if r.state == "failed"}
+        return write_rescue(self.dag, finished, failed)
 
     def run(self) -> RunResult:
         """Run the DAG to the end; Ctrl-C stops the jobs and leaves a resumable state."""
-        lock_path = self._path(".lock")
+        lock = _take_engine_lock(self.dag_path)
         try:
-            lock = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 (held for the run)
-        except OSError as exc:
-            raise EngineError(
-                f"cannot write beside the DAG ({exc.strerror}): the engine keeps its journal, "
-                "status and rescue files there",
-                source=str(self.dag_path),
-            )
-        try:
-            try:
-                fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise EngineError(
-                    "another 'wfplan run' is running this DAG", source=str(self.dag_path)
-                )
+            _refuse_live_dagman(self.dag_path)
             with self._signals_as_stop():
                 return self._run_locked()
         finally:
+            # Removed before it is released: a waiting engine then finds the path gone
+            # (or a new file) and retries, so two engines never hold two different files.
+            with contextlib.suppress(OSError):
+                engine_lock(self.dag_path).unlink()
             lock.close()
 
     @contextlib.contextmanager
@@ -924,7 +1095,9 @@ class Engine:
         self.events = open(self._path(".events"), "a", encoding="utf-8", buffering=1)  # noqa: SIM115
         self.journal = open(self._path(".journal"), "a", encoding="utf-8")  # noqa: SIM115
         self.userlogs = UserLogs()
-        self.nodes_log = self._path(".nodes.log")  # DAGMan's default node log
+        # Not DAGMan's <dag>.nodes.log: its cluster ids are pids, which a DAGMan in
+        # recovery mode would take for its own jobs and abort on.
+        self.nodes_log = engine_nodes_log(self.dag_path)
         self.syncer = _Syncer(self.journal.fileno())
         self.syncer.start()
         self.scripts_out = open(self._path(".scripts.out"), "ab")  # noqa: SIM115

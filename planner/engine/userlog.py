@@ -1,9 +1,11 @@
-"""HTCondor job event logs (the submit file's ``log``), written by the embedded engine.
+"""HTCondor job event logs: written by the embedded engine, read back from DAGMan's.
 
 The text is HTCondor's classic user-log format, so ``htcondor.JobEventLog`` and tools
 that follow DAGMan logs read it: ``000`` submitted (with ``DAG Node:``), ``001``
 executing, ``005`` terminated (return value or signal, CPU usage). The cluster id is
 the job's process id. Lines come from pure generators; :class:`UserLogs` appends them.
+:func:`yield_events` reads the same format (what DAGMan leaves in ``<dag>.nodes.log``)
+into :class:`LogEvent` values.
 
 >>> print("".join(yield_submit_lines(42, "A", "2026-01-02 03:04:05")), end="")
 000 (042.000.000) 2026-01-02 03:04:05 Job submitted from host: <127.0.0.1:0>
@@ -15,12 +17,13 @@ the job's process id. Lines come from pure generators; :class:`UserLogs` appends
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
-__all__ = ["UserLogs", "yield_submit_lines", "yield_terminated_lines"]
+__all__ = ["LogEvent", "UserLogs", "yield_events", "yield_submit_lines", "yield_terminated_lines"]
 
 HOST = "<127.0.0.1:0>"
 
@@ -94,3 +97,58 @@ class UserLogs:
         for fh in self.handles.values():
             fh.close()
         self.handles.clear()
+
+
+# Event codes DAGMan acts on (HTCondor's ULogEventNumber).
+SUBMIT, EXECUTE, TERMINATED, ABORTED, POST_TERMINATED = 0, 1, 5, 9, 16
+
+_HEADER = re.compile(r"(\d{3}) \((-?\d+)\.(-?\d+)\.(-?\d+)\) ")
+_NORMAL = re.compile(r"\(1\) Normal termination \(return value (-?\d+)\)")
+_SIGNAL = re.compile(r"\(0\) Abnormal termination \(signal (\d+)\)")
+_NODE = re.compile(r"DAG Node: (\S+)")
+
+
+class LogEvent(NamedTuple):
+    """One event of a classic user log, reduced to what DAGMan's recovery reads."""
+
+    code: int
+    cluster: int
+    proc: int
+    node: str | None = None
+    return_value: int | None = None
+    signal: int | None = None
+
+
+def _event(code: int, cluster: int, proc: int, body: list[str]) -> LogEvent:
+    node = rv = sig = None
+    for line in body:
+        if (m := _NODE.search(line)) is not None:
+            node = m.group(1)
+        elif (m := _NORMAL.search(line)) is not None:
+            rv = int(m.group(1))
+        elif (m := _SIGNAL.search(line)) is not None:
+            sig = int(m.group(1))
+    return LogEvent(code, cluster, proc, node, rv, sig)
+
+
+def yield_events(lines: Iterable[str]) -> Iterator[LogEvent]:
+    """The events of a classic-format user log; a torn last event (no ``...``) is dropped,
+    as HTCondor's reader waits for it to be completed.
+
+    >>> text = "000 (7.000.000) 01/02 03:04:05 Job submitted from host: <h>\\n    DAG Node: A\\n...\\n"
+    >>> list(yield_events(text.splitlines()))
+    [LogEvent(code=0, cluster=7, proc=0, node='A', return_value=None, signal=None)]
+    """
+    head: tuple[int, int, int] | None = None
+    body: list[str] = []
+    for line in lines:
+        if head is None:
+            m = _HEADER.match(line)
+            if m is not None:
+                head = (int(m.group(1)), int(m.group(2)), int(m.group(3)))
+                body = [line[m.end() :]]
+        elif line.rstrip() == "...":
+            yield _event(*head, body)
+            head = None
+        else:
+            body.append(line)

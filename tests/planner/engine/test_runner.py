@@ -288,7 +288,7 @@ def test_second_engine_on_same_dag_is_refused(write, sh_submit):
     dag = write("w.dag", "JOB A a.sub\n")
     import fcntl
 
-    with open(dag.with_name("w.dag.lock"), "a+") as fh:
+    with open(dag.with_name("w.dag.wfplan.lock"), "a+") as fh:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
         with pytest.raises(EngineError, match="another 'wfplan run'"):
             Engine(dag, slots=1, progress=False).run()
@@ -450,7 +450,7 @@ def test_job_log_is_an_htcondor_user_log(write, sh_submit, run_dag):
     assert events[2]["ReturnValue"] == 3
     assert events[5]["TerminatedBySignal"] == 9 and not events[5]["TerminatedNormally"]
     assert events[0].cluster == events[2].cluster != events[3].cluster
-    nodes_log = htcondor.JobEventLog(str(dag.with_name("w.dag.nodes.log"))).events(0)
+    nodes_log = htcondor.JobEventLog(str(dag.with_name("w.dag.wfplan.nodes.log"))).events(0)
     assert [e.type.name for e in nodes_log] == [k for k, _ in kinds]
 
 
