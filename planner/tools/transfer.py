@@ -22,6 +22,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -412,6 +413,9 @@ def _stoppable() -> Iterator[None]:
     """Turn SIGTERM/SIGINT into :class:`_Stopped` while the block runs; afterwards the
     previous handlers are back, and a stop ends the process by that same signal (so
     DAGMan, or whoever waits, sees the job killed, as without the cleanup)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers (and receives the signals)
+        return
     stops = (signal.SIGTERM, signal.SIGINT)
     previous = {sig: signal.signal(sig, _raise_stopped) for sig in stops}
     try:

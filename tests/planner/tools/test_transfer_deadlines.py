@@ -270,3 +270,14 @@ def test_planned_limits_name_the_property() -> None:
     assert planned_limits({"pegasus.selector.site": "random"}) == {}
     with pytest.raises(BadLimit, match=r"pegasus.transfer.http.connect.timeout in conf"):
         planned_limits({"pegasus.transfer.http.connect.timeout": "soon"}, "conf")
+
+
+def test_main_outside_the_main_thread_sets_no_handlers(tmp_path: Path) -> None:
+    src = tmp_path / "a"
+    src.write_text("a")
+    m = _manifest(tmp_path, [{"lfn": "a", "src": [src.as_uri()], "dst": str(tmp_path / "b")}])
+    codes: list[int] = []
+    worker = threading.Thread(target=lambda: codes.append(transfer.main([str(m)])))
+    worker.start()
+    worker.join(LIMIT)
+    assert codes == [0] and (tmp_path / "b").read_text() == "a"
