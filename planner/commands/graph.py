@@ -505,11 +505,14 @@ def _draw_nodes(
             edgecolors="white",
             linewidths=0.5,
         )
-    second_row = set()
+    second_row: set[str] = set()
     if fit.mode == "staggered labels":
-        for members in order_levels(shown.nodes, shown.edges).values():
-            second_row.update(members[1::2])
-    row = (_measure(["Ag"])[1] + 0.03) * 72  # points
+        rows: dict[float, list[tuple[float, str]]] = {}
+        for name, (x, y) in pos.items():
+            rows.setdefault(y, []).append((x, name))
+        for row_nodes in rows.values():
+            second_row.update(name for _, name in sorted(row_nodes)[1::2])
+    row = (_measure(["Ag"])[1] + 0.03) * 72  # points down to the second row
     texts = []
     for name, _, _ in shown.nodes:
         x, y = pos[name]
