@@ -72,6 +72,8 @@ FONT = 7.0  # points, node labels
 TITLE_FONT = 12.0
 LABEL_CHARS = 18  # a longer label is shortened in the middle
 WIDTH_CAP = 36.0  # the widest level may not be wider than this
+# a picture wider than FLAT_WIDTH and ASPECT times its height staggers its labels
+FLAT_WIDTH, ASPECT = 16.0, 4.0
 HEIGHT_CAP = 300.0
 LEFT, TOP, BOTTOM = 0.9, 0.6, 0.3
 SWEEPS = 4
@@ -365,12 +367,15 @@ def _measure(texts: Iterable[str], size: float = FONT) -> tuple[float, float]:
 def _fit_labels(shown: Picture) -> _Fit | None:
     """Every node with its label within the width cap: side by side, staggered on two
     rows, or upright; None when even upright labels would not fit."""
-    widest = max(_level_widths(shown.nodes).values(), default=1)
+    widths = _level_widths(shown.nodes)
+    widest = max(widths.values(), default=1)
     labels = {name: node_label(name, group) for name, _, group in shown.nodes}
     w, h = _measure(labels.values())
-    if widest * (w + 0.2) <= WIDTH_CAP:
+    side_by_side = widest * (w + 0.2)
+    flat = side_by_side > max(FLAT_WIDTH, ASPECT * len(widths) * (h + 0.6))
+    if side_by_side <= WIDTH_CAP and not flat:
         return _Fit("labels", max(w + 0.2, 0.3), h + 0.6, labels)
-    if widest * (w + 0.2) / 2 <= WIDTH_CAP:  # every other label one row lower
+    if side_by_side / 2 <= WIDTH_CAP:  # every other label one row lower
         return _Fit("staggered labels", max((w + 0.2) / 2, 0.3), 2 * h + 0.65, labels)
     if widest * (h + 0.08) <= WIDTH_CAP:
         return _Fit("upright labels", max(h + 0.08, 0.16), w + 0.6, labels)

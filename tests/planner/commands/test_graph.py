@@ -198,14 +198,30 @@ def test_a_20_job_concrete_graph_has_a_label_per_node_and_none_overlap(
     assert "ID00007" in texts  # the transformation is in the legend, not in every label
 
 
-@pytest.mark.parametrize(("name", "nodes"), [("CyberShake_100.xml", 100), ("Montage_25.xml", 25)])
+@pytest.mark.parametrize(
+    ("name", "nodes", "mode"),
+    [
+        # 50 jobs on one of 4 levels: side by side would be ten times wider than tall
+        ("CyberShake_100.xml", 100, "staggered labels"),
+        ("Montage_25.xml", 25, "labels"),
+    ],
+)
 def test_abstract_workflows_under_the_threshold_label_every_job(
-    tmp_path: Path, shared_data: Path, saved: list[Any], name: str, nodes: int
+    tmp_path: Path,
+    shared_data: Path,
+    saved: list[Any],
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    nodes: int,
+    mode: str,
 ) -> None:
     out = tmp_path / "a.png"
     assert main(["graph", str(shared_data / "dax" / name), "-o", str(out)]) == 0
+    assert capsys.readouterr().out.endswith(f"; every node, {mode})\n")
     (fig,) = saved
     assert len(_assert_readable(fig)) == nodes
+    height, width = fig.bbox.height, fig.bbox.width
+    assert width <= 4.5 * height
 
 
 def test_the_16_tile_montage_labels_every_job(
