@@ -40,6 +40,7 @@ from planner.passes.select_sites import Placement, normalise_selector, select_si
 from planner.passes.stage import MAXJOBS, StagingOptions, stage
 from planner.passes.validate import validate
 from planner.properties import as_profiles, truthy
+from planner.tools.deadlines import BadLimit, planned_limits
 from sites.model import SiteCatalog
 from sites.style import SiteStyle, site_style
 
@@ -93,6 +94,7 @@ def _plan(workflow: Workflow, catalogs: Catalogs, options: PlanOptions) -> Concr
     graph = build_job_graph(workflow)
     _validate(workflow, rc, tc, sc, graph)
     props = options.properties
+    transfer_http = _transfer_limits(props)
     try:
         topo = graph.topological_order()
     except CycleError as exc:
@@ -195,6 +197,8 @@ def _plan(workflow: Workflow, catalogs: Catalogs, options: PlanOptions) -> Concr
         record["cluster_auto"] = list(auto_lines)
     if options.submit_dir is not None:
         record["submit_dir"] = options.submit_dir
+    if transfer_http:  # only when asked, so plans without it keep their bytes
+        record["transfer_http"] = transfer_http
     return ConcreteWorkflow.model_construct(
         name=workflow.name,
         nodes=nodes,
@@ -280,6 +284,14 @@ def _staging_options(name: str, options: PlanOptions, props: Mapping[str, str]) 
         retry=props.get("dagman.retry", "1"),
         properties=props,
     )
+
+
+def _transfer_limits(props: Mapping[str, str]) -> dict[str, Any]:
+    """The ``pegasus.transfer.http.*`` properties as the transfer manifests' ``"http"``."""
+    try:
+        return planned_limits(props, "the properties")
+    except BadLimit as exc:
+        raise PlannerError(str(exc))
 
 
 def _output_rc(name: str, options: PlanOptions) -> str:

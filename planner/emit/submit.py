@@ -86,6 +86,8 @@ class EmitContext:
     _resources: dict[tuple[int, str], tuple[object, tuple[tuple[str, str], ...]]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    # the transfer manifests' "http" limits (pegasus.transfer.http.*); empty: the defaults
+    transfer_http: tuple[tuple[str, Any], ...] = ()
 
     @cached_property
     def log(self) -> str:
@@ -198,7 +200,10 @@ def _tool_manifest_text(node: Node, ctx: EmitContext, named: bool) -> str:
         files = ",".join([_STR(t.dst) for t in node.files])
         return f'{{"files":[{files}]{"," if named else ""}{name}}}'
     transfers = ",".join(map(_transfer_json, node.files))
-    return f'{{{name}{"," if named else ""}"transfers":[{transfers}]}}'
+    http = (
+        f'"http":{MANIFEST_ENCODER.encode(dict(ctx.transfer_http))},' if ctx.transfer_http else ""
+    )
+    return f'{{{http}{name}{"," if named else ""}"transfers":[{transfers}]}}'
 
 
 _BOOL = {True: "true", False: "false"}
@@ -228,7 +233,10 @@ def _tool_manifest(node: Node, ctx: EmitContext) -> dict[str, Any]:
         return {"catalog": ctx.output_rc, "replicas": replicas}
     if node.kind is NodeKind.CLEANUP:
         return {"files": [t.dst for t in node.files]}
-    return {"transfers": [_transfer(t) for t in node.files]}
+    manifest: dict[str, Any] = {"transfers": [_transfer(t) for t in node.files]}
+    if ctx.transfer_http:
+        manifest["http"] = dict(ctx.transfer_http)
+    return manifest
 
 
 def _transfer(t: Transfer) -> dict[str, Any]:

@@ -272,6 +272,13 @@ def _data_configuration(cw: ConcreteWorkflow) -> DataConfiguration:
         raise EmitError(f"option data_configuration {value!r} is not one of {names}")
 
 
+def _transfer_http(cw: ConcreteWorkflow) -> tuple[tuple[str, Any], ...]:
+    value = cw.options.get("transfer_http") or {}
+    if not isinstance(value, Mapping):
+        raise EmitError(f"option transfer_http {value!r} is not an object")
+    return tuple(sorted(value.items()))
+
+
 def write_submit_dir(
     cw: ConcreteWorkflow,
     submit_dir: Path,
@@ -305,6 +312,7 @@ def write_submit_dir(
         output_rc=_output_rc(cw, target),
         data_configuration=_data_configuration(cw),
         site_styles=cw.site_styles,
+        transfer_http=_transfer_http(cw),
     )
     if emit_mode not in EMIT_MODES:
         raise EmitError(f"submit-file mode {emit_mode!r} is not one of {', '.join(EMIT_MODES)}")

@@ -5,10 +5,13 @@ The manifest may also be named as ``BUNDLE OFFSET NODE`` (planner.tools.manifest
 Each transfer tries its ``src`` URLs in order (``file://`` copied or symlinked,
 ``http(s)://`` downloaded with timeouts and retries), writes to a temporary name beside
 the destination, checks the sha256 when given, then renames: a reader never sees half a
-file. An ``http(s)://`` destination (a staging site behind a file server) is written with
-HTTP PUT, the file streamed from disk (an http source is downloaded to a temporary file
-first) after its sha256 is checked, with the same timeouts and retries. Exit 0 when every
-file arrived, else 1 with one line per failed LFN.
+file, and the temporary file is removed when a source fails or the tool is stopped
+(SIGTERM, SIGINT). An http source has a connect timeout and a deadline for the whole
+file (planner.tools.deadlines). An ``http(s)://`` destination (a staging site behind a
+file server) is written with HTTP PUT, the file streamed from disk (an http source is
+downloaded to a temporary file first) after its sha256 is checked, with the same
+timeouts and retries. Every source left is one line on stderr saying why. Exit 0 when
+every file arrived, else 1 with one line per failed LFN.
 """
 
 from __future__ import annotations
@@ -16,14 +19,19 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from planner.tools.deadlines import BadLimit, HttpLimits, limits_from
 from planner.tools.manifest import (
     MANIFEST_USAGE,
     is_manifest_args,
@@ -44,13 +52,23 @@ __all__ = [
 ]
 
 CHUNK = 1 << 20
-HTTP_TIMEOUT = (10.0, 60.0)  # connect, read (seconds)
-HTTP_ATTEMPTS = 3
 BACKOFF = 0.5  # seconds, doubled after each failed attempt
+DEFAULT_LIMITS = HttpLimits()
+HTTP_ATTEMPTS = DEFAULT_LIMITS.attempts
+
+Log = Callable[[str], None]
+
+
+def _quiet(line: str) -> None:
+    pass
 
 
 class TransferFailed(Exception):
     """One source URL could not deliver the file; the message says why."""
+
+
+class _TooSlow(Exception):
+    """The source is behind its deadline (not retried: the time is spent)."""
 
 
 def is_http(url: str) -> bool:
@@ -96,60 +114,125 @@ def _copy_file(src: Path, tmp: Path, want_digest: bool) -> str | None:
     return h.hexdigest() if h is not None else None
 
 
-def _download(url: str, tmp: Path, want_digest: bool) -> str | None:
-    import requests
+def _download(
+    url: str,
+    tmp: Path,
+    want_digest: bool,
+    limits: HttpLimits = DEFAULT_LIMITS,
+    log: Log = _quiet,
+) -> str | None:
+    """GET ``url`` into ``tmp`` within ``limits``; the sha256 of what arrived if wanted.
 
+    Connection errors, timeouts, 5xx, 408 and 429 are retried, at most
+    ``limits.attempts`` times and never past the source's deadline (``log`` hears each
+    failed attempt); another client error or a source behind its deadline is not.
+    """
+    import requests
+    import urllib3
+
+    started = time.monotonic()
     delay = BACKOFF
     last = ""
-    for attempt in range(HTTP_ATTEMPTS):
-        if attempt:
+    for attempt in range(1, limits.attempts + 1):
+        if attempt > 1:
+            if limits.min_deadline - (time.monotonic() - started) <= delay:
+                break  # the next try could not even start before the deadline
+            log(f"{url}: attempt {attempt - 1} of {limits.attempts} failed ({last}), retrying")
             time.sleep(delay)
             delay *= 2
-        h = hashlib.sha256() if want_digest else None
+        left = limits.min_deadline - (time.monotonic() - started)
+        timeout = (min(limits.connect_timeout, left), min(limits.read_timeout, left))
         try:
-            with requests.get(url, stream=True, timeout=HTTP_TIMEOUT) as resp:
+            with requests.get(url, stream=True, timeout=timeout) as resp:
                 if resp.status_code >= 400:
-                    last = f"HTTP {resp.status_code}"
+                    last = f"HTTP {resp.status_code} {resp.reason or ''}".rstrip()
                     if resp.status_code < 500 and resp.status_code not in (408, 429):
                         break  # a client error does not go away by retrying
                     continue
-                with open(tmp, "wb") as fout:
-                    for block in resp.iter_content(CHUNK):
-                        if h is not None:
-                            h.update(block)
-                        fout.write(block)
-                    fout.flush()
-                    os.fsync(fout.fileno())
-            return h.hexdigest() if h is not None else None
-        except requests.RequestException as exc:
-            last = type(exc).__name__
+                return _receive(resp, tmp, want_digest, limits, started)
+        except _TooSlow as exc:
+            last = str(exc)
+            break
+        except requests.ConnectTimeout:
+            last = f"no connection within {timeout[0]:g} s"
+        except (requests.ReadTimeout, urllib3.exceptions.ReadTimeoutError):
+            last = f"no data for {timeout[1]:g} s"
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+            last = _why(exc)
     raise TransferFailed(f"{url}: {last}")
 
 
-def http_request(method: str, url: str, body: Path | None = None, ok: Sequence[int] = ()) -> int:
+def _why(exc: BaseException) -> str:
+    """A short reason: the exception's name and its innermost cause's."""
+    inner: BaseException = exc
+    while inner.__context__ is not None and inner.__context__ is not inner:
+        inner = inner.__context__
+    if inner is exc:
+        return type(exc).__name__
+    return f"{type(exc).__name__} ({type(inner).__name__})"
+
+
+def _receive(
+    resp: Any, tmp: Path, want_digest: bool, limits: HttpLimits, started: float
+) -> str | None:
+    """Write the body to ``tmp`` as it arrives, checking the deadline after every read.
+
+    ``read1`` returns whatever one read of the socket brings, so a server trickling a
+    byte at a time is measured as it goes instead of filling a whole chunk first."""
+    h = hashlib.sha256() if want_digest else None
+    announced = int(resp.headers.get("Content-Length") or 0)
+    received = 0
+    with open(tmp, "wb") as fout:
+        while block := resp.raw.read1(CHUNK, decode_content=True):
+            received += len(block)
+            if h is not None:
+                h.update(block)
+            fout.write(block)
+            elapsed = time.monotonic() - started
+            allowed = limits.deadline(max(announced, received))
+            if elapsed > allowed:
+                raise _TooSlow(
+                    f"too slow: {received} of {announced or '?'} bytes in {elapsed:.1f} s, "
+                    f"past the deadline of {allowed:g} s (at least {limits.min_deadline:g} s, "
+                    f"or the size at {limits.min_rate:g} bytes/s)"
+                )
+        fout.flush()
+        os.fsync(fout.fileno())
+    return h.hexdigest() if h is not None else None
+
+
+def http_request(
+    method: str,
+    url: str,
+    body: Path | None = None,
+    ok: Sequence[int] = (),
+    limits: HttpLimits = DEFAULT_LIMITS,
+) -> int:
     """Send one request with the download's timeouts and retries; its final status.
 
     A 2xx status, or one listed in ``ok``, is returned; anything else raises
     :class:`TransferFailed` naming the method, URL and status. Connection errors, 5xx,
     408 and 429 are retried; other client errors are not (retrying does not fix them).
-    ``body``: a file streamed as the request body (PUT).
+    ``body``: a file streamed as the request body (PUT). ``limits`` gives the connect
+    and read timeouts and the number of attempts.
     """
     import requests
 
+    timeout = (limits.connect_timeout, limits.read_timeout)
     delay = BACKOFF
     last = ""
-    for attempt in range(HTTP_ATTEMPTS):
+    for attempt in range(limits.attempts):
         if attempt:
             time.sleep(delay)
             delay *= 2
         try:
             if body is None:
-                resp = requests.request(method, url, timeout=HTTP_TIMEOUT)
+                resp = requests.request(method, url, timeout=timeout)
             elif body.stat().st_size == 0:  # an empty stream would be sent chunked
-                resp = requests.request(method, url, data=b"", timeout=HTTP_TIMEOUT)
+                resp = requests.request(method, url, data=b"", timeout=timeout)
             else:
                 with open(body, "rb") as fh:
-                    resp = requests.request(method, url, data=fh, timeout=HTTP_TIMEOUT)
+                    resp = requests.request(method, url, data=fh, timeout=timeout)
             with resp:
                 status = resp.status_code
                 if 200 <= status < 300 or status in ok:
@@ -162,7 +245,14 @@ def http_request(method: str, url: str, body: Path | None = None, ok: Sequence[i
     raise TransferFailed(f"{method} {url}: {last}")
 
 
-def upload(src: str, dst: str, sha256: str | None = None, cwd: Path | None = None) -> None:
+def upload(
+    src: str,
+    dst: str,
+    sha256: str | None = None,
+    cwd: Path | None = None,
+    limits: HttpLimits = DEFAULT_LIMITS,
+    log: Log = _quiet,
+) -> None:
     """Deliver one ``src`` URL to the http(s) URL ``dst`` with HTTP PUT.
 
     The sha256, when given, is checked before anything is sent: a server never receives
@@ -175,8 +265,8 @@ def upload(src: str, dst: str, sha256: str | None = None, cwd: Path | None = Non
             os.close(fd)
             tmp = Path(name)
             try:
-                _check(_download(src, tmp, bool(sha256)), sha256, src)
-                http_request("PUT", dst, tmp)
+                _check(_download(src, tmp, bool(sha256), limits, log), sha256, src)
+                http_request("PUT", dst, tmp, limits=limits)
             finally:
                 tmp.unlink(missing_ok=True)
             return
@@ -185,7 +275,7 @@ def upload(src: str, dst: str, sha256: str | None = None, cwd: Path | None = Non
             raise TransferFailed(f"{src}: no such file")
         if sha256:
             _check(_sha256_of(path), sha256, src)
-        http_request("PUT", dst, path)
+        http_request("PUT", dst, path, limits=limits)
     except OSError as exc:
         raise TransferFailed(f"{src}: {exc.strerror or exc}")
 
@@ -197,17 +287,20 @@ def fetch(
     symlink: bool = False,
     cwd: Path | None = None,
     executable: bool = False,
+    limits: HttpLimits = DEFAULT_LIMITS,
+    log: Log = _quiet,
 ) -> None:
     """Deliver one ``src`` URL to ``dst`` atomically (see the module docstring).
 
     ``executable``: a staged program; the copy gets execute permission wherever it has
     read permission before it appears under ``dst`` (a symlink is left as it is).
+    ``limits`` bound an http source; ``log`` hears its failed attempts.
     """
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_name(dst)
     try:
         if src.startswith(("http://", "https://")):
-            digest = _download(src, tmp, bool(sha256))
+            digest = _download(src, tmp, bool(sha256), limits, log)
             _check(digest, sha256, src)
         else:
             path = url_to_path(src, cwd)
@@ -246,8 +339,16 @@ def _sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def run_transfers(transfers: Sequence[dict[str, Any]], cwd: Path | None = None) -> list[str]:
-    """Do every transfer; return one problem line per LFN that did not arrive."""
+def run_transfers(
+    transfers: Sequence[dict[str, Any]],
+    cwd: Path | None = None,
+    limits: HttpLimits = DEFAULT_LIMITS,
+    log: Log = _quiet,
+) -> list[str]:
+    """Do every transfer; return one problem line per LFN that did not arrive.
+
+    ``log`` hears, per LFN, every source that was left and why, and which source
+    delivered after one was left."""
     problems = []
     for t in transfers:
         lfn = t.get("lfn", "?")
@@ -261,26 +362,78 @@ def run_transfers(transfers: Sequence[dict[str, Any]], cwd: Path | None = None) 
         except (KeyError, TransferFailed) as exc:
             problems.append(f"{lfn}: bad destination: {exc}")
             continue
+
+        def note(line: str, lfn: str = lfn) -> None:
+            log(f"{lfn}: {line}")
+
         for src in sources:
             try:
                 if put:  # symlink/executable have no meaning on a file server
-                    upload(src, t["dst"], t.get("sha256"), cwd)
-                    break
-                fetch(
-                    src,
-                    dst,
-                    t.get("sha256"),
-                    bool(t.get("symlink")),
-                    cwd,
-                    executable=bool(t.get("executable")),
-                )
-                break
+                    upload(src, t["dst"], t.get("sha256"), cwd, limits, note)
+                else:
+                    fetch(
+                        src,
+                        dst,
+                        t.get("sha256"),
+                        bool(t.get("symlink")),
+                        cwd,
+                        executable=bool(t.get("executable")),
+                        limits=limits,
+                        log=note,
+                    )
             except TransferFailed as exc:
                 reasons.append(str(exc))
+                if len(reasons) < len(sources):  # the last one is in the problem line
+                    note(f"left source {len(reasons)} of {len(sources)}: {exc}")
+                continue
+            if reasons:
+                note(f"delivered by {src} after {len(reasons)} source(s) left")
+            break
         else:
             tried = "; ".join(reasons) if reasons else "no source URL"
             problems.append(f"{lfn}: could not transfer to {t['dst']} (tried {tried})")
     return problems
+
+
+class _Stopped(BaseException):
+    """SIGTERM or SIGINT arrived; raised so that every ``finally`` removes its
+    temporary file before the tool dies of the signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_stopped(signum: int, frame: FrameType | None) -> None:
+    raise _Stopped(signum)
+
+
+@contextmanager
+def _stoppable() -> Iterator[None]:
+    """Turn SIGTERM/SIGINT into :class:`_Stopped` while the block runs; afterwards the
+    previous handlers are back, and a stop ends the process by that same signal (so
+    DAGMan, or whoever waits, sees the job killed, as without the cleanup)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers (and receives the signals)
+        return
+    stops = (signal.SIGTERM, signal.SIGINT)
+    previous = {sig: signal.signal(sig, _raise_stopped) for sig in stops}
+    try:
+        yield
+    except _Stopped as stop:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        print(f"wfplan-transfer: stopped by {signal.Signals(stop.signum).name}", file=sys.stderr)
+        signal.signal(stop.signum, signal.SIG_DFL)
+        os.kill(os.getpid(), stop.signum)
+        raise SystemExit(128 + stop.signum)  # only if the signal was blocked
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _log(line: str) -> None:
+    print(f"wfplan-transfer: {line}", file=sys.stderr, flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -289,9 +442,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"usage: wfplan-transfer {MANIFEST_USAGE}", file=sys.stderr)
         return 2
     doc = read_manifest(args, "wfplan-transfer")
-    problems = run_transfers(doc.get("transfers", []))
+    try:
+        limits = limits_from(doc, os.environ)
+    except BadLimit as exc:
+        print(f"wfplan-transfer: {exc}", file=sys.stderr)
+        return 1
+    with _stoppable():
+        problems = run_transfers(doc.get("transfers", []), limits=limits, log=_log)
     for line in problems:
-        print(f"wfplan-transfer: {line}", file=sys.stderr)
+        _log(line)
     return 1 if problems else 0
 
 

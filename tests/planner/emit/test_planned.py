@@ -8,6 +8,7 @@ regenerate with ``WFPLAN_UPDATE_GOLDEN=1 pytest tests/planner/emit/test_planned.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 from pathlib import Path
 from types import ModuleType
@@ -17,6 +18,7 @@ import pytest
 from catalogs.replica import PFN, Replica, ReplicaCatalog
 from catalogs.transformation import Transformation, TransformationCatalog, TransformationSite
 from planner.emit import write_submit_dir
+from planner.errors import PlannerError
 from planner.model.base import Namespace
 from planner.model.concrete import DataConfiguration, NodeKind
 from planner.model.workflow import Job, LinkType, Use, Workflow
@@ -217,3 +219,25 @@ def test_planned_diamond_runs_in_the_embedded_engine(tmp_path: Path) -> None:
     assert main(["run", str(submit), "-j", "2"]) == 0
     final = tmp_path / "sites" / "local" / "storage" / "f.d"
     assert final.read_text() == "a\nf.b1\nf.c1\na\nf.b2\nf.c2\nf.d\n"
+
+
+def test_transfer_limit_properties_reach_every_transfer_manifest(tmp_path: Path) -> None:
+    submit = tmp_path / "submit"
+    props = {"pegasus.transfer.http.min.deadline": "900", "pegasus.transfer.http.attempts": "5"}
+    cw = plan(
+        _workflow(),
+        _catalogs(tmp_path, reuse=False),
+        PlanOptions(sites=("condorpool",), submit_dir=str(submit), properties=props),
+    )
+    write_submit_dir(cw, submit, tools_dir=TOOLS)
+    D.check_bundle_offsets(submit)
+    lines = [json.loads(line) for line in (submit / "manifests.jsonl").read_text().splitlines()]
+    transfers = [m for m in lines if "transfers" in m]
+    assert transfers and all(m["http"] == {"attempts": 5, "min_deadline": 900.0} for m in transfers)
+    assert not any("http" in m for m in lines if "transfers" not in m)
+
+
+def test_a_bad_transfer_limit_property_is_named(tmp_path: Path) -> None:
+    props = {"pegasus.transfer.http.min.rate": "fast"}
+    with pytest.raises(PlannerError, match=r"pegasus\.transfer\.http\.min\.rate in the properties"):
+        plan(_workflow(), _catalogs(tmp_path, reuse=False), PlanOptions(properties=props))
