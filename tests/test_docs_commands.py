@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ("README.md", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md")))
@@ -302,3 +304,42 @@ def test_console_commands_continue_over_backslashes_and_carry_their_exit_code() 
 )
 def test_output_matching(expected: tuple[str, ...], output: str, matches: bool) -> None:
     assert output_matches(expected, output) is matches
+
+
+_LINE = (
+    st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), max_size=20)
+    .map(str.rstrip)
+    .filter(lambda line: "..." not in line)
+)
+
+
+@given(st.lists(_LINE, max_size=8), st.data())
+def test_output_matches_itself_with_any_lines_left_out(
+    lines: list[str], data: st.DataObject
+) -> None:
+    # Trailing blank lines are not output anyone can see, so the comparison drops them.
+    while lines and not lines[-1]:
+        lines.pop()
+    hidden = data.draw(st.sets(st.integers(0, max(len(lines) - 1, 0))))
+    expected = tuple("..." if i in hidden else line for i, line in enumerate(lines))
+    output = "".join(line + "\n" for line in lines)
+    assert output_matches(expected, output)
+    assert not output_matches(expected, output + "an extra line\n") or expected[-1:] == ("...",)
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["sh", "console", "text", "yaml"]), st.lists(_LINE, max_size=4)),
+        max_size=5,
+    )
+)
+def test_blocks_are_read_back_as_written(spec: list[tuple[str, list[str]]]) -> None:
+    bodies = [
+        (lang, [line for line in body if not line.lstrip().startswith(("```", "~~~"))])
+        for lang, body in spec
+    ]
+    page = "".join(
+        f"text\n```{lang}\n" + "".join(f"{line}\n" for line in body) + "```\n"
+        for lang, body in bodies
+    )
+    assert [(b.lang, list(b.body)) for b in parse_blocks(page, "p.md")] == bodies
