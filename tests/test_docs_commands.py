@@ -162,7 +162,10 @@ def _clone(dst: Path) -> None:
         if name and src.is_file():  # listed but deleted in the work tree: not in a clone either
             (dst / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dst / name)
-    (dst / ".venv").symlink_to(Path(sys.prefix))
+    env = Path(sys.prefix)
+    if not (env / "bin" / "wfplan").exists():
+        pytest.fail(f"no wfplan in {env}/bin: run the tests from the environment `make test` makes")
+    (dst / ".venv").symlink_to(env)
 
 
 def _env(workdir: Path) -> dict[str, str]:
