@@ -26,7 +26,7 @@ def _block(lang: str, marker: str) -> str:
 def test_replica_examples_agree() -> None:
     expected = (PFN(url="file:///sky/12/raw_12.fits", site="local"),)
     from_yaml = replica_yaml.loads(_block("yaml", "replicas:"), str(DOC))
-    from_text = replica_text.loads(_block("", "# LFN"), str(DOC))
+    from_text = replica_text.loads(_block("text", "# LFN"), str(DOC))
     assert from_yaml.lookup("raw_12.fits") == expected
     assert from_text.lookup("raw_12.fits") == expected
     assert from_yaml.lookup("f.a") == from_text.lookup("f.a")
@@ -34,7 +34,7 @@ def test_replica_examples_agree() -> None:
 
 def test_transformation_examples_agree() -> None:
     from_yaml = transformation_yaml.loads(_block("yaml", "transformations:"), str(DOC))
-    from_text = transformation_text.loads(_block("", "# tc.txt"), str(DOC))
+    from_text = transformation_text.loads(_block("text", "# tc.txt"), str(DOC))
     for tc in (from_yaml, from_text):
         keg = tc.lookup("example", "keg", "1.0")
         assert keg is not None
