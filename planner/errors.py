@@ -25,6 +25,7 @@ __all__ = [
     "NoEligibleSite",
     "PlannerError",
     "Problems",
+    "TransferHold",
     "UnknownJob",
     "UnknownProfileNamespace",
     "UnknownTransformation",
@@ -99,6 +100,17 @@ class WriteError(PlannerError):
 
 class EngineError(PlannerError):
     """The embedded engine cannot read or run a submit directory."""
+
+
+class TransferHold(EngineError):
+    """HTCondor file transfer failed: a real pool would put the job on hold with
+    ``HoldReasonCode`` ``code`` (12 output, 13 input) and ``HoldReasonSubCode`` ``subcode``
+    (an errno)."""
+
+    def __init__(self, message: str, code: int, subcode: int, source: str | None = None) -> None:
+        super().__init__(message, source=source)
+        self.code = code
+        self.subcode = subcode
 
 
 class Problems(PlannerError):

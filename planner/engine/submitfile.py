@@ -55,6 +55,7 @@ class JobSpec:
     transfer_outputs: tuple[str, ...] | None
     output_remaps: dict[str, str] = field(default_factory=dict)
     attributes: dict[str, str] = field(default_factory=dict)
+    periodic_remove: str | None = None  # the job's PeriodicRemove expression, if any
 
     @property
     def command_line(self) -> str:
@@ -291,8 +292,8 @@ def _build_spec(
     outputs = (
         None
         if out_text == "\0unset"
-        else tuple(o.strip() for o in out_text.split(",") if o.strip())
-    )
+        else tuple(o.strip() for o in out_text.split(",") if o.strip() and o.strip() != '""')
+    )  # "" (the empty string) lists nothing: no output comes back
     remaps: dict[str, str] = {}
     remap_text = get("transfer_output_remaps").strip().strip('"')
     for item in remap_text.split(";"):
@@ -321,4 +322,14 @@ def _build_spec(
         transfer_outputs=outputs,
         output_remaps=remaps,
         attributes=attributes,
+        periodic_remove=_periodic_remove(get, attributes),
     )
+
+
+def _periodic_remove(get: Callable[..., str], attributes: dict[str, str]) -> str | None:
+    """``periodic_remove``, or a ``+PeriodicRemove`` attribute (which condor_submit
+    applies last, so it wins)."""
+    for name, value in attributes.items():
+        if name.lower() == "periodicremove":
+            return value
+    return get("periodic_remove") or None
