@@ -356,6 +356,8 @@ def _outputs_home(node: Node) -> str:
 def _collected_outputs(node: Node, outputs: list[Transfer]) -> str:
     """Required outputs by name, then ``OPTIONAL_DIR/``: a required output the job did
     not make holds the job; an optional one simply is not in the directory."""
+    if any(t.lfn == OPTIONAL_DIR for t in outputs):
+        raise EmitError(f"node {node.name}: an output named {OPTIONAL_DIR!r} is wfplan's own")
     names = [
         check_path_list_item(t.lfn, f"node {node.name}: output") for t in outputs if not t.optional
     ]

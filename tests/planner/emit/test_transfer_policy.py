@@ -165,6 +165,12 @@ def test_optional_outputs_in_several_directories_are_refused() -> None:
         node_job(_node(outputs=(REQUIRED, renamed)), CTX)
 
 
+def test_an_output_named_like_the_optional_directory_is_refused() -> None:
+    clash = Transfer(lfn=OPTIONAL_DIR, src=(OPTIONAL_DIR,), dst=f"file://{HOME}/{OPTIONAL_DIR}")
+    with pytest.raises(EmitError, match=r"tx_ID1.*'\.wfplan-optional' is wfplan's own"):
+        node_job(_node(outputs=(clash, OPTIONAL)), CTX)
+
+
 def test_outputs_of_a_runner_in_scratch_say_which_are_optional() -> None:
     node = _node(site="local", outputs=(REQUIRED, OPTIONAL))
     manifest = node_job(node, CTX).manifest
