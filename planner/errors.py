@@ -26,6 +26,7 @@ __all__ = [
     "PlannerError",
     "Problems",
     "TooLongForExec",
+    "TransferHold",
     "UnknownJob",
     "UnknownProfileNamespace",
     "UnknownSite",
@@ -110,6 +111,17 @@ class WriteError(PlannerError):
 
 class EngineError(PlannerError):
     """The embedded engine cannot read or run a submit directory."""
+
+
+class TransferHold(EngineError):
+    """HTCondor file transfer failed: a real pool would put the job on hold with
+    ``HoldReasonCode`` ``code`` (12 output, 13 input) and ``HoldReasonSubCode`` ``subcode``
+    (an errno)."""
+
+    def __init__(self, message: str, code: int, subcode: int, source: str | None = None) -> None:
+        super().__init__(message, source=source)
+        self.code = code
+        self.subcode = subcode
 
 
 class Problems(PlannerError):

@@ -66,6 +66,17 @@ _OWNED = frozenset(
         "transfer_executable",
     }
 )
+# A job held because HTCondor could not transfer its output (HoldReasonCode 12: a listed
+# output the job did not make, or the submit side could not write it) or its input (13)
+# would stay held for ever and DAGMan would wait for it. Removed instead, the node fails
+# ($RETURN -1002) and RETRY reruns it, as the embedded engine does (docs/submit-dir.md).
+TRANSFER_HOLD_REMOVE = "(JobStatus == 5) && (HoldReasonCode =?= 12 || HoldReasonCode =?= 13)"
+# condor profile keys that set the job's PeriodicRemove: a user's expression is OR-ed
+# with the one above rather than replacing it.
+_PERIODIC_REMOVE = frozenset({"periodic_remove", "+periodicremove", "my.periodicremove"})
+# The directory a job's runner moves the optional outputs it made into; listed with a
+# trailing '/', HTCondor brings back its contents (possibly none) as if each were listed.
+OPTIONAL_DIR = ".wfplan-optional"
 _SUBMIT_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*|\+[A-Za-z_][A-Za-z0-9_]*")
 _CLASSAD_LITERAL = re.compile(r'-?[0-9]+(\.[0-9]+)?|true|false|undefined|".*"', re.IGNORECASE)
 
@@ -216,12 +227,13 @@ def _transfer_json(t: Transfer) -> str:
         raise TypeError("symlink")
     return (
         f'{{"dst":{_STR(t.dst)},{_EXECUTABLE if t.executable else ""}"lfn":{_STR(t.lfn)},'
-        f'"sha256":{"null" if sha is None else _STR(sha)},'
+        f'{_OPTIONAL if t.optional else ""}"sha256":{"null" if sha is None else _STR(sha)},'
         f'"src":[{",".join(map(_STR, t.src))}],"symlink":{_BOOL[symlink]}}}'
     )
 
 
 _EXECUTABLE = '"executable":true,'
+_OPTIONAL = '"optional":true,'
 
 
 def _tool_manifest(node: Node, ctx: EmitContext) -> dict[str, Any]:
@@ -249,6 +261,8 @@ def _transfer(t: Transfer) -> dict[str, Any]:
     }
     if t.executable:  # only then, so manifests of plain files keep their bytes
         record["executable"] = True
+    if t.optional:  # the runner does not fail when the job did not make it
+        record["optional"] = True
     return record
 
 
@@ -266,11 +280,18 @@ def _compute_job(node: Node, ctx: EmitContext, bundle_offset: int | None) -> Nod
         dc is DataConfiguration.CONDORIO and on_submit_host
     )
     condor_transfer = not on_submit_host and dc is not DataConfiguration.SHAREDFS
+    # Optional outputs travel in OPTIONAL_DIR, which the runner fills after the tasks.
+    collect = (
+        condor_transfer
+        and dc is DataConfiguration.CONDORIO
+        and any(t.optional for t in node.outputs)
+    )
     only = node.tasks[0]
     direct = (
         node.kind is NodeKind.COMPUTE
         and len(node.tasks) == 1
         and not scratch
+        and not collect
         and only.stdin is None
         and only.stdout is None
         and only.stderr is None
@@ -294,7 +315,7 @@ def _compute_job(node: Node, ctx: EmitContext, bundle_offset: int | None) -> Nod
             pairs.append(("environment", quote_environment(_environment(node, only))))
     else:
         bundled = not condor_transfer and bundle_offset is not None
-        text = _runner_manifest_json(node, scratch, bundled)
+        text = _runner_manifest_json(node, scratch, bundled, collect)
         if condor_transfer:
             name = f"{node.name}.json"
             inputs.append(check_path_list_item(ctx.in_dir(name), "manifest"))
@@ -313,7 +334,8 @@ def _compute_job(node: Node, ctx: EmitContext, bundle_offset: int | None) -> Nod
             pairs.append(("initialdir", str(ctx.submit_dir)))
         pairs.append((key, node.working_dir))
     else:
-        pairs.append(("initialdir", str(ctx.submit_dir)))
+        home = _outputs_home(node) if collect else None
+        pairs.append(("initialdir", home or str(ctx.submit_dir)))
     if condor_transfer:
         outputs: list[Transfer] = []
         if dc is DataConfiguration.CONDORIO:
@@ -325,8 +347,13 @@ def _compute_job(node: Node, ctx: EmitContext, bundle_offset: int | None) -> Nod
         pairs.append(("when_to_transfer_output", "ON_EXIT"))
         if inputs:
             pairs.append(("transfer_input_files", ",".join(inputs)))
-        if outputs:
+        if collect:
+            pairs.append(("transfer_output_files", _collected_outputs(node, outputs)))
+        elif outputs:
             pairs.extend(_condor_outputs(node, outputs))
+        else:  # "": nothing comes back (unset, every new file would land in initialdir)
+            pairs.append(("transfer_output_files", '""'))
+        pairs.append(("periodic_remove", TRANSFER_HOLD_REMOVE))
     return NodeJob(_finish(node, ctx, pairs), text, bundled)
 
 
@@ -340,19 +367,61 @@ def _staged_file(node: Node, executable: str) -> str | None:
     return None
 
 
-def _runner_manifest_json(node: Node, scratch: bool, named: bool) -> str:
+def _outputs_home(node: Node) -> str:
+    """The one directory all outputs of ``node`` go to, named by their LFNs.
+
+    A node with optional outputs runs with it as ``initialdir``: the contents of
+    OPTIONAL_DIR come back there under their own names (HTCondor cannot remap a
+    directory, and what it holds is known only when the job ends).
+    """
+    homes = set()
+    for t in node.outputs:
+        path = url_path(t.dst)
+        head, _, name = (path or "").rpartition("/")
+        if path is None or name != t.lfn or not head:
+            raise EmitError(
+                f"node {node.name}: output {t.lfn!r} goes to {t.dst!r}; with optional "
+                "outputs every output must go to a file:// path named by its LFN"
+            )
+        homes.add(head)
+    if len(homes) > 1:
+        raise EmitError(
+            f"node {node.name}: its outputs go to several directories ({', '.join(sorted(homes))}); "
+            "with optional outputs they must share one"
+        )
+    return check_path_list_item(homes.pop(), f"node {node.name}: output directory")
+
+
+def _collected_outputs(node: Node, outputs: list[Transfer]) -> str:
+    """Required outputs by name, then ``OPTIONAL_DIR/``: a required output the job did
+    not make holds the job; an optional one simply is not in the directory."""
+    if any(t.lfn == OPTIONAL_DIR for t in outputs):
+        raise EmitError(f"node {node.name}: an output named {OPTIONAL_DIR!r} is wfplan's own")
+    names = [
+        check_path_list_item(t.lfn, f"node {node.name}: output") for t in outputs if not t.optional
+    ]
+    return ",".join([*names, f"{OPTIONAL_DIR}/"])
+
+
+def _runner_manifest_json(node: Node, scratch: bool, named: bool, collect: bool = False) -> str:
     """The text of a ``wfplan-cluster`` manifest (keys sorted, as MANIFEST_ENCODER).
 
     Without a scratch dir of its own (whose pulls make staged executables executable),
     ``"executables"`` names the staged copies the tasks run as ``./<name>``: they arrive
     through HTCondor's file transfer or a file server, neither asked to keep modes, so
-    the runner makes them executable first, as PegasusLite does."""
+    the runner makes them executable first, as PegasusLite does. ``collect``: the runner
+    moves the optional outputs it finds into ``optional_dir``.
+    """
     tasks = MANIFEST_ENCODER.encode([_task(node, t) for t in node.tasks])
     name = f'"node":{_STR(node.name)},' if named else ""
     if not scratch:
         staged = sorted({t.executable[2:] for t in node.tasks if t.executable.startswith("./")})
         exes = f'"executables":{MANIFEST_ENCODER.encode(staged)},' if staged else ""
-        return f'{{{exes}"inputs":[],{name}"outputs":[],"scratch":false,"tasks":{tasks}}}'
+        optional = ""
+        if collect:
+            lfns = MANIFEST_ENCODER.encode([t.lfn for t in node.outputs if t.optional])
+            optional = f'"optional_dir":{_STR(OPTIONAL_DIR)},"optional_outputs":{lfns},'
+        return f'{{{exes}"inputs":[],{name}{optional}"outputs":[],"scratch":false,"tasks":{tasks}}}'
     try:
         inputs = ",".join(map(_transfer_json, node.inputs))
         outputs = ",".join(map(_transfer_json, node.outputs))
@@ -430,7 +499,7 @@ def _condor_outputs(node: Node, outputs: list[Transfer]) -> Iterator[tuple[str, 
     fast: list[str] = []
     for t in outputs:
         plain = _PLAIN_FILE_URL.fullmatch(t.dst)
-        if plain is None or t.optional or not _PLAIN_NAME.fullmatch(t.lfn):
+        if plain is None or not _PLAIN_NAME.fullmatch(t.lfn):
             break
         fast.append(f"{t.lfn}={plain.group(1)}")
     else:
@@ -438,11 +507,7 @@ def _condor_outputs(node: Node, outputs: list[Transfer]) -> Iterator[tuple[str, 
         yield ("transfer_output_remaps", '"' + ";".join(fast) + '"')
         return
     names = [check_path_list_item(t.lfn, f"node {node.name}: output") for t in outputs]
-    # HTCondor holds a job when a listed output is missing; with an optional output the
-    # list is left out, so every file the job created comes back (HTCondor's own rule)
-    # and the remaps below still send each planned output to its place (docs/submit-dir.md).
-    if not any(t.optional for t in outputs):
-        yield ("transfer_output_files", ",".join(names))
+    yield ("transfer_output_files", ",".join(names))
     remaps = []
     for t in outputs:
         path = url_path(t.dst)
@@ -625,6 +690,12 @@ def _apply_condor_profiles(
             )
         if "\n" in value or "\r" in value:
             raise EmitError(f"node {node.name}: condor profile {key!r} holds a line break")
+        low = key.lower()
+        if low in _PERIODIC_REMOVE and "periodic_remove" in index:
+            # ours must survive: the job would otherwise wait on a transfer hold for ever
+            at = index["periodic_remove"]
+            pairs[at] = ("periodic_remove", f"({value}) || ({pairs[at][1]})")
+            continue
         if key.startswith("+") and not _CLASSAD_LITERAL.fullmatch(value):
             value = classad_string(value)
         if key in index:

@@ -50,9 +50,15 @@ from planner.engine.dagman_state import (
     running_dagman,
 )
 from planner.engine.submitfile import JobSpec, read_submit_file, read_submit_text
-from planner.engine.transfer import copy_in, copy_out, sandbox_executable
+from planner.engine.transfer import (
+    OUTPUT_HOLD,
+    copy_in,
+    copy_out,
+    removed_when_held,
+    sandbox_executable,
+)
 from planner.engine.userlog import UserLogs, yield_events
-from planner.errors import EngineError
+from planner.errors import EngineError, TransferHold
 
 __all__ = [
     "Engine",
@@ -69,7 +75,9 @@ __all__ = [
 
 MAX_SCRIPTS = 20  # DAGMan's default -maxpre / -maxpost
 NEVER_RAN = -1001  # $RETURN when the job could not be started (DAGMan uses -100x codes)
-TRANSFER_FAILED = -1002  # the job ran but its output files could not be transferred back
+# DAGMan's $RETURN for a job removed from the queue: what a job held for a failed file
+# transfer becomes once its periodic_remove removes it (docs/engine.md)
+TRANSFER_FAILED = -1002
 STATUS_INTERVAL = 0.5
 _WAKE = -1  # selector key of the signal wake-up pipe
 FSYNC_INTERVAL = 0.05
@@ -241,6 +249,19 @@ def _read_journal(journal: Path, digest: str) -> tuple[bool, list[str], dict[int
         elif isinstance(rec.get("pid"), int) and isinstance(rec.get("ticks"), int):
             orphans[rec["pid"]] = rec["ticks"]
     return same, finished, orphans
+
+
+def _held(spec: JobSpec, hold: TransferHold, rc: int | None) -> str:
+    """Why a node failed on a transfer hold, and what a pool would do with the job."""
+    ran = f"job exited with {rc}; " if rc else ""
+    what = "output" if hold.code == OUTPUT_HOLD else "input"
+    said = f"{ran}{what} transfer failed: {hold.message}; HTCondor holds such a job (HoldReasonCode {hold.code})"
+    if removed_when_held(spec, hold):
+        return f"{said} and its periodic_remove removes it ($RETURN {TRANSFER_FAILED})"
+    return (
+        f"{said}, and nothing in {spec.submit_file.name} removes it: on a pool DAGMan would "
+        "wait for it until released or removed by hand"
+    )
 
 
 def _dag_digest(dag_path: Path) -> str:
@@ -764,7 +785,13 @@ class Engine:
             executable = spec.executable
             if spec.transfer:
                 scratch = Path(tempfile.mkdtemp(prefix=f"wfplan-{name}-"))
-                snapshot = copy_in(spec, scratch)
+                try:
+                    snapshot = copy_in(spec, scratch)
+                except TransferHold as hold:
+                    self._release_start(name, spec, slots, scratch)
+                    run.message = _held(spec, hold, None)
+                    self._job_finished(name, TRANSFER_FAILED, 0.0)
+                    return
                 cwd = scratch
                 if spec.transfer_executable:
                     executable = str(sandbox_executable(spec, scratch))
@@ -795,11 +822,7 @@ class Engine:
         except (OSError, EngineError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             run.message = f"job could not start: {reason} ({spec.executable})"
-            self.free += slots
-            if cat is not None:
-                self._category_freed(cat)
-            if scratch is not None:
-                shutil.rmtree(scratch, ignore_errors=True)
+            self._release_start(name, spec, slots, scratch)
             self._job_finished(name, NEVER_RAN, 0.0)
             return
         finally:
@@ -812,6 +835,15 @@ class Engine:
         self._register(
             _Proc(name, "job", popen, time.monotonic(), slots, scratch, snapshot=snapshot)
         )
+
+    def _release_start(self, name: str, spec: JobSpec, slots: int, scratch: Path | None) -> None:
+        """Give back what _start_job took for a job that did not start."""
+        self.free += slots
+        cat = self.runs[name].node.category
+        if cat is not None:
+            self._category_freed(cat)
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
 
     def _dag_status(self) -> int:
         if self.aborted:
@@ -841,9 +873,9 @@ class Engine:
             if proc.scratch is not None:
                 try:
                     copy_out(spec, proc.scratch, proc.snapshot)
-                except EngineError as exc:
-                    self.runs[proc.node].message = str(exc)
-                    rc = rc if rc != 0 else TRANSFER_FAILED
+                except TransferHold as hold:
+                    self.runs[proc.node].message = _held(spec, hold, rc)
+                    rc = TRANSFER_FAILED
                 finally:
                     shutil.rmtree(proc.scratch, ignore_errors=True)
             self._job_finished(proc.node, rc, elapsed)

@@ -58,6 +58,7 @@ class JobSpec:
     # with file transfer, HTCondor copies the executable into the sandbox and runs the
     # copy unless transfer_executable is false
     transfer_executable: bool = False
+    periodic_remove: str | None = None  # the job's PeriodicRemove expression, if any
 
     @property
     def command_line(self) -> str:
@@ -318,8 +319,8 @@ def _build_spec(
     outputs = (
         None
         if out_text == "\0unset"
-        else tuple(o.strip() for o in out_text.split(",") if o.strip())
-    )
+        else tuple(o.strip() for o in out_text.split(",") if o.strip() and o.strip() != '""')
+    )  # "" (the empty string) lists nothing: no output comes back
     remaps: dict[str, str] = {}
     remap_text = get("transfer_output_remaps").strip().strip('"')
     for item in remap_text.split(";"):
@@ -349,4 +350,14 @@ def _build_spec(
         output_remaps=remaps,
         attributes=attributes,
         transfer_executable=transfer and get("transfer_executable", "true").lower() in _TRUE,
+        periodic_remove=_periodic_remove(get, attributes),
     )
+
+
+def _periodic_remove(get: Callable[..., str], attributes: dict[str, str]) -> str | None:
+    """``periodic_remove``, or a ``+PeriodicRemove`` attribute (which condor_submit
+    applies last, so it wins)."""
+    for name, value in attributes.items():
+        if name.lower() == "periodicremove":
+            return value
+    return get("periodic_remove") or None

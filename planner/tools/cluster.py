@@ -5,8 +5,12 @@ The manifest may also be named as ``BUNDLE OFFSET NODE`` (planner.tools.manifest
 Prints ``wfplan-cluster: task ID exit N (T s)`` per task, stops at the first failure and
 exits with its code (1 when it was killed by a signal). With ``"scratch": true`` the
 tasks run in a fresh directory: ``inputs`` are pulled into it first and ``outputs``
-pushed after, as PegasusLite does for nonsharedfs. ``executables`` (files in the working
-directory, put there by HTCondor's file transfer) are made executable before the first task.
+pushed after, as PegasusLite does for nonsharedfs; an output marked ``"optional"`` that
+the tasks did not make is skipped. ``executables`` (files in the working directory, put
+there by HTCondor's file transfer) are made executable before the first task. With
+``"optional_dir"`` (HTCondor file transfer of a node with optional outputs) the
+``optional_outputs`` the tasks made are moved into that directory, which is always
+created: HTCondor brings back its contents, whatever they are.
 """
 
 from __future__ import annotations
@@ -80,6 +84,17 @@ def make_executable(names: Sequence[str], cwd: Path) -> None:
             print(f"wfplan-cluster: cannot make {path} executable: {exc.strerror}")
 
 
+def collect_optional(cwd: Path, directory: str, lfns: Sequence[str]) -> None:
+    """Move the optional outputs that exist in ``cwd`` into ``cwd/directory`` (created
+    even when none exists, so HTCondor finds the directory it was told to bring back)."""
+    target = cwd / directory
+    target.mkdir(exist_ok=True)
+    for lfn in lfns:
+        src = cwd / str(lfn)
+        if src.exists() or src.is_symlink():
+            os.replace(src, target / src.name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not is_manifest_args(args):
@@ -88,8 +103,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     doc = read_manifest(args, "wfplan-cluster")
     tasks = doc.get("tasks", [])
     if not doc.get("scratch"):
-        make_executable(doc.get("executables", []), Path.cwd())
-        return run_tasks(tasks, Path.cwd())
+        cwd = Path.cwd()
+        make_executable(doc.get("executables", []), cwd)
+        try:
+            return run_tasks(tasks, cwd)
+        finally:
+            if doc.get("optional_dir"):
+                collect_optional(cwd, str(doc["optional_dir"]), doc.get("optional_outputs", []))
     scratch = Path(tempfile.mkdtemp(prefix="wfplan-cluster-", dir=os.environ.get("TMPDIR")))
     try:
         problems = run_transfers(doc.get("inputs", []), scratch)
@@ -100,7 +120,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = run_tasks(tasks, scratch)
         if code != 0:
             return code
-        problems = run_transfers(doc.get("outputs", []), scratch)
+        outputs = [
+            t
+            for t in doc.get("outputs", [])
+            if not (t.get("optional") and not (scratch / str(t.get("lfn", ""))).exists())
+        ]
+        problems = run_transfers(outputs, scratch)
         for line in problems:
             print(f"wfplan-cluster: stage-out: {line}", file=sys.stderr)
         return 1 if problems else 0

@@ -171,17 +171,6 @@ def test_stage_manifest_marks_staged_executables_only() -> None:
     assert [t.get("executable") for t in manifest["transfers"]] == [True, None]
 
 
-def test_condorio_optional_output_leaves_the_output_list_out() -> None:
-    required = Transfer(lfn="g", src=("g",), dst="file:///s/g")
-    optional = Transfer(lfn="h", src=("h",), dst="file:///s/h", optional=True)
-    plain = _desc(_compute(outputs=(required,)))
-    assert plain["transfer_output_files"] == "g"
-    desc = _desc(_compute(outputs=(required, optional)))
-    # HTCondor would hold the job if a listed file were missing
-    assert "transfer_output_files" not in desc
-    assert desc["transfer_output_remaps"] == '"g=/s/g;h=/s/h"'
-
-
 def _stage_in() -> Node:
     t = Transfer(lfn="f.a", src=("file:///x/f.a",), dst="file:///s/f.a")
     return Node(name="stage_in_x", kind=NodeKind.STAGE_IN, site="local", level=0, files=(t,))
