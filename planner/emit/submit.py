@@ -178,7 +178,7 @@ def _tool_manifest_text(node: Node, ctx: EmitContext, named: bool) -> str:
     if kind is NodeKind.REGISTER:
         site = node.site
         replicas = ",".join(
-            f'{{"lfn":{_STR(t.lfn)},"pfn":{_STR(t.dst)},'
+            f'{{"lfn":{_STR(t.lfn)},{_meta_json(t.meta)}"pfn":{_STR(t.dst)},'
             f'"sha256":{"null" if t.sha256 is None else _STR(t.sha256)},'
             f'"site":{_STR(t.site or site)}}}'
             for t in node.files
@@ -202,12 +202,21 @@ def _transfer_json(t: Transfer) -> str:
         raise TypeError("symlink")
     return (
         f'{{"dst":{_STR(t.dst)},{_EXECUTABLE if t.executable else ""}"lfn":{_STR(t.lfn)},'
-        f'"sha256":{"null" if sha is None else _STR(sha)},'
+        f'{_meta_json(t.meta)}"sha256":{"null" if sha is None else _STR(sha)},'
         f'"src":[{",".join(map(_STR, t.src))}],"symlink":{_BOOL[symlink]}}}'
     )
 
 
 _EXECUTABLE = '"executable":true,'
+
+
+def _meta_json(meta: str | None) -> str:
+    # only when set, so manifests without checksum records keep their bytes
+    if meta is None:
+        return ""
+    if meta.__class__ is not str:
+        raise TypeError("meta")
+    return f'"meta":{_STR(meta)},'
 
 
 def _tool_manifest(node: Node, ctx: EmitContext) -> dict[str, Any]:
@@ -216,6 +225,9 @@ def _tool_manifest(node: Node, ctx: EmitContext) -> dict[str, Any]:
             {"lfn": t.lfn, "pfn": t.dst, "site": t.site or node.site, "sha256": t.sha256}
             for t in node.files
         ]
+        for record, t in zip(replicas, node.files, strict=True):
+            if t.meta is not None:
+                record["meta"] = t.meta
         return {"catalog": ctx.output_rc, "replicas": replicas}
     if node.kind is NodeKind.CLEANUP:
         return {"files": [t.dst for t in node.files]}
@@ -232,6 +244,8 @@ def _transfer(t: Transfer) -> dict[str, Any]:
     }
     if t.executable:  # only then, so manifests of plain files keep their bytes
         record["executable"] = True
+    if t.meta is not None:
+        record["meta"] = t.meta
     return record
 
 
@@ -262,14 +276,24 @@ def _compute_job(node: Node, ctx: EmitContext, bundle_offset: int | None) -> Nod
     text: str | None = None
     bundled = False
     inputs: list[str] = []
-    if direct:
+    # Integrity (docs/job-tools.md): the sha256 of inputs checked in the job before its
+    # task, the sha256 of outputs recorded after it in <node>.meta. A scratch job checks
+    # its inputs as it pulls them.
+    checks = [] if scratch else _checks(node)
+    recorded = [t for t in node.outputs if t.meta is not None]
+    if direct and (checks or recorded):
+        pairs.append(("executable", ctx.tool(CLUSTER_TOOL)))
+        pairs.append(("arguments", quote_arguments(_job_args(node, only, checks, recorded))))
+        if only.environment or node.profiles.get(Namespace.ENV):
+            pairs.append(("environment", quote_environment(_environment(node, only))))
+    elif direct:
         pairs.append(("executable", only.executable))
         pairs.append(("arguments", quote_arguments(only.arguments)))
         if only.environment or node.profiles.get(Namespace.ENV):
             pairs.append(("environment", quote_environment(_environment(node, only))))
     else:
         bundled = not condor_transfer and bundle_offset is not None
-        text = _runner_manifest_json(node, scratch, bundled)
+        text = _runner_manifest_json(node, scratch, bundled, checks, recorded)
         if condor_transfer:
             name = f"{node.name}.json"
             inputs.append(check_path_list_item(ctx.in_dir(name), "manifest"))
@@ -292,6 +316,10 @@ def _compute_job(node: Node, ctx: EmitContext, bundle_offset: int | None) -> Nod
         if dc is DataConfiguration.CONDORIO:
             inputs.extend(_condor_input(node, t) for t in node.inputs)
             outputs = list(node.outputs)
+            if checks or recorded:
+                inputs.extend(_record_inputs(node, checks))
+            if recorded:  # the record comes back to the staging site with the outputs
+                outputs.append(Transfer(_record_name(node), recorded[0].meta or ""))
         pairs.append(("should_transfer_files", "YES"))
         pairs.append(("when_to_transfer_output", "ON_EXIT"))
         if inputs:
@@ -301,19 +329,100 @@ def _compute_job(node: Node, ctx: EmitContext, bundle_offset: int | None) -> Nod
     return NodeJob(_finish(node, ctx, pairs), text, bundled)
 
 
-def _runner_manifest_json(node: Node, scratch: bool, named: bool) -> str:
+def _runner_manifest_json(
+    node: Node,
+    scratch: bool,
+    named: bool,
+    checks: list[Transfer] = [],  # noqa: B006 (read only)
+    recorded: list[Transfer] = [],  # noqa: B006 (read only)
+) -> str:
     """The text of a ``wfplan-cluster`` manifest (keys sorted, as MANIFEST_ENCODER)."""
     tasks = MANIFEST_ENCODER.encode([_task(node, t) for t in node.tasks])
     name = f'"node":{_STR(node.name)},' if named else ""
+    head = f'"checks":{MANIFEST_ENCODER.encode(_check_list(checks))},' if checks else ""
+    record = ""
+    if recorded:
+        where = recorded[0].meta if scratch else _record_name(node)
+        lfns = [t.lfn for t in recorded]
+        record = f'"record":{MANIFEST_ENCODER.encode({"file": where, "lfns": lfns})},'
     if not scratch:
-        return f'{{"inputs":[],{name}"outputs":[],"scratch":false,"tasks":{tasks}}}'
+        return f'{{{head}"inputs":[],{name}"outputs":[],{record}"scratch":false,"tasks":{tasks}}}'
+    # an output's meta names the record this job writes ("record"), not one to read
+    pushed = [t._replace(meta=None) for t in node.outputs] if recorded else node.outputs
     try:
         inputs = ",".join(map(_transfer_json, node.inputs))
-        outputs = ",".join(map(_transfer_json, node.outputs))
+        outputs = ",".join(map(_transfer_json, pushed))
     except TypeError:
         inputs = MANIFEST_ENCODER.encode([_transfer(t) for t in node.inputs])[1:-1]
-        outputs = MANIFEST_ENCODER.encode([_transfer(t) for t in node.outputs])[1:-1]
-    return f'{{"inputs":[{inputs}],{name}"outputs":[{outputs}],"scratch":true,"tasks":{tasks}}}'
+        outputs = MANIFEST_ENCODER.encode([_transfer(t) for t in pushed])[1:-1]
+    return (
+        f'{{{head}"inputs":[{inputs}],{name}"outputs":[{outputs}],{record}"scratch":true,'
+        f'"tasks":{tasks}}}'
+    )
+
+
+def _checks(node: Node) -> list[Transfer]:
+    """The inputs whose sha256 is known (from the replica catalog, or from the checksum
+    record of the node that made them); a staged executable is not one of them."""
+    return [t for t in node.inputs if (t.sha256 or t.meta) and not t.executable]
+
+
+def _record_name(node: Node) -> str:
+    """The checksum record a node writes in its working directory."""
+    return f"{node.name}.meta"
+
+
+def _basename(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _check_list(checks: list[Transfer]) -> list[dict[str, str]]:
+    """Checks as the job reads them: a producer's record by its name in the working
+    directory (sharedfs: the record is there; condorio: HTCondor brings it there)."""
+    return [
+        {"lfn": t.lfn, "sha256": t.sha256}
+        if t.sha256
+        else {"lfn": t.lfn, "meta": _basename(t.meta or "")}
+        for t in checks
+    ]
+
+
+def _job_args(
+    node: Node, task: Task, checks: list[Transfer], recorded: list[Transfer]
+) -> list[str]:
+    """``wfplan-cluster --job ...``: one task run through the integrity checks."""
+    args = ["--job"]
+    for check in _check_list(checks):
+        expected = f"sha256:{check['sha256']}" if "sha256" in check else check["meta"]
+        args += ["--check", check["lfn"], expected]
+    if recorded:
+        args += ["--record", _record_name(node), *(t.lfn for t in recorded)]
+    return [*args, "--", task.executable, *task.arguments]
+
+
+def _record_inputs(node: Node, checks: list[Transfer]) -> list[str]:
+    """``transfer_input_files`` entries for the producers' checksum records the checks
+    read, each once. Refused when a record's name is also the name of one of the job's
+    files (HTCondor would put both in one place)."""
+    names = {t.lfn for t in node.inputs} | {t.lfn for t in node.outputs}
+    if _record_name(node) in names:
+        raise EmitError(
+            f"node {node.name}: a file is named {_record_name(node)!r}, the name of the "
+            "node's checksum record (set pegasus.integrity.checking = none, or rename it)"
+        )
+    seen: dict[str, None] = {}
+    for t in checks:
+        if t.meta and not t.sha256:
+            seen[t.meta] = None
+    entries = []
+    for meta in seen:
+        if _basename(meta) in names:
+            raise EmitError(
+                f"node {node.name}: input {_basename(meta)!r} has the name of a checksum record"
+            )
+        path = url_path(meta)
+        entries.append(check_path_list_item(path if path is not None else meta, "record"))
+    return entries
 
 
 def _environment(node: Node, task: Task) -> dict[str, str]:

@@ -70,10 +70,13 @@ def transfer(
     site: str | None = None,
     executable: bool = False,
     optional: bool = False,
+    meta: str | None = None,
 ) -> Transfer:
     """A :class:`Transfer` built straight from its field values (plans make millions:
     ``tuple.__new__`` skips the NamedTuple's Python-level constructor)."""
-    return _new_tuple(Transfer, (lfn, dst, src, sha256, symlink, size, site, executable, optional))
+    return _new_tuple(
+        Transfer, (lfn, dst, src, sha256, symlink, size, site, executable, optional, meta)
+    )
 
 
 _NO_PROFILES: dict[Namespace, dict[str, str]] = {}  # shared: nodes never change it
@@ -141,6 +144,9 @@ class StagingOptions:
     stageout_clusters: int | None = None
     retry: str = "1"
     properties: Mapping[str, str] = field(default_factory=dict)
+    # pegasus.integrity.checking: full (default), nosymlink (files staged as symbolic
+    # links are not hashed) or none (no checksum is computed or verified)
+    integrity: str = "full"
 
 
 @dataclass(slots=True)
@@ -398,6 +404,10 @@ def stage(
     nodes: list[Node] = []
     edges: dict[tuple[str, str], None] = {}  # insertion-ordered: same input, same order
     bypass_all = options.bypass_input_staging
+    checking = options.integrity != "none"
+    nosymlink = options.integrity == "nosymlink"
+    if not checking:
+        sha256 = _no_checksum  # pegasus.integrity.checking = none: nothing is verified
 
     ranking: dict[tuple[str, str], tuple[tuple[PFN, ...], tuple[str, ...]]] = {}
     dagman: dict[tuple[int, int], dict[Namespace, dict[str, str]]] = {}
@@ -471,6 +481,9 @@ def stage(
             if producer is not None and producer not in pruned:
                 p_unit = unit_of[producer]
                 p_staging = staging_of[p_unit.name][0]
+                # made by this plan: its sha256 is the one its producer records when it
+                # runs (a replica's checksum would describe an older copy)
+                p_meta = f"{workdirs[p_staging]}/{p_unit.name}.meta" if checking else None
                 if p_staging != staging:
                     src = f"{workdirs[p_staging]}/{lfn}"
                     key = (NodeKind.STAGE_INTER, lfn, staging)
@@ -479,9 +492,9 @@ def stage(
                             lfn=lfn,
                             src=(src,),
                             dst=at if wbase is base else f"{wbase}/{lfn}",
-                            sha256=sha256(lfn),
                             size=use.size,
                             site=staging,
+                            meta=p_meta,
                         )
                         requests[key] = _new_tuple(
                             _Request,
@@ -496,6 +509,8 @@ def stage(
                         )
                         readers_of[key] = [unit.name]
                         wait_read(resident(lfn, p_staging, src), key)
+                        if p_meta is not None:  # it reads the producer's record too
+                            wait_read(resident(f"{p_unit.name}.meta", p_staging, p_meta), key)
                         known = resident(lfn, staging, at)
                         wait_write(known, key)
                     else:
@@ -504,8 +519,15 @@ def stage(
                     known = residency[(lfn, staging)] = Residency(url=at, writer=None)
                 known.readers.append(unit.name)
                 pull = known.pull
-                if pull is None or pull.size != size or pull.sha256 is not None:
-                    pull = transfer(lfn, (known.url,), lfn, None, False, size, staging)
+                # the job checks the producer's record where it ran on the same staging
+                # site; a copy from another one was checked by its stage_inter
+                here = p_meta if p_staging == staging else None
+                if here is not None:
+                    record = resident(f"{p_unit.name}.meta", staging, here)
+                    if not record.readers or record.readers[-1] != unit.name:
+                        record.readers.append(unit.name)
+                if pull is None or pull.size != size or pull.meta != here:
+                    pull = transfer(lfn, (known.url,), lfn, None, False, size, staging, meta=here)
                     if known.pull is None:
                         known.pull = pull
                 inputs.append(pull)
@@ -541,6 +563,8 @@ def stage(
                     and urls[0].startswith("file://")
                     and (wbase is base or wbase.startswith("file://"))
                 )
+                if nosymlink and symlink:
+                    digest = None  # pegasus.integrity.checking = nosymlink
                 key = (NodeKind.STAGE_IN, lfn, staging)
                 if key not in requests:
                     local = ordered[0].site == "local" or urls[0].startswith("file://")
@@ -586,6 +610,14 @@ def stage(
                     )
         outputs: list[Transfer] = []
         clustered = len(unit.jobs) > 1
+        # where this node records the sha256 of what it makes (one string per node);
+        # the record is a file on the staging site like the outputs (cleanup removes it)
+        own_meta = own_record = None
+        if checking and produced:
+            name = f"{unit.name}.meta"
+            own_record = resident(name, staging, f"{base}/{name}")
+            own_record.writer = unit.name
+            own_meta = own_record.url if wbase is base else f"{wbase}/{name}"
         for lfn, use in produced.items():
             if clustered and not use.stage_out:
                 consumers = graph.consumers.get(lfn, ())
@@ -607,6 +639,7 @@ def stage(
                         staging,
                         False,
                         use.optional,
+                        own_meta,
                     ),
                 )
             )
@@ -622,10 +655,11 @@ def stage(
                         lfn,
                         (at,),
                         f"{out_base[0] if out_base else out_dir()}/{lfn}",
-                        sha256(lfn),
+                        None,
                         False,
                         size,
                         output_site,
+                        meta=None if own_record is None else own_record.url,
                     )
                     requests[key] = _new_tuple(
                         _Request,
@@ -633,6 +667,8 @@ def stage(
                     )
                     fixups.append((res, len(res.readers), key))  # wait_read, inline
                     res.readers.append(_WAITING)
+                    if own_record is not None:
+                        wait_read(own_record, key)
 
         task_list = []
         single = not clustered  # a plain node is named for its job's transformation
@@ -837,6 +873,10 @@ def _build_transfer_nodes(
         )
         for name, transfers in files.items()
     ]
+
+
+def _no_checksum(lfn: str) -> None:
+    return None
 
 
 def _exe_name(job: Job) -> str:

@@ -1,17 +1,25 @@
 """``wfplan-cluster MANIFEST``: run a clustered job's tasks in order (docs/job-tools.md).
 
-The manifest may also be named as ``BUNDLE OFFSET NODE`` (planner.tools.manifest).
+The manifest may also be named as ``BUNDLE OFFSET NODE`` (planner.tools.manifest), and a
+job of one task may be given on the command line instead (``--job``, see
+:func:`parse_job_args`), which needs no manifest file.
 
 Prints ``wfplan-cluster: task ID exit N (T s)`` per task, stops at the first failure and
 exits with its code (1 when it was killed by a signal). With ``"scratch": true`` the
 tasks run in a fresh directory: ``inputs`` are pulled into it first and ``outputs``
 pushed after, as PegasusLite does for nonsharedfs.
+
+Integrity (planner.tools.integrity): before the first task, every file of ``"checks"``
+must have its expected sha256 (a scratch job checks its ``inputs`` as it pulls them);
+after the last task the sha256 of every file of ``"record"`` is written to the checksum
+record, which later readers check against. A mismatch exits 1 before any task runs.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -20,10 +28,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from planner.tools.integrity import (
+    IntegrityError,
+    expected_sha256,
+    sha256_of,
+    verify,
+    write_record,
+)
 from planner.tools.manifest import MANIFEST_USAGE, is_manifest_args, read_manifest
 from planner.tools.transfer import run_transfers
 
-__all__ = ["main", "run_tasks"]
+__all__ = ["check_inputs", "main", "parse_job_args", "record_outputs", "run_tasks"]
+
+JOB_USAGE = "--job [--check LFN sha256:HEX|RECORD]... [--record FILE LFN...] -- EXECUTABLE [ARG...]"
 
 
 def _open(path: str | None, cwd: Path, mode: str) -> Any:
@@ -67,15 +84,119 @@ def run_tasks(tasks: Sequence[dict[str, Any]], cwd: Path) -> int:
     return 0
 
 
+def check_inputs(checks: Sequence[dict[str, Any]], cwd: Path) -> list[str]:
+    """Compare each file of ``checks`` (``{"lfn", "sha256" or "meta"}``) in ``cwd`` with its
+    expected sha256; one problem line per file that differs or cannot be checked."""
+    problems = []
+    records: dict[str, dict[str, str]] = {}
+    for check in checks:
+        lfn = str(check.get("lfn", "?"))
+        try:
+            expected = expected_sha256(lfn, check.get("sha256"), check.get("meta"), cwd, records)
+            if expected is not None:
+                verify(lfn, cwd / lfn, expected)
+        except IntegrityError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+def record_outputs(record: dict[str, Any], cwd: Path) -> None:
+    """Write the sha256 of each file of ``record["lfns"]`` that exists in ``cwd`` (an
+    optional output may not) to the checksum record ``record["file"]``."""
+    digests = {}
+    for lfn in record.get("lfns", []):
+        path = cwd / str(lfn)
+        if path.is_file():
+            digests[str(lfn)] = sha256_of(path)
+    write_record(cwd / str(record["file"]), digests)
+
+
+def parse_job_args(args: Sequence[str]) -> dict[str, Any] | None:
+    """The manifest that the command-line form describes, or None if it is malformed.
+
+    ``--job [--check LFN EXPECTED]... [--record FILE LFN...] -- EXECUTABLE [ARG...]``:
+    one task, run in the working directory; ``EXPECTED`` is ``sha256:HEX`` or the path
+    or URL of the checksum record holding the LFN's sha256.
+    """
+    if not args or args[0] != "--job" or "--" not in args:
+        return None
+    end = args.index("--")
+    options, command = list(args[1:end]), list(args[end + 1 :])
+    if not command:
+        return None
+    checks: list[dict[str, Any]] = []
+    record: dict[str, Any] | None = None
+    i = 0
+    while i < len(options):
+        flag = options[i]
+        if flag == "--check" and len(options) >= i + 3:
+            lfn, expected = options[i + 1], options[i + 2]
+            key = "sha256" if expected.startswith("sha256:") else "meta"
+            value = expected[len("sha256:") :] if key == "sha256" else expected
+            checks.append({"lfn": lfn, key: value})
+            i += 3
+        elif flag == "--record" and record is None and len(options) >= i + 2:
+            # the rest are the LFNs to record: --record comes last
+            record = {"file": options[i + 1], "lfns": options[i + 2 :]}
+            i = len(options)
+        else:
+            return None
+    doc: dict[str, Any] = {
+        "tasks": [{"id": "job", "executable": command[0], "arguments": command[1:]}],
+        "checks": checks,
+    }
+    if record is not None:
+        doc["record"] = record
+    return doc
+
+
+def _quiet_tasks(tasks: Sequence[dict[str, Any]], cwd: Path) -> int:
+    """Run one command-line task as the job itself: its exit code, no task lines."""
+    task = tasks[0]
+    argv = [str(task["executable"]), *map(str, task["arguments"])]
+    try:
+        code = subprocess.call(argv, cwd=cwd)
+    except OSError as exc:
+        print(f"wfplan-cluster: cannot run {argv[0]}: {exc.strerror or exc}", file=sys.stderr)
+        return 127
+    if code < 0:  # killed: die of the same signal, so the job's end looks the same
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+        return 1
+    return code
+
+
+def _checked(doc: dict[str, Any], cwd: Path) -> bool:
+    problems = check_inputs(doc.get("checks") or [], cwd)
+    for line in problems:
+        print(f"wfplan-cluster: input {line}", file=sys.stderr)
+    return not problems
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if not is_manifest_args(args):
+    command_line = bool(args) and args[0] == "--job"
+    if command_line:
+        parsed = parse_job_args(args)
+        if parsed is None:
+            print(f"usage: wfplan-cluster {JOB_USAGE}", file=sys.stderr)
+            return 2
+        doc = parsed
+    elif not is_manifest_args(args):
         print(f"usage: wfplan-cluster {MANIFEST_USAGE}", file=sys.stderr)
         return 2
-    doc = read_manifest(args, "wfplan-cluster")
+    else:
+        doc = read_manifest(args, "wfplan-cluster")
     tasks = doc.get("tasks", [])
+    record = doc.get("record")
     if not doc.get("scratch"):
-        return run_tasks(tasks, Path.cwd())
+        cwd = Path.cwd()
+        if not _checked(doc, cwd):
+            return 1
+        code = _quiet_tasks(tasks, cwd) if command_line else run_tasks(tasks, cwd)
+        if code == 0 and record:
+            record_outputs(record, cwd)
+        return code
     scratch = Path(tempfile.mkdtemp(prefix="wfplan-cluster-", dir=os.environ.get("TMPDIR")))
     try:
         problems = run_transfers(doc.get("inputs", []), scratch)
@@ -86,12 +207,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = run_tasks(tasks, scratch)
         if code != 0:
             return code
-        problems = run_transfers(doc.get("outputs", []), scratch)
+        digests: dict[str, str] | None = {} if record else None
+        problems = run_transfers(doc.get("outputs", []), scratch, digests)
+        if record and digests is not None and not problems:
+            # hashed while they were pushed: one read of each output
+            problems = _push_record(record, digests, scratch)
         for line in problems:
             print(f"wfplan-cluster: stage-out: {line}", file=sys.stderr)
         return 1 if problems else 0
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _push_record(record: dict[str, Any], digests: dict[str, str], scratch: Path) -> list[str]:
+    """Write the checksum record in ``scratch`` and push it to ``record["file"]`` (a URL)."""
+    name = str(record["file"]).rstrip("/").rsplit("/", 1)[-1]
+    wanted = set(record.get("lfns", []))
+    write_record(scratch / name, {k: v for k, v in digests.items() if k in wanted})
+    move = {"lfn": name, "src": [name], "dst": record["file"]}
+    return run_transfers([move], scratch)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from planner.tools.integrity import IntegrityError, expected_sha256
 from planner.tools.manifest import (
     MANIFEST_USAGE,
     is_manifest_args,
@@ -77,7 +78,9 @@ def _tmp_name(dst: Path) -> Path:
 
 def _check(digest: str | None, expected: str | None, src: str) -> None:
     if expected and digest is not None and digest.lower() != expected.lower():
-        raise TransferFailed(f"sha256 mismatch from {src}: got {digest}, want {expected}")
+        raise TransferFailed(
+            f"sha256 mismatch from {src}: expected {expected.lower()}, found {digest}"
+        )
 
 
 def _copy_file(src: Path, tmp: Path, want_digest: bool) -> str | None:
@@ -162,30 +165,36 @@ def http_request(method: str, url: str, body: Path | None = None, ok: Sequence[i
     raise TransferFailed(f"{method} {url}: {last}")
 
 
-def upload(src: str, dst: str, sha256: str | None = None, cwd: Path | None = None) -> None:
+def upload(
+    src: str, dst: str, sha256: str | None = None, cwd: Path | None = None, digest: bool = False
+) -> str | None:
     """Deliver one ``src`` URL to the http(s) URL ``dst`` with HTTP PUT.
 
     The sha256, when given, is checked before anything is sent: a server never receives
-    a file that is known to be wrong."""
+    a file that is known to be wrong. Returns the file's sha256 when it was computed
+    (``sha256`` given, or ``digest``)."""
     if src == dst:
-        return  # already there
+        return None  # already there
+    want = bool(sha256) or digest
     try:
         if is_http(src):
             fd, name = tempfile.mkstemp(prefix=".wfplan-upload-", dir=os.environ.get("TMPDIR"))
             os.close(fd)
             tmp = Path(name)
             try:
-                _check(_download(src, tmp, bool(sha256)), sha256, src)
+                found = _download(src, tmp, want)
+                _check(found, sha256, src)
                 http_request("PUT", dst, tmp)
             finally:
                 tmp.unlink(missing_ok=True)
-            return
+            return found
         path = url_to_path(src, cwd)
         if not path.is_file():
             raise TransferFailed(f"{src}: no such file")
-        if sha256:
-            _check(_sha256_of(path), sha256, src)
+        found = _sha256_of(path) if want else None
+        _check(found, sha256, src)
         http_request("PUT", dst, path)
+        return found
     except OSError as exc:
         raise TransferFailed(f"{src}: {exc.strerror or exc}")
 
@@ -197,17 +206,22 @@ def fetch(
     symlink: bool = False,
     cwd: Path | None = None,
     executable: bool = False,
-) -> None:
+    want_digest: bool = False,
+) -> str | None:
     """Deliver one ``src`` URL to ``dst`` atomically (see the module docstring).
 
     ``executable``: a staged program; the copy gets execute permission wherever it has
     read permission before it appears under ``dst`` (a symlink is left as it is).
+    Returns the file's sha256 when it was computed (``sha256`` given, or ``want_digest``):
+    one read of the file both copies and hashes it.
     """
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_name(dst)
+    want = bool(sha256) or want_digest
+    digest: str | None = None
     try:
         if src.startswith(("http://", "https://")):
-            digest = _download(src, tmp, bool(sha256))
+            digest = _download(src, tmp, want)
             _check(digest, sha256, src)
         else:
             path = url_to_path(src, cwd)
@@ -215,22 +229,25 @@ def fetch(
                 raise TransferFailed(f"{src}: no such file")
             if symlink:
                 if path.resolve() == dst.resolve():
-                    return
-                if sha256:
-                    _check(_sha256_of(path), sha256, src)
+                    return None
+                if want:
+                    digest = _sha256_of(path)
+                    _check(digest, sha256, src)
                 tmp.unlink(missing_ok=True)
                 os.symlink(path, tmp)
             else:
                 if dst.exists() and path.resolve() == dst.resolve():
-                    if sha256:
-                        _check(_sha256_of(path), sha256, src)
-                    return
-                digest = _copy_file(path, tmp, bool(sha256))
+                    if want:
+                        digest = _sha256_of(path)
+                        _check(digest, sha256, src)
+                    return digest
+                digest = _copy_file(path, tmp, want)
                 _check(digest, sha256, src)
         if executable and not tmp.is_symlink():
             mode = tmp.stat().st_mode
             tmp.chmod(mode | (mode & 0o444) >> 2)
         os.replace(tmp, dst)
+        return digest
     except OSError as exc:
         raise TransferFailed(f"{src}: {exc.strerror or exc}")
     finally:
@@ -246,9 +263,19 @@ def _sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def run_transfers(transfers: Sequence[dict[str, Any]], cwd: Path | None = None) -> list[str]:
-    """Do every transfer; return one problem line per LFN that did not arrive."""
+def run_transfers(
+    transfers: Sequence[dict[str, Any]],
+    cwd: Path | None = None,
+    digests: dict[str, str] | None = None,
+) -> list[str]:
+    """Do every transfer; return one problem line per LFN that did not arrive.
+
+    A transfer's expected sha256 is its ``sha256``, else its entry in the checksum
+    record named by ``meta`` (planner.tools.integrity). ``digests``: filled with the
+    sha256 of every file delivered (computed while copying, no second read).
+    """
     problems = []
+    records: dict[str, dict[str, str]] = {}
     for t in transfers:
         lfn = t.get("lfn", "?")
         sources = t.get("src") or []
@@ -261,19 +288,28 @@ def run_transfers(transfers: Sequence[dict[str, Any]], cwd: Path | None = None) 
         except (KeyError, TransferFailed) as exc:
             problems.append(f"{lfn}: bad destination: {exc}")
             continue
+        try:
+            expected = expected_sha256(lfn, t.get("sha256"), t.get("meta"), cwd, records)
+        except IntegrityError as exc:
+            problems.append(str(exc))
+            continue
+        want = digests is not None
         for src in sources:
             try:
                 if put:  # symlink/executable have no meaning on a file server
-                    upload(src, t["dst"], t.get("sha256"), cwd)
-                    break
-                fetch(
-                    src,
-                    dst,
-                    t.get("sha256"),
-                    bool(t.get("symlink")),
-                    cwd,
-                    executable=bool(t.get("executable")),
-                )
+                    found = upload(src, t["dst"], expected, cwd, want)
+                else:
+                    found = fetch(
+                        src,
+                        dst,
+                        expected,
+                        bool(t.get("symlink")),
+                        cwd,
+                        executable=bool(t.get("executable")),
+                        want_digest=want,
+                    )
+                if digests is not None and found is not None:
+                    digests[lfn] = found
                 break
             except TransferFailed as exc:
                 reasons.append(str(exc))

@@ -322,7 +322,11 @@ def test_a_staging_site_behind_a_server_is_written_through_put_and_read_through_
     (create,) = _kind(cw, NodeKind.CREATE_DIR)
     assert [t.dst for t in create.files] == [put]
     removed = sorted(t.dst for n in _kind(cw, NodeKind.CLEANUP) for t in n.files)
-    assert removed == [f"{put}/{lfn}" for lfn in ("f.a", "f.b1", "f.b2", "f.c1", "f.c2", "f.d")]
+    lfns = ("f.a", "f.b1", "f.b2", "f.c1", "f.c2", "f.d")
+    records = ("analyze_ID4", "findrange_ID2", "findrange_ID3", "preprocess_ID1")
+    assert removed == sorted(
+        [f"{put}/{lfn}" for lfn in lfns] + [f"{put}/{r}.meta" for r in records]
+    )
 
 
 def test_leaf_cleanup_removes_through_the_put_server(kit: SimpleNamespace) -> None:
@@ -374,9 +378,13 @@ def test_one_all_server_is_used_both_ways(kit: SimpleNamespace) -> None:
     )
     urls = {u for n in cw.nodes for t in (*n.files, *n.inputs, *n.outputs) for u in (*t.src, t.dst)}
     web = sorted(u for u in urls if u.startswith("http"))
-    assert web == [f"{PUT_URL}/diamond"] + [
-        f"{PUT_URL}/diamond/{lfn}" for lfn in ("f.a", "f.b1", "f.b2", "f.c1", "f.c2", "f.d")
-    ]
+    lfns = ("f.a", "f.b1", "f.b2", "f.c1", "f.c2", "f.d")
+    records = ("analyze_ID4", "findrange_ID2", "findrange_ID3", "preprocess_ID1")
+    assert web == sorted(
+        [f"{PUT_URL}/diamond"]
+        + [f"{PUT_URL}/diamond/{lfn}" for lfn in lfns]
+        + [f"{PUT_URL}/diamond/{r}.meta" for r in records]
+    )
 
 
 @pytest.mark.parametrize(("operation", "have"), [(Operation.PUT, "put"), (Operation.GET, "get")])
@@ -396,7 +404,9 @@ def test_a_staging_site_that_can_only_be_read_or_written_is_refused(
     assert f"only {have} file servers" in line
 
 
-def test_the_output_site_is_written_through_put_and_registered_through_get(kit: SimpleNamespace) -> None:
+def test_the_output_site_is_written_through_put_and_registered_through_get(
+    kit: SimpleNamespace,
+) -> None:
     out = Site(
         name="store",
         directories=(
