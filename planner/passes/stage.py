@@ -521,9 +521,15 @@ def stage(
                 pull = known.pull
                 # the job checks the producer's record where it ran on the same staging
                 # site; a copy from another one was checked by its stage_inter
-                here = p_meta if p_staging == staging else None
-                if here is not None:
-                    record = resident(f"{p_unit.name}.meta", staging, here)
+                here = None
+                if p_meta is not None and p_staging == staging:
+                    # the record of the last node that wrote it here: an inout job may
+                    # have rewritten its producer's file
+                    writer = known.writer
+                    if writer is None or writer is _WAITING:
+                        writer = p_unit.name
+                    here = p_meta if writer == p_unit.name else f"{base}/{writer}.meta"
+                    record = resident(f"{writer}.meta", staging, here)
                     if not record.readers or record.readers[-1] != unit.name:
                         record.readers.append(unit.name)
                 if pull is None or pull.size != size or pull.meta != here:
