@@ -408,6 +408,8 @@ def stage(
     nosymlink = options.integrity == "nosymlink"
     if not checking:
         sha256 = _no_checksum  # pegasus.integrity.checking = none: nothing is verified
+    else:
+        _refuse_record_names(graph, units)
 
     ranking: dict[tuple[str, str], tuple[tuple[PFN, ...], tuple[str, ...]]] = {}
     dagman: dict[tuple[int, int], dict[Namespace, dict[str, str]]] = {}
@@ -883,6 +885,24 @@ def _build_transfer_nodes(
 
 def _no_checksum(lfn: str) -> None:
     return None
+
+
+def _refuse_record_names(graph: JobGraph, units: Sequence[Unit]) -> None:
+    """A file named like a node's checksum record (``<node>.meta``) would be overwritten
+    by it on the staging site. Only names ending in ``.meta`` are looked up."""
+    records = [
+        lfn for files in (graph.producer, graph.consumers) for lfn in files if lfn.endswith(".meta")
+    ]
+    if not records:
+        return
+    names = {unit.name for unit in units}
+    for lfn in records:
+        if lfn[: -len(".meta")] in names:
+            raise StagingError(
+                f"LFN {lfn!r} has the name of node {lfn[: -len('.meta')]}'s checksum record "
+                "(integrity checking writes it beside the node's outputs); rename the file "
+                "or set pegasus.integrity.checking = none"
+            )
 
 
 def _exe_name(job: Job) -> str:

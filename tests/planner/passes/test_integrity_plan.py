@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 import pytest
 
 from catalogs.replica import PFN, Replica
+from planner.errors import PlannerError
 from planner.model.concrete import ConcreteWorkflow, DataConfiguration, Node, NodeKind
 from planner.model.workflow import Job, LinkType, Workflow
 from planner.plan import PlanOptions, plan
@@ -82,3 +84,20 @@ def test_integrity_levels(kit: SimpleNamespace, level: str):
     metas = [t.meta for n in cw.nodes for t in (*n.inputs, *n.outputs, *n.files)]
     assert (set(metas) == {None}) is (level == "none")
     assert cw.options["integrity"] == level
+
+
+def test_a_file_named_like_a_checksum_record_is_refused(kit: SimpleNamespace):
+    jobs = (
+        Job(
+            id="A", name="preprocess", uses=(kit.use("f.a"), kit.use("preprocess_B.meta", kit.OUT))
+        ),
+        Job(id="B", name="preprocess", uses=(kit.use("f.a"), kit.use("g", kit.OUT))),
+    )
+    wf = Workflow(name="diamond", jobs=jobs)
+    with pytest.raises(
+        PlannerError,
+        match=re.escape("LFN 'preprocess_B.meta' has the name of node preprocess_B's checksum"),
+    ):
+        _plan(kit, wf)
+    props = {"pegasus.integrity.checking": "none"}
+    assert _plan(kit, wf, properties=props).nodes  # nothing is written then: no clash
