@@ -393,10 +393,14 @@ def _job_args(
     """``wfplan-cluster --job ...``: one task run through the integrity checks."""
     args = ["--job"]
     for check in _check_list(checks):
-        expected = f"sha256:{check['sha256']}" if "sha256" in check else check["meta"]
-        args += ["--check", check["lfn"], expected]
+        if "sha256" in check:
+            args += ["--sha256", check["lfn"], check["sha256"]]
+        else:
+            args += ["--check", check["lfn"], check["meta"]]
+    for t in recorded:
+        args += ["--output", t.lfn]
     if recorded:
-        args += ["--record", _record_name(node), *(t.lfn for t in recorded)]
+        args += ["--record", _record_name(node)]
     return [*args, "--", task.executable, *task.arguments]
 
 

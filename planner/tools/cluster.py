@@ -40,7 +40,10 @@ from planner.tools.transfer import run_transfers
 
 __all__ = ["check_inputs", "main", "parse_job_args", "record_outputs", "run_tasks"]
 
-JOB_USAGE = "--job [--check LFN sha256:HEX|RECORD]... [--record FILE LFN...] -- EXECUTABLE [ARG...]"
+JOB_USAGE = (
+    "--job [--sha256 LFN HEX]... [--check LFN RECORD]... [--output LFN]... [--record FILE] "
+    "-- EXECUTABLE [ARG...]"
+)
 
 
 def _open(path: str | None, cwd: Path, mode: str) -> Any:
@@ -114,39 +117,45 @@ def record_outputs(record: dict[str, Any], cwd: Path) -> None:
 def parse_job_args(args: Sequence[str]) -> dict[str, Any] | None:
     """The manifest that the command-line form describes, or None if it is malformed.
 
-    ``--job [--check LFN EXPECTED]... [--record FILE LFN...] -- EXECUTABLE [ARG...]``:
-    one task, run in the working directory; ``EXPECTED`` is ``sha256:HEX`` or the path
-    or URL of the checksum record holding the LFN's sha256.
+    ``--job [--sha256 LFN HEX]... [--check LFN RECORD]... [--output LFN]... [--record
+    FILE] -- EXECUTABLE [ARG...]``: one task, run in the working directory; ``--sha256``
+    gives an input's sha256, ``--check`` the path or URL of the checksum record holding
+    it; the ``--output`` files' sha256 go to the record ``FILE``. Options are read left to right, each taking
+    its values, so an LFN may be any string (``--`` included).
     """
-    if not args or args[0] != "--job" or "--" not in args:
-        return None
-    end = args.index("--")
-    options, command = list(args[1:end]), list(args[end + 1 :])
-    if not command:
+    if not args or args[0] != "--job":
         return None
     checks: list[dict[str, Any]] = []
-    record: dict[str, Any] | None = None
-    i = 0
-    while i < len(options):
-        flag = options[i]
-        if flag == "--check" and len(options) >= i + 3:
-            lfn, expected = options[i + 1], options[i + 2]
-            key = "sha256" if expected.startswith("sha256:") else "meta"
-            value = expected[len("sha256:") :] if key == "sha256" else expected
-            checks.append({"lfn": lfn, key: value})
+    outputs: list[str] = []
+    record: str | None = None
+    i, n = 1, len(args)
+    while i < n:
+        flag = args[i]
+        if flag == "--":
+            command = list(args[i + 1 :])
+            break
+        if flag in ("--check", "--sha256") and i + 2 < n:
+            key = "meta" if flag == "--check" else "sha256"
+            checks.append({"lfn": args[i + 1], key: args[i + 2]})
             i += 3
-        elif flag == "--record" and record is None and len(options) >= i + 2:
-            # the rest are the LFNs to record: --record comes last
-            record = {"file": options[i + 1], "lfns": options[i + 2 :]}
-            i = len(options)
+        elif flag == "--output" and i + 1 < n:
+            outputs.append(args[i + 1])
+            i += 2
+        elif flag == "--record" and i + 1 < n and record is None:
+            record = args[i + 1]
+            i += 2
         else:
             return None
+    else:
+        return None
+    if not command or (outputs and record is None):
+        return None
     doc: dict[str, Any] = {
         "tasks": [{"id": "job", "executable": command[0], "arguments": command[1:]}],
         "checks": checks,
     }
     if record is not None:
-        doc["record"] = record
+        doc["record"] = {"file": record, "lfns": outputs}
     return doc
 
 

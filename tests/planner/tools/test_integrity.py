@@ -37,7 +37,17 @@ def _writer(tmp: Path, name: str = "make.py") -> Path:
 def test_the_command_line_job_records_the_sha256_of_its_outputs(tmp_path: Path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     prog = _writer(tmp_path)
-    args = ["--job", "--record", "n1.meta", "out.txt", "--", str(prog), "out.txt", "hello"]
+    args = [
+        "--job",
+        "--output",
+        "out.txt",
+        "--record",
+        "n1.meta",
+        "--",
+        str(prog),
+        "out.txt",
+        "hello",
+    ]
     assert cluster.main(args) == 0
     assert read_record("n1.meta", tmp_path) == {"out.txt": _sha(b"hello")}
 
@@ -65,9 +75,9 @@ def test_a_catalog_sha256_is_checked_too_and_a_good_file_passes(
     monkeypatch.chdir(tmp_path)
     (tmp_path / "raw.dat").write_bytes(b"raw")
     prog = _writer(tmp_path)
-    good = ["--job", "--check", "raw.dat", f"sha256:{_sha(b'raw')}", "--", str(prog), "o", "x"]
+    good = ["--job", "--sha256", "raw.dat", _sha(b"raw"), "--", str(prog), "o", "x"]
     assert cluster.main(good) == 0
-    bad = ["--job", "--check", "raw.dat", f"sha256:{_sha(b'other')}", "--", str(prog), "o", "x"]
+    bad = ["--job", "--sha256", "raw.dat", _sha(b"other"), "--", str(prog), "o", "x"]
     assert cluster.main(bad) == 1
     assert "raw.dat: sha256 mismatch" in capsys.readouterr().err
 
@@ -105,7 +115,7 @@ def test_the_job_exits_with_its_task_code(tmp_path: Path, monkeypatch):
     prog = tmp_path / "fail.sh"
     prog.write_text("#!/bin/sh\nexit 3\n")
     prog.chmod(0o755)
-    assert cluster.main(["--job", "--record", "n.meta", "o", "--", str(prog)]) == 3
+    assert cluster.main(["--job", "--output", "o", "--record", "n.meta", "--", str(prog)]) == 3
     assert not (tmp_path / "n.meta").exists()  # a failed job records nothing
 
 
@@ -215,3 +225,65 @@ def test_any_changed_byte_is_found_and_only_in_the_changed_file(
     problems = cluster.check_inputs(checks, d)
     assert len(problems) == 1 and problems[0].startswith(f"{victim}: sha256 mismatch")
     os.remove(d / "rec.meta")
+
+
+# any text, and often the words the command line itself is made of
+_ANY = st.sampled_from(
+    ["--", "--job", "--check", "--sha256", "--output", "--record", ""]
+) | st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=10)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    checks=st.lists(
+        st.tuples(_ANY, st.booleans(), _ANY.filter(lambda v: "/" not in v)), max_size=4
+    ),
+    outputs=st.lists(_ANY, max_size=4),
+    command=st.lists(_ANY, min_size=1, max_size=4),
+)
+def test_the_job_command_line_reads_back_what_the_emitter_wrote(
+    checks: list[tuple[str, bool, str]], outputs: list[str], command: list[str]
+) -> None:
+    """Whatever the LFNs and arguments (``--``, ``--check``, quotes, spaces, ``sha256:``
+    prefixes...), ``wfplan-cluster --job`` gets the checks, outputs and command the
+    emitter meant. (That the quoted line reaches the job intact is the quoting's own
+    property test.)"""
+    from planner.emit.submit import _job_args
+    from planner.model.concrete import DataConfiguration, NodeKind, Task, Transfer
+    from planner.passes.stage import make_node
+
+    inputs = tuple(
+        Transfer(
+            lfn,
+            lfn,
+            ("file:///s/" + lfn,),
+            value or "0" if is_sha else None,
+            meta=None if is_sha else f"file:///s/{value}.meta",
+        )
+        for lfn, is_sha, value in checks
+    )
+    outs = tuple(
+        Transfer(lfn, "file:///s/" + lfn, (lfn,), meta="file:///s/n.meta") for lfn in outputs
+    )
+    task = Task("J", "tx", command[0], tuple(command[1:]))
+    node = make_node(
+        name="n",
+        kind=NodeKind.COMPUTE,
+        site="siteA",
+        level=1,
+        tasks=(task,),
+        inputs=inputs,
+        outputs=outs,
+        data_configuration=DataConfiguration.SHAREDFS,
+    )
+    doc = cluster.parse_job_args(_job_args(node, task, list(inputs), list(outs)))
+    assert doc is not None
+    want = [
+        {"lfn": t.lfn, "sha256": t.sha256}
+        if t.sha256
+        else {"lfn": t.lfn, "meta": (t.meta or "").rsplit("/", 1)[-1]}
+        for t in inputs
+    ]
+    assert doc["checks"] == want
+    assert doc["tasks"] == [{"id": "job", "executable": command[0], "arguments": command[1:]}]
+    assert doc.get("record") == ({"file": "n.meta", "lfns": outputs} if outputs else None)
