@@ -440,6 +440,33 @@ def stage(
         fixups.append((res, -1, key))
         res.writer = _WAITING
 
+    def record_moved_for(
+        unit: Unit,
+        staging: str,
+        producer: str,
+        p_staging: str,
+        p_meta: str,
+        base: str,
+        wbase: str,
+    ) -> None:
+        """A stage_inter of ``producer``'s checksum record to ``unit``'s staging site,
+        once per (record, site), beside the files it describes."""
+        name = f"{producer}.meta"
+        key = (NodeKind.STAGE_INTER, name, staging)
+        readers = readers_of.get(key)
+        if readers is not None:
+            readers.append(unit.name)
+            return
+        at = f"{base}/{name}"
+        move = transfer(name, (p_meta,), at if wbase is base else f"{wbase}/{name}", site=staging)
+        requests[key] = _new_tuple(
+            _Request,
+            (NodeKind.STAGE_INTER, staging, unit.level, p_staging == "local", move, producer),
+        )
+        readers_of[key] = [unit.name]
+        wait_read(resident(name, p_staging, p_meta), key)
+        wait_write(resident(name, staging, at), key)
+
     def resident(lfn: str, site: str, url: str) -> Residency:
         res = residency.get((lfn, site))
         if res is None:
@@ -517,20 +544,25 @@ def stage(
                         wait_write(known, key)
                     else:
                         readers_of[key].append(unit.name)
+                    if p_meta is not None:
+                        record_moved_for(unit, staging, p_unit.name, p_staging, p_meta, base, wbase)
                 if known is None:
                     known = residency[(lfn, staging)] = Residency(url=at, writer=None)
                 known.readers.append(unit.name)
                 pull = known.pull
-                # the job checks the producer's record where it ran on the same staging
-                # site; a copy from another one was checked by its stage_inter
+                # the job checks the record of the node that made the file, on its own
+                # staging site (stage_inter brought a copy of it with the file)
                 here = None
-                if p_meta is not None and p_staging == staging:
+                if p_meta is not None:
                     # the record of the last node that wrote it here: an inout job may
                     # have rewritten its producer's file
                     writer = known.writer
                     if writer is None or writer is _WAITING:
                         writer = p_unit.name
-                    here = p_meta if writer == p_unit.name else f"{base}/{writer}.meta"
+                    if writer == p_unit.name and p_staging == staging:
+                        here = p_meta
+                    else:
+                        here = f"{base}/{writer}.meta"
                     record = resident(f"{writer}.meta", staging, here)
                     if not record.readers or record.readers[-1] != unit.name:
                         record.readers.append(unit.name)

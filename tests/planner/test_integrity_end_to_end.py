@@ -24,8 +24,12 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _setup(tmp: Path, fa_sha256: str | None = None) -> list[str]:
-    """The diamond's programs and catalogs in ``tmp``; the plan's catalog arguments."""
+def _setup(
+    tmp: Path, fa_sha256: str | None = None, pools: tuple[str, ...] = ("condorpool",)
+) -> list[str]:
+    """The diamond's programs and catalogs in ``tmp``, every program installed on every
+    site of ``pools`` (scratch ``pool-scratch`` for condorpool, ``<pool>-scratch`` for the
+    others); the plan's catalog arguments."""
     bin_dir = tmp / "bin"
     bin_dir.mkdir()
     for script in ("preprocess.py", "findrange.py", "analyze.py"):
@@ -33,8 +37,9 @@ def _setup(tmp: Path, fa_sha256: str | None = None) -> list[str]:
         (bin_dir / script).chmod(0o755)
     (tmp / "f.a").write_text("data\n")
     tc = "\n".join(
-        f"  - name: {t}\n    sites: [{{name: condorpool, pfn: {bin_dir / (t + '.py')}, "
-        "type: installed}]"
+        f"  - name: {t}\n    sites: ["
+        + ", ".join(f"{{name: {p}, pfn: {bin_dir / (t + '.py')}, type: installed}}" for p in pools)
+        + "]"
         for t in ("preprocess", "findrange", "analyze")
     )
     (tmp / "tc.yml").write_text(f'pegasus: "5.0"\ntransformations:\n{tc}\n')
@@ -54,8 +59,13 @@ def _setup(tmp: Path, fa_sha256: str | None = None) -> list[str]:
     (tmp / "sites.yml").write_text(
         'pegasus: "5.0"\nsites:\n  - name: local\n    directories:\n'
         + "".join(directory(kind, tmp / name) for kind, name in dirs.values())
-        + "  - name: condorpool\n    directories:\n"
-        + directory("sharedScratch", tmp / "pool-scratch")
+        + "".join(
+            f"  - name: {p}\n    directories:\n"
+            + directory(
+                "sharedScratch", tmp / ("pool-scratch" if p == "condorpool" else f"{p}-scratch")
+            )
+            for p in pools
+        )
     )
     return ["--sc", str(tmp / "sites.yml"), "--tc", str(tmp / "tc.yml")]
 
@@ -216,3 +226,40 @@ def test_an_unknown_integrity_level_is_one_clear_error(tmp_path: Path, capsys):
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert "pegasus.integrity.checking 'most' is not one of full, nosymlink, none" in err
+
+
+@pytest.mark.parametrize("config", ["sharedfs", "nonsharedfs"])
+def test_a_file_moved_to_another_staging_site_is_checked_there_by_its_reader(
+    tmp_path: Path, config: str, capsys
+):
+    """preprocess on condorpool, findrange_ID2 on pool2: stage_inter copies f.b1 and its
+    producer's record to pool2's scratch, and the job there checks the copy."""
+    import yaml
+
+    _setup(tmp_path, pools=("condorpool", "pool2"))
+    doc = yaml.safe_load((DIAMOND / "workflow.yml").read_text())
+    for job in doc["jobs"]:
+        site = "pool2" if job["id"] == "ID2" else "condorpool"
+        job["profiles"] = {"selector": {"execution.site": site}}
+    wf = tmp_path / "workflow.yml"
+    wf.write_text(yaml.safe_dump(doc))
+    scratch2 = tmp_path / "pool2-scratch"
+    argv = [
+        "plan", str(wf), *_setup_args(tmp_path), "--rc", str(tmp_path / "rc.yml"),
+        "--dir", str(tmp_path / "submit"), "--sites", "condorpool,pool2",
+        "--output-rc", str(tmp_path / "out.db"), "--data-configuration", config,
+        "--cleanup", "none",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    record = json.loads((tmp_path / "submit" / "plan.json").read_text())
+    moved = {f["lfn"] for n in record["nodes"] if n["kind"] == "stage_inter" for f in n["files"]}
+    assert {"f.b1", "preprocess_ID1.meta"} <= moved
+    assert _run(tmp_path, "submit", capsys) == 0, capsys.readouterr().err
+    assert (tmp_path / "outputs" / "f.d").read_text() == EXPECTED
+    assert (scratch2 / "diamond" / "preprocess_ID1.meta").is_file()
+
+    (scratch2 / "diamond" / "f.b1").write_text("pre(tampered)\n")
+    _rerun_from(tmp_path / "submit", "findrange_ID2")
+    assert _run(tmp_path, "submit", capsys) == 1
+    err = (tmp_path / "submit" / "findrange_ID2.err").read_text()
+    assert "f.b1" in err and f"found {_sha('pre(tampered)' + chr(10))}" in err, err

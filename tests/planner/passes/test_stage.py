@@ -119,7 +119,15 @@ def test_stage_inter_moves_a_file_between_staging_sites(kit: SimpleNamespace) ->
     )
     assert ("preprocess_ID1", inter["f.b1"][0]) in cw.edges
     assert (inter["f.b1"][0], "findrange_ID2") in cw.edges
-    assert set(inter) == {"f.b1", "f.c2"}
+    # each file travels with its producer's checksum record, which the reader checks
+    assert set(inter) == {"f.b1", "f.c2", "preprocess_ID1.meta", "findrange_ID3.meta"}
+    assert inter["preprocess_ID1.meta"][1:] == (
+        ("file:///data/siteA/scratch/diamond/preprocess_ID1.meta",),
+        "file:///data/siteB/scratch/diamond/preprocess_ID1.meta",
+    )
+    assert (inter["preprocess_ID1.meta"][0], "findrange_ID2") in cw.edges
+    (f_b1,) = _node(cw, "findrange_ID2").inputs
+    assert f_b1.meta == "file:///data/siteB/scratch/diamond/preprocess_ID1.meta"
 
 
 def test_bypass_reads_the_replica_directly(kit: SimpleNamespace) -> None:
@@ -365,6 +373,19 @@ def test_stage_inter_writes_through_put_and_reads_through_get(kit: SimpleNamespa
         "f.b2": ((f"{b}/f.b2",), f"{PUT_URL}/diamond/f.b2"),
         "f.c1": ((f"{GET_URL}/diamond/f.c1",), f"{b}/f.c1"),
         "f.c2": ((f"{GET_URL}/diamond/f.c2",), f"{b}/f.c2"),
+        # the producers' checksum records travel with their files
+        "preprocess_ID1.meta": (
+            (f"{b}/preprocess_ID1.meta",),
+            f"{PUT_URL}/diamond/preprocess_ID1.meta",
+        ),
+        "findrange_ID2.meta": (
+            (f"{GET_URL}/diamond/findrange_ID2.meta",),
+            f"{b}/findrange_ID2.meta",
+        ),
+        "findrange_ID3.meta": (
+            (f"{GET_URL}/diamond/findrange_ID3.meta",),
+            f"{b}/findrange_ID3.meta",
+        ),
     }
 
 
