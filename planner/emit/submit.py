@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -281,14 +281,13 @@ def _compute_job(node: Node, ctx: EmitContext, bundle_offset: int | None) -> Nod
     # its inputs as it pulls them.
     checks = [] if scratch else _checks(node)
     recorded = [t for t in node.outputs if t.meta is not None]
-    if direct and (checks or recorded):
-        pairs.append(("executable", ctx.tool(CLUSTER_TOOL)))
-        pairs.append(("arguments", quote_arguments(_job_args(node, only, checks, recorded))))
-        if only.environment or node.profiles.get(Namespace.ENV):
-            pairs.append(("environment", quote_environment(_environment(node, only))))
-    elif direct:
-        pairs.append(("executable", only.executable))
-        pairs.append(("arguments", quote_arguments(only.arguments)))
+    if direct:
+        if checks or recorded:  # the task runs inside the checks: wfplan-cluster --job
+            pairs.append(("executable", ctx.tool(CLUSTER_TOOL)))
+            pairs.append(("arguments", quote_arguments(_job_args(node, only, checks, recorded))))
+        else:
+            pairs.append(("executable", only.executable))
+            pairs.append(("arguments", quote_arguments(only.arguments)))
         if only.environment or node.profiles.get(Namespace.ENV):
             pairs.append(("environment", quote_environment(_environment(node, only))))
     else:
@@ -333,8 +332,8 @@ def _runner_manifest_json(
     node: Node,
     scratch: bool,
     named: bool,
-    checks: list[Transfer] = [],  # noqa: B006 (read only)
-    recorded: list[Transfer] = [],  # noqa: B006 (read only)
+    checks: Sequence[Transfer] = (),
+    recorded: Sequence[Transfer] = (),
 ) -> str:
     """The text of a ``wfplan-cluster`` manifest (keys sorted, as MANIFEST_ENCODER)."""
     tasks = MANIFEST_ENCODER.encode([_task(node, t) for t in node.tasks])
@@ -376,7 +375,7 @@ def _basename(url: str) -> str:
     return url.rstrip("/").rsplit("/", 1)[-1]
 
 
-def _check_list(checks: list[Transfer]) -> list[dict[str, str]]:
+def _check_list(checks: Sequence[Transfer]) -> list[dict[str, str]]:
     """Checks as the job reads them: a producer's record by its name in the working
     directory (sharedfs: the record is there; condorio: HTCondor brings it there)."""
     return [
@@ -388,7 +387,7 @@ def _check_list(checks: list[Transfer]) -> list[dict[str, str]]:
 
 
 def _job_args(
-    node: Node, task: Task, checks: list[Transfer], recorded: list[Transfer]
+    node: Node, task: Task, checks: Sequence[Transfer], recorded: Sequence[Transfer]
 ) -> list[str]:
     """``wfplan-cluster --job ...``: one task run through the integrity checks."""
     args = ["--job"]
@@ -404,7 +403,7 @@ def _job_args(
     return [*args, "--", task.executable, *task.arguments]
 
 
-def _record_inputs(node: Node, checks: list[Transfer]) -> list[str]:
+def _record_inputs(node: Node, checks: Sequence[Transfer]) -> list[str]:
     """``transfer_input_files`` entries for the producers' checksum records the checks
     read, each once. Refused when a record's name is also the name of one of the job's
     files (HTCondor would put both in one place)."""

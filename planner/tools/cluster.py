@@ -120,8 +120,8 @@ def parse_job_args(args: Sequence[str]) -> dict[str, Any] | None:
     ``--job [--sha256 LFN HEX]... [--check LFN RECORD]... [--output LFN]... [--record
     FILE] -- EXECUTABLE [ARG...]``: one task, run in the working directory; ``--sha256``
     gives an input's sha256, ``--check`` the path or URL of the checksum record holding
-    it; the ``--output`` files' sha256 go to the record ``FILE``. Options are read left to right, each taking
-    its values, so an LFN may be any string (``--`` included).
+    it; the ``--output`` files' sha256 go to the record ``FILE``. Options are read left to
+    right, each taking its values, so an LFN may be any string (``--`` included).
     """
     if not args or args[0] != "--job":
         return None
