@@ -191,6 +191,7 @@ def _plan(workflow: Workflow, catalogs: Catalogs, options: PlanOptions) -> Concr
         "seed": seed,
         "output_rc": _output_rc(workflow.name, options),
         "dagman_maxjobs": dict(MAXJOBS),
+        "integrity": staging.integrity,
         "clustered_jobs": clustered_jobs,
     }
     if auto_lines:  # --cluster auto: why these cluster counts (issue 6)
@@ -283,6 +284,7 @@ def _staging_options(name: str, options: PlanOptions, props: Mapping[str, str]) 
         stageout_clusters=_int(props.get("pegasus.stageout.clusters")),
         retry=props.get("dagman.retry", "1"),
         properties=props,
+        integrity=_integrity(props),
     )
 
 
@@ -292,6 +294,18 @@ def _transfer_limits(props: Mapping[str, str]) -> dict[str, Any]:
         return planned_limits(props, "the properties")
     except BadLimit as exc:
         raise PlannerError(str(exc))
+
+
+INTEGRITY_LEVELS = ("full", "nosymlink", "none")
+
+
+def _integrity(props: Mapping[str, str]) -> str:
+    value = props.get("pegasus.integrity.checking", "full").strip().lower()
+    if value not in INTEGRITY_LEVELS:
+        raise PlannerError(
+            f"pegasus.integrity.checking {value!r} is not one of {', '.join(INTEGRITY_LEVELS)}"
+        )
+    return value
 
 
 def _output_rc(name: str, options: PlanOptions) -> str:

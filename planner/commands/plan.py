@@ -226,13 +226,17 @@ def summarize(cw: ConcreteWorkflow, size_of: SizeOf = _declared) -> list[str]:
     staged = 0
     size = 0
     unknown = 0
+    # integrity's checksum records (<node>.meta) are wfplan's own files, not the workflow's
+    records = {f"{node.name}.meta" for node in cw.nodes}
     for node in cw.nodes:
         site = node.staging_site if node.site == "local" and node.staging_site else node.site
         key = (node.kind.value, site)
         counts[key] = counts.get(key, 0) + 1
         if node.kind.value in ("stage_in", "stage_inter", "stage_out"):
-            staged += len(node.files)
             for transfer in node.files:
+                if transfer.lfn in records:
+                    continue
+                staged += 1
                 known = size_of(transfer)
                 if known is None:
                     unknown += 1

@@ -12,7 +12,7 @@ import functools
 import json
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -200,7 +200,7 @@ def _tool_manifest_text(node: Node, ctx: EmitContext, named: bool) -> str:
     if kind is NodeKind.REGISTER:
         site = node.site
         replicas = ",".join(
-            f'{{"lfn":{_STR(t.lfn)},"pfn":{_STR(t.dst)},'
+            f'{{"lfn":{_STR(t.lfn)},{_meta_json(t.meta)}"pfn":{_STR(t.dst)},'
             f'"sha256":{"null" if t.sha256 is None else _STR(t.sha256)},'
             f'"site":{_STR(t.site or site)}}}'
             for t in node.files
@@ -227,7 +227,8 @@ def _transfer_json(t: Transfer) -> str:
         raise TypeError("symlink")
     return (
         f'{{"dst":{_STR(t.dst)},{_EXECUTABLE if t.executable else ""}"lfn":{_STR(t.lfn)},'
-        f'{_OPTIONAL if t.optional else ""}"sha256":{"null" if sha is None else _STR(sha)},'
+        f"{_meta_json(t.meta)}{_OPTIONAL if t.optional else ''}"
+        f'"sha256":{"null" if sha is None else _STR(sha)},'
         f'"src":[{",".join(map(_STR, t.src))}],"symlink":{_BOOL[symlink]}}}'
     )
 
@@ -236,12 +237,24 @@ _EXECUTABLE = '"executable":true,'
 _OPTIONAL = '"optional":true,'
 
 
+def _meta_json(meta: str | None) -> str:
+    # only when set, so manifests without checksum records keep their bytes
+    if meta is None:
+        return ""
+    if meta.__class__ is not str:
+        raise TypeError("meta")
+    return f'"meta":{_STR(meta)},'
+
+
 def _tool_manifest(node: Node, ctx: EmitContext) -> dict[str, Any]:
     if node.kind is NodeKind.REGISTER:
         replicas = [
             {"lfn": t.lfn, "pfn": t.dst, "site": t.site or node.site, "sha256": t.sha256}
             for t in node.files
         ]
+        for record, t in zip(replicas, node.files, strict=True):
+            if t.meta is not None:
+                record["meta"] = t.meta
         return {"catalog": ctx.output_rc, "replicas": replicas}
     if node.kind is NodeKind.CLEANUP:
         return {"files": [t.dst for t in node.files]}
@@ -261,6 +274,8 @@ def _transfer(t: Transfer) -> dict[str, Any]:
     }
     if t.executable:  # only then, so manifests of plain files keep their bytes
         record["executable"] = True
+    if t.meta is not None:
+        record["meta"] = t.meta
     if t.optional:  # the runner does not fail when the job did not make it
         record["optional"] = True
     return record
@@ -296,11 +311,18 @@ def _compute_job(node: Node, ctx: EmitContext, bundle_offset: int | None) -> Nod
         and only.stdout is None
         and only.stderr is None
     )
+    # Integrity (docs/job-tools.md): the sha256 of inputs checked in the job before its
+    # task, the sha256 of outputs recorded after it in <node>.meta. A scratch job checks
+    # its inputs as it pulls them.
+    checks = [] if scratch else _checks(node)
+    recorded = [t for t in node.outputs if t.meta is not None]
     shipped: str | None = None  # a staged copy HTCondor ships as the job's executable
     if direct and only.executable.startswith("./"):
         # a staged executable runs from the job's directory: a direct job needs HTCondor
-        # to bring it there (condorio, from a local file); else the runner's pull does
-        shipped = _staged_file(node, only.executable) if condor_transfer else None
+        # to bring it there (condorio, from a local file); else the runner's pull does.
+        # Under integrity checks the runner is the executable, so it brings the copy.
+        ships = condor_transfer and not (checks or recorded)
+        shipped = _staged_file(node, only.executable) if ships else None
         direct = shipped is not None
     pairs: list[tuple[str, str]] = list(
         _LOCAL_UNIVERSE if on_submit_host else _universe(ctx.site_styles.get(node.site))
@@ -309,13 +331,17 @@ def _compute_job(node: Node, ctx: EmitContext, bundle_offset: int | None) -> Nod
     bundled = False
     inputs: list[str] = []
     if direct:
-        pairs.append(("executable", shipped or only.executable))
-        pairs.append(("arguments", quote_arguments(only.arguments)))
+        if checks or recorded:  # the task runs inside the checks: wfplan-cluster --job
+            pairs.append(("executable", ctx.tool(CLUSTER_TOOL)))
+            pairs.append(("arguments", quote_arguments(_job_args(node, only, checks, recorded))))
+        else:
+            pairs.append(("executable", shipped or only.executable))
+            pairs.append(("arguments", quote_arguments(only.arguments)))
         if only.environment or node.profiles.get(Namespace.ENV):
             pairs.append(("environment", quote_environment(_environment(node, only))))
     else:
         bundled = not condor_transfer and bundle_offset is not None
-        text = _runner_manifest_json(node, scratch, bundled, collect)
+        text = _runner_manifest_json(node, scratch, bundled, collect, checks, recorded)
         if condor_transfer:
             name = f"{node.name}.json"
             inputs.append(check_path_list_item(ctx.in_dir(name), "manifest"))
@@ -343,6 +369,10 @@ def _compute_job(node: Node, ctx: EmitContext, bundle_offset: int | None) -> Nod
                 _condor_input(node, t) for t in node.inputs if shipped is None or not t.executable
             )
             outputs = list(node.outputs)
+            if checks or recorded:
+                inputs.extend(_record_inputs(node, checks))
+            if recorded:  # the record comes back to the staging site with the outputs
+                outputs.append(Transfer(_record_name(node), recorded[0].meta or ""))
         pairs.append(("should_transfer_files", "YES"))
         pairs.append(("when_to_transfer_output", "ON_EXIT"))
         if inputs:
@@ -403,32 +433,122 @@ def _collected_outputs(node: Node, outputs: list[Transfer]) -> str:
     return ",".join([*names, f"{OPTIONAL_DIR}/"])
 
 
-def _runner_manifest_json(node: Node, scratch: bool, named: bool, collect: bool = False) -> str:
+def _runner_manifest_json(
+    node: Node,
+    scratch: bool,
+    named: bool,
+    collect: bool = False,
+    checks: Sequence[Transfer] = (),
+    recorded: Sequence[Transfer] = (),
+) -> str:
     """The text of a ``wfplan-cluster`` manifest (keys sorted, as MANIFEST_ENCODER).
 
     Without a scratch dir of its own (whose pulls make staged executables executable),
     ``"executables"`` names the staged copies the tasks run as ``./<name>``: they arrive
     through HTCondor's file transfer or a file server, neither asked to keep modes, so
     the runner makes them executable first, as PegasusLite does. ``collect``: the runner
-    moves the optional outputs it finds into ``optional_dir``.
+    moves the optional outputs it finds into ``optional_dir``. ``checks``/``recorded``:
+    integrity (docs/job-tools.md).
     """
     tasks = MANIFEST_ENCODER.encode([_task(node, t) for t in node.tasks])
     name = f'"node":{_STR(node.name)},' if named else ""
+    head = f'"checks":{MANIFEST_ENCODER.encode(_check_list(checks))},' if checks else ""
+    record = ""
+    if recorded:
+        where = recorded[0].meta if scratch else _record_name(node)
+        lfns = [t.lfn for t in recorded]
+        record = f'"record":{MANIFEST_ENCODER.encode({"file": where, "lfns": lfns})},'
     if not scratch:
         staged = sorted({t.executable[2:] for t in node.tasks if t.executable.startswith("./")})
         exes = f'"executables":{MANIFEST_ENCODER.encode(staged)},' if staged else ""
         optional = ""
         if collect:
-            lfns = MANIFEST_ENCODER.encode([t.lfn for t in node.outputs if t.optional])
-            optional = f'"optional_dir":{_STR(OPTIONAL_DIR)},"optional_outputs":{lfns},'
-        return f'{{{exes}"inputs":[],{name}{optional}"outputs":[],"scratch":false,"tasks":{tasks}}}'
+            kept = MANIFEST_ENCODER.encode([t.lfn for t in node.outputs if t.optional])
+            optional = f'"optional_dir":{_STR(OPTIONAL_DIR)},"optional_outputs":{kept},'
+        return (
+            f'{{{head}{exes}"inputs":[],{name}{optional}"outputs":[],{record}"scratch":false,'
+            f'"tasks":{tasks}}}'
+        )
+    # an output's meta names the record this job writes ("record"), not one to read
+    pushed = [t._replace(meta=None) for t in node.outputs] if recorded else node.outputs
     try:
         inputs = ",".join(map(_transfer_json, node.inputs))
-        outputs = ",".join(map(_transfer_json, node.outputs))
+        outputs = ",".join(map(_transfer_json, pushed))
     except TypeError:
         inputs = MANIFEST_ENCODER.encode([_transfer(t) for t in node.inputs])[1:-1]
-        outputs = MANIFEST_ENCODER.encode([_transfer(t) for t in node.outputs])[1:-1]
-    return f'{{"inputs":[{inputs}],{name}"outputs":[{outputs}],"scratch":true,"tasks":{tasks}}}'
+        outputs = MANIFEST_ENCODER.encode([_transfer(t) for t in pushed])[1:-1]
+    return (
+        f'{{{head}"inputs":[{inputs}],{name}"outputs":[{outputs}],{record}"scratch":true,'
+        f'"tasks":{tasks}}}'
+    )
+
+
+def _checks(node: Node) -> list[Transfer]:
+    """The inputs whose sha256 is known (from the replica catalog, or from the checksum
+    record of the node that made them); a staged executable is not one of them."""
+    return [t for t in node.inputs if (t.sha256 or t.meta) and not t.executable]
+
+
+def _record_name(node: Node) -> str:
+    """The checksum record a node writes in its working directory."""
+    return f"{node.name}.meta"
+
+
+def _basename(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _check_list(checks: Sequence[Transfer]) -> list[dict[str, str]]:
+    """Checks as the job reads them: a producer's record by its name in the working
+    directory (sharedfs: the record is there; condorio: HTCondor brings it there)."""
+    return [
+        {"lfn": t.lfn, "sha256": t.sha256}
+        if t.sha256
+        else {"lfn": t.lfn, "meta": _basename(t.meta or "")}
+        for t in checks
+    ]
+
+
+def _job_args(
+    node: Node, task: Task, checks: Sequence[Transfer], recorded: Sequence[Transfer]
+) -> list[str]:
+    """``wfplan-cluster --job ...``: one task run through the integrity checks."""
+    args = ["--job"]
+    for check in _check_list(checks):
+        if "sha256" in check:
+            args += ["--sha256", check["lfn"], check["sha256"]]
+        else:
+            args += ["--check", check["lfn"], check["meta"]]
+    for t in recorded:
+        args += ["--output", t.lfn]
+    if recorded:
+        args += ["--record", _record_name(node)]
+    return [*args, "--", task.executable, *task.arguments]
+
+
+def _record_inputs(node: Node, checks: Sequence[Transfer]) -> list[str]:
+    """``transfer_input_files`` entries for the producers' checksum records the checks
+    read, each once. Refused when a record's name is also the name of one of the job's
+    files (HTCondor would put both in one place)."""
+    names = {t.lfn for t in node.inputs} | {t.lfn for t in node.outputs}
+    if _record_name(node) in names:
+        raise EmitError(
+            f"node {node.name}: a file is named {_record_name(node)!r}, the name of the "
+            "node's checksum record (set pegasus.integrity.checking = none, or rename it)"
+        )
+    seen: dict[str, None] = {}
+    for t in checks:
+        if t.meta and not t.sha256:
+            seen[t.meta] = None
+    entries = []
+    for meta in seen:
+        if _basename(meta) in names:
+            raise EmitError(
+                f"node {node.name}: input {_basename(meta)!r} has the name of a checksum record"
+            )
+        path = url_path(meta)
+        entries.append(check_path_list_item(path if path is not None else meta, "record"))
+    return entries
 
 
 def _environment(node: Node, task: Task) -> dict[str, str]:

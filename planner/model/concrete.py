@@ -56,6 +56,9 @@ class Transfer(NamedTuple):
     site: str | None = None  # the site ``dst`` belongs to (register: the PFN's site)
     executable: bool = False  # a staged executable: make ``dst`` executable after the copy
     optional: bool = False  # an output the job may not create (its Use was optional)
+    # The URL of the checksum record (``<producer node>.meta``, JSON ``{lfn: sha256}``)
+    # that holds this file's sha256 when it is only known once the producer ran.
+    meta: str | None = None
 
 
 class Task(NamedTuple):

@@ -11,11 +11,28 @@ from __future__ import annotations
 
 from collections.abc import Set
 
-from planner.model.concrete import Node, NodeKind
+from planner.model.concrete import Node, NodeKind, Transfer
 from planner.passes.cluster import safe_name
 from planner.passes.stage import StagePlan, dagman_profiles, make_node, transfer
 
 __all__ = ["register"]
+
+
+def _reads_records(
+    plan: StagePlan, stage_out: Node, files: tuple[Transfer, ...], name: str
+) -> None:
+    """Make the register node ``name`` a reader of the checksum records its files' sha256
+    come from, so in-place cleanup removes a record only after it was read. (The records
+    are residencies this plan's staging pass created; nothing else holds them yet.)"""
+    site = stage_out.staging_site
+    seen: set[str] = set()
+    for t in files:
+        if t.meta is None or t.meta in seen or site is None:
+            continue
+        seen.add(t.meta)
+        record = plan.residency.get((t.meta.rsplit("/", 1)[-1], site))
+        if record is not None:
+            record.readers.append(name)
 
 
 def register(plan: StagePlan, lfns: Set[str], output_site: str, retry: str = "1") -> StagePlan:
@@ -36,6 +53,7 @@ def register(plan: StagePlan, lfns: Set[str], output_site: str, retry: str = "1"
                 False,
                 t.size,
                 output_site,
+                meta=t.meta,  # a file made by this plan: its producer's checksum record
             )
             for t in node.files
             if t.lfn in lfns
@@ -64,6 +82,7 @@ def register(plan: StagePlan, lfns: Set[str], output_site: str, retry: str = "1"
             )
         )
         edges.append((node.name, name))
+        _reads_records(plan, node, files, name)
     if not added:
         return plan
     return StagePlan(

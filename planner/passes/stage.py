@@ -79,10 +79,13 @@ def transfer(
     site: str | None = None,
     executable: bool = False,
     optional: bool = False,
+    meta: str | None = None,
 ) -> Transfer:
     """A :class:`Transfer` built straight from its field values (plans make millions:
     ``tuple.__new__`` skips the NamedTuple's Python-level constructor)."""
-    return _new_tuple(Transfer, (lfn, dst, src, sha256, symlink, size, site, executable, optional))
+    return _new_tuple(
+        Transfer, (lfn, dst, src, sha256, symlink, size, site, executable, optional, meta)
+    )
 
 
 _NO_PROFILES: dict[Namespace, dict[str, str]] = {}  # shared: nodes never change it
@@ -150,6 +153,9 @@ class StagingOptions:
     stageout_clusters: int | None = None
     retry: str = "1"
     properties: Mapping[str, str] = field(default_factory=dict)
+    # pegasus.integrity.checking: full (default), nosymlink (files staged as symbolic
+    # links are not hashed) or none (no checksum is computed or verified)
+    integrity: str = "full"
 
 
 @dataclass(slots=True)
@@ -407,6 +413,12 @@ def stage(
     nodes: list[Node] = []
     edges: dict[tuple[str, str], None] = {}  # insertion-ordered: same input, same order
     bypass_all = options.bypass_input_staging
+    checking = options.integrity != "none"
+    nosymlink = options.integrity == "nosymlink"
+    if not checking:
+        sha256 = _no_checksum  # pegasus.integrity.checking = none: nothing is verified
+    else:
+        _refuse_record_names(graph, units)
 
     ranking: dict[tuple[str, str], tuple[tuple[PFN, ...], tuple[str, ...]]] = {}
     dagman: dict[tuple[int, int], dict[Namespace, dict[str, str]]] = {}
@@ -436,6 +448,33 @@ def stage(
     def wait_write(res: Residency, key: tuple[NodeKind, str, str]) -> None:
         fixups.append((res, -1, key))
         res.writer = _WAITING
+
+    def record_moved_for(
+        unit: Unit,
+        staging: str,
+        producer: str,
+        p_staging: str,
+        p_meta: str,
+        base: str,
+        wbase: str,
+    ) -> None:
+        """A stage_inter of ``producer``'s checksum record to ``unit``'s staging site,
+        once per (record, site), beside the files it describes."""
+        name = f"{producer}.meta"
+        key = (NodeKind.STAGE_INTER, name, staging)
+        readers = readers_of.get(key)
+        if readers is not None:
+            readers.append(unit.name)
+            return
+        at = f"{base}/{name}"
+        move = transfer(name, (p_meta,), at if wbase is base else f"{wbase}/{name}", site=staging)
+        requests[key] = _new_tuple(
+            _Request,
+            (NodeKind.STAGE_INTER, staging, unit.level, p_staging == "local", move, producer),
+        )
+        readers_of[key] = [unit.name]
+        wait_read(resident(name, p_staging, p_meta), key)
+        wait_write(resident(name, staging, at), key)
 
     def resident(lfn: str, site: str, url: str) -> Residency:
         res = residency.get((lfn, site))
@@ -542,6 +581,9 @@ def stage(
             if producer is not None and producer not in pruned:
                 p_unit = unit_of[producer]
                 p_staging = staging_of[p_unit.name][0]
+                # made by this plan: its sha256 is the one its producer records when it
+                # runs (a replica's checksum would describe an older copy)
+                p_meta = f"{workdirs[p_staging]}/{p_unit.name}.meta" if checking else None
                 if p_staging != staging:
                     src = f"{workdirs[p_staging]}/{lfn}"
                     key = (NodeKind.STAGE_INTER, lfn, staging)
@@ -550,9 +592,9 @@ def stage(
                             lfn=lfn,
                             src=(src,),
                             dst=at if wbase is base else f"{wbase}/{lfn}",
-                            sha256=sha256(lfn),
                             size=use.size,
                             site=staging,
+                            meta=p_meta,
                         )
                         requests[key] = _new_tuple(
                             _Request,
@@ -567,16 +609,36 @@ def stage(
                         )
                         readers_of[key] = [unit.name]
                         wait_read(resident(lfn, p_staging, src), key)
+                        if p_meta is not None:  # it reads the producer's record too
+                            wait_read(resident(f"{p_unit.name}.meta", p_staging, p_meta), key)
                         known = resident(lfn, staging, at)
                         wait_write(known, key)
                     else:
                         readers_of[key].append(unit.name)
+                    if p_meta is not None:
+                        record_moved_for(unit, staging, p_unit.name, p_staging, p_meta, base, wbase)
                 if known is None:
                     known = residency[(lfn, staging)] = Residency(url=at, writer=None)
                 known.readers.append(unit.name)
                 pull = known.pull
-                if pull is None or pull.size != size or pull.sha256 is not None:
-                    pull = transfer(lfn, (known.url,), lfn, None, False, size, staging)
+                # the job checks the record of the node that made the file, on its own
+                # staging site (stage_inter brought a copy of it with the file)
+                here = None
+                if p_meta is not None:
+                    # the record of the last node that wrote it here: an inout job may
+                    # have rewritten its producer's file
+                    writer = known.writer
+                    if writer is None or writer is _WAITING:
+                        writer = p_unit.name
+                    if writer == p_unit.name and p_staging == staging:
+                        here = p_meta
+                    else:
+                        here = f"{base}/{writer}.meta"
+                    record = resident(f"{writer}.meta", staging, here)
+                    if not record.readers or record.readers[-1] != unit.name:
+                        record.readers.append(unit.name)
+                if pull is None or pull.size != size or pull.meta != here:
+                    pull = transfer(lfn, (known.url,), lfn, None, False, size, staging, meta=here)
                     if known.pull is None:
                         known.pull = pull
                 inputs.append(pull)
@@ -612,6 +674,8 @@ def stage(
                     and urls[0].startswith("file://")
                     and (wbase is base or wbase.startswith("file://"))
                 )
+                if nosymlink and symlink:
+                    digest = None  # pegasus.integrity.checking = nosymlink
                 key = (NodeKind.STAGE_IN, lfn, staging)
                 if key not in requests:
                     local = ordered[0].site == "local" or urls[0].startswith("file://")
@@ -648,6 +712,14 @@ def stage(
             run_as = stage_executables(unit, staging, dc, inputs)
         outputs: list[Transfer] = []
         clustered = len(unit.jobs) > 1
+        # where this node records the sha256 of what it makes (one string per node);
+        # the record is a file on the staging site like the outputs (cleanup removes it)
+        own_meta = own_record = None
+        if checking and produced:
+            name = f"{unit.name}.meta"
+            own_record = resident(name, staging, f"{base}/{name}")
+            own_record.writer = unit.name
+            own_meta = own_record.url if wbase is base else f"{wbase}/{name}"
         for lfn, use in produced.items():
             if clustered and not use.stage_out:
                 consumers = graph.consumers.get(lfn, ())
@@ -669,6 +741,7 @@ def stage(
                         staging,
                         False,
                         use.optional,
+                        own_meta,
                     ),
                 )
             )
@@ -684,10 +757,11 @@ def stage(
                         lfn,
                         (at,),
                         f"{out_base[0] if out_base else out_dir()}/{lfn}",
-                        sha256(lfn),
+                        None,
                         False,
                         size,
                         output_site,
+                        meta=None if own_record is None else own_record.url,
                     )
                     requests[key] = _new_tuple(
                         _Request,
@@ -695,6 +769,8 @@ def stage(
                     )
                     fixups.append((res, len(res.readers), key))  # wait_read, inline
                     res.readers.append(_WAITING)
+                    if own_record is not None:
+                        wait_read(own_record, key)
 
         task_list = []
         single = not clustered  # a plain node is named for its job's transformation
@@ -899,6 +975,28 @@ def _build_transfer_nodes(
         )
         for name, transfers in files.items()
     ]
+
+
+def _no_checksum(lfn: str) -> None:
+    return None
+
+
+def _refuse_record_names(graph: JobGraph, units: Sequence[Unit]) -> None:
+    """A file named like a node's checksum record (``<node>.meta``) would be overwritten
+    by it on the staging site. Only names ending in ``.meta`` are looked up."""
+    records = [
+        lfn for files in (graph.producer, graph.consumers) for lfn in files if lfn.endswith(".meta")
+    ]
+    if not records:
+        return
+    names = {unit.name for unit in units}
+    for lfn in records:
+        if lfn[: -len(".meta")] in names:
+            raise StagingError(
+                f"LFN {lfn!r} has the name of node {lfn[: -len('.meta')]}'s checksum record "
+                "(integrity checking writes it beside the node's outputs); rename the file "
+                "or set pegasus.integrity.checking = none"
+            )
 
 
 _UNSAFE_FILE_NAME = re.compile(r"[^A-Za-z0-9._+-]")

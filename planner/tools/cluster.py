@@ -1,6 +1,8 @@
 """``wfplan-cluster MANIFEST``: run a clustered job's tasks in order (docs/job-tools.md).
 
-The manifest may also be named as ``BUNDLE OFFSET NODE`` (planner.tools.manifest).
+The manifest may also be named as ``BUNDLE OFFSET NODE`` (planner.tools.manifest), and a
+job of one task may be given on the command line instead (``--job``, see
+:func:`parse_job_args`), which needs no manifest file.
 
 Prints ``wfplan-cluster: task ID exit N (T s)`` per task, stops at the first failure and
 exits with its code (1 when it was killed by a signal). With ``"scratch": true`` the
@@ -11,12 +13,18 @@ there by HTCondor's file transfer) are made executable before the first task. Wi
 ``"optional_dir"`` (HTCondor file transfer of a node with optional outputs) the
 ``optional_outputs`` the tasks made are moved into that directory, which is always
 created: HTCondor brings back its contents, whatever they are.
+
+Integrity (planner.tools.integrity): before the first task, every file of ``"checks"``
+must have its expected sha256 (a scratch job checks its ``inputs`` as it pulls them);
+after the last task the sha256 of every file of ``"record"`` is written to the checksum
+record, which later readers check against. A mismatch exits 1 before any task runs.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -25,10 +33,22 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from planner.tools.integrity import (
+    IntegrityError,
+    expected_sha256,
+    sha256_of,
+    verify,
+    write_record,
+)
 from planner.tools.manifest import MANIFEST_USAGE, is_manifest_args, read_manifest
 from planner.tools.transfer import run_transfers
 
-__all__ = ["main", "run_tasks"]
+__all__ = ["check_inputs", "main", "parse_job_args", "record_outputs", "run_tasks"]
+
+JOB_USAGE = (
+    "--job [--sha256 LFN HEX]... [--check LFN RECORD]... [--output LFN]... [--record FILE] "
+    "-- EXECUTABLE [ARG...]"
+)
 
 
 def _open(path: str | None, cwd: Path, mode: str) -> Any:
@@ -95,18 +115,127 @@ def collect_optional(cwd: Path, directory: str, lfns: Sequence[str]) -> None:
             os.replace(src, target / src.name)
 
 
+def check_inputs(checks: Sequence[dict[str, Any]], cwd: Path) -> list[str]:
+    """Compare each file of ``checks`` (``{"lfn", "sha256" or "meta"}``) in ``cwd`` with its
+    expected sha256; one problem line per file that differs or cannot be checked."""
+    problems = []
+    records: dict[str, dict[str, str]] = {}
+    for check in checks:
+        lfn = str(check.get("lfn", "?"))
+        try:
+            expected = expected_sha256(lfn, check.get("sha256"), check.get("meta"), cwd, records)
+            if expected is not None:
+                verify(lfn, cwd / lfn, expected)
+        except IntegrityError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+def record_outputs(record: dict[str, Any], cwd: Path) -> None:
+    """Write the sha256 of each file of ``record["lfns"]`` that exists in ``cwd`` (an
+    optional output may not) to the checksum record ``record["file"]``."""
+    digests = {}
+    for lfn in record.get("lfns", []):
+        path = cwd / str(lfn)
+        if path.is_file():
+            digests[str(lfn)] = sha256_of(path)
+    write_record(cwd / str(record["file"]), digests)
+
+
+def parse_job_args(args: Sequence[str]) -> dict[str, Any] | None:
+    """The manifest that the command-line form describes, or None if it is malformed.
+
+    ``--job [--sha256 LFN HEX]... [--check LFN RECORD]... [--output LFN]... [--record
+    FILE] -- EXECUTABLE [ARG...]``: one task, run in the working directory; ``--sha256``
+    gives an input's sha256, ``--check`` the path or URL of the checksum record holding
+    it; the ``--output`` files' sha256 go to the record ``FILE``. Options are read left to
+    right, each taking its values, so an LFN may be any string (``--`` included).
+    """
+    if not args or args[0] != "--job":
+        return None
+    checks: list[dict[str, Any]] = []
+    outputs: list[str] = []
+    record: str | None = None
+    i, n = 1, len(args)
+    while i < n:
+        flag = args[i]
+        if flag == "--":
+            command = list(args[i + 1 :])
+            break
+        if flag in ("--check", "--sha256") and i + 2 < n:
+            key = "meta" if flag == "--check" else "sha256"
+            checks.append({"lfn": args[i + 1], key: args[i + 2]})
+            i += 3
+        elif flag == "--output" and i + 1 < n:
+            outputs.append(args[i + 1])
+            i += 2
+        elif flag == "--record" and i + 1 < n and record is None:
+            record = args[i + 1]
+            i += 2
+        else:
+            return None
+    else:
+        return None
+    if not command or (outputs and record is None):
+        return None
+    doc: dict[str, Any] = {
+        "tasks": [{"id": "job", "executable": command[0], "arguments": command[1:]}],
+        "checks": checks,
+    }
+    if record is not None:
+        doc["record"] = {"file": record, "lfns": outputs}
+    return doc
+
+
+def _quiet_tasks(tasks: Sequence[dict[str, Any]], cwd: Path) -> int:
+    """Run one command-line task as the job itself: its exit code, no task lines."""
+    task = tasks[0]
+    argv = [str(task["executable"]), *map(str, task["arguments"])]
+    try:
+        code = subprocess.call(argv, cwd=cwd)
+    except OSError as exc:
+        print(f"wfplan-cluster: cannot run {argv[0]}: {exc.strerror or exc}", file=sys.stderr)
+        return 127
+    if code < 0:  # killed: die of the same signal, so the job's end looks the same
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+        return 1
+    return code
+
+
+def _checked(doc: dict[str, Any], cwd: Path) -> bool:
+    problems = check_inputs(doc.get("checks") or [], cwd)
+    for line in problems:
+        print(f"wfplan-cluster: input {line}", file=sys.stderr)
+    return not problems
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if not is_manifest_args(args):
+    command_line = bool(args) and args[0] == "--job"
+    if command_line:
+        parsed = parse_job_args(args)
+        if parsed is None:
+            print(f"usage: wfplan-cluster {JOB_USAGE}", file=sys.stderr)
+            return 2
+        doc = parsed
+    elif not is_manifest_args(args):
         print(f"usage: wfplan-cluster {MANIFEST_USAGE}", file=sys.stderr)
         return 2
-    doc = read_manifest(args, "wfplan-cluster")
+    else:
+        doc = read_manifest(args, "wfplan-cluster")
     tasks = doc.get("tasks", [])
+    record = doc.get("record")
     if not doc.get("scratch"):
         cwd = Path.cwd()
         make_executable(doc.get("executables", []), cwd)
         try:
-            return run_tasks(tasks, cwd)
+            if not _checked(doc, cwd):
+                return 1
+            code = _quiet_tasks(tasks, cwd) if command_line else run_tasks(tasks, cwd)
+            if code == 0 and record:
+                record_outputs(record, cwd)  # before optional outputs move away
+            return code
         finally:
             if doc.get("optional_dir"):
                 collect_optional(cwd, str(doc["optional_dir"]), doc.get("optional_outputs", []))
@@ -125,12 +254,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             for t in doc.get("outputs", [])
             if not (t.get("optional") and not (scratch / str(t.get("lfn", ""))).exists())
         ]
-        problems = run_transfers(outputs, scratch)
+        digests: dict[str, str] | None = {} if record else None
+        problems = run_transfers(outputs, scratch, digests)
+        if record and digests is not None and not problems:
+            # hashed while they were pushed: one read of each output
+            problems = _push_record(record, digests, scratch)
         for line in problems:
             print(f"wfplan-cluster: stage-out: {line}", file=sys.stderr)
         return 1 if problems else 0
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _push_record(record: dict[str, Any], digests: dict[str, str], scratch: Path) -> list[str]:
+    """Write the checksum record in ``scratch`` and push it to ``record["file"]`` (a URL)."""
+    name = str(record["file"]).rstrip("/").rsplit("/", 1)[-1]
+    wanted = set(record.get("lfns", []))
+    write_record(scratch / name, {k: v for k, v in digests.items() if k in wanted})
+    move = {"lfn": name, "src": [name], "dst": record["file"]}
+    return run_transfers([move], scratch)
 
 
 if __name__ == "__main__":

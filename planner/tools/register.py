@@ -1,5 +1,8 @@
 """``wfplan-register MANIFEST``: write LFN -> PFN@site into the SQLite replica catalog.
 
+Each replica carries its sha256: given in the manifest, or read from the checksum record
+its ``meta`` names (planner.tools.integrity), so the next plan's reuse can check it.
+
 The manifest may also be named as ``BUNDLE OFFSET NODE`` (planner.tools.manifest).
 
 All replicas of one manifest go in one transaction (``SQLiteReplicaCatalog.register_many``:
@@ -12,6 +15,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
+from planner.tools.integrity import IntegrityError, expected_sha256
 from planner.tools.manifest import MANIFEST_USAGE, describe, is_manifest_args, read_manifest
 
 __all__ = ["main"]
@@ -28,10 +32,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not isinstance(catalog, str) or not isinstance(replicas, list):
         print(f"wfplan-register: {describe(args)}: needs 'catalog' and 'replicas'", file=sys.stderr)
         return 1
+    records: dict[str, dict[str, str]] = {}
     try:
-        entries = [(r["lfn"], r["pfn"], r["site"], r.get("sha256")) for r in replicas]
+        # a file made by the workflow: its sha256 is in its producer's checksum record
+        # (the stage-out before this node checked the copy against it)
+        entries = [
+            (
+                r["lfn"],
+                r["pfn"],
+                r["site"],
+                expected_sha256(r["lfn"], r.get("sha256"), r.get("meta"), None, records),
+            )
+            for r in replicas
+        ]
     except (KeyError, TypeError) as exc:
         print(f"wfplan-register: {describe(args)}: a replica lacks {exc}", file=sys.stderr)
+        return 1
+    except IntegrityError as exc:
+        print(f"wfplan-register: {exc}", file=sys.stderr)
         return 1
     from catalogs.errors import WfplanError
     from catalogs.replica_sqlite import SQLiteReplicaCatalog

@@ -32,6 +32,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from planner.tools.deadlines import BadLimit, HttpLimits, limits_from
+from planner.tools.integrity import IntegrityError, expected_sha256
 from planner.tools.manifest import (
     MANIFEST_USAGE,
     is_manifest_args,
@@ -95,7 +96,9 @@ def _tmp_name(dst: Path) -> Path:
 
 def _check(digest: str | None, expected: str | None, src: str) -> None:
     if expected and digest is not None and digest.lower() != expected.lower():
-        raise TransferFailed(f"sha256 mismatch from {src}: got {digest}, want {expected}")
+        raise TransferFailed(
+            f"sha256 mismatch from {src}: expected {expected.lower()}, found {digest}"
+        )
 
 
 def _copy_file(src: Path, tmp: Path, want_digest: bool) -> str | None:
@@ -250,32 +253,37 @@ def upload(
     dst: str,
     sha256: str | None = None,
     cwd: Path | None = None,
+    digest: bool = False,
     limits: HttpLimits = DEFAULT_LIMITS,
     log: Log = _quiet,
-) -> None:
+) -> str | None:
     """Deliver one ``src`` URL to the http(s) URL ``dst`` with HTTP PUT.
 
     The sha256, when given, is checked before anything is sent: a server never receives
-    a file that is known to be wrong."""
+    a file that is known to be wrong. Returns the file's sha256 when it was computed
+    (``sha256`` given, or ``digest``)."""
     if src == dst:
-        return  # already there
+        return None  # already there
+    want = bool(sha256) or digest
     try:
         if is_http(src):
             fd, name = tempfile.mkstemp(prefix=".wfplan-upload-", dir=os.environ.get("TMPDIR"))
             os.close(fd)
             tmp = Path(name)
             try:
-                _check(_download(src, tmp, bool(sha256), limits, log), sha256, src)
+                found = _download(src, tmp, want, limits, log)
+                _check(found, sha256, src)
                 http_request("PUT", dst, tmp, limits=limits)
             finally:
                 tmp.unlink(missing_ok=True)
-            return
+            return found
         path = url_to_path(src, cwd)
         if not path.is_file():
             raise TransferFailed(f"{src}: no such file")
-        if sha256:
-            _check(_sha256_of(path), sha256, src)
+        found = _sha256_of(path) if want else None
+        _check(found, sha256, src)
         http_request("PUT", dst, path, limits=limits)
+        return found
     except OSError as exc:
         raise TransferFailed(f"{src}: {exc.strerror or exc}")
 
@@ -287,20 +295,25 @@ def fetch(
     symlink: bool = False,
     cwd: Path | None = None,
     executable: bool = False,
+    want_digest: bool = False,
     limits: HttpLimits = DEFAULT_LIMITS,
     log: Log = _quiet,
-) -> None:
+) -> str | None:
     """Deliver one ``src`` URL to ``dst`` atomically (see the module docstring).
 
     ``executable``: a staged program; the copy gets execute permission wherever it has
     read permission before it appears under ``dst`` (a symlink is left as it is).
     ``limits`` bound an http source; ``log`` hears its failed attempts.
+    Returns the file's sha256 when it was computed (``sha256`` given, or ``want_digest``):
+    one read of the file both copies and hashes it.
     """
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_name(dst)
+    want = bool(sha256) or want_digest
+    digest: str | None = None
     try:
         if src.startswith(("http://", "https://")):
-            digest = _download(src, tmp, bool(sha256), limits, log)
+            digest = _download(src, tmp, want, limits, log)
             _check(digest, sha256, src)
         else:
             path = url_to_path(src, cwd)
@@ -308,22 +321,25 @@ def fetch(
                 raise TransferFailed(f"{src}: no such file")
             if symlink:
                 if path.resolve() == dst.resolve():
-                    return
-                if sha256:
-                    _check(_sha256_of(path), sha256, src)
+                    return None
+                if want:
+                    digest = _sha256_of(path)
+                    _check(digest, sha256, src)
                 tmp.unlink(missing_ok=True)
                 os.symlink(path, tmp)
             else:
                 if dst.exists() and path.resolve() == dst.resolve():
-                    if sha256:
-                        _check(_sha256_of(path), sha256, src)
-                    return
-                digest = _copy_file(path, tmp, bool(sha256))
+                    if want:
+                        digest = _sha256_of(path)
+                        _check(digest, sha256, src)
+                    return digest
+                digest = _copy_file(path, tmp, want)
                 _check(digest, sha256, src)
         if executable and not tmp.is_symlink():
             mode = tmp.stat().st_mode
             tmp.chmod(mode | (mode & 0o444) >> 2)
         os.replace(tmp, dst)
+        return digest
     except OSError as exc:
         raise TransferFailed(f"{src}: {exc.strerror or exc}")
     finally:
@@ -342,14 +358,20 @@ def _sha256_of(path: Path) -> str:
 def run_transfers(
     transfers: Sequence[dict[str, Any]],
     cwd: Path | None = None,
+    digests: dict[str, str] | None = None,
     limits: HttpLimits = DEFAULT_LIMITS,
     log: Log = _quiet,
 ) -> list[str]:
     """Do every transfer; return one problem line per LFN that did not arrive.
 
-    ``log`` hears, per LFN, every source that was left and why, and which source
-    delivered after one was left."""
+    A transfer's expected sha256 is its ``sha256``, else its entry in the checksum
+    record named by ``meta`` (planner.tools.integrity). ``digests``: filled with the
+    sha256 of every file delivered (computed while copying, no second read). ``log``
+    hears, per LFN, every source that was left and why, and which source delivered
+    after one was left.
+    """
     problems = []
+    records: dict[str, dict[str, str]] = {}
     for t in transfers:
         lfn = t.get("lfn", "?")
         sources = t.get("src") or []
@@ -366,21 +388,30 @@ def run_transfers(
         def note(line: str, lfn: str = lfn) -> None:
             log(f"{lfn}: {line}")
 
+        try:
+            expected = expected_sha256(lfn, t.get("sha256"), t.get("meta"), cwd, records)
+        except IntegrityError as exc:
+            problems.append(str(exc))
+            continue
+        want = digests is not None
         for src in sources:
             try:
                 if put:  # symlink/executable have no meaning on a file server
-                    upload(src, t["dst"], t.get("sha256"), cwd, limits, note)
+                    found = upload(src, t["dst"], expected, cwd, want, limits, note)
                 else:
-                    fetch(
+                    found = fetch(
                         src,
                         dst,
-                        t.get("sha256"),
+                        expected,
                         bool(t.get("symlink")),
                         cwd,
                         executable=bool(t.get("executable")),
+                        want_digest=want,
                         limits=limits,
                         log=note,
                     )
+                if digests is not None and found is not None:
+                    digests[lfn] = found
             except TransferFailed as exc:
                 reasons.append(str(exc))
                 if len(reasons) < len(sources):  # the last one is in the problem line

@@ -17,6 +17,8 @@ from planner.cli import main
 DIAMOND = Path(__file__).resolve().parents[1] / "e2e" / "diamond"
 EXPECTED = "analyze(range(pre(data)),range(pre(data)))\n"
 STAGED = ("f.a", "f.b1", "f.b2", "f.c1", "f.c2", "f.d")
+# each job's checksum record goes through the server beside its outputs
+RECORDS = ("analyze_ID4.meta", "findrange_ID2.meta", "findrange_ID3.meta", "preprocess_ID1.meta")
 
 
 def _setup(tmp: Path, server_url: str) -> list[str]:
@@ -84,7 +86,7 @@ def test_files_go_through_the_server_and_cleanup_deletes_them(
     record = _plan_and_run(tmp_path, file_server.url, capsys)
     (create,) = [n for n in record["nodes"] if n["kind"] == "create_dir"]
     assert create["files"][0]["dst"] == f"{file_server.url}/scratch/diamond"
-    expected = sorted(f"/scratch/diamond/{lfn}" for lfn in STAGED)
+    expected = sorted(f"/scratch/diamond/{lfn}" for lfn in STAGED + RECORDS)
     statuses = {(m, s) for m, _, s in file_server.requests}
     assert statuses <= {("MKCOL", 501), ("PUT", 201), ("GET", 200), ("DELETE", 204)}
     assert file_server.methods("MKCOL") == ["/scratch/diamond/"]
@@ -100,7 +102,7 @@ def test_without_cleanup_the_server_holds_the_intermediate_files(
 ) -> None:
     _plan_and_run(tmp_path, file_server.url, capsys, "--cleanup", "none")
     held = file_server.root / "scratch" / "diamond"
-    assert sorted(p.name for p in held.iterdir()) == list(STAGED)
+    assert sorted(p.name for p in held.iterdir()) == sorted(STAGED + RECORDS)
     assert (held / "f.b1").read_text() == "pre(data)\n"
     assert (held / "f.c2").read_text() == "range(pre(data))\n"
     assert file_server.methods("DELETE") == []

@@ -99,6 +99,8 @@ def check_invariants(wf: Workflow, cw: ConcreteWorkflow) -> None:
                 writers.setdefault(t.dst, set()).add(n.name)
         for t in n.outputs:
             writers.setdefault(t.dst, set()).add(n.name)
+            if t.meta is not None:  # the node's checksum record, beside its outputs
+                writers.setdefault(t.meta, set()).add(n.name)
     originals = {
         pfn.url for lfn in {t.lfn for n in cw.nodes for t in n.inputs} for pfn in ()
     }  # no replica lives in a staging dir in these catalogs
@@ -108,6 +110,8 @@ def check_invariants(wf: Workflow, cw: ConcreteWorkflow) -> None:
             if n.kind in (NodeKind.STAGE_INTER, NodeKind.STAGE_OUT)
             else []
         )
+        # and the checksum records the node checks against
+        sources += [t.meta for t in (*n.inputs, *n.files) if t.meta is not None]
         ancestors = nx.ancestors(g, n.name)
         for src in sources:
             if src.startswith("file:///in/") or src in originals:

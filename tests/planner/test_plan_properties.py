@@ -103,12 +103,15 @@ def _graph(cw: ConcreteWorkflow) -> nx.DiGraph:
 
 
 def _reads(cw: ConcreteWorkflow) -> dict[str, list[str]]:
-    """Node name -> the URLs it reads from a staging site."""
+    """Node name -> the URLs it reads from a staging site (checksum records included)."""
     out: dict[str, list[str]] = {}
     for n in cw.nodes:
         urls = [t.src[0] for t in n.inputs]
+        urls += [t.meta for t in n.inputs if t.meta is not None]
         if n.kind in (NodeKind.STAGE_INTER, NodeKind.STAGE_OUT):
             urls += [t.src[0] for t in n.files]
+        if n.kind in (NodeKind.STAGE_INTER, NodeKind.STAGE_OUT, NodeKind.REGISTER):
+            urls += [t.meta for t in n.files if t.meta is not None]
         out[n.name] = [u for u in urls if "/scratch/" in u]
     return out
 
@@ -127,6 +130,9 @@ def test_plan_invariants(case: tuple[Workflow, ReplicaCatalog], options: PlanOpt
         targets = n.files if n.kind in (NodeKind.STAGE_IN, NodeKind.STAGE_INTER) else n.outputs
         for t in targets:
             writers.setdefault(t.dst, set()).add(n.name)
+        for t in n.outputs:  # the node's checksum record, beside its outputs
+            if t.meta is not None:
+                writers.setdefault(t.meta, set()).add(n.name)
     reads = _reads(cw)
     for name, urls in reads.items():
         before = nx.ancestors(g, name)

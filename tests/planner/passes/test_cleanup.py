@@ -11,6 +11,9 @@ from planner.model.concrete import ConcreteWorkflow, DataConfiguration, NodeKind
 from planner.plan import PlanOptions, plan
 
 ALL = ("preprocess", "findrange", "analyze")
+FILES = ("f.a", "f.b1", "f.b2", "f.c1", "f.c2", "f.d")
+# each job's checksum record (integrity) lives beside its outputs until its readers ran
+RECORDS = ("analyze_ID4.meta", "findrange_ID2.meta", "findrange_ID3.meta", "preprocess_ID1.meta")
 
 
 def _cleaned(cw: ConcreteWorkflow) -> dict[str, str]:
@@ -24,11 +27,21 @@ def test_inplace_removes_each_file_after_its_writer_readers_and_stage_out(
     g = nx.DiGraph(cw.edges)
     base = "file:///data/local/scratch/diamond/"
     cleaned = _cleaned(cw)
-    assert sorted(cleaned) == [base + f for f in ("f.a", "f.b1", "f.b2", "f.c1", "f.c2", "f.d")]
+    assert sorted(cleaned) == sorted(base + f for f in FILES + RECORDS)
     assert cleaned[base + "f.a"] == "clean_up_local_level_1_0"
     before = nx.ancestors(g, cleaned[base + "f.d"])
     assert {"analyze_ID4", "stage_out_local_local_3_0"} <= before
     assert {"findrange_ID2", "preprocess_ID1"} <= nx.ancestors(g, cleaned[base + "f.b1"])
+    # a record goes after its writer and every reader: here the stage-out that copies f.d
+    # (checked against it) and the register node that records its sha256
+    before = nx.ancestors(g, cleaned[base + "analyze_ID4.meta"])
+    moved = {
+        n.name
+        for n in cw.nodes
+        if n.kind in (NodeKind.STAGE_OUT, NodeKind.REGISTER)
+        and any(t.lfn == "f.d" for t in n.files)
+    }
+    assert len(moved) == 2 and {"analyze_ID4", *moved} <= before
 
 
 def test_a_replica_in_place_is_never_removed(kit: SimpleNamespace) -> None:
@@ -52,7 +65,7 @@ def test_leaf_cleanup_runs_after_everything(kit: SimpleNamespace) -> None:
     assert leaf.name == "cleanup_diamond_0_local"
     g = nx.DiGraph(cw.edges)
     assert nx.ancestors(g, leaf.name) == {n.name for n in cw.nodes} - {leaf.name}
-    assert len(leaf.files) == 6
+    assert len(leaf.files) == len(FILES + RECORDS)
 
 
 def test_no_cleanup(kit: SimpleNamespace) -> None:
@@ -75,4 +88,5 @@ def test_cleanup_nodes_per_level_follow_one_per_five_jobs(kit: SimpleNamespace) 
         PlanOptions(sites=("siteA",)),
     )
     names = sorted(n.name for n in cw.nodes if n.kind == NodeKind.CLEANUP)
-    assert names == [f"clean_up_local_level_1_{k}" for k in range(3)]
+    # the jobs' records are read by the register node on the next level: removed there
+    assert names == [f"clean_up_local_level_1_{k}" for k in range(3)] + ["clean_up_local_level_2_0"]

@@ -119,7 +119,15 @@ def test_stage_inter_moves_a_file_between_staging_sites(kit: SimpleNamespace) ->
     )
     assert ("preprocess_ID1", inter["f.b1"][0]) in cw.edges
     assert (inter["f.b1"][0], "findrange_ID2") in cw.edges
-    assert set(inter) == {"f.b1", "f.c2"}
+    # each file travels with its producer's checksum record, which the reader checks
+    assert set(inter) == {"f.b1", "f.c2", "preprocess_ID1.meta", "findrange_ID3.meta"}
+    assert inter["preprocess_ID1.meta"][1:] == (
+        ("file:///data/siteA/scratch/diamond/preprocess_ID1.meta",),
+        "file:///data/siteB/scratch/diamond/preprocess_ID1.meta",
+    )
+    assert (inter["preprocess_ID1.meta"][0], "findrange_ID2") in cw.edges
+    (f_b1,) = _node(cw, "findrange_ID2").inputs
+    assert f_b1.meta == "file:///data/siteB/scratch/diamond/preprocess_ID1.meta"
 
 
 def test_bypass_reads_the_replica_directly(kit: SimpleNamespace) -> None:
@@ -426,7 +434,11 @@ def test_a_staging_site_behind_a_server_is_written_through_put_and_read_through_
     (create,) = _kind(cw, NodeKind.CREATE_DIR)
     assert [t.dst for t in create.files] == [put]
     removed = sorted(t.dst for n in _kind(cw, NodeKind.CLEANUP) for t in n.files)
-    assert removed == [f"{put}/{lfn}" for lfn in ("f.a", "f.b1", "f.b2", "f.c1", "f.c2", "f.d")]
+    lfns = ("f.a", "f.b1", "f.b2", "f.c1", "f.c2", "f.d")
+    records = ("analyze_ID4", "findrange_ID2", "findrange_ID3", "preprocess_ID1")
+    assert removed == sorted(
+        [f"{put}/{lfn}" for lfn in lfns] + [f"{put}/{r}.meta" for r in records]
+    )
 
 
 def test_leaf_cleanup_removes_through_the_put_server(kit: SimpleNamespace) -> None:
@@ -465,6 +477,19 @@ def test_stage_inter_writes_through_put_and_reads_through_get(kit: SimpleNamespa
         "f.b2": ((f"{b}/f.b2",), f"{PUT_URL}/diamond/f.b2"),
         "f.c1": ((f"{GET_URL}/diamond/f.c1",), f"{b}/f.c1"),
         "f.c2": ((f"{GET_URL}/diamond/f.c2",), f"{b}/f.c2"),
+        # the producers' checksum records travel with their files
+        "preprocess_ID1.meta": (
+            (f"{b}/preprocess_ID1.meta",),
+            f"{PUT_URL}/diamond/preprocess_ID1.meta",
+        ),
+        "findrange_ID2.meta": (
+            (f"{GET_URL}/diamond/findrange_ID2.meta",),
+            f"{b}/findrange_ID2.meta",
+        ),
+        "findrange_ID3.meta": (
+            (f"{GET_URL}/diamond/findrange_ID3.meta",),
+            f"{b}/findrange_ID3.meta",
+        ),
     }
 
 
@@ -478,9 +503,13 @@ def test_one_all_server_is_used_both_ways(kit: SimpleNamespace) -> None:
     )
     urls = {u for n in cw.nodes for t in (*n.files, *n.inputs, *n.outputs) for u in (*t.src, t.dst)}
     web = sorted(u for u in urls if u.startswith("http"))
-    assert web == [f"{PUT_URL}/diamond"] + [
-        f"{PUT_URL}/diamond/{lfn}" for lfn in ("f.a", "f.b1", "f.b2", "f.c1", "f.c2", "f.d")
-    ]
+    lfns = ("f.a", "f.b1", "f.b2", "f.c1", "f.c2", "f.d")
+    records = ("analyze_ID4", "findrange_ID2", "findrange_ID3", "preprocess_ID1")
+    assert web == sorted(
+        [f"{PUT_URL}/diamond"]
+        + [f"{PUT_URL}/diamond/{lfn}" for lfn in lfns]
+        + [f"{PUT_URL}/diamond/{r}.meta" for r in records]
+    )
 
 
 @pytest.mark.parametrize(("operation", "have"), [(Operation.PUT, "put"), (Operation.GET, "get")])

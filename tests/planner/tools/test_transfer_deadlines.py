@@ -205,7 +205,7 @@ def test_a_checksum_mismatch_then_a_good_mirror_is_logged(
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines == [
         f"wfplan-transfer: f.dat: left source 1 of 2: sha256 mismatch from {bad.as_uri()}: "
-        f"got {found}, want {want}",
+        f"expected {want}, found {found}",
         f"wfplan-transfer: f.dat: delivered by {good.as_uri()} after 1 source(s) left",
     ]
 
