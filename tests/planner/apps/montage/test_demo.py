@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from astropy.io import fits
 
 from planner.apps.montage.demo import MARKER, DemoFailed, run_demo
+
+
+def _diamonds() -> ModuleType:
+    path = Path(__file__).resolve().parents[2] / "emit" / "diamonds.py"
+    spec = importlib.util.spec_from_file_location("emit_diamonds", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.mark.slow
@@ -26,6 +37,15 @@ def test_demo_makes_the_mosaic_and_reuses_every_job(
     sites = {n["site"] for n in plan["nodes"] if n["kind"] == "compute"}
     assert sites <= {"shared", "pool"} and len(sites) == 2
     assert (root / MARKER).is_file()
+    # every node's description is one HTCondor's own condor_submit code accepts, each
+    # job carrying the site it was planned for
+    ads = _diamonds().submit_ads(root / "submit", "montage")
+    assert len(ads) == len(plan["nodes"])
+    site_of = {n["name"]: n["site"] for n in plan["nodes"]}
+    for name, ad in ads.items():
+        assert ad["pegasus_site"] == site_of[name], name
+    # nothing a job made without declaring it came back into the submit dir
+    assert not list((root / "submit").glob("*.fits"))
 
 
 def test_demo_refuses_a_directory_it_did_not_make(tmp_path: Path) -> None:
