@@ -52,6 +52,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="comma-separated sites where the Montage wrappers are installed "
         "(transformation catalog; default: local)",
     )
+    build.add_argument(
+        "--background",
+        choices=("exact", "mBgModel"),
+        default="exact",
+        help="background model job: exact (least-squares solve, wfplan-mBgExact; default) "
+        "or mBgModel (Montage's iterative code, -i growing with the number of images)",
+    )
     build.add_argument("--name", default="montage", help="workflow name (default montage)")
     build.add_argument("-o", "--output", type=Path, required=True, metavar="WORKFLOW.yml")
     build.add_argument(
@@ -147,6 +154,7 @@ def _build(args: argparse.Namespace) -> int:
         name=args.name,
         rc_path=args.rc,
         tc_path=args.tc,
+        background=args.background,
     )
     counts: dict[str, int] = {}
     for job in result.workflow.jobs:

@@ -37,9 +37,22 @@ from planner.errors import FormatError, PlannerError
 from planner.model.workflow import Job, LinkType, Use, Workflow
 
 TRANSFORMATIONS = (
-    "mProjectPP", "mDiffFit", "mConcatFit", "mBgModel", "mBackground",
+    "mProjectPP", "mDiffFit", "mConcatFit", "mBgExact", "mBgModel", "mBackground",
     "mImgtbl", "mAdd", "mShrink", "mViewer",
 )  # fmt: skip
+
+# The background model job: the exact least-squares solve (default), or Montage's own
+# iterative mBgModel for users who want the toolkit's code.
+BACKGROUND_MODELS = ("exact", "mBgModel")
+MDAG_ITERATIONS = 100_000  # what mDAG passes to mBgModel (-i), right for its 16-image case
+
+
+def mbgmodel_iterations(images: int) -> int:
+    """mBgModel's ``-i`` for ``images`` images: mDAG's 100000, grown in proportion beyond
+    16 images. The relaxation moves the smooth, mosaic-wide modes by a step that shrinks
+    with the mosaic's size, so a fixed count leaves large mosaics unconverged."""
+    return max(MDAG_ITERATIONS, MDAG_ITERATIONS * images // 16)
+
 
 # The tables and headers the generator writes beside the workflow (mDAG's names, without
 # its time-stamp suffix so that the same input gives the same bytes).
@@ -268,12 +281,18 @@ def build_montage(
     tc_sites: Sequence[str] = ("local",),
     bin_dir: Path | None = None,
     header_dir: Path | None = None,
+    background: str = "exact",
 ) -> MontageWorkflow:
     """The abstract workflow, its replica and transformation catalogs and side files.
 
     ``bin_dir`` holds the ``wfplan-m*`` wrapper scripts (default: beside the running
-    Python); ``header_dir`` is where the side files will be written (for their RC entries).
+    Python); ``header_dir`` is where the side files will be written (for their RC entries);
+    ``background`` picks the background model job (:data:`BACKGROUND_MODELS`).
     """
+    if background not in BACKGROUND_MODELS:
+        raise FormatError(
+            f"background model {background!r} is not one of {', '.join(BACKGROUND_MODELS)}"
+        )
     frame = region.padded(BIG_REGION_PAD)
     projected = project(images, frame)
     if not projected:
@@ -281,7 +300,7 @@ def build_montage(
             f"no image touches the region {_describe(region)} (checked {len(images)} images)"
         )
     pairs = overlaps(projected)
-    jobs = list(_jobs(projected, pairs))
+    jobs = list(_jobs(projected, pairs, background))
     files = {
         REGION_HDR: region.text(),
         BIG_REGION_HDR: frame.text(),
@@ -301,7 +320,7 @@ def build_montage(
     return MontageWorkflow(
         workflow=workflow,
         replica_catalog=_replicas(projected, sorted(files), header_dir),
-        transformation_catalog=transformation_catalog(tc_sites, bin_dir),
+        transformation_catalog=transformation_catalog(tc_sites, bin_dir, names=_used_names(jobs)),
         files=files,
         images=tuple(projected),
         pairs=tuple(pairs),
@@ -336,7 +355,24 @@ def _fit(i: int, j: int) -> str:
     return f"fit.{i:06d}.{j:06d}.txt"
 
 
-def _jobs(projected: Sequence[Projected], pairs: Sequence[tuple[int, int]]) -> Iterator[Job]:
+def _used_names(jobs: Sequence[Job]) -> tuple[str, ...]:
+    used = {j.name for j in jobs}
+    return tuple(n for n in TRANSFORMATIONS if n in used)
+
+
+def _background_job(job_id: str, background: str, images: int) -> Job:
+    uses = (_inp(PIMAGES_TBL), _inp("fits.tbl"), _use("corrections.tbl", LinkType.OUTPUT))
+    if background == "mBgModel":
+        iterations = str(mbgmodel_iterations(images))
+        args: tuple[str, ...] = ("-i", iterations, PIMAGES_TBL, "fits.tbl", "corrections.tbl")
+        return Job(id=job_id, name="mBgModel", arguments=args, uses=uses)
+    args = (PIMAGES_TBL, "fits.tbl", "corrections.tbl")
+    return Job(id=job_id, name="mBgExact", arguments=args, uses=uses)
+
+
+def _jobs(
+    projected: Sequence[Projected], pairs: Sequence[tuple[int, int]], background: str
+) -> Iterator[Job]:
     counter = iter(range(1, 1 << 30))
 
     def next_id() -> str:
@@ -383,12 +419,7 @@ def _jobs(projected: Sequence[Projected], pairs: Sequence[tuple[int, int]]) -> I
             *(_inp(_fit(i, j)) for i, j in pairs),
         ),
     )
-    yield Job(
-        id=next_id(),
-        name="mBgModel",
-        arguments=("-i", "100000", PIMAGES_TBL, "fits.tbl", "corrections.tbl"),
-        uses=(_inp(PIMAGES_TBL), _inp("fits.tbl"), _use("corrections.tbl", LinkType.OUTPUT)),
-    )
+    yield _background_job(next_id(), background, len(projected))
     for p in projected:
         proj, corr = "p" + p.base, "c" + p.base
         yield Job(
@@ -526,9 +557,10 @@ def wrapper_dir() -> Path:
 
 
 def transformation_catalog(
-    sites: Sequence[str], bin_dir: Path | None = None
+    sites: Sequence[str], bin_dir: Path | None = None, *, names: Sequence[str] = TRANSFORMATIONS
 ) -> TransformationCatalog:
-    """One installed entry per Montage module and site: the wrapper scripts' absolute paths."""
+    """One installed entry per Montage module (``names``) and site: the wrapper scripts'
+    absolute paths."""
     where = (bin_dir or wrapper_dir()).absolute()
     return TransformationCatalog(
         transformations=tuple(
@@ -543,7 +575,7 @@ def transformation_catalog(
                     for site in sites
                 ),
             )
-            for name in TRANSFORMATIONS
+            for name in names
         )
     )
 
@@ -591,6 +623,7 @@ def write_build(
     name: str = "montage",
     rc_path: Path | None = None,
     tc_path: Path | None = None,
+    background: str = "exact",
 ) -> MontageWorkflow:
     """``wfplan montage build``: scan, build, then write the workflow, the catalogs and the
     side files (region headers and tables) beside the workflow."""
@@ -620,7 +653,9 @@ def write_build(
         raise FormatError("--sites names no site")
     out_dir = output.absolute().parent
     try:
-        result = build_montage(found, region, name=name, tc_sites=sites, header_dir=out_dir)
+        result = build_montage(
+            found, region, name=name, tc_sites=sites, header_dir=out_dir, background=background
+        )
     except NoImagesInRegion as exc:
         raise NoImagesInRegion(exc.message, source=str(images)) from None
     write_side_files(result.files, out_dir)

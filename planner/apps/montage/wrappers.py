@@ -284,6 +284,37 @@ def mBgModel_main(argv: Sequence[str] | None = None) -> int:
     return _wrap("mBgModel", body, p, argv)
 
 
+# --- mBgExact: the background model solved exactly (planner/apps/montage/bgmodel.py) ---
+
+
+def mBgExact_main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="wfplan-mBgExact",
+        description="mBgModel's background model solved exactly (sparse least squares); "
+        "writes corrections.tbl for mBackground -t",
+    )
+    p.add_argument("-l", dest="noslope", action="store_true", help="fit levels only")
+    p.add_argument("-a", dest="useall", action="store_true", help="use all fits")
+    p.add_argument("images")
+    p.add_argument("fits")
+    p.add_argument("corrections")
+
+    def body(a: argparse.Namespace) -> None:
+        from planner.apps.montage import bgmodel
+
+        _need(a.images, a.fits)
+        corrections = bgmodel.solve_corrections(
+            bgmodel.read_images(Path(a.images)),
+            bgmodel.read_fits(Path(a.fits)),
+            level_only=a.noslope,
+            use_all=a.useall,
+        )
+        text = "\n".join(bgmodel.corrections_lines(corrections)) + "\n"
+        atomic_write_text(Path(a.corrections), text, error=WriteError)
+
+    return _wrap("mBgExact", body, p, argv)
+
+
 # --- mBackground (with the table mode MontagePy lacks) -----------------------------------
 
 
@@ -443,6 +474,7 @@ MAINS: dict[str, Callable[[Sequence[str] | None], int]] = {
     "mDiffFit": mDiffFit_main,
     "mConcatFit": mConcatFit_main,
     "mBgModel": mBgModel_main,
+    "mBgExact": mBgExact_main,
     "mBackground": mBackground_main,
     "mImgtbl": mImgtbl_main,
     "mAdd": mAdd_main,

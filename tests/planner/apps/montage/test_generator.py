@@ -13,6 +13,7 @@ from planner.apps.montage.generator import (
     InputImage,
     NoImagesInRegion,
     build_montage,
+    mbgmodel_iterations,
     region_from_center,
     region_from_text,
     transformation_catalog,
@@ -32,9 +33,9 @@ def _sky_images(nx_: int, ny_: int) -> list[InputImage]:
     return [InputImage(t.name, Path("/data") / t.name, t.header) for t in sky.tiles]
 
 
-def _build(nx_: int, ny_: int) -> Workflow:
+def _build(nx_: int, ny_: int, background: str = "exact") -> Workflow:
     region = region_from_center(*CENTER, 0.05 * nx_, 0.05 * ny_, pixel_scale_arcsec=4.0)
-    return build_montage(_sky_images(nx_, ny_), region).workflow
+    return build_montage(_sky_images(nx_, ny_), region, background=background).workflow
 
 
 # A job is named by what it works on, so both workflows can be compared whatever their
@@ -97,7 +98,8 @@ def test_matches_mdag_16_tiles(shared_data: Path) -> None:
     dax_jobs, dax_edges, dax_args = _from_workflow(
         dax.load(shared_data / "montage" / "mdag-16tiles.dax.xml")
     )
-    our_jobs, our_edges, our_args = _from_workflow(_build(4, 4))
+    # mBgModel as mDAG runs it (the default background job is the exact solve).
+    our_jobs, our_edges, our_args = _from_workflow(_build(4, 4, background="mBgModel"))
 
     assert Counter(k[0] for k in our_jobs) == Counter(k[0] for k in dax_jobs)
     assert len(our_jobs) == len(dax_jobs) == 80
@@ -191,4 +193,27 @@ def test_transformation_catalog_points_at_the_wrappers(tmp_path: Path) -> None:
         ("condorpool", str(tmp_path / "wfplan-mDiffFit")),
         ("local", str(tmp_path / "wfplan-mDiffFit")),
     ]
-    assert len(tc.transformations) == 9
+    assert len(tc.transformations) == 10
+
+
+def test_background_model_is_exact_unless_mbgmodel_is_asked_for() -> None:
+    exact = _build(2, 2)
+    [job] = [j for j in exact.jobs if j.name in ("mBgExact", "mBgModel")]
+    assert (job.name, job.arguments) == ("mBgExact", ("pimages.tbl", "fits.tbl", "corrections.tbl"))
+    region = region_from_center(*CENTER, 0.1, 0.1, pixel_scale_arcsec=4.0)
+    built = build_montage(_sky_images(2, 2), region)
+    assert [t.name for t in built.transformation_catalog.transformations] == [
+        "mProjectPP", "mDiffFit", "mConcatFit", "mBgExact", "mBackground",
+        "mImgtbl", "mAdd", "mShrink", "mViewer",
+    ]  # fmt: skip
+    with pytest.raises(FormatError, match="background model 'fast' is not one of"):
+        build_montage(_sky_images(2, 2), region, background="fast")
+
+
+def test_mbgmodel_iterations_grow_with_the_images() -> None:
+    assert mbgmodel_iterations(16) == 100_000  # mDAG's count for its 16-image case
+    assert mbgmodel_iterations(4) == 100_000
+    assert mbgmodel_iterations(32) == 200_000
+    assert mbgmodel_iterations(210) == 1_312_500
+    [job] = [j for j in _build(5, 4, background="mBgModel").jobs if j.name == "mBgModel"]
+    assert job.arguments[:2] == ("-i", "125000")
