@@ -406,6 +406,9 @@ def _jobs(
                 _inp(b),
                 _inp(_area(b)),
                 _use(diff, LinkType.OUTPUT, optional=True),
+                # mDiff writes the difference's area image too; declared (not staged out,
+                # not registered) so cleanup removes it instead of leaving it behind.
+                _use(_area(diff), LinkType.OUTPUT, optional=True),
                 _inp(BIG_REGION_HDR),
             ),
         )

@@ -136,13 +136,20 @@ def mDiffFit_main(argv: Sequence[str] | None = None) -> int:
             atomic_write_text(
                 Path(a.status), f'[struct stat="WARNING", msg="{msg}"]\n', error=WriteError
             )
-            if not Path(a.diff).exists():
-                _empty_fits(Path(a.diff))
+            for path in (Path(a.diff), Path(_area_name(a.diff))):
+                if not path.exists():
+                    _empty_fits(path)
             return
         if a.status:
             atomic_write_text(Path(a.status), fit_status_line(result), error=WriteError)
 
     return _wrap("mDiffFit", body, p, argv)
+
+
+def _area_name(fits_name: str) -> str:
+    # Montage's area image beside X.fits is X_area.fits.
+    stem = fits_name[: -len(".fits")] if fits_name.endswith(".fits") else fits_name
+    return stem + "_area.fits"
 
 
 def _diff_message(a: argparse.Namespace) -> str:

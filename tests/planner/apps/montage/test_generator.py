@@ -74,6 +74,8 @@ def _from_workflow(
     for job in wf.jobs:
         # mDAG's bookkeeping: mJPEG passes the DAX itself and the raw image table through.
         uses = [u for u in job.uses if not u.lfn.startswith(("dag_", "images_"))]
+        # wfplan also declares mDiff's area image, which mDAG's DAX leaves out.
+        uses = [u for u in uses if not re.fullmatch(r"diff\.\d+\.\d+_area\.fits", u.lfn)]
         ins = frozenset(_normal(u.lfn, tiles_by_cntr) for u in uses if u.is_input)
         outs = frozenset(_normal(u.lfn, tiles_by_cntr) for u in uses if u.is_output)
         name = "mViewer" if job.name == "mJPEG" else job.name
@@ -134,6 +136,11 @@ def test_only_final_products_are_staged_out() -> None:
     assert kept == ["mosaic.fits", "mosaic_area.fits", "shrunken.fits", "shrunken.png"]
     diffs = [u for j in wf.jobs for u in j.outputs if u.lfn.startswith("diff.")]
     assert diffs and all(u.optional for u in diffs)
+    # Every difference image's area image is declared (mDAG leaves it out), so cleanup
+    # removes it: each mDiffFit job declares both.
+    for job in (j for j in wf.jobs if j.name == "mDiffFit"):
+        outs = sorted(u.lfn for u in job.outputs if u.lfn.startswith("diff."))
+        assert len(outs) == 2 and outs[1] == outs[0].replace(".fits", "_area.fits")
 
 
 def test_images_outside_the_region_are_dropped() -> None:
