@@ -197,8 +197,8 @@ def _edge_samples(nx: int, ny: int, per_edge: int = 33) -> tuple[np.ndarray, np.
 
 
 def project(images: Sequence[InputImage], frame: Region) -> list[Projected]:
-    """Each image's footprint in ``frame`` and the bounding box ``mProjectPP -X`` writes;
-    images that do not touch the frame are dropped."""
+    """Each image's footprint in ``frame`` and the image ``mProjectPP -X`` writes for it
+    (size and reference pixel); images that do not touch the frame are dropped."""
     fw = WCS(frame.header)
     fnx, fny = frame.naxis
     kept: list[Projected] = []
@@ -216,22 +216,18 @@ def project(images: Sequence[InputImage], frame: Region) -> list[Projected]:
             continue
         if fx.max() < 0.5 or fx.min() > fnx + 0.5 or fy.max() < 0.5 or fy.min() > fny + 0.5:
             continue
-        lo_x, hi_x = math.floor(fx.min() + 0.5), math.floor(fx.max() + 0.5)
-        lo_y, hi_y = math.floor(fy.min() + 0.5), math.floor(fy.max() + 0.5)
-        cx, cy = wcs.all_pix2world([[(nx + 1) / 2, (ny + 1) / 2]], 1)[0]
         corner_px = np.array([[0.5, 0.5], [nx + 0.5, 0.5], [nx + 0.5, ny + 0.5], [0.5, ny + 0.5]])
         cra, cdec = wcs.all_pix2world(corner_px[:, 0], corner_px[:, 1], 1)
         kx, ky = fw.all_world2pix(cra, cdec, 1)
+        (lo_x, hi_x), (lo_y, hi_y) = _written_span(wcs, (nx, ny), fw, (kx, ky))
+        cx, cy = wcs.all_pix2world([[(nx + 1) / 2, (ny + 1) / 2]], 1)[0]
         kept.append(
             Projected(
                 image=image,
                 cntr=0,
                 corners=np.column_stack([kx, ky]),
                 naxis=(hi_x - lo_x + 1, hi_y - lo_y + 1),
-                crpix=(
-                    float(frame.header["CRPIX1"]) - (lo_x - 1),
-                    float(frame.header["CRPIX2"]) - (lo_y - 1),
-                ),
+                crpix=(float(frame.header["CRPIX1"]) - lo_x, float(frame.header["CRPIX2"]) - lo_y),
                 center=(float(cx), float(cy)),
             )
         )
@@ -239,6 +235,43 @@ def project(images: Sequence[InputImage], frame: Region) -> list[Projected]:
     return [
         Projected(p.image, i + 1, p.corners, p.naxis, p.crpix, p.center) for i, p in enumerate(kept)
     ]
+
+
+def _border(nx: int, ny: int) -> tuple[np.ndarray, np.ndarray]:
+    # Every pixel corner along the image's border (1-based pixel coordinates).
+    tx = np.arange(nx + 1) + 0.5
+    ty = np.arange(ny + 1) + 0.5
+    xs = np.concatenate([np.full(ny + 1, 0.5), np.full(ny + 1, nx + 0.5), tx, tx])
+    ys = np.concatenate([ty, ty, np.full(nx + 1, 0.5), np.full(nx + 1, ny + 0.5)])
+    return xs, ys
+
+
+def _written_span(
+    wcs: WCS,
+    naxis: tuple[int, int],
+    fw: WCS,
+    corners: tuple[np.ndarray, np.ndarray],
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The frame pixels (0-based, inclusive, per axis) that ``mProjectPP -X`` writes.
+
+    mProjectPP first bounds the output by every pixel corner along the image's border,
+    mapped into the frame, and allocates ``floor(min - 1)`` for ``floor(max - min + 2)``
+    pixels (``-X`` widens the frame so nothing is clipped at its edges); then it writes
+    every allocated pixel that the footprint covers with a positive area. What it writes
+    is the intersection of the two ranges, so a footprint edge just past a pixel boundary
+    is cut: the footprint alone predicts one pixel too many there.
+    """
+    bx, by = _border(*naxis)
+    ra, dec = wcs.all_pix2world(bx, by, 1)
+    ox, oy = fw.all_world2pix(ra, dec, 1)
+    out = []
+    for border, corner in ((ox, corners[0]), (oy, corners[1])):
+        start = math.floor(border.min() - 1)
+        length = math.floor(border.max() - border.min() + 2)
+        lo = max(start, math.floor(corner.min() - 0.5))
+        hi = min(start + length - 1, math.ceil(corner.max() - 0.5) - 1)
+        out.append((lo, hi))
+    return out[0], out[1]
 
 
 def _separated(a: np.ndarray, b: np.ndarray) -> bool:

@@ -224,3 +224,45 @@ def test_mbgmodel_iterations_grow_with_the_images() -> None:
     assert mbgmodel_iterations(210) == 1_312_500
     [job] = [j for j in _build(5, 4, background="mBgModel").jobs if j.name == "mBgModel"]
     assert job.arguments[:2] == ("-i", "125000")
+
+
+def test_image_tables_predict_what_mprojectpp_writes(tmp_path: Path) -> None:
+    """pimages.tbl/cimages.tbl give each image the size and reference pixel mProjectPP -X
+    writes. A frame whose pixels are not the tiles' (1.37 against about 2 arcsec) puts
+    footprint edges just past pixel boundaries, where mProjectPP's allocation cuts one."""
+    from astropy.io import fits
+
+    from planner.apps.montage.sky import write_sky
+    from planner.apps.montage.wrappers import mProjectPP_main
+
+    mismatches = []
+    for seed in range(4):
+        sky = make_sky(CENTER, (0.1, 0.1), (3, 2), tile_pixels=(64, 128), seed=seed)
+        where = tmp_path / str(seed)
+        write_sky(sky, where)
+        region = region_from_center(*CENTER, 0.1, 0.1, pixel_scale_arcsec=1.37)
+        images = [InputImage(t.name, where / t.name, t.header) for t in sky.tiles]
+        built = build_montage(images, region)
+        (where / "big_region.hdr").write_text(built.files["big_region.hdr"])
+        for name in ("pimages.tbl", "cimages.tbl"):
+            (where / name).write_text(built.files[name])
+        rows = {r["fname"][1:]: r for r in read_table(where / "pimages.tbl")}
+        assert [r["fname"][1:] for r in read_table(where / "cimages.tbl")] == list(rows)
+        for p in built.images:
+            out = where / ("p" + p.base)
+            assert (
+                mProjectPP_main(["-X", str(p.image.path), str(out), str(where / "big_region.hdr")])
+                == 0
+            )
+            h = fits.getheader(out)
+            row = rows[p.base]
+            predicted = (
+                int(row["naxis1"]),
+                int(row["naxis2"]),
+                float(row["crpix1"]),
+                float(row["crpix2"]),
+            )
+            written = (h["NAXIS1"], h["NAXIS2"], h["CRPIX1"], h["CRPIX2"])
+            if predicted != written:
+                mismatches.append((seed, p.base, predicted, written))
+    assert mismatches == []
