@@ -75,8 +75,8 @@ def test_2mass_geometry_picks_the_grid() -> None:
     # 2MASS K tiles (512 x 1024 px at 1 arcsec) over the seed's square degree.
     g = tile_geometry((1.0, 1.0), None, (512, 1024), 1.0)
     assert g == Geometry((8, 4), (512, 1024), 1.0)
-    assert 512 * (1 + 0.9 * 7) >= 3600 + 2 * MARGIN_PX
-    assert 512 * (1 + 0.9 * 6) < 3600 + 2 * MARGIN_PX  # 7 columns would not do
+    assert 3600 + 2 * MARGIN_PX <= 512 * (1 + 0.9 * 7)
+    assert 3600 + 2 * MARGIN_PX > 512 * (1 + 0.9 * 6)  # 7 columns would not do
     with pytest.raises(FormatError, match="exactly two of"):
         tile_geometry((1.0, 1.0), (2, 2), (512, 1024), 1.0)
     with pytest.raises(FormatError, match="need at least one"):
