@@ -7,8 +7,10 @@ the least-squares sense (it integrates the planes over the box instead of summin
 It gets there by relaxation: each image in turn takes half of its own best step, for a
 fixed number of iterations, which converges slowly on large mosaics (the error is largest
 for the smooth, mosaic-wide modes). Here the same objective is solved exactly: the normal
-equations are a sparse, block (3 x 3) graph-Laplacian system, solved by conjugate
-gradients, so the cost grows with the number of overlaps, not with an iteration count.
+equations are a sparse, block (3 x 3) graph-Laplacian system; in breadth-first order it is
+block tridiagonal and is eliminated level by level (5,000 images on a grid in about 1.5 s
+of CPU), with conjugate gradients as the fallback for a group that is singular beyond its
+free common plane.
 
 What is the same as ``mBgModel`` (Montage 6, as MontagePy 2.3 runs it):
 
@@ -247,6 +249,83 @@ class _System:
         return out * self.mask
 
     def solve(self) -> np.ndarray:
+        """A solution of the normal equations: the direct block solve, or conjugate
+        gradients if a group's system is singular beyond its free common plane."""
+        direct = self.solve_direct()
+        return direct if direct is not None else self.solve_cg()
+
+    def solve_direct(self) -> np.ndarray | None:
+        """Block-tridiagonal elimination over breadth-first levels.
+
+        Overlaps only join images in the same or in adjacent levels of a breadth-first
+        search, so the matrix is block tridiagonal in that order, and eliminating level
+        by level costs about (images) x (images per level)^2: fast for thousands of images
+        on a grid, where conjugate gradients need many steps (the mosaic-wide modes are
+        poorly conditioned). One image per group is pinned to zero to remove the free
+        plane; the caller re-centres each group.
+        """
+        n = len(self.rhs)
+        if n == 0:
+            return np.zeros_like(self.rhs)
+        levels, starts = _bfs_levels(n, self.pairs)
+        where = {}  # image -> (level, position in it)
+        for lv, members in enumerate(levels):
+            for pos, k in enumerate(members):
+                where[k] = (lv, pos)
+        diag = [np.zeros((3 * len(m), 3 * len(m))) for m in levels]
+        upper = [np.zeros((3 * len(levels[lv]), 3 * len(levels[lv + 1]))) for lv in range(len(levels) - 1)]  # fmt: skip
+        for k, (i, j) in enumerate(self.pairs):
+            (li, pi), (lj, pj) = where[int(i)], where[int(j)]
+            b = self.blocks[k]
+            diag[li][3 * pi : 3 * pi + 3, 3 * pi : 3 * pi + 3] += b[0, 0]
+            diag[lj][3 * pj : 3 * pj + 3, 3 * pj : 3 * pj + 3] += b[1, 1]
+            if li == lj:
+                diag[li][3 * pi : 3 * pi + 3, 3 * pj : 3 * pj + 3] -= b[0, 1]
+                diag[li][3 * pj : 3 * pj + 3, 3 * pi : 3 * pi + 3] -= b[1, 0]
+            elif lj == li + 1:
+                upper[li][3 * pi : 3 * pi + 3, 3 * pj : 3 * pj + 3] -= b[0, 1]
+            else:
+                upper[lj][3 * pj : 3 * pj + 3, 3 * pi : 3 * pi + 3] -= b[1, 0]
+        rhs = [self.rhs[m].ravel() for m in levels]
+        fixed = self.mask == 0
+        for lv, members in enumerate(levels):
+            pinned = np.zeros((len(members), 3), dtype=bool)
+            pinned[:] = fixed
+            if lv in starts:
+                pinned[0] = True  # the group's first image: its free plane
+            idx = np.flatnonzero(pinned.ravel())
+            diag[lv][idx, :] = 0.0
+            diag[lv][:, idx] = 0.0
+            diag[lv][idx, idx] = 1.0
+            rhs[lv][idx] = 0.0
+            if lv > 0:
+                upper[lv - 1][:, idx] = 0.0
+            if lv < len(levels) - 1:
+                upper[lv][idx, :] = 0.0
+        try:
+            schur = [diag[0]]
+            y = [rhs[0]]
+            for lv in range(1, len(levels)):
+                gain = np.linalg.solve(schur[-1], upper[lv - 1]).T  # C_l S^-1 (C_l = U^T)
+                schur.append(diag[lv] - gain @ upper[lv - 1])
+                y.append(rhs[lv] - gain @ y[-1])
+            x: list[np.ndarray] = [np.zeros(0) for _ in levels]
+            x[-1] = np.linalg.solve(schur[-1], y[-1])
+            for lv in range(len(levels) - 2, -1, -1):
+                x[lv] = np.linalg.solve(schur[lv], y[lv] - upper[lv] @ x[lv + 1])
+        except np.linalg.LinAlgError:
+            return None
+        out = np.zeros_like(self.rhs)
+        for lv, members in enumerate(levels):
+            out[members] = x[lv].reshape(-1, 3)
+        residual = float(np.linalg.norm(self.apply(out) - self.rhs))
+        if not np.all(np.isfinite(out)) or residual > 1e-8 * max(
+            1.0, float(np.linalg.norm(self.rhs))
+        ):
+            return None
+        return out
+
+    def solve_cg(self) -> np.ndarray:
         """Jacobi-preconditioned conjugate gradients from zero. The system is singular
         (one plane per group is free) but consistent, so CG converges to a solution."""
         diag = np.zeros_like(self.rhs)
@@ -281,6 +360,35 @@ class _System:
 
     def to_global(self, local: np.ndarray) -> np.ndarray:
         return np.einsum("kba,kb->ka", self.transforms, local)
+
+
+def _bfs_levels(n: int, pairs: np.ndarray) -> tuple[list[list[int]], list[int]]:
+    """Images in breadth-first levels, group after group (each group starts a new level
+    at its lowest-numbered image), so every pair joins the same or adjacent levels; and
+    the levels where a group starts (its first image is alone there)."""
+    neighbours: list[list[int]] = [[] for _ in range(n)]
+    for i, j in pairs:
+        neighbours[int(i)].append(int(j))
+        neighbours[int(j)].append(int(i))
+    seen = [False] * n
+    levels: list[list[int]] = []
+    starts: list[int] = []
+    for start in range(n):
+        if seen[start]:
+            continue
+        seen[start] = True
+        starts.append(len(levels))
+        frontier = [start]
+        while frontier:
+            levels.append(frontier)
+            following = []
+            for k in frontier:
+                for m in sorted(neighbours[k]):
+                    if not seen[m]:
+                        seen[m] = True
+                        following.append(m)
+            frontier = following
+    return levels, starts
 
 
 def _zero_mean_per_group(

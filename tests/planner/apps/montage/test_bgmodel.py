@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from planner.apps.montage.bgmodel import (
     CORRECTIONS_HEADER,
     Image,
     OverlapFit,
+    _System,
     box_moments,
     corrections_lines,
     plane_errors,
@@ -199,6 +201,28 @@ def test_sparse_solve_equals_a_dense_solve(mosaic: tuple[list[Image], list[Overl
     # common plane plane_errors removes is itself (numerically) zero.
     for k in range(3):
         assert sum(p[k] for p in got.values()) == pytest.approx(0.0, abs=1e-6)
+
+
+@settings(max_examples=25, deadline=None)
+@given(_mosaics())
+def test_conjugate_gradients_agree_with_the_direct_solve(
+    mosaic: tuple[list[Image], list[OverlapFit]],
+) -> None:
+    """The fallback (used when a group is singular beyond its common plane) gives the same
+    corrections as the block elimination."""
+    images, fits = mosaic
+    direct = solve_corrections(images, fits)
+    with mock.patch.object(_System, "solve_direct", lambda self: None):
+        iterative = solve_corrections(images, fits)
+    assert max(plane_errors(images, iterative, direct).values(), default=0.0) < 1e-5
+
+
+def test_a_degenerate_overlap_falls_back_and_stays_finite() -> None:
+    # A zero-width box ties images 2 and 3 by nothing: the block system is singular there.
+    fits = [_fit(1, 2, 0, 0, 10), _fit(2, 3, 0, 0, 4, width=0.0)]
+    got = solve_corrections(IMAGES, fits)
+    assert all(math.isfinite(v) for plane in got.values() for v in plane)
+    assert got[1][2] - got[2][2] == pytest.approx(10.0)
 
 
 def test_plane_errors_ignore_a_common_plane() -> None:
