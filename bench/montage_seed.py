@@ -19,6 +19,11 @@ critical path and the total use the per-job times of the sequential run (pure wo
 process start-up). ``--scale`` shrinks the sky's area (0.25: half a degree on each side,
 about a quarter of the tiles) so that it fits in a short session.
 
+After the sequential run it reports the background figures (bench/montage_background.py:
+each tile's correction against an exact solve of the same fits.tbl, for the run's own
+table and for mBgModel, and the tile-to-tile spread in units of the pixel noise);
+``--figures DIR`` also draws the mosaic and the residual background maps.
+
     .venv/bin/python bench/montage_seed.py --scale 0.1 --dir /tmp/montage-bench
 """
 
@@ -36,6 +41,7 @@ import time
 from pathlib import Path
 
 import networkx as nx
+from montage_background import report as background_report
 
 from planner.apps.montage.generator import write_build
 from planner.apps.montage.inprocess import run_in_process
@@ -46,8 +52,7 @@ from sites import site_yaml
 from sites.model import Directory, DirectoryType, FileServer, Site, SiteCatalog
 
 CENTER = (161.265, -59.685)
-FULL_GRID = (21, 10)
-TILE_PIXELS = (512, 1024)
+TILE_PIXELS = (512, 1024)  # 2MASS Atlas images, at 1 arcsec/px
 
 
 def _children_cpu() -> float:
@@ -124,16 +129,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cores", type=int, default=os.cpu_count() or 2)
     p.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "wfplan-montage-bench")
     p.add_argument("--modes", default="sequential,dag,clustered")
+    p.add_argument("--figures", type=Path, help="write the background figures (PNG) here")
     args = p.parse_args(argv)
     side = math.sqrt(args.scale)
-    nx_, ny_ = (max(2, round(n * side)) for n in FULL_GRID)
     size = (round(side, 4), round(side, 4))
     root = args.dir.absolute()
     images = root / "images"
     shutil.rmtree(images, ignore_errors=True)
 
     t0 = time.perf_counter()
-    sky = make_sky(CENTER, size, (nx_, ny_), tile_pixels=TILE_PIXELS, seed=212)
+    sky = make_sky(CENTER, size, tile_pixels=TILE_PIXELS, pixel_scale_arcsec=1.0, seed=212)
+    nx_ = max(t.col for t in sky.tiles) + 1
+    ny_ = max(t.row for t in sky.tiles) + 1
     write_sky(sky, images)
     sky_s = time.perf_counter() - t0
     wf = root / "workflow" / "workflow.yml"
@@ -161,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     seconds = run_in_process(built.workflow, work)
     seq_wall = time.perf_counter() - t0
     rows.append(("sequential (1 job)", 1, seq_wall, _self_cpu() - cpu0))
+    for line in background_report(sky, work, args.figures):
+        print(line)
     total = sum(seconds.values())
     critical = _critical_path(built.workflow, seconds)
     ideal = max(critical, total / args.cores)

@@ -22,13 +22,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     sky = sub.add_parser("sky", help="write synthetic overlapping 2MASS-like tiles")
     _region_args(sky, required=True)
-    sky.add_argument("--tiles", nargs=2, type=int, required=True, metavar=("NX", "NY"))
+    sky.add_argument(
+        "--tiles",
+        nargs=2,
+        type=int,
+        metavar=("NX", "NY"),
+        help="grid of tiles (default: the smallest that covers the region)",
+    )
     sky.add_argument(
         "--tile-pixels",
         nargs=2,
         type=int,
         metavar=("X", "Y"),
-        help="tile size in pixels (default: from the pixel scale)",
+        help="tile size in pixels (2MASS: 512 1024; default: from the grid and the scale)",
     )
     sky.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     sky.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
@@ -51,6 +57,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="local",
         help="comma-separated sites where the Montage wrappers are installed "
         "(transformation catalog; default: local)",
+    )
+    build.add_argument(
+        "--background",
+        choices=("exact", "mBgModel"),
+        default="exact",
+        help="background model job: exact (least-squares solve, wfplan-mBgExact; default) "
+        "or mBgModel (Montage's iterative code, -i growing with the number of images)",
     )
     build.add_argument("--name", default="montage", help="workflow name (default montage)")
     build.add_argument("-o", "--output", type=Path, required=True, metavar="WORKFLOW.yml")
@@ -112,22 +125,26 @@ def _sky(args: argparse.Namespace) -> int:
     from planner.apps.montage.sky import make_sky, write_sky
     from planner.errors import FormatError
 
-    nx, ny = args.tiles
-    if nx < 1 or ny < 1:
-        raise FormatError(f"--tiles {nx} {ny}: need at least one tile each way")
+    tiles = tuple(args.tiles) if args.tiles else None
+    if tiles is not None and min(tiles) < 1:
+        raise FormatError(f"--tiles {tiles[0]} {tiles[1]}: need at least one tile each way")
     if args.size[0] <= 0 or args.size[1] <= 0:
         raise FormatError(f"--size {args.size[0]} {args.size[1]}: must be positive")
+    pixels = tuple(args.tile_pixels) if args.tile_pixels else None
+    scale = args.pixel_scale
+    if scale is None and (tiles is None or pixels is None):
+        scale = 1.0  # 2MASS's
     sky = make_sky(
-        tuple(args.center), tuple(args.size), (nx, ny),
-        tile_pixels=tuple(args.tile_pixels) if args.tile_pixels else None,
-        pixel_scale_arcsec=args.pixel_scale or 1.0, seed=args.seed,
+        tuple(args.center), tuple(args.size), tiles, tile_pixels=pixels,
+        pixel_scale_arcsec=scale, seed=args.seed,
     )  # fmt: skip
     write_sky(sky, args.output)
     t = sky.tiles[0]
+    rows = max(t.row for t in sky.tiles) + 1
     print(
-        f"wrote {len(sky.tiles)} tiles of {t.data.shape[1]} x {t.data.shape[0]} px "
-        f"({sky.pixel_scale_arcsec:.3f} arcsec/px) and truth.tbl ({len(sky.star_ra)} stars) "
-        f"to {args.output}"
+        f"wrote {len(sky.tiles)} tiles ({len(sky.tiles) // rows} x {rows}) of "
+        f"{t.data.shape[1]} x {t.data.shape[0]} px ({sky.pixel_scale_arcsec:.3f} arcsec/px) "
+        f"and truth.tbl ({len(sky.star_ra)} stars) to {args.output}"
     )
     return 0
 
@@ -147,6 +164,7 @@ def _build(args: argparse.Namespace) -> int:
         name=args.name,
         rc_path=args.rc,
         tc_path=args.tc,
+        background=args.background,
     )
     counts: dict[str, int] = {}
     for job in result.workflow.jobs:

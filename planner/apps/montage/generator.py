@@ -37,9 +37,22 @@ from planner.errors import FormatError, PlannerError
 from planner.model.workflow import Job, LinkType, Use, Workflow
 
 TRANSFORMATIONS = (
-    "mProjectPP", "mDiffFit", "mConcatFit", "mBgModel", "mBackground",
+    "mProjectPP", "mDiffFit", "mConcatFit", "mBgExact", "mBgModel", "mBackground",
     "mImgtbl", "mAdd", "mShrink", "mViewer",
 )  # fmt: skip
+
+# The background model job: the exact least-squares solve (default), or Montage's own
+# iterative mBgModel for users who want the toolkit's code.
+BACKGROUND_MODELS = ("exact", "mBgModel")
+MDAG_ITERATIONS = 100_000  # what mDAG passes to mBgModel (-i), right for its 16-image case
+
+
+def mbgmodel_iterations(images: int) -> int:
+    """mBgModel's ``-i`` for ``images`` images: mDAG's 100000, grown in proportion beyond
+    16 images. The relaxation moves the smooth, mosaic-wide modes by a step that shrinks
+    with the mosaic's size, so a fixed count leaves large mosaics unconverged."""
+    return max(MDAG_ITERATIONS, MDAG_ITERATIONS * images // 16)
+
 
 # The tables and headers the generator writes beside the workflow (mDAG's names, without
 # its time-stamp suffix so that the same input gives the same bytes).
@@ -184,8 +197,8 @@ def _edge_samples(nx: int, ny: int, per_edge: int = 33) -> tuple[np.ndarray, np.
 
 
 def project(images: Sequence[InputImage], frame: Region) -> list[Projected]:
-    """Each image's footprint in ``frame`` and the bounding box ``mProjectPP -X`` writes;
-    images that do not touch the frame are dropped."""
+    """Each image's footprint in ``frame`` and the image ``mProjectPP -X`` writes for it
+    (size and reference pixel); images that do not touch the frame are dropped."""
     fw = WCS(frame.header)
     fnx, fny = frame.naxis
     kept: list[Projected] = []
@@ -203,22 +216,18 @@ def project(images: Sequence[InputImage], frame: Region) -> list[Projected]:
             continue
         if fx.max() < 0.5 or fx.min() > fnx + 0.5 or fy.max() < 0.5 or fy.min() > fny + 0.5:
             continue
-        lo_x, hi_x = math.floor(fx.min() + 0.5), math.floor(fx.max() + 0.5)
-        lo_y, hi_y = math.floor(fy.min() + 0.5), math.floor(fy.max() + 0.5)
-        cx, cy = wcs.all_pix2world([[(nx + 1) / 2, (ny + 1) / 2]], 1)[0]
         corner_px = np.array([[0.5, 0.5], [nx + 0.5, 0.5], [nx + 0.5, ny + 0.5], [0.5, ny + 0.5]])
         cra, cdec = wcs.all_pix2world(corner_px[:, 0], corner_px[:, 1], 1)
         kx, ky = fw.all_world2pix(cra, cdec, 1)
+        (lo_x, hi_x), (lo_y, hi_y) = _written_span(wcs, (nx, ny), fw, (kx, ky))
+        cx, cy = wcs.all_pix2world([[(nx + 1) / 2, (ny + 1) / 2]], 1)[0]
         kept.append(
             Projected(
                 image=image,
                 cntr=0,
                 corners=np.column_stack([kx, ky]),
                 naxis=(hi_x - lo_x + 1, hi_y - lo_y + 1),
-                crpix=(
-                    float(frame.header["CRPIX1"]) - (lo_x - 1),
-                    float(frame.header["CRPIX2"]) - (lo_y - 1),
-                ),
+                crpix=(float(frame.header["CRPIX1"]) - lo_x, float(frame.header["CRPIX2"]) - lo_y),
                 center=(float(cx), float(cy)),
             )
         )
@@ -226,6 +235,43 @@ def project(images: Sequence[InputImage], frame: Region) -> list[Projected]:
     return [
         Projected(p.image, i + 1, p.corners, p.naxis, p.crpix, p.center) for i, p in enumerate(kept)
     ]
+
+
+def _border(nx: int, ny: int) -> tuple[np.ndarray, np.ndarray]:
+    # Every pixel corner along the image's border (1-based pixel coordinates).
+    tx = np.arange(nx + 1) + 0.5
+    ty = np.arange(ny + 1) + 0.5
+    xs = np.concatenate([np.full(ny + 1, 0.5), np.full(ny + 1, nx + 0.5), tx, tx])
+    ys = np.concatenate([ty, ty, np.full(nx + 1, 0.5), np.full(nx + 1, ny + 0.5)])
+    return xs, ys
+
+
+def _written_span(
+    wcs: WCS,
+    naxis: tuple[int, int],
+    fw: WCS,
+    corners: tuple[np.ndarray, np.ndarray],
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The frame pixels (0-based, inclusive, per axis) that ``mProjectPP -X`` writes.
+
+    mProjectPP first bounds the output by every pixel corner along the image's border,
+    mapped into the frame, and allocates ``floor(min - 1)`` for ``floor(max - min + 2)``
+    pixels (``-X`` widens the frame so nothing is clipped at its edges); then it writes
+    every allocated pixel that the footprint covers with a positive area. What it writes
+    is the intersection of the two ranges, so a footprint edge just past a pixel boundary
+    is cut: the footprint alone predicts one pixel too many there.
+    """
+    bx, by = _border(*naxis)
+    ra, dec = wcs.all_pix2world(bx, by, 1)
+    ox, oy = fw.all_world2pix(ra, dec, 1)
+    out = []
+    for border, corner in ((ox, corners[0]), (oy, corners[1])):
+        start = math.floor(border.min() - 1)
+        length = math.floor(border.max() - border.min() + 2)
+        lo = max(start, math.floor(corner.min() - 0.5))
+        hi = min(start + length - 1, math.ceil(corner.max() - 0.5) - 1)
+        out.append((lo, hi))
+    return out[0], out[1]
 
 
 def _separated(a: np.ndarray, b: np.ndarray) -> bool:
@@ -268,12 +314,18 @@ def build_montage(
     tc_sites: Sequence[str] = ("local",),
     bin_dir: Path | None = None,
     header_dir: Path | None = None,
+    background: str = "exact",
 ) -> MontageWorkflow:
     """The abstract workflow, its replica and transformation catalogs and side files.
 
     ``bin_dir`` holds the ``wfplan-m*`` wrapper scripts (default: beside the running
-    Python); ``header_dir`` is where the side files will be written (for their RC entries).
+    Python); ``header_dir`` is where the side files will be written (for their RC entries);
+    ``background`` picks the background model job (:data:`BACKGROUND_MODELS`).
     """
+    if background not in BACKGROUND_MODELS:
+        raise FormatError(
+            f"background model {background!r} is not one of {', '.join(BACKGROUND_MODELS)}"
+        )
     frame = region.padded(BIG_REGION_PAD)
     projected = project(images, frame)
     if not projected:
@@ -281,7 +333,7 @@ def build_montage(
             f"no image touches the region {_describe(region)} (checked {len(images)} images)"
         )
     pairs = overlaps(projected)
-    jobs = list(_jobs(projected, pairs))
+    jobs = list(_jobs(projected, pairs, background))
     files = {
         REGION_HDR: region.text(),
         BIG_REGION_HDR: frame.text(),
@@ -301,7 +353,7 @@ def build_montage(
     return MontageWorkflow(
         workflow=workflow,
         replica_catalog=_replicas(projected, sorted(files), header_dir),
-        transformation_catalog=transformation_catalog(tc_sites, bin_dir),
+        transformation_catalog=transformation_catalog(tc_sites, bin_dir, names=_used_names(jobs)),
         files=files,
         images=tuple(projected),
         pairs=tuple(pairs),
@@ -336,7 +388,24 @@ def _fit(i: int, j: int) -> str:
     return f"fit.{i:06d}.{j:06d}.txt"
 
 
-def _jobs(projected: Sequence[Projected], pairs: Sequence[tuple[int, int]]) -> Iterator[Job]:
+def _used_names(jobs: Sequence[Job]) -> tuple[str, ...]:
+    used = {j.name for j in jobs}
+    return tuple(n for n in TRANSFORMATIONS if n in used)
+
+
+def _background_job(job_id: str, background: str, images: int) -> Job:
+    uses = (_inp(PIMAGES_TBL), _inp("fits.tbl"), _use("corrections.tbl", LinkType.OUTPUT))
+    if background == "mBgModel":
+        iterations = str(mbgmodel_iterations(images))
+        args: tuple[str, ...] = ("-i", iterations, PIMAGES_TBL, "fits.tbl", "corrections.tbl")
+        return Job(id=job_id, name="mBgModel", arguments=args, uses=uses)
+    args = (PIMAGES_TBL, "fits.tbl", "corrections.tbl")
+    return Job(id=job_id, name="mBgExact", arguments=args, uses=uses)
+
+
+def _jobs(
+    projected: Sequence[Projected], pairs: Sequence[tuple[int, int]], background: str
+) -> Iterator[Job]:
     counter = iter(range(1, 1 << 30))
 
     def next_id() -> str:
@@ -370,6 +439,9 @@ def _jobs(projected: Sequence[Projected], pairs: Sequence[tuple[int, int]]) -> I
                 _inp(b),
                 _inp(_area(b)),
                 _use(diff, LinkType.OUTPUT, optional=True),
+                # mDiff writes the difference's area image too; declared (not staged out,
+                # not registered) so cleanup removes it instead of leaving it behind.
+                _use(_area(diff), LinkType.OUTPUT, optional=True),
                 _inp(BIG_REGION_HDR),
             ),
         )
@@ -383,12 +455,7 @@ def _jobs(projected: Sequence[Projected], pairs: Sequence[tuple[int, int]]) -> I
             *(_inp(_fit(i, j)) for i, j in pairs),
         ),
     )
-    yield Job(
-        id=next_id(),
-        name="mBgModel",
-        arguments=("-i", "100000", PIMAGES_TBL, "fits.tbl", "corrections.tbl"),
-        uses=(_inp(PIMAGES_TBL), _inp("fits.tbl"), _use("corrections.tbl", LinkType.OUTPUT)),
-    )
+    yield _background_job(next_id(), background, len(projected))
     for p in projected:
         proj, corr = "p" + p.base, "c" + p.base
         yield Job(
@@ -526,9 +593,10 @@ def wrapper_dir() -> Path:
 
 
 def transformation_catalog(
-    sites: Sequence[str], bin_dir: Path | None = None
+    sites: Sequence[str], bin_dir: Path | None = None, *, names: Sequence[str] = TRANSFORMATIONS
 ) -> TransformationCatalog:
-    """One installed entry per Montage module and site: the wrapper scripts' absolute paths."""
+    """One installed entry per Montage module (``names``) and site: the wrapper scripts'
+    absolute paths."""
     where = (bin_dir or wrapper_dir()).absolute()
     return TransformationCatalog(
         transformations=tuple(
@@ -543,7 +611,7 @@ def transformation_catalog(
                     for site in sites
                 ),
             )
-            for name in TRANSFORMATIONS
+            for name in names
         )
     )
 
@@ -591,6 +659,7 @@ def write_build(
     name: str = "montage",
     rc_path: Path | None = None,
     tc_path: Path | None = None,
+    background: str = "exact",
 ) -> MontageWorkflow:
     """``wfplan montage build``: scan, build, then write the workflow, the catalogs and the
     side files (region headers and tables) beside the workflow."""
@@ -620,7 +689,9 @@ def write_build(
         raise FormatError("--sites names no site")
     out_dir = output.absolute().parent
     try:
-        result = build_montage(found, region, name=name, tc_sites=sites, header_dir=out_dir)
+        result = build_montage(
+            found, region, name=name, tc_sites=sites, header_dir=out_dir, background=background
+        )
     except NoImagesInRegion as exc:
         raise NoImagesInRegion(exc.message, source=str(images)) from None
     write_side_files(result.files, out_dir)

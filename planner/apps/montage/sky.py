@@ -1,8 +1,9 @@
 """A deterministic synthetic 2MASS-like sky: overlapping TAN tiles over one star field.
 
 2MASS archives cannot be reached from here, so tests and the demo make their own input:
-an ``nx x ny`` grid of tiles covering ``width x height`` degrees around a centre, each tile
-overlapping its neighbours by about 10 % (so each overlaps exactly its 8 neighbours), one
+an ``nx x ny`` grid of tiles that covers ``width x height`` degrees around a centre (with a
+few pixels to spare on every side, so a mosaic of that region has no blank edge), each
+tile overlapping its neighbours by 10 % (so each overlaps exactly its 8 neighbours), one
 shared star field rendered with Gaussian PSFs, a different background plane per tile,
 Gaussian noise and a small pointing jitter. Same arguments and seed, same pixels.
 
@@ -22,12 +23,14 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from catalogs.atomic import atomic_write, atomic_write_text
-from planner.errors import WriteError
+from planner.errors import FormatError, WriteError
 
 OVERLAP = 0.10  # fraction of a tile shared with each neighbour
 PSF_SIGMA_PX = 1.3
 STAMP_HALF = 6  # PSF stamps are (2*6+1)^2 pixels
 NOISE_DN = 1.0
+JITTER_MAX_PX = 4.5
+MARGIN_PX = 6  # each tile grid reaches this far past the region on every side
 STARS_PER_SQ_ARCMIN = 0.6
 
 
@@ -57,29 +60,63 @@ def tile_name(row: int, col: int) -> str:
     return f"2mass-k-r{row:02d}c{col:02d}.fits"
 
 
+@dataclass(frozen=True)
+class Geometry:
+    """The grid, the tile size and the pixel scale of a sky."""
+
+    tiles: tuple[int, int]
+    tile_pixels: tuple[int, int]
+    pixel_scale_arcsec: float
+
+
+def _span(pixels: int, tiles: int) -> float:
+    # Pixels covered by ``tiles`` tiles in a row overlapping by OVERLAP.
+    return pixels * (1 + (1 - OVERLAP) * (tiles - 1))
+
+
 def tile_geometry(
-    width: float,
-    height: float,
-    nx: int,
-    ny: int,
+    size: tuple[float, float],
+    tiles: tuple[int, int] | None,
     tile_pixels: tuple[int, int] | None,
-    pixel_scale_arcsec: float,
-) -> tuple[int, int, float]:
-    """``(pixels_x, pixels_y, pixel scale in arcsec)`` of tiles that cover ``width x height``
-    degrees with ``nx x ny`` tiles overlapping by :data:`OVERLAP`."""
-    tile_w = width / (nx - OVERLAP * (nx - 1))
-    tile_h = height / (ny - OVERLAP * (ny - 1))
-    if tile_pixels is None:
-        scale = pixel_scale_arcsec
-        return (
-            max(8, round(tile_w * 3600 / scale)),
-            max(8, round(tile_h * 3600 / scale)),
-            scale,
+    pixel_scale_arcsec: float | None,
+) -> Geometry:
+    """The geometry of tiles overlapping by :data:`OVERLAP` that cover ``size`` degrees
+    (plus :data:`MARGIN_PX` on every side, more than the pointing jitter), from two of:
+
+    * ``tiles`` and ``tile_pixels``: the pixel scale is the smallest that covers both axes;
+    * ``tile_pixels`` and ``pixel_scale_arcsec`` (2MASS: 512 x 1024 px at 1 arcsec): the
+      smallest grid that covers the region;
+    * ``tiles`` and ``pixel_scale_arcsec``: the smallest tiles that cover it.
+
+    >>> tile_geometry((1.0, 1.0), None, (512, 1024), 1.0).tiles
+    (8, 4)
+    """
+    given = sum(v is not None for v in (tiles, tile_pixels, pixel_scale_arcsec))
+    if given != 2:
+        raise FormatError(
+            "give exactly two of: the grid of tiles, the tile size in pixels, the pixel scale"
         )
-    px, py = tile_pixels
-    # Square pixels: the geometric mean of the two scales the grid asks for.
-    scale = math.sqrt((tile_w * 3600 / px) * (tile_h * 3600 / py))
-    return px, py, scale
+    if min(size) <= 0 or (pixel_scale_arcsec is not None and pixel_scale_arcsec <= 0):
+        raise FormatError(f"sky of {size[0]} x {size[1]} deg: sizes and scale must be positive")
+    if tiles is not None and min(tiles) < 1:
+        raise FormatError(f"grid of {tiles[0]} x {tiles[1]} tiles: need at least one each way")
+    if tile_pixels is not None and min(tile_pixels) < 2 * MARGIN_PX + 2:
+        raise FormatError(f"tiles of {tile_pixels[0]} x {tile_pixels[1]} px are too small")
+    arcsec = (size[0] * 3600.0, size[1] * 3600.0)
+    if pixel_scale_arcsec is None:
+        assert tiles is not None and tile_pixels is not None
+        scale = max(arcsec[k] / (_span(tile_pixels[k], tiles[k]) - 2 * MARGIN_PX) for k in (0, 1))
+        return Geometry(tiles, tile_pixels, scale)
+    need = tuple(arcsec[k] / pixel_scale_arcsec + 2 * MARGIN_PX for k in (0, 1))
+    if tiles is None:
+        assert tile_pixels is not None
+        grid = tuple(
+            1 + max(0, math.ceil((need[k] / tile_pixels[k] - 1) / (1 - OVERLAP) - 1e-9))
+            for k in (0, 1)
+        )
+        return Geometry((grid[0], grid[1]), tile_pixels, pixel_scale_arcsec)
+    pixels = tuple(max(8, math.ceil(need[k] / _span(1, tiles[k]))) for k in (0, 1))
+    return Geometry(tiles, (pixels[0], pixels[1]), pixel_scale_arcsec)
 
 
 def _tan_wcs(ra: float, dec: float, nx: int, ny: int, scale_deg: float) -> WCS:
@@ -96,17 +133,23 @@ def _tan_wcs(ra: float, dec: float, nx: int, ny: int, scale_deg: float) -> WCS:
 def make_sky(
     center: tuple[float, float],
     size: tuple[float, float],
-    tiles: tuple[int, int],
+    tiles: tuple[int, int] | None = None,
     *,
     tile_pixels: tuple[int, int] | None = None,
-    pixel_scale_arcsec: float = 1.0,
+    pixel_scale_arcsec: float | None = None,
     seed: int = 0,
 ) -> Sky:
-    """Build the tiles and the truth star list (nothing is written)."""
+    """Build the tiles and the truth star list (nothing is written); the tiles cover the
+    ``size`` region around ``center`` (see :func:`tile_geometry` for which two of
+    ``tiles``, ``tile_pixels`` and ``pixel_scale_arcsec`` to give; with only ``tiles``,
+    the scale is 1 arcsec, 2MASS's)."""
     ra0, dec0 = center
-    width, height = size
-    nx, ny = tiles
-    px, py, scale = tile_geometry(width, height, nx, ny, tile_pixels, pixel_scale_arcsec)
+    if tiles is not None and tile_pixels is None and pixel_scale_arcsec is None:
+        pixel_scale_arcsec = 1.0
+    geometry = tile_geometry(size, tiles, tile_pixels, pixel_scale_arcsec)
+    nx, ny = geometry.tiles
+    px, py = geometry.tile_pixels
+    scale = geometry.pixel_scale_arcsec
     scale_deg = scale / 3600.0
     rng = np.random.default_rng(seed)
 
@@ -116,6 +159,7 @@ def make_sky(
     span_x = px + step_x * (nx - 1)
     span_y = py + step_y * (ny - 1)
     master = _tan_wcs(ra0, dec0, round(span_x), round(span_y), scale_deg)
+    master.wcs.crpix = [(span_x + 1) / 2, (span_y + 1) / 2]  # the grid's exact centre
     area_arcmin2 = span_x * span_y * scale * scale / 3600.0
     nstars = max(20, round(area_arcmin2 * STARS_PER_SQ_ARCMIN))
     sx = rng.uniform(0.5, span_x + 0.5, nstars)
@@ -127,8 +171,8 @@ def make_sky(
     out: list[Tile] = []
     for row in range(ny):
         for col in range(nx):
-            cx = (px + 1) / 2 + col * step_x + rng.normal(0, 1.5)  # pointing jitter
-            cy = (py + 1) / 2 + row * step_y + rng.normal(0, 1.5)
+            cx = (px + 1) / 2 + col * step_x + _jitter(rng)
+            cy = (py + 1) / 2 + row * step_y + _jitter(rng)
             tra, tdec = master.all_pix2world([[cx, cy]], 1)[0]
             wcs = _tan_wcs(float(tra), float(tdec), px, py, scale_deg)
             bg = (
@@ -143,6 +187,11 @@ def make_sky(
             header["ORIGIN"] = "wfplan synthetic sky"
             out.append(Tile(tile_name(row, col), row, col, header, data, bg))
     return Sky(tuple(out), star_ra, star_dec, flux, scale)
+
+
+def _jitter(rng: np.random.Generator) -> float:
+    # Pointing jitter of 1.5 px rms, bounded so the margin always covers it.
+    return float(np.clip(rng.normal(0, 1.5), -JITTER_MAX_PX, JITTER_MAX_PX))
 
 
 def _render(

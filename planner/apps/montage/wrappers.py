@@ -136,13 +136,20 @@ def mDiffFit_main(argv: Sequence[str] | None = None) -> int:
             atomic_write_text(
                 Path(a.status), f'[struct stat="WARNING", msg="{msg}"]\n', error=WriteError
             )
-            if not Path(a.diff).exists():
-                _empty_fits(Path(a.diff))
+            for path in (Path(a.diff), Path(_area_name(a.diff))):
+                if not path.exists():
+                    _empty_fits(path)
             return
         if a.status:
             atomic_write_text(Path(a.status), fit_status_line(result), error=WriteError)
 
     return _wrap("mDiffFit", body, p, argv)
+
+
+def _area_name(fits_name: str) -> str:
+    # Montage's area image beside X.fits is X_area.fits.
+    stem = fits_name[: -len(".fits")] if fits_name.endswith(".fits") else fits_name
+    return stem + "_area.fits"
 
 
 def _diff_message(a: argparse.Namespace) -> str:
@@ -282,6 +289,37 @@ def mBgModel_main(argv: Sequence[str] | None = None) -> int:
         )
 
     return _wrap("mBgModel", body, p, argv)
+
+
+# --- mBgExact: the background model solved exactly (planner/apps/montage/bgmodel.py) ---
+
+
+def mBgExact_main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="wfplan-mBgExact",
+        description="mBgModel's background model solved exactly (sparse least squares); "
+        "writes corrections.tbl for mBackground -t",
+    )
+    p.add_argument("-l", dest="noslope", action="store_true", help="fit levels only")
+    p.add_argument("-a", dest="useall", action="store_true", help="use all fits")
+    p.add_argument("images")
+    p.add_argument("fits")
+    p.add_argument("corrections")
+
+    def body(a: argparse.Namespace) -> None:
+        from planner.apps.montage import bgmodel
+
+        _need(a.images, a.fits)
+        corrections = bgmodel.solve_corrections(
+            bgmodel.read_images(Path(a.images)),
+            bgmodel.read_fits(Path(a.fits)),
+            level_only=a.noslope,
+            use_all=a.useall,
+        )
+        text = "\n".join(bgmodel.corrections_lines(corrections)) + "\n"
+        atomic_write_text(Path(a.corrections), text, error=WriteError)
+
+    return _wrap("mBgExact", body, p, argv)
 
 
 # --- mBackground (with the table mode MontagePy lacks) -----------------------------------
@@ -443,6 +481,7 @@ MAINS: dict[str, Callable[[Sequence[str] | None], int]] = {
     "mDiffFit": mDiffFit_main,
     "mConcatFit": mConcatFit_main,
     "mBgModel": mBgModel_main,
+    "mBgExact": mBgExact_main,
     "mBackground": mBackground_main,
     "mImgtbl": mImgtbl_main,
     "mAdd": mAdd_main,

@@ -63,6 +63,22 @@ def test_build_is_deterministic(tmp_path: Path) -> None:
         assert (outs[0].parent / name).read_bytes() == (outs[1].parent / name).read_bytes()
 
 
+def test_build_background_option(tmp_path: Path) -> None:
+    images = _sky(tmp_path)
+    for choice, name, script in (("exact", "mBgExact", "wfplan-mBgExact"),
+                                 ("mBgModel", "mBgModel", "wfplan-mBgModel")):  # fmt: skip
+        wf = tmp_path / choice / "workflow.yml"
+        argv = ["montage", "build", "--images", str(images), "--center", *CENTER,
+                "--size", "0.1", "0.1", "--background", choice, "-o", str(wf)]  # fmt: skip
+        assert main(argv) == 0
+        names = [j.name for j in pegasus_yaml.load(wf).jobs]
+        assert names.count(name) == 1
+        assert ({"mBgExact", "mBgModel"} - {name}).isdisjoint(names)
+        entry = transformation_yaml.load(wf.parent / "tc.yml").lookup(None, name, None)
+        assert entry is not None and Path(entry.sites[0].pfn).name == script
+        assert Path(entry.sites[0].pfn).is_file()  # the console script is installed
+
+
 def test_build_from_header_file(tmp_path: Path) -> None:
     images = _sky(tmp_path)
     first = tmp_path / "a" / "workflow.yml"

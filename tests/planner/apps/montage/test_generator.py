@@ -13,6 +13,7 @@ from planner.apps.montage.generator import (
     InputImage,
     NoImagesInRegion,
     build_montage,
+    mbgmodel_iterations,
     region_from_center,
     region_from_text,
     transformation_catalog,
@@ -32,9 +33,9 @@ def _sky_images(nx_: int, ny_: int) -> list[InputImage]:
     return [InputImage(t.name, Path("/data") / t.name, t.header) for t in sky.tiles]
 
 
-def _build(nx_: int, ny_: int) -> Workflow:
+def _build(nx_: int, ny_: int, background: str = "exact") -> Workflow:
     region = region_from_center(*CENTER, 0.05 * nx_, 0.05 * ny_, pixel_scale_arcsec=4.0)
-    return build_montage(_sky_images(nx_, ny_), region).workflow
+    return build_montage(_sky_images(nx_, ny_), region, background=background).workflow
 
 
 # A job is named by what it works on, so both workflows can be compared whatever their
@@ -73,6 +74,8 @@ def _from_workflow(
     for job in wf.jobs:
         # mDAG's bookkeeping: mJPEG passes the DAX itself and the raw image table through.
         uses = [u for u in job.uses if not u.lfn.startswith(("dag_", "images_"))]
+        # wfplan also declares mDiff's area image, which mDAG's DAX leaves out.
+        uses = [u for u in uses if not re.fullmatch(r"diff\.\d+\.\d+_area\.fits", u.lfn)]
         ins = frozenset(_normal(u.lfn, tiles_by_cntr) for u in uses if u.is_input)
         outs = frozenset(_normal(u.lfn, tiles_by_cntr) for u in uses if u.is_output)
         name = "mViewer" if job.name == "mJPEG" else job.name
@@ -97,7 +100,8 @@ def test_matches_mdag_16_tiles(shared_data: Path) -> None:
     dax_jobs, dax_edges, dax_args = _from_workflow(
         dax.load(shared_data / "montage" / "mdag-16tiles.dax.xml")
     )
-    our_jobs, our_edges, our_args = _from_workflow(_build(4, 4))
+    # mBgModel as mDAG runs it (the default background job is the exact solve).
+    our_jobs, our_edges, our_args = _from_workflow(_build(4, 4, background="mBgModel"))
 
     assert Counter(k[0] for k in our_jobs) == Counter(k[0] for k in dax_jobs)
     assert len(our_jobs) == len(dax_jobs) == 80
@@ -132,6 +136,11 @@ def test_only_final_products_are_staged_out() -> None:
     assert kept == ["mosaic.fits", "mosaic_area.fits", "shrunken.fits", "shrunken.png"]
     diffs = [u for j in wf.jobs for u in j.outputs if u.lfn.startswith("diff.")]
     assert diffs and all(u.optional for u in diffs)
+    # Every difference image's area image is declared (mDAG leaves it out), so cleanup
+    # removes it: each mDiffFit job declares both.
+    for job in (j for j in wf.jobs if j.name == "mDiffFit"):
+        outs = sorted(u.lfn for u in job.outputs if u.lfn.startswith("diff."))
+        assert len(outs) == 2 and outs[1] == outs[0].replace(".fits", "_area.fits")
 
 
 def test_images_outside_the_region_are_dropped() -> None:
@@ -191,4 +200,69 @@ def test_transformation_catalog_points_at_the_wrappers(tmp_path: Path) -> None:
         ("condorpool", str(tmp_path / "wfplan-mDiffFit")),
         ("local", str(tmp_path / "wfplan-mDiffFit")),
     ]
-    assert len(tc.transformations) == 9
+    assert len(tc.transformations) == 10
+
+
+def test_background_model_is_exact_unless_mbgmodel_is_asked_for() -> None:
+    exact = _build(2, 2)
+    [job] = [j for j in exact.jobs if j.name in ("mBgExact", "mBgModel")]
+    assert (job.name, job.arguments) == ("mBgExact", ("pimages.tbl", "fits.tbl", "corrections.tbl"))
+    region = region_from_center(*CENTER, 0.1, 0.1, pixel_scale_arcsec=4.0)
+    built = build_montage(_sky_images(2, 2), region)
+    assert [t.name for t in built.transformation_catalog.transformations] == [
+        "mProjectPP", "mDiffFit", "mConcatFit", "mBgExact", "mBackground",
+        "mImgtbl", "mAdd", "mShrink", "mViewer",
+    ]  # fmt: skip
+    with pytest.raises(FormatError, match="background model 'fast' is not one of"):
+        build_montage(_sky_images(2, 2), region, background="fast")
+
+
+def test_mbgmodel_iterations_grow_with_the_images() -> None:
+    assert mbgmodel_iterations(16) == 100_000  # mDAG's count for its 16-image case
+    assert mbgmodel_iterations(4) == 100_000
+    assert mbgmodel_iterations(32) == 200_000
+    assert mbgmodel_iterations(210) == 1_312_500
+    [job] = [j for j in _build(5, 4, background="mBgModel").jobs if j.name == "mBgModel"]
+    assert job.arguments[:2] == ("-i", "125000")
+
+
+def test_image_tables_predict_what_mprojectpp_writes(tmp_path: Path) -> None:
+    """pimages.tbl/cimages.tbl give each image the size and reference pixel mProjectPP -X
+    writes. A frame whose pixels are not the tiles' (1.37 against about 2 arcsec) puts
+    footprint edges just past pixel boundaries, where mProjectPP's allocation cuts one."""
+    from astropy.io import fits
+
+    from planner.apps.montage.sky import write_sky
+    from planner.apps.montage.wrappers import mProjectPP_main
+
+    mismatches = []
+    for seed in range(4):
+        sky = make_sky(CENTER, (0.1, 0.1), (3, 2), tile_pixels=(64, 128), seed=seed)
+        where = tmp_path / str(seed)
+        write_sky(sky, where)
+        region = region_from_center(*CENTER, 0.1, 0.1, pixel_scale_arcsec=1.37)
+        images = [InputImage(t.name, where / t.name, t.header) for t in sky.tiles]
+        built = build_montage(images, region)
+        (where / "big_region.hdr").write_text(built.files["big_region.hdr"])
+        for name in ("pimages.tbl", "cimages.tbl"):
+            (where / name).write_text(built.files[name])
+        rows = {r["fname"][1:]: r for r in read_table(where / "pimages.tbl")}
+        assert [r["fname"][1:] for r in read_table(where / "cimages.tbl")] == list(rows)
+        for p in built.images:
+            out = where / ("p" + p.base)
+            assert (
+                mProjectPP_main(["-X", str(p.image.path), str(out), str(where / "big_region.hdr")])
+                == 0
+            )
+            h = fits.getheader(out)
+            row = rows[p.base]
+            predicted = (
+                int(row["naxis1"]),
+                int(row["naxis2"]),
+                float(row["crpix1"]),
+                float(row["crpix2"]),
+            )
+            written = (h["NAXIS1"], h["NAXIS2"], h["CRPIX1"], h["CRPIX2"])
+            if predicted != written:
+                mismatches.append((seed, p.base, predicted, written))
+    assert mismatches == []

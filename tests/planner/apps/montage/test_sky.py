@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 from astropy.io import fits
+from astropy.wcs import WCS
 
 from planner.apps.montage.generator import (
     InputImage,
@@ -15,7 +17,16 @@ from planner.apps.montage.generator import (
     region_from_center,
 )
 from planner.apps.montage.ipac import read_table
-from planner.apps.montage.sky import make_sky, tile_geometry, tile_name, write_sky
+from planner.apps.montage.sky import (
+    MARGIN_PX,
+    Geometry,
+    Sky,
+    make_sky,
+    tile_geometry,
+    tile_name,
+    write_sky,
+)
+from planner.errors import FormatError
 
 CENTER = (161.265, -59.685)
 
@@ -54,10 +65,54 @@ def test_names_follow_mdag() -> None:
 
 
 def test_pixel_scale_sets_tile_size() -> None:
-    # 1 arcsec pixels: a 0.1 deg sky in 2 tiles overlapping by 10 % -> 0.1/1.9 deg tiles.
-    px, py, scale = tile_geometry(0.1, 0.1, 2, 2, None, 1.0)
-    assert scale == 1.0
-    assert px == py == round(0.1 / 1.9 * 3600)
+    # 1 arcsec pixels: 0.1 deg (360 px) plus the margins in 2 tiles overlapping by 10 %.
+    g = tile_geometry((0.1, 0.1), (2, 2), None, 1.0)
+    assert g.pixel_scale_arcsec == 1.0
+    assert g.tile_pixels == (math.ceil((360 + 2 * MARGIN_PX) / 1.9),) * 2
+
+
+def test_2mass_geometry_picks_the_grid() -> None:
+    # 2MASS K tiles (512 x 1024 px at 1 arcsec) over the seed's square degree.
+    g = tile_geometry((1.0, 1.0), None, (512, 1024), 1.0)
+    assert g == Geometry((8, 4), (512, 1024), 1.0)
+    assert 3600 + 2 * MARGIN_PX <= 512 * (1 + 0.9 * 7)
+    assert 3600 + 2 * MARGIN_PX > 512 * (1 + 0.9 * 6)  # 7 columns would not do
+    with pytest.raises(FormatError, match="exactly two of"):
+        tile_geometry((1.0, 1.0), (2, 2), (512, 1024), 1.0)
+    with pytest.raises(FormatError, match="need at least one"):
+        tile_geometry((1.0, 1.0), (0, 2), (512, 1024), None)
+
+
+def _uncovered_fraction(sky: Sky, size: tuple[float, float]) -> float:
+    """The fraction of the mosaic frame's pixels (at the sky's scale) that no tile covers."""
+    region = region_from_center(*CENTER, *size, pixel_scale_arcsec=sky.pixel_scale_arcsec)
+    nx, ny = region.naxis
+    yy, xx = np.mgrid[1 : ny + 1, 1 : nx + 1]
+    ra, dec = WCS(region.header).all_pix2world(xx.ravel(), yy.ravel(), 1)
+    covered = np.zeros(ra.shape, dtype=bool)
+    for tile in sky.tiles:
+        tx, ty = WCS(tile.header).all_world2pix(ra, dec, 1)
+        h, w = tile.data.shape
+        covered |= (tx >= 0.5) & (tx <= w + 0.5) & (ty >= 0.5) & (ty <= h + 0.5)
+    return float(1 - covered.mean())
+
+
+@pytest.mark.parametrize(
+    ("size", "tiles", "pixels", "scale"),
+    [
+        ((0.3, 0.3), (5, 2), (64, 128), None),  # the seed's aspect: scale from the grid
+        ((0.25, 0.2), None, (64, 128), 4.0),  # 2MASS-shaped tiles, grid from the scale
+        ((0.2, 0.1), (3, 2), None, 3.0),  # tile size from the grid and the scale
+    ],
+)
+def test_tiles_cover_the_whole_region(
+    size: tuple[float, float],
+    tiles: tuple[int, int] | None,
+    pixels: tuple[int, int] | None,
+    scale: float | None,
+) -> None:
+    sky = make_sky(CENTER, size, tiles, tile_pixels=pixels, pixel_scale_arcsec=scale, seed=4)
+    assert _uncovered_fraction(sky, size) == 0.0
 
 
 @pytest.mark.parametrize(("nx", "ny"), [(1, 1), (1, 3), (3, 2), (4, 4)])

@@ -186,5 +186,6 @@ def test_difffit_of_a_pair_that_does_not_overlap_is_a_warning(
         "msg": "Images don't overlap",
     }
     assert diff.is_file()  # condorio transfers every declared output
+    assert (tmp_path / "diff_area.fits").is_file()  # its area image is declared too
     lines, counts = concat_fit_lines(_statfiles(tmp_path, [(1, 9, status.read_text())]), tmp_path)
     assert counts["warning"] == 1 and lines == [CONCAT_HEADER]
