@@ -22,6 +22,10 @@ from catalogs.atomic import atomic_write, atomic_write_text
 from planner.apps.montage.ipac import read_table
 from planner.errors import WfplanError, WriteError
 
+# What the mains import lazily: a process that forks many of them imports these once
+# (planner/tools/entrypoints.py).
+FORK_PRELOAD = ("numpy", "astropy.io.fits", "MontagePy.main")
+
 FIT_KEYS = (
     "a", "b", "c", "crpix1", "crpix2", "xmin", "xmax", "ymin", "ymax", "xcenter", "ycenter",
     "npixel", "rms", "boxx", "boxy", "boxwidth", "boxheight", "boxang",
