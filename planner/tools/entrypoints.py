@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
 import importlib
 import io
 import os
@@ -74,7 +75,7 @@ def _scripts() -> dict[str, str]:
     return found
 
 
-def entry_point(executable: str, cwd: str | Path, path: str | None) -> str | None:
+def entry_point(executable: str, cwd: str | os.PathLike[str], path: str | None) -> str | None:
     """The ``module:function`` behind ``executable`` when it is one of this environment's
     console scripts, else None. A bare name is looked up on ``path`` (the PATH the process
     would get), a relative path against ``cwd``, as exec would."""
@@ -84,7 +85,7 @@ def entry_point(executable: str, cwd: str | Path, path: str | None) -> str | Non
             return None
         executable = found
     elif not os.path.isabs(executable):
-        executable = os.path.join(cwd, executable)
+        executable = os.path.join(os.fspath(cwd), executable)
     return _scripts().get(os.path.realpath(executable))
 
 
@@ -122,7 +123,7 @@ def spawn(
     func: Callable[[], object],
     argv: Sequence[str],
     *,
-    cwd: str | Path,
+    cwd: str | os.PathLike[str],
     env: Mapping[str, str],
     fds: tuple[int, int, int],
     new_session: bool,
@@ -153,16 +154,17 @@ def spawn(
 
 def _become_job(
     argv: Sequence[str],
-    cwd: str | Path,
+    cwd: str | os.PathLike[str],
     env: Mapping[str, str],
     fds: tuple[int, int, int],
     new_session: bool,
 ) -> None:
     if new_session:
         os.setsid()
-    for target, fd in enumerate(fds):
-        if fd != target:
-            os.dup2(fd, target)
+    # moved out of the way first: a descriptor given for stdout may be 0 itself
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 3) for fd in fds]
+    for target, fd in enumerate(high):
+        os.dup2(fd, target)
     os.closerange(3, os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 65536)
     # what Python sets up at start-up, whatever the forking process changed
     signal.signal(signal.SIGINT, signal.default_int_handler)
