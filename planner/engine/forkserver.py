@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
+import gc
 import json
 import os
 import socket
@@ -31,12 +33,12 @@ import subprocess
 import sys
 import sysconfig
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any
 
-from planner.tools.entrypoints import entry_point, preload_all, same_interpreter, spawn
+from planner.tools.entrypoints import entry_point, heavy, preload_all, same_interpreter, spawn
 
-__all__ = ["ForkServer", "Forked", "child_subreaper", "reap_strays"]
+__all__ = ["ForkServers", "Forked", "child_subreaper", "reap_strays"]
 
 _PR_SET_CHILD_SUBREAPER = 36
 _PR_GET_CHILD_SUBREAPER = 37
@@ -107,28 +109,32 @@ class Forked:
             time.sleep(0.01)
 
 
-class ForkServer:
-    """The engine's handle on the server process, started on first use.
+class ForkServers:
+    """The engine's handle on its two fork servers, each started on first use: one for
+    tools that preload heavy modules (the Montage wrappers: numpy, astropy), one for the
+    others (transfers, POST scripts), whose small memory makes each fork cheaper.
 
-    :meth:`start` returns the pid of the job it started, or None when the command is not
-    for the server or the server is unusable (the caller then uses subprocess).
+    :meth:`start` returns the job it started, or None when the command is not for a
+    server or its server is unusable (the caller then uses subprocess).
     """
 
     def __init__(self, stderr: IO[bytes] | None = None) -> None:
+        self.env = dict(os.environ)  # what the servers' interpreters start with
+        self.servers = {kind: _Server(kind, self.env) for kind in (False, True)}
         self.stderr = stderr
-        self.env = dict(os.environ)  # what the server's interpreter starts with
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.sock: socket.socket | None = None
-        self.broken = False
-        self.started = 0
 
-    def target(
-        self, executable: str, cwd: str | os.PathLike[str], env: Mapping[str, str]
-    ) -> str | None:
-        """The console script behind a command the server can run, else None."""
-        if self.broken or not same_interpreter(env, self.env):
-            return None
-        return entry_point(executable, cwd, env.get("PATH", os.defpath))
+    @property
+    def stderr(self) -> IO[bytes] | None:
+        return self.servers[False].stderr
+
+    @stderr.setter
+    def stderr(self, value: IO[bytes] | None) -> None:
+        for server in self.servers.values():
+            server.stderr = value
+
+    @property
+    def started(self) -> int:
+        return sum(s.started for s in self.servers.values())
 
     def start(
         self,
@@ -140,11 +146,10 @@ class ForkServer:
         fds: tuple[int, int, int],
         new_session: bool,
     ) -> Forked | None:
-        target = self.target(executable, cwd, env)
-        if target is None:
+        if not same_interpreter(env, self.env):
             return None
-        sock = self._connected()
-        if sock is None:
+        target = entry_point(executable, cwd, env.get("PATH", os.defpath))
+        if target is None:
             return None
         request = {
             "target": target,
@@ -153,6 +158,50 @@ class ForkServer:
             "env": dict(env),
             "session": new_session,
         }
+        return self.servers[_heavy(target)].start(request, fds)
+
+    def prepare(self, commands: Iterable[tuple[str, str | os.PathLike[str], str | None]]) -> None:
+        """Launch, without waiting, the servers that these commands (executable, working
+        directory, PATH) will use, so that their imports overlap the first jobs."""
+        wanted: set[bool] = set()
+        for executable, cwd, path in commands:
+            target = entry_point(executable, cwd, path)
+            if target is not None:
+                wanted.add(_heavy(target))
+                if len(wanted) == 2:
+                    break
+        for kind in sorted(wanted):
+            self.servers[kind].launch()
+
+    def pids(self) -> set[int]:
+        return {s.proc.pid for s in self.servers.values() if s.proc is not None}
+
+    def close(self) -> None:
+        """Stop the servers (jobs they started are the engine's and are not touched)."""
+        for server in self.servers.values():
+            server.close()
+
+
+@functools.cache
+def _heavy(target: str) -> bool:
+    return heavy(target)
+
+
+class _Server:
+    def __init__(self, heavy_ones: bool, env: dict[str, str]) -> None:
+        self.heavy = heavy_ones
+        self.env = env
+        self.stderr: IO[bytes] | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.sock: socket.socket | None = None
+        self.pending: socket.socket | None = None  # launched, not known to be ready yet
+        self.broken = False
+        self.started = 0
+
+    def start(self, request: dict[str, Any], fds: tuple[int, int, int]) -> Forked | None:
+        sock = self._connected()
+        if sock is None:
+            return None
         try:
             socket.send_fds(sock, [json.dumps(request).encode()], list(fds))
             reply = json.loads(sock.recv(_MAX_MESSAGE) or b"null")
@@ -166,19 +215,15 @@ class ForkServer:
         self.started += 1
         return Forked(reply["pid"])
 
-    def pid(self) -> int | None:
-        return self.proc.pid if self.proc is not None else None
-
-    def _connected(self) -> socket.socket | None:
-        if self.sock is not None:
-            return self.sock
-        if self.broken:
-            return None
+    def launch(self) -> None:
+        """Start the server process without waiting for it to be ready."""
+        if self.proc is not None or self.broken:
+            return
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             self.proc = subprocess.Popen(
                 [sys.executable, "-c", "from planner.engine.forkserver import main; main()",
-                 str(theirs.fileno())],
+                 str(theirs.fileno()), "heavy" if self.heavy else "light"],
                 pass_fds=(theirs.fileno(),),
                 cwd="/",  # nothing in the engine's directory shadows a module
                 stdin=subprocess.DEVNULL,
@@ -187,7 +232,22 @@ class ForkServer:
                 start_new_session=True,  # Ctrl-C reaches the engine, which stops the jobs
                 env=self.env,
             )  # fmt: skip
+        except OSError:
+            ours.close()
+            self.broken = True
+            return
+        finally:
             theirs.close()
+        self.pending = ours
+
+    def _connected(self) -> socket.socket | None:
+        if self.sock is not None:
+            return self.sock
+        self.launch()
+        ours, self.pending = self.pending, None
+        if ours is None:
+            return None
+        try:
             ours.settimeout(READY_TIMEOUT)
             ready = ours.recv(_MAX_MESSAGE)
             ours.settimeout(None)
@@ -195,20 +255,20 @@ class ForkServer:
             ready = b""
         if ready != b"ready":
             ours.close()
-            with contextlib.suppress(OSError):
-                theirs.close()
             self._give_up()
             return None
         self.sock = ours
         return ours
 
     def _give_up(self) -> None:
-        """The server died or misbehaved: everything from now on starts with subprocess."""
+        """The server died or misbehaved: its commands start with subprocess from now on."""
         self.broken = True
         self.close()
 
     def close(self) -> None:
-        """Stop the server (jobs it started are the engine's and are not touched)."""
+        if self.pending is not None:
+            self.pending.close()
+            self.pending = None
         if self.sock is not None:
             self.sock.close()  # the server ends when it reads the end of its socket
             self.sock = None
@@ -228,9 +288,13 @@ def main() -> None:
     """The server: preload, say ready, then fork one job per request until the engine
     closes the socket."""
     sock = socket.socket(fileno=int(sys.argv[1]))
+    heavy_ones = sys.argv[2:] == ["heavy"]
     sys.argv = sys.argv[:1]
     sys.path[0] = sysconfig.get_path("scripts")  # where a console script's Python looks first
-    functions = preload_all()
+    functions = preload_all(heavy_ones)
+    # Out of the collector's sight from now on: a collection in a child would touch every
+    # object and so copy every page the child shares with this process.
+    gc.freeze()
     sock.send(b"ready")
     while True:
         try:

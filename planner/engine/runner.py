@@ -49,7 +49,7 @@ from planner.engine.dagman_state import (
     recover,
     running_dagman,
 )
-from planner.engine.forkserver import Forked, ForkServer, child_subreaper, reap_strays
+from planner.engine.forkserver import Forked, ForkServers, child_subreaper, reap_strays
 from planner.engine.submitfile import JobSpec, read_submit_file, read_submit_text
 from planner.engine.transfer import (
     OUTPUT_HOLD,
@@ -465,7 +465,7 @@ class Engine:
         self.stop_signal = 0
         self.selector = selectors.DefaultSelector()
         self._tick = 0
-        self.forkserver: ForkServer | None = None  # set for the run when it can work
+        self.forkserver: ForkServers | None = None  # set for the run when it can work
 
     # ---- set-up -------------------------------------------------------------------
 
@@ -488,6 +488,23 @@ class Engine:
         for name, run in self.runs.items():
             if not run.node.noop and run.state != "done":
                 self.specs[name] = self._spec(name, 0)
+
+    def _commands(self) -> Iterator[tuple[str, Path, str | None]]:
+        """(executable, directory, PATH) of every job and script left to run, each
+        executable once."""
+        seen: set[str] = set()
+        path = os.environ.get("PATH")
+        for name, run in self.runs.items():
+            if run.state == "done":
+                continue
+            spec = self.specs.get(name)
+            if spec is not None and spec.executable not in seen:
+                seen.add(spec.executable)
+                yield spec.executable, spec.initialdir, spec.environment.get("PATH", path)
+            for script in (run.node.pre, run.node.post):
+                if script is not None and script.executable not in seen:
+                    seen.add(script.executable)
+                    yield script.executable, self._node_dir(run.node), path
 
     def _restore(self) -> list[str]:
         """Mark DONE nodes from the DAG, the newest rescue file and the journal."""
@@ -1055,7 +1072,7 @@ class Engine:
             reap_strays(self._own_child)
 
     def _own_child(self, pid: int) -> bool:
-        return pid in self.procs or (self.forkserver is not None and pid == self.forkserver.pid())
+        return pid in self.procs or (self.forkserver is not None and pid in self.forkserver.pids())
 
     def _sync_journal(self, force: bool = False) -> None:
         if force:
@@ -1120,7 +1137,7 @@ class Engine:
             with self._signals_as_stop(), child_subreaper() as adopting:
                 # Jobs the fork server forks are handed to this process only while it
                 # adopts orphans; without that, every job starts as a new process.
-                self.forkserver = ForkServer() if adopting else None
+                self.forkserver = ForkServers() if adopting else None
                 try:
                     return self._run_locked()
                 finally:
@@ -1180,6 +1197,7 @@ class Engine:
         self.devnull = os.open(os.devnull, os.O_RDWR)
         if self.forkserver is not None:
             self.forkserver.stderr = self.scripts_out  # where its own troubles are told
+            self.forkserver.prepare(self._commands())
         self._event("", "dag_start", pid=os.getpid(), slots=self.slots)
         try:
             for run in self.runs.values():

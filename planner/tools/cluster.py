@@ -31,6 +31,10 @@ from planner.tools.transfer import run_transfers
 
 __all__ = ["main", "run_tasks"]
 
+# Its tasks are other tools: the engine forks it from the fork server that has them all
+# imported, so a task forks without importing anything (planner/tools/entrypoints.py).
+FORK_RUNS_TOOLS = True
+
 
 def _open(path: str | None, cwd: Path, mode: str) -> Any:
     if not path:

@@ -35,7 +35,9 @@ from pathlib import Path
 
 __all__ = [
     "PRELOAD_ATTRIBUTE",
+    "RUNS_TOOLS_ATTRIBUTE",
     "entry_point",
+    "heavy",
     "load",
     "preload_all",
     "same_interpreter",
@@ -46,6 +48,8 @@ DISTRIBUTION = "wfplan"
 # A tool module may name the heavy modules its function imports lazily (to keep --help
 # fast); a process that forks many jobs imports them once beforehand.
 PRELOAD_ATTRIBUTE = "FORK_PRELOAD"
+# A tool that runs other tools sets this true: it forks from the process with all of them.
+RUNS_TOOLS_ATTRIBUTE = "FORK_RUNS_TOOLS"
 # PYTHON* variables a forked child applies itself; any other one that differs from the
 # forking process's environment changes how an interpreter starts, so the job needs one.
 _APPLIED = frozenset({"PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE"})
@@ -108,10 +112,26 @@ def load(target: str) -> Callable[[], object]:
     return func
 
 
-def preload_all() -> dict[str, Callable[[], object]]:
-    """Load every console script's function: {"module:function": function}."""
+def heavy(target: str) -> bool:
+    """Whether the console script's module names heavy modules to preload, or runs other
+    tools (wfplan-cluster). Those fork from a process that has preloaded every tool; the
+    others from a small one, whose forks cost less."""
+    try:
+        module = importlib.import_module(target.partition(":")[0].strip())
+    except Exception:
+        return False
+    return bool(getattr(module, PRELOAD_ATTRIBUTE, ())) or bool(
+        getattr(module, RUNS_TOOLS_ATTRIBUTE, False)
+    )
+
+
+def preload_all(heavy_ones: bool) -> dict[str, Callable[[], object]]:
+    """Load the console scripts' functions, all of them or only the light ones:
+    {"module:function": function}."""
     loaded: dict[str, Callable[[], object]] = {}
     for target in sorted(set(_scripts().values())):
+        if not heavy_ones and heavy(target):
+            continue
         try:
             loaded[target] = load(target)
         except Exception:  # a broken tool fails when run, in its own process
@@ -165,7 +185,7 @@ def _become_job(
     high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 3) for fd in fds]
     for target, fd in enumerate(high):
         os.dup2(fd, target)
-    os.closerange(3, os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 65536)
+    _close_others()
     # what Python sets up at start-up, whatever the forking process changed
     signal.signal(signal.SIGINT, signal.default_int_handler)
     for sig in (signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP, signal.SIGQUIT):
@@ -179,6 +199,20 @@ def _become_job(
     sys.argv = list(argv)
     if "numpy" in sys.modules:  # a fresh process would not share its parent's seed
         sys.modules["numpy"].random.seed()
+
+
+def _close_others() -> None:
+    """Close every descriptor above 2, as subprocess does: only the open ones, since
+    walking up to the limit (often 10^4..10^6) costs more than the job itself."""
+    try:
+        fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:
+        os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+        return
+    for fd in fds:
+        if fd > 2:
+            with contextlib.suppress(OSError):  # the listing's own descriptor is gone
+                os.close(fd)
 
 
 def _new_streams(unbuffered: bool) -> None:

@@ -1,4 +1,4 @@
-"""The engine starts this package's console scripts through its fork server: one Python
+"""The engine starts this package's console scripts through its fork servers: two Pythons
 for the whole run, each job and POST script still a process of its own (engine/forkserver.py)."""
 
 from __future__ import annotations
@@ -59,14 +59,15 @@ def _job_pids(log: Path) -> list[int]:
     return [e.cluster for e in events if e.type == htcondor.JobEventType.EXECUTE]
 
 
-def test_a_run_of_python_tools_starts_one_interpreter(tmp_path, monkeypatch, run_dag):
+def test_a_run_of_python_tools_starts_only_the_fork_servers(tmp_path, monkeypatch, run_dag):
     hook, counts = interpreter_counter(tmp_path)
     for k, v in hook.items():
         monkeypatch.setenv(k, v)
     dag = _tool_dag(tmp_path, hook)
     result, _ = run_dag(dag)
-    # four jobs, three cluster members and four POST scripts, all from the fork server
-    assert started(counts) == 1
+    # four jobs, three cluster members and four POST scripts: all forked, from the light
+    # server (mkdir, exitcode) and the one with every tool preloaded (the cluster)
+    assert started(counts) == 2
     assert result.failed == ["F"] and result.done == 3
     assert all((tmp_path / d).is_dir() for d in ("a", "b", "c1", "c2", "c3"))
     assert (tmp_path / "F.out").read_text() == "node N failed: job exited with 3\n"
