@@ -110,3 +110,18 @@ def test_jobs_start_as_processes_when_the_fork_server_dies(tmp_path, monkeypatch
     assert result.failed == ["F"] and result.done == 4
     assert all((tmp_path / d).is_dir() for d in ("a", "b", "c1", "c2", "c3"))
     assert started(counts) > 1  # B, C and their POST scripts needed interpreters of their own
+
+
+def test_orphans_the_engine_adopts_are_reaped(write, sh_submit, run_dag, tmp_path):
+    # the engine adopts its jobs' orphans for the run (it is a child subreaper then)
+    write("bg.sub", sh_submit("sleep 0.2 & echo $! > bg.pid"))
+    write("wait.sub", sh_submit("sleep 1"))
+    dag = write("bg.dag", "JOB A bg.sub\nJOB B wait.sub\nPARENT A CHILD B\n")
+    result, _ = run_dag(dag)
+    assert result.succeeded
+    pid = int((tmp_path / "bg.pid").read_text())
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        state = "gone"
+    assert state == "gone"
