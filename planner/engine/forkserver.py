@@ -110,9 +110,10 @@ class Forked:
 
 
 class ForkServers:
-    """The engine's handle on its two fork servers, each started on first use: one for
-    tools that preload heavy modules (the Montage wrappers: numpy, astropy), one for the
-    others (transfers, POST scripts), whose small memory makes each fork cheaper.
+    """The engine's handle on its two fork servers, each launched when a run needs it: one
+    with every tool imported, for those that preload modules (the Montage wrappers load
+    MontagePy) or run other tools (``wfplan-cluster``), and one with only the others
+    (transfers, POST scripts), whose smaller memory makes each fork cheaper.
 
     :meth:`start` returns the job it started, or None when the command is not for a
     server or its server is unusable (the caller then uses subprocess).
