@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 import sys
 import sysconfig
+import time
 from pathlib import Path
 
 import htcondor
@@ -125,3 +128,52 @@ def test_orphans_the_engine_adopts_are_reaped(write, sh_submit, run_dag, tmp_pat
     except FileNotFoundError:
         state = "gone"
     assert state == "gone"
+
+
+def _sleeping_cluster(tmp_path: Path) -> None:
+    """cluster.sub: a forked wfplan-cluster whose task records its pid and sleeps."""
+    (tmp_path / "cluster.sub").write_text(_submit("wfplan-cluster", "c.json", {}))
+    task = {
+        "id": "ID1",
+        "executable": "/bin/sh",
+        "arguments": ["-c", "echo $$ > task.pid; sleep 30"],
+    }
+    (tmp_path / "c.json").write_text(json.dumps({"tasks": [task]}))
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_abort_kills_a_forked_job_and_what_it_started(tmp_path, write, sh_submit, run_dag):
+    _sleeping_cluster(tmp_path)
+    write("bad.sub", sh_submit("while [ ! -s task.pid ]; do sleep 0.05; done; exit 4"))
+    dag = write("w.dag", "JOB A cluster.sub\nJOB B bad.sub\nABORT-DAG-ON B 4\n")
+    result, _ = run_dag(dag)
+    assert result.aborted and result.elapsed < 20
+    assert _gone(int((tmp_path / "task.pid").read_text()))
+
+
+def test_restart_stops_a_forked_job_a_killed_engine_left_running(tmp_path, write, run_dag):
+    _sleeping_cluster(tmp_path)
+    dag = write("w.dag", "JOB A cluster.sub\n")
+    cmd = [sys.executable, "-m", "planner.cli", "run", str(dag), "-j", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (tmp_path / "task.pid").exists():
+        time.sleep(0.02)
+    time.sleep(0.1)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    task = int((tmp_path / "task.pid").read_text())
+    assert not _gone(task)  # the job outlived the engine, as a condor job would
+    (tmp_path / "c.json").write_text(json.dumps({"tasks": []}))
+    result, out = run_dag(dag)
+    assert result.succeeded and "stopped 1 job(s)" in out
+    deadline = time.monotonic() + 5
+    while not _gone(task) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _gone(task)
