@@ -182,6 +182,10 @@ def main(argv: list[str] | None = None) -> int:
             rows.append((f"horizontal clusters.num={args.cores}", nodes, makespan, cpu))
     print(f"work per job (in-process): total {total:.1f} s, critical path {critical:.1f} s, "
           f"ideal on {args.cores} cores max(cp, total/cores) = {ideal:.1f} s")  # fmt: skip
+    # Makespans on a shared machine mean little without the load they were measured under.
+    print(
+        "load average (1, 5, 15 min) at the end: " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    )
     print(f"{'mode':38} {'nodes':>6} {'makespan s':>11} {'CPU s':>8} {'/ ideal':>8}")
     for label, nodes, makespan, cpu in rows:
         print(f"{label:38} {nodes:6d} {makespan:11.1f} {cpu:8.1f} {makespan / ideal:8.2f}")

@@ -49,6 +49,7 @@ from planner.engine.dagman_state import (
     recover,
     running_dagman,
 )
+from planner.engine.forkserver import Forked, ForkServers, child_subreaper, reap_strays
 from planner.engine.submitfile import JobSpec, read_submit_file, read_submit_text
 from planner.engine.transfer import (
     OUTPUT_HOLD,
@@ -169,7 +170,7 @@ class RunResult:
 class _Proc:
     node: str
     phase: str  # pre | job | post
-    popen: subprocess.Popen[bytes]
+    popen: subprocess.Popen[bytes] | Forked
     started: float
     slots: int = 0
     scratch: Path | None = None
@@ -464,6 +465,7 @@ class Engine:
         self.stop_signal = 0
         self.selector = selectors.DefaultSelector()
         self._tick = 0
+        self.forkserver: ForkServers | None = None  # set for the run when it can work
 
     # ---- set-up -------------------------------------------------------------------
 
@@ -486,6 +488,23 @@ class Engine:
         for name, run in self.runs.items():
             if not run.node.noop and run.state != "done":
                 self.specs[name] = self._spec(name, 0)
+
+    def _commands(self) -> Iterator[tuple[str, Path, str | None]]:
+        """(executable, directory, PATH) of every job and script left to run, each
+        executable once."""
+        seen: set[str] = set()
+        path = os.environ.get("PATH")
+        for name, run in self.runs.items():
+            if run.state == "done":
+                continue
+            spec = self.specs.get(name)
+            if spec is not None and spec.executable not in seen:
+                seen.add(spec.executable)
+                yield spec.executable, spec.initialdir, spec.environment.get("PATH", path)
+            for script in (run.node.pre, run.node.post):
+                if script is not None and script.executable not in seen:
+                    seen.add(script.executable)
+                    yield script.executable, self._node_dir(run.node), path
 
     def _restore(self) -> list[str]:
         """Mark DONE nodes from the DAG, the newest rescue file and the journal."""
@@ -740,12 +759,8 @@ class Engine:
             exe = str(nd / exe)  # DAGMan resolves scripts against the node's directory
         self._event(name, f"{phase}_start", attempt=run.attempt, command=[exe, *args])
         try:
-            popen = subprocess.Popen(
-                [exe, *args],
-                cwd=nd,
-                stdin=subprocess.DEVNULL,
-                stdout=self.scripts_out,
-                stderr=subprocess.STDOUT,
+            popen = self._spawn(
+                [exe, *args], nd, None, (subprocess.DEVNULL, self.scripts_out, subprocess.STDOUT)
             )
         except OSError as exc:
             run.message = f"{phase.upper()} script {exe} could not start: {exc.strerror}"
@@ -753,6 +768,41 @@ class Engine:
             return
         self.scripts_running += 1
         self._register(_Proc(name, phase, popen, time.monotonic()))
+
+    def _spawn(
+        self,
+        argv: list[str],
+        cwd: Path,
+        env: dict[str, str] | None,
+        streams: tuple[Any, Any, Any],
+        new_session: bool = False,
+    ) -> subprocess.Popen[bytes] | Forked:
+        """Start a job or script: this package's console scripts through the fork server
+        (no new interpreter), everything else, or all when the server is gone, as a new
+        process. ``streams`` are what subprocess takes for stdin, stdout and stderr."""
+        if self.forkserver is not None and cwd.is_dir():
+            fds = [self.devnull if s == subprocess.DEVNULL else s for s in streams]
+            fds = [fds[1] if s == subprocess.STDOUT else s for s in fds]
+            fds = [f if isinstance(f, int) else f.fileno() for f in fds]
+            forked = self.forkserver.start(
+                argv[0],
+                argv[1:],
+                cwd=cwd,
+                env=os.environ if env is None else env,
+                fds=(fds[0], fds[1], fds[2]),
+                new_session=new_session,
+            )
+            if forked is not None:
+                return forked
+        return subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=streams[0],
+            stdout=streams[1],
+            stderr=streams[2],
+            start_new_session=new_session,
+        )
 
     def _job_env(self, spec: JobSpec, cwd: Path, slots: int) -> dict[str, str]:
         if spec.getenv:
@@ -810,14 +860,12 @@ class Engine:
                     fh = open(p, "wb")  # noqa: SIM115 (closed after the spawn)
                     handles.append(fh)
                     outs.append(fh)
-            popen = subprocess.Popen(
+            popen = self._spawn(
                 [executable, *spec.arguments],
-                cwd=cwd,
-                env=self._job_env(spec, cwd, slots),
-                stdin=stdin,
-                stdout=outs[0],
-                stderr=outs[1],
-                start_new_session=True,  # its own process group: stopping it stops its children
+                cwd,
+                self._job_env(spec, cwd, slots),
+                (stdin, outs[0], outs[1]),
+                new_session=True,  # its own process group: stopping it stops its children
             )
         except (OSError, EngineError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
@@ -1020,6 +1068,11 @@ class Engine:
                 got, status, usage = os.wait4(pid, os.WNOHANG)
                 if got:
                     self._reap(proc, status, usage)
+        if self.forkserver is not None:
+            reap_strays(self._own_child)
+
+    def _own_child(self, pid: int) -> bool:
+        return pid in self.procs or (self.forkserver is not None and pid in self.forkserver.pids())
 
     def _sync_journal(self, force: bool = False) -> None:
         if force:
@@ -1081,8 +1134,16 @@ class Engine:
         lock = _take_engine_lock(self.dag_path)
         try:
             _refuse_live_dagman(self.dag_path)
-            with self._signals_as_stop():
-                return self._run_locked()
+            with self._signals_as_stop(), child_subreaper() as adopting:
+                # Jobs the fork server forks are handed to this process only while it
+                # adopts orphans; without that, every job starts as a new process.
+                self.forkserver = ForkServers() if adopting else None
+                try:
+                    return self._run_locked()
+                finally:
+                    if self.forkserver is not None:
+                        self.forkserver.close()
+                    self.forkserver = None
         finally:
             # Removed before it is released: a waiting engine then finds the path gone
             # (or a new file) and retries, so two engines never hold two different files.
@@ -1133,6 +1194,10 @@ class Engine:
         self.syncer = _Syncer(self.journal.fileno())
         self.syncer.start()
         self.scripts_out = open(self._path(".scripts.out"), "ab")  # noqa: SIM115
+        self.devnull = os.open(os.devnull, os.O_RDWR)
+        if self.forkserver is not None:
+            self.forkserver.stderr = self.scripts_out  # where its own troubles are told
+            self.forkserver.prepare(self._commands())
         self._event("", "dag_start", pid=os.getpid(), slots=self.slots)
         try:
             for run in self.runs.values():
@@ -1154,6 +1219,7 @@ class Engine:
             self.userlogs.close()
             self.journal.close()
             self.scripts_out.close()
+            os.close(self.devnull)
             self.selector.close()
 
     def _interrupt(self) -> None:

@@ -29,10 +29,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from planner.tools.entrypoints import entry_point, load, same_interpreter, spawn
 from planner.tools.integrity import (
     IntegrityError,
     expected_sha256,
@@ -50,6 +51,10 @@ JOB_USAGE = (
     "-- EXECUTABLE [ARG...]"
 )
 
+# Its tasks are other tools: the engine forks it from the fork server that has them all
+# imported, so a task forks without importing anything (planner/tools/entrypoints.py).
+FORK_RUNS_TOOLS = True
+
 
 def _open(path: str | None, cwd: Path, mode: str) -> Any:
     if not path:
@@ -58,6 +63,53 @@ def _open(path: str | None, cwd: Path, mode: str) -> Any:
     if mode != "rb":
         p.parent.mkdir(parents=True, exist_ok=True)
     return open(p, mode)
+
+
+def _fd(handle: Any, default: int) -> int:
+    """The descriptor a child gets for one of subprocess's stdin/stdout/stderr values."""
+    if handle is None:
+        return default
+    if handle == subprocess.DEVNULL:
+        return os.open(os.devnull, os.O_RDWR)
+    return int(handle.fileno())
+
+
+def _run_task(argv: list[str], cwd: Path, env: dict[str, str], streams: tuple[Any, ...]) -> int:
+    """Run one task and return its exit code (negative: killed by that signal).
+
+    A task that is one of this package's console scripts is forked from this process,
+    which has already started Python and imported the tools: one interpreter start per
+    cluster, not one per task, and each task still has its own process and exit code.
+    """
+    target = entry_point(argv[0], cwd, env.get("PATH", os.defpath))
+    func = _function(target) if target is not None and same_interpreter(env) else None
+    if func is None:
+        return subprocess.call(
+            argv, cwd=cwd, env=env, stdin=streams[0], stdout=streams[1], stderr=streams[2]
+        )
+    fds = [_fd(h, i) for i, h in enumerate(streams)]
+    try:
+        pid = spawn(func, argv, cwd=cwd, env=env, fds=(fds[0], fds[1], fds[2]), new_session=False)
+    finally:
+        for fd, h in zip(fds, streams, strict=True):
+            if h == subprocess.DEVNULL:
+                os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+_loaded: dict[str, Callable[[], object] | None] = {}
+
+
+def _function(target: str) -> Callable[[], object] | None:
+    """The console script's function, imported once; None when it cannot be imported
+    (the task then runs as a process of its own and reports why)."""
+    if target not in _loaded:
+        try:
+            _loaded[target] = load(target)
+        except Exception:
+            _loaded[target] = None
+    return _loaded[target]
 
 
 def run_tasks(tasks: Sequence[dict[str, Any]], cwd: Path) -> int:
@@ -75,9 +127,7 @@ def run_tasks(tasks: Sequence[dict[str, Any]], cwd: Path) -> int:
             stderr = _open(task.get("stderr"), cwd, "wb")
             handles = [h for h in (stdin, stdout, stderr) if hasattr(h, "close")]
             sys.stdout.flush()
-            code = subprocess.call(
-                argv, cwd=cwd, env=env, stdin=stdin, stdout=stdout, stderr=stderr
-            )
+            code = _run_task(argv, cwd, env, (stdin, stdout, stderr))
         except OSError as exc:
             print(f"wfplan-cluster: task {tid} could not start: {exc.strerror or exc} ({argv[0]})")
             code = 127
@@ -192,7 +242,9 @@ def _quiet_tasks(tasks: Sequence[dict[str, Any]], cwd: Path) -> int:
     task = tasks[0]
     argv = [str(task["executable"]), *map(str, task["arguments"])]
     try:
-        code = subprocess.call(argv, cwd=cwd)
+        # a tool of this package forks from here, as a cluster's tasks do: the job's
+        # integrity checks cost no second interpreter start
+        code = _run_task(argv, cwd, dict(os.environ), (None, None, None))
     except OSError as exc:
         print(f"wfplan-cluster: cannot run {argv[0]}: {exc.strerror or exc}", file=sys.stderr)
         return 127

@@ -46,43 +46,29 @@ def test_make_use_equals_the_validated_use(
     assert fast.model_fields_set == checked.model_fields_set
 
 
-# Key sharing is a property of a class's first instances in a process: an instance that
-# set its attributes in another order earlier (another test in the same worker) turns it
-# off for the class, and the first instances of a class hold their own table until the
-# shared one is in place. Each check therefore runs in a fresh interpreter and looks at
-# the instances made after the first few.
-_USES_SHARE = """
-import sys
-from planner.formats._shape import make_use
-from planner.model.workflow import LinkType
-uses = [make_use(f"f{i}", LinkType.INPUT, size=i) for i in range(100)]
-own_table = sys.getsizeof(dict(uses[0].__dict__))
-assert all(sys.getsizeof(u.__dict__) < own_table for u in uses[10:])
-"""
-
-_JOBS_SHARE = """
-import sys
-from planner.formats._shape import make_job, make_use
-from planner.model.workflow import LinkType
-jobs = [
-    make_job(id=f"j{i}", name="t", uses=(make_use(f"f{i}", LinkType.INPUT),)) for i in range(100)
-]
-own_table = sys.getsizeof(dict(jobs[0].__dict__))
-for job in jobs[10:]:
-    assert job.inputs and not job.outputs  # reading the views adds no key
-    assert sys.getsizeof(job.__dict__) < own_table
-"""
-
-
-def _fresh(code: str) -> None:
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+def _in_a_fresh_interpreter(code: str) -> None:
+    """Run ``code`` in a new Python: a class's shared key table is process-wide state that
+    any earlier test in the same worker may have changed, but a planning run starts fresh.
+    The first objects built settle the table (CPython 3.11); a reader builds millions."""
+    prelude = (
+        "import sys\n"
+        "from planner.formats._shape import make_job, make_use\n"
+        "from planner.model.workflow import LinkType\n"
+        "for i in range(3):\n"
+        "    make_job(id='w', name='t', uses=(make_use('w', LinkType.INPUT),)).inputs\n"
+    )
+    done = subprocess.run([sys.executable, "-c", prelude + code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
 
 
 def test_uses_share_one_key_table() -> None:
     """Fields set in declaration order leave a split dict (values only): the memory a
     10^6-job workflow's millions of uses take depends on it."""
-    _fresh(_USES_SHARE)
+    _in_a_fresh_interpreter(
+        "uses = [make_use(f'f{i}', LinkType.INPUT, size=i) for i in range(3)]\n"
+        "own_table = sys.getsizeof(dict(uses[0].__dict__))\n"
+        "assert all(sys.getsizeof(u.__dict__) < own_table for u in uses)\n"
+    )
 
 
 def test_make_job_equals_the_validated_job_and_has_its_views() -> None:
@@ -102,4 +88,11 @@ def test_make_job_equals_the_validated_job_and_has_its_views() -> None:
 
 
 def test_jobs_share_one_key_table() -> None:
-    _fresh(_JOBS_SHARE)
+    _in_a_fresh_interpreter(
+        "jobs = [make_job(id=f'j{i}', name='t', uses=(make_use(f'f{i}', LinkType.INPUT),))\n"
+        "        for i in range(3)]\n"
+        "own_table = sys.getsizeof(dict(jobs[0].__dict__))\n"
+        "for job in jobs:\n"
+        "    assert job.inputs and not job.outputs  # reading the views adds no key\n"
+        "    assert sys.getsizeof(job.__dict__) < own_table\n"
+    )
