@@ -113,7 +113,8 @@ def plan_into(
         write_submit_dir(
             cw,
             submit_dir,
-            catalog_files=catalog_files(args),
+            # a sub-workflow's catalogs are its parent's, kept in the parent's submit dir
+            catalog_files=catalog_files(args) if dag_name is None else {},
             emit_mode=args.submit_files,
             force=replace,
             subworkflow_catalogs=subworkflow_catalogs(catalogs) if cw.subworkflows else {},
