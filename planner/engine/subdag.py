@@ -52,3 +52,14 @@ def subdag_spec(node: DagNode, dag_dir: Path, slots: int) -> JobSpec:
         transfer_inputs=(),
         transfer_outputs=None,
     )
+
+
+def sub_dags(dag_path: Path) -> list[tuple[str, Path]]:
+    """The ``SUBDAG EXTERNAL`` nodes of a ``.dag`` and their ``.dag`` files, in file
+    order (for ``wfplan status`` and ``analyze``, which show the tree)."""
+    from planner.engine.dagfile import parse_dag
+
+    dag = parse_dag(dag_path)
+    return [
+        (name, subdag_path(node, dag.directory)) for name, node in dag.nodes.items() if node.subdag
+    ]

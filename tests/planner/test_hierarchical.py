@@ -66,11 +66,18 @@ def _registered(db: Path) -> set[str]:
     return {lfn for lfn in ("a.txt", "b.txt", "c.txt", "result.txt") if f"'{lfn}'" in text}
 
 
-def test_two_levels_plan_and_run_and_a_sibling_reuses_the_first_ones_output(tmp_path: Path):
+def test_two_levels_plan_and_run_and_a_sibling_reuses_the_first_ones_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
     work = _setup(tmp_path)
     submit = _plan(work, "top.yml")
     # the top level is planned without its sub-workflows: nothing is planned in them yet
     assert not (submit / "first" / "first.dag").exists()
+    assert "plan: not planned yet" in main_output(capsys, ["explain", str(submit), "first"])
+    assert main_output(capsys, ["status", str(submit)]).splitlines()[1:] == [
+        "  pegasus-plan_first: first.dag: not planned yet",
+        "  pegasus-plan_second: second.dag: not planned yet",
+    ]
     assert _run(submit) == 0
     assert (work / "outputs" / "result.txt").read_text() == TWO_LEVELS
     # "second" read b.txt, which "first" made: found in the parent's output catalog
@@ -82,12 +89,24 @@ def test_two_levels_plan_and_run_and_a_sibling_reuses_the_first_ones_output(tmp_
     assert "step_final" in second["children"]
 
 
-def test_three_levels_plan_and_run(tmp_path: Path):
+def test_three_levels_plan_and_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     work = _setup(tmp_path)
     submit = _plan(work, "top3.yml")
     assert _run(submit) == 0
     assert (work / "outputs" / "result3.txt").read_text() == THREE_LEVELS
     assert (submit / "middle" / "leaf" / "leaf.dag").is_file()
+    status = main_output(capsys, ["status", str(submit)]).splitlines()
+    assert [line.split(":")[0] for line in status] == [
+        "top3.dag",
+        "  pegasus-plan_middle",
+        "    pegasus-plan_leaf",
+    ]
+    deep = main_output(capsys, ["explain", str(submit), "pegasus-plan_middle/leaf/step_deep"])
+    assert deep.startswith("node step_deep\n") and "jobs: deep" in deep
+    middle = main_output(capsys, ["explain", str(submit), "middle"])
+    assert "kind: sub-workflow (pegasusWorkflow)" in middle
+    assert "    workflow middle (wfplan " in middle  # the sub-workflow's own plan
+    assert "parents: register_local_1_0, stage_out_local_local_1_0, step_start" in middle
 
 
 def test_emitted_files_pass_htcondor_checks_at_every_level(tmp_path: Path):
@@ -166,7 +185,17 @@ def test_failure_two_levels_down_rescue_fix_and_resume_runs_only_what_was_left(
     ]
     assert _starts(second)["step_two"] == 4  # 2 tries a run, 2 runs (RETRY 1 at each level)
     assert _starts(second)["create_dir_second_0_local"] == 1
-    assert "pegasus-plan_second" in main_output(capsys, ["analyze", str(submit)])
+    report = main_output(capsys, ["analyze", str(submit)])
+    # followed into the sub-DAG, down to the job that failed and its stderr
+    assert "failed node pegasus-plan_second" in report
+    assert f"inside pegasus-plan_second ({second})" in report
+    assert "    failed node step_two: " in report and "| broken" in report
+    status = main_output(capsys, ["status", str(submit)]).splitlines()
+    assert status[0].startswith("top.dag: failed: ")
+    assert status[1].startswith("  pegasus-plan_first: first.dag: succeeded: 6/6 done")
+    assert status[2].startswith("  pegasus-plan_second: second.dag: failed: ")
+    tree = json.loads(main_output(capsys, ["status", str(submit), "--json"]))
+    assert tree["subdags"]["pegasus-plan_second"]["failed"][0]["node"] == "step_two"
     before_top, before_first = _starts(top), _starts(submit / "first" / "first.dag")
 
     (tmp_path / "broken").unlink()  # the fix
