@@ -51,6 +51,7 @@ def subdag_spec(node: DagNode, dag_dir: Path, slots: int) -> JobSpec:
         transfer=False,
         transfer_inputs=(),
         transfer_outputs=None,
+        attributes={"wfplan_transformation": '"subdag"'},  # its row in the run summary
     )
 
 

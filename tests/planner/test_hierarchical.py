@@ -294,3 +294,37 @@ def test_unknown_pegasus_plan_argument_is_named(tmp_path: Path, capsys):
             "--sc", str(work / "sites.yml"), "--dir", str(work / "submit")]  # fmt: skip
     assert main(argv) == 1
     assert "'--frobnicate'" in capsys.readouterr().err
+
+
+def test_pre_script_keeps_an_unchanged_plan_and_replans_a_changed_workflow(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    work = _setup(tmp_path)
+    leaf = tmp_path / "leaf.yml"
+    shutil.copy(EXAMPLES / "leaf.yml", leaf)
+    (work / "x2.txt").write_text("x2\n")
+    top = tmp_path / "solo.yml"
+    top.write_text(
+        'pegasus: "5.0"\nname: solo\njobs:\n'
+        "  - {type: pegasusWorkflow, id: leaf, file: leaf.yml, arguments: [--sites, condorpool],\n"
+        "     uses: [{lfn: x2.txt, type: input}, {lfn: x3.txt, type: output}]}\n"
+    )
+    rc = work / "rc.yml"
+    rc.write_text(
+        rc.read_text().replace(str(EXAMPLES / "leaf.yml"), str(leaf))
+        + f'  - {{lfn: x2.txt, pfns: [{{site: local, pfn: "file://{work}/x2.txt"}}]}}\n'
+    )
+    submit = _plan(work, top)
+    request = str(submit / "pegasus-plan_leaf.subwf.json")
+    assert main(["subplan", request]) == 0
+    dag = submit / "leaf" / "leaf.dag"
+    (submit / "leaf" / "marker").write_text("kept\n")  # as a rescue file would be
+    capsys.readouterr()
+    assert main(["subplan", request]) == 0  # a retry: same inputs, same plan, state kept
+    assert "kept the plan" in capsys.readouterr().out
+    assert (submit / "leaf" / "marker").exists()
+    leaf.write_text(leaf.read_text().replace("[deep,", "[deeper,"))
+    assert main(["subplan", request]) == 0  # the workflow changed: planned again
+    assert not (submit / "leaf" / "marker").exists()
+    assert "deeper" in (submit / "leaf" / "plan.json").read_text()
+    assert dag.is_file()
