@@ -27,7 +27,15 @@ THREE_LEVELS = "end(deep(mid(start(data))))\n"
 def _setup(tmp: Path, step: Path | None = None) -> Path:
     """The example's setup script; ``step`` replaces step.py in the transformation catalog."""
     work = tmp / "work"
-    subprocess.run(["sh", str(EXAMPLES / "setup.sh"), str(work)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "sh",
+            str(EXAMPLES.parents[2] / "docs" / "examples" / "hierarchical" / "setup.sh"),
+            str(work),
+        ],
+        check=True,
+        capture_output=True,
+    )
     if step is not None:
         tc = (work / "tc.yml").read_text().replace(str(EXAMPLES / "step.py"), str(step))
         (work / "tc.yml").write_text(tc)
