@@ -230,7 +230,7 @@ def _subworkflow_files(
     to, and each sub-workflow's file (a file a job of this workflow writes is read from
     the output site, where it is staged out to)."""
     check_subworkflows(workflow)
-    made = {use.lfn for job in workflow.jobs for use in job.outputs if use.stage_out}
+    made = {u.lfn for job in workflow.jobs for u in job.uses if u.is_output and u.stage_out}
     needs_storage = made or any(sub.outputs for sub in workflow.subworkflows)
     out_url = SiteDirs(sc).url(output_site, DirectoryType.LOCAL_STORAGE)[0] if needs_storage else ""
     urls = {

@@ -63,6 +63,11 @@ _FLAGS: dict[str, str | None] = {
 }
 
 
+# Jobs are read through ``uses``, not their ``inputs``/``outputs`` views: a view computed
+# here first (on a job built by pydantic rather than the readers) would add its attribute
+# out of the readers' order and cost every later job its shared key table.
+
+
 def node_name(sub: SubWorkflow) -> str:
     """Pegasus's node names: ``pegasus-plan_<id>`` (planned when ready), ``subdag_<id>``."""
     prefix = "pegasus-plan" if sub.kind is SubWorkflowKind.PEGASUS else "subdag"
@@ -136,7 +141,7 @@ def check(workflow: Workflow) -> None:
                     f"dependency {parent} -> {child} names unknown job {end!r}",
                     source=workflow.source,
                 )
-    producers = {use.lfn: job.id for job in workflow.jobs for use in job.outputs}
+    producers = {use.lfn: job.id for job in workflow.jobs for use in job.uses if use.is_output}
     for sub in workflow.subworkflows:
         for use in sub.outputs:
             other = producers.get(use.lfn)
@@ -161,8 +166,8 @@ def _abstract_edges(workflow: Workflow, producers: Mapping[str, str]) -> set[tup
                 edges.add((maker, sub.id))
     sub_outputs = {u.lfn: sub.id for sub in workflow.subworkflows for u in sub.outputs}
     for job in workflow.jobs:
-        for use in job.inputs:
-            maker = sub_outputs.get(use.lfn)
+        for use in job.uses:
+            maker = sub_outputs.get(use.lfn) if use.is_input else None
             if maker is not None:
                 edges.add((maker, job.id))
     return {e for e in edges if e[0] in subs or e[1] in subs}
@@ -173,8 +178,8 @@ def _check_acyclic(workflow: Workflow, producers: Mapping[str, str]) -> None:
     for parent, child in (*workflow.dependencies, *_abstract_edges(workflow, producers)):
         children.setdefault(parent, set()).add(child)
     for job in workflow.jobs:
-        for use in job.inputs:
-            maker = producers.get(use.lfn)
+        for use in job.uses:
+            maker = producers.get(use.lfn) if use.is_input else None
             if maker is not None and maker != job.id:
                 children.setdefault(maker, set()).add(job.id)
     state: dict[str, int] = {}
@@ -203,7 +208,7 @@ def through_edges(workflow: Workflow) -> tuple[tuple[str, str], ...]:
     would look like a root, and level-based grouping (stage-in, stage-out, cleanup) could
     put it with a job before the sub-workflow: a cycle once the sub-workflow is back.
     """
-    producers = {use.lfn: job.id for job in workflow.jobs for use in job.outputs}
+    producers = {use.lfn: job.id for job in workflow.jobs for use in job.uses if use.is_output}
     for sub in workflow.subworkflows:
         for use in sub.outputs:
             producers[use.lfn] = sub.id
@@ -282,7 +287,7 @@ def attach(
     """``cw`` with a node per sub-workflow job and the edges that order it (module doc)."""
     if not workflow.subworkflows:
         return cw
-    producers = {use.lfn: job.id for job in workflow.jobs for use in job.outputs}
+    producers = {use.lfn: job.id for job in workflow.jobs for use in job.uses if use.is_output}
     for sub in workflow.subworkflows:
         for use in sub.outputs:
             producers[use.lfn] = sub.id
@@ -295,7 +300,7 @@ def attach(
             by_job.setdefault(job_id, []).append(node)
         for transfer in (*node.files, *node.inputs):
             by_lfn.setdefault(transfer.lfn, []).append(node)
-    outputs = {job.id: [u.lfn for u in job.outputs] for job in workflow.jobs}
+    outputs = {job.id: [u.lfn for u in job.uses if u.is_output] for job in workflow.jobs}
     level = {node.name: node.level for node in cw.nodes}
     edges: set[tuple[str, str]] = set()
     for parent, child in abstract:
