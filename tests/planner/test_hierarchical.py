@@ -343,3 +343,23 @@ def test_validate_counts_sub_workflow_outputs_as_made(tmp_path: Path, capsys):
     argv = ["validate", str(EXAMPLES / "top.yml"), "--rc", str(work / "rc.yml")]
     assert main(argv) == 0  # c.txt, read by "final", is made by the sub-workflow "second"
     assert "ok: top: 2 jobs, 2 sub-workflows, 4 files" in capsys.readouterr().out
+
+
+def test_dax_top_level_with_dax_elements_runs(tmp_path: Path):
+    work = _setup(tmp_path)
+    top = tmp_path / "top.dax"
+    top.write_text(
+        '<adag xmlns="http://pegasus.isi.edu/schema/DAX" version="3.6" name="daxtop">\n'
+        '  <job id="prep" name="step"><argument>prep a.txt data.txt</argument>\n'
+        '    <uses name="data.txt" link="input"/><uses name="a.txt" link="output"/></job>\n'
+        '  <dax id="first" file="first.yml"><argument>--sites condorpool</argument>\n'
+        '    <uses name="a.txt" link="input"/><uses name="b.txt" link="output"/></dax>\n'
+        '  <dax id="second" file="second.yml"><argument>--sites condorpool</argument>\n'
+        '    <uses name="b.txt" link="input"/><uses name="c.txt" link="output"/></dax>\n'
+        '  <job id="final" name="step"><argument>final result.txt c.txt</argument>\n'
+        '    <uses name="c.txt" link="input"/><uses name="result.txt" link="output"/></job>\n'
+        "</adag>\n"
+    )
+    submit = _plan(work, top)
+    assert _run(submit) == 0
+    assert (work / "outputs" / "result.txt").read_text() == TWO_LEVELS
