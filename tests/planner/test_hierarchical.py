@@ -363,3 +363,19 @@ def test_dax_top_level_with_dax_elements_runs(tmp_path: Path):
     submit = _plan(work, top)
     assert _run(submit) == 0
     assert (work / "outputs" / "result.txt").read_text() == TWO_LEVELS
+
+
+def test_the_top_level_never_reads_its_sub_workflows(tmp_path: Path, capsys):
+    """A sub-workflow file that cannot even be parsed plans fine at the top level; its
+    PRE script reports it when the node runs, and analyze shows that message."""
+    work = _setup(tmp_path)
+    garbage = tmp_path / "garbage.yml"
+    garbage.write_text("this: [is not a workflow\n")
+    rc = work / "rc.yml"
+    rc.write_text(rc.read_text().replace(str(EXAMPLES / "first.yml"), str(garbage)))
+    submit = _plan(work, "top.yml")
+    assert _run(submit) == 1
+    report = main_output(capsys, ["analyze", str(submit)])
+    assert "failed node pegasus-plan_first: PRE script returned 1" in report
+    scripts = (submit / "top.dag.scripts.out").read_text()
+    assert str(garbage) in scripts and "wfplan: error:" in scripts
