@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("info", "jobs by transformation, levels, inputs/outputs, sizes"),
     "convert": ("convert", "convert a workflow between formats"),
     "plan": ("plan", "plan a workflow into an HTCondor DAGMan submit directory"),
+    "subplan": ("subplan", "plan a sub-workflow: the PRE script of its DAG node"),
     "explain": ("explain", "why each job was pruned, placed or clustered"),
     "graph": ("graph", "draw the abstract or concrete DAG"),
     "run": ("run", "run a submit directory here with the embedded engine"),

@@ -37,11 +37,13 @@ from planner.passes.reduce import reduce
 from planner.passes.register import register
 from planner.passes.replicas import lookup_replicas
 from planner.passes.select_sites import Placement, normalise_selector, select_sites
-from planner.passes.stage import MAXJOBS, StagingOptions, stage
+from planner.passes.stage import MAXJOBS, SiteDirs, StagingOptions, stage
+from planner.passes.subworkflows import attach, future_replicas, through_edges, workflow_file_url
+from planner.passes.subworkflows import check as check_subworkflows
 from planner.passes.validate import validate
 from planner.properties import as_profiles, truthy
 from planner.tools.deadlines import BadLimit, planned_limits
-from sites.model import SiteCatalog
+from sites.model import DirectoryType, SiteCatalog
 from sites.style import SiteStyle, site_style
 
 __all__ = ["Catalogs", "PlanOptions", "plan"]
@@ -91,6 +93,13 @@ def plan(workflow: Workflow, catalogs: Catalogs, options: PlanOptions) -> Concre
 
 def _plan(workflow: Workflow, catalogs: Catalogs, options: PlanOptions) -> ConcreteWorkflow:
     rc, tc, sc = _merged(workflow, catalogs)
+    sub_urls: dict[str, str] = {}
+    if workflow.subworkflows:
+        rc, sub_urls = _subworkflow_files(workflow, rc, sc, options.output_site)
+        known = set(workflow.dependencies)
+        extra = tuple(e for e in through_edges(workflow) if e not in known)
+        if extra:
+            workflow = workflow.model_copy(update={"dependencies": workflow.dependencies + extra})
     graph = build_job_graph(workflow)
     _validate(workflow, rc, tc, sc, graph)
     props = options.properties
@@ -200,7 +209,9 @@ def _plan(workflow: Workflow, catalogs: Catalogs, options: PlanOptions) -> Concr
         record["submit_dir"] = options.submit_dir
     if transfer_http:  # only when asked, so plans without it keep their bytes
         record["transfer_http"] = transfer_http
-    return ConcreteWorkflow.model_construct(
+    if workflow.subworkflows:  # what their PRE scripts plan with (issue 17)
+        record["properties"] = dict(sorted(props.items()))
+    cw = ConcreteWorkflow.model_construct(
         name=workflow.name,
         nodes=nodes,
         edges=edges,
@@ -210,6 +221,27 @@ def _plan(workflow: Workflow, catalogs: Catalogs, options: PlanOptions) -> Concr
         decisions=why,
         site_styles=site_styles,
     )
+    return attach(cw, workflow, sub_urls, staging.retry)
+
+
+def _subworkflow_files(
+    workflow: Workflow, rc: ReplicaCatalog, sc: SiteCatalog, output_site: str
+) -> tuple[ReplicaCatalog, dict[str, str]]:
+    """The replica catalog with the sub-workflows' outputs where they will be staged out
+    to, and each sub-workflow's file (a file a job of this workflow writes is read from
+    the output site, where it is staged out to)."""
+    check_subworkflows(workflow)
+    made = {u.lfn for job in workflow.jobs for u in job.uses if u.is_output and u.stage_out}
+    needs_storage = made or any(sub.outputs for sub in workflow.subworkflows)
+    out_url = SiteDirs(sc).url(output_site, DirectoryType.LOCAL_STORAGE)[0] if needs_storage else ""
+    urls = {
+        sub.id: f"{out_url}/{sub.file}"
+        if sub.file in made and not rc.has(sub.file)
+        else workflow_file_url(sub, rc, workflow.source)
+        for sub in workflow.subworkflows
+    }
+    future = future_replicas(workflow, output_site, out_url)
+    return (rc.merged(future) if future.replicas else rc), urls
 
 
 def _merged(

@@ -1,10 +1,15 @@
-"""``wfplan analyze SUBMIT_DIR``: each failed node with its exit code, command and stderr."""
+"""``wfplan analyze SUBMIT_DIR``: each failed node with its exit code, command and stderr.
+
+A failed sub-workflow node is followed into its sub-DAG, whose report is printed under
+it, indented, down to the level where a job failed.
+"""
 
 from __future__ import annotations
 
 import argparse
 from collections import deque
 from pathlib import Path
+from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,32 +44,60 @@ def run(args: argparse.Namespace) -> int:
     from planner.engine.runner import read_status
 
     dag, doc = read_status(args.submit_dir)
+    for line in report(dag, doc, args.lines):
+        print(line)
+    return 1 if doc is not None and doc.get("failed") else 0
+
+
+def report(dag: Path, doc: dict[str, Any] | None, n: int) -> list[str]:
+    """The report of one DAG, with the reports of its failed sub-DAGs nested in it."""
     if doc is None:
-        print(f"{dag.name}: not run yet")
-        return 0
+        return [f"{dag.name}: not run yet"]
     counts = doc.get("counts", {})
     failed = doc.get("failed", [])
-    print(
+    out = [
         f"{dag.name}: {doc.get('state')}: {counts.get('done', 0)}/{doc.get('total', 0)} done, "
         f"{len(failed)} failed, {counts.get('unrunnable', 0)} unrunnable"
-    )
+    ]
+    subs = _sub_dags(dag)
     for f in failed:
-        print()
-        print(f"failed node {f['node']}: {_outcome(f)}, {f.get('attempts', 1)} attempt(s)")
+        out.append("")
+        out.append(f"failed node {f['node']}: {_outcome(f)}, {f.get('attempts', 1)} attempt(s)")
         if f.get("message"):
-            print(f"  reason:  {f['message']}")
+            out.append(f"  reason:  {f['message']}")
         if f.get("command"):
-            print(f"  command: {f['command']}")
+            out.append(f"  command: {f['command']}")
         if f.get("submit_file"):
-            print(f"  submit:  {f['submit_file']}")
+            out.append(f"  submit:  {f['submit_file']}")
         for label in ("stderr", "stdout"):
             if not f.get(label):
                 continue
-            lines = tail(Path(f[label]), args.lines)
-            print(f"  {label}:  {f[label]}" + ("" if lines else " (empty)"))
-            for line in lines:
-                print(f"    | {line}")
+            lines = tail(Path(f[label]), n)
+            out.append(f"  {label}:  {f[label]}" + ("" if lines else " (empty)"))
+            out.extend(f"    | {line}" for line in lines)
+        out.extend(_inside(f["node"], subs, n))
     if doc.get("rescue"):
-        print()
-        print(f"rescue file: {doc['rescue']} ('wfplan run' resumes from it)")
-    return 1 if failed else 0
+        out.append("")
+        out.append(f"rescue file: {doc['rescue']} ('wfplan run' resumes from it)")
+    return out
+
+
+def _sub_dags(dag: Path) -> dict[str, Path]:
+    from planner.engine.subdag import sub_dags
+    from planner.errors import WfplanError
+
+    try:
+        return dict(sub_dags(dag))
+    except WfplanError:
+        return {}
+
+
+def _inside(node: str, subs: dict[str, Path], n: int) -> list[str]:
+    """A failed sub-workflow node's own sub-DAG report, indented."""
+    from planner.engine.runner import read_status
+
+    path = subs.get(node)
+    if path is None or not path.is_file():
+        return []
+    inner = report(path, read_status(path)[1], n)
+    return ["", f"  inside {node} ({path}):", *(f"    {line}" if line else "" for line in inner)]

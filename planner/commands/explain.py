@@ -2,7 +2,10 @@
 
 Without NODE: the pruned jobs and why, each abstract job's node, site, cluster and the
 reasons recorded for it, and which replica each staged file comes from (with fallbacks).
-With NODE (a node name or an abstract job id): that node in detail.
+With NODE (a node name or an abstract job id): that node in detail. A sub-workflow's node
+(``pegasus-plan_<id>``, or its job id) shows where it is planned and, once its PRE script
+has planned it, that plan's summary; ``NODE/INNER`` follows it in: INNER explained in the
+sub-workflow's plan (``pegasus-plan_mid/pegasus-plan_leaf/step_deep`` goes two levels down).
 """
 
 from __future__ import annotations
@@ -20,9 +23,62 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    record = load_plan(Path(args.submit_dir))
-    write_lines(explain_lines(record, args.node), sys.stdout)
+    submit_dir = Path(args.submit_dir)
+    record = load_plan(submit_dir)
+    node = args.node
+    # NODE/INNER: into the sub-workflow planned for NODE, one level per part
+    while node is not None and "/" in node:
+        head, node = node.split("/", 1)
+        sub = _subworkflow(record, head)
+        if sub is None:
+            from planner.errors import PlannerError
+
+            raise PlannerError(
+                f"{head!r} is not a sub-workflow node of this plan", source=record.get("_source")
+            )
+        submit_dir = _subworkflow_dir(record, sub)
+        record = load_plan(submit_dir)
+    write_lines(explain_lines(record, node), sys.stdout)
     return 0
+
+
+def _subworkflow(record: Mapping[str, Any], wanted: str) -> Mapping[str, Any] | None:
+    subs: list[Mapping[str, Any]] = record.get("subworkflows") or []
+    return next((s for s in subs if wanted in (s.get("name"), s.get("job"))), None)
+
+
+def _subworkflow_dir(record: Mapping[str, Any], sub: Mapping[str, Any]) -> Path:
+    """Where a sub-workflow's plan is: ``<submit dir>/<job id>`` (pegasusWorkflow)."""
+    base = Path(str(record.get("_source", "plan.json"))).parent
+    return base / str(sub.get("job"))
+
+
+def _subworkflow_lines(record: Mapping[str, Any], sub: Mapping[str, Any]) -> Iterator[str]:
+    yield f"node {sub['name']}"
+    yield f"  kind: sub-workflow ({sub.get('kind')})"
+    yield f"  job: {sub.get('job')}"
+    yield f"  level: {sub.get('level')}"
+    yield f"  workflow file: {sub.get('file')} ({sub.get('url')})"
+    if sub.get("arguments"):
+        yield f"  plan arguments: {' '.join(sub['arguments'])}"
+    if sub.get("outputs"):
+        yield f"  outputs (to the output site): {', '.join(sub['outputs'])}"
+    yield f"  retry: {sub.get('retry')}"
+    yield f"  parents: {', '.join(sub.get('parents') or []) or '-'}"
+    yield f"  children: {', '.join(sub.get('children') or []) or '-'}"
+    for why in sub.get("reasons") or []:
+        yield f"  why: {why}"
+    if sub.get("kind") != "pegasusWorkflow":
+        return
+    where = _subworkflow_dir(record, sub)
+    if not (where / "plan.json").is_file():
+        yield f"  plan: not planned yet (its PRE script plans it into {where})"
+        return
+    top = Path(str(record.get("_source", "plan.json"))).parent
+    yield f"  plan: {where} ('wfplan explain {top} {sub['name']}/NODE' follows it)"
+    inner = load_plan(where)
+    for line in summary_lines(inner):
+        yield f"    {line}" if line else ""
 
 
 def write_lines(lines: Iterator[str], out: TextIO) -> None:
@@ -79,6 +135,14 @@ def summary_lines(record: Mapping[str, Any]) -> Iterator[str]:
     yield "pruned (data reuse):" if pruned else "pruned (data reuse): none"
     for p in pruned:
         yield f"  {p.get('job')}: {p.get('reason')}"
+    subs: list[Mapping[str, Any]] = record.get("subworkflows") or []
+    if subs:
+        yield ""
+        yield "sub-workflows:"
+        for sub in subs:
+            yield f"  {sub.get('job')}: node {sub.get('name')}, level {sub.get('level')}"
+            for why in sub.get("reasons") or []:
+                yield f"      why: {why}"
     yield ""
     yield "jobs:"
     for n in nodes:
@@ -124,6 +188,10 @@ def node_lines(record: Mapping[str, Any], wanted: str) -> Iterator[str]:
 
     nodes: list[Mapping[str, Any]] = record["nodes"]
     match = next((n for n in nodes if n.get("name") == wanted), None)
+    sub = _subworkflow(record, wanted) if match is None else None
+    if sub is not None:
+        yield from _subworkflow_lines(record, sub)
+        return
     if match is None:
         match = next((n for n in nodes if wanted in (n.get("jobs") or [])), None)
         if match is not None:

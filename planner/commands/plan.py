@@ -24,7 +24,7 @@ from planner.commands.common import (
 if TYPE_CHECKING:
     from catalogs.replica import ReplicaCatalog
     from planner.model.concrete import ConcreteWorkflow, Transfer
-    from planner.plan import PlanOptions
+    from planner.plan import Catalogs, PlanOptions
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -79,6 +79,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    return plan_into(args)
+
+
+def plan_into(
+    args: argparse.Namespace, *, replace: bool = False, dag_name: str | None = None
+) -> int:
+    """``wfplan plan``; ``replace`` an existing submit dir whole, and name the DAG (and the
+    plan) ``dag_name`` instead of the workflow: what a sub-workflow's PRE script needs."""
     from planner.commands.common import load_for_planning, read_properties
     from planner.errors import PlannerError
     from planner.plan import plan
@@ -89,24 +97,45 @@ def run(args: argparse.Namespace) -> int:
     if not args.dry_run:
         from planner.emit import check_submit_dir
 
-        check_submit_dir(submit_dir)  # before any work: a refused --dir wastes none
+        check_submit_dir(submit_dir, replace)  # before any work: a refused --dir wastes none
     properties = read_properties(args)
     workflow, catalogs = load_for_planning(args, submit_dir.parent, freeze=True)
     try:
         options = options_from_args(args, submit_dir, properties)
         cw = plan(workflow, catalogs, options)
+        if dag_name is not None:
+            cw = cw.model_copy(update={"name": dag_name})
         print_summary(cw, sys.stdout, size_of=known_sizes(catalogs.replicas))
         if args.dry_run:
             return 0
         from planner.emit import write_submit_dir
 
         write_submit_dir(
-            cw, submit_dir, catalog_files=catalog_files(args), emit_mode=args.submit_files
+            cw,
+            submit_dir,
+            # a sub-workflow's catalogs are its parent's, kept in the parent's submit dir
+            catalog_files=catalog_files(args) if dag_name is None else {},
+            emit_mode=args.submit_files,
+            force=replace,
+            subworkflow_catalogs=subworkflow_catalogs(catalogs) if cw.subworkflows else {},
         )
     finally:
         gc.unfreeze()
     print(f"submit dir: {submit_dir}")
     return 0
+
+
+def subworkflow_catalogs(catalogs: Catalogs) -> dict[str, str]:
+    """The catalogs this plan used (files and inline ones merged, the default sites
+    included), as YAML: a sub-workflow is planned with them."""
+    from catalogs import replica_yaml, transformation_yaml
+    from sites import site_yaml
+
+    return {
+        "rc": replica_yaml.dumps(catalogs.replicas),
+        "tc": transformation_yaml.dumps(catalogs.transformations),
+        "sc": site_yaml.dumps(catalogs.sites),
+    }
 
 
 def options_from_args(

@@ -87,9 +87,20 @@ def _dag_options(args: argparse.Namespace) -> dict[str, object]:
     return options
 
 
-def _hand_over_engine_state(dag: Path, args: argparse.Namespace) -> None:
+def _hand_over_engine_state(dag: Path, args: argparse.Namespace, top: Path | None = None) -> None:
     """What 'wfplan run' finished but wrote no rescue file for (it was stopped by Ctrl-C or
-    kill -9) goes into one, so DAGMan does not run those nodes again; --force reruns all."""
+    kill -9) goes into one, so DAGMan does not run those nodes again; --force reruns all.
+    Sub-DAGs too, at every level: DAGMan applies each one's rescue file when it runs it."""
+    from planner.engine.subdag import sub_dags
+
+    top = top or dag.parent
+    _hand_over_one(dag, args, top)
+    for _, sub in sub_dags(dag):
+        if sub.is_file():
+            _hand_over_engine_state(sub, args, top)
+
+
+def _hand_over_one(dag: Path, args: argparse.Namespace, top: Path) -> None:
     from planner.engine.runner import jobs_left_running, rescue_from_journal
     from planner.errors import EngineError
 
@@ -103,7 +114,8 @@ def _hand_over_engine_state(dag: Path, args: argparse.Namespace) -> None:
         )
     written = None if args.force else rescue_from_journal(dag)
     if written is not None:
-        print(f"wrote {written.name}: the nodes 'wfplan run' finished, for DAGMan to skip")
+        where = written.relative_to(top) if written.is_relative_to(top) else written
+        print(f"wrote {where}: the nodes 'wfplan run' finished, for DAGMan to skip")
 
 
 def _refuse_live_dagman(dag: Path) -> None:

@@ -30,12 +30,21 @@ def run(args: argparse.Namespace) -> int:
     read_properties(args)  # the catalog files they name; their warnings
     workflow = load_workflow(args.workflow)
     catalogs = load_catalogs(args, workflow)
+    replicas = catalogs.replicas
+    if workflow.subworkflows:
+        from planner.passes.subworkflows import check, future_replicas
+
+        check(workflow)
+        if replicas is not None:  # what sub-workflows write is no missing input
+            later = future_replicas(workflow, "local", "file:///sub-workflow-outputs")
+            replicas = replicas.merged(later)
     validate(
         workflow,
-        replicas=catalogs.replicas,
+        replicas=replicas,
         transformations=catalogs.transformations,
         sites=catalogs.sites,
     )
     files = len({use.lfn for job in workflow.jobs for use in job.uses})
-    print(f"ok: {workflow.name}: {len(workflow.jobs)} jobs, {files} files")
+    subs = f", {len(workflow.subworkflows)} sub-workflows" if workflow.subworkflows else ""
+    print(f"ok: {workflow.name}: {len(workflow.jobs)} jobs{subs}, {files} files")
     return 0

@@ -106,6 +106,30 @@ def node_record(
 
 
 def _head(cw: ConcreteWorkflow) -> dict[str, Any]:
+    head = _plain_head(cw)
+    if cw.subworkflows:  # only then, so plans without them keep their bytes
+        head["subworkflows"] = [_subworkflow_record(cw, sub) for sub in cw.subworkflows]
+    return head
+
+
+def _subworkflow_record(cw: ConcreteWorkflow, sub: Any) -> dict[str, Any]:
+    return {
+        "name": sub.name,
+        "job": sub.job,
+        "kind": sub.kind,
+        "file": sub.file,
+        "url": sub.url,
+        "arguments": list(sub.arguments),
+        "outputs": list(sub.outputs),
+        "level": sub.level,
+        "retry": sub.retry,
+        "reasons": list(sub.reasons),
+        "parents": sorted(p for p, c in cw.subworkflow_edges if c == sub.name),
+        "children": sorted(c for p, c in cw.subworkflow_edges if p == sub.name),
+    }
+
+
+def _plain_head(cw: ConcreteWorkflow) -> dict[str, Any]:
     return {
         "workflow": cw.name,
         "wfplan_version": __version__,

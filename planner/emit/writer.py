@@ -23,6 +23,12 @@ from typing import Any, BinaryIO, Literal
 from catalogs.atomic import current_umask
 from planner.emit.dag import DagNode, check_node_names, edge_maps, yield_dag_chunks
 from planner.emit.record import KIND_NAMES, yield_plan_text
+from planner.emit.subdag import (
+    CATALOG_NAMES,
+    REQUEST_SUFFIX,
+    request_text,
+    yield_subdag_lines,
+)
 from planner.emit.submit import (
     BUNDLE_FILE,
     EXITCODE_TOOL,
@@ -287,6 +293,7 @@ def write_submit_dir(
     tools_dir: Path | None = None,
     emit_mode: EmitMode = DEFAULT_EMIT_MODE,
     force: bool = False,
+    subworkflow_catalogs: Mapping[str, str] = {},
 ) -> None:
     """Write ``<wf>.dag``, the ``.sub`` files, the manifests (``manifests.jsonl`` and the
     ``<node>.json`` that travel with their jobs), ``plan.json`` and the catalogs.
@@ -295,6 +302,8 @@ def write_submit_dir(
     ``emit_mode``: ``"shared"`` (one ``.sub`` per kind, transformation and site, the
     per-node parts as DAG ``VARS``) or ``"per-node"`` (one ``.sub`` per node, as Pegasus).
     An existing non-empty ``submit_dir`` is refused unless ``force`` (then replaced whole).
+    ``subworkflow_catalogs``: role (``rc``, ``tc``, ``sc``) -> the catalog's text, written
+    for the PRE scripts of sub-workflow nodes (planner/emit/subdag.py).
     """
     if not _WORKFLOW_NAME.fullmatch(cw.name):
         raise EmitError(
@@ -340,6 +349,8 @@ def write_submit_dir(
         # Emitting allocates millions of short-lived acyclic objects.
         with no_gc():
             _fill(tmp, cw, ctx, emit_mode, catalog_files)
+            if cw.subworkflows:
+                _fill_subworkflows(tmp, cw, ctx, subworkflow_catalogs)
         _move_into_place(tmp, target, force)
     except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -396,6 +407,23 @@ def _fill(
         writer.abort()
         raise
     writer.close()
+
+
+def _fill_subworkflows(
+    tmp: Path, cw: ConcreteWorkflow, ctx: EmitContext, catalogs: Mapping[str, str]
+) -> None:
+    """Sub-workflow nodes: their DAG lines after the others, one planning request each,
+    the parent's catalogs, and an empty directory for each one planned at run time."""
+    written = {role: CATALOG_NAMES[role] for role in catalogs}
+    for role, text in sorted(catalogs.items()):
+        _write(tmp / CATALOG_NAMES[role], text)
+    with open(tmp / f"{cw.name}.dag", "a", encoding="utf-8", newline="\n") as fh:
+        fh.writelines(yield_subdag_lines(cw, ctx.submit_dir, ctx.tool("wfplan")))
+    for sub in cw.subworkflows:
+        if sub.kind == "pegasusWorkflow":
+            (tmp / sub.job).mkdir()
+            text = request_text(cw, sub, ctx.submit_dir, written)
+            _write(tmp / f"{sub.name}{REQUEST_SUFFIX}", text)
 
 
 class _Bundle:

@@ -51,6 +51,7 @@ class DagNode:
     category: str | None = None
     abort_on: tuple[int, int | None] | None = None
     pre_skip: int | None = None
+    subdag: bool = False  # SUBDAG EXTERNAL: ``submit_file`` is the sub-DAG's .dag file
     parents: list[str] = field(default_factory=list)
     children: list[str] = field(default_factory=list)
 
@@ -124,6 +125,10 @@ class _Reader:
         if "#" in line and keyword != "VARS" and any(t.startswith("#") for t in args):
             raise self.fail("comments must start a line ('#' after a command is an error)")
         handler = getattr(self, "cmd_" + keyword.replace("-", "_"), None)
+        if keyword == "SUBDAG" and args and args[0].upper() == "EXTERNAL":
+            self._job(args[1:], final=False, word="SUBDAG EXTERNAL")
+            self.dag.nodes[args[1]].subdag = True
+            return
         if keyword in ("SUBDAG", "SPLICE"):
             raise UnsupportedFeature(
                 f"line {self.line}: {keyword} is not supported by the embedded engine "
@@ -141,8 +146,8 @@ class _Reader:
         elif keyword == "CONFIG" and args:
             self.dag.config = args[0]
 
-    def _job(self, args: list[str], final: bool) -> None:
-        word = "FINAL" if final else "JOB"
+    def _job(self, args: list[str], final: bool, word: str = "") -> None:
+        word = word or ("FINAL" if final else "JOB")
         if len(args) < 2:
             raise self.fail(f"{word} needs a node name and a submit file")
         name, submit = args[0], args[1]

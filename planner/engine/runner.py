@@ -50,6 +50,7 @@ from planner.engine.dagman_state import (
     running_dagman,
 )
 from planner.engine.forkserver import Forked, ForkServers, child_subreaper, reap_strays
+from planner.engine.subdag import subdag_spec
 from planner.engine.submitfile import JobSpec, read_submit_file, read_submit_text
 from planner.engine.transfer import (
     OUTPUT_HOLD,
@@ -477,6 +478,8 @@ class Engine:
 
     def _spec(self, name: str, retry: int) -> JobSpec:
         node = self.runs[name].node
+        if node.subdag:
+            return subdag_spec(node, self.base, self.slots)
         nd = self._node_dir(node)
         path = nd / node.submit_file
         text = self.texts.get(path)

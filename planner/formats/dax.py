@@ -22,7 +22,7 @@ from catalogs.transformation import (
     TransformationSite,
     TransformationType,
 )
-from planner.errors import FormatError, UnknownProfileNamespace, UnsupportedFeature
+from planner.errors import FormatError, UnknownProfileNamespace
 from planner.formats._shape import (
     LINKS,
     NAMESPACES,
@@ -32,7 +32,7 @@ from planner.formats._shape import (
     make_use,
 )
 from planner.model.base import Namespace, no_gc
-from planner.model.workflow import Job, LinkType, Use, Workflow
+from planner.model.workflow import Job, LinkType, SubWorkflow, SubWorkflowKind, Use, Workflow
 
 
 def load(path: str | os.PathLike[str]) -> Workflow:
@@ -80,6 +80,7 @@ def from_element(root: ET.Element, source: str | None = None) -> Workflow:
             )
         name = root.get("name") or (Path(source).stem if source else "workflow")
         jobs: list[Job] = []
+        subs: list[SubWorkflow] = []
         edges: list[tuple[str, str]] = []
         replicas: list[Replica] = []
         transformations: list[Transformation] = []
@@ -95,10 +96,7 @@ def from_element(root: ET.Element, source: str | None = None) -> Workflow:
             elif tag == "child":
                 edges.extend(_child(element, source))
             elif tag in ("dag", "dax"):
-                raise UnsupportedFeature(
-                    f"<{tag} id={element.get('id')!r}>: sub-workflows are not supported yet",
-                    source=source,
-                )
+                subs.append(_subworkflow(tag, len(jobs) + len(subs), element, source))
             elif tag == "file":
                 replica = _replica(element, source)
                 if replica is not None:
@@ -108,12 +106,18 @@ def from_element(root: ET.Element, source: str | None = None) -> Workflow:
             elif tag == "metadata" and element.get("key"):
                 metadata[element.get("key", "")] = (element.text or "").strip()
             # <filename> (2.1 file list), <transformation>, <invoke>: nothing to plan from
-        if not jobs:
+        if not jobs and not subs:
             raise FormatError("workflow has no jobs", source=source)
+    sub_ids = {sub.id for sub in subs}
+    sub_edges = tuple(e for e in edges if e[0] in sub_ids or e[1] in sub_ids)
+    if sub_edges:
+        edges = [e for e in edges if e[0] not in sub_ids and e[1] not in sub_ids]
     return Workflow.model_construct(
         name=name,
         jobs=tuple(jobs),
         dependencies=tuple(edges),
+        subworkflows=tuple(subs),
+        subworkflow_edges=sub_edges,
         replica_catalog=ReplicaCatalog(replicas=tuple(replicas), source=source)
         if replicas
         else None,
@@ -318,6 +322,40 @@ def _job(index: int, element: ET.Element, source: str | None) -> Job:
         stdin=streams["stdin"],
         stdout=streams["stdout"],
         stderr=streams["stderr"],
+    )
+
+
+def _subworkflow(tag: str, index: int, element: ET.Element, source: str | None) -> SubWorkflow:
+    """DAX 3's ``<dax id file>`` (a workflow to plan) or ``<dag id file>`` (a DAGMan
+    file), with ``<argument>`` (pegasus-plan's arguments), ``<uses>`` and ``<profile>``."""
+    job_id = element.get("id")
+    where = f"job {index + 1}" + (f" (id {job_id!r})" if job_id else "")
+    if not job_id:
+        raise FormatError(f"{where}: <{tag}> has no id", source=source)
+    file = element.get("file") or element.get("name")
+    if not file:
+        raise FormatError(f"{where}: <{tag}> has no file", source=source)
+    arguments: tuple[str, ...] = ()
+    uses: list[Use] = []
+    profiles: dict[Namespace, dict[str, str]] = {}
+    for k, child in enumerate(element):
+        kind = _tag(child)
+        if kind == "argument":
+            arguments = _arguments(child, where, source)
+        elif kind == "uses":
+            use = _use(child, f"{where}: <uses> {k + 1}", source)
+            if use is not None and use.lfn != file:
+                uses.append(use)
+        elif kind == "profile":
+            _profile(child, profiles, where, source)
+    return SubWorkflow(
+        id=job_id,
+        kind=SubWorkflowKind.PEGASUS if tag == "dax" else SubWorkflowKind.CONDOR,
+        file=file,
+        arguments=arguments,
+        uses=tuple(uses),
+        profiles=profiles,
+        node_label=element.get("node-label"),
     )
 
 

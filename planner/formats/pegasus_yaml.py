@@ -2,7 +2,7 @@
 
 ``loads(dumps(wf), source)`` equals ``wf`` (apart from ``source``). Hooks and job
 metadata are accepted and ignored; sub-workflow jobs (``pegasusWorkflow``,
-``condorWorkflow``) are refused with UnsupportedFeature naming the job.
+``condorWorkflow``) become :class:`SubWorkflow` values: their files are named, never read.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import importlib
 import json
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,14 @@ from planner.formats._shape import (
     scalar_text,
 )
 from planner.model.base import Namespace, merge_profiles, no_gc
-from planner.model.workflow import Job, LinkType, Use, Workflow
+from planner.model.workflow import (
+    Job,
+    LinkType,
+    SubWorkflow,
+    SubWorkflowKind,
+    Use,
+    Workflow,
+)
 
 PEGASUS_VERSION = "5.0"
 _JOB_KEYS = frozenset(
@@ -45,6 +52,10 @@ _JOB_KEYS = frozenset(
 # uses with only these keys, holding plain values, take the fast path in _use
 _PLAIN_USE_KEYS = frozenset({"lfn", "type", "size"})
 _FLAG_USE_KEYS = _PLAIN_USE_KEYS | {"stageOut", "registerReplica", "optional", "bypass"}
+_SUB_KINDS = frozenset(k.value for k in SubWorkflowKind)
+_SUB_KEYS = frozenset(
+    {"type", "id", "file", "nodeLabel", "arguments", "uses", "profiles", "hooks", "metadata"}
+)
 _USE_KEYS = frozenset(
     {"lfn", "type", "stageOut", "registerReplica", "optional", "bypass", "size",
      "metadata", "forPlanning"}
@@ -145,25 +156,76 @@ def from_dict(doc: object, source: str | None = None) -> Workflow:
     if not isinstance(raw_jobs, list) or not raw_jobs:
         raise FormatError("workflow 'jobs' must be a non-empty list", source=source)
     defaults = profiles_from(doc.get("profiles"), "workflow", source)
+    # Sub-workflow jobs are rare; one type test per job finds them (their files are
+    # never opened here: the sub-workflow is planned when its node runs).
+    subs = {
+        i: _subworkflow(i, raw, defaults, source)
+        for i, raw in enumerate(raw_jobs)
+        if type(raw) is dict and type(raw.get("type")) is str and raw["type"] in _SUB_KINDS
+    }
     with no_gc():
-        jobs = _jobs(raw_jobs, defaults, source)
+        jobs = _jobs(raw_jobs, defaults, source, skip=subs.keys())
+    edges = _dependencies(doc.get("jobDependencies"), source)
+    sub_edges: tuple[tuple[str, str], ...] = ()
+    if subs:
+        sub_ids = {sub.id for sub in subs.values()}
+        sub_edges = tuple(e for e in edges if e[0] in sub_ids or e[1] in sub_ids)
+        edges = tuple(e for e in edges if e[0] not in sub_ids and e[1] not in sub_ids)
     metadata = doc.get("metadata") or {}
     if not isinstance(metadata, Mapping):
         raise FormatError("workflow 'metadata' must be a mapping", source=source)
     return Workflow.model_construct(
         name=name,
         jobs=jobs,
-        dependencies=_dependencies(doc.get("jobDependencies"), source),
+        dependencies=edges,
         replica_catalog=_inline("replicaCatalog", doc, source),
         transformation_catalog=_inline("transformationCatalog", doc, source),
         site_catalog=_inline("siteCatalog", doc, source),
         metadata={str(k): scalar_text(v) for k, v in metadata.items()},
         source=source,
+        subworkflows=tuple(subs.values()),
+        subworkflow_edges=sub_edges,
+    )
+
+
+def _subworkflow(
+    index: int, raw: dict[str, Any], defaults: dict[Namespace, dict[str, str]], source: str | None
+) -> SubWorkflow:
+    """A ``pegasusWorkflow``/``condorWorkflow`` job. Its own file is one of its uses
+    (Pegasus's API marks it ``forPlanning``); it is kept as ``file``, not as a use."""
+    job_id = raw.get("id")
+    where = job_where(index, job_id)
+    if not isinstance(job_id, str | int) or isinstance(job_id, bool) or job_id == "":
+        raise FormatError(f"{where}: job has no id", source=source)
+    if not raw.keys() <= _SUB_KEYS:
+        unknown = sorted(map(str, raw.keys() - _SUB_KEYS))
+        raise FormatError(f"{where}: unknown key(s) {unknown}", source=source)
+    file = raw.get("file")
+    if not isinstance(file, str) or not file:
+        raise FormatError(f"{where}: a {raw['type']} job needs a 'file'", source=source)
+    args = raw.get("arguments") or []
+    uses = raw.get("uses") or []
+    if not isinstance(args, list) or not isinstance(uses, list):
+        raise FormatError(f"{where}: 'arguments' and 'uses' must be lists", source=source)
+    profiles = profiles_from(raw.get("profiles"), where, source)
+    return SubWorkflow(
+        id=str(job_id),
+        kind=SubWorkflowKind(raw["type"]),
+        file=file,
+        arguments=_arguments(args, where, source),
+        uses=tuple(
+            use for k, u in enumerate(uses) if (use := _use(u, where, k, source)).lfn != file
+        ),
+        profiles=merge_profiles(defaults, profiles) if defaults else profiles,
+        node_label=_opt_str(raw, "nodeLabel", where, source),
     )
 
 
 def _jobs(
-    raw_jobs: list[Any], defaults: dict[Namespace, dict[str, str]], source: str | None
+    raw_jobs: list[Any],
+    defaults: dict[Namespace, dict[str, str]],
+    source: str | None,
+    skip: Collection[int] = (),
 ) -> tuple[Job, ...]:
     """Every job through :class:`_FastJobs` (the plain shapes, no messages to format),
     else through :func:`_job`, which checks everything and names what is wrong."""
@@ -171,6 +233,8 @@ def _jobs(
     out: list[Job] = []
     append = out.append
     for index, raw in enumerate(raw_jobs):
+        if skip and index in skip:
+            continue
         job = fast(raw)
         append(job if job is not None else _job(index, raw, defaults, source))
     return tuple(out)
@@ -346,10 +410,6 @@ def _job(
     job_id = raw.get("id")
     where = job_where(index, job_id)
     kind = raw.get("type", "job")
-    if kind in ("pegasusWorkflow", "condorWorkflow"):
-        raise UnsupportedFeature(
-            f"{where}: sub-workflow jobs (type {kind!r}) are not supported yet", source=source
-        )
     if kind != "job":
         raise FormatError(f"{where}: unknown job type {kind!r}", source=source)
     if not isinstance(job_id, str | int) or isinstance(job_id, bool) or job_id == "":
@@ -591,7 +651,8 @@ def to_dict(workflow: Workflow) -> dict[str, Any]:
         if catalog is not None:
             doc[key] = _catalog_dict(key, catalog)
     doc["jobs"] = [_job_dict(job) for job in workflow.jobs]
-    deps = _dependency_runs(workflow.dependencies)
+    doc["jobs"] += [_subworkflow_dict(sub) for sub in workflow.subworkflows]
+    deps = _dependency_runs(workflow.dependencies + workflow.subworkflow_edges)
     if deps:
         doc["jobDependencies"] = deps
     return doc
@@ -617,6 +678,19 @@ def _job_dict(job: Job) -> dict[str, Any]:
     out["uses"] = [_use_dict(u) for u in job.uses]
     if job.profiles:
         out["profiles"] = {Namespace(ns).value: dict(values) for ns, values in job.profiles.items()}
+    return out
+
+
+def _subworkflow_dict(sub: SubWorkflow) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": SubWorkflowKind(sub.kind).value, "file": sub.file, "id": sub.id}
+    if sub.node_label is not None:
+        out["nodeLabel"] = sub.node_label
+    out["arguments"] = list(sub.arguments)
+    # the file itself first, as Pegasus's API writes it
+    own = {"lfn": sub.file, "type": "input", "forPlanning": True}
+    out["uses"] = [own, *(_use_dict(u) for u in sub.uses)]
+    if sub.profiles:
+        out["profiles"] = {Namespace(ns).value: dict(values) for ns, values in sub.profiles.items()}
     return out
 
 

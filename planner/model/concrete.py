@@ -109,6 +109,27 @@ class Node(Frozen):
     reasons: tuple[str, ...] = ()  # human-readable "why" lines for ``wfplan explain``
 
 
+class SubWorkflowNode(Frozen):
+    """A sub-workflow job as a DAGMan ``SUBDAG EXTERNAL`` node (issue 17).
+
+    ``kind`` is ``pegasusWorkflow`` (planned by the node's PRE script into the sub-directory
+    ``job`` of the submit dir, with ``arguments`` for ``wfplan plan``) or ``condorWorkflow``
+    (``url`` is the ready ``.dag``). ``outputs`` are the LFNs it stages out to the parent's
+    output site.
+    """
+
+    name: str
+    job: str
+    kind: str
+    file: str
+    url: str
+    arguments: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    level: int = 1
+    retry: int = 1
+    reasons: tuple[str, ...] = ()
+
+
 class Pruned(Frozen):
     job: str
     reason: str
@@ -127,3 +148,7 @@ class ConcreteWorkflow(Frozen):
     # execution site -> how its jobs reach it (pegasus.style); a site not listed is the
     # local pool's vanilla universe (Pegasus's condor style)
     site_styles: dict[str, SiteStyle] = Field(default_factory=dict)
+    # sub-workflow nodes, and the edges with one of them at either end (kept apart so
+    # that everything written for ordinary nodes is unchanged)
+    subworkflows: tuple[SubWorkflowNode, ...] = ()
+    subworkflow_edges: tuple[tuple[str, str], ...] = ()

@@ -127,12 +127,48 @@ class Job(Frozen):
         return tuple(u for u in self.uses if u.link in WRITE_LINKS)
 
 
+class SubWorkflowKind(str, Enum):
+    """Pegasus's job types for a workflow run as one job of its parent."""
+
+    PEGASUS = "pegasusWorkflow"  # an abstract workflow, planned when the job is ready
+    CONDOR = "condorWorkflow"  # a ready DAGMan file, run as given
+
+
+class SubWorkflow(Frozen):
+    """A job that runs a whole workflow (a DAGMan ``SUBDAG EXTERNAL`` node).
+
+    ``file`` is the LFN of the workflow (or ``.dag``) file, found through the replica
+    catalog like any input; the parent never reads it. ``arguments`` are the pegasus-plan
+    arguments the sub-workflow is planned with; ``uses`` are the files it reads and writes
+    besides its own file (its outputs reach the parent's output site).
+    """
+
+    id: str
+    kind: SubWorkflowKind
+    file: str
+    arguments: tuple[str, ...] = ()
+    uses: tuple[Use, ...] = ()
+    profiles: Profiles = Field(default_factory=dict)
+    node_label: str | None = None
+
+    @property
+    def inputs(self) -> tuple[Use, ...]:
+        return tuple(u for u in self.uses if u.link in READ_LINKS)
+
+    @property
+    def outputs(self) -> tuple[Use, ...]:
+        return tuple(u for u in self.uses if u.link in WRITE_LINKS)
+
+
 class Workflow(Frozen):
     """An abstract workflow, as read from a file or built with the Python API.
 
     ``dependencies`` holds the explicit (parent, child) edges; edges implied by files
     (producer -> consumer) are derived by ``planner.model.graph``. ``source`` is the file
     the workflow came from, for error messages.
+
+    Sub-workflow jobs are kept apart from ``jobs`` (the passes plan ordinary jobs only);
+    ``subworkflow_edges`` holds the explicit edges with a sub-workflow at either end.
     """
 
     name: str
@@ -143,6 +179,8 @@ class Workflow(Frozen):
     site_catalog: SiteCatalog | None = None
     metadata: dict[str, str] = Field(default_factory=dict)
     source: str | None = None
+    subworkflows: tuple[SubWorkflow, ...] = ()
+    subworkflow_edges: tuple[tuple[str, str], ...] = ()
 
     @cached_property
     def job_by_id(self) -> dict[str, Job]:

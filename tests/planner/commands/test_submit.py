@@ -233,3 +233,23 @@ def _wait_for_exec(pid: int) -> None:
     deadline = time.monotonic() + 10
     while not live_dagman(pid) and time.monotonic() < deadline:
         time.sleep(0.01)
+
+
+def test_what_wfplan_run_finished_is_handed_to_dagman_at_every_level(
+    pool: list[Any], tmp_path: Path, capsys
+) -> None:
+    """A sub-DAG's journal becomes its own rescue file: DAGMan applies it when it runs
+    the sub-DAG, and skips what 'wfplan run' finished there."""
+    top = tmp_path / "top"
+    inner = top / "inner"
+    inner.mkdir(parents=True)
+    (inner / "a.sub").write_text("executable = /bin/true\nqueue\n")
+    (inner / "inner.dag").write_text("JOB a a.sub\nJOB b a.sub\nPARENT a CHILD b\n")
+    (top / "top.dag").write_text(f"SUBDAG EXTERNAL s {inner / 'inner.dag'} DIR {inner}\n")
+    assert main(["run", str(inner / "inner.dag"), "--progress", "never"]) == 0
+    for leftover in inner.glob("inner.dag.rescue*"):
+        leftover.unlink()  # as after a kill -9: the journal alone knows
+    capsys.readouterr()
+    assert main(["submit", str(top)]) == 0
+    assert (inner / "inner.dag.rescue001").read_text().splitlines()[-2:] == ["DONE a", "DONE b"]
+    assert "wrote inner/inner.dag.rescue001" in capsys.readouterr().out

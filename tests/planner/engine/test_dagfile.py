@@ -70,10 +70,24 @@ def test_errors_name_file_and_line(text, pattern):
         parse_dag_text(text, "w.dag")
 
 
-@pytest.mark.parametrize("keyword", ["SUBDAG EXTERNAL S s.dag", "SPLICE S s.dag"])
-def test_subdag_and_splice_are_not_supported(keyword):
+@pytest.mark.parametrize("keyword", ["SPLICE S s.dag", "SUBDAG INTERNAL S s.dag"])
+def test_splice_is_not_supported(keyword):
     with pytest.raises(UnsupportedFeature, match="not supported"):
         parse_dag_text(keyword + "\n", "w.dag")
+
+
+def test_subdag_external_is_a_node_with_its_dag_file_and_dir():
+    dag = parse_dag_text(
+        "JOB A a.sub\nsubdag external S /abs/s/s.dag DIR /abs/s\nRETRY S 2\n"
+        "SCRIPT PRE S /bin/plan x\nPARENT A CHILD S\nSUBDAG EXTERNAL T t.dag DONE\n",
+        "w.dag",
+    )
+    s, t = dag.nodes["S"], dag.nodes["T"]
+    assert (s.subdag, s.submit_file, s.directory, s.retry) == (True, "/abs/s/s.dag", "/abs/s", 2)
+    assert s.pre is not None and s.parents == ["A"]
+    assert (t.subdag, t.done, dag.nodes["A"].subdag) == (True, True, False)
+    with pytest.raises(EngineError, match="SUBDAG EXTERNAL needs a node name"):
+        parse_dag_text("SUBDAG EXTERNAL S\n", "w.dag")
 
 
 def test_missing_file_is_one_clear_error(tmp_path: Path):

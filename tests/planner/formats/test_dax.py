@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from planner.errors import FormatError, UnknownProfileNamespace, UnsupportedFeature
+from planner.errors import FormatError, UnknownProfileNamespace
 from planner.formats import dax
 from planner.model.base import Namespace
 from planner.model.workflow import LinkType, Use
@@ -119,9 +119,28 @@ def test_unknown_profile_namespace_in_dax() -> None:
         dax.loads(text, "bad.xml")
 
 
-def test_sub_workflows_are_refused() -> None:
-    with pytest.raises(UnsupportedFeature, match="'SUB'"):
-        dax.loads("<adag><dax id='SUB' file='x.dax'/></adag>", "bad.xml")
+def test_dax_and_dag_elements_are_sub_workflows() -> None:
+    from planner.model.workflow import SubWorkflowKind
+
+    wf = dax.loads(
+        "<adag name='top'><job id='A' name='t'><uses name='a' link='output'/></job>"
+        "<dax id='SUB' file='x.dax'><argument>--sites condorpool --force</argument>"
+        "<uses name='a' link='input'/><uses name='b' link='output'/></dax>"
+        "<dag id='D' file='y.dag'/>"
+        "<child ref='SUB'><parent ref='A'/></child><child ref='D'><parent ref='SUB'/></child>"
+        "</adag>",
+        "top.xml",
+    )
+    sub, dag = wf.subworkflows
+    assert (sub.kind, sub.file, sub.arguments) == (
+        SubWorkflowKind.PEGASUS,
+        "x.dax",
+        ("--sites", "condorpool", "--force"),
+    )
+    assert [u.lfn for u in sub.inputs] == ["a"] and [u.lfn for u in sub.outputs] == ["b"]
+    assert (dag.kind, dag.file) == (SubWorkflowKind.CONDOR, "y.dag")
+    assert sorted(wf.subworkflow_edges) == [("A", "SUB"), ("SUB", "D")]
+    assert wf.dependencies == ()
 
 
 @pytest.mark.parametrize(

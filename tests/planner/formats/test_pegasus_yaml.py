@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from catalogs.yamlio import parser_name
-from planner.errors import FormatError, UnknownProfileNamespace, UnsupportedFeature
+from planner.errors import FormatError, UnknownProfileNamespace
 from planner.formats import load_workflow, pegasus_yaml
 from planner.model.base import Namespace
 from planner.model.workflow import Job, LinkType, Use, Workflow
@@ -116,9 +116,52 @@ def test_bad_documents_name_the_offender(text: str, message: str) -> None:
     assert str(err.value).startswith("wf.yml: ")
 
 
-def test_sub_workflows_are_refused_naming_the_job() -> None:
-    text = 'pegasus: "5.0"\nname: w\njobs: [{type: pegasusWorkflow, id: SUB1, file: x.yml}]\n'
-    with pytest.raises(UnsupportedFeature, match=r"job 1 \(id 'SUB1'\).*pegasusWorkflow"):
+SUBS = """\
+pegasus: "5.0"
+name: top
+jobs:
+  - {type: job, id: A, name: t, uses: [{lfn: a.txt, type: output}]}
+  - type: pegasusWorkflow
+    id: SUB1
+    file: inner.yml
+    arguments: [--sites, condorpool, -Dpegasus.x=1, --force]
+    uses:
+      - {lfn: inner.yml, type: input, forPlanning: true}
+      - {lfn: a.txt, type: input}
+      - {lfn: b.txt, type: output, stageOut: true}
+  - {type: condorWorkflow, id: DAG1, file: ready.dag}
+jobDependencies:
+  - {id: SUB1, children: [DAG1]}
+"""
+
+
+def test_sub_workflow_jobs_are_read_without_reading_their_files() -> None:
+    from planner.model.workflow import SubWorkflowKind
+
+    wf = pegasus_yaml.loads(SUBS, "top.yml")  # inner.yml and ready.dag do not exist
+    assert [job.id for job in wf.jobs] == ["A"]
+    sub, dag = wf.subworkflows
+    assert (sub.id, sub.kind, sub.file) == ("SUB1", SubWorkflowKind.PEGASUS, "inner.yml")
+    assert sub.arguments == ("--sites", "condorpool", "-Dpegasus.x=1", "--force")
+    assert [(u.lfn, u.link) for u in sub.uses] == [
+        ("a.txt", LinkType.INPUT),
+        ("b.txt", LinkType.OUTPUT),
+    ]
+    assert (dag.kind, dag.file, dag.uses) == (SubWorkflowKind.CONDOR, "ready.dag", ())
+    assert wf.subworkflow_edges == (("SUB1", "DAG1"),)
+    assert wf.dependencies == ()
+
+
+def test_sub_workflow_jobs_round_trip_through_the_writer() -> None:
+    wf = pegasus_yaml.loads(SUBS, "top.yml")
+    again = pegasus_yaml.loads(pegasus_yaml.dumps(wf), "top.yml")
+    assert again.subworkflows == wf.subworkflows
+    assert again.subworkflow_edges == wf.subworkflow_edges
+
+
+def test_sub_workflow_job_without_a_file_is_named() -> None:
+    text = 'pegasus: "5.0"\nname: w\njobs: [{type: pegasusWorkflow, id: SUB1}]\n'
+    with pytest.raises(FormatError, match=r"job 1 \(id 'SUB1'\).*needs a 'file'"):
         pegasus_yaml.loads(text, "wf.yml")
 
 
