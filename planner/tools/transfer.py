@@ -32,7 +32,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from planner.tools.deadlines import BadLimit, HttpLimits, limits_from
-from planner.tools.integrity import IntegrityError, expected_sha256
+from planner.tools.integrity import IntegrityError, expected_sha256, sha256_of
 from planner.tools.manifest import (
     MANIFEST_USAGE,
     is_manifest_args,
@@ -280,7 +280,7 @@ def upload(
         path = url_to_path(src, cwd)
         if not path.is_file():
             raise TransferFailed(f"{src}: no such file")
-        found = _sha256_of(path) if want else None
+        found = sha256_of(path) if want else None
         _check(found, sha256, src)
         http_request("PUT", dst, path, limits=limits)
         return found
@@ -323,14 +323,14 @@ def fetch(
                 if path.resolve() == dst.resolve():
                     return None
                 if want:
-                    digest = _sha256_of(path)
+                    digest = sha256_of(path)
                     _check(digest, sha256, src)
                 tmp.unlink(missing_ok=True)
                 os.symlink(path, tmp)
             else:
                 if dst.exists() and path.resolve() == dst.resolve():
                     if want:
-                        digest = _sha256_of(path)
+                        digest = sha256_of(path)
                         _check(digest, sha256, src)
                     return digest
                 digest = _copy_file(path, tmp, want)
@@ -345,14 +345,6 @@ def fetch(
     finally:
         if tmp.exists() or tmp.is_symlink():
             tmp.unlink()
-
-
-def _sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(CHUNK), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def run_transfers(
