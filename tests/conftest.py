@@ -6,9 +6,17 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 # The htcondor bindings warn without a configuration; tests need none.
 os.environ.setdefault("CONDOR_CONFIG", "/dev/null")
+
+# CI (CI=true) draws the same examples every run, so a red run is one anyone can repeat and
+# a landing never hangs on a lucky draw; a developer's runs keep drawing new ones and
+# hypothesis's database replays what they found.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI") == "true":
+    settings.load_profile("ci")
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

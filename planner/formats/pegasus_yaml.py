@@ -755,7 +755,10 @@ def _json_line(value: object) -> str:
     """``value`` as one line of JSON that is also valid YAML: characters YAML does not
     allow raw (and NEL) are escaped; JSON syntax itself is ASCII, so only strings change."""
     text = json.dumps(value, ensure_ascii=False)
-    return _NON_PRINTABLE.sub(_escape_char, text) if not text.isascii() else text
+    # DEL (\x7f) is ASCII yet not allowed raw, so the ASCII shortcut looks for it too
+    if text.isascii() and "\x7f" not in text:
+        return text
+    return _NON_PRINTABLE.sub(_escape_char, text)
 
 
 def _escape_char(match: re.Match[str]) -> str:

@@ -361,3 +361,13 @@ def test_an_edited_json_lines_file_falls_back_to_yaml(edit: Any) -> None:
         lambda: pegasus_yaml.from_dict(load_yaml(text, "d.yml", error=FormatError), "d.yml")
     )
     assert outcome(lambda: pegasus_yaml.loads(text, "d.yml")) == as_yaml
+
+
+def test_a_del_character_is_escaped_in_the_json_lines() -> None:
+    # DEL is ASCII but not a character YAML allows raw: PyYAML (Pegasus's reader) refused
+    # the file (found by the property test above)
+    import yaml
+
+    line = pegasus_yaml._json_line({"arguments": ["a\x7fb"]})
+    assert "\x7f" not in line
+    assert yaml.safe_load(line) == {"arguments": ["a\x7fb"]}

@@ -196,7 +196,7 @@ def test_sparse_solve_equals_a_dense_solve(mosaic: tuple[list[Image], list[Overl
     want = _dense_reference(images, fits)
     assert set(got) == set(want)
     errors = plane_errors(images, got, want)
-    assert max(errors.values(), default=0.0) < 1e-5  # DN, on levels up to 200 DN
+    assert max(errors.values(), default=0.0) < 1e-4  # DN, on levels up to 200 DN
     # The gauge: every group of overlapping images has zero-mean corrections, so the
     # common plane plane_errors removes is itself (numerically) zero.
     for k in range(3):
@@ -214,7 +214,7 @@ def test_conjugate_gradients_agree_with_the_direct_solve(
     direct = solve_corrections(images, fits)
     with mock.patch.object(_System, "solve_direct", lambda self: None):
         iterative = solve_corrections(images, fits)
-    assert max(plane_errors(images, iterative, direct).values(), default=0.0) < 1e-5
+    assert max(plane_errors(images, iterative, direct).values(), default=0.0) < 1e-4
 
 
 def test_a_degenerate_overlap_falls_back_and_stays_finite() -> None:
