@@ -188,6 +188,17 @@ def from_dict(doc: object, source: str | None = None) -> Workflow:
     )
 
 
+def _check_id_and_keys(
+    raw: Mapping[str, Any], job_id: object, allowed: frozenset[str], where: str, source: str | None
+) -> None:
+    """A job entry has an id (a non-empty string or a number) and no key but ``allowed``."""
+    if not isinstance(job_id, str | int) or isinstance(job_id, bool) or job_id == "":
+        raise FormatError(f"{where}: job has no id", source=source)
+    if not raw.keys() <= allowed:
+        unknown = sorted(map(str, raw.keys() - allowed))
+        raise FormatError(f"{where}: unknown key(s) {unknown}", source=source)
+
+
 def _subworkflow(
     index: int, raw: dict[str, Any], defaults: dict[Namespace, dict[str, str]], source: str | None
 ) -> SubWorkflow:
@@ -195,11 +206,7 @@ def _subworkflow(
     (Pegasus's API marks it ``forPlanning``); it is kept as ``file``, not as a use."""
     job_id = raw.get("id")
     where = job_where(index, job_id)
-    if not isinstance(job_id, str | int) or isinstance(job_id, bool) or job_id == "":
-        raise FormatError(f"{where}: job has no id", source=source)
-    if not raw.keys() <= _SUB_KEYS:
-        unknown = sorted(map(str, raw.keys() - _SUB_KEYS))
-        raise FormatError(f"{where}: unknown key(s) {unknown}", source=source)
+    _check_id_and_keys(raw, job_id, _SUB_KEYS, where, source)
     file = raw.get("file")
     if not isinstance(file, str) or not file:
         raise FormatError(f"{where}: a {raw['type']} job needs a 'file'", source=source)
@@ -412,11 +419,7 @@ def _job(
     kind = raw.get("type", "job")
     if kind != "job":
         raise FormatError(f"{where}: unknown job type {kind!r}", source=source)
-    if not isinstance(job_id, str | int) or isinstance(job_id, bool) or job_id == "":
-        raise FormatError(f"{where}: job has no id", source=source)
-    if not raw.keys() <= _JOB_KEYS:
-        unknown = sorted(map(str, raw.keys() - _JOB_KEYS))
-        raise FormatError(f"{where}: unknown key(s) {unknown}", source=source)
+    _check_id_and_keys(raw, job_id, _JOB_KEYS, where, source)
     name = raw.get("name")
     if not isinstance(name, str) or not name:
         raise FormatError(f"{where}: job has no transformation 'name'", source=source)
