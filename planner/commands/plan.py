@@ -256,7 +256,9 @@ def summarize(cw: ConcreteWorkflow, size_of: SizeOf = _declared) -> list[str]:
     size = 0
     unknown = 0
     # integrity's checksum records (<node>.meta) are wfplan's own files, not the workflow's
-    records = {f"{node.name}.meta" for node in cw.nodes}
+    from planner.model.concrete import record_name
+
+    records = {record_name(node.name) for node in cw.nodes}
     for node in cw.nodes:
         site = node.staging_site if node.site == "local" and node.staging_site else node.site
         key = (node.kind.value, site)

@@ -27,7 +27,14 @@ from planner.emit.quoting import (
 )
 from planner.errors import EmitError
 from planner.model.base import Namespace
-from planner.model.concrete import DataConfiguration, Node, NodeKind, Task, Transfer
+from planner.model.concrete import (
+    DataConfiguration,
+    Node,
+    NodeKind,
+    Task,
+    Transfer,
+    record_name,
+)
 from sites.style import STYLE_CONDOR_KEYS, SiteStyle, Style
 
 Description = tuple[tuple[str, str], ...]
@@ -491,7 +498,7 @@ def _checks(node: Node) -> list[Transfer]:
 
 def _record_name(node: Node) -> str:
     """The checksum record a node writes in its working directory."""
-    return f"{node.name}.meta"
+    return record_name(node.name)
 
 
 def _basename(url: str) -> str:
@@ -604,7 +611,7 @@ def _condor_input(node: Node, t: Transfer) -> str:
             "needs a file:// or http(s):// URL"
         )
     entry = path if path is not None else src
-    name = entry.rstrip("/").rsplit("/", 1)[-1]
+    name = _basename(entry)
     if name != t.lfn:
         raise EmitError(
             f"node {node.name}: input {t.lfn!r} would arrive as {name!r} "

@@ -16,6 +16,15 @@ from pydantic import Field
 from planner.model.base import Frozen, Profiles
 from sites.style import SiteStyle
 
+# Integrity checking (docs/job-tools.md): each compute or cluster node writes the sha256 of
+# its outputs to a checksum record named after it, beside them on its staging site.
+RECORD_SUFFIX = ".meta"
+
+
+def record_name(node_name: str) -> str:
+    """The file name of the checksum record node ``node_name`` writes."""
+    return node_name + RECORD_SUFFIX
+
 
 class NodeKind(str, Enum):
     COMPUTE = "compute"

@@ -25,7 +25,15 @@ from typing import NamedTuple
 from catalogs.replica import PFN
 from planner.errors import PlannerError
 from planner.model.base import Namespace, profile
-from planner.model.concrete import DataConfiguration, Node, NodeKind, Task, Transfer
+from planner.model.concrete import (
+    RECORD_SUFFIX,
+    DataConfiguration,
+    Node,
+    NodeKind,
+    Task,
+    Transfer,
+    record_name,
+)
 from planner.model.graph import JobGraph
 
 # the link kinds as the model compares them (by identity: Use.is_input / is_output inline)
@@ -460,7 +468,7 @@ def stage(
     ) -> None:
         """A stage_inter of ``producer``'s checksum record to ``unit``'s staging site,
         once per (record, site), beside the files it describes."""
-        name = f"{producer}.meta"
+        name = record_name(producer)
         key = (NodeKind.STAGE_INTER, name, staging)
         readers = readers_of.get(key)
         if readers is not None:
@@ -583,7 +591,7 @@ def stage(
                 p_staging = staging_of[p_unit.name][0]
                 # made by this plan: its sha256 is the one its producer records when it
                 # runs (a replica's checksum would describe an older copy)
-                p_meta = f"{workdirs[p_staging]}/{p_unit.name}.meta" if checking else None
+                p_meta = f"{workdirs[p_staging]}/{record_name(p_unit.name)}" if checking else None
                 if p_staging != staging:
                     src = f"{workdirs[p_staging]}/{lfn}"
                     key = (NodeKind.STAGE_INTER, lfn, staging)
@@ -610,7 +618,7 @@ def stage(
                         readers_of[key] = [unit.name]
                         wait_read(resident(lfn, p_staging, src), key)
                         if p_meta is not None:  # it reads the producer's record too
-                            wait_read(resident(f"{p_unit.name}.meta", p_staging, p_meta), key)
+                            wait_read(resident(record_name(p_unit.name), p_staging, p_meta), key)
                         known = resident(lfn, staging, at)
                         wait_write(known, key)
                     else:
@@ -633,8 +641,8 @@ def stage(
                     if writer == p_unit.name and p_staging == staging:
                         here = p_meta
                     else:
-                        here = f"{base}/{writer}.meta"
-                    record = resident(f"{writer}.meta", staging, here)
+                        here = f"{base}/{record_name(writer)}"
+                    record = resident(record_name(writer), staging, here)
                     if not record.readers or record.readers[-1] != unit.name:
                         record.readers.append(unit.name)
                 if pull is None or pull.size != size or pull.meta != here:
@@ -716,7 +724,7 @@ def stage(
         # the record is a file on the staging site like the outputs (cleanup removes it)
         own_meta = own_record = None
         if checking and produced:
-            name = f"{unit.name}.meta"
+            name = record_name(unit.name)
             own_record = resident(name, staging, f"{base}/{name}")
             own_record.writer = unit.name
             own_meta = own_record.url if wbase is base else f"{wbase}/{name}"
@@ -985,15 +993,19 @@ def _refuse_record_names(graph: JobGraph, units: Sequence[Unit]) -> None:
     """A file named like a node's checksum record (``<node>.meta``) would be overwritten
     by it on the staging site. Only names ending in ``.meta`` are looked up."""
     records = [
-        lfn for files in (graph.producer, graph.consumers) for lfn in files if lfn.endswith(".meta")
+        lfn
+        for files in (graph.producer, graph.consumers)
+        for lfn in files
+        if lfn.endswith(RECORD_SUFFIX)
     ]
     if not records:
         return
     names = {unit.name for unit in units}
     for lfn in records:
-        if lfn[: -len(".meta")] in names:
+        node = lfn[: -len(RECORD_SUFFIX)]
+        if node in names:
             raise StagingError(
-                f"LFN {lfn!r} has the name of node {lfn[: -len('.meta')]}'s checksum record "
+                f"LFN {lfn!r} has the name of node {node}'s checksum record "
                 "(integrity checking writes it beside the node's outputs); rename the file "
                 "or set pegasus.integrity.checking = none"
             )
