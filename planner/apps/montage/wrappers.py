@@ -268,14 +268,19 @@ def mConcatFit_main(argv: Sequence[str] | None = None) -> int:
 # --- mBgModel ---------------------------------------------------------------------------
 
 
-def mBgModel_main(argv: Sequence[str] | None = None) -> int:
-    p = _parser("mBgModel")
-    p.add_argument("-i", dest="niter", type=int, default=10000, help="iterations")
+def _background_arguments(p: argparse.ArgumentParser) -> None:
+    """What mBgModel and mBgExact both take: the fit options and the three tables."""
     p.add_argument("-l", dest="noslope", action="store_true", help="fit levels only")
     p.add_argument("-a", dest="useall", action="store_true", help="use all fits")
     p.add_argument("images")
     p.add_argument("fits")
     p.add_argument("corrections")
+
+
+def mBgModel_main(argv: Sequence[str] | None = None) -> int:
+    p = _parser("mBgModel")
+    p.add_argument("-i", dest="niter", type=int, default=10000, help="iterations")
+    _background_arguments(p)
 
     def body(a: argparse.Namespace) -> None:
         from MontagePy.main import mBgModel
@@ -305,11 +310,7 @@ def mBgExact_main(argv: Sequence[str] | None = None) -> int:
         description="mBgModel's background model solved exactly (sparse least squares); "
         "writes corrections.tbl for mBackground -t",
     )
-    p.add_argument("-l", dest="noslope", action="store_true", help="fit levels only")
-    p.add_argument("-a", dest="useall", action="store_true", help="use all fits")
-    p.add_argument("images")
-    p.add_argument("fits")
-    p.add_argument("corrections")
+    _background_arguments(p)
 
     def body(a: argparse.Namespace) -> None:
         from planner.apps.montage import bgmodel
