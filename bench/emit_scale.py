@@ -143,10 +143,10 @@ def planned(n: int, shape: str, clustered: bool, root: Path) -> ConcreteWorkflow
             for ns, name, ver in keys
         )
     )
-    rc = ReplicaCatalog.model_construct(
+    rc = ReplicaCatalog(
         replicas=tuple(
-            Replica.model_construct(
-                lfn=lfn, pfns=(PFN.model_construct(url=f"/data/in/{lfn}", site="local"),)
+            Replica(
+                lfn=lfn, pfns=(PFN(url=f"/data/in/{lfn}", site="local"),)
             )
             for lfn in build_job_graph(wf).workflow_inputs()
         ),

@@ -22,7 +22,6 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from planner.formats._shape import make_job, make_use
 from planner.model.base import Namespace
 from planner.model.workflow import Job, LinkType, Use, Workflow
 
@@ -46,7 +45,7 @@ class _Parts:
         profiles = self._profiles.get(runtime)
         if profiles is None:
             profiles = self._profiles[runtime] = {Namespace.PEGASUS: {"runtime": f"{runtime:g}"}}
-        return make_job(
+        return Job(
             id=job_id,
             name=tx,
             arguments=("-i", *inputs, "-o", *outputs),
@@ -58,7 +57,7 @@ class _Parts:
         key = (lfn, link, size)
         use = self._uses.get(key)
         if use is None:
-            use = self._uses[key] = make_use(lfn, link, size=size)
+            use = self._uses[key] = Use(lfn, link, size=size)
         return use
 
 
@@ -76,7 +75,7 @@ def fanout_fanin(n: int, name: str | None = None) -> Workflow:
         for i in range(width)
     ]
     jobs.append(_job("merge", "merge", results, ["final.dat"], 20.0, MB))
-    return Workflow.model_construct(
+    return Workflow(
         name=name or f"fanout-{n}",
         jobs=tuple(jobs),
         dependencies=(),
@@ -121,7 +120,7 @@ def montage_shaped(n: int, name: str | None = None) -> Workflow:
     jobs.append(_job("mAdd", "mAdd", [*corr, "images.tbl"], ["mosaic.fits"], 60.0, 64 * MB))
     jobs.append(_job("mShrink", "mShrink", ["mosaic.fits"], ["small.fits"], 5.0, 4 * MB))
     jobs.append(_job("mJPEG", "mJPEG", ["small.fits"], ["mosaic.jpg"], 2.0, MB))
-    return Workflow.model_construct(
+    return Workflow(
         name=name or f"montage-{n}",
         jobs=tuple(jobs),
         dependencies=(),

@@ -26,6 +26,7 @@ import argparse
 import csv
 import io
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -139,7 +140,7 @@ def m16_workflow(nx: int, ny: int) -> Any:
     mw = build_montage(images, region, tc_sites=("grid",), header_dir=Path("/m16/wf"))
     tc = TransformationCatalog(
         transformations=tuple(
-            t.model_copy(update={"profiles": {"pegasus": {"runtime": str(RUNTIME[t.name])}}})
+            replace(t, profiles={"pegasus": {"runtime": str(RUNTIME[t.name])}})
             for t in mw.transformation_catalog.transformations
         ),
         source="m16 tc",

@@ -7,32 +7,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from functools import cached_property
-
-from pydantic import BaseModel, ConfigDict, Field
+from dataclasses import dataclass, field
 
 
-class _Frozen(BaseModel):
-    # defer_build: a model class gets its validator when first validated, not at import
-    # (most are only ever built by the fast constructors; ~45 ms off every start)
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
-
-
-class PFN(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PFN:
     """A physical file name: a URL (file://, http(s)://, or a bare path) at a site."""
 
     url: str
     site: str
 
 
-class Replica(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Replica:
     """One catalog entry. With ``regex``, ``lfn`` is a pattern and PFNs may use ``[0]``,
     ``[1]``... for the match and its groups."""
 
     lfn: str
     pfns: tuple[PFN, ...]
     sha256: str | None = None
-    metadata: dict[str, str] = Field(default_factory=dict)
+    metadata: dict[str, str] = field(default_factory=dict)
     regex: bool = False
 
 
@@ -49,26 +43,40 @@ def _substituted(pfns: tuple[PFN, ...], groups: list[str | None]) -> list[PFN]:
     return [PFN(url=_GROUP_REF.sub(group, p.url), site=p.site) for p in pfns]
 
 
-class ReplicaCatalog(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplicaCatalog:
     """An immutable replica catalog with O(1) lookup for plain entries.
 
-    ``source`` names the file(s) it came from, for error messages.
+    ``source`` names the file(s) it came from, for error messages. The lookup indexes
+    are fields built with the catalog (and anew by ``dataclasses.replace``).
     """
 
     replicas: tuple[Replica, ...] = ()
     source: str | None = None
+    _plain: dict[str, list[Replica]] = field(init=False, repr=False, compare=False)
+    _patterns: list[tuple[re.Pattern[str], Replica]] = field(init=False, repr=False, compare=False)
+    # LFN -> the first sha256 recorded for it (plain entries only). Its ``get`` is what
+    # the planner calls for every file it moves: most files have none.
+    checksums: dict[str, str] = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def _plain(self) -> dict[str, list[Replica]]:
-        index: dict[str, list[Replica]] = {}
+    def __post_init__(self) -> None:
+        plain: dict[str, list[Replica]] = {}
+        patterns: list[tuple[re.Pattern[str], Replica]] = []
+        checksums: dict[str, str] = {}
         for rep in self.replicas:
-            if not rep.regex:
-                index.setdefault(rep.lfn, []).append(rep)
-        return index
-
-    @cached_property
-    def _patterns(self) -> list[tuple[re.Pattern[str], Replica]]:
-        return [(re.compile(r.lfn), r) for r in self.replicas if r.regex]
+            if rep.regex:
+                patterns.append((re.compile(rep.lfn), rep))
+                continue
+            same = plain.get(rep.lfn)
+            if same is None:
+                plain[rep.lfn] = [rep]
+            else:
+                same.append(rep)
+            if rep.sha256 and rep.lfn not in checksums:
+                checksums[rep.lfn] = rep.sha256
+        object.__setattr__(self, "_plain", plain)
+        object.__setattr__(self, "_patterns", patterns)
+        object.__setattr__(self, "checksums", checksums)
 
     def lookup(self, lfn: str) -> tuple[PFN, ...]:
         """All PFNs for ``lfn``: plain entries first (in catalog order), then regex ones."""
@@ -101,16 +109,6 @@ class ReplicaCatalog(_Frozen):
     def sha256(self, lfn: str) -> str | None:
         """The checksum recorded for ``lfn`` (plain entries only), or None."""
         return self.checksums.get(lfn)
-
-    @cached_property
-    def checksums(self) -> dict[str, str]:
-        """LFN -> the first sha256 recorded for it (plain entries only). Its ``get`` is
-        what the planner calls for every file it moves: most files have none."""
-        found: dict[str, str] = {}
-        for rep in self.replicas:
-            if rep.sha256 and not rep.regex and rep.lfn not in found:
-                found[rep.lfn] = rep.sha256
-        return found
 
     def has(self, lfn: str) -> bool:
         return bool(self.lookup(lfn))

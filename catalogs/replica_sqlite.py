@@ -203,7 +203,7 @@ class SQLiteReplicaCatalog:
                 "SELECT pfn, site FROM replicas WHERE lfn = ? AND regex = 0 ORDER BY id", (lfn,)
             ).fetchall()
         )
-        found = tuple(PFN.model_construct(url=pfn, site=site) for pfn, site in rows)
+        found = tuple(PFN(url=pfn, site=site) for pfn, site in rows)
         patterns = self._retry(
             lambda: conn.execute("SELECT 1 FROM replicas WHERE regex = 1 LIMIT 1").fetchone()
         )

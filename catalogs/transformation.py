@@ -5,16 +5,8 @@ Loaders: ``catalogs.transformation_yaml``, ``catalogs.transformation_text``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cached_property
-
-from pydantic import BaseModel, ConfigDict, Field
-
-
-class _Frozen(BaseModel):
-    # defer_build: a model class gets its validator when first validated, not at import
-    # (most are only ever built by the fast constructors; ~45 ms off every start)
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class TransformationType(StrEnum):
@@ -27,7 +19,8 @@ class TransformationType(StrEnum):
 CatalogProfiles = dict[str, dict[str, str]]
 
 
-class TransformationSite(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransformationSite:
     """One site's copy of a transformation."""
 
     name: str
@@ -38,15 +31,16 @@ class TransformationSite(_Frozen):
     os_release: str | None = None
     os_version: str | None = None
     container: str | None = None
-    profiles: CatalogProfiles = Field(default_factory=dict)
+    profiles: CatalogProfiles = field(default_factory=dict)
 
 
-class Transformation(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Transformation:
     namespace: str | None = None
     name: str
     version: str | None = None
     sites: tuple[TransformationSite, ...] = ()
-    profiles: CatalogProfiles = Field(default_factory=dict)
+    profiles: CatalogProfiles = field(default_factory=dict)
     requires: tuple[str, ...] = ()
 
     @property
@@ -55,20 +49,24 @@ class Transformation(_Frozen):
         return f"{key}:{self.version}" if self.version else key
 
 
-class TransformationCatalog(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransformationCatalog:
+    """Transformations with their lookup indexes (fields built with the catalog)."""
+
     transformations: tuple[Transformation, ...] = ()
     source: str | None = None
+    _index: dict[tuple[str | None, str, str | None], Transformation] = field(
+        init=False, repr=False, compare=False
+    )
+    _by_name: dict[str, list[Transformation]] = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def _index(self) -> dict[tuple[str | None, str, str | None], Transformation]:
-        return {(t.namespace, t.name, t.version): t for t in self.transformations}
-
-    @cached_property
-    def _by_name(self) -> dict[str, list[Transformation]]:
-        index: dict[str, list[Transformation]] = {}
+    def __post_init__(self) -> None:
+        by_name: dict[str, list[Transformation]] = {}
         for t in self.transformations:
-            index.setdefault(t.name, []).append(t)
-        return index
+            by_name.setdefault(t.name, []).append(t)
+        index = {(t.namespace, t.name, t.version): t for t in self.transformations}
+        object.__setattr__(self, "_index", index)
+        object.__setattr__(self, "_by_name", by_name)
 
     def lookup(
         self, namespace: str | None, name: str, version: str | None

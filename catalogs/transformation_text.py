@@ -178,7 +178,7 @@ class _Parser:
                 requires.append(self.value("a required transformation"))
             else:
                 raise self.error(token, f"{where}: unknown statement {token.text!r}")
-        return Transformation.model_construct(
+        return Transformation(
             namespace=namespace,
             name=name,
             version=version,
@@ -208,7 +208,7 @@ class _Parser:
                 raise self.error(token, f"{where}: unknown statement {token.text!r}")
         if not fields.get("pfn"):
             raise CatalogFormatError(f"{where} has no pfn", source=self.source)
-        return TransformationSite.model_construct(
+        return TransformationSite(
             name=name,
             pfn=fields["pfn"],
             type=kind,
@@ -237,7 +237,7 @@ def split_name(ident: str) -> tuple[str | None, str, str | None]:
 
 def loads(text: str, source: str | None = None) -> TransformationCatalog:
     trs = _Parser(_tokenize(text, source), source).parse()
-    return TransformationCatalog.model_construct(transformations=tuple(trs), source=source)
+    return TransformationCatalog(transformations=tuple(trs), source=source)
 
 
 def load(path: str | Path) -> TransformationCatalog:

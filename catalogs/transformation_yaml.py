@@ -70,7 +70,7 @@ def from_dict(d: object, source: str | None = None) -> TransformationCatalog:
         return TransformationCatalog(source=source)
     items = as_list(entries, "transformations", source)
     trs = tuple(_transformation(i, e, source) for i, e in enumerate(items, start=1))
-    return TransformationCatalog.model_construct(transformations=trs, source=source)
+    return TransformationCatalog(transformations=trs, source=source)
 
 
 def _transformation(number: int, entry: object, source: str | None) -> Transformation:
@@ -90,7 +90,7 @@ def _transformation(number: int, entry: object, source: str | None) -> Transform
         scalar(r, f"{where}: requires", source)
         for r in as_list(e.get("requires") or [], f"{where}: requires", source)
     )
-    return Transformation.model_construct(
+    return Transformation(
         namespace=namespace,
         name=name,
         version=version,
@@ -108,7 +108,7 @@ def _site(where: str, entry: object, source: str | None) -> TransformationSite:
     kind = TransformationType.INSTALLED
     if s.get("type") is not None:
         kind = parse_type(s["type"], where, source)
-    return TransformationSite.model_construct(
+    return TransformationSite(
         name=name,
         pfn=required(s, "pfn", where, source),
         type=kind,

@@ -5,16 +5,8 @@ Loaders: ``sites.site_yaml``. Defaults for ``local``/``condorpool``: ``sites.def
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cached_property
-
-from pydantic import BaseModel, ConfigDict, Field
-
-
-class _Frozen(BaseModel):
-    # defer_build: a model class gets its validator when first validated, not at import
-    # (most are only ever built by the fast constructors; ~45 ms off every start)
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class DirectoryType(StrEnum):
@@ -30,20 +22,23 @@ class Operation(StrEnum):
     PUT = "put"
 
 
-class FileServer(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileServer:
     url: str  # e.g. file:///data/scratch or http://127.0.0.1:8000/scratch
     operation: Operation = Operation.ALL
-    profiles: dict[str, dict[str, str]] = Field(default_factory=dict)
+    profiles: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
-class Directory(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Directory:
     type: DirectoryType
     path: str
     file_servers: tuple[FileServer, ...] = ()
     shared_file_system: bool = False
 
 
-class Site(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Site:
     name: str
     arch: str | None = None
     os_type: str | None = None
@@ -52,7 +47,7 @@ class Site(_Frozen):
     directories: tuple[Directory, ...] = ()
     grids: tuple[dict[str, str], ...] = ()
     # namespace name -> key -> value, e.g. {"pegasus": {"data.configuration": "sharedfs"}}
-    profiles: dict[str, dict[str, str]] = Field(default_factory=dict)
+    profiles: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def directory(self, kind: DirectoryType) -> Directory | None:
         for d in self.directories:
@@ -64,13 +59,16 @@ class Site(_Frozen):
         return self.profiles.get(namespace, {}).get(key)
 
 
-class SiteCatalog(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SiteCatalog:
+    """Sites by name (the index is a field built with the catalog)."""
+
     sites: tuple[Site, ...] = ()
     source: str | None = None
+    _index: dict[str, Site] = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def _index(self) -> dict[str, Site]:
-        return {s.name: s for s in self.sites}
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", {s.name: s for s in self.sites})
 
     def get(self, name: str) -> Site | None:
         return self._index.get(name)

@@ -58,7 +58,7 @@ def from_dict(d: object, source: str | None = None) -> SiteCatalog:
         if site.name in seen:
             raise CatalogFormatError(f"site {site.name!r} is listed twice", source=source)
         seen.add(site.name)
-    return SiteCatalog.model_construct(sites=sites, source=source)
+    return SiteCatalog(sites=sites, source=source)
 
 
 def _site(number: int, entry: object, source: str | None) -> Site:
@@ -69,7 +69,7 @@ def _site(number: int, entry: object, source: str | None) -> Site:
     check_keys(e, _SITE_KEYS, where, source)
     dirs = as_list(e.get("directories") or [], f"{where}: directories", source)
     grids = as_list(e.get("grids") or [], f"{where}: grids", source)
-    return Site.model_construct(
+    return Site(
         name=name,
         arch=optional(e, "arch", where, source),
         os_type=optional(e, "os.type", where, source),
@@ -105,7 +105,7 @@ def _directory(where: str, entry: object, source: str | None) -> Directory:
             except ValueError:
                 raise fail(s_where, f"operation {raw_op!r} is not all, get or put", source)
         servers.append(
-            FileServer.model_construct(
+            FileServer(
                 url=required(s, "url", s_where, source),
                 operation=op,
                 profiles=profiles(s.get("profiles"), s_where, source),
@@ -114,7 +114,7 @@ def _directory(where: str, entry: object, source: str | None) -> Directory:
     shared = False
     if d.get("sharedFileSystem") is not None:
         shared = as_bool(d["sharedFileSystem"], f"{where}: sharedFileSystem", source)
-    return Directory.model_construct(
+    return Directory(
         type=kind,
         path=required(d, "path", where, source),
         file_servers=tuple(servers),

@@ -148,33 +148,15 @@ def load_catalogs(args: argparse.Namespace, workflow: Workflow | None = None) ->
     return Catalogs(replicas=replicas, transformations=transformations, sites=sites)
 
 
-def load_for_planning(
-    args: argparse.Namespace, site_root: Path, *, freeze: bool = False
-) -> tuple[Workflow, PlanCatalogs]:
+def load_for_planning(args: argparse.Namespace, site_root: Path) -> tuple[Workflow, PlanCatalogs]:
     """The workflow and the catalogs ``plan()`` takes, from the command line.
 
     The inline catalogs are merged here (after the files given), so they are removed from
     the returned workflow: ``plan()`` must not merge them twice. Sites ``local`` and
     ``condorpool`` get their defaults rooted at ``site_root``.
-
-    With ``freeze``, everything alive afterwards is moved out of the cyclic collector's
-    generations (``gc.freeze()``): the workflow and catalogs live until the command ends
-    and hold no cycles, so no later collection need rescan them (at 10^4 jobs ~10^5
-    objects, ~0.06 s a full collection; ten times that per decade of jobs). The caller
-    calls ``gc.unfreeze()`` when done, so a long-lived process (the tests) loses nothing.
     """
-    import gc
+    from dataclasses import replace
 
-    from planner.model.base import no_gc
-
-    with no_gc():
-        workflow, catalogs = _load_for_planning(args, site_root)
-        if freeze:
-            gc.freeze()
-    return workflow, catalogs
-
-
-def _load_for_planning(args: argparse.Namespace, site_root: Path) -> tuple[Workflow, PlanCatalogs]:
     from catalogs.replica import ReplicaCatalog
     from catalogs.transformation import TransformationCatalog
     from planner.plan import Catalogs as PlanCatalogs
@@ -183,10 +165,10 @@ def _load_for_planning(args: argparse.Namespace, site_root: Path) -> tuple[Workf
 
     workflow = load_workflow(args.workflow)
     loaded = load_catalogs(args, workflow)
-    workflow = workflow.model_copy(
-        update={"replica_catalog": None, "transformation_catalog": None, "site_catalog": None}
+    workflow = replace(
+        workflow, replica_catalog=None, transformation_catalog=None, site_catalog=None
     )
-    catalogs = PlanCatalogs.model_construct(
+    catalogs = PlanCatalogs(
         replicas=loaded.replicas or ReplicaCatalog(),
         transformations=loaded.transformations or TransformationCatalog(),
         sites=with_defaults(loaded.sites or SiteCatalog(), site_root),

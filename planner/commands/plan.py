@@ -8,6 +8,7 @@ prints the summary only.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import os
 import sys
@@ -99,12 +100,17 @@ def plan_into(
 
         check_submit_dir(submit_dir, replace)  # before any work: a refused --dir wastes none
     properties = read_properties(args)
-    workflow, catalogs = load_for_planning(args, submit_dir.parent, freeze=True)
+    # The one place the cyclic collector is paused: reading, planning and writing build
+    # millions of small acyclic values that live until the command ends, and each full
+    # collection would rescan them all (bench/cli_scale.py; docs/benchmarks.md).
+    collecting = gc.isenabled()
+    gc.disable()
     try:
+        workflow, catalogs = load_for_planning(args, submit_dir.parent)
         options = options_from_args(args, submit_dir, properties)
         cw = plan(workflow, catalogs, options)
         if dag_name is not None:
-            cw = cw.model_copy(update={"name": dag_name})
+            cw = dataclasses.replace(cw, name=dag_name)
         print_summary(cw, sys.stdout, size_of=known_sizes(catalogs.replicas))
         if args.dry_run:
             return 0
@@ -120,7 +126,8 @@ def plan_into(
             subworkflow_catalogs=subworkflow_catalogs(catalogs) if cw.subworkflows else {},
         )
     finally:
-        gc.unfreeze()
+        if collecting:
+            gc.enable()
     print(f"submit dir: {submit_dir}")
     return 0
 

@@ -39,7 +39,6 @@ from planner.emit.submit import (
     yield_submit_lines,
 )
 from planner.errors import EmitError
-from planner.model.base import no_gc
 from planner.model.concrete import ConcreteWorkflow, DataConfiguration
 
 EmitMode = Literal["per-node", "shared"]
@@ -347,10 +346,9 @@ def write_submit_dir(
     sys.setswitchinterval(_SWITCH_INTERVAL)
     try:
         # Emitting allocates millions of short-lived acyclic objects.
-        with no_gc():
-            _fill(tmp, cw, ctx, emit_mode, catalog_files)
-            if cw.subworkflows:
-                _fill_subworkflows(tmp, cw, ctx, subworkflow_catalogs)
+        _fill(tmp, cw, ctx, emit_mode, catalog_files)
+        if cw.subworkflows:
+            _fill_subworkflows(tmp, cw, ctx, subworkflow_catalogs)
         _move_into_place(tmp, target, force)
     except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)

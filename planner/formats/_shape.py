@@ -1,8 +1,7 @@
 """Shape checks shared by the readers: each failure is one FormatError naming the item.
 
-The readers check the shapes they rely on here and then build the frozen models with
-``model_construct`` (validating a million ``Use`` objects through pydantic would dominate
-load time), so nothing that reaches the model is unchecked.
+The readers check the shapes they rely on here and then build the model's plain values,
+so nothing that reaches the model is unchecked.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from typing import Any
 from catalogs.yamlio import as_bool as yaml_bool
 from planner.errors import FormatError, UnknownProfileNamespace
 from planner.model.base import Namespace
-from planner.model.workflow import Job, LinkType, Use
+from planner.model.workflow import LinkType
 
 NAMESPACES: dict[str, Namespace] = {ns.value: ns for ns in Namespace}
 LINKS: dict[str, LinkType] = {lt.value: lt for lt in LinkType}
@@ -82,81 +81,6 @@ def profiles_from(raw: object, where: str, source: str | None) -> dict[Namespace
                 )
             target[str(key)] = scalar_text(value)
     return out
-
-
-_JOB_FIELDS = set(Job.model_fields)
-_USE_FIELDS = set(Use.model_fields)
-_new_object = object.__new__
-_set = object.__setattr__
-
-
-def make_use(
-    lfn: str,
-    link: LinkType,
-    *,
-    stage_out: bool = True,
-    register_replica: bool = True,
-    optional: bool = False,
-    bypass: bool = False,
-    size: int | None = None,
-) -> Use:
-    """A Use from already-checked values (no pydantic validation: the caller checked).
-
-    The fields are set one by one, in declaration order, rather than as a dict of their
-    own (as ``catalogs._common.fast_constructor`` does for catalog entries): the instance
-    dicts of all uses then share one key table, ~170 bytes a use instead of ~360. A
-    10^6-job workflow holds millions."""
-    obj = _new_object(Use)
-    _set(obj, "lfn", lfn)
-    _set(obj, "link", link)
-    _set(obj, "stage_out", stage_out)
-    _set(obj, "register_replica", register_replica)
-    _set(obj, "optional", optional)
-    _set(obj, "bypass", bypass)
-    _set(obj, "size", size)
-    _set(obj, "__pydantic_fields_set__", _USE_FIELDS)
-    _set(obj, "__pydantic_extra__", None)
-    _set(obj, "__pydantic_private__", None)
-    return obj
-
-
-def make_job(
-    *,
-    id: str,
-    name: str,
-    namespace: str | None = None,
-    version: str | None = None,
-    node_label: str | None = None,
-    arguments: tuple[str, ...] = (),
-    uses: tuple[Use, ...] = (),
-    profiles: Mapping[Namespace, Mapping[str, str]] | None = None,
-    stdin: str | None = None,
-    stdout: str | None = None,
-    stderr: str | None = None,
-) -> Job:
-    """A Job from already-checked values (every field set, so equality is field-exact).
-
-    Built like :func:`make_use`, field by field, with the input and output views
-    (:attr:`Job.inputs`, :attr:`Job.outputs`) set at once after them: every job's dict
-    then holds the same keys in the same order and shares one key table (~310 bytes a job
-    with its views, instead of ~650 when they were added to a dict of its own later)."""
-    obj = _new_object(Job)
-    _set(obj, "id", id)
-    _set(obj, "name", name)
-    _set(obj, "namespace", namespace)
-    _set(obj, "version", version)
-    _set(obj, "node_label", node_label)
-    _set(obj, "arguments", arguments)
-    _set(obj, "uses", uses)
-    _set(obj, "profiles", profiles if profiles is not None else {})
-    _set(obj, "stdin", stdin)
-    _set(obj, "stdout", stdout)
-    _set(obj, "stderr", stderr)
-    _set(obj, "__pydantic_fields_set__", _JOB_FIELDS)
-    _set(obj, "__pydantic_extra__", None)
-    _set(obj, "__pydantic_private__", None)
-    obj.inputs, obj.outputs  # noqa: B018  # the views, made now, in this order
-    return obj
 
 
 def job_where(index: int, job_id: Any) -> str:

@@ -28,10 +28,8 @@ from planner.formats._shape import (
     NAMESPACES,
     as_bool,
     as_size,
-    make_job,
-    make_use,
 )
-from planner.model.base import Namespace, no_gc
+from planner.model.base import Namespace
 from planner.model.workflow import Job, LinkType, SubWorkflow, SubWorkflowKind, Use, Workflow
 
 
@@ -57,62 +55,60 @@ def _tag(element: ET.Element) -> str:
 
 
 def _parse(data: bytes, source: str | None) -> Workflow:
-    with no_gc():
-        try:
-            root = ET.fromstring(data)
-        except ET.ParseError as exc:
-            line, column = exc.position
-            reason = str(exc).split(":")[0]
-            raise FormatError(
-                f"malformed XML at line {line}, column {column + 1}: {reason}", source=source
-            ) from None
-        workflow = from_element(root, source)
-        del root  # freed before the collector is back on (see pegasus_yaml.loads)
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        line, column = exc.position
+        reason = str(exc).split(":")[0]
+        raise FormatError(
+            f"malformed XML at line {line}, column {column + 1}: {reason}", source=source
+        ) from None
+    workflow = from_element(root, source)
+    del root  # freed before the collector is back on (see pegasus_yaml.loads)
     return workflow
 
 
 def from_element(root: ET.Element, source: str | None = None) -> Workflow:
     """Build a Workflow from an already-parsed ``<adag>`` element."""
-    with no_gc():
-        if _tag(root) != "adag":
-            raise FormatError(
-                f"not a DAX: the root element is <{_tag(root)}>, not <adag>", source=source
-            )
-        name = root.get("name") or (Path(source).stem if source else "workflow")
-        jobs: list[Job] = []
-        subs: list[SubWorkflow] = []
-        edges: list[tuple[str, str]] = []
-        replicas: list[Replica] = []
-        transformations: list[Transformation] = []
-        metadata: dict[str, str] = {}
-        fast = _FastJobs().job
-        tags: dict[object, str] = {}
-        for element in root:
-            tag = tags.get(element.tag)
-            if tag is None:
-                tag = tags[element.tag] = _tag(element)
-            if tag == "job":
-                jobs.append(fast(element) or _job(len(jobs), element, source))
-            elif tag == "child":
-                edges.extend(_child(element, source))
-            elif tag in ("dag", "dax"):
-                subs.append(_subworkflow(tag, len(jobs) + len(subs), element, source))
-            elif tag == "file":
-                replica = _replica(element, source)
-                if replica is not None:
-                    replicas.append(replica)
-            elif tag == "executable":
-                transformations.append(_executable(element, source))
-            elif tag == "metadata" and element.get("key"):
-                metadata[element.get("key", "")] = (element.text or "").strip()
-            # <filename> (2.1 file list), <transformation>, <invoke>: nothing to plan from
-        if not jobs and not subs:
-            raise FormatError("workflow has no jobs", source=source)
+    if _tag(root) != "adag":
+        raise FormatError(
+            f"not a DAX: the root element is <{_tag(root)}>, not <adag>", source=source
+        )
+    name = root.get("name") or (Path(source).stem if source else "workflow")
+    jobs: list[Job] = []
+    subs: list[SubWorkflow] = []
+    edges: list[tuple[str, str]] = []
+    replicas: list[Replica] = []
+    transformations: list[Transformation] = []
+    metadata: dict[str, str] = {}
+    fast = _FastJobs().job
+    tags: dict[object, str] = {}
+    for element in root:
+        tag = tags.get(element.tag)
+        if tag is None:
+            tag = tags[element.tag] = _tag(element)
+        if tag == "job":
+            jobs.append(fast(element) or _job(len(jobs), element, source))
+        elif tag == "child":
+            edges.extend(_child(element, source))
+        elif tag in ("dag", "dax"):
+            subs.append(_subworkflow(tag, len(jobs) + len(subs), element, source))
+        elif tag == "file":
+            replica = _replica(element, source)
+            if replica is not None:
+                replicas.append(replica)
+        elif tag == "executable":
+            transformations.append(_executable(element, source))
+        elif tag == "metadata" and element.get("key"):
+            metadata[element.get("key", "")] = (element.text or "").strip()
+        # <filename> (2.1 file list), <transformation>, <invoke>: nothing to plan from
+    if not jobs and not subs:
+        raise FormatError("workflow has no jobs", source=source)
     sub_ids = {sub.id for sub in subs}
     sub_edges = tuple(e for e in edges if e[0] in sub_ids or e[1] in sub_ids)
     if sub_edges:
         edges = [e for e in edges if e[0] not in sub_ids and e[1] not in sub_ids]
-    return Workflow.model_construct(
+    return Workflow(
         name=name,
         jobs=tuple(jobs),
         dependencies=tuple(edges),
@@ -213,7 +209,7 @@ class _FastJobs:
                     profiles.setdefault(ns, {})[pkey[i + 1]] = pkey[i + 2]
         else:
             profiles = {}
-        return make_job(
+        return Job(
             id=job_id,
             name=name,
             namespace=element.get("namespace"),
@@ -253,7 +249,7 @@ def _plain_use(element: ET.Element) -> object | None:
     ):
         return None
     transfer = get("transfer")
-    return make_use(
+    return Use(
         lfn,
         link,
         stage_out=transfer is None or transfer.lower() != "false",
@@ -310,7 +306,7 @@ def _job(index: int, element: ET.Element, source: str | None) -> Job:
             if not lfn:
                 raise FormatError(f"{where}: <{tag}> has no name", source=source)
             streams[tag] = lfn
-    return make_job(
+    return Job(
         id=job_id,
         name=name,
         namespace=element.get("namespace"),
@@ -412,7 +408,7 @@ def _use(element: ET.Element, where: str, source: str | None) -> Use | None:
     size = element.get("size")
     register = element.get("register")
     optional = element.get("optional")
-    return make_use(
+    return Use(
         lfn,
         link,
         stage_out=transfer is None or transfer.lower() != "false",

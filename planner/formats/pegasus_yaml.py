@@ -28,13 +28,11 @@ from planner.formats._shape import (
     as_bool,
     as_size,
     job_where,
-    make_job,
-    make_use,
     need_str,
     profiles_from,
     scalar_text,
 )
-from planner.model.base import Namespace, merge_profiles, no_gc
+from planner.model.base import Namespace, merge_profiles
 from planner.model.workflow import (
     Job,
     LinkType,
@@ -74,12 +72,11 @@ def load(path: str | os.PathLike[str]) -> Workflow:
 
 def loads(text: str, source: str | None = None) -> Workflow:
     """Parse Pegasus 5.0 YAML text; ``source`` names it in error messages."""
-    with no_gc():
-        doc = parse(text, source)
-        workflow = from_dict(doc, source)
-        # freed here, by reference counting: alive when the collector is switched back on,
-        # the parsed document would be scanned once more (~0.02 s at 10^4 jobs)
-        del doc
+    doc = parse(text, source)
+    workflow = from_dict(doc, source)
+    # freed here, by reference counting: alive when the collector is switched back on,
+    # the parsed document would be scanned once more (~0.02 s at 10^4 jobs)
+    del doc
     return workflow
 
 
@@ -163,8 +160,7 @@ def from_dict(doc: object, source: str | None = None) -> Workflow:
         for i, raw in enumerate(raw_jobs)
         if type(raw) is dict and type(raw.get("type")) is str and raw["type"] in _SUB_KINDS
     }
-    with no_gc():
-        jobs = _jobs(raw_jobs, defaults, source, skip=subs.keys())
+    jobs = _jobs(raw_jobs, defaults, source, skip=subs.keys())
     edges = _dependencies(doc.get("jobDependencies"), source)
     sub_edges: tuple[tuple[str, str], ...] = ()
     if subs:
@@ -174,7 +170,7 @@ def from_dict(doc: object, source: str | None = None) -> Workflow:
     metadata = doc.get("metadata") or {}
     if not isinstance(metadata, Mapping):
         raise FormatError("workflow 'metadata' must be a mapping", source=source)
-    return Workflow.model_construct(
+    return Workflow(
         name=name,
         jobs=jobs,
         dependencies=edges,
@@ -347,7 +343,7 @@ class _FastJobs:
                     link = LINKS.get(kind)
                     if link is None or (size is not None and size < 0):
                         return None
-                    use = cache[key] = make_use(
+                    use = cache[key] = Use(
                         lfn,
                         link,
                         stage_out=u.get("stageOut", True),
@@ -368,7 +364,7 @@ class _FastJobs:
             if found is None:
                 return None
             profiles = found
-        return make_job(
+        return Job(
             id=job_id,
             name=name,
             namespace=namespace,
@@ -432,7 +428,7 @@ def _job(
     profiles = profiles_from(raw.get("profiles"), where, source)
     if defaults:
         profiles = merge_profiles(defaults, profiles)
-    return make_job(
+    return Job(
         id=str(job_id),
         name=name,
         namespace=_opt_str(raw, "namespace", where, source),
@@ -472,7 +468,7 @@ def _use(raw: object, job_where: str, k: int, source: str | None) -> Use:
     ):  # the common cases: nothing to convert
         keys = raw.keys()
         if keys <= _PLAIN_USE_KEYS:
-            return make_use(lfn, link, size=size)
+            return Use(lfn, link, size=size)
         if keys <= _FLAG_USE_KEYS:
             stage_out = raw.get("stageOut", True)
             register = raw.get("registerReplica", True)
@@ -484,7 +480,7 @@ def _use(raw: object, job_where: str, k: int, source: str | None) -> Use:
                 and type(optional) is bool
                 and type(bypass) is bool
             ):
-                return make_use(
+                return Use(
                     lfn,
                     link,
                     stage_out=stage_out,
@@ -530,7 +526,7 @@ def _use_slow(raw: dict[str, Any], where: str, source: str | None) -> Use:
         optional = _flag(raw, "optional", False, where, source)
     if type(bypass) is not bool:
         bypass = _flag(raw, "bypass", False, where, source)
-    return make_use(
+    return Use(
         lfn=lfn if type(lfn) is str else scalar_text(lfn),
         link=link,
         stage_out=stage_out,

@@ -19,8 +19,8 @@ from typing import Any
 
 from catalogs.jsonio import JSONTooDeep, loads_json
 from planner.errors import FormatError
-from planner.formats._shape import as_size, job_where, make_job, make_use, need_str
-from planner.model.base import Namespace, no_gc
+from planner.formats._shape import as_size, job_where, need_str
+from planner.model.base import Namespace
 from planner.model.workflow import Job, LinkType, Use, Workflow
 
 
@@ -35,18 +35,17 @@ def load(path: str | os.PathLike[str]) -> Workflow:
 
 def loads(text: str, source: str | None = None) -> Workflow:
     """Parse WfFormat JSON text; ``source`` names it in error messages."""
-    with no_gc():
-        try:
-            doc = loads_json(text)
-        except json.JSONDecodeError as exc:
-            raise FormatError(
-                f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
-                source=source,
-            ) from None
-        except JSONTooDeep as exc:
-            raise FormatError(str(exc), source=source) from None
-        workflow = from_dict(doc, source)
-        del doc  # freed before the collector is back on (see pegasus_yaml.loads)
+    try:
+        doc = loads_json(text)
+    except json.JSONDecodeError as exc:
+        raise FormatError(
+            f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
+            source=source,
+        ) from None
+    except JSONTooDeep as exc:
+        raise FormatError(str(exc), source=source) from None
+    workflow = from_dict(doc, source)
+    del doc  # freed before the collector is back on (see pegasus_yaml.loads)
     return workflow
 
 
@@ -117,7 +116,7 @@ def from_dict(doc: object, source: str | None = None) -> Workflow:
         raise FormatError("workflow has no compute tasks", source=source)
     if added:
         edges = _splice(edges, added)
-    return Workflow.model_construct(
+    return Workflow(
         name=name,
         jobs=jobs,
         dependencies=tuple(edges),
@@ -303,7 +302,7 @@ class _FastTasks:
             profiles = found
         else:
             return None
-        job = make_job(
+        job = Job(
             id=task_id, name=program, arguments=arguments, uses=tuple(uses), profiles=profiles
         )
         return job, parents, children
@@ -331,7 +330,7 @@ def _task_15(
     for key, link in (("inputFiles", LinkType.INPUT), ("outputFiles", LinkType.OUTPUT)):
         for lfn in _refs(task, key, where, source):
             uses.append(_use(lfn, link, sizes.get(lfn)))
-    job = make_job(
+    job = Job(
         id=str(task_id),
         name=program,
         arguments=args,
@@ -371,7 +370,7 @@ def _task_old(index: int, task: object, source: str | None) -> tuple[Job, list[s
                 None if size is None else as_size(size, f"{where}: files[{k}]", source),
             )
         )
-    job = make_job(
+    job = Job(
         id=str(task_id),
         name=program,
         arguments=args,
@@ -382,4 +381,4 @@ def _task_old(index: int, task: object, source: str | None) -> tuple[Job, list[s
 
 
 def _use(lfn: str, link: LinkType, size: int | None) -> Use:
-    return make_use(lfn, link, size=size)
+    return Use(lfn, link, size=size)

@@ -1,21 +1,9 @@
-"""Shared pieces of the models: the frozen base class, profile namespaces and profiles."""
+"""Shared pieces of the plan's values: profile namespaces and profiles."""
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from enum import Enum
-
-from pydantic import BaseModel, ConfigDict
-
-
-class Frozen(BaseModel):
-    """Base for every value object: immutable, no unknown fields."""
-
-    # defer_build: a model class gets its validator when first validated, not at import
-    # (most are only ever built by the fast constructors; ~45 ms off every start)
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class Namespace(str, Enum):
@@ -52,20 +40,3 @@ def merge_profiles(*layers: Profiles) -> dict[Namespace, dict[str, str]]:
         for ns, values in layer.items():
             merged.setdefault(ns, {}).update(values)
     return merged
-
-
-@contextmanager
-def no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building large acyclic structures.
-
-    Readers and passes allocate millions of small objects and no cycles; each full
-    collection rescans them all (it doubled to tripled load and planning times at 10^5
-    jobs). The previous state is restored on exit.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()

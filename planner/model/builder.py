@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from catalogs.replica import ReplicaCatalog
 from catalogs.transformation import TransformationCatalog
@@ -60,6 +61,12 @@ def _namespaces(profiles: ProfileSpec | None, job_id: str) -> dict[Namespace, di
     return out
 
 
+@cache
+def _job_checker() -> TypeAdapter[Job]:
+    """Built on first use (a few milliseconds), not at import."""
+    return TypeAdapter(Job)
+
+
 class WorkflowBuilder:
     """Collects jobs and dependencies; :meth:`build` returns the frozen Workflow."""
 
@@ -91,40 +98,43 @@ class WorkflowBuilder:
         """Add one job; returns its id. ``stage_out``/``register_replica`` apply to the
         outputs given as names or Files (a ``Use`` keeps its own flags)."""
         job_id = id if id is not None else f"ID{len(self._jobs) + 1:07d}"
+        uses: list[Use | dict[str, object]] = []
+        for files, link in (
+            (inputs, LinkType.INPUT),
+            (outputs, LinkType.OUTPUT),
+            (inouts, LinkType.INOUT),
+        ):
+            for f in files:
+                if isinstance(f, Use):
+                    uses.append(f)
+                    continue
+                lfn, size = (f.lfn, f.size) if isinstance(f, File) else (f, None)
+                uses.append(
+                    {
+                        "lfn": lfn,
+                        "link": link,
+                        "size": size,
+                        "stage_out": stage_out,
+                        "register_replica": register_replica,
+                    }
+                )
+        fields = {
+            "id": job_id,
+            "name": transformation,
+            "namespace": namespace,
+            "version": version,
+            "node_label": node_label,
+            "arguments": tuple(a.lfn if isinstance(a, File) else a for a in args),
+            "uses": uses,
+            "profiles": _namespaces(profiles, job_id),
+            "stdin": stdin,
+            "stdout": stdout,
+            "stderr": stderr,
+        }
         try:
-            uses: list[Use] = []
-            for files, link in (
-                (inputs, LinkType.INPUT),
-                (outputs, LinkType.OUTPUT),
-                (inouts, LinkType.INOUT),
-            ):
-                for f in files:
-                    if isinstance(f, Use):
-                        uses.append(f)
-                        continue
-                    lfn, size = (f.lfn, f.size) if isinstance(f, File) else (f, None)
-                    uses.append(
-                        Use(
-                            lfn=lfn,
-                            link=link,
-                            size=size,
-                            stage_out=stage_out,
-                            register_replica=register_replica,
-                        )
-                    )
-            job = Job(
-                id=job_id,
-                name=transformation,
-                namespace=namespace,
-                version=version,
-                node_label=node_label,
-                arguments=tuple(a.lfn if isinstance(a, File) else a for a in args),
-                uses=tuple(uses),
-                profiles=_namespaces(profiles, job_id),
-                stdin=stdin,
-                stdout=stdout,
-                stderr=stderr,
-            )
+            # The builder is where user code hands values in: pydantic checks them here
+            # (the readers check their files by hand) and names the field at fault.
+            job = _job_checker().validate_python(fields)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])

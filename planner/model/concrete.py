@@ -8,12 +8,11 @@ directory".
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, NamedTuple
 
-from pydantic import Field
-
-from planner.model.base import Frozen, Profiles
+from planner.model.base import Profiles
 from sites.style import SiteStyle
 
 # Integrity checking (docs/job-tools.md): each compute or cluster node writes the sha256 of
@@ -91,7 +90,8 @@ class Task(NamedTuple):
     runtime: float | None = None  # seconds, from pegasus.runtime or the source trace
 
 
-class Node(Frozen):
+@dataclass(frozen=True, slots=True)
+class Node:
     """One DAG node. Compute and cluster nodes carry ``tasks``; the others ``files``.
 
     ``inputs``/``outputs`` (compute/cluster) say how each file reaches the job's working
@@ -114,11 +114,12 @@ class Node(Frozen):
     working_dir: str | None = None  # absolute path where the job runs (initialdir)
     data_configuration: DataConfiguration | None = None
     staging_site: str | None = None
-    profiles: Profiles = Field(default_factory=dict)  # merged: condor, dagman, env, pegasus
+    profiles: Profiles = field(default_factory=dict)  # merged: condor, dagman, env, pegasus
     reasons: tuple[str, ...] = ()  # human-readable "why" lines for ``wfplan explain``
 
 
-class SubWorkflowNode(Frozen):
+@dataclass(frozen=True, slots=True)
+class SubWorkflowNode:
     """A sub-workflow job as a DAGMan ``SUBDAG EXTERNAL`` node (issue 17).
 
     ``kind`` is ``pegasusWorkflow`` (planned by the node's PRE script into the sub-directory
@@ -139,24 +140,26 @@ class SubWorkflowNode(Frozen):
     reasons: tuple[str, ...] = ()
 
 
-class Pruned(Frozen):
+@dataclass(frozen=True, slots=True)
+class Pruned:
     job: str
     reason: str
 
 
-class ConcreteWorkflow(Frozen):
+@dataclass(frozen=True, slots=True)
+class ConcreteWorkflow:
     """The planner's answer: nodes in a deterministic order and (parent, child) edges."""
 
     name: str
     nodes: tuple[Node, ...]
     edges: tuple[tuple[str, str], ...] = ()
     pruned: tuple[Pruned, ...] = ()
-    options: dict[str, Any] = Field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
     # abstract job id -> why it went to its site / which replica was chosen, for explain
-    decisions: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    decisions: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # execution site -> how its jobs reach it (pegasus.style); a site not listed is the
     # local pool's vanilla universe (Pegasus's condor style)
-    site_styles: dict[str, SiteStyle] = Field(default_factory=dict)
+    site_styles: dict[str, SiteStyle] = field(default_factory=dict)
     # sub-workflow nodes, and the edges with one of them at either end (kept apart so
     # that everything written for ordinary nodes is unchanged)
     subworkflows: tuple[SubWorkflowNode, ...] = ()

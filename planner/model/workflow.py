@@ -7,16 +7,12 @@ its path relative to the job's working directory at run time.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass, field
 from enum import Enum
-from functools import cached_property
-from typing import Any, Generic, TypeVar
-
-from pydantic import ConfigDict, Field
 
 from catalogs.replica import ReplicaCatalog
 from catalogs.transformation import TransformationCatalog
-from planner.model.base import Frozen, Profiles
+from planner.model.base import Profiles
 from sites.model import SiteCatalog
 
 
@@ -34,36 +30,13 @@ _INPUT, _OUTPUT, _INOUT, _CHECKPOINT = (
     LinkType.INOUT,
     LinkType.CHECKPOINT,
 )
-_T = TypeVar("_T")
-
-
-class _computed_once(Generic[_T]):
-    """``functools.cached_property`` without its lock (Python 3.11 takes an RLock on every
-    first access, which was a visible share of planning 10^5 jobs): the value goes into
-    the instance dict, which then shadows this non-data descriptor. Two threads racing on
-    a first access both compute the same immutable tuple, which is harmless."""
-
-    def __init__(self, fn: Callable[[Any], _T]) -> None:
-        self._fn = fn
-        self._name = fn.__name__
-        self.__doc__ = fn.__doc__
-
-    def __get__(self, obj: Any, cls: type | None = None) -> _T:
-        if obj is None:
-            return self  # type: ignore[return-value]
-        value = self._fn(obj)
-        # object.__setattr__, not ``obj.__dict__[name] = ...``: the generic path keeps an
-        # instance dict that shares its class's key table split (313 vs 377 bytes a job
-        # built by the readers' make_job, which makes the views this way)
-        object.__setattr__(obj, self._name, value)
-        return value
-
 
 READ_LINKS = frozenset({LinkType.INPUT, LinkType.INOUT})
 WRITE_LINKS = frozenset({LinkType.OUTPUT, LinkType.INOUT, LinkType.CHECKPOINT})
 
 
-class Use(Frozen):
+@dataclass(frozen=True, slots=True)
+class Use:
     """One file a job uses. Missing stage_out/register_replica mean True, as in Pegasus."""
 
     lfn: str
@@ -93,12 +66,14 @@ def transformation_key(namespace: str | None, name: str, version: str | None) ->
     return f"{key}:{version}" if version else key
 
 
-class Job(Frozen):
-    """One abstract job: an invocation of a logical transformation."""
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One abstract job: an invocation of a logical transformation.
 
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", defer_build=True, ignored_types=(_computed_once,)
-    )
+    ``inputs`` and ``outputs`` are the uses it reads and writes, in ``uses`` order: real
+    fields, filled from ``uses`` when the job is built (``dataclasses.replace`` builds them
+    anew), never passed in.
+    """
 
     id: str
     name: str  # the transformation's logical name
@@ -107,24 +82,22 @@ class Job(Frozen):
     node_label: str | None = None
     arguments: tuple[str, ...] = ()
     uses: tuple[Use, ...] = ()
-    profiles: Profiles = Field(default_factory=dict)
+    profiles: Profiles = field(default_factory=dict)
     stdin: str | None = None
     stdout: str | None = None
     stderr: str | None = None
+    inputs: tuple[Use, ...] = field(init=False, repr=False, compare=False)
+    outputs: tuple[Use, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # The one sanctioned way for a frozen dataclass to fill a field it derives.
+        uses = self.uses
+        object.__setattr__(self, "inputs", tuple(u for u in uses if u.link in READ_LINKS))
+        object.__setattr__(self, "outputs", tuple(u for u in uses if u.link in WRITE_LINKS))
 
     @property
     def transformation(self) -> str:
         return transformation_key(self.namespace, self.name, self.version)
-
-    # (the link sets, not Use.is_input/is_output: a property call per use was a visible
-    # share of the first reads at 10^5 jobs)
-    @_computed_once
-    def inputs(self) -> tuple[Use, ...]:
-        return tuple(u for u in self.uses if u.link in READ_LINKS)
-
-    @_computed_once
-    def outputs(self) -> tuple[Use, ...]:
-        return tuple(u for u in self.uses if u.link in WRITE_LINKS)
 
 
 class SubWorkflowKind(str, Enum):
@@ -134,7 +107,8 @@ class SubWorkflowKind(str, Enum):
     CONDOR = "condorWorkflow"  # a ready DAGMan file, run as given
 
 
-class SubWorkflow(Frozen):
+@dataclass(frozen=True, slots=True)
+class SubWorkflow:
     """A job that runs a whole workflow (a DAGMan ``SUBDAG EXTERNAL`` node).
 
     ``file`` is the LFN of the workflow (or ``.dag``) file, found through the replica
@@ -148,7 +122,7 @@ class SubWorkflow(Frozen):
     file: str
     arguments: tuple[str, ...] = ()
     uses: tuple[Use, ...] = ()
-    profiles: Profiles = Field(default_factory=dict)
+    profiles: Profiles = field(default_factory=dict)
     node_label: str | None = None
 
     @property
@@ -160,7 +134,8 @@ class SubWorkflow(Frozen):
         return tuple(u for u in self.uses if u.link in WRITE_LINKS)
 
 
-class Workflow(Frozen):
+@dataclass(frozen=True, slots=True)
+class Workflow:
     """An abstract workflow, as read from a file or built with the Python API.
 
     ``dependencies`` holds the explicit (parent, child) edges; edges implied by files
@@ -169,6 +144,9 @@ class Workflow(Frozen):
 
     Sub-workflow jobs are kept apart from ``jobs`` (the passes plan ordinary jobs only);
     ``subworkflow_edges`` holds the explicit edges with a sub-workflow at either end.
+
+    ``job_by_id`` indexes ``jobs`` (the first one wins if ids repeat; validation reports
+    repeats): a real field, built with the workflow and anew by ``dataclasses.replace``.
     """
 
     name: str
@@ -177,15 +155,15 @@ class Workflow(Frozen):
     replica_catalog: ReplicaCatalog | None = None
     transformation_catalog: TransformationCatalog | None = None
     site_catalog: SiteCatalog | None = None
-    metadata: dict[str, str] = Field(default_factory=dict)
+    metadata: dict[str, str] = field(default_factory=dict)
     source: str | None = None
     subworkflows: tuple[SubWorkflow, ...] = ()
     subworkflow_edges: tuple[tuple[str, str], ...] = ()
+    job_by_id: dict[str, Job] = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def job_by_id(self) -> dict[str, Job]:
-        """Jobs by id (the first one wins if ids repeat; validation reports repeats)."""
+    def __post_init__(self) -> None:
         index: dict[str, Job] = {}
+        setdefault = index.setdefault
         for job in self.jobs:
-            index.setdefault(job.id, job)
-        return index
+            setdefault(job.id, job)
+        object.__setattr__(self, "job_by_id", index)

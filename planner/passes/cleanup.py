@@ -17,7 +17,7 @@ import math
 from planner.errors import PlannerError
 from planner.model.concrete import Node, NodeKind, Transfer
 from planner.passes.cluster import safe_name
-from planner.passes.stage import Residency, StagePlan, dagman_profiles, make_node, transfer
+from planner.passes.stage import Residency, StagePlan, dagman_profiles
 
 __all__ = ["SCOPES", "cleanup"]
 
@@ -140,11 +140,11 @@ def _file(lfn: str, res: Residency, site: str, rewrite: dict[str, tuple[str, str
         prefixes = rewrite.get(site)
         if prefixes is not None and url.startswith(prefixes[0] + "/"):
             url = prefixes[1] + url[len(prefixes[0]) :]
-    return transfer(lfn, (), url, None, False, None, site)
+    return Transfer(lfn=lfn, dst=url, site=site)
 
 
 def _node(name: str, site: str, level: int, files: list[Transfer], retry: str) -> Node:
-    return make_node(
+    return Node(
         name=name,
         kind=NodeKind.CLEANUP,
         site="local",

@@ -9,9 +9,9 @@ already writes there (then the directory exists by transitivity).
 
 from __future__ import annotations
 
-from planner.model.concrete import Node, NodeKind
+from planner.model.concrete import Node, NodeKind, Transfer
 from planner.passes.cluster import safe_name
-from planner.passes.stage import StagePlan, dagman_profiles, make_node, transfer
+from planner.passes.stage import StagePlan, dagman_profiles
 
 __all__ = ["create_dirs", "writes_to"]
 
@@ -40,7 +40,7 @@ def create_dirs(plan: StagePlan, workflow: str, retry: str = "1") -> StagePlan:
     sites = sorted({s for s in target.values() if s is not None})
     names = {site: safe_name(f"create_dir_{workflow}_{i}_{site}") for i, site in enumerate(sites)}
     added = [
-        make_node(
+        Node(
             name=names[site],
             kind=NodeKind.CREATE_DIR,
             site="local",
@@ -49,7 +49,7 @@ def create_dirs(plan: StagePlan, workflow: str, retry: str = "1") -> StagePlan:
             jobs=(),
             tasks=(),
             files=(
-                transfer(
+                Transfer(
                     lfn=workflow,
                     src=(),
                     dst=plan.write_dir(site),

@@ -13,7 +13,7 @@ from collections.abc import Set
 
 from planner.model.concrete import Node, NodeKind, Transfer
 from planner.passes.cluster import safe_name
-from planner.passes.stage import StagePlan, dagman_profiles, make_node, transfer
+from planner.passes.stage import StagePlan, dagman_profiles
 
 __all__ = ["register"]
 
@@ -45,14 +45,12 @@ def register(plan: StagePlan, lfns: Set[str], output_site: str, retry: str = "1"
         if node.kind != NodeKind.STAGE_OUT:
             continue
         files = tuple(
-            transfer(
-                t.lfn,
-                (),
-                t.dst if read_url is None else read_url(t.dst),
-                t.sha256,
-                False,
-                t.size,
-                output_site,
+            Transfer(
+                lfn=t.lfn,
+                dst=t.dst if read_url is None else read_url(t.dst),
+                sha256=t.sha256,
+                size=t.size,
+                site=output_site,
                 meta=t.meta,  # a file made by this plan: its producer's checksum record
             )
             for t in node.files
@@ -63,7 +61,7 @@ def register(plan: StagePlan, lfns: Set[str], output_site: str, retry: str = "1"
         k = counters[node.level] = counters.get(node.level, -1) + 1
         name = safe_name(f"register_{output_site}_{node.level}_{k}")
         added.append(
-            make_node(
+            Node(
                 name=name,
                 kind=NodeKind.REGISTER,
                 site="local",

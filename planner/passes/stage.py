@@ -71,76 +71,6 @@ CATEGORY = {
 MAXJOBS = {"stagein": 10, "stageout": 10, "cleanup": 4, "registration": 1}
 
 
-_set = object.__setattr__
-
-
-_new_tuple = tuple.__new__
-
-
-def transfer(
-    lfn: str,
-    src: tuple[str, ...] = (),
-    dst: str = "",
-    sha256: str | None = None,
-    symlink: bool = False,
-    size: int | None = None,
-    site: str | None = None,
-    executable: bool = False,
-    optional: bool = False,
-    meta: str | None = None,
-) -> Transfer:
-    """A :class:`Transfer` built straight from its field values (plans make millions:
-    ``tuple.__new__`` skips the NamedTuple's Python-level constructor)."""
-    return _new_tuple(
-        Transfer, (lfn, dst, src, sha256, symlink, size, site, executable, optional, meta)
-    )
-
-
-_NO_PROFILES: dict[Namespace, dict[str, str]] = {}  # shared: nodes never change it
-_NODE_FIELDS = set(Node.model_fields)
-_new_node = Node.__new__
-
-
-def make_node(
-    name: str,
-    kind: NodeKind,
-    site: str,
-    level: int,
-    transformation: str | None = None,
-    jobs: tuple[str, ...] = (),
-    tasks: tuple[Task, ...] = (),
-    files: tuple[Transfer, ...] = (),
-    inputs: tuple[Transfer, ...] = (),
-    outputs: tuple[Transfer, ...] = (),
-    working_dir: str | None = None,
-    data_configuration: DataConfiguration | None = None,
-    staging_site: str | None = None,
-    profiles: Mapping[Namespace, Mapping[str, str]] | None = None,
-    reasons: tuple[str, ...] = (),
-) -> Node:
-    """A :class:`Node` built like :func:`transfer`; unspecified fields take their defaults."""
-    obj = _new_node(Node)
-    _set(obj, "name", name)
-    _set(obj, "kind", kind)
-    _set(obj, "site", site)
-    _set(obj, "level", level)
-    _set(obj, "transformation", transformation)
-    _set(obj, "jobs", jobs)
-    _set(obj, "tasks", tasks)
-    _set(obj, "files", files)
-    _set(obj, "inputs", inputs)
-    _set(obj, "outputs", outputs)
-    _set(obj, "working_dir", working_dir)
-    _set(obj, "data_configuration", data_configuration)
-    _set(obj, "staging_site", staging_site)
-    _set(obj, "profiles", _NO_PROFILES if profiles is None else profiles)
-    _set(obj, "reasons", reasons)
-    _set(obj, "__pydantic_fields_set__", _NODE_FIELDS)
-    _set(obj, "__pydantic_extra__", None)
-    _set(obj, "__pydantic_private__", None)
-    return obj
-
-
 _NO_ENV: dict[str, str] = Task._field_defaults["environment"]  # shared, read-only
 
 
@@ -438,7 +368,7 @@ def stage(
         readers declare different sizes."""
         move = res.pull
         if move is None or move.size != size or move.sha256 != digest:
-            move = transfer(
+            move = Transfer(
                 lfn=lfn, src=(res.url,), dst=lfn, sha256=digest, size=size, site=staging
             )
             if res.pull is None:
@@ -475,9 +405,10 @@ def stage(
             readers.append(unit.name)
             return
         at = f"{base}/{name}"
-        move = transfer(name, (p_meta,), at if wbase is base else f"{wbase}/{name}", site=staging)
-        requests[key] = _new_tuple(
-            _Request,
+        move = Transfer(
+            lfn=name, src=(p_meta,), dst=at if wbase is base else f"{wbase}/{name}", site=staging
+        )
+        requests[key] = _Request._make(
             (NodeKind.STAGE_INTER, staging, unit.level, p_staging == "local", move, producer),
         )
         readers_of[key] = [unit.name]
@@ -525,11 +456,10 @@ def stage(
                 known = residency[(name, staging)] = Residency(
                     url=f"{workdirs[staging]}/{name}", writer=None
                 )
-                move = transfer(
+                move = Transfer(
                     lfn=name, src=(src,), dst=f"{wbase}/{name}", site=staging, executable=True
                 )
-                requests[key] = _new_tuple(
-                    _Request,
+                requests[key] = _Request._make(
                     (NodeKind.STAGE_IN, staging, unit.level, src.startswith("file://"), move, None),
                 )
                 readers_of[key] = []
@@ -548,7 +478,7 @@ def stage(
             known = residency[(name, staging)]
             known.readers.append(unit.name)
             inputs.append(
-                transfer(lfn=name, src=(known.url,), dst=name, site=staging, executable=True)
+                Transfer(lfn=name, src=(known.url,), dst=name, site=staging, executable=True)
             )
         return run_as
 
@@ -596,7 +526,7 @@ def stage(
                     src = f"{workdirs[p_staging]}/{lfn}"
                     key = (NodeKind.STAGE_INTER, lfn, staging)
                     if key not in requests:
-                        move = transfer(
+                        move = Transfer(
                             lfn=lfn,
                             src=(src,),
                             dst=at if wbase is base else f"{wbase}/{lfn}",
@@ -604,8 +534,7 @@ def stage(
                             site=staging,
                             meta=p_meta,
                         )
-                        requests[key] = _new_tuple(
-                            _Request,
+                        requests[key] = _Request._make(
                             (
                                 NodeKind.STAGE_INTER,
                                 staging,
@@ -646,7 +575,9 @@ def stage(
                     if not record.readers or record.readers[-1] != unit.name:
                         record.readers.append(unit.name)
                 if pull is None or pull.size != size or pull.meta != here:
-                    pull = transfer(lfn, (known.url,), lfn, None, False, size, staging, meta=here)
+                    pull = Transfer(
+                        lfn=lfn, dst=lfn, src=(known.url,), size=size, site=staging, meta=here
+                    )
                     if known.pull is None:
                         known.pull = pull
                 inputs.append(pull)
@@ -666,7 +597,7 @@ def stage(
             ordered, urls = ranked
             digest = sha256(lfn)
             if (use.bypass or bypass_all) and dc != DataConfiguration.SHAREDFS:
-                inputs.append(transfer(lfn=lfn, src=urls, dst=lfn, sha256=digest, size=use.size))
+                inputs.append(Transfer(lfn=lfn, src=urls, dst=lfn, sha256=digest, size=use.size))
                 for job_id in unit.jobs:
                     notes.setdefault(job_id, []).append(
                         f"input {lfn}: bypass staging, read from {urls[0]}"
@@ -687,7 +618,7 @@ def stage(
                 key = (NodeKind.STAGE_IN, lfn, staging)
                 if key not in requests:
                     local = ordered[0].site == "local" or urls[0].startswith("file://")
-                    move = transfer(
+                    move = Transfer(
                         lfn=lfn,
                         src=urls,
                         dst=at if wbase is base else f"{wbase}/{lfn}",
@@ -696,8 +627,8 @@ def stage(
                         size=use.size,
                         site=staging,
                     )
-                    requests[key] = _new_tuple(
-                        _Request, (NodeKind.STAGE_IN, staging, unit.level, local, move, None)
+                    requests[key] = _Request._make(
+                        (NodeKind.STAGE_IN, staging, unit.level, local, move, None)
                     )
                     readers_of[key] = [unit.name]
                     wait_write(known, key)
@@ -737,8 +668,7 @@ def stage(
             at = f"{base}/{lfn}"
             size = use.size
             outputs.append(
-                _new_tuple(  # transfer(): job dir -> staging site, fields in order
-                    Transfer,
+                Transfer._make(  # Transfer(): job dir -> staging site, fields in order
                     (
                         lfn,
                         at if wbase is base else f"{wbase}/{lfn}",
@@ -761,18 +691,15 @@ def stage(
             if use.stage_out:
                 key = (_STAGE_OUT, lfn, output_site)
                 if key not in requests:
-                    move = transfer(
-                        lfn,
-                        (at,),
-                        f"{out_base[0] if out_base else out_dir()}/{lfn}",
-                        None,
-                        False,
-                        size,
-                        output_site,
+                    move = Transfer(
+                        lfn=lfn,
+                        src=(at,),
+                        dst=f"{out_base[0] if out_base else out_dir()}/{lfn}",
+                        size=size,
+                        site=output_site,
                         meta=None if own_record is None else own_record.url,
                     )
-                    requests[key] = _new_tuple(
-                        _Request,
+                    requests[key] = _Request._make(
                         (_STAGE_OUT, staging, unit.level, staging == "local", move, unit.name),
                     )
                     fixups.append((res, len(res.readers), key))  # wait_read, inline
@@ -791,8 +718,7 @@ def stage(
                 # merged profiles are shared by the jobs with the same ones (select_sites)
                 runtime = runtimes[profiles_id] = _runtime(place)
             task_list.append(
-                _new_tuple(  # a Task, fields in order
-                    Task,
+                Task._make(  # a Task, fields in order
                     (
                         j,
                         unit.transformation
@@ -825,7 +751,7 @@ def stage(
                 first.reason, (first.reason,)
             )
         nodes.append(
-            make_node(
+            Node(
                 name=unit.name,
                 kind=NodeKind.CLUSTER if unit.clustered else NodeKind.COMPUTE,
                 site=unit.site,
@@ -878,7 +804,7 @@ def stage(
                 use.lfn, pfns, options.output_site, options.replica_selector, options.properties
             )
             urls = tuple(dict.fromkeys(url_of(p) for p in ordered))
-            move = transfer(
+            move = Transfer(
                 lfn=use.lfn,
                 src=urls,
                 dst=f"{out_dir()}/{use.lfn}",
@@ -964,7 +890,7 @@ def _build_transfer_nodes(
         files.setdefault(name, []).append(req.transfer)
         meta.setdefault(name, req)
     return [
-        make_node(
+        Node(
             name=name,
             kind=meta[name].kind,
             site="local",

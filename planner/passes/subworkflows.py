@@ -17,6 +17,7 @@ locations to the replica catalog the ordinary passes see.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
 from catalogs.replica import PFN, Replica, ReplicaCatalog
 from planner.errors import CycleError, DuplicateJobId, MissingReplica, PlannerError, UnknownJob
@@ -324,7 +325,7 @@ def attach(
                 edges.add((names[sub.id], node.name))
     _check_concrete_acyclic(cw, edges, workflow.source)
     nodes = _levelled(workflow, names, urls, edges, level, retry)
-    return cw.model_copy(update={"subworkflows": nodes, "subworkflow_edges": tuple(sorted(edges))})
+    return replace(cw, subworkflows=nodes, subworkflow_edges=tuple(sorted(edges)))
 
 
 def _check_concrete_acyclic(

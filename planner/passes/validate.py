@@ -31,7 +31,7 @@ from planner.errors import (
     UnsafeArgument,
     UnsafeLFN,
 )
-from planner.model.base import Namespace, no_gc
+from planner.model.base import Namespace
 from planner.model.graph import JobGraph, build_job_graph
 from planner.model.workflow import Job, LinkType, Workflow
 from sites.defaults import CONDORPOOL, LOCAL
@@ -111,8 +111,7 @@ def find_problems(
 ) -> list[WfplanError]:
     """Every problem as its own error (empty when the workflow is fine). ``graph`` is
     ``build_job_graph(workflow)`` when the caller has it already."""
-    with no_gc():
-        return _find(workflow, replicas, transformations, graph, sites)
+    return _find(workflow, replicas, transformations, graph, sites)
 
 
 def _find(
@@ -442,7 +441,7 @@ def _unknown_sites(
         tx = tc.lookup(*key)
         if tx is None or not tx.sites:
             continue
-        if any(e.type is TransformationType.STAGEABLE for e in tx.sites):
+        if any(e.type == TransformationType.STAGEABLE for e in tx.sites):
             continue
         at = sorted({e.name for e in tx.sites})
         if defined.isdisjoint(at):

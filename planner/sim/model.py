@@ -26,13 +26,13 @@ from pathlib import Path
 from pydantic import Field, ValidationError, field_validator
 
 from catalogs.jsonio import loads_json
-from planner.model.base import Frozen
+from planner.input_model import InputModel
 from planner.sim.errors import SimulationError
 
 MIN_CYCLE = 1e-3  # seconds; shorter cycles are a typo, and overflow the cycle count
 
 
-class OverheadModel(Frozen):
+class OverheadModel(InputModel):
     """Per-job costs of the engine that runs the DAG (see the module docstring)."""
 
     name: str = "custom"
@@ -51,7 +51,7 @@ class OverheadModel(Frozen):
         return value
 
 
-class Network(Frozen):
+class Network(InputModel):
     """Bandwidth in bytes/s, per (source site, destination site) pair, with a default.
 
     ``pairs`` keys are ``"src->dst"``; ``latency`` is added once per file moved.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -100,7 +101,7 @@ _replica = st.builds(
     sha256=st.none() | st.text("0123456789abcdef", min_size=1, max_size=64),
     metadata=st.dictionaries(_key, _text, max_size=3),
     regex=st.booleans(),
-).map(lambda r: r.model_copy(update={"lfn": re.escape(r.lfn)}) if r.regex else r)
+).map(lambda r: replace(r, lfn=re.escape(r.lfn)) if r.regex else r)
 
 
 @settings(max_examples=40, deadline=None)

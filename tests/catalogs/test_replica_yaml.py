@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -148,7 +149,7 @@ _replica = st.builds(
     sha256=st.none() | st.text("0123456789abcdef", min_size=1, max_size=64),
     metadata=st.dictionaries(_text, _text, max_size=3),
     regex=st.booleans(),
-).map(lambda r: r.model_copy(update={"lfn": re.escape(r.lfn)}) if r.regex else r)
+).map(lambda r: replace(r, lfn=re.escape(r.lfn)) if r.regex else r)
 
 
 @settings(max_examples=40, deadline=None)
@@ -166,13 +167,12 @@ def test_yaml_round_trip_property(replicas: list[Replica]) -> None:
 def test_plain_entries_built_without_pydantic_equal_validated_ones(
     replicas: list[Replica],
 ) -> None:
-    """Plain entries skip pydantic; what they build must equal the validated models, and
-    one entry that is not plain sends the whole catalog through validation."""
+    """Plain entries take the fast path; what they build must equal what the checked path
+    builds, and one entry that is not plain sends the whole catalog through the checks."""
     cat = ReplicaCatalog.of(replicas, source="p.yml")
     doc = yaml.safe_load(replica_yaml.dumps(cat))
     fast = replica_yaml.from_dict(doc, "p.yml")
     assert fast == cat
-    assert fast.replicas == ReplicaCatalog.model_validate(cat.model_dump()).replicas
     doc["replicas"].append({"lfn": "x", "pfns": [{"site": "s", "pfn": "/x"}], "regex": "yes"})
     mixed = replica_yaml.from_dict(doc, "p.yml")
     assert mixed.replicas[:-1] == cat.replicas and mixed.replicas[-1].regex is True

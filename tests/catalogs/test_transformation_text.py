@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -60,8 +61,8 @@ def test_one_line_form_from_the_design_notes() -> None:
 def test_text_and_yaml_round_trip_through_each_other(tmp_path: Path) -> None:
     tc = transformation_text.loads(SAMPLE)
     transformation_text.dump(tc, tmp_path / "tc.txt")
-    assert transformation_text.load(tmp_path / "tc.txt") == tc.model_copy(
-        update={"source": str(tmp_path / "tc.txt")}
+    assert transformation_text.load(tmp_path / "tc.txt") == replace(
+        tc, source=str(tmp_path / "tc.txt")
     )
     via_yaml = transformation_yaml.loads(transformation_yaml.dumps(tc))
     assert transformation_text.loads(transformation_text.dumps(via_yaml)) == tc

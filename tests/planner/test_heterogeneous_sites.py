@@ -134,9 +134,7 @@ def test_every_job_carries_its_site_and_the_sites_condor_profiles(planned: Path)
     assert pool["ProjectName"] == "astro"
     # every bookkeeping job says where it runs too
     every = D.submit_ads(planned, "hetero")
-    assert {ad["pegasus_site"] for n, ad in every.items() if not n.startswith("tool_")} == {
-        "local"
-    }
+    assert {ad["pegasus_site"] for n, ad in every.items() if not n.startswith("tool_")} == {"local"}
 
 
 def test_condorc_site_jobs_go_to_the_remote_schedd(planned: Path) -> None:
@@ -145,7 +143,9 @@ def test_condorc_site_jobs_go_to_the_remote_schedd(planned: Path) -> None:
     assert ad["GridResource"] == "condor ce.remote.org cm.remote.org"
     assert ad["remote_JobUniverse"] == 5
     assert (ad["RequestCpus"], ad["RequestMemory"]) == (2, 2048)
-    text = "\n".join((planned / p).read_text() for p in sorted(p.name for p in planned.glob("*.sub")))
+    text = "\n".join(
+        (planned / p).read_text() for p in sorted(p.name for p in planned.glob("*.sub"))
+    )
     assert "condor_collector" not in text  # consumed by the style, not a job macro
 
 
@@ -165,7 +165,10 @@ def test_the_plan_record_and_explain_say_how_each_site_is_reached(
     planned: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     record = json.loads((planned / "plan.json").read_text())
-    assert record["sites"]["hpc"] == {"style": "glite", "grid_resource": "batch slurm alice@login.hpc.org"}
+    assert record["sites"]["hpc"] == {
+        "style": "glite",
+        "grid_resource": "batch slurm alice@login.hpc.org",
+    }
     assert record["sites"]["pool"] == {"style": "condor"}
     assert main(["explain", str(planned), "ID3"]) == 0
     out = capsys.readouterr().out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -66,7 +67,7 @@ def test_dump_then_load_gives_the_same_catalog(tmp_path: Path) -> None:
     sc = site_yaml.load(tmp_path / "peg.yml")
     site_yaml.dump(sc, tmp_path / "ours.yml")
     again = site_yaml.load(tmp_path / "ours.yml")
-    assert again == sc.model_copy(update={"source": str(tmp_path / "ours.yml")})
+    assert again == replace(sc, source=str(tmp_path / "ours.yml"))
     assert site_yaml.dumps(again) == (tmp_path / "ours.yml").read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ours.yml", "peg.yml"]
 

@@ -16,7 +16,9 @@ def _site(text: str) -> SiteStyle:
 
 def test_no_style_is_condor_in_the_local_pool() -> None:
     assert _site("sites: [{name: pool}]") == SiteStyle(Style.CONDOR)
-    assert _site("sites: [{name: pool, profiles: {pegasus: {style: Condor}}}]").grid_resource is None
+    assert (
+        _site("sites: [{name: pool, profiles: {pegasus: {style: Condor}}}]").grid_resource is None
+    )
 
 
 def test_condorc_sends_jobs_to_the_remote_schedd_of_its_grids_entry() -> None:
@@ -51,7 +53,10 @@ sites:
 @pytest.mark.parametrize(
     ("grid", "expected"),
     [
-        ("{type: batch, contact: alice@login.hpc.org, scheduler: slurm}", "batch slurm alice@login.hpc.org"),
+        (
+            "{type: batch, contact: alice@login.hpc.org, scheduler: slurm}",
+            "batch slurm alice@login.hpc.org",
+        ),
         ("{type: batch, contact: localhost, scheduler: PBS, jobtype: compute}", "batch pbs"),
         ("{type: batch, contact: login.hpc.org, scheduler: sge}", "batch sge login.hpc.org"),
         ("{type: batch, contact: '', scheduler: lsf}", "batch lsf"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
@@ -207,7 +208,7 @@ def test_planned_diamond_runs_in_the_embedded_engine(tmp_path: Path) -> None:
     submit = tmp_path / "submit"
     cw = plan(
         _workflow(),
-        catalogs.model_copy(update={"transformations": tc}),
+        replace(catalogs, transformations=tc),
         PlanOptions(
             sites=("condorpool",),
             submit_dir=str(submit),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -27,9 +28,9 @@ def _task(job: str, runtime: float | None) -> Task:
 def test_runtime_is_the_sum_or_unknown() -> None:
     node = Node(name="m", kind=NodeKind.CLUSTER, site="s", level=1)
     assert node_runtime(node) is None
-    both = node.model_copy(update={"tasks": (_task("a", 1.5), _task("b", 2))})
+    both = replace(node, tasks=(_task("a", 1.5), _task("b", 2)))
     assert node_runtime(both) == 3.5
-    one_unknown = node.model_copy(update={"tasks": (_task("a", 1.5), _task("b", None))})
+    one_unknown = replace(node, tasks=(_task("a", 1.5), _task("b", None)))
     assert node_runtime(one_unknown) is None
 
 
@@ -163,7 +164,7 @@ def _workflows(draw: st.DrawFn) -> ConcreteWorkflow:
                     [("site", None), ("jobs", (1, 2)), ("level", True), ("reasons", ("a", 3))]
                 )
             )
-            node = node.model_copy(update={field: odd})
+            node = replace(node, **{field: odd})
         nodes.append(node)
     edges = tuple((f"n{i}", f"n{j}") for i in range(len(nodes)) for j in range(i + 1, len(nodes)))
     return ConcreteWorkflow(name="w", nodes=tuple(nodes), edges=edges)

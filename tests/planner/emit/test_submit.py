@@ -253,7 +253,7 @@ def test_runner_manifest_text_is_the_encoders(
     )
     if odd and inputs:  # a field of another type: the general encoder takes over
         odd_input = inputs[0]._replace(symlink=1)
-        node = node.model_copy(update={"inputs": (odd_input, *inputs[1:])})
+        node = replace(node, inputs=(odd_input, *inputs[1:]))
     job = node_job(node, CTX, 0 if named else None)
     assert job.bundled is named
     # outputs with a checksum record: the job writes it ("record"), the pushes carry none
@@ -436,7 +436,9 @@ def test_a_local_job_stays_in_the_local_universe_whatever_the_styles() -> None:
 def test_glite_walltime_is_rounded_up_to_whole_minutes(
     resource: str, runtime: str, walltime: str
 ) -> None:
-    desc = _styled(SiteStyle(Style.GLITE, resource), profiles={Namespace.PEGASUS: {"runtime": runtime}})
+    desc = _styled(
+        SiteStyle(Style.GLITE, resource), profiles={Namespace.PEGASUS: {"runtime": runtime}}
+    )
     assert desc["+remote_cerequirements"] == f'PASSENV==1 && WALLTIME=="{walltime}"'
 
 

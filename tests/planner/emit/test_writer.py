@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -248,8 +249,8 @@ def test_an_empty_target_is_used(tmp_path: Path) -> None:
 
 def _broken(cw: ConcreteWorkflow, name: str) -> ConcreteWorkflow:
     nodes = list(cw.nodes)
-    nodes[-1] = nodes[-1].model_copy(update={"name": name})
-    return cw.model_copy(update={"nodes": tuple(nodes), "edges": ()})
+    nodes[-1] = replace(nodes[-1], name=name)
+    return replace(cw, nodes=tuple(nodes), edges=())
 
 
 @pytest.mark.parametrize("bad", ["has.dot", "has space", "a/b", ""])

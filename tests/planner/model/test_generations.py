@@ -15,9 +15,7 @@ from planner.model import generations as gen
 def _dags(draw: st.DrawFn) -> tuple[int, list[tuple[int, int]]]:
     """A random DAG on 0..n-1 (edges go from a lower to a higher index, then relabelled)."""
     n = draw(st.integers(0, 30))
-    pairs = draw(
-        st.lists(st.tuples(st.integers(0, max(n - 1, 0)), st.integers(0, max(n - 1, 0))))
-    )
+    pairs = draw(st.lists(st.tuples(st.integers(0, max(n - 1, 0)), st.integers(0, max(n - 1, 0)))))
     edges = sorted({(min(a, b), max(a, b)) for a, b in pairs if a != b and n})
     perm = draw(st.permutations(range(n)))
     return n, [(perm[a], perm[b]) for a, b in edges]

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from planner.model.workflow import Job, LinkType, Use
+from dataclasses import FrozenInstanceError, fields, replace
+
+import pytest
+
+from planner.model.concrete import Node, NodeKind
+from planner.model.workflow import Job, LinkType, Use, Workflow
 
 
 def _job() -> Job:
@@ -29,6 +34,47 @@ def test_inputs_and_outputs_are_computed_once_and_change_nothing_else() -> None:
     job = _job()
     assert job.outputs is job.outputs and job.inputs is job.inputs
     fresh = _job()
-    assert job == fresh  # the cached views are not fields
-    assert job.model_dump() == fresh.model_dump()
-    assert "outputs" not in Job.model_fields
+    assert job == fresh  # the views take no part in comparisons
+    assert "outputs" not in {f.name for f in fields(Job) if f.init}
+
+
+def test_a_replaced_workflow_indexes_its_own_jobs() -> None:
+    """The job index is a field built with the workflow: a workflow made from another by
+    ``replace`` must not answer from the old one's index (read first, to fill any cache)."""
+    wf = Workflow(name="w", jobs=(_job(),))
+    assert set(wf.job_by_id) == {"A"}
+    other = Job(id="ID2", name="u")
+    changed = replace(wf, jobs=(other,))
+    assert changed.job_by_id == {"ID2": other}
+    assert set(wf.job_by_id) == {"A"}  # the original is untouched
+
+
+def test_a_replaced_job_derives_its_views_from_its_new_uses() -> None:
+    job = _job()
+    assert job.inputs and job.outputs  # read first, to fill any cache
+    bare = replace(job, uses=())
+    assert bare.inputs == () and bare.outputs == ()
+    swapped = replace(job, uses=(Use(lfn="new", link=LinkType.OUTPUT),))
+    assert [u.lfn for u in swapped.outputs] == ["new"] and swapped.inputs == ()
+
+
+def test_values_are_immutable_and_replace_changes_only_what_it_names() -> None:
+    node = Node(name="n", kind=NodeKind.COMPUTE, site="s", level=1, reasons=("why",))
+    with pytest.raises(FrozenInstanceError):
+        node.level = 2  # type: ignore[misc]
+    moved = replace(node, level=3)
+    assert (moved.level, node.level) == (3, 1)
+    assert (moved.name, moved.kind, moved.site, moved.reasons) == (
+        "n",
+        NodeKind.COMPUTE,
+        "s",
+        ("why",),
+    )
+    with pytest.raises(ValueError, match="init=False"):
+        replace(_job(), inputs=())  # a derived view is not a field anyone sets
+
+
+def test_plan_values_have_no_instance_dict() -> None:
+    """Slotted: no per-instance dict a cache could hide in (and a third of the memory)."""
+    for value in (_job(), Use(lfn="a", link=LinkType.INPUT), Workflow(name="w", jobs=())):
+        assert not hasattr(value, "__dict__")

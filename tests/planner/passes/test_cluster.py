@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
@@ -98,9 +99,7 @@ def test_runtime_clustering_respects_maxruntime() -> None:
 def test_label_makes_one_cluster_per_label() -> None:
     wf = _fan(4)
     labelled = tuple(
-        j.model_copy(update={"profiles": {Namespace.PEGASUS: {"label": "L.1"}}})
-        if j.id in ("root", "w01")
-        else j
+        replace(j, profiles={Namespace.PEGASUS: {"label": "L.1"}}) if j.id in ("root", "w01") else j
         for j in wf.jobs
     )
     units = _units(Workflow(name="fan", jobs=labelled), ["label"])

@@ -331,15 +331,19 @@ def test_heft_schedule_is_one_a_simulator_would_run(
     )
     graph = build_job_graph(wf)
     placed = select_sites(
-        wf, graph, wf.jobs, tc, sc, ["siteA", "siteB"], selector="heft",
+        wf,
+        graph,
+        wf.jobs,
+        tc,
+        sc,
+        ["siteA", "siteB"],
+        selector="heft",
         topo_order=graph.topological_order(),
     )
     finish = {
         j: float(p.reason.split("earliest finish ")[1].split(" s")[0]) for j, p in placed.items()
     }
-    runtime = {
-        f"J{i}": dict(zip(("siteA", "siteB"), runtimes[i], strict=True)) for i in range(8)
-    }
+    runtime = {f"J{i}": dict(zip(("siteA", "siteB"), runtimes[i], strict=True)) for i in range(8)}
     start = {j: finish[j] - runtime[j][placed[j].site] for j in finish}
     for a, b in deps:
         assert start[f"J{b}"] >= finish[f"J{a}"]

@@ -3,6 +3,7 @@ transfer rules (stage_inter, bypass, sha256, transfer clustering, reuse stage-ou
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -132,10 +133,8 @@ def test_stage_inter_moves_a_file_between_staging_sites(kit: SimpleNamespace) ->
 
 def test_bypass_reads_the_replica_directly(kit: SimpleNamespace) -> None:
     wf = kit.diamond()
-    job = wf.jobs[0].model_copy(
-        update={"uses": (kit.use("f.a", bypass=True), *wf.jobs[0].uses[1:])}
-    )
-    wf = wf.model_copy(update={"jobs": (job, *wf.jobs[1:])})
+    job = replace(wf.jobs[0], uses=(kit.use("f.a", bypass=True), *wf.jobs[0].uses[1:]))
+    wf = replace(wf, jobs=(job, *wf.jobs[1:]))
     cw = _plan(wf, kit.catalogs(ALL, ["f.a"]), sites=("siteA",))
     assert _kind(cw, NodeKind.STAGE_IN) == []
     assert _node(cw, "preprocess_ID1").inputs[0].src == ("file:///inputs/f.a",)
@@ -255,7 +254,7 @@ def _stageable_jobs(*names: str) -> Workflow:
 def test_a_stageable_executable_is_staged_in_then_pulled_and_run_as_the_copy(
     kit: SimpleNamespace, config: str, scratch: str, runs: str
 ) -> None:
-    cats = kit.catalogs([], []).model_copy(update={"transformations": _stageable_tc("t")})
+    cats = replace(kit.catalogs([], []), transformations=_stageable_tc("t"))
     cw = _plan(
         _stageable_jobs("t"),
         cats,
@@ -281,7 +280,7 @@ def test_a_stageable_executable_is_staged_in_then_pulled_and_run_as_the_copy(
 def test_jobs_sharing_a_stageable_executable_on_a_site_stage_it_once(
     kit: SimpleNamespace,
 ) -> None:
-    cats = kit.catalogs([], []).model_copy(update={"transformations": _stageable_tc("t", "u")})
+    cats = replace(kit.catalogs([], []), transformations=_stageable_tc("t", "u"))
     cw = _plan(_stageable_jobs("t", "t", "u", "t"), cats, sites=("siteA",))
     staged = [t.lfn for n in _kind(cw, NodeKind.STAGE_IN) for t in n.files]
     assert sorted(staged) == ["ns-t-2.0", "ns-u-2.0"]
@@ -292,15 +291,13 @@ def test_jobs_sharing_a_stageable_executable_on_a_site_stage_it_once(
 
 
 def test_a_cluster_pulls_each_staged_executable_once(kit: SimpleNamespace) -> None:
-    cats = kit.catalogs([], []).model_copy(update={"transformations": _stageable_tc("t")})
+    cats = replace(kit.catalogs([], []), transformations=_stageable_tc("t"))
     wf = _stageable_jobs("t", "t", "t")
-    wf = wf.model_copy(
-        update={
-            "jobs": tuple(
-                j.model_copy(update={"profiles": {Namespace.PEGASUS: {"clusters.size": "3"}}})
-                for j in wf.jobs
-            )
-        }
+    wf = replace(
+        wf,
+        jobs=tuple(
+            replace(j, profiles={Namespace.PEGASUS: {"clusters.size": "3"}}) for j in wf.jobs
+        ),
     )
     cw = _plan(wf, cats, sites=("siteA",), cluster=("horizontal",))
     (cluster,) = _kind(cw, NodeKind.CLUSTER)
@@ -322,24 +319,24 @@ def test_two_sources_for_one_staged_name_on_one_site_are_refused(kit: SimpleName
         ),
     )
     sites = (kit.site("local"), kit.site("siteA", arch="x86_64"), kit.site("siteB", arch="aarch64"))
-    cats = kit.catalogs([], [], sites=sites).model_copy(
-        update={"transformations": TransformationCatalog(transformations=(tx,))}
+    cats = replace(
+        kit.catalogs([], [], sites=sites),
+        transformations=TransformationCatalog(transformations=(tx,)),
     )
     wf = _stageable_jobs("t", "t")
-    wf = wf.model_copy(
-        update={
-            "jobs": tuple(
-                j.model_copy(update={"profiles": {Namespace.SELECTOR: {"execution.site": s}}})
-                for j, s in zip(wf.jobs, ("siteA", "siteB"), strict=True)
-            )
-        }
+    wf = replace(
+        wf,
+        jobs=tuple(
+            replace(j, profiles={Namespace.SELECTOR: {"execution.site": s}})
+            for j, s in zip(wf.jobs, ("siteA", "siteB"), strict=True)
+        ),
     )
     with pytest.raises(PlannerError, match=r"'ns-t-2\.0' would come from file:///repo/aarch64/t"):
         _plan(wf, cats, sites=("siteA", "siteB"))
 
 
 def test_a_staged_executable_named_like_a_data_file_is_refused(kit: SimpleNamespace) -> None:
-    cats = kit.catalogs([], ["ns-t-2.0"]).model_copy(update={"transformations": _stageable_tc("t")})
+    cats = replace(kit.catalogs([], ["ns-t-2.0"]), transformations=_stageable_tc("t"))
     job = Job(id="J0", name="t", namespace="ns", version="2.0", uses=(kit.use("ns-t-2.0"),))
     with pytest.raises(
         PlannerError, match=r"job J0: its staged executable 'ns-t-2\.0' has the name of a file"

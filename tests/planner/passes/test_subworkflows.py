@@ -7,7 +7,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from planner.errors import CycleError, DuplicateJobId, PlannerError, UnknownJob
-from planner.formats._shape import make_job, make_use
 from planner.model.workflow import Job, LinkType, SubWorkflow, SubWorkflowKind, Use, Workflow
 from planner.passes.subworkflows import check, node_name, plan_arguments, through_edges
 
@@ -18,15 +17,15 @@ def _sub(sub_id: str, *args: str, uses: tuple[Use, ...] = (), kind=SubWorkflowKi
 
 def _job(job_id: str, *uses: Use) -> Job:
     # as the readers build jobs (a pydantic-built job would differ in its dict's layout)
-    return make_job(id=job_id, name="t", uses=uses)
+    return Job(id=job_id, name="t", uses=uses)
 
 
 def _in(lfn: str) -> Use:
-    return make_use(lfn, LinkType.INPUT)
+    return Use(lfn, LinkType.INPUT)
 
 
 def _out(lfn: str) -> Use:
-    return make_use(lfn, LinkType.OUTPUT)
+    return Use(lfn, LinkType.OUTPUT)
 
 
 def test_pegasus_plan_arguments_become_wfplan_plan_arguments():

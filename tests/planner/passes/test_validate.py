@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import networkx as nx
@@ -27,9 +28,8 @@ from planner.errors import (
     UnsafeLFN,
 )
 from planner.formats import load_workflow
-from planner.formats._shape import make_job
 from planner.model.builder import WorkflowBuilder
-from planner.model.workflow import Workflow
+from planner.model.workflow import Job, Workflow
 from planner.passes.validate import MAX_LINES, argument_problem, lfn_problem, validate
 
 
@@ -65,7 +65,7 @@ def test_empty_single_job_passes() -> None:
 def test_cycle_is_named() -> None:
     wf = diamond()
     wf.depends(parent="ID4", child="ID1")
-    lines = _problems(wf.build().model_copy(update={"source": "wf.yml"}))
+    lines = _problems(replace(wf.build(), source="wf.yml"))
     assert lines == ["wf.yml: cycle: ID1 -> ID2 -> ID4 -> ID1"]
 
 
@@ -199,8 +199,8 @@ def test_safe_arguments(word: str) -> None:
 
 
 def test_unknown_namespace_in_a_constructed_workflow() -> None:
-    job = make_job(id="J", name="t", profiles={"bogus": {"k": "v"}})  # type: ignore[dict-item]
-    wf = Workflow(name="w", jobs=(make_job(id="I", name="t"),)).model_copy(update={"jobs": (job,)})
+    job = Job(id="J", name="t", profiles={"bogus": {"k": "v"}})  # type: ignore[dict-item]
+    wf = replace(Workflow(name="w", jobs=(Job(id="I", name="t"),)), jobs=(job,))
     assert _problems(wf) == [
         "job J: unknown profile namespace 'bogus' (known: pegasus, condor, dagman, env, "
         "globus, selector, hints, stat)"
@@ -214,7 +214,7 @@ def test_all_problems_reported_together_each_of_its_kind() -> None:
     wf.add_job("t", id="B", outputs=["o"])
     wf.depends(parent="A", child="Z")
     with pytest.raises(Problems) as err:
-        validate(wf.build().model_copy(update={"source": "w.yml"}))
+        validate(replace(wf.build(), source="w.yml"))
     kinds = [type(p) for p in err.value.problems]
     assert kinds == [DuplicateJobId, UnknownJob, DuplicateProducer, UnsafeLFN, UnsafeArgument]
     assert all(line.startswith("w.yml: ") for line in err.value.lines())

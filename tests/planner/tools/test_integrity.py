@@ -249,8 +249,7 @@ def test_the_job_command_line_reads_back_what_the_emitter_wrote(
     emitter meant. (That the quoted line reaches the job intact is the quoting's own
     property test.)"""
     from planner.emit.submit import _job_args
-    from planner.model.concrete import DataConfiguration, NodeKind, Task, Transfer
-    from planner.passes.stage import make_node
+    from planner.model.concrete import DataConfiguration, Node, NodeKind, Task, Transfer
 
     inputs = tuple(
         Transfer(
@@ -266,7 +265,7 @@ def test_the_job_command_line_reads_back_what_the_emitter_wrote(
         Transfer(lfn, "file:///s/" + lfn, (lfn,), meta="file:///s/n.meta") for lfn in outputs
     )
     task = Task("J", "tx", command[0], tuple(command[1:]))
-    node = make_node(
+    node = Node(
         name="n",
         kind=NodeKind.COMPUTE,
         site="siteA",
