@@ -40,6 +40,8 @@ from planner.plan import plan
 inputs = scale.inputs
 wf, catalogs, options, work = inputs({shape!r}, {jobs}, {clustered})
 if {plan_it}:
+    import gc
+    gc.disable()  # as ``wfplan plan`` plans (older trees' plan() paused it itself)
     plan(wf, catalogs, options)
 import shutil
 shutil.rmtree(work, ignore_errors=True)
