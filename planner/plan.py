@@ -26,7 +26,13 @@ from catalogs.replica import ReplicaCatalog
 from catalogs.transformation import TransformationCatalog
 from planner.errors import CycleError, PlannerError
 from planner.input_model import InputModel
-from planner.model.concrete import ConcreteWorkflow, DataConfiguration, Node, NodeKind
+from planner.model.concrete import (
+    ConcreteWorkflow,
+    DataConfiguration,
+    Node,
+    NodeKind,
+    at_level,
+)
 from planner.model.generations import generations
 from planner.model.graph import JobGraph, build_job_graph
 from planner.model.workflow import Workflow
@@ -373,7 +379,7 @@ def _finalise(
     nodes: list[Node] = []
     for depth, generation in enumerate(levels, start=1):
         placed = list(map(staged_nodes.__getitem__, generation))
-        placed = [node if node.level == depth else replace(node, level=depth) for node in placed]
+        placed = [node if node.level == depth else at_level(node, depth) for node in placed]
         nodes += _by_kind_and_name(placed)
     if stuck:
         raise CycleError(

@@ -118,6 +118,34 @@ class Node:
     reasons: tuple[str, ...] = ()  # human-readable "why" lines for ``wfplan explain``
 
 
+def at_level(node: Node, level: int) -> Node:
+    """``node`` at DAG level ``level`` (the planner sets every node's final level last).
+
+    ``dataclasses.replace(node, level=level)`` says the same, at twice the cost: it looks
+    up the fields and builds a keyword dict for every call, and a 10^6-job plan calls it
+    for millions of nodes. Positional, so a field added to Node must be added here too
+    (tests/planner/model/test_concrete.py checks it against ``replace``).
+    """
+    n = node
+    return Node(
+        n.name,
+        n.kind,
+        n.site,
+        level,
+        n.transformation,
+        n.jobs,
+        n.tasks,
+        n.files,
+        n.inputs,
+        n.outputs,
+        n.working_dir,
+        n.data_configuration,
+        n.staging_site,
+        n.profiles,
+        n.reasons,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class SubWorkflowNode:
     """A sub-workflow job as a DAGMan ``SUBDAG EXTERNAL`` node (issue 17).

@@ -1,0 +1,45 @@
+"""Concrete-plan values: the positional level setter agrees with ``replace``."""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+
+from planner.model.base import Namespace
+from planner.model.concrete import (
+    DataConfiguration,
+    Node,
+    NodeKind,
+    Task,
+    Transfer,
+    at_level,
+)
+
+
+def _full_node() -> Node:
+    """A node with every field set to a value unlike its default."""
+    return Node(
+        name="n",
+        kind=NodeKind.CLUSTER,
+        site="s",
+        level=1,
+        transformation="t",
+        jobs=("ID1",),
+        tasks=(Task(job_id="ID1", transformation="t", executable="/bin/t"),),
+        files=(Transfer(lfn="a", dst="file:///a"),),
+        inputs=(Transfer(lfn="b", dst="b"),),
+        outputs=(Transfer(lfn="c", dst="file:///c"),),
+        working_dir="/w",
+        data_configuration=DataConfiguration.NONSHAREDFS,
+        staging_site="st",
+        profiles={Namespace.DAGMAN: {"retry": "3"}},
+        reasons=("why",),
+    )
+
+
+def test_at_level_equals_replace_field_for_field() -> None:
+    node = _full_node()
+    defaults = Node(name="d", kind=NodeKind.COMPUTE, site="x", level=0)
+    for f in fields(Node):  # every field differs from its default, so none is dropped
+        assert f.name == "level" or getattr(node, f.name) != getattr(defaults, f.name), f.name
+    assert at_level(node, 7) == replace(node, level=7)
+    assert node.level == 1
