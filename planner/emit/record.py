@@ -658,3 +658,10 @@ def _yield_text(head: Mapping[str, Any], nodes: Iterator[str]) -> Iterator[str]:
 
 def _compact(value: Any) -> str:
     return _ENCODER.encode(value)
+
+
+def load_plan_record(submit_dir: Path) -> dict[str, Any]:
+    """The whole record of a submit dir (or of its ``plan.json``), either layout, as
+    ``plan_record`` builds it: edges and submit files come from the DAG when the record
+    leaves them to it."""
+    return PlanReader(plan_path(submit_dir)).record()
