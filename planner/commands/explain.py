@@ -89,12 +89,6 @@ def write_lines(lines: Iterator[str], out: TextIO) -> None:
         out.write(line + "\n")
 
 
-def load_plan(submit_dir: Path) -> dict[str, Any]:
-    """The whole plan record of a submit dir (or of a plan.json path), in either layout."""
-    record = open_plan(submit_dir)
-    return {**record.record(), "_source": record.source}
-
-
 def stream_plan(submit_dir: Path) -> dict[str, Any]:
     """The head of a submit dir's plan record, with ``nodes`` an iterator (read once)."""
     record = open_plan(submit_dir)

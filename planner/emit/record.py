@@ -566,12 +566,13 @@ def read_dag_edges(
     try:
         with open(dag, encoding="utf-8") as fh:
             for line in fh:
+                # a prefix test first: most lines are long VARS lines, not worth splitting
                 word = line[:7].upper()
-                if word.startswith("JOB "):
+                if word[:4] in ("JOB ", "JOB\t"):
                     fields = line.split()
                     if len(fields) >= 3 and fields[1] not in skip:
                         submit[fields[1]] = fields[2]
-                elif word == "PARENT ":
+                elif word in ("PARENT ", "PARENT\t"):
                     _add_edges(line.split()[1:], skip, parents, children)
     except OSError as exc:
         raise FormatError(f"cannot read the DAG the plan record names: {exc}", source=str(dag))

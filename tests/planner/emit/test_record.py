@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given, settings
@@ -16,6 +17,7 @@ from planner.emit.record import (
     dumps_plan,
     node_runtime,
     plan_record,
+    read_dag_edges,
     yield_plan_text,
 )
 from planner.model.base import Namespace
@@ -285,3 +287,24 @@ def test_compact_record_decodes_to_the_plan_record(
     text = "".join(yield_plan_text(cw))
     assert text == "".join(yield_plan_text(cw))  # same input, same bytes
     assert _same(_decoded(cw), _expected(cw))
+
+
+def test_dag_edges_are_read_as_dagman_reads_them(tmp_path: Path) -> None:
+    """Several parents and children on one line, any case, tabs; sub-workflow nodes
+    (``skip``) left out; ends sorted and once each; the submit file of each JOB."""
+    dag = tmp_path / "w.dag"
+    dag.write_text(
+        "# comment\n"
+        "JOB b b.sub\n"
+        'VARS b x="PARENT a CHILD z"\n'
+        "job\ta a.sub DONE\n"
+        "JOB c c.sub\n"
+        "SUBDAG EXTERNAL sub s.dag\n"
+        "PARENT a b CHILD c\n"
+        "parent\ta CHILD b c sub\n"
+        "PARENT sub CHILD c\n"
+    )
+    submit, parents, children = read_dag_edges(dag, {"sub"})
+    assert submit == {"b": "b.sub", "a": "a.sub", "c": "c.sub"}
+    assert parents == {"c": ["a", "b"], "b": ["a"]}
+    assert children == {"a": ["b", "c"], "b": ["c"]}
