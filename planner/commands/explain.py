@@ -27,8 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     submit_dir = Path(args.submit_dir)
-    record = stream_plan(submit_dir)
     node = args.node
+    dag = node is not None  # the summary shows no edges: the DAG need not be read
+    record = stream_plan(submit_dir, dag=dag)
     # NODE/INNER: into the sub-workflow planned for NODE, one level per part
     while node is not None and "/" in node:
         head, node = node.split("/", 1)
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
                 f"{head!r} is not a sub-workflow node of this plan", source=record.get("_source")
             )
         submit_dir = _subworkflow_dir(record, sub)
-        record = stream_plan(submit_dir)
+        record = stream_plan(submit_dir, dag=dag)
     write_lines(explain_lines(record, node), sys.stdout)
     return 0
 
@@ -79,7 +80,7 @@ def _subworkflow_lines(record: Mapping[str, Any], sub: Mapping[str, Any]) -> Ite
         return
     top = Path(str(record.get("_source", "plan.json"))).parent
     yield f"  plan: {where} ('wfplan explain {top} {sub['name']}/NODE' follows it)"
-    inner = stream_plan(where)
+    inner = stream_plan(where, dag=False)
     for line in summary_lines(inner):
         yield f"    {line}" if line else ""
 
@@ -89,10 +90,11 @@ def write_lines(lines: Iterator[str], out: TextIO) -> None:
         out.write(line + "\n")
 
 
-def stream_plan(submit_dir: Path) -> dict[str, Any]:
-    """The head of a submit dir's plan record, with ``nodes`` an iterator (read once)."""
+def stream_plan(submit_dir: Path, *, dag: bool = True) -> dict[str, Any]:
+    """The head of a submit dir's plan record, with ``nodes`` an iterator (read once);
+    ``dag=False``: the nodes without the edges and submit files the DAG holds."""
     record = open_plan(submit_dir)
-    return {**record.head, "_source": record.source, "nodes": record.nodes()}
+    return {**record.head, "_source": record.source, "nodes": record.nodes(dag=dag)}
 
 
 def open_plan(submit_dir: Path) -> PlanReader:

@@ -376,17 +376,28 @@ class _Decoder:
         return value
 
     def file(self, entry: list[Any]) -> dict[str, Any]:
-        lfn = entry[0]
-        src = self.url(entry[1], lfn)
-        fallbacks = entry[6] if len(entry) > 6 else []
+        # the url() cases inline: a plan has several file entries per job
+        table = self.table
+        lfn, src, dst, size, site = entry[:5]
+        cls = src.__class__
+        if cls is int:
+            src = table[src] + lfn
+        elif cls is list:
+            src = table[src[0]] + src[1]
+        cls = dst.__class__
+        if cls is int:
+            dst = table[dst] + lfn
+        elif cls is list:
+            dst = table[dst[0]] + dst[1]
+        more = len(entry) > 5
         return {
             "lfn": lfn,
             "src": src,
-            "fallbacks": [self.url(u, lfn) for u in fallbacks],
-            "dst": self.url(entry[2], lfn),
-            "size": entry[3],
-            "sha256": entry[5] if len(entry) > 5 else None,
-            "site": self.text(entry[4]),
+            "fallbacks": [self.url(u, lfn) for u in entry[6]] if len(entry) > 6 else [],
+            "dst": dst,
+            "size": size,
+            "sha256": entry[5] if more else None,
+            "site": table[site] if site.__class__ is int else site,
         }
 
     def profiles(self, value: Any) -> Any:
@@ -518,10 +529,12 @@ class PlanReader:
             raise FormatError(f"cannot read the plan record: {exc}", source=self.source)
         self.head: dict[str, Any] = head
 
-    def nodes(self) -> Iterator[dict[str, Any]]:
+    def nodes(self, *, dag: bool = True) -> Iterator[dict[str, Any]]:
+        """The nodes in record order; ``dag=False``: without reading the DAG, so without
+        ``parents``, ``children`` and ``submit`` unless the record itself has them."""
         if self._old is not None:
             return self._old_nodes(self._old)
-        return self._new_nodes()
+        return self._new_nodes(dag)
 
     def _old_nodes(self, nodes: list[Any]) -> Iterator[dict[str, Any]]:
         decisions = self.head.get("decisions") or {}
@@ -531,7 +544,11 @@ class PlanReader:
                 node = {**node, "decisions": {j: decisions[j] for j in jobs if j in decisions}}
             yield node
 
-    def _new_nodes(self) -> Iterator[dict[str, Any]]:
+    def _new_nodes(self, dag: bool) -> Iterator[dict[str, Any]]:
+        if not dag:
+            with open(self.path, encoding="utf-8") as fh:
+                yield from decode_plan_lines(fh, self.source)[1]
+            return
         skip = {str(s.get("name")) for s in self.head.get("subworkflows") or []}
         submit, parents, children = read_dag_edges(self.path.parent / str(self.head["dag"]), skip)
         none: list[str] = []

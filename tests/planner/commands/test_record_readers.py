@@ -140,7 +140,10 @@ def test_a_compact_record_without_its_dag_says_so(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     submit = _submit(tmp_path)
+    summary = _run(capsys, "explain", str(submit))
     (submit / "diamond.dag").unlink()
-    code, _, err = _run(capsys, "explain", str(submit))
-    assert code == 1
-    assert err.startswith(f"wfplan: error: {submit / 'diamond.dag'}: cannot read the DAG")
+    assert _run(capsys, "explain", str(submit)) == summary  # it shows no edges
+    for command in (["explain", str(submit), "analyze_ID4"], ["simulate", str(submit)]):
+        code, _, err = _run(capsys, *command)
+        assert code == 1
+        assert err.startswith(f"wfplan: error: {submit / 'diamond.dag'}: cannot read the DAG")
