@@ -644,7 +644,9 @@ def plan_record(
 
 
 def dumps_plan(record: Mapping[str, Any]) -> str:
-    """Stable text: sorted keys, one node per line (C-speed json, diff-friendly)."""
+    """A record in the layout releases before record 2 wrote: one JSON object, keys
+    sorted, one node per line. ``PlanReader`` still reads it; the tests make such records
+    with this."""
     head = {k: v for k, v in record.items() if k != "nodes"}
     return "".join(_yield_text(head, map(_compact, record["nodes"])))
 
