@@ -30,7 +30,6 @@ table and for mBgModel, and the tile-to-tile spread in units of the pixel noise)
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import resource
@@ -47,6 +46,7 @@ from planner.apps.montage.generator import write_build
 from planner.apps.montage.inprocess import run_in_process
 from planner.apps.montage.sky import make_sky, write_sky
 from planner.cli import main as wfplan
+from planner.emit.record import load_plan_record
 from planner.model.workflow import Workflow
 from sites import site_yaml
 from sites.model import Directory, DirectoryType, FileServer, Site, SiteCatalog
@@ -114,7 +114,7 @@ def _engine_mode(root: Path, wf: Path, cores: int, clustered: bool) -> tuple[flo
         plan += ["--cluster", "horizontal"]
     if wfplan(plan) != 0:
         raise SystemExit(f"planning {name} failed")
-    nodes = len(json.loads((base / "submit" / "plan.json").read_text())["nodes"])
+    nodes = len(load_plan_record(base / "submit")["nodes"])
     cpu0, t0 = _children_cpu(), time.perf_counter()
     code = wfplan(["run", str(base / "submit"), "-j", str(cores), "--progress", "never"])
     makespan = time.perf_counter() - t0

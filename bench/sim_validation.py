@@ -232,7 +232,7 @@ def main() -> None:
         rows = []
         for name, _ in SETTINGS:
             predicted = predict(subs[name], calibration, args.jobs)
-            nodes = len(read_plan_record(subs[name])["nodes"])
+            nodes = sum(1 for _ in read_plan_record(subs[name])["nodes"])
             error = (predicted - measured[name]) / measured[name]
             rows.append(
                 {

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from planner.emit.record import PlanReader
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,8 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     submit_dir = Path(args.submit_dir)
-    record = load_plan(submit_dir)
     node = args.node
+    dag = node is not None  # the summary shows no edges: the DAG need not be read
+    record = stream_plan(submit_dir, dag=dag)
     # NODE/INNER: into the sub-workflow planned for NODE, one level per part
     while node is not None and "/" in node:
         head, node = node.split("/", 1)
@@ -37,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
                 f"{head!r} is not a sub-workflow node of this plan", source=record.get("_source")
             )
         submit_dir = _subworkflow_dir(record, sub)
-        record = load_plan(submit_dir)
+        record = stream_plan(submit_dir, dag=dag)
     write_lines(explain_lines(record, node), sys.stdout)
     return 0
 
@@ -76,7 +80,7 @@ def _subworkflow_lines(record: Mapping[str, Any], sub: Mapping[str, Any]) -> Ite
         return
     top = Path(str(record.get("_source", "plan.json"))).parent
     yield f"  plan: {where} ('wfplan explain {top} {sub['name']}/NODE' follows it)"
-    inner = load_plan(where)
+    inner = stream_plan(where, dag=False)
     for line in summary_lines(inner):
         yield f"    {line}" if line else ""
 
@@ -86,22 +90,22 @@ def write_lines(lines: Iterator[str], out: TextIO) -> None:
         out.write(line + "\n")
 
 
-def load_plan(submit_dir: Path) -> dict[str, Any]:
-    """Read ``plan.json`` from a submit dir (or a plan.json path)."""
-    from catalogs.jsonio import loads_json
-    from planner.errors import FormatError, PlannerError
+def stream_plan(submit_dir: Path, *, dag: bool = True) -> dict[str, Any]:
+    """The head of a submit dir's plan record, with ``nodes`` an iterator (read once);
+    ``dag=False``: the nodes without the edges and submit files the DAG holds."""
+    record = open_plan(submit_dir)
+    return {**record.head, "_source": record.source, "nodes": record.nodes(dag=dag)}
 
-    path = submit_dir if submit_dir.name == "plan.json" else submit_dir / "plan.json"
+
+def open_plan(submit_dir: Path) -> PlanReader:
+    """The plan record of a submit dir (or of a plan.json path), its nodes streamed."""
+    from planner.emit.record import PlanReader, plan_path
+    from planner.errors import PlannerError
+
+    path = plan_path(submit_dir)
     if not path.is_file():
         raise PlannerError("not a wfplan submit dir (no plan.json)", source=str(submit_dir))
-    try:
-        record = loads_json(path.read_text(encoding="utf-8"))
-    except (ValueError, OSError) as exc:
-        raise FormatError(f"cannot read the plan record: {exc}", source=str(path))
-    if not isinstance(record, dict) or not isinstance(record.get("nodes"), list):
-        raise FormatError("not a plan record (no 'nodes' list)", source=str(path))
-    record["_source"] = str(path)
-    return record
+    return PlanReader(path)
 
 
 def explain_lines(record: Mapping[str, Any], node: str | None = None) -> Iterator[str]:
@@ -119,13 +123,34 @@ def _pair_text(f: Mapping[str, Any]) -> str:
     return text
 
 
+def _decisions(record: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, list[str]]:
+    """A node's jobs' recorded lines: on the node as read from a submit dir, else in the
+    record's top-level map (a record built in memory)."""
+    if "decisions" in node:
+        return node["decisions"] or {}
+    return record.get("decisions") or {}
+
+
 def summary_lines(record: Mapping[str, Any]) -> Iterator[str]:
-    nodes: list[Mapping[str, Any]] = record["nodes"]
+    """The summary, after one pass over ``record["nodes"]`` (a list or an iterator)."""
+    jobs_part: list[str] = []
+    replicas: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    count = 0
+    for n in record["nodes"]:
+        count += 1
+        jobs_part.extend(_job_lines(record, n))
+        if n.get("kind") not in ("stage_in", "stage_inter"):
+            continue
+        for f in n.get("files") or []:
+            key = (str(f.get("lfn")), str(f.get("dst")))
+            if key not in seen:
+                seen.add(key)
+                replicas.append(f"  {_pair_text(f)}  [{n['name']}]")
     pruned = record.get("pruned") or []
-    decisions: Mapping[str, list[str]] = record.get("decisions") or {}
     yield (
         f"workflow {record.get('workflow')} (wfplan {record.get('wfplan_version')}): "
-        f"{len(nodes)} nodes, {len(pruned)} pruned jobs"
+        f"{count} nodes, {len(pruned)} pruned jobs"
     )
     options = record.get("options") or {}
     if options:
@@ -145,32 +170,27 @@ def summary_lines(record: Mapping[str, Any]) -> Iterator[str]:
                 yield f"      why: {why}"
     yield ""
     yield "jobs:"
-    for n in nodes:
-        jobs = n.get("jobs") or []
-        if n.get("kind") not in ("compute", "cluster"):
-            continue
-        where = f"node {n['name']} on {n.get('site')}, level {n.get('level')}"
-        for job in jobs:
-            if n.get("kind") == "cluster":
-                yield f"  {job}: {where}, clustered with {len(jobs) - 1} more ({', '.join(jobs)})"
-            else:
-                yield f"  {job}: {where}"
-            for why in decisions.get(job, []):
-                yield f"      why: {why}"
-        for why in n.get("reasons") or []:
-            yield f"      node: {why}"
+    yield from jobs_part
     yield ""
     yield "replicas chosen (first source; fallbacks in order):"
-    seen: set[tuple[str, str]] = set()
-    for n in nodes:
-        if n.get("kind") not in ("stage_in", "stage_inter"):
-            continue
-        for f in n.get("files") or []:
-            key = (str(f.get("lfn")), str(f.get("dst")))
-            if key in seen:
-                continue
-            seen.add(key)
-            yield f"  {_pair_text(f)}  [{n['name']}]"
+    yield from replicas
+
+
+def _job_lines(record: Mapping[str, Any], n: Mapping[str, Any]) -> Iterator[str]:
+    jobs = n.get("jobs") or []
+    if n.get("kind") not in ("compute", "cluster"):
+        return
+    decisions = _decisions(record, n)
+    where = f"node {n['name']} on {n.get('site')}, level {n.get('level')}"
+    for job in jobs:
+        if n.get("kind") == "cluster":
+            yield f"  {job}: {where}, clustered with {len(jobs) - 1} more ({', '.join(jobs)})"
+        else:
+            yield f"  {job}: {where}"
+        for why in decisions.get(job, []):
+            yield f"      why: {why}"
+    for why in n.get("reasons") or []:
+        yield f"      node: {why}"
 
 
 def _style_text(record: Mapping[str, Any], site: object) -> str:
@@ -186,14 +206,13 @@ def _style_text(record: Mapping[str, Any], site: object) -> str:
 def node_lines(record: Mapping[str, Any], wanted: str) -> Iterator[str]:
     from planner.errors import PlannerError
 
-    nodes: list[Mapping[str, Any]] = record["nodes"]
-    match = next((n for n in nodes if n.get("name") == wanted), None)
+    match, by_job = _find_node(record["nodes"], wanted)
     sub = _subworkflow(record, wanted) if match is None else None
     if sub is not None:
         yield from _subworkflow_lines(record, sub)
         return
     if match is None:
-        match = next((n for n in nodes if wanted in (n.get("jobs") or [])), None)
+        match = by_job
         if match is not None:
             yield f"job {wanted} runs in node {match['name']}"
     if match is None:
@@ -234,9 +253,23 @@ def node_lines(record: Mapping[str, Any], wanted: str) -> Iterator[str]:
     yield f"  children: {', '.join(n.get('children') or []) or '-'}"
     if n.get("submit"):
         yield f"  submit file: {n['submit']}"
-    decisions: Mapping[str, list[str]] = record.get("decisions") or {}
+    decisions = _decisions(record, n)
     for job in n.get("jobs") or []:
         for why in decisions.get(job, []):
             yield f"  why {job}: {why}"
     for why in n.get("reasons") or []:
         yield f"  why: {why}"
+
+
+def _find_node(
+    nodes: Iterable[Mapping[str, Any]], wanted: str
+) -> tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]:
+    """The node named ``wanted`` (reading no further once found), else None and the first
+    node that runs a job of that id."""
+    by_job = None
+    for n in nodes:
+        if n.get("name") == wanted:
+            return n, None
+        if by_job is None and wanted in (n.get("jobs") or []):
+            by_job = n
+    return None, by_job

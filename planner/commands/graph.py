@@ -132,13 +132,15 @@ def short_transformation(name: str) -> str:
 
 
 def concrete_picture(submit_dir: Path) -> Picture:
-    from planner.commands.explain import load_plan
+    from planner.commands.explain import stream_plan
 
-    record = load_plan(submit_dir)
+    record = stream_plan(submit_dir)
     nodes = []
+    edges: list[tuple[str, str]] = []
     markers: dict[str, str] = {}
     colours: dict[str, str] = {}
     for n in record["nodes"]:
+        edges.extend((p, n["name"]) for p in n.get("parents") or [])
         kind = str(n["kind"])
         tx = n.get("transformation")
         group = short_transformation(str(tx)) if tx and kind in ("compute", "cluster") else kind
@@ -148,9 +150,8 @@ def concrete_picture(submit_dir: Path) -> Picture:
         nodes.append((str(n["name"]), int(n.get("level") or 0), group))
     tx_groups = sorted({g for _, _, g in nodes} - set(colours))
     colours.update({g: PALETTE[i % len(PALETTE)] for i, g in enumerate(tx_groups)})
-    edges = tuple((p, n["name"]) for n in record["nodes"] for p in n.get("parents") or [])
     title = f"{record.get('workflow')} (concrete)"
-    return Picture(title, tuple(nodes), edges, colours, markers)
+    return Picture(title, tuple(nodes), tuple(edges), colours, markers)
 
 
 def abstract_picture(path: Path) -> Picture:

@@ -1,5 +1,7 @@
 """Read a plan record (``plan.json``, or the same dict in memory) into a :class:`SimGraph`.
 
+The nodes are read once, in order, so a record streamed from disk is never held whole.
+
 Per node: ``runtime`` (seconds; the emitter's sum of its tasks' ``pegasus.runtime`` or
 WfFormat runtimes) for compute/cluster nodes; for nodes that move files, the sum over
 ``files`` of ``size / bandwidth(src site, dst site) + latency`` (the source site is a
@@ -12,11 +14,10 @@ DAGMan's CATEGORY/MAXJOBS limits.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from catalogs.jsonio import loads_json
 from planner.sim.errors import SimulationError
 from planner.sim.model import Network, SimGraph
 
@@ -24,23 +25,22 @@ PLAN_JSON = "plan.json"
 
 
 def read_plan_record(submit_dir: Path) -> dict[str, Any]:
-    """The parsed ``plan.json`` of a submit directory."""
+    """The plan record of a submit directory (either layout): its head, and ``nodes``
+    an iterator that reads the nodes as it goes (``graph_from_record`` reads it once)."""
+    from planner.emit.record import PlanReader
+
     path = submit_dir / PLAN_JSON
-    try:
-        data = loads_json(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not path.is_file():
         raise SimulationError(f"no {PLAN_JSON} in {submit_dir} (is it a submit directory?)")
-    except (OSError, ValueError) as exc:
-        raise SimulationError(f"cannot read plan record: {exc}", source=str(path))
-    if not isinstance(data, dict):
-        raise SimulationError("plan record must be a JSON object", source=str(path))
-    return data
+    reader = PlanReader(path)
+    return {**reader.head, "nodes": reader.nodes()}
 
 
 def graph_from_record(
     record: Mapping[str, Any], network: Network | None = None, *, source: str | None = None
 ) -> SimGraph:
-    """Build the simulator's graph from a plan record dict.
+    """Build the simulator's graph from a plan record dict, in one pass over its
+    ``nodes`` (a list, or an iterator of node dicts).
 
     >>> g = graph_from_record({"nodes": [{"name": "a", "kind": "compute", "site": "s",
     ...     "parents": [], "runtime": 3, "jobs": ["j"]}]})
@@ -49,9 +49,17 @@ def graph_from_record(
     """
     net = network or Network()
     nodes = record.get("nodes")
-    if not isinstance(nodes, list):
+    if nodes is None or isinstance(nodes, str | bytes | Mapping) or not isinstance(nodes, Iterable):
         raise SimulationError("plan record has no 'nodes' list", source=source)
     index: dict[str, int] = {}
+    names: list[str] = []
+    kinds: list[str] = []
+    sites: list[str] = []
+    duration: list[float] = []
+    tasks: list[int] = []
+    parent_names: list[Iterable[str]] = []
+    unknown = 0
+    categories: list[str | None] = []
     for i, node in enumerate(nodes):
         name = node.get("name") if isinstance(node, dict) else None
         if not isinstance(name, str):
@@ -59,16 +67,6 @@ def graph_from_record(
         if name in index:
             raise SimulationError(f"node {name!r} appears twice", source=source)
         index[name] = i
-    names: list[str] = []
-    kinds: list[str] = []
-    sites: list[str] = []
-    duration: list[float] = []
-    tasks: list[int] = []
-    parents: list[tuple[int, ...]] = []
-    unknown = 0
-    categories: list[str | None] = []
-    for node in nodes:
-        name = node["name"]
         site = str(node.get("site") or "local")
         kind = str(node.get("kind") or "compute")
         names.append(name)
@@ -81,23 +79,34 @@ def graph_from_record(
         if kind in ("compute", "cluster") and node.get("runtime") is None:
             unknown += 1
         tasks.append(len(jobs) if kind in ("compute", "cluster") else 0)
-        try:
-            parents.append(tuple(index[p] for p in node.get("parents") or ()))
-        except KeyError as exc:
-            raise SimulationError(
-                f"node {name!r} names unknown parent {exc.args[0]!r}", source=source
-            )
+        parent_names.append(node.get("parents") or ())
     return SimGraph(
         names=tuple(names),
         kinds=tuple(kinds),
         sites=tuple(sites),
         duration=tuple(duration),
         tasks=tuple(tasks),
-        parents=tuple(parents),
+        parents=_parent_indices(names, parent_names, index, source),
         unknown_runtime=unknown,
         categories=tuple(categories) if any(categories) else (),
         category_limits=_maxjobs(record, source),
     )
+
+
+def _parent_indices(
+    names: list[str], parents: list[Iterable[str]], index: Mapping[str, int], source: str | None
+) -> tuple[tuple[int, ...], ...]:
+    """Parent names -> indices, once every node is known (a record need not list a
+    parent before its children)."""
+    out = []
+    for name, ends in zip(names, parents, strict=True):
+        try:
+            out.append(tuple(index[p] for p in ends))
+        except KeyError as exc:
+            raise SimulationError(
+                f"node {name!r} names unknown parent {exc.args[0]!r}", source=source
+            )
+    return tuple(out)
 
 
 def _maxjobs(record: Mapping[str, Any], source: str | None) -> dict[str, int]:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from planner.cli import main
+from planner.emit.record import load_plan_record
 from planner.emit.submit import TRANSFER_HOLD_REMOVE
 
 HERE = Path(__file__).resolve().parents[1] / "e2e" / "condorio"
@@ -69,7 +70,7 @@ def _digests(root: Path) -> dict[str, str]:
 
 def _staged(tmp: Path) -> Path:
     """The staging directory the maker's outputs go to (from the plan record)."""
-    record = json.loads((tmp / "submit" / "plan.json").read_text())
+    record = load_plan_record(tmp / "submit")
     (maker,) = [n for n in record["nodes"] if n["name"] == "maker_ID1"]
     (home,) = {Path(o["dst"].removeprefix("file://")).parent for o in maker["outputs"]}
     return home

@@ -3,7 +3,6 @@ configuration, clustered and not; then the reuse scenario of issue 4."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 
 from catalogs.replica_sqlite import SQLiteReplicaCatalog
 from planner.cli import main
+from planner.emit.record import load_plan_record
 
 DIAMOND = Path(__file__).resolve().parents[1] / "e2e" / "diamond"
 EXPECTED = "analyze(range(pre(data)),range(pre(data)))\n"
@@ -57,7 +57,7 @@ def _plan(
         *rc_args, "--dir", str(submit), "--sites", "condorpool", *extra,
     ]  # fmt: skip
     assert main(argv) == 0
-    return json.loads((submit / "plan.json").read_text())
+    return load_plan_record(submit)
 
 
 @pytest.mark.parametrize("config", ["condorio", "sharedfs", "nonsharedfs"])

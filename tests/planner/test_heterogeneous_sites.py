@@ -5,7 +5,6 @@ own runtimes; ``explain`` naming rejected sites; the embedded engine running it 
 from __future__ import annotations
 
 import importlib.util
-import json
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 import pytest
 
 from planner.cli import main
+from planner.emit.record import load_plan_record
 
 
 def _diamonds() -> ModuleType:
@@ -164,7 +164,7 @@ def test_glite_site_jobs_go_to_the_batch_system_with_their_requirements(planned:
 def test_the_plan_record_and_explain_say_how_each_site_is_reached(
     planned: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    record = json.loads((planned / "plan.json").read_text())
+    record = load_plan_record(planned)
     assert record["sites"]["hpc"] == {
         "style": "glite",
         "grid_resource": "batch slurm alice@login.hpc.org",
@@ -209,7 +209,7 @@ def test_heft_follows_the_tc_runtimes_and_explain_names_rejected_sites(
     args[args.index("pool,remote,hpc")] = "arm,pool,remote,hpc"
     assert main(args) == 0
     capsys.readouterr()
-    record = json.loads((tmp_path / "submit" / "plan.json").read_text())
+    record = load_plan_record(tmp_path / "submit")
     why = record["decisions"]["ID4"][0]
     assert why.startswith("site hpc: heft: earliest finish")
     assert main(["explain", str(tmp_path / "submit")]) == 0

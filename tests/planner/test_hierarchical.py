@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from planner.cli import main
+from planner.emit.record import load_plan_record
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "e2e" / "hierarchical"
 TWO_LEVELS = "final(two(one(prep(data))))\n"
@@ -91,7 +92,7 @@ def test_two_levels_plan_and_run_and_a_sibling_reuses_the_first_ones_output(
     # "second" read b.txt, which "first" made: found in the parent's output catalog
     assert (work / "outputs" / "b.txt").read_text() == "one(prep(data))\n"
     assert _registered(submit / "top-outputs.db") == {"a.txt", "b.txt", "c.txt", "result.txt"}
-    record = json.loads((submit / "plan.json").read_text())
+    record = load_plan_record(submit)
     second = next(s for s in record["subworkflows"] if s["job"] == "second")
     assert second["parents"] == ["pegasus-plan_first"]
     assert "step_final" in second["children"]

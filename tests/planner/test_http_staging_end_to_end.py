@@ -6,13 +6,13 @@ with ``wfplan run``. ``file_server`` is the GET/PUT/DELETE server of tests/plann
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 import pytest
 
 from planner.cli import main
+from planner.emit.record import load_plan_record
 
 DIAMOND = Path(__file__).resolve().parents[1] / "e2e" / "diamond"
 EXPECTED = "analyze(range(pre(data)),range(pre(data)))\n"
@@ -77,7 +77,7 @@ def _plan_and_run(tmp: Path, server_url: str, capsys, *extra: str) -> dict:
     capsys.readouterr()
     assert main(["run", str(tmp / "submit"), "-j", "2"]) == 0, capsys.readouterr().err
     assert (tmp / "outputs" / "f.d").read_text() == EXPECTED
-    return json.loads((tmp / "submit" / "plan.json").read_text())
+    return load_plan_record(tmp / "submit")
 
 
 def test_files_go_through_the_server_and_cleanup_deletes_them(

@@ -15,6 +15,7 @@ import pytest
 
 from catalogs.replica_sqlite import SQLiteReplicaCatalog
 from planner.cli import main
+from planner.emit.record import load_plan_record
 
 DIAMOND = Path(__file__).resolve().parents[1] / "e2e" / "diamond"
 EXPECTED = "analyze(range(pre(data)),range(pre(data)))\n"
@@ -78,7 +79,7 @@ def _plan(tmp: Path, submit: str, *extra: str, rcs: tuple[str, ...] = ()) -> dic
         *extra,
     ]  # fmt: skip
     assert main(argv) == 0
-    return json.loads((tmp / submit / "plan.json").read_text())
+    return load_plan_record(tmp / submit)
 
 
 def _setup_args(tmp: Path) -> list[str]:
@@ -93,7 +94,7 @@ def _run(tmp: Path, submit: str, capsys) -> int:
 def _rerun_from(submit: Path, node: str) -> None:
     """Make the next ``wfplan run`` run ``node`` and its descendants again, nothing else
     (a rescue file with every other node DONE, as DAGMan would apply it)."""
-    record = json.loads((submit / "plan.json").read_text())
+    record = load_plan_record(submit)
     children = {n["name"]: n["children"] for n in record["nodes"]}
     again, todo = set(), [node]
     while todo:
@@ -251,7 +252,7 @@ def test_a_file_moved_to_another_staging_site_is_checked_there_by_its_reader(
         "--cleanup", "none",
     ]  # fmt: skip
     assert main(argv) == 0
-    record = json.loads((tmp_path / "submit" / "plan.json").read_text())
+    record = load_plan_record(tmp_path / "submit")
     moved = {f["lfn"] for n in record["nodes"] if n["kind"] == "stage_inter" for f in n["files"]}
     assert {"f.b1", "preprocess_ID1.meta"} <= moved
     assert _run(tmp_path, "submit", capsys) == 0, capsys.readouterr().err

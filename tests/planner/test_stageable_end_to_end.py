@@ -10,7 +10,6 @@ it (two on level 1, one on level 2): the copy is staged once per staging site.
 
 from __future__ import annotations
 
-import json
 import stat
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import htcondor
 import pytest
 
 from planner.cli import main
+from planner.emit.record import load_plan_record
 
 SCRIPT = """#!/bin/sh
 # shout OUT IN...: the inputs upper-cased into OUT; prints the path it runs from
@@ -88,7 +88,7 @@ def _plan_and_run(tmp: Path, argv: list[str], capsys: pytest.CaptureFixture[str]
     assert (tmp / "outputs" / "f.d").read_text() == EXPECTED
     source = tmp / "tools" / "shout.sh"
     assert stat.S_IMODE(source.stat().st_mode) == 0o644  # never made executable in place
-    return json.loads((submit / "plan.json").read_text())
+    return load_plan_record(submit)
 
 
 def _ran_from(tmp: Path, record: dict) -> list[str]:

@@ -8,12 +8,12 @@ which must reuse every job. Each step goes through the same entry point a user t
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from pathlib import Path
 
 from catalogs.atomic import atomic_write
+from planner.emit.record import load_plan_record
 from planner.errors import PlannerError, WriteError
 from sites.model import Directory, DirectoryType, FileServer, Site, SiteCatalog
 
@@ -135,7 +135,7 @@ def run_demo(
     _cli(
         [*plan, "--rc", str(rc), "--rc", str(root / "outputs-rc.db"), "--dir", str(root / "replan")]
     )
-    record = json.loads((root / "replan" / "plan.json").read_text())
+    record = load_plan_record(root / "replan")
     total = sum(1 for _ in _jobs(wf))
     pruned = len(record.get("pruned", []))
     compute = [

@@ -9,6 +9,7 @@ import pytest
 
 from planner.cli import main
 from planner.commands.experiment import expand_values
+from planner.emit.record import load_plan_record
 
 
 def fan_workflow(tmp: Path, n: int = 8) -> Path:
@@ -141,7 +142,7 @@ def test_plan_cluster_auto_then_simulate_the_submit_dir(
     conf.write_text("wfplan.cluster.auto.slots = 4\nwfplan.cluster.auto.overhead = none\n")
     sub = tmp_path / "sub"
     assert main(["plan", str(wf), "--cluster", "auto", "--conf", str(conf), "--dir", str(sub)]) == 0
-    record = json.loads((sub / "plan.json").read_text())
+    record = load_plan_record(sub)
     assert record["options"]["cluster_auto"][0] == (
         "auto: level 1, work on condorpool: 8 jobs -> 4 clusters.num"
     )

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from planner.cli import main
+from planner.emit.record import load_plan_record
 
 WF = """\
 pegasus: "5.0"
@@ -56,7 +56,7 @@ def test_plan_writes_the_submit_dir_and_prints_a_summary(
     assert main(_args(files, "--dir", str(submit))) == 0
     out = capsys.readouterr().out
     assert "compute @ condorpool" in out and "jobs planned" in out
-    record = json.loads((submit / "plan.json").read_text())
+    record = load_plan_record(submit)
     names = {n["name"] for n in record["nodes"]}
     assert {"preprocess_ID1", "findrange_ID2", "findrange_ID3", "analyze_ID4"} <= names
     assert (submit / "diamond.dag").is_file()
@@ -70,7 +70,7 @@ def test_submit_files_mode_chooses_the_sub_files(
     submit = tmp_path / "submit"
     extra = ("--submit-files", mode) if mode != "shared" else ()
     assert main(_args(files, "--dir", str(submit), *extra)) == 0
-    record = json.loads((submit / "plan.json").read_text())
+    record = load_plan_record(submit)
     own = [n["submit"] == f"{n['name']}.sub" for n in record["nodes"]]
     assert all(own) if mode == "per-node" else not any(own)
     assert {p.name for p in submit.glob("*.sub")} == {n["submit"] for n in record["nodes"]}

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from planner.cli import main
+from planner.emit.record import load_plan_record
 
 
 def write_submit_dir(tmp: Path, slots: int | None = None) -> Path:
@@ -149,7 +150,7 @@ def test_nodes_without_runtime_are_reported(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write_submit_dir(tmp_path)
-    record = json.loads((tmp_path / "plan.json").read_text())
+    record = load_plan_record(tmp_path)
     record["nodes"][0]["runtime"] = None
     (tmp_path / "plan.json").write_text(json.dumps(record))
     assert main(["simulate", str(tmp_path), "--slots", "100"]) == 0
@@ -188,7 +189,7 @@ def test_a_plan_without_any_runtime_is_not_simulated(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write_submit_dir(tmp_path)
-    record = json.loads((tmp_path / "plan.json").read_text())
+    record = load_plan_record(tmp_path)
     for node in record["nodes"]:
         del node["runtime"]
         node["tasks"] = [{"transformation": "t"}]
@@ -212,7 +213,7 @@ def test_one_runtime_is_enough_to_simulate(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write_submit_dir(tmp_path)
-    record = json.loads((tmp_path / "plan.json").read_text())
+    record = load_plan_record(tmp_path)
     for node in record["nodes"][1:]:
         del node["runtime"]
     (tmp_path / "plan.json").write_text(json.dumps(record))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import json
 from pathlib import Path
 from types import ModuleType
 
@@ -11,6 +10,7 @@ import pytest
 from astropy.io import fits
 
 from planner.apps.montage.demo import MARKER, DemoFailed, run_demo
+from planner.emit.record import load_plan_record
 
 
 def _diamonds() -> ModuleType:
@@ -33,7 +33,7 @@ def test_demo_makes_the_mosaic_and_reuses_every_job(
     assert (root / "mosaic.png").read_bytes()[:4] == b"\x89PNG"
     with fits.open(root / "mosaic.fits") as hdul:
         assert hdul[0].data.ndim == 2
-    plan = json.loads((root / "submit" / "plan.json").read_text())
+    plan = load_plan_record(root / "submit")
     sites = {n["site"] for n in plan["nodes"] if n["kind"] == "compute"}
     assert sites <= {"shared", "pool"} and len(sites) == 2
     assert (root / MARKER).is_file()

@@ -1,0 +1,149 @@
+"""explain, simulate and graph read both plan record layouts alike, and what they read
+back from a submit dir (the record and its DAG) is what the planner held."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from planner.cli import main
+from planner.commands.explain import explain_lines
+from planner.commands.graph import concrete_picture
+from planner.emit import write_submit_dir
+from planner.emit.record import RECORD_VERSION, load_plan_record, plan_record
+from planner.model.concrete import DataConfiguration
+
+# plan.json of the condorio diamond as the release before the compact record wrote it
+# (one JSON object, edges and submit files in it); its paths are under @ROOT@.
+PREVIOUS_RELEASE = Path(__file__).resolve().parents[2] / "golden" / "record" / "previous-release"
+
+
+def _diamonds() -> ModuleType:
+    path = Path(__file__).resolve().parents[1] / "emit" / "diamonds.py"
+    spec = importlib.util.spec_from_file_location("emit_diamonds", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+D = _diamonds()
+
+
+def _submit(root: Path, **kw: bool) -> Path:
+    cw = D.diamond(root, DataConfiguration.CONDORIO, **kw)
+    write_submit_dir(cw, root / "submit", tools_dir=Path("/opt/wfplan/bin"))
+    return root / "submit"
+
+
+def _both(root: Path) -> tuple[Path, Path]:
+    """The diamond's submit dir as written now, and the previous release's record of it."""
+    new = _submit(root)
+    head = (new / "plan.json").read_text().split("\n", 1)[0]
+    assert json.loads(head)["plan_record"] == RECORD_VERSION  # the compact layout
+    old = root / "old"
+    old.mkdir()
+    text = (PREVIOUS_RELEASE / "plan.json").read_text().replace("@ROOT@", str(root))
+    (old / "plan.json").write_text(text)
+    return old, new
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _every_question(submit: Path) -> list[list[str]]:
+    record = load_plan_record(submit)
+    names = [n["name"] for n in record["nodes"]]
+    jobs = [j for n in record["nodes"] for j in n["jobs"]] + [p["job"] for p in record["pruned"]]
+    return [[], *([name] for name in names + jobs)]
+
+
+def test_a_previous_release_record_explains_as_the_compact_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old, new = _both(tmp_path)
+    questions = _every_question(new)
+    assert len(questions) > 10
+    for question in questions:
+        expected = _run(capsys, "explain", str(old), *question)
+        assert _run(capsys, "explain", str(new), *question) == expected
+
+
+def test_a_previous_release_record_simulates_and_draws_as_the_compact_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old, new = _both(tmp_path)
+    code, expected, _ = _run(capsys, "simulate", str(old), "--slots", "2", "--json")
+    assert code == 0 and json.loads(expected)["nodes"] > 0
+    assert _run(capsys, "simulate", str(new), "--slots", "2", "--json") == (0, expected, "")
+    assert concrete_picture(new) == concrete_picture(old)
+    assert concrete_picture(new).edges
+
+
+@pytest.mark.parametrize("kw", [{}, {"reuse": True}, {"clustered": True}])
+def test_the_submit_dir_explains_as_the_plan_in_memory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kw: dict[str, bool]
+) -> None:
+    cw = D.diamond(tmp_path, DataConfiguration.CONDORIO, **kw)
+    submit = tmp_path / "submit"
+    write_submit_dir(cw, submit, tools_dir=Path("/opt/wfplan/bin"))
+    on_disk = load_plan_record(submit)
+    in_memory = plan_record(cw, {n["name"]: n["submit"] for n in on_disk["nodes"]})
+    assert on_disk["nodes"] == in_memory["nodes"]
+    assert all((submit / n["submit"]).is_file() for n in on_disk["nodes"])
+    for question in _every_question(submit):
+        expected = "".join(f"{line}\n" for line in explain_lines(in_memory, *question[:1]))
+        assert _run(capsys, "explain", str(submit), *question) == (0, expected, "")
+
+
+def _lines(submit: Path) -> list[str]:
+    return (submit / "plan.json").read_text().splitlines(keepends=True)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda lines: [*lines, "{not json\n"], "line {n}: not a plan record line"),
+        (lambda lines: [*lines, '["a", "b"]\n'], "line {n}: not a plan record line"),
+        (lambda lines: [*lines, '{"k": 0}\n'], "line {n}: not a plan record line (KeyError"),
+        (
+            lambda lines: [lines[0].replace('"plan_record":2', '"plan_record":3'), *lines[1:]],
+            "plan record version 3; this wfplan reads 2",
+        ),
+    ],
+)
+def test_a_broken_compact_record_names_the_file_and_line(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    edit: Callable[[list[str]], list[str]],
+    message: str,
+) -> None:
+    submit = _submit(tmp_path)
+    lines = edit(_lines(submit))
+    (submit / "plan.json").write_text("".join(lines))
+    for command in ("explain", "simulate"):
+        code, out, err = _run(capsys, command, str(submit))
+        assert code == 1 and out == ""
+        assert err.startswith(f"wfplan: error: {submit / 'plan.json'}: ")
+        assert message.format(n=len(lines)) in err and "Traceback" not in err
+
+
+def test_a_compact_record_without_its_dag_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    submit = _submit(tmp_path)
+    summary = _run(capsys, "explain", str(submit))
+    (submit / "diamond.dag").unlink()
+    assert _run(capsys, "explain", str(submit)) == summary  # it shows no edges
+    for command in (["explain", str(submit), "analyze_ID4"], ["simulate", str(submit)]):
+        code, _, err = _run(capsys, *command)
+        assert code == 1
+        assert err.startswith(f"wfplan: error: {submit / 'diamond.dag'}: cannot read the DAG")
