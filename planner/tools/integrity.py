@@ -129,13 +129,15 @@ def verify(lfn: str, path: Path, expected: str, *, stamp: bool = False) -> None:
 # The stamp a reader leaves on a file it has checked: the extended attribute STAMP holds
 # "<sha256> <device>:<inode>:<size>:<mtime in ns>". Any write to the file moves its mtime,
 # so a later reader that finds the same identity, size and mtime reads the bytes that were
-# checked. The file system sets the mtime from a clock that ticks in milliseconds; a stamp
-# is kept only when it was set STAMP_AFTER or more (by the file system's own clock, the
-# ctime the stamp gives the file) after the last write, so that no write after the check
-# can leave the mtime as it was. Without extended attributes nothing is stamped and every
-# reader hashes, as before.
+# checked, unless the write fell in the same tick of the file system's clock as the last
+# one (Linux keeps times in ticks of at most 10 ms; some file systems in whole seconds,
+# FAT in two). So a stamp is kept only when it was set, by the file system's own clock
+# (the ctime it gives the file), STAMP_AFTER_NS after the last write, or STAMP_AFTER_S_NS
+# when the times are whole seconds. Without extended attributes nothing is stamped and
+# every reader hashes, as before.
 STAMP = "user.wfplan.sha256"
-STAMP_AFTER_NS = 1_000_000_000
+STAMP_AFTER_NS = 100_000_000
+STAMP_AFTER_S_NS = 3_000_000_000
 
 
 def _plain_file(path: Path) -> os.stat_result | None:
@@ -162,15 +164,18 @@ def _stamped(path: Path, st: os.stat_result) -> str | None:
     return digest if identity == _identity(st) else None
 
 
+def _stamp_after(st: os.stat_result) -> int:
+    whole_seconds = st.st_mtime_ns % 1_000_000_000 == 0 and st.st_ctime_ns % 1_000_000_000 == 0
+    return STAMP_AFTER_S_NS if whole_seconds else STAMP_AFTER_NS
+
+
 def _stamp(path: Path, before: os.stat_result, digest: str) -> None:
     try:
         value = f"{digest} {_identity(before)}".encode()
         os.setxattr(path, STAMP, value, follow_symlinks=False)
         after = os.lstat(path)
-        if (
-            _identity(after) != _identity(before)
-            or after.st_ctime_ns - after.st_mtime_ns < STAMP_AFTER_NS
-        ):
+        changed = _identity(after) != _identity(before)
+        if changed or after.st_ctime_ns - after.st_mtime_ns < _stamp_after(after):
             os.removexattr(path, STAMP, follow_symlinks=False)
     except OSError:
         return  # no extended attributes here (or the file went): later readers hash it

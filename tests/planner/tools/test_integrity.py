@@ -352,9 +352,12 @@ def test_a_file_changed_after_its_check_is_hashed_again_and_fails(
 def test_a_file_checked_just_after_its_last_write_is_not_stamped(
     tmp_path: Path, hashes: list[Path]
 ):
-    # A write in the same clock tick as the last one may leave the mtime as it was.
+    # A write in the same clock tick as the last one may leave the mtime as it was. The
+    # last write is dated a little ahead, so that it is recent whatever the machine's load.
     f = tmp_path / "fresh.fits"
     f.write_bytes(b"fresh")
+    st = os.stat(f)
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 10_000_000_000))
     for _ in range(2):
         integrity.verify("fresh.fits", f, _sha(b"fresh"), stamp=True)
     assert hashes == [f, f]
@@ -397,3 +400,13 @@ def test_without_extended_attributes_every_reader_hashes(
     for _ in range(2):
         integrity.verify("p.fits", f, _sha(b"projected"), stamp=True)
     assert hashes == [f, f]
+
+
+def test_whole_second_times_need_a_longer_wait_before_a_stamp_counts():
+    def times(mtime_ns: int, ctime_ns: int) -> os.stat_result:
+        return os.stat_result((0o100644, 1, 1, 1, 0, 0, 1, 0, 0, 0), {
+            "st_mtime_ns": mtime_ns, "st_ctime_ns": ctime_ns})  # fmt: skip
+
+    fine = integrity._stamp_after(times(5_123_456_789, 7_000_000_001))
+    coarse = integrity._stamp_after(times(5_000_000_000, 7_000_000_000))
+    assert fine < 1_000_000_000 < 2_000_000_000 < coarse  # FAT keeps times in 2 s steps
