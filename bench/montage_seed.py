@@ -16,8 +16,8 @@ the workflow comes from ``wfplan montage build`` (mosaic at 1 arcsec/px) and run
 Reported per mode: makespan (wall), CPU time (user + system of the processes), and the
 ratio of the makespan to the ideal ``max(critical path, total CPU / cores)`` where the
 critical path and the total use the per-job times of the sequential run (pure work, no
-process start-up), and its ratio to the *floor*, the least makespan any schedule of the
-same jobs can have on these cores (:func:`_floor`: the ideal ignores that the workflow's
+process start-up), and its ratio to the *floor*, a lower bound on the makespan of any
+schedule of the same jobs on these cores (:func:`_floor`: the ideal ignores that the workflow's
 last jobs must wait for all the others and then run one after another). For each engine
 mode it also prints where the time went, read from the engine's event log
 (:func:`_breakdown`). ``--scale`` shrinks the sky's area (0.25: half a degree on each side,
