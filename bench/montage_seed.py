@@ -16,7 +16,11 @@ the workflow comes from ``wfplan montage build`` (mosaic at 1 arcsec/px) and run
 Reported per mode: makespan (wall), CPU time (user + system of the processes), and the
 ratio of the makespan to the ideal ``max(critical path, total CPU / cores)`` where the
 critical path and the total use the per-job times of the sequential run (pure work, no
-process start-up). ``--scale`` shrinks the sky's area (0.25: half a degree on each side,
+process start-up), and its ratio to the *floor*, a lower bound on the makespan of any
+schedule of the same jobs on these cores (:func:`_floor`: the ideal ignores that the workflow's
+last jobs must wait for all the others and then run one after another). For each engine
+mode it also prints where the time went, read from the engine's event log
+(:func:`_breakdown`). ``--scale`` shrinks the sky's area (0.25: half a degree on each side,
 about a quarter of the tiles) so that it fits in a short session.
 
 After the sequential run it reports the background figures (bench/montage_background.py:
@@ -30,6 +34,8 @@ table and for mBgModel, and the tile-to-tile spread in units of the pixel noise)
 from __future__ import annotations
 
 import argparse
+import heapq
+import json
 import math
 import os
 import resource
@@ -87,17 +93,100 @@ def _sites(root: Path, cores: int, clustered: bool) -> SiteCatalog:
 
 
 def _critical_path(workflow: Workflow, seconds: dict[str, float]) -> float:
+    g = _graph(workflow)
+    finish: dict[str, float] = {}
+    for node in nx.topological_sort(g):
+        start = max((finish[p] for p in g.predecessors(node)), default=0.0)
+        finish[node] = start + seconds.get(node, 0.0)
+    return max(finish.values(), default=0.0)
+
+
+def _graph(workflow: Workflow) -> nx.DiGraph:
     producer = {u.lfn: j.id for j in workflow.jobs for u in j.outputs}
     g = nx.DiGraph()
     g.add_nodes_from(j.id for j in workflow.jobs)
     g.add_edges_from(
         (producer[u.lfn], j.id) for j in workflow.jobs for u in j.inputs if u.lfn in producer
     )
-    finish: dict[str, float] = {}
-    for node in nx.topological_sort(g):
-        start = max((finish[p] for p in g.predecessors(node)), default=0.0)
-        finish[node] = start + seconds.get(node, 0.0)
-    return max(finish.values(), default=0.0)
+    return g
+
+
+def _floor(workflow: Workflow, seconds: dict[str, float], cores: int) -> tuple[float, str]:
+    """A lower bound on any schedule of these jobs on ``cores`` cores, at least the ideal.
+
+    A job ``v`` starts only after all its ancestors end, which takes at least their work
+    over the cores and at least the longest chain of them; from its start the longest chain
+    through its descendants still runs one job after another. The bound is the largest
+    such sum over all jobs (and the ideal); the job that gives it is returned too.
+    """
+    g = _graph(workflow)
+    order = list(nx.topological_sort(g))
+    head: dict[str, float] = {}  # longest chain that must end before the job starts
+    for v in order:
+        head[v] = max((head[p] + seconds.get(p, 0.0) for p in g.predecessors(v)), default=0.0)
+    tail: dict[str, float] = {}  # longest chain from the job's start to the end
+    for v in reversed(order):
+        tail[v] = seconds.get(v, 0.0) + max((tail[c] for c in g.successors(v)), default=0.0)
+    total = sum(seconds.get(v, 0.0) for v in order)
+    best, where = max(max(tail.values(), default=0.0), total / cores), ""
+    for v in order:
+        before = sum(seconds.get(a, 0.0) for a in nx.ancestors(g, v)) / cores
+        bound = max(before, head[v]) + tail[v]
+        if bound > best:
+            best, where = bound, v
+    return best, where
+
+
+def _breakdown(submit: Path, cores: int) -> list[str]:
+    """Where a run's makespan went, from the engine's event log: how long 0, 1, ... jobs
+    ran at once; the engine's delay, summed over jobs, between the moment a job could have
+    started (released by its last parent's success and a slot free) and its start; the
+    start-up (job_start to the process running); the POST scripts' wall time; the CPU of
+    the jobs and of the scripts."""
+    from planner.engine.dagfile import parse_dag
+
+    dag = parse_dag(next(submit.glob("*.dag")))
+    events = [json.loads(line) for line in next(submit.glob("*.dag.events")).open()]
+    first, last = events[0]["t"], events[-1]["t"]
+    success: dict[str, float] = {}
+    started: dict[str, float] = {}
+    running: list[tuple[float, int]] = []
+    slots_free = [first] * cores  # when each free slot became free (a heap)
+    delay = startup = post_wall = job_cpu = post_cpu = 0.0
+    jobs = scripts = 0
+    for e in events:
+        node, kind, t = e["node"], e["event"], e["t"]
+        if kind == "job_start":
+            started[node] = t
+            released = max((success[p] for p in dag.nodes[node].parents), default=first)
+            delay += max(0.0, t - max(released, heapq.heappop(slots_free)))
+            running.append((t, 1))
+        elif kind == "job_end" and node in started:
+            running.append((t, -1))
+            heapq.heappush(slots_free, t)
+            startup += t - e["runtime"] - started[node]
+            job_cpu += e.get("cpu", 0.0)
+            jobs += 1
+        elif kind in ("pre_end", "post_end"):
+            post_wall += e["runtime"]
+            post_cpu += e.get("cpu", 0.0)
+            scripts += 1
+        elif kind == "node_success":
+            success[node] = t
+    at_once = [0.0] * (cores + 1)
+    level, prev = 0, first
+    for t, step in sorted(running):
+        at_once[min(level, cores)] += t - prev
+        level, prev = level + step, t
+    at_once[min(level, cores)] += last - prev
+    return [
+        "  jobs running at once: "
+        + ", ".join(f"{k}: {s:.1f} s" for k, s in enumerate(at_once))
+        + f" (makespan {last - first:.1f} s)",
+        f"  {jobs} jobs, {scripts} scripts; engine delay {delay:.2f} s in all, "
+        f"start-up {startup:.2f} s, scripts {post_wall:.2f} s wall",
+        f"  CPU: jobs {job_cpu:.1f} s, scripts {post_cpu:.1f} s",
+    ]
 
 
 def _engine_mode(root: Path, wf: Path, cores: int, clustered: bool) -> tuple[float, float, int]:
@@ -120,6 +209,8 @@ def _engine_mode(root: Path, wf: Path, cores: int, clustered: bool) -> tuple[flo
     makespan = time.perf_counter() - t0
     if code != 0:
         raise SystemExit(f"running {name} failed")
+    for line in _breakdown(base / "submit", cores):
+        print(f"{name}:{line}")
     return makespan, _children_cpu() - cpu0, nodes
 
 
@@ -173,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     total = sum(seconds.values())
     critical = _critical_path(built.workflow, seconds)
     ideal = max(critical, total / args.cores)
+    floor, pinch = _floor(built.workflow, seconds, args.cores)
     for mode in modes:
         if mode == "dag":
             makespan, cpu, nodes = _engine_mode(root, wf, args.cores, clustered=False)
@@ -182,13 +274,18 @@ def main(argv: list[str] | None = None) -> int:
             rows.append((f"horizontal clusters.num={args.cores}", nodes, makespan, cpu))
     print(f"work per job (in-process): total {total:.1f} s, critical path {critical:.1f} s, "
           f"ideal on {args.cores} cores max(cp, total/cores) = {ideal:.1f} s")  # fmt: skip
+    names = {j.id: j.name for j in built.workflow.jobs}
+    print(f"floor: no schedule on {args.cores} cores ends before {floor:.1f} s "
+          f"({floor / ideal:.2f} x the ideal): everything before {names.get(pinch, pinch)} "
+          f"{pinch}, then the longest chain from it")  # fmt: skip
     # Makespans on a shared machine mean little without the load they were measured under.
     print(
         "load average (1, 5, 15 min) at the end: " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
     )
-    print(f"{'mode':38} {'nodes':>6} {'makespan s':>11} {'CPU s':>8} {'/ ideal':>8}")
+    print(f"{'mode':38} {'nodes':>6} {'makespan s':>11} {'CPU s':>8} {'/ ideal':>8} {'/ floor':>8}")
     for label, nodes, makespan, cpu in rows:
-        print(f"{label:38} {nodes:6d} {makespan:11.1f} {cpu:8.1f} {makespan / ideal:8.2f}")
+        print(f"{label:38} {nodes:6d} {makespan:11.1f} {cpu:8.1f} {makespan / ideal:8.2f} "
+              f"{makespan / floor:8.2f}")  # fmt: skip
     return 0
 
 

@@ -266,6 +266,12 @@ def _held(spec: JobSpec, hold: TransferHold, rc: int | None) -> str:
     )
 
 
+def _cpu(seconds: float | None) -> dict[str, float]:
+    """The ``cpu`` key of an end event: user + system seconds of the process (and of the
+    children it waited for), from its exit; none for a job that never started."""
+    return {} if seconds is None else {"cpu": round(seconds, 6)}
+
+
 def _dag_digest(dag_path: Path) -> str:
     return hashlib.sha256(dag_path.read_bytes()).hexdigest()
 
@@ -448,6 +454,9 @@ class Engine:
         self.parked: dict[str, list[tuple[int, int, str]]] = {}
         self.ready_pre: list[tuple[int, int, str]] = []
         self.ready_job: list[tuple[int, int, str]] = []
+        # Jobs ended whose POST script is still to start: started once the freed slots
+        # have their next jobs, so that a slot never waits for a script's start-up.
+        self.posts_due: deque[str] = deque()
         self.timers: list[tuple[float, int, str, str]] = []
         self.procs: dict[int, _Proc] = {}
         self.scripts_running = 0
@@ -910,6 +919,7 @@ class Engine:
             os.close(proc.pidfd)
         del self.procs[proc.popen.pid]
         elapsed = time.monotonic() - proc.started
+        cpu = usage.ru_utime + usage.ru_stime
         if proc.phase == "job":
             self.free += proc.slots
             cat = self.runs[proc.node].node.category
@@ -929,16 +939,17 @@ class Engine:
                     rc = TRANSFER_FAILED
                 finally:
                     shutil.rmtree(proc.scratch, ignore_errors=True)
-            self._job_finished(proc.node, rc, elapsed)
+            self._job_finished(proc.node, rc, elapsed, cpu)
         else:
             self.scripts_running -= 1
-            self._script_finished(proc.node, proc.phase, rc, elapsed)
+            self._script_finished(proc.node, proc.phase, rc, elapsed, cpu)
 
-    def _job_finished(self, name: str, rc: int, elapsed: float) -> None:
+    def _job_finished(self, name: str, rc: int, elapsed: float, cpu: float | None = None) -> None:
         run = self.runs[name]
         run.job_rc = rc
         if not run.node.noop:
-            self._event(name, "job_end", attempt=run.attempt, rc=rc, runtime=round(elapsed, 6))
+            self._event(name, "job_end", attempt=run.attempt, rc=rc, runtime=round(elapsed, 6),
+                        **_cpu(cpu))  # fmt: skip
             tx = self._tx(name)
             tx.runs += 1
             tx.runtime += elapsed
@@ -947,14 +958,27 @@ class Engine:
             where = f"; stderr in {spec.stderr}" if spec and spec.stderr else ""
             run.message = f"job exited with {rc}{where}"
         if run.node.post is not None and not self.stop_launch:
-            self._start_script(name, "post", run.node.post)
+            run.state = "post"
+            self.posts_due.append(name)
         else:
             self._node_finished(name, rc, "job")
 
-    def _script_finished(self, name: str, phase: str, rc: int, elapsed: float) -> None:
+    def _start_posts(self) -> None:
+        while self.posts_due:
+            name = self.posts_due.popleft()
+            run = self.runs[name]
+            if run.node.post is None or self.stop_launch:
+                self._node_finished(name, run.job_rc or 0, "job")
+            else:
+                self._start_script(name, "post", run.node.post)
+
+    def _script_finished(
+        self, name: str, phase: str, rc: int, elapsed: float, cpu: float | None = None
+    ) -> None:
         run = self.runs[name]
         script = run.node.pre if phase == "pre" else run.node.post
-        self._event(name, f"{phase}_end", attempt=run.attempt, rc=rc, runtime=round(elapsed, 6))
+        self._event(name, f"{phase}_end", attempt=run.attempt, rc=rc, runtime=round(elapsed, 6),
+                    **_cpu(cpu))  # fmt: skip
         if script is not None and script.defer_status is not None and rc == script.defer_status:
             self._tick += 1
             when = time.monotonic() + script.defer_time
@@ -1094,6 +1118,11 @@ class Engine:
         while True:
             self._fire_timers()
             self._launch()
+            while self.posts_due:
+                # After the launch: the slots jobs freed take their next jobs first. A
+                # POST that cannot start finishes its node, whose children launch now.
+                self._start_posts()
+                self._launch()
             idle = not self.procs and not self.ready_job and not self.ready_pre
             if idle and not self.timers:
                 if self._start_final():

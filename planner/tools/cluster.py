@@ -175,7 +175,7 @@ def check_inputs(checks: Sequence[dict[str, Any]], cwd: Path) -> list[str]:
         try:
             expected = expected_sha256(lfn, check.get("sha256"), check.get("meta"), cwd, records)
             if expected is not None:
-                verify(lfn, cwd / lfn, expected)
+                verify(lfn, cwd / lfn, expected, stamp=True)
         except IntegrityError as exc:
             problems.append(str(exc))
     return problems

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -103,14 +104,81 @@ def expected_sha256(
     return found
 
 
-def verify(lfn: str, path: Path, expected: str) -> None:
-    """Raise :class:`IntegrityError` unless the file at ``path`` has sha256 ``expected``."""
+def verify(lfn: str, path: Path, expected: str, *, stamp: bool = False) -> None:
+    """Raise :class:`IntegrityError` unless the file at ``path`` has sha256 ``expected``.
+
+    With ``stamp``, a regular file (not a symbolic link) that passes is stamped, and a file
+    whose stamp says it passed for ``expected`` and that has not changed since is not read
+    again: the readers of a file on one site hash it once between them (see
+    :data:`STAMP`).
+    """
+    expected = expected.lower()
+    before = _plain_file(path) if stamp else None
+    if before is not None and _stamped(path, before) == expected:
+        return
     try:
         found = sha256_of(path)
     except OSError as exc:
         raise IntegrityError(f"{lfn}: cannot read {path}: {exc.strerror or exc}")
-    if found != expected.lower():
+    if found != expected:
         raise IntegrityError(mismatch(lfn, expected, found, str(path)))
+    if before is not None:
+        _stamp(path, before, found)
+
+
+# The stamp a reader leaves on a file it has checked: the extended attribute STAMP holds
+# "<sha256> <device>:<inode>:<size>:<mtime in ns>". Any write to the file moves its mtime,
+# so a later reader that finds the same identity, size and mtime reads the bytes that were
+# checked, unless the write fell in the same tick of the file system's clock as the last
+# one (Linux keeps times in ticks of at most 10 ms; some file systems in whole seconds,
+# FAT in two). So a stamp is kept only when it was set, by the file system's own clock
+# (the ctime it gives the file), STAMP_AFTER_NS after the last write, or STAMP_AFTER_S_NS
+# when the times are whole seconds. Without extended attributes nothing is stamped and
+# every reader hashes, as before.
+STAMP = "user.wfplan.sha256"
+STAMP_AFTER_NS = 100_000_000
+STAMP_AFTER_S_NS = 3_000_000_000
+
+
+def _plain_file(path: Path) -> os.stat_result | None:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    # one name only: a hard link may be a user's own file, which a job does not mark
+    return st if stat.S_ISREG(st.st_mode) and st.st_nlink == 1 else None
+
+
+def _identity(st: os.stat_result) -> str:
+    return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def _stamped(path: Path, st: os.stat_result) -> str | None:
+    """The sha256 the file's stamp vouches for, if the stamp is for the file as it is."""
+    try:
+        digest, _, identity = (
+            os.getxattr(path, STAMP, follow_symlinks=False).decode().partition(" ")
+        )
+    except (OSError, UnicodeDecodeError):
+        return None
+    return digest if identity == _identity(st) else None
+
+
+def _stamp_after(st: os.stat_result) -> int:
+    whole_seconds = st.st_mtime_ns % 1_000_000_000 == 0 and st.st_ctime_ns % 1_000_000_000 == 0
+    return STAMP_AFTER_S_NS if whole_seconds else STAMP_AFTER_NS
+
+
+def _stamp(path: Path, before: os.stat_result, digest: str) -> None:
+    try:
+        value = f"{digest} {_identity(before)}".encode()
+        os.setxattr(path, STAMP, value, follow_symlinks=False)
+        after = os.lstat(path)
+        changed = _identity(after) != _identity(before)
+        if changed or after.st_ctime_ns - after.st_mtime_ns < _stamp_after(after):
+            os.removexattr(path, STAMP, follow_symlinks=False)
+    except OSError:
+        return  # no extended attributes here (or the file went): later readers hash it
 
 
 def mismatch(lfn: str, expected: str, found: str, where: str) -> str:

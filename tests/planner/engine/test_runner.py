@@ -138,6 +138,34 @@ def test_priority_orders_ready_nodes(write, sh_submit, run_dag):
     assert (dag.parent / "order.txt").read_text().split() == ["N4", "N3", "N2", "N1", "N0"]
 
 
+def test_a_freed_slot_takes_the_next_job_before_the_post_script_starts(
+    write, sh_submit, run_dag, events
+):
+    # The POST script does not hold a slot (as in DAGMan): the slot A leaves goes to the
+    # next ready job at once, not after A's POST script has been started.
+    write("n.sub", sh_submit("true"))
+    body = "".join(f"JOB N{i} n.sub\nSCRIPT POST N{i} /bin/true\n" for i in range(4))
+    dag = write("w.dag", body)
+    result, _ = run_dag(dag, slots=1)
+    assert result.succeeded
+    starts = [(e["event"], e["node"]) for e in events(dag) if e["event"].endswith("_start")]
+    for i in range(3):
+        nxt = starts.index(("job_start", f"N{i + 1}"))
+        assert nxt < starts.index(("post_start", f"N{i}")), starts
+
+
+def test_end_events_carry_the_cpu_time_of_the_process(write, sh_submit, run_dag, events):
+    write("n.sub", sh_submit("true"))
+    write("gone.sub", "executable = /nonexistent/tool\nqueue\n")
+    dag = write("w.dag", "JOB A n.sub\nSCRIPT POST A /bin/true\nJOB B gone.sub\n")
+    run_dag(dag)
+    ends = {(e["node"], e["event"]): e for e in events(dag) if e["event"].endswith("_end")}
+    for key in (("A", "job_end"), ("A", "post_end")):
+        cpu = ends[key]["cpu"]
+        assert isinstance(cpu, float) and cpu >= 0.0
+    assert "cpu" not in ends[("B", "job_end")]  # never started: no process, no CPU
+
+
 def test_maxjobs_limits_a_category(write, sh_submit, run_dag):
     # each job records how many of its category run at once, via a lock-free counter dir
     script = (

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from catalogs.replica_sqlite import SQLiteReplicaCatalog
-from planner.tools import cluster, register, transfer
+from planner.tools import cluster, integrity, register, transfer
 from planner.tools.integrity import read_record, write_record
 
 
@@ -286,3 +286,126 @@ def test_the_job_command_line_reads_back_what_the_emitter_wrote(
     assert doc["checks"] == want
     assert doc["tasks"] == [{"id": "job", "executable": command[0], "arguments": command[1:]}]
     assert doc.get("record") == ({"file": "n.meta", "lfns": outputs} if outputs else None)
+
+
+# ---- one hash per file per site: the readers' stamp ------------------------------------
+
+
+def _aged(path: Path, data: bytes) -> Path:
+    """Write ``data`` and date its last write two seconds back, as for a file made by an
+    earlier job: a stamp is kept only well after the last write."""
+    path.write_bytes(data)
+    st = os.stat(path)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns - 2_000_000_000))
+    return path
+
+
+@pytest.fixture
+def hashes(monkeypatch) -> list[Path]:
+    """Every file integrity hashes, in order."""
+    seen: list[Path] = []
+    real = integrity.sha256_of
+
+    def counting(path: Path) -> str:
+        seen.append(Path(path))
+        return real(path)
+
+    monkeypatch.setattr(integrity, "sha256_of", counting)
+    return seen
+
+
+def _xattrs(tmp: Path) -> bool:
+    probe = tmp / ".xattr-probe"
+    probe.write_bytes(b"")
+    try:
+        os.setxattr(probe, "user.probe", b"1")
+    except OSError:
+        return False
+    finally:
+        probe.unlink()
+    return True
+
+
+def test_readers_of_one_unchanged_file_hash_it_once(tmp_path: Path, hashes: list[Path]):
+    if not _xattrs(tmp_path):
+        pytest.skip("no extended attributes on this file system")
+    f = _aged(tmp_path / "p.fits", b"projected")
+    write_record(tmp_path / "prod.meta", {"p.fits": _sha(b"projected")})
+    checks = [{"lfn": "p.fits", "meta": "prod.meta"}]
+    for _ in range(3):  # three jobs reading it, one after the other
+        assert cluster.check_inputs(checks, tmp_path) == []
+    assert hashes == [f]
+
+
+def test_a_file_changed_after_its_check_is_hashed_again_and_fails(
+    tmp_path: Path, hashes: list[Path]
+):
+    f = _aged(tmp_path / "p.fits", b"projected")
+    integrity.verify("p.fits", f, _sha(b"projected"), stamp=True)
+    f.write_bytes(b"corrupted")  # same size, a new mtime
+    with pytest.raises(integrity.IntegrityError, match=r"p\.fits: sha256 mismatch"):
+        integrity.verify("p.fits", f, _sha(b"projected"), stamp=True)
+    assert hashes == [f, f]
+
+
+def test_a_file_checked_just_after_its_last_write_is_not_stamped(
+    tmp_path: Path, hashes: list[Path]
+):
+    # A write in the same clock tick as the last one may leave the mtime as it was. The
+    # last write is dated a little ahead, so that it is recent whatever the machine's load.
+    f = tmp_path / "fresh.fits"
+    f.write_bytes(b"fresh")
+    st = os.stat(f)
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 10_000_000_000))
+    for _ in range(2):
+        integrity.verify("fresh.fits", f, _sha(b"fresh"), stamp=True)
+    assert hashes == [f, f]
+    assert integrity.STAMP not in os.listxattr(f)
+
+
+def test_a_stamp_vouches_only_for_its_own_digest(tmp_path: Path, hashes: list[Path]):
+    f = _aged(tmp_path / "p.fits", b"projected")
+    integrity.verify("p.fits", f, _sha(b"projected"), stamp=True)
+    with pytest.raises(integrity.IntegrityError, match="sha256 mismatch"):
+        integrity.verify("p.fits", f, _sha(b"another"), stamp=True)
+    assert len(hashes) == 2
+
+
+def test_a_linked_input_is_hashed_by_every_reader_and_never_marked(
+    tmp_path: Path, hashes: list[Path]
+):
+    original = _aged(tmp_path / "user-image.fits", b"raw")
+    (tmp_path / "job").mkdir()
+    os.symlink(original, tmp_path / "job" / "raw.fits")
+    os.link(original, tmp_path / "job" / "hard.fits")
+    checks = [
+        {"lfn": "raw.fits", "sha256": _sha(b"raw")},
+        {"lfn": "hard.fits", "sha256": _sha(b"raw")},
+    ]
+    for _ in range(2):
+        assert cluster.check_inputs(checks, tmp_path / "job") == []
+    assert len(hashes) == 4
+    assert integrity.STAMP not in os.listxattr(original)
+
+
+def test_without_extended_attributes_every_reader_hashes(
+    tmp_path: Path, hashes: list[Path], monkeypatch
+):
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError(95, "Operation not supported")
+
+    monkeypatch.setattr(os, "setxattr", refuse)
+    f = _aged(tmp_path / "p.fits", b"projected")
+    for _ in range(2):
+        integrity.verify("p.fits", f, _sha(b"projected"), stamp=True)
+    assert hashes == [f, f]
+
+
+def test_whole_second_times_need_a_longer_wait_before_a_stamp_counts():
+    def times(mtime_ns: int, ctime_ns: int) -> os.stat_result:
+        return os.stat_result((0o100644, 1, 1, 1, 0, 0, 1, 0, 0, 0), {
+            "st_mtime_ns": mtime_ns, "st_ctime_ns": ctime_ns})  # fmt: skip
+
+    fine = integrity._stamp_after(times(5_123_456_789, 7_000_000_001))
+    coarse = integrity._stamp_after(times(5_000_000_000, 7_000_000_000))
+    assert fine < 1_000_000_000 < 2_000_000_000 < coarse  # FAT keeps times in 2 s steps
