@@ -29,13 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="none|dagman|dagman-2005|local|FILE",
         help="per-job engine costs (default: none); FILE is a JSON object of the model's fields",
     )
-    parser.add_argument(
-        "--bandwidth",
-        action="append",
-        default=[],
-        metavar="[SRC->DST=]BYTES_PER_S",
-        help="transfer bandwidth, default 100e6 bytes/s (repeatable, per site pair)",
-    )
+    add_bandwidth_option(parser)
     parser.add_argument(
         "--runtimes",
         type=Path,
@@ -45,6 +39,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--gantt", type=Path, metavar="OUT.png", help="draw a Gantt chart")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def add_bandwidth_option(parser: argparse.ArgumentParser) -> None:
+    """``--bandwidth``, read by :func:`parse_bandwidth` (``wfplan experiment`` takes it too)."""
+    parser.add_argument(
+        "--bandwidth",
+        action="append",
+        default=[],
+        metavar="[SRC->DST=]BYTES_PER_S",
+        help="transfer bandwidth, default 100e6 bytes/s (repeatable, per site pair)",
+    )
 
 
 def parse_bandwidth(values: list[str]) -> Network:
