@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from planner.commands.common import add_catalog_options, add_workflow_argument
-from planner.commands.simulate import add_bandwidth_option
+from planner.commands.simulate import add_bandwidth_option, positive_number
 
 if TYPE_CHECKING:
     from planner.model.workflow import Workflow
@@ -111,13 +111,7 @@ def _reaches(start: float, ratio: float, end: float) -> bool:
 def _number(text: str, what: str) -> float:
     from planner.errors import PlannerError
 
-    try:
-        value = float(text)
-    except ValueError:
-        raise PlannerError(f"--vary {what}: {text!r} is not a number")
-    if value <= 0:
-        raise PlannerError(f"--vary {what}: {text!r} must be positive")
-    return value
+    return positive_number(text, f"--vary {what}", PlannerError)
 
 
 def _text(value: float) -> str:

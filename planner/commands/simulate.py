@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from catalogs.jsonio import loads_json
 
 if TYPE_CHECKING:
+    from planner.errors import PlannerError
     from planner.sim.model import Network, SimGraph
 
 
@@ -52,6 +54,27 @@ def add_bandwidth_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def positive_number(text: str, where: str, error: type[PlannerError]) -> float:
+    """``text`` as a finite number above zero, else ``error`` whose message starts with
+    ``where``.
+
+    ``float()`` accepts ``nan`` and ``inf``: NaN fails every comparison, so a bare
+    ``<= 0`` check would let it through to the simulation, and an infinite value never
+    ends a ``1,2,...,inf`` sweep.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if math.isnan(value):
+        raise error(f"{where}: {text!r} is not a number")
+    if value <= 0:
+        raise error(f"{where}: {text!r} must be positive")
+    if math.isinf(value):
+        raise error(f"{where}: {text!r} must be finite")
+    return value
+
+
 def parse_bandwidth(values: list[str]) -> Network:
     from planner.sim.errors import SimulationError
     from planner.sim.model import Network
@@ -60,12 +83,7 @@ def parse_bandwidth(values: list[str]) -> Network:
     pairs: dict[str, float] = {}
     for value in values:
         pair, sep, number = value.rpartition("=")
-        try:
-            bw = float(number)
-        except ValueError:
-            raise SimulationError(f"--bandwidth {value!r}: not a number of bytes per second")
-        if bw <= 0:
-            raise SimulationError(f"--bandwidth {value!r}: must be positive")
+        bw = positive_number(number, f"--bandwidth {value!r}", SimulationError)
         if sep:
             if "->" not in pair:
                 raise SimulationError(f"--bandwidth {value!r}: expected SRC->DST=BYTES_PER_S")
