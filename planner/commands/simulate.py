@@ -45,13 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_bandwidth_option(parser: argparse.ArgumentParser) -> None:
     """``--bandwidth``, read by :func:`parse_bandwidth` (``wfplan experiment`` takes it too)."""
-    parser.add_argument(
-        "--bandwidth",
-        action="append",
-        default=[],
-        metavar="[SRC->DST=]BYTES_PER_S",
-        help="transfer bandwidth, default 100e6 bytes/s (repeatable, per site pair)",
-    )
+    parser.add_argument("--bandwidth", action="append", default=[], metavar="[SRC->DST=]BYTES_PER_S",
+                        help="transfer bandwidth, default 100e6 bytes/s (repeatable, per site pair)")  # fmt: skip
 
 
 def positive_number(text: str, where: str, error: type[PlannerError]) -> float:
