@@ -127,13 +127,17 @@ class _Run:
     """The simulation's working state: per-node times, free slots per site and the event
     heap. Private to :func:`simulate`, which turns it into a frozen :class:`SimResult`."""
 
-    __slots__ = ("categories", "children", "done", "events", "finish", "free", "graph",
-                 "last_parent", "overhead", "slot", "start", "submitted", "waiting")  # fmt: skip
+    __slots__ = ("categories", "children", "delay", "done", "duration", "events", "finish",
+                 "free", "graph", "job_cost", "last_parent", "sites", "slot", "start",
+                 "submitted", "task_cost", "tasks", "waiting")  # fmt: skip
 
     def __init__(self, graph: SimGraph, slots: Mapping[str, int], overhead: OverheadModel) -> None:
         n = len(graph)
         self.graph = graph
-        self.overhead = overhead
+        # Read once here, not per submission: submit() is the simulator's inner loop.
+        self.sites, self.duration, self.tasks = graph.sites, graph.duration, graph.tasks
+        self.delay = overhead.scheduling_delay
+        self.job_cost, self.task_cost = overhead.job_overhead, overhead.task_overhead
         self.children: list[list[int]] = [[] for _ in range(n)]
         self.waiting = [len(ps) for ps in graph.parents]
         for c, ps in enumerate(graph.parents):
@@ -155,13 +159,12 @@ class _Run:
     def submit(self, i: int, t: float) -> None:
         """Node ``i`` submitted at ``t``: it takes its site's earliest free slot."""
         self.submitted[i] = t
-        graph, o = self.graph, self.overhead
-        heap = self.free[graph.sites[i]]
+        heap = self.free[self.sites[i]]
         slot_free, k = heapq.heappop(heap)
-        begin = max(slot_free, t + o.scheduling_delay)
+        begin = max(slot_free, t + self.delay)
         # Summed left to right from ``begin`` (not ``begin + node_cost``): float rounding
         # would otherwise move finish times in the last bit.
-        end = begin + graph.duration[i] + o.job_overhead + o.task_overhead * graph.tasks[i]
+        end = begin + self.duration[i] + self.job_cost + self.task_cost * self.tasks[i]
         self.start[i] = begin
         self.finish[i] = end
         self.slot[i] = k
@@ -208,6 +211,7 @@ def _run_in_cycles(run: _Run, overhead: OverheadModel) -> None:
     cycle, release = overhead.cycle, overhead.release_delay
     ready = deque(run.roots())
     events, admit, submit = run.events, run.categories.admit, run.submit
+    release_token, finished = run.categories.release, run.finished
     t = 0.0
     tick = 0
     while True:
@@ -227,10 +231,10 @@ def _run_in_cycles(run: _Run, overhead: OverheadModel) -> None:
         t = tick * cycle
         while events and events[0][0] + release <= t + 1e-9:
             _, _, i = heapq.heappop(events)
-            j = run.categories.release(i)
+            j = release_token(i)
             if j is not None:
                 ready.append(j)
-            ready.extend(run.finished(i))
+            ready.extend(finished(i))
 
 
 def _critical_path(finish: list[float], last_parent: list[int]) -> tuple[int, ...]:
