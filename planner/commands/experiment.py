@@ -9,9 +9,17 @@ record ``plan.json`` would hold, simulate it on every slot count, then write
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from planner.commands.common import add_catalog_options, add_workflow_argument
+from planner.commands.simulate import add_bandwidth_option, positive_number
+
+if TYPE_CHECKING:
+    from planner.model.workflow import Workflow
+    from planner.plan import Catalogs, PlanOptions
+    from planner.sim.model import OverheadModel, SimGraph
 
 # --vary name -> the properties that apply one value
 VARIABLES = {
@@ -52,13 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--conf", metavar="FILE", help="pegasus.properties file")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random site selector")
-    parser.add_argument(
-        "--bandwidth",
-        action="append",
-        default=[],
-        metavar="[SRC->DST=]BYTES_PER_S",
-        help="transfer bandwidth, default 100e6 bytes/s (repeatable, per site pair)",
-    )
+    add_bandwidth_option(parser)
 
 
 def expand_values(text: str, what: str) -> list[float]:
@@ -109,13 +111,7 @@ def _reaches(start: float, ratio: float, end: float) -> bool:
 def _number(text: str, what: str) -> float:
     from planner.errors import PlannerError
 
-    try:
-        value = float(text)
-    except ValueError:
-        raise PlannerError(f"--vary {what}: {text!r} is not a number")
-    if value <= 0:
-        raise PlannerError(f"--vary {what}: {text!r} must be positive")
-    return value
+    return positive_number(text, f"--vary {what}", PlannerError)
 
 
 def _text(value: float) -> str:
@@ -125,65 +121,108 @@ def _text(value: float) -> str:
 def run(args: argparse.Namespace) -> int:
     from planner.commands.common import load_for_planning
     from planner.commands.simulate import parse_bandwidth
-    from planner.emit.record import plan_record
-    from planner.errors import PlannerError
-    from planner.model.concrete import DataConfiguration
-    from planner.plan import PlanOptions, plan
     from planner.properties import load_properties
-    from planner.sim import graph_from_record, load_overhead, simulate
-    from planner.sim.slots import site_slots
+    from planner.sim import graph_from_record, load_overhead
 
-    name, sep, raw_values = args.vary.partition("=")
-    name = name.strip()
-    if not sep or name not in VARIABLES:
-        raise PlannerError(
-            f"--vary {args.vary!r}: expected SETTING=V1,V2,... with SETTING one of "
-            f"{', '.join(VARIABLES)}"
-        )
-    values = expand_values(raw_values, name)
+    name, values = _varied(args.vary)
     slot_counts = sorted({int(v) for v in expand_values(args.slots, "--slots")})
     overhead = load_overhead(args.overhead_model)
     network = parse_bandwidth(args.bandwidth)
     out_dir: Path = args.dir
     properties = load_properties(Path(args.conf)) if args.conf else {}
     workflow, catalogs = load_for_planning(args, out_dir.absolute())
-    submit_dir = out_dir.absolute() / "submit"
     rows: list[dict[str, object]] = []
     for value in values:
-        props = dict(properties)
-        for key in VARIABLES[name]:
-            props[key] = _text(value)
-        if name == "cluster-maxruntime":
-            props["pegasus.clusterer.preference"] = "Runtime"
-        options = PlanOptions(
-            sites=tuple(s.strip() for s in (args.sites or "").split(",") if s.strip()),
-            output_site=args.output_site,
-            submit_dir=str(submit_dir),
-            data_configuration=DataConfiguration(args.data_configuration)
-            if args.data_configuration
-            else None,
-            cluster=("horizontal",),
-            seed=args.seed,
-            properties=props,
-        )
-        record = plan_record(plan(workflow, catalogs, options))
-        graph = graph_from_record(record, network)
-        clustered = sum(1 for k in graph.kinds if k in ("compute", "cluster"))
-        for n in slot_counts:
-            result = simulate(graph, site_slots(graph.sites, None, {"*": n}), overhead)
-            rows.append(
-                {
-                    "setting": name,
-                    "value": _text(value),
-                    "slots": n,
-                    "makespan_s": round(result.makespan, 3),
-                    "nodes": len(graph),
-                    "compute_nodes": clustered,
-                }
-            )
+        options = _plan_options(args, name, value, properties, out_dir.absolute() / "submit")
+        graph = graph_from_record(_plan_record(workflow, catalogs, options), network)
+        rows.extend(_simulated(graph, name, value, slot_counts, overhead))
     out_dir.mkdir(parents=True, exist_ok=True)
     _write_csv(rows, out_dir / "results.csv")
     _plot(rows, name, overhead.name, out_dir / "makespan.png")
+    _print_best(rows, name, slot_counts, overhead.name, out_dir)
+    return 0
+
+
+def _varied(vary: str) -> tuple[str, list[float]]:
+    """``--vary SETTING=V1,V2,...`` as the setting's name and its expanded values."""
+    from planner.errors import PlannerError
+
+    name, sep, raw_values = vary.partition("=")
+    name = name.strip()
+    if not sep or name not in VARIABLES:
+        raise PlannerError(
+            f"--vary {vary!r}: expected SETTING=V1,V2,... with SETTING one of "
+            f"{', '.join(VARIABLES)}"
+        )
+    return name, expand_values(raw_values, name)
+
+
+def _plan_options(
+    args: argparse.Namespace,
+    name: str,
+    value: float,
+    properties: Mapping[str, str],
+    submit_dir: Path,
+) -> PlanOptions:
+    """The plan options of one point of the sweep: horizontal clustering, and the varied
+    setting applied as the ``pegasus.*`` properties that carry it."""
+    from planner.model.concrete import DataConfiguration
+    from planner.plan import PlanOptions
+
+    props = dict(properties)
+    for key in VARIABLES[name]:
+        props[key] = _text(value)
+    if name == "cluster-maxruntime":
+        props["pegasus.clusterer.preference"] = "Runtime"
+    return PlanOptions(
+        sites=tuple(s.strip() for s in (args.sites or "").split(",") if s.strip()),
+        output_site=args.output_site,
+        submit_dir=str(submit_dir),
+        data_configuration=DataConfiguration(args.data_configuration)
+        if args.data_configuration
+        else None,
+        cluster=("horizontal",),
+        seed=args.seed,
+        properties=props,
+    )
+
+
+def _plan_record(workflow: Workflow, catalogs: Catalogs, options: PlanOptions) -> dict[str, Any]:
+    """The record ``plan.json`` would hold for this plan."""
+    from planner.emit.record import plan_record
+    from planner.plan import plan
+
+    return plan_record(plan(workflow, catalogs, options))
+
+
+def _simulated(
+    graph: SimGraph, name: str, value: float, slot_counts: list[int], overhead: OverheadModel
+) -> list[dict[str, object]]:
+    """One results row per slot count: ``graph`` simulated with that many slots a site."""
+    from planner.sim import simulate
+    from planner.sim.slots import site_slots
+
+    clustered = sum(1 for k in graph.kinds if k in ("compute", "cluster"))
+    rows: list[dict[str, object]] = []
+    for n in slot_counts:
+        result = simulate(graph, site_slots(graph.sites, None, {"*": n}), overhead)
+        rows.append(
+            {
+                "setting": name,
+                "value": _text(value),
+                "slots": n,
+                "makespan_s": round(result.makespan, 3),
+                "nodes": len(graph),
+                "compute_nodes": clustered,
+            }
+        )
+    return rows
+
+
+def _print_best(
+    rows: list[dict[str, object]], name: str, slot_counts: list[int], model: str, out_dir: Path
+) -> None:
+    """The best value per slot count, then the best overall."""
     for n in slot_counts:
         mine = [r for r in rows if r["slots"] == n]
         best = min(mine, key=lambda r: (float(str(r["makespan_s"])), float(str(r["value"]))))
@@ -191,10 +230,9 @@ def run(args: argparse.Namespace) -> int:
     overall = min(rows, key=lambda r: (float(str(r["makespan_s"])), int(str(r["slots"]))))
     print(
         f"best: {name}={overall['value']} on {overall['slots']} slots, makespan "
-        f"{overall['makespan_s']} s (overhead model {overhead.name}); "
+        f"{overall['makespan_s']} s (overhead model {model}); "
         f"wrote {out_dir / 'results.csv'} and {out_dir / 'makespan.png'}"
     )
-    return 0
 
 
 def _write_csv(rows: list[dict[str, object]], path: Path) -> None:

@@ -511,58 +511,52 @@ def _draw_nodes(
             edgecolors="white",
             linewidths=0.5,
         )
-    second_row: set[str] = set()
-    if fit.mode == "staggered labels":
-        rows: dict[float, list[tuple[float, str]]] = {}
-        for name, (x, y) in pos.items():
-            rows.setdefault(y, []).append((x, name))
-        for row_nodes in rows.values():
-            second_row.update(name for _, name in sorted(row_nodes)[1::2])
+    second_row = _second_row(pos) if fit.mode == "staggered labels" else set()
     row = (_measure(["Ag"])[1] + 0.03) * 72  # points down to the second row
-    texts = []
-    for name, _, _ in shown.nodes:
-        x, y = pos[name]
-        texts.append(
-            ax.annotate(
-                fit.labels[name],
-                (x, y),
-                xytext=(0, -6 - (row if name in second_row else 0)),
-                textcoords="offset points",
-                ha="center",
-                va="top",
-                rotation=90 if upright else 0,
-                fontsize=FONT,
-                zorder=3,
-                bbox={"boxstyle": "square,pad=0.05", "fc": "white", "ec": "none", "alpha": 0.8},
-            )
+    return tuple(
+        ax.annotate(
+            fit.labels[name],
+            tuple(pos[name]),
+            xytext=(0, -6 - (row if name in second_row else 0)),
+            textcoords="offset points",
+            va="top",
+            rotation=90 if upright else 0,
+            **_label_style("square,pad=0.05", fill="white", edge="none", alpha=0.8),
         )
-    return tuple(texts)
+        for name, _, _ in shown.nodes
+    )
+
+
+def _second_row(pos: Mapping[str, Any]) -> set[str]:
+    """Every other node of each level, left to right: its label goes one row lower."""
+    rows: dict[float, list[tuple[float, str]]] = {}
+    for name, (x, y) in pos.items():
+        rows.setdefault(y, []).append((x, name))
+    return {name for row_nodes in rows.values() for _, name in sorted(row_nodes)[1::2]}
 
 
 def _draw_boxes(
     ax: Any, shown: Picture, pos: Mapping[str, Any], fit: _Fit, colour: Mapping[str, str]
 ) -> tuple[Text, ...]:
-    texts = []
-    for name, _, group in shown.nodes:
-        x, y = pos[name]
-        texts.append(
-            ax.text(
-                x,
-                y,
-                fit.labels[name],
-                ha="center",
-                va="center",
-                fontsize=FONT,
-                zorder=3,
-                bbox={
-                    "boxstyle": "round,pad=0.3",
-                    "fc": colour[group],
-                    "ec": "#444444",
-                    "alpha": 0.9,
-                },
-            )
+    return tuple(
+        ax.text(
+            *pos[name],
+            fit.labels[name],
+            va="center",
+            **_label_style("round,pad=0.3", fill=colour[group], edge="#444444", alpha=0.9),
         )
-    return tuple(texts)
+        for name, _, group in shown.nodes
+    )
+
+
+def _label_style(box: str, *, fill: str, edge: str, alpha: float) -> dict[str, Any]:
+    """What node labels and level boxes share: centred, in FONT, above edges and markers."""
+    return {
+        "ha": "center",
+        "fontsize": FONT,
+        "zorder": 3,
+        "bbox": {"boxstyle": box, "fc": fill, "ec": edge, "alpha": alpha},
+    }
 
 
 def _decorate(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 NGC3372 = (161.265, -59.685)
 
@@ -19,28 +20,23 @@ NGC3372 = (161.265, -59.685)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="montage_command", metavar="ACTION")
     sub.required = True
+    _add_sky(sub.add_parser("sky", help="write synthetic overlapping 2MASS-like tiles"))
+    _add_build(sub.add_parser("build", help="write the abstract Montage workflow and catalogs"))
+    _add_demo(sub.add_parser("demo", help="sky, build, plan over two sites, run, mosaic, re-plan"))
 
-    sky = sub.add_parser("sky", help="write synthetic overlapping 2MASS-like tiles")
+
+def _add_sky(sky: argparse.ArgumentParser) -> None:
     _region_args(sky, required=True)
-    sky.add_argument(
-        "--tiles",
-        nargs=2,
-        type=int,
-        metavar=("NX", "NY"),
-        help="grid of tiles (default: the smallest that covers the region)",
-    )
-    sky.add_argument(
-        "--tile-pixels",
-        nargs=2,
-        type=int,
-        metavar=("X", "Y"),
-        help="tile size in pixels (2MASS: 512 1024; default: from the grid and the scale)",
-    )
+    _pair(sky, "--tiles", int, ("NX", "NY"),
+          help="grid of tiles (default: the smallest that covers the region)")  # fmt: skip
+    _pair(sky, "--tile-pixels", int, ("X", "Y"),
+          help="tile size in pixels (2MASS: 512 1024; default: from the grid and the scale)")  # fmt: skip
     sky.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     sky.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
     sky.set_defaults(_action=_sky)
 
-    build = sub.add_parser("build", help="write the abstract Montage workflow and catalogs")
+
+def _add_build(build: argparse.ArgumentParser) -> None:
     build.add_argument(
         "--images", type=Path, required=True, metavar="DIR", help="directory of input FITS images"
     )
@@ -54,6 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     build.add_argument("--projection", default="TAN", help="FITS projection code (default TAN)")
     build.add_argument(
         "--sites",
+        type=_names,
         default="local",
         help="comma-separated sites where the Montage wrappers are installed "
         "(transformation catalog; default: local)",
@@ -81,32 +78,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     build.set_defaults(_action=_build)
 
-    demo = sub.add_parser("demo", help="sky, build, plan over two sites, run, mosaic, re-plan")
+
+def _add_demo(demo: argparse.ArgumentParser) -> None:
     demo.add_argument("--dir", type=Path, required=True, metavar="DIR")
-    demo.add_argument("--tiles", nargs=2, type=int, default=[3, 3], metavar=("NX", "NY"))
-    demo.add_argument("--tile-pixels", nargs=2, type=int, default=[256, 256], metavar=("X", "Y"))
+    _pair(demo, "--tiles", int, ("NX", "NY"), default=[3, 3])
+    _pair(demo, "--tile-pixels", int, ("X", "Y"), default=[256, 256])
     demo.add_argument("-j", "--jobs", type=int, default=2, help="jobs at a time (default 2)")
     demo.add_argument("--seed", type=int, default=3372)
     demo.set_defaults(_action=_demo)
 
 
 def _region_args(parser: argparse.ArgumentParser, *, required: bool) -> None:
-    parser.add_argument(
-        "--center",
-        nargs=2,
-        type=float,
-        required=required,
-        metavar=("RA", "DEC"),
-        help="centre in degrees (J2000)",
-    )
-    parser.add_argument(
-        "--size",
-        nargs=2,
-        type=float,
-        required=required,
-        metavar=("W", "H"),
-        help="width and height in degrees",
-    )
+    _pair(parser, "--center", float, ("RA", "DEC"), required=required,
+          help="centre in degrees (J2000)")  # fmt: skip
+    _pair(parser, "--size", float, ("W", "H"), required=required,
+          help="width and height in degrees")  # fmt: skip
     parser.add_argument(
         "--pixel-scale",
         type=float,
@@ -114,6 +100,22 @@ def _region_args(parser: argparse.ArgumentParser, *, required: bool) -> None:
         metavar="ARCSEC",
         help="arcsec per pixel (default 1, or the images' scale for build)",
     )
+
+
+def _names(text: str) -> list[str]:
+    """``"a,b"`` -> ``["a", "b"]``; argparse applies it to the default too."""
+    return [s for s in text.split(",") if s]
+
+
+def _pair(
+    parser: argparse.ArgumentParser,
+    flag: str,
+    kind: type[int] | type[float],
+    names: tuple[str, str],
+    **more: Any,
+) -> None:
+    """An option that takes two numbers (a centre, a size, a grid of tiles)."""
+    parser.add_argument(flag, nargs=2, type=kind, metavar=names, **more)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -160,7 +162,7 @@ def _build(args: argparse.Namespace) -> int:
         header=args.header,
         pixel_scale=args.pixel_scale,
         projection=args.projection,
-        sites=[s for s in args.sites.split(",") if s],
+        sites=args.sites,
         name=args.name,
         rc_path=args.rc,
         tc_path=args.tc,

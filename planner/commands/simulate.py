@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from catalogs.jsonio import loads_json
 
 if TYPE_CHECKING:
+    from planner.errors import PlannerError
     from planner.sim.model import Network, SimGraph
 
 
@@ -29,13 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="none|dagman|dagman-2005|local|FILE",
         help="per-job engine costs (default: none); FILE is a JSON object of the model's fields",
     )
-    parser.add_argument(
-        "--bandwidth",
-        action="append",
-        default=[],
-        metavar="[SRC->DST=]BYTES_PER_S",
-        help="transfer bandwidth, default 100e6 bytes/s (repeatable, per site pair)",
-    )
+    add_bandwidth_option(parser)
     parser.add_argument(
         "--runtimes",
         type=Path,
@@ -47,6 +43,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
+def add_bandwidth_option(parser: argparse.ArgumentParser) -> None:
+    """``--bandwidth``, read by :func:`parse_bandwidth` (``wfplan experiment`` takes it too)."""
+    parser.add_argument("--bandwidth", action="append", default=[], metavar="[SRC->DST=]BYTES_PER_S",
+                        help="transfer bandwidth, default 100e6 bytes/s (repeatable, per site pair)")  # fmt: skip
+
+
+def positive_number(text: str, where: str, error: type[PlannerError]) -> float:
+    """``text`` as a finite number above zero, else ``error`` whose message starts with
+    ``where``.
+
+    ``float()`` accepts ``nan`` and ``inf``: NaN fails every comparison, so a bare
+    ``<= 0`` check would let it through to the simulation, and an infinite value never
+    ends a ``1,2,...,inf`` sweep.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if math.isnan(value):
+        raise error(f"{where}: {text!r} is not a number")
+    if value <= 0:
+        raise error(f"{where}: {text!r} must be positive")
+    if math.isinf(value):
+        raise error(f"{where}: {text!r} must be finite")
+    return value
+
+
 def parse_bandwidth(values: list[str]) -> Network:
     from planner.sim.errors import SimulationError
     from planner.sim.model import Network
@@ -55,12 +78,7 @@ def parse_bandwidth(values: list[str]) -> Network:
     pairs: dict[str, float] = {}
     for value in values:
         pair, sep, number = value.rpartition("=")
-        try:
-            bw = float(number)
-        except ValueError:
-            raise SimulationError(f"--bandwidth {value!r}: not a number of bytes per second")
-        if bw <= 0:
-            raise SimulationError(f"--bandwidth {value!r}: must be positive")
+        bw = positive_number(number, f"--bandwidth {value!r}", SimulationError)
         if sep:
             if "->" not in pair:
                 raise SimulationError(f"--bandwidth {value!r}: expected SRC->DST=BYTES_PER_S")

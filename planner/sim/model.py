@@ -114,19 +114,9 @@ def load_overhead(spec: str, *, engine_results: Path = ENGINE_OVERHEAD_JSON) -> 
 
 
 def _model_from_file(path: Path) -> OverheadModel:
-    try:
-        data = loads_json(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise SimulationError(f"cannot read overhead model: {exc}", source=str(path))
-    if not isinstance(data, dict):
-        raise SimulationError("overhead model must be a JSON object", source=str(path))
+    data = _read_object(path, "overhead model")
     data.setdefault("name", path.stem)
-    try:
-        return OverheadModel.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise SimulationError(f"overhead model field {where!r}: {first['msg']}", source=str(path))
+    return _validated(data, "overhead model", path)
 
 
 def local_overhead(engine_results: Path = ENGINE_OVERHEAD_JSON) -> OverheadModel:
@@ -138,12 +128,7 @@ def local_overhead(engine_results: Path = ENGINE_OVERHEAD_JSON) -> OverheadModel
     """
     if not engine_results.is_file():
         return LOCAL_DEFAULT
-    try:
-        data = loads_json(engine_results.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise SimulationError(f"cannot read engine overhead: {exc}", source=str(engine_results))
-    if not isinstance(data, dict):
-        raise SimulationError("engine overhead must be a JSON object", source=str(engine_results))
+    data = _read_object(engine_results, "engine overhead")
     fields = {k: v for k, v in data.items() if k in OverheadModel.model_fields}
     per_node = data.get("per_node_seconds")
     if isinstance(per_node, int | float) and "job_overhead" not in fields:
@@ -151,13 +136,28 @@ def local_overhead(engine_results: Path = ENGINE_OVERHEAD_JSON) -> OverheadModel
     fields["name"] = "local"
     base = LOCAL_DEFAULT.model_dump()
     base.update(fields)
+    return _validated(base, "engine overhead", engine_results)
+
+
+def _read_object(path: Path, what: str) -> dict[str, object]:
+    """The JSON object in ``path``; ``what`` names it in the error."""
     try:
-        return OverheadModel.model_validate(base)
+        data = loads_json(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SimulationError(f"cannot read {what}: {exc}", source=str(path))
+    if not isinstance(data, dict):
+        raise SimulationError(f"{what} must be a JSON object", source=str(path))
+    return data
+
+
+def _validated(data: dict[str, object], what: str, path: Path) -> OverheadModel:
+    """``data`` as an :class:`OverheadModel`; the error names the first bad field."""
+    try:
+        return OverheadModel.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise SimulationError(
-            f"engine overhead field {first['loc'][0]!r}: {first['msg']}", source=str(engine_results)
-        )
+        where = ".".join(str(p) for p in first["loc"])
+        raise SimulationError(f"{what} field {where!r}: {first['msg']}", source=str(path))
 
 
 @dataclass(frozen=True)

@@ -268,6 +268,27 @@ class _System:
         if n == 0:
             return np.zeros_like(self.rhs)
         levels, starts = _bfs_levels(n, self.pairs)
+        diag, upper = self._level_blocks(levels)
+        rhs = [self.rhs[m].ravel() for m in levels]
+        _pin(diag, upper, rhs, _pinned(levels, starts, self.mask == 0))
+        x = _block_tridiagonal_solve(diag, upper, rhs)
+        if x is None:
+            return None
+        out = np.zeros_like(self.rhs)
+        for lv, members in enumerate(levels):
+            out[members] = x[lv].reshape(-1, 3)
+        residual = float(np.linalg.norm(self.apply(out) - self.rhs))
+        if not np.all(np.isfinite(out)) or residual > 1e-8 * max(
+            1.0, float(np.linalg.norm(self.rhs))
+        ):
+            return None
+        return out
+
+    def _level_blocks(
+        self, levels: Sequence[Sequence[int]]
+    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """The matrix in breadth-first order as its diagonal blocks (one per level) and
+        the blocks above them (level ``l`` with level ``l + 1``)."""
         where = {}  # image -> (level, position in it)
         for lv, members in enumerate(levels):
             for pos, k in enumerate(members):
@@ -286,44 +307,7 @@ class _System:
                 upper[li][3 * pi : 3 * pi + 3, 3 * pj : 3 * pj + 3] -= b[0, 1]
             else:
                 upper[lj][3 * pj : 3 * pj + 3, 3 * pi : 3 * pi + 3] -= b[1, 0]
-        rhs = [self.rhs[m].ravel() for m in levels]
-        fixed = self.mask == 0
-        for lv, members in enumerate(levels):
-            pinned = np.zeros((len(members), 3), dtype=bool)
-            pinned[:] = fixed
-            if lv in starts:
-                pinned[0] = True  # the group's first image: its free plane
-            idx = np.flatnonzero(pinned.ravel())
-            diag[lv][idx, :] = 0.0
-            diag[lv][:, idx] = 0.0
-            diag[lv][idx, idx] = 1.0
-            rhs[lv][idx] = 0.0
-            if lv > 0:
-                upper[lv - 1][:, idx] = 0.0
-            if lv < len(levels) - 1:
-                upper[lv][idx, :] = 0.0
-        try:
-            schur = [diag[0]]
-            y = [rhs[0]]
-            for lv in range(1, len(levels)):
-                gain = np.linalg.solve(schur[-1], upper[lv - 1]).T  # C_l S^-1 (C_l = U^T)
-                schur.append(diag[lv] - gain @ upper[lv - 1])
-                y.append(rhs[lv] - gain @ y[-1])
-            x: list[np.ndarray] = [np.zeros(0) for _ in levels]
-            x[-1] = np.linalg.solve(schur[-1], y[-1])
-            for lv in range(len(levels) - 2, -1, -1):
-                x[lv] = np.linalg.solve(schur[lv], y[lv] - upper[lv] @ x[lv + 1])
-        except np.linalg.LinAlgError:
-            return None
-        out = np.zeros_like(self.rhs)
-        for lv, members in enumerate(levels):
-            out[members] = x[lv].reshape(-1, 3)
-        residual = float(np.linalg.norm(self.apply(out) - self.rhs))
-        if not np.all(np.isfinite(out)) or residual > 1e-8 * max(
-            1.0, float(np.linalg.norm(self.rhs))
-        ):
-            return None
-        return out
+        return diag, upper
 
     def solve_cg(self) -> np.ndarray:
         """Jacobi-preconditioned conjugate gradients from zero. The system is singular
@@ -389,6 +373,60 @@ def _bfs_levels(n: int, pairs: np.ndarray) -> tuple[list[list[int]], list[int]]:
                         following.append(m)
             frontier = following
     return levels, starts
+
+
+def _pinned(
+    levels: Sequence[Sequence[int]], starts: Sequence[int], fixed: np.ndarray
+) -> list[np.ndarray]:
+    """Per level, the flat indices of the unknowns held at zero: those ``fixed`` for every
+    image (the slopes, when fitting levels only) and the whole plane of each group's first
+    image (the plane the objective leaves free)."""
+    out = []
+    for lv, members in enumerate(levels):
+        pinned = np.zeros((len(members), 3), dtype=bool)
+        pinned[:] = fixed
+        if lv in starts:
+            pinned[0] = True  # the group's first image: its free plane
+        out.append(np.flatnonzero(pinned.ravel()))
+    return out
+
+
+def _pin(
+    diag: list[np.ndarray], upper: list[np.ndarray], rhs: list[np.ndarray], pinned: list[np.ndarray]
+) -> None:
+    """Turn the ``pinned`` unknowns' equations into ``x = 0``, in place (the blocks are the
+    solve's own scratch arrays)."""
+    for lv, idx in enumerate(pinned):
+        diag[lv][idx, :] = 0.0
+        diag[lv][:, idx] = 0.0
+        diag[lv][idx, idx] = 1.0
+        rhs[lv][idx] = 0.0
+        if lv > 0:
+            upper[lv - 1][:, idx] = 0.0
+        if lv < len(pinned) - 1:
+            upper[lv][idx, :] = 0.0
+
+
+def _block_tridiagonal_solve(
+    diag: Sequence[np.ndarray], upper: Sequence[np.ndarray], rhs: Sequence[np.ndarray]
+) -> list[np.ndarray] | None:
+    """Solve the symmetric block-tridiagonal system (``diag`` on the diagonal, ``upper``
+    above it, its transpose below) by forward elimination and back substitution; ``None``
+    when a Schur complement is singular."""
+    try:
+        schur = [diag[0]]
+        y = [rhs[0]]
+        for lv in range(1, len(diag)):
+            gain = np.linalg.solve(schur[-1], upper[lv - 1]).T  # C_l S^-1 (C_l = U^T)
+            schur.append(diag[lv] - gain @ upper[lv - 1])
+            y.append(rhs[lv] - gain @ y[-1])
+        x: list[np.ndarray] = [np.zeros(0) for _ in diag]
+        x[-1] = np.linalg.solve(schur[-1], y[-1])
+        for lv in range(len(diag) - 2, -1, -1):
+            x[lv] = np.linalg.solve(schur[lv], y[lv] - upper[lv] @ x[lv + 1])
+    except np.linalg.LinAlgError:
+        return None
+    return x
 
 
 def _zero_mean_per_group(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from catalogs.atomic import atomic_write
@@ -93,48 +94,84 @@ def run_demo(
     seed: int = 3372,
 ) -> int:
     """Run the demo into ``root``; 0 when the mosaic is made and every job is reused."""
-    from sites import site_yaml
-
     root = root.absolute()
     _prepare(root)
+    started = time.perf_counter()
+    paths = _DemoPaths.under(root)
+    _make_inputs(paths, tiles, tile_pixels, seed)
+    plan = ["plan", str(paths.wf), "--sc", str(paths.sc), "--tc", str(paths.tc),
+            "--sites", "shared,pool", "--output-site", "local", "--seed", "1",
+            "--output-rc", str(root / "outputs-rc.db")]  # fmt: skip
+    _cli([*plan, "--rc", str(paths.rc), "--dir", str(root / "submit")])
+    run_started = time.perf_counter()
+    _cli(["run", str(root / "submit"), "-j", str(jobs), "--progress", "auto"])
+    run_seconds = time.perf_counter() - run_started
+    _copy_mosaic(root)
+    print(
+        f"mosaic: {root / 'mosaic.fits'} and {root / 'mosaic.png'} (run took {run_seconds:.1f} s)"
+    )
+    _cli(
+        [*plan, "--rc", str(paths.rc), "--rc", str(root / "outputs-rc.db"),
+         "--dir", str(root / "replan")]
+    )  # fmt: skip
+    _check_replan(root, paths.wf)
+    print(f"demo done in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+@dataclass(frozen=True, slots=True)
+class _DemoPaths:
+    """The workflow and catalogs the demo writes and plans from."""
+
+    root: Path
+    wf: Path
+    rc: Path
+    tc: Path
+    sc: Path
+
+    @staticmethod
+    def under(root: Path) -> _DemoPaths:
+        workflow = root / "workflow"
+        return _DemoPaths(
+            root, workflow / "workflow.yml", workflow / "rc.yml", workflow / "tc.yml",
+            root / "sites.yml",
+        )  # fmt: skip
+
+
+def _make_inputs(
+    paths: _DemoPaths, tiles: tuple[int, int], tile_pixels: tuple[int, int], seed: int
+) -> None:
+    """The sky, the Montage workflow and its catalogs, the site catalog; then validate."""
+    from sites import site_yaml
+
+    root = paths.root
     nx, ny = tiles
     # ~0.05 degree per tile keeps the demo small (the real 2MASS tiles are 512 x 1024 px).
     size = (round(0.05 * nx, 4), round(0.05 * ny, 4))
     center = [str(NGC3372[0]), str(NGC3372[1])]
-    wf = root / "workflow" / "workflow.yml"
-    rc = root / "workflow" / "rc.yml"
-    tc = root / "workflow" / "tc.yml"
-    sc = root / "sites.yml"
-    started = time.perf_counter()
-
     _cli(["montage", "sky", "--center", *center, "--size", str(size[0]), str(size[1]),
           "--tiles", str(nx), str(ny), "--tile-pixels", str(tile_pixels[0]), str(tile_pixels[1]),
           "--seed", str(seed), "-o", str(root / "images")])  # fmt: skip
     _cli(["montage", "build", "--images", str(root / "images"), "--center", *center,
           "--size", str(size[0]), str(size[1]), "--sites", "shared,pool",
-          "-o", str(wf)])  # fmt: skip
-    site_yaml.dump(demo_sites(root), sc)
-    print(f"wrote {sc}: sites local, shared (sharedfs), pool (condorio)")
-    _cli(["validate", str(wf), "--rc", str(rc), "--tc", str(tc), "--sc", str(sc)])
-    plan = ["plan", str(wf), "--sc", str(sc), "--tc", str(tc), "--sites", "shared,pool",
-            "--output-site", "local", "--seed", "1", "--output-rc", str(root / "outputs-rc.db")]  # fmt: skip
-    _cli([*plan, "--rc", str(rc), "--dir", str(root / "submit")])
-    run_started = time.perf_counter()
-    _cli(["run", str(root / "submit"), "-j", str(jobs), "--progress", "auto"])
-    run_seconds = time.perf_counter() - run_started
+          "-o", str(paths.wf)])  # fmt: skip
+    site_yaml.dump(demo_sites(root), paths.sc)
+    print(f"wrote {paths.sc}: sites local, shared (sharedfs), pool (condorio)")
+    _cli(["validate", str(paths.wf), "--rc", str(paths.rc), "--tc", str(paths.tc),
+          "--sc", str(paths.sc)])  # fmt: skip
 
+
+def _copy_mosaic(root: Path) -> None:
+    """The mosaic and its PNG from the output site to the top of ``root``."""
     for src, dst in (("mosaic.fits", "mosaic.fits"), ("shrunken.png", "mosaic.png")):
         produced = root / "outputs" / src
         if not produced.is_file():
             raise DemoFailed(f"the run finished but {produced} is missing")
         _copy(produced, root / dst)
-    print(
-        f"mosaic: {root / 'mosaic.fits'} and {root / 'mosaic.png'} (run took {run_seconds:.1f} s)"
-    )
 
-    _cli(
-        [*plan, "--rc", str(rc), "--rc", str(root / "outputs-rc.db"), "--dir", str(root / "replan")]
-    )
+
+def _check_replan(root: Path, wf: Path) -> None:
+    """The second plan must reuse every job of ``wf`` and run no compute node."""
     record = load_plan_record(root / "replan")
     total = sum(1 for _ in _jobs(wf))
     pruned = len(record.get("pruned", []))
@@ -147,8 +184,6 @@ def run_demo(
             f"compute node(s) (first: {compute[:3]})"
         )
     print(f"re-plan: all {total} jobs reused from {root / 'outputs-rc.db'}; nothing left to run")
-    print(f"demo done in {time.perf_counter() - started:.1f} s")
-    return 0
 
 
 def _jobs(wf: Path) -> list[str]:

@@ -14,6 +14,7 @@ writes beside its DAX, and lay out the jobs with mDAG's names, files, arguments 
 
 from __future__ import annotations
 
+import itertools
 import math
 import sys
 from collections.abc import Iterator, Sequence
@@ -333,17 +334,11 @@ def build_montage(
             f"no image touches the region {_describe(region)} (checked {len(images)} images)"
         )
     pairs = overlaps(projected)
-    jobs = list(_jobs(projected, pairs, background))
-    files = {
-        REGION_HDR: region.text(),
-        BIG_REGION_HDR: frame.text(),
-        STATFILE_TBL: "\n".join(_statfile_lines(pairs)) + "\n",
-        PIMAGES_TBL: "\n".join(_images_lines(projected, frame, "p")) + "\n",
-        CIMAGES_TBL: "\n".join(_images_lines(projected, frame, "c")) + "\n",
-    }
+    jobs = tuple(_jobs(projected, pairs, background))
+    files = _side_files(region, frame, projected, pairs)
     workflow = Workflow(
         name=name,
-        jobs=tuple(jobs),
+        jobs=jobs,
         metadata={
             "generator": "wfplan montage build",
             "images": str(len(projected)),
@@ -358,6 +353,19 @@ def build_montage(
         images=tuple(projected),
         pairs=tuple(pairs),
     )
+
+
+def _side_files(
+    region: Region, frame: Region, projected: Sequence[Projected], pairs: Sequence[tuple[int, int]]
+) -> dict[str, str]:
+    """The headers and tables mDAG writes beside its DAX: LFN -> text."""
+    return {
+        REGION_HDR: region.text(),
+        BIG_REGION_HDR: frame.text(),
+        STATFILE_TBL: "\n".join(_statfile_lines(pairs)) + "\n",
+        PIMAGES_TBL: "\n".join(_images_lines(projected, frame, "p")) + "\n",
+        CIMAGES_TBL: "\n".join(_images_lines(projected, frame, "c")) + "\n",
+    }
 
 
 def _describe(region: Region) -> str:
@@ -406,47 +414,71 @@ def _background_job(job_id: str, background: str, images: int) -> Job:
 def _jobs(
     projected: Sequence[Projected], pairs: Sequence[tuple[int, int]], background: str
 ) -> Iterator[Job]:
-    counter = iter(range(1, 1 << 30))
-
-    def next_id() -> str:
-        return f"ID{next(counter):06d}"
-
+    """mDAG's jobs, level by level, numbered ``ID000001``, ``ID000002``, ... in that order."""
+    ids = (f"ID{n:06d}" for n in itertools.count(1))
     by_cntr = {p.cntr: p for p in projected}
     for p in projected:
-        raw, proj = p.base, "p" + p.base
-        yield Job(
-            id=next_id(),
-            name="mProjectPP",
-            arguments=("-X", raw, proj, BIG_REGION_HDR),
-            uses=(
-                _inp(raw),
-                _use(proj, LinkType.OUTPUT),
-                _use(_area(proj), LinkType.OUTPUT),
-                _inp(BIG_REGION_HDR),
-            ),
-        )
+        yield _project_job(next(ids), p.base)
     for i, j in pairs:
-        a, b = "p" + by_cntr[i].base, "p" + by_cntr[j].base
-        diff = f"diff.{i:06d}.{j:06d}.fits"
-        yield Job(
-            id=next_id(),
-            name="mDiffFit",
-            arguments=("-s", _fit(i, j), a, b, diff, BIG_REGION_HDR),
-            uses=(
-                _use(_fit(i, j), LinkType.OUTPUT),
-                _inp(a),
-                _inp(_area(a)),
-                _inp(b),
-                _inp(_area(b)),
-                _use(diff, LinkType.OUTPUT, optional=True),
-                # mDiff writes the difference's area image too; declared (not staged out,
-                # not registered) so cleanup removes it instead of leaving it behind.
-                _use(_area(diff), LinkType.OUTPUT, optional=True),
-                _inp(BIG_REGION_HDR),
-            ),
-        )
+        yield _diff_job(next(ids), by_cntr[i], by_cntr[j])
+    yield _concat_job(next(ids), pairs)
+    yield _background_job(next(ids), background, len(projected))
+    for p in projected:
+        yield _correct_job(next(ids), p.base)
+    corrected = ["c" + p.base for p in projected]
+    yield _imgtbl_job(next(ids), corrected)
+    yield _add_job(next(ids), corrected)
     yield Job(
-        id=next_id(),
+        id=next(ids),
+        name="mShrink",
+        arguments=(MOSAIC, SHRUNKEN, "1"),
+        uses=(_inp(MOSAIC), _use(SHRUNKEN, LinkType.OUTPUT, keep=True)),
+    )
+    yield _viewer_job(next(ids))
+
+
+def _project_job(job_id: str, raw: str) -> Job:
+    proj = "p" + raw
+    return Job(
+        id=job_id,
+        name="mProjectPP",
+        arguments=("-X", raw, proj, BIG_REGION_HDR),
+        uses=(
+            _inp(raw),
+            _use(proj, LinkType.OUTPUT),
+            _use(_area(proj), LinkType.OUTPUT),
+            _inp(BIG_REGION_HDR),
+        ),
+    )
+
+
+def _diff_job(job_id: str, first: Projected, second: Projected) -> Job:
+    """The difference of two overlapping images and the plane fitted to it."""
+    i, j = first.cntr, second.cntr
+    a, b = "p" + first.base, "p" + second.base
+    diff = f"diff.{i:06d}.{j:06d}.fits"
+    return Job(
+        id=job_id,
+        name="mDiffFit",
+        arguments=("-s", _fit(i, j), a, b, diff, BIG_REGION_HDR),
+        uses=(
+            _use(_fit(i, j), LinkType.OUTPUT),
+            _inp(a),
+            _inp(_area(a)),
+            _inp(b),
+            _inp(_area(b)),
+            _use(diff, LinkType.OUTPUT, optional=True),
+            # mDiff writes the difference's area image too; declared (not staged out,
+            # not registered) so cleanup removes it instead of leaving it behind.
+            _use(_area(diff), LinkType.OUTPUT, optional=True),
+            _inp(BIG_REGION_HDR),
+        ),
+    )
+
+
+def _concat_job(job_id: str, pairs: Sequence[tuple[int, int]]) -> Job:
+    return Job(
+        id=job_id,
         name="mConcatFit",
         arguments=(STATFILE_TBL, "fits.tbl", "."),
         uses=(
@@ -455,25 +487,28 @@ def _jobs(
             *(_inp(_fit(i, j)) for i, j in pairs),
         ),
     )
-    yield _background_job(next_id(), background, len(projected))
-    for p in projected:
-        proj, corr = "p" + p.base, "c" + p.base
-        yield Job(
-            id=next_id(),
-            name="mBackground",
-            arguments=("-t", proj, corr, PIMAGES_TBL, "corrections.tbl"),
-            uses=(
-                _inp(proj),
-                _inp(_area(proj)),
-                _inp(PIMAGES_TBL),
-                _inp("corrections.tbl"),
-                _use(corr, LinkType.OUTPUT),
-                _use(_area(corr), LinkType.OUTPUT),
-            ),
-        )
-    corrected = ["c" + p.base for p in projected]
-    yield Job(
-        id=next_id(),
+
+
+def _correct_job(job_id: str, raw: str) -> Job:
+    proj, corr = "p" + raw, "c" + raw
+    return Job(
+        id=job_id,
+        name="mBackground",
+        arguments=("-t", proj, corr, PIMAGES_TBL, "corrections.tbl"),
+        uses=(
+            _inp(proj),
+            _inp(_area(proj)),
+            _inp(PIMAGES_TBL),
+            _inp("corrections.tbl"),
+            _use(corr, LinkType.OUTPUT),
+            _use(_area(corr), LinkType.OUTPUT),
+        ),
+    )
+
+
+def _imgtbl_job(job_id: str, corrected: Sequence[str]) -> Job:
+    return Job(
+        id=job_id,
         name="mImgtbl",
         arguments=(".", "-t", CIMAGES_TBL, "newcimages.tbl"),
         uses=(
@@ -482,8 +517,11 @@ def _jobs(
             *(_inp(c) for c in corrected),
         ),
     )
-    yield Job(
-        id=next_id(),
+
+
+def _add_job(job_id: str, corrected: Sequence[str]) -> Job:
+    return Job(
+        id=job_id,
         name="mAdd",
         arguments=("-e", "newcimages.tbl", REGION_HDR, MOSAIC),
         uses=(
@@ -494,26 +532,14 @@ def _jobs(
             *(u for c in corrected for u in (_inp(c), _inp(_area(c)))),
         ),
     )
-    yield Job(
-        id=next_id(),
-        name="mShrink",
-        arguments=(MOSAIC, SHRUNKEN, "1"),
-        uses=(_inp(MOSAIC), _use(SHRUNKEN, LinkType.OUTPUT, keep=True)),
-    )
-    yield Job(
-        id=next_id(),
+
+
+def _viewer_job(job_id: str) -> Job:
+    arguments = ("-ct", "1", "-gray", SHRUNKEN, "min", "max", "gaussianlog", "-out", SHRUNKEN_PNG)
+    return Job(
+        id=job_id,
         name="mViewer",
-        arguments=(
-            "-ct",
-            "1",
-            "-gray",
-            SHRUNKEN,
-            "min",
-            "max",
-            "gaussianlog",
-            "-out",
-            SHRUNKEN_PNG,
-        ),
+        arguments=arguments,
         uses=(_inp(SHRUNKEN), _use(SHRUNKEN_PNG, LinkType.OUTPUT, keep=True)),
     )
 
@@ -663,23 +689,11 @@ def write_build(
 ) -> MontageWorkflow:
     """``wfplan montage build``: scan, build, then write the workflow, the catalogs and the
     side files (region headers and tables) beside the workflow."""
-    from catalogs import replica_yaml, transformation_yaml
-    from planner.formats import pegasus_yaml
-
-    if header is not None:
-        if center is not None or size is not None:
-            raise FormatError("give either --header or --center/--size, not both")
-        try:
-            text = header.read_text()
-        except OSError as exc:
-            raise FormatError(f"cannot read: {exc.strerror}", source=str(header)) from None
-        region = region_from_text(text, str(header))
-    else:
-        if center is None or size is None:
-            raise FormatError("need --center RA DEC and --size W H (or --header REGION.hdr)")
+    _check_region_args(center, size, header)
+    region = _region_from_file(header) if header is not None else None
     found = scan_images(images)
-    if header is None:
-        assert center is not None and size is not None
+    if region is None:
+        assert center is not None and size is not None  # _check_region_args
         scale = pixel_scale if pixel_scale is not None else _image_scale(found[0])
         region = region_from_center(
             center[0], center[1], size[0], size[1], pixel_scale_arcsec=scale,
@@ -694,11 +708,37 @@ def write_build(
         )
     except NoImagesInRegion as exc:
         raise NoImagesInRegion(exc.message, source=str(images)) from None
-    write_side_files(result.files, out_dir)
-    replica_yaml.dump(result.replica_catalog, rc_path or out_dir / "rc.yml")
-    transformation_yaml.dump(result.transformation_catalog, tc_path or out_dir / "tc.yml")
-    pegasus_yaml.dump(result.workflow, output)
+    _write_result(result, output, rc_path or out_dir / "rc.yml", tc_path or out_dir / "tc.yml")
     return result
+
+
+def _check_region_args(
+    center: tuple[float, float] | None, size: tuple[float, float] | None, header: Path | None
+) -> None:
+    """The region comes from a header file or from a centre and a size, never both."""
+    if header is not None and (center is not None or size is not None):
+        raise FormatError("give either --header or --center/--size, not both")
+    if header is None and (center is None or size is None):
+        raise FormatError("need --center RA DEC and --size W H (or --header REGION.hdr)")
+
+
+def _region_from_file(header: Path) -> Region:
+    try:
+        text = header.read_text()
+    except OSError as exc:
+        raise FormatError(f"cannot read: {exc.strerror}", source=str(header)) from None
+    return region_from_text(text, str(header))
+
+
+def _write_result(result: MontageWorkflow, output: Path, rc_path: Path, tc_path: Path) -> None:
+    """The side files beside the workflow, the two catalogs, then the workflow itself."""
+    from catalogs import replica_yaml, transformation_yaml
+    from planner.formats import pegasus_yaml
+
+    write_side_files(result.files, output.absolute().parent)
+    replica_yaml.dump(result.replica_catalog, rc_path)
+    transformation_yaml.dump(result.transformation_catalog, tc_path)
+    pegasus_yaml.dump(result.workflow, output)
 
 
 def _image_scale(image: InputImage) -> float:

@@ -143,23 +143,44 @@ def make_sky(
     ``size`` region around ``center`` (see :func:`tile_geometry` for which two of
     ``tiles``, ``tile_pixels`` and ``pixel_scale_arcsec`` to give; with only ``tiles``,
     the scale is 1 arcsec, 2MASS's)."""
-    ra0, dec0 = center
     if tiles is not None and tile_pixels is None and pixel_scale_arcsec is None:
         pixel_scale_arcsec = 1.0
     geometry = tile_geometry(size, tiles, tile_pixels, pixel_scale_arcsec)
-    nx, ny = geometry.tiles
-    px, py = geometry.tile_pixels
-    scale = geometry.pixel_scale_arcsec
-    scale_deg = scale / 3600.0
     rng = np.random.default_rng(seed)
+    master, span = _master_plane(center, geometry)
+    stars = _stars(master, span, geometry.pixel_scale_arcsec, rng)
+    nx, ny = geometry.tiles
+    # Row by row: the order of the random draws fixes every pixel for a given seed.
+    out = [_tile(row, col, geometry, master, stars, rng) for row in range(ny) for col in range(nx)]
+    return Sky(tuple(out), *stars, geometry.pixel_scale_arcsec)
 
-    # A master tangent plane places the tile centres and the stars.
-    step_x = px * (1 - OVERLAP)
-    step_y = py * (1 - OVERLAP)
+
+def _steps(geometry: Geometry) -> tuple[float, float]:
+    """Pixels between the centres of neighbouring tiles, along x and y."""
+    px, py = geometry.tile_pixels
+    return px * (1 - OVERLAP), py * (1 - OVERLAP)
+
+
+def _master_plane(
+    center: tuple[float, float], geometry: Geometry
+) -> tuple[WCS, tuple[float, float]]:
+    """The tangent plane that places the tile centres and the stars, and its span in
+    pixels (x, y): the whole grid, centred on ``center``."""
+    (nx, ny), (px, py) = geometry.tiles, geometry.tile_pixels
+    step_x, step_y = _steps(geometry)
     span_x = px + step_x * (nx - 1)
     span_y = py + step_y * (ny - 1)
-    master = _tan_wcs(ra0, dec0, round(span_x), round(span_y), scale_deg)
+    scale_deg = geometry.pixel_scale_arcsec / 3600.0
+    master = _tan_wcs(center[0], center[1], round(span_x), round(span_y), scale_deg)
     master.wcs.crpix = [(span_x + 1) / 2, (span_y + 1) / 2]  # the grid's exact centre
+    return master, (span_x, span_y)
+
+
+def _stars(
+    master: WCS, span: tuple[float, float], scale: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The star field over the whole grid: RA, Dec and total counts of each star."""
+    span_x, span_y = span
     area_arcmin2 = span_x * span_y * scale * scale / 3600.0
     nstars = max(20, round(area_arcmin2 * STARS_PER_SQ_ARCMIN))
     sx = rng.uniform(0.5, span_x + 0.5, nstars)
@@ -167,26 +188,36 @@ def make_sky(
     flux = 200.0 * (1.0 + rng.pareto(1.5, nstars))  # total counts; peak ~ flux/(2 pi s^2)
     flux = np.minimum(flux, 2.0e5)
     star_ra, star_dec = master.all_pix2world(sx, sy, 1)
+    return star_ra, star_dec, flux
 
-    out: list[Tile] = []
-    for row in range(ny):
-        for col in range(nx):
-            cx = (px + 1) / 2 + col * step_x + _jitter(rng)
-            cy = (py + 1) / 2 + row * step_y + _jitter(rng)
-            tra, tdec = master.all_pix2world([[cx, cy]], 1)[0]
-            wcs = _tan_wcs(float(tra), float(tdec), px, py, scale_deg)
-            bg = (
-                float(rng.uniform(80, 320)),
-                float(rng.uniform(-0.15, 0.15)) * 200 / px,
-                float(rng.uniform(-0.15, 0.15)) * 200 / py,
-            )
-            data = _render(wcs, px, py, star_ra, star_dec, flux, bg, rng)
-            header = fits.PrimaryHDU(data).header  # SIMPLE, BITPIX, NAXIS* first
-            header.update(wcs.to_header())
-            header["BUNIT"] = "DN"
-            header["ORIGIN"] = "wfplan synthetic sky"
-            out.append(Tile(tile_name(row, col), row, col, header, data, bg))
-    return Sky(tuple(out), star_ra, star_dec, flux, scale)
+
+def _tile(
+    row: int,
+    col: int,
+    geometry: Geometry,
+    master: WCS,
+    stars: tuple[np.ndarray, np.ndarray, np.ndarray],
+    rng: np.random.Generator,
+) -> Tile:
+    """The tile at (``row``, ``col``) of the grid: jittered pointing, its own background
+    plane, the stars that fall on it, noise."""
+    px, py = geometry.tile_pixels
+    step_x, step_y = _steps(geometry)
+    cx = (px + 1) / 2 + col * step_x + _jitter(rng)
+    cy = (py + 1) / 2 + row * step_y + _jitter(rng)
+    tra, tdec = master.all_pix2world([[cx, cy]], 1)[0]
+    wcs = _tan_wcs(float(tra), float(tdec), px, py, geometry.pixel_scale_arcsec / 3600.0)
+    bg = (
+        float(rng.uniform(80, 320)),
+        float(rng.uniform(-0.15, 0.15)) * 200 / px,
+        float(rng.uniform(-0.15, 0.15)) * 200 / py,
+    )
+    data = _render(wcs, px, py, *stars, bg, rng)
+    header = fits.PrimaryHDU(data).header  # SIMPLE, BITPIX, NAXIS* first
+    header.update(wcs.to_header())
+    header["BUNIT"] = "DN"
+    header["ORIGIN"] = "wfplan synthetic sky"
+    return Tile(tile_name(row, col), row, col, header, data, bg)
 
 
 def _jitter(rng: np.random.Generator) -> float:

@@ -115,6 +115,9 @@ def test_overhead_makes_clustering_pay(tmp_path: Path, capsys: pytest.CaptureFix
     [
         ("clusters.speed=1,2", "one of clusters.num"),
         ("clusters.num=1,x", "'x' is not a number"),
+        ("clusters.num=1,nan", "'nan' is not a number"),
+        ("clusters.num=1,inf", "'inf' must be finite"),
+        ("clusters.num=1,2,...,inf", "'inf' must be finite"),
         ("clusters.num=1,...,8", "'...' needs two values"),
         ("clusters.num=0,1", "must be positive"),
     ],

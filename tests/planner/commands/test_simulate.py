@@ -103,6 +103,11 @@ def test_same_input_same_output(tmp_path: Path, capsys: pytest.CaptureFixture[st
         (["--slots", "condorpool=zero"], "--slots 'condorpool=zero'"),
         (["--slots", "0"], "at least 1 slot"),
         (["--bandwidth", "a=5"], "SRC->DST"),
+        (["--bandwidth", "fast"], "--bandwidth 'fast': 'fast' is not a number"),
+        (["--bandwidth", "nan"], "'nan' is not a number"),
+        (["--bandwidth", "local->condorpool=NaN"], "'NaN' is not a number"),
+        (["--bandwidth", "local->condorpool=0"], "'0' must be positive"),
+        (["--bandwidth", "inf"], "'inf' must be finite"),
     ],
 )
 def test_bad_options_give_one_line(
