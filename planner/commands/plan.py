@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import gc
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -100,34 +99,25 @@ def plan_into(
 
         check_submit_dir(submit_dir, replace)  # before any work: a refused --dir wastes none
     properties = read_properties(args)
-    # The one place the cyclic collector is paused: reading, planning and writing build
-    # millions of small acyclic values that live until the command ends, and each full
-    # collection would rescan them all (bench/cli_scale.py; docs/benchmarks.md).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        workflow, catalogs = load_for_planning(args, submit_dir.parent)
-        options = options_from_args(args, submit_dir, properties)
-        cw = plan(workflow, catalogs, options)
-        if dag_name is not None:
-            cw = dataclasses.replace(cw, name=dag_name)
-        print_summary(cw, sys.stdout, size_of=known_sizes(catalogs.replicas))
-        if args.dry_run:
-            return 0
-        from planner.emit import write_submit_dir
+    workflow, catalogs = load_for_planning(args, submit_dir.parent)
+    options = options_from_args(args, submit_dir, properties)
+    cw = plan(workflow, catalogs, options)
+    if dag_name is not None:
+        cw = dataclasses.replace(cw, name=dag_name)
+    print_summary(cw, sys.stdout, size_of=known_sizes(catalogs.replicas))
+    if args.dry_run:
+        return 0
+    from planner.emit import write_submit_dir
 
-        write_submit_dir(
-            cw,
-            submit_dir,
-            # a sub-workflow's catalogs are its parent's, kept in the parent's submit dir
-            catalog_files=catalog_files(args) if dag_name is None else {},
-            emit_mode=args.submit_files,
-            force=replace,
-            subworkflow_catalogs=subworkflow_catalogs(catalogs) if cw.subworkflows else {},
-        )
-    finally:
-        if collecting:
-            gc.enable()
+    write_submit_dir(
+        cw,
+        submit_dir,
+        # a sub-workflow's catalogs are its parent's, kept in the parent's submit dir
+        catalog_files=catalog_files(args) if dag_name is None else {},
+        emit_mode=args.submit_files,
+        force=replace,
+        subworkflow_catalogs=subworkflow_catalogs(catalogs) if cw.subworkflows else {},
+    )
     print(f"submit dir: {submit_dir}")
     return 0
 
