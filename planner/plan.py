@@ -155,9 +155,7 @@ def subworkflow_files(state: PlanState, ctx: PlanContext) -> PlanState:
     if extra:
         workflow = replace(workflow, dependencies=workflow.dependencies + extra)
     catalogs = replace(state.catalogs, replicas=rc.merged(future)) if future.replicas else None
-    return replace(
-        state, workflow=workflow, sub_urls=urls, catalogs=catalogs or state.catalogs
-    )
+    return replace(state, workflow=workflow, sub_urls=urls, catalogs=catalogs or state.catalogs)
 
 
 def job_graph(state: PlanState, ctx: PlanContext) -> PlanState:
