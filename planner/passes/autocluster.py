@@ -167,25 +167,14 @@ def choose_counts(
         if not found.improved or found.stopped:
             break
         found = _descend(makespan, groups, order, slots, found._replace(improved=False), budget)
-    lines = [
-        f"auto: {groups[g].label}: {len(groups[g].members)} jobs -> {found.counts[g]} clusters.num"
-        for g in order
-        if len(groups[g].members) > 1
-    ]
-    lines.append(
-        f"auto: simulated makespan {base:.1f} s unclustered, {start:.1f} s at the better "
-        f"of that and one cluster per slot, {found.best:.1f} s chosen; "
-        f"slots {', '.join(f'{s}={n}' for s, n in sorted(slots.items()))}, "
-        f"overhead model {overhead.name}, {found.evaluations} simulations"
-        + (f" (stopped at the budget of {budget})" if found.stopped else "")
-    )
+    lines = _explain(groups, order, found, base, start, slots, overhead.name, budget)
     return Choice(
         counts=tuple(found.counts),
         makespan=found.best,
         unclustered_makespan=base,
         per_slot_makespan=per_slot_makespan,
         evaluations=found.evaluations,
-        lines=tuple(lines),
+        lines=lines,
     )
 
 
@@ -197,6 +186,32 @@ class _Descent(NamedTuple):
     evaluations: int
     improved: bool = False
     stopped: bool = False  # the simulation budget ran out
+
+
+def _explain(
+    groups: Sequence[Group],
+    order: Sequence[int],
+    found: _Descent,
+    base: float,
+    start: float,
+    slots: Mapping[str, int],
+    overhead: str,
+    budget: int,
+) -> tuple[str, ...]:
+    """One line per group of several jobs (its count), then the makespans behind them."""
+    lines = [
+        f"auto: {groups[g].label}: {len(groups[g].members)} jobs -> {found.counts[g]} clusters.num"
+        for g in order
+        if len(groups[g].members) > 1
+    ]
+    lines.append(
+        f"auto: simulated makespan {base:.1f} s unclustered, {start:.1f} s at the better "
+        f"of that and one cluster per slot, {found.best:.1f} s chosen; "
+        f"slots {', '.join(f'{s}={n}' for s, n in sorted(slots.items()))}, "
+        f"overhead model {overhead}, {found.evaluations} simulations"
+        + (f" (stopped at the budget of {budget})" if found.stopped else "")
+    )
+    return tuple(lines)
 
 
 def _descend(

@@ -138,13 +138,7 @@ def _eligibility(
             else tx_of.setdefault(tx_key, transformations.lookup(*tx_key))
         )
         if tx is None:
-            problems.append(
-                UnknownTransformation(
-                    f"job {job.id}: transformation {job.transformation!r} is not in the "
-                    "transformation catalog",
-                    source=transformations.source or workflow.source,
-                )
-            )
+            problems.append(_unknown(job, transformations.source or workflow.source))
             continue
         found.txs[job.id] = tx
         pinned, pinned_by = _pin(job.profiles)
@@ -171,6 +165,13 @@ def _eligibility(
     if problems:
         raise Problems(problems)
     return found
+
+
+def _unknown(job: Job, source: str | None) -> UnknownTransformation:
+    return UnknownTransformation(
+        f"job {job.id}: transformation {job.transformation!r} is not in the transformation catalog",
+        source=source,
+    )
 
 
 def _placements(
