@@ -42,7 +42,7 @@ _NAMESPACES = {ns.value: ns for ns in Namespace}
 class Placement(NamedTuple):
     """Where one job runs, with which executable, and its merged profiles.
 
-    A NamedTuple (immutable, built at C speed): plans make one per job."""
+    An immutable NamedTuple: jobs placed alike share one."""
 
     site: str
     executable: str
@@ -126,6 +126,7 @@ def _eligibility(
     """Each job's transformation and eligible sites; raises :class:`Problems` naming every
     job that has none."""
     found = _Eligibility({}, {}, {}, {})
+    eligible, txs, rejected_of, pinned_jobs = found
     all_names = tuple(site_objs)
     problems: list[PlannerError] = []
     cache: dict[tuple[int, tuple[str, ...]], tuple[_Options, str]] = {}
@@ -140,17 +141,17 @@ def _eligibility(
         if tx is None:
             problems.append(_unknown(job, transformations.source or workflow.source))
             continue
-        found.txs[job.id] = tx
+        txs[job.id] = tx
         pinned, pinned_by = _pin(job.profiles)
         if pinned:
-            found.pinned_jobs[job.id] = pinned_by
+            pinned_jobs[job.id] = pinned_by
         names = (pinned,) if pinned else all_names
         key = (id(tx), names)
         if key not in cache:
             ok, rejected = cache[key] = _eligible(
                 tx, names, site_objs if not pinned else {pinned: sites.get(pinned)}
             )
-            found.rejected_of[id(ok)] = rejected
+            rejected_of[id(ok)] = rejected
         ok, rejected = cache[key]
         if not ok:
             problems.append(
@@ -161,7 +162,7 @@ def _eligibility(
                 )
             )
             continue
-        found.eligible[job.id] = ok
+        eligible[job.id] = ok
     if problems:
         raise Problems(problems)
     return found
@@ -189,16 +190,18 @@ def _placements(
     entries: dict[int, dict[str, TransformationSite]] = {}
     # (site, selector's reason, TC entry, eligible list) -> (executable, stageable,
     # explanation): a few distinct ones however many jobs
-    decided: dict[tuple[str, str, int, int], tuple[str, bool, str]] = {}
+    # (site, selector's reason, TC entry, eligible list, merged profiles) -> one
+    # Placement shared by every job it describes: a few distinct ones however many jobs
+    made: dict[tuple[str, str, int, int, int], Placement] = {}
+    eligible, txs, rejected_of = found.eligible, found.txs, found.rejected_of
     for job in jobs:
         job_id = job.id
         site_name, reason = chosen[job_id]
-        options = found.eligible[job_id]
+        options = eligible[job_id]
         by_site = entries.get(id(options))
         if by_site is None:
             by_site = entries[id(options)] = dict(reversed(options))
         entry = by_site[site_name]
-        tx = found.txs[job_id]
         # Jobs share one merged dict per (site, entry, own profiles by content): read-only
         # downstream, and 10^6 copies would cost seconds and ~700 bytes per job. The key
         # keeps the profiles' order, so a shared dict iterates as the job's own would.
@@ -207,26 +210,33 @@ def _placements(
         same = (site_name, id(entry), id(own))
         merged = shared_by_id.get(same)
         if merged is None:
+            tx = txs[job_id]
             merged = _shared_merge(shared, site_name, entry, own, tx, props, site_profiles)
             shared_by_id[same] = merged
             keep.append(own)  # its id stays valid while this pass runs
-        decision = (site_name, reason, id(entry), id(options))
-        known = decided.get(decision)
-        if known is None:
-            stageable = entry.type == TransformationType.STAGEABLE
-            how = "stageable executable staged in" if stageable else "installed"
-            rejected = found.rejected_of[id(options)]
-            known = decided[decision] = (
-                entry.pfn,
-                stageable,
-                _why(site_name, reason, tx.key, how, entry.pfn, rejected),
+        key = (site_name, reason, id(entry), id(options), id(merged))
+        placement = made.get(key)
+        if placement is None:
+            rejected = rejected_of[id(options)]
+            placement = made[key] = _placement(
+                site_name, reason, entry, txs[job_id], merged, rejected
             )
-        exe, stageable, why = known
-        placements[job_id] = _make_placement((site_name, exe, stageable, merged, why))
+        placements[job_id] = placement
     return placements
 
 
-_make_placement = Placement._make  # from its fields in order, without keyword parsing
+def _placement(
+    site: str,
+    reason: str,
+    entry: TransformationSite,
+    tx: Transformation,
+    merged: dict[Namespace, dict[str, str]],
+    rejected: str,
+) -> Placement:
+    stageable = entry.type == TransformationType.STAGEABLE
+    how = "stageable executable staged in" if stageable else "installed"
+    why = _why(site, reason, tx.key, how, entry.pfn, rejected)
+    return Placement(site, entry.pfn, stageable, merged, why)
 
 
 def _shared_merge(
