@@ -1,9 +1,13 @@
-"""The planner: the ordered pass pipeline, ``plan(workflow, catalogs, options)``.
+"""The planner: ``plan(workflow, catalogs, options)``, an ordered pipeline of passes.
 
-Validation, then Pegasus's order: replica lookup + feasibility, data reuse, site selection,
-clustering, replica selection + staging, registration, create-dir, cleanup. Every pass is
-pure; this module only threads values through them and puts the concrete DAG in a
-deterministic order (nodes by level, kind and name; edges sorted).
+Each pass is a function ``name(state, ctx) -> state``: ``ctx`` (:class:`PlanContext`,
+planner/plan_context.py) holds every option and property, resolved once before the first
+pass; :class:`PlanState` holds what the passes have made so far and is never changed in
+place (each pass returns a copy with its own fields set, ``dataclasses.replace``).
+:data:`PASSES` lists them in Pegasus's order: catalogs, sub-workflow files, the job graph,
+validation, replica lookup, data reuse, site selection, clustering, replica selection and
+staging, registration, create-dir, cleanup, the final ordering (nodes by level, kind and
+name), the plan record, sub-workflow nodes. docs/planning.md describes each one.
 
 >>> from planner.model.workflow import Workflow
 >>> plan(Workflow(name="empty", jobs=()), Catalogs(), PlanOptions()).nodes
@@ -12,47 +16,36 @@ deterministic order (nodes by level, kind and name; edges sorted).
 
 from __future__ import annotations
 
-import os
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from itertools import chain
 from operator import attrgetter, itemgetter
-from typing import Any, Literal
+from typing import Any, TypeVar
 
-from pydantic import Field
-
-from catalogs.replica import ReplicaCatalog
+from catalogs.replica import PFN, ReplicaCatalog
 from catalogs.transformation import TransformationCatalog
 from planner.errors import CycleError, PlannerError
-from planner.input_model import InputModel
-from planner.model.concrete import (
-    ConcreteWorkflow,
-    DataConfiguration,
-    Node,
-    NodeKind,
-    at_level,
-)
+from planner.model.concrete import ConcreteWorkflow, Node, NodeKind, at_level
 from planner.model.generations import generations
 from planner.model.graph import JobGraph, build_job_graph
-from planner.model.workflow import Workflow
+from planner.model.workflow import Job, Workflow
 from planner.passes.cleanup import cleanup
-from planner.passes.cluster import cluster
+from planner.passes.cluster import Unit, cluster
 from planner.passes.create_dirs import create_dirs
-from planner.passes.reduce import reduce
+from planner.passes.reduce import Reduction, reduce
 from planner.passes.register import register
 from planner.passes.replicas import lookup_replicas
-from planner.passes.select_sites import Placement, normalise_selector, select_sites
-from planner.passes.stage import MAXJOBS, SiteDirs, StagingOptions, stage
+from planner.passes.select_sites import Placement, select_sites
+from planner.passes.stage import MAXJOBS, SiteDirs, StagePlan, stage
 from planner.passes.subworkflows import attach, future_replicas, through_edges, workflow_file_url
 from planner.passes.subworkflows import check as check_subworkflows
 from planner.passes.validate import validate
-from planner.properties import as_profiles, truthy
-from planner.tools.deadlines import BadLimit, planned_limits
+from planner.plan_context import PlanContext, PlanOptions, plan_context
 from sites.model import DirectoryType, SiteCatalog
 from sites.style import SiteStyle, site_style
 
-__all__ = ["Catalogs", "PlanOptions", "plan"]
+__all__ = ["PASSES", "Catalogs", "PlanOptions", "PlanState", "plan"]
 
 _KIND_ORDER = {kind: i for i, kind in enumerate(NodeKind)}
 
@@ -66,183 +59,60 @@ class Catalogs:
     sites: SiteCatalog = field(default_factory=SiteCatalog)
 
 
-class PlanOptions(InputModel):
-    """What ``wfplan plan`` was asked for. ``None`` means "from the properties, else
-    Pegasus's default"; an explicit value beats both."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanState:
+    """What the passes have made so far. A value a later pass no longer needs is set back
+    to ``None`` by the pass that used it last: at 10^6 jobs the job graph, placements and
+    units are about a gigabyte that would otherwise stay alive through cleanup."""
 
-    sites: tuple[str, ...] = ()  # execution site candidates; empty: all but local
-    output_site: str = "local"
-    submit_dir: str | None = None  # absolute; the default output RC lives there
-    staging_sites: dict[str, str] = Field(default_factory=dict)  # exec -> staging
-    data_configuration: DataConfiguration | None = None
-    cluster: tuple[str, ...] = ()  # "horizontal", "label", "whole", applied left to right
-    reuse_scope: Literal["full", "partial", "none"] | None = None
-    cleanup: Literal["inplace", "leaf", "none"] | None = None
-    site_selector: str | None = None
-    seed: int | None = None  # None: pegasus.selector.site.seed, else 0
-    output_rc: str | None = None
-    properties: dict[str, str] = Field(default_factory=dict)
+    workflow: Workflow
+    catalogs: Catalogs  # the given ones merged with the workflow's inline catalogs
+    sub_urls: Mapping[str, str] = field(default_factory=dict)  # sub-workflow id -> its file
+    graph: JobGraph | None = None
+    topo: tuple[str, ...] = ()  # job ids, parents first
+    levels: Mapping[str, int] = field(default_factory=dict)
+    replicas: Mapping[str, tuple[PFN, ...]] = field(default_factory=dict)
+    reduction: Reduction | None = None
+    kept: tuple[Job, ...] = ()  # the jobs data reuse did not prune, in workflow order
+    candidates: tuple[str, ...] = ()  # execution sites considered
+    placements: Mapping[str, Placement] = field(default_factory=dict)
+    site_styles: Mapping[str, SiteStyle] = field(default_factory=dict)
+    units: tuple[Unit, ...] = ()
+    auto_lines: tuple[str, ...] = ()  # --cluster auto: why these cluster counts
+    staged: StagePlan | None = None
+    why: dict[str, tuple[str, ...]] = field(default_factory=dict)  # job id -> decisions
+    to_register: frozenset[str] = frozenset()
+    clustered_jobs: int = 0
+    nodes: tuple[Node, ...] = ()
+    edges: tuple[tuple[str, str], ...] = ()
+    result: ConcreteWorkflow | None = None
+
+
+Pass = Callable[[PlanState, PlanContext], PlanState]
+_T = TypeVar("_T")
+
+
+def _made(value: _T | None, what: str) -> _T:
+    """``value``, which an earlier pass made (the pipeline's order guarantees it)."""
+    if value is None:
+        raise PlannerError(f"internal: the plan has no {what} yet (pass order)")
+    return value
 
 
 def plan(workflow: Workflow, catalogs: Catalogs, options: PlanOptions) -> ConcreteWorkflow:
     """Plan ``workflow``: validation first (same messages as ``wfplan validate``), then the
     passes. Raises a :class:`planner.errors.WfplanError` subclass on bad input."""
-    rc, tc, sc = _merged(workflow, catalogs)
-    sub_urls: dict[str, str] = {}
-    if workflow.subworkflows:
-        rc, sub_urls = _subworkflow_files(workflow, rc, sc, options.output_site)
-        known = set(workflow.dependencies)
-        extra = tuple(e for e in through_edges(workflow) if e not in known)
-        if extra:
-            workflow = replace(workflow, dependencies=workflow.dependencies + extra)
-    graph = build_job_graph(workflow)
-    _validate(workflow, rc, tc, sc, graph)
-    props = options.properties
-    transfer_http = _transfer_limits(props)
-    try:
-        topo = graph.topological_order()
-    except CycleError as exc:
-        raise CycleError(exc.message, source=workflow.source)
-    levels = graph.levels(topo)
-
-    # Every file the workflow names: read ones, then written ones (reuse needs those).
-    # Feasibility (a replica for every raw input) was checked by validation.
-    replicas = lookup_replicas(chain(graph.consumers, graph.producer), rc)
-
-    scope = options.reuse_scope or props.get("pegasus.data.reuse.scope", "full").lower()
-    if scope not in ("full", "partial", "none"):
-        raise PlannerError(f"unknown data reuse scope {scope!r} (full, partial or none)")
-    reduction = reduce(workflow, graph, replicas, scope, topo)
-    pruned = reduction.pruned_ids
-    jobs = workflow.job_by_id
-    kept = [job for job in workflow.jobs if job.id not in pruned] if pruned else list(workflow.jobs)
-
-    candidates = list(options.sites) or [s for s in sc.names if s != "local"]
-    selector = options.site_selector or props.get("pegasus.selector.site", "random")
-    seed = (
-        options.seed
-        if options.seed is not None
-        else (_int(props.get("pegasus.selector.site.seed")) or 0)
-    )
-    prop_profiles = as_profiles(props)
-    placements = select_sites(
-        workflow,
-        graph,
-        kept,
-        tc,
-        sc,
-        candidates,
-        selector=normalise_selector(selector),
-        seed=seed,
-        properties=prop_profiles,
-        topo_order=topo,
-    )
-    site_styles = _site_styles(placements.values(), sc)
-    # each job's index in the topological order: cluster members run in it
-    position = dict(zip(topo, range(len(topo)), strict=True)) if options.cluster else None
-    auto_lines: tuple[str, ...] = ()
-    if "auto" in options.cluster:
-        # --cluster auto (issue 6, planner/passes/autocluster.py): clusters.num per
-        # horizontal group chosen by simulated makespan; recorded in options below.
-        from planner.passes.autocluster import plan_auto_cluster
-
-        units, auto_lines = plan_auto_cluster(
-            kept, levels, placements, graph.edges(), sc, options.cluster, props, position
-        )
-    else:
-        units = cluster(kept, levels, placements, options.cluster, position)
-
-    staging = _staging_options(workflow.name, options, props)
-    staged, why = stage(
-        jobs, graph, units, placements, pruned, replicas, rc.checksums.get, sc, staging
-    )
-    to_register = {
-        use.lfn for job in kept for use in job.outputs if use.stage_out and use.register_replica
-    }
-    clustered_jobs = sum(len(u.jobs) for u in units if u.clustered)
-    # The job graph, placements and units are not needed after staging; at 10^6 jobs they
-    # are about a gigabyte that would otherwise stay alive through the peak (cleanup).
-    del graph, placements, units, kept, levels, position, topo, replicas
-    staged = register(staged, to_register, options.output_site, staging.retry)
-    del to_register
-    staged = create_dirs(staged, workflow.name, staging.retry)
-    cleanup_scope = options.cleanup or props.get("pegasus.file.cleanup.scope", "inplace")
-    staged = cleanup(
-        staged,
-        workflow.name,
-        cleanup_scope if cleanup_scope in ("inplace", "leaf", "none") else "inplace",
-        clusters_num=_int(props.get("pegasus.file.cleanup.clusters.num")),
-        clusters_size=_int(props.get("pegasus.file.cleanup.clusters.size")),
-        retry=staging.retry,
-    )
-    # The residency map (one entry per file and site) is only for cleanup: dropped before
-    # the final ordering builds its own maps over every node and edge.
-    nodes_in, edges_in = staged.nodes, staged.edges
-    del staged
-    nodes, edges = _finalise(nodes_in, edges_in, workflow)
-    del nodes_in, edges_in
-    for p in reduction.pruned:
-        why[p.job] = (f"pruned: {p.reason}", *why.get(p.job, ()))
-    record: dict[str, Any] = {
-        "sites": candidates,
-        "output_site": options.output_site,
-        "data_configuration": staging.data_configuration.value,
-        "staging_sites": dict(sorted(options.staging_sites.items())),
-        "cluster": list(options.cluster),
-        "reuse_scope": scope,
-        "cleanup": cleanup_scope,
-        "site_selector": normalise_selector(selector),
-        "seed": seed,
-        "output_rc": _output_rc(workflow.name, options),
-        "dagman_maxjobs": dict(MAXJOBS),
-        "integrity": staging.integrity,
-        "clustered_jobs": clustered_jobs,
-    }
-    if auto_lines:  # --cluster auto: why these cluster counts (issue 6)
-        record["cluster_auto"] = list(auto_lines)
-    if options.submit_dir is not None:
-        record["submit_dir"] = options.submit_dir
-    if transfer_http:  # only when asked, so plans without it keep their bytes
-        record["transfer_http"] = transfer_http
-    if workflow.subworkflows:  # what their PRE scripts plan with (issue 17)
-        record["properties"] = dict(sorted(props.items()))
-    cw = ConcreteWorkflow(
-        name=workflow.name,
-        nodes=nodes,
-        edges=edges,
-        pruned=reduction.pruned,
-        options=record,
-        # in plan order (deterministic); plan.json sorts them by job id
-        decisions=why,
-        site_styles=site_styles,
-    )
-    return attach(cw, workflow, sub_urls, staging.retry)
+    ctx = plan_context(workflow.name, options)
+    state = PlanState(workflow=workflow, catalogs=catalogs)
+    for step in PASSES:
+        state = step(state, ctx)
+    return _made(state.result, "concrete workflow")
 
 
-def _subworkflow_files(
-    workflow: Workflow, rc: ReplicaCatalog, sc: SiteCatalog, output_site: str
-) -> tuple[ReplicaCatalog, dict[str, str]]:
-    """The replica catalog with the sub-workflows' outputs where they will be staged out
-    to, and each sub-workflow's file (a file a job of this workflow writes is read from
-    the output site, where it is staged out to)."""
-    check_subworkflows(workflow)
-    made = {u.lfn for job in workflow.jobs for u in job.uses if u.is_output and u.stage_out}
-    needs_storage = made or any(sub.outputs for sub in workflow.subworkflows)
-    out_url = SiteDirs(sc).url(output_site, DirectoryType.LOCAL_STORAGE)[0] if needs_storage else ""
-    urls = {
-        sub.id: f"{out_url}/{sub.file}"
-        if sub.file in made and not rc.has(sub.file)
-        else workflow_file_url(sub, rc, workflow.source)
-        for sub in workflow.subworkflows
-    }
-    future = future_replicas(workflow, output_site, out_url)
-    return (rc.merged(future) if future.replicas else rc), urls
-
-
-def _merged(
-    workflow: Workflow, catalogs: Catalogs
-) -> tuple[ReplicaCatalog, TransformationCatalog, SiteCatalog]:
-    rc, tc, sc = catalogs.replicas, catalogs.transformations, catalogs.sites
+def merge_catalogs(state: PlanState, ctx: PlanContext) -> PlanState:
+    """The given catalogs with the workflow's inline ones (the given ones win)."""
+    workflow, given = state.workflow, state.catalogs
+    rc, tc, sc = given.replicas, given.transformations, given.sites
     if workflow.replica_catalog is not None:
         rc = rc.merged(workflow.replica_catalog) if rc.replicas else workflow.replica_catalog
     if workflow.transformation_catalog is not None:
@@ -258,7 +128,266 @@ def _merged(
             sc = SiteCatalog(
                 sites=sc.sites + extra, source=sc.source or workflow.site_catalog.source
             )
-    return rc, tc, sc
+    return replace(state, catalogs=Catalogs(replicas=rc, transformations=tc, sites=sc))
+
+
+def subworkflow_files(state: PlanState, ctx: PlanContext) -> PlanState:
+    """Sub-workflow jobs: checked; the files they will write added to the replica catalog
+    where they will be staged out to; each one's workflow file; the edges through them."""
+    workflow = state.workflow
+    if not workflow.subworkflows:
+        return state
+    rc, sc = state.catalogs.replicas, state.catalogs.sites
+    output_site = ctx.options.output_site
+    check_subworkflows(workflow)
+    made = {u.lfn for job in workflow.jobs for u in job.uses if u.is_output and u.stage_out}
+    needs_storage = made or any(sub.outputs for sub in workflow.subworkflows)
+    out_url = SiteDirs(sc).url(output_site, DirectoryType.LOCAL_STORAGE)[0] if needs_storage else ""
+    urls = {
+        sub.id: f"{out_url}/{sub.file}"
+        if sub.file in made and not rc.has(sub.file)
+        else workflow_file_url(sub, rc, workflow.source)
+        for sub in workflow.subworkflows
+    }
+    future = future_replicas(workflow, output_site, out_url)
+    known = set(workflow.dependencies)
+    extra = tuple(e for e in through_edges(workflow) if e not in known)
+    if extra:
+        workflow = replace(workflow, dependencies=workflow.dependencies + extra)
+    catalogs = replace(state.catalogs, replicas=rc.merged(future)) if future.replicas else None
+    return replace(state, workflow=workflow, sub_urls=urls, catalogs=catalogs or state.catalogs)
+
+
+def job_graph(state: PlanState, ctx: PlanContext) -> PlanState:
+    """The job graph (explicit and file edges) with its topological generations."""
+    return replace(state, graph=build_job_graph(state.workflow))
+
+
+def check_workflow(state: PlanState, ctx: PlanContext) -> PlanState:
+    """Validation, as ``wfplan validate`` does it; then the order and levels of the jobs."""
+    c, graph = state.catalogs, _made(state.graph, "job graph")
+    validate(
+        state.workflow,
+        replicas=c.replicas,
+        transformations=c.transformations,
+        graph=graph,
+        sites=c.sites,
+    )
+    try:
+        topo = graph.topological_order()
+    except CycleError as exc:
+        raise CycleError(exc.message, source=state.workflow.source)
+    return replace(state, topo=topo, levels=graph.levels())
+
+
+def find_replicas(state: PlanState, ctx: PlanContext) -> PlanState:
+    """Every file the workflow names: read ones, then written ones (reuse needs those).
+    Feasibility (a replica for every raw input) was checked by validation."""
+    graph = _made(state.graph, "job graph")
+    found = lookup_replicas(chain(graph.consumers, graph.producer), state.catalogs.replicas)
+    return replace(state, replicas=found)
+
+
+def reuse_data(state: PlanState, ctx: PlanContext) -> PlanState:
+    """Data reuse: jobs whose outputs exist already are pruned."""
+    workflow, graph = state.workflow, _made(state.graph, "job graph")
+    reduction = reduce(workflow, graph, state.replicas, ctx.reuse_scope, state.topo)
+    pruned = reduction.pruned_ids
+    kept = tuple(job for job in workflow.jobs if job.id not in pruned) if pruned else workflow.jobs
+    return replace(state, reduction=reduction, kept=kept)
+
+
+def place_jobs(state: PlanState, ctx: PlanContext) -> PlanState:
+    """Site selection for the kept jobs, and the style of every site used."""
+    sc = state.catalogs.sites
+    candidates = ctx.options.sites or tuple(s for s in sc.names if s != "local")
+    placements = select_sites(
+        state.workflow,
+        _made(state.graph, "job graph"),
+        state.kept,
+        state.catalogs.transformations,
+        sc,
+        list(candidates),
+        selector=ctx.site_selector,
+        seed=ctx.seed,
+        properties=ctx.profiles,
+        topo_order=state.topo,
+    )
+    styles = _site_styles(placements.values(), sc)
+    return replace(state, candidates=candidates, placements=placements, site_styles=styles)
+
+
+def cluster_jobs(state: PlanState, ctx: PlanContext) -> PlanState:
+    """Clustering: the units (compute or cluster nodes to be) of the kept jobs."""
+    methods = ctx.options.cluster
+    # each job's index in the topological order: cluster members run in it
+    position = dict(zip(state.topo, range(len(state.topo)), strict=True)) if methods else None
+    if "auto" not in methods:
+        units = cluster(state.kept, state.levels, state.placements, methods, position)
+        return replace(state, units=tuple(units))
+    # --cluster auto (issue 6, planner/passes/autocluster.py): clusters.num per horizontal
+    # group chosen by simulated makespan; the reasons go into the plan record.
+    from planner.passes.autocluster import plan_auto_cluster
+
+    auto_units, lines = plan_auto_cluster(
+        state.kept,
+        state.levels,
+        state.placements,
+        _made(state.graph, "job graph").edges(),
+        state.catalogs.sites,
+        methods,
+        ctx.auto_slots,
+        ctx.auto_overhead,
+        position,
+    )
+    return replace(state, units=tuple(auto_units), auto_lines=lines)
+
+
+def stage_files(state: PlanState, ctx: PlanContext) -> PlanState:
+    """Replica selection and staging: the compute, cluster and transfer nodes."""
+    staged, why = stage(
+        state.workflow.job_by_id,
+        _made(state.graph, "job graph"),
+        list(state.units),
+        state.placements,
+        _made(state.reduction, "data reuse").pruned_ids,
+        state.replicas,
+        state.catalogs.replicas.checksums.get,
+        state.catalogs.sites,
+        ctx.staging,
+    )
+    to_register = frozenset(
+        use.lfn
+        for job in state.kept
+        for use in job.outputs
+        if use.stage_out and use.register_replica
+    )
+    return replace(
+        state,
+        staged=staged,
+        why=why,
+        to_register=to_register,
+        clustered_jobs=sum(len(u.jobs) for u in state.units if u.clustered),
+        # not needed after staging (see PlanState)
+        graph=None,
+        placements={},
+        units=(),
+        kept=(),
+        levels={},
+        topo=(),
+        replicas={},
+    )
+
+
+def register_outputs(state: PlanState, ctx: PlanContext) -> PlanState:
+    """Registration nodes for the outputs to record in the output replica catalog."""
+    staged = _made(state.staged, "staging plan")
+    out = register(staged, state.to_register, ctx.options.output_site, ctx.staging.retry)
+    return replace(state, staged=out, to_register=frozenset())
+
+
+def create_directories(state: PlanState, ctx: PlanContext) -> PlanState:
+    """Create-dir nodes: each site directory made before anything is written there."""
+    staged = _made(state.staged, "staging plan")
+    out = create_dirs(staged, state.workflow.name, ctx.staging.retry)
+    return replace(state, staged=out)
+
+
+def clean_up(state: PlanState, ctx: PlanContext) -> PlanState:
+    """Cleanup nodes: each staged file removed once its last reader is done. The staging
+    plan's residency map (one entry per file and site) is only for cleanup: from here on
+    the state holds the nodes and edges alone, so the map is freed before the final
+    ordering builds its own maps over every node and edge."""
+    out = cleanup(
+        _made(state.staged, "staging plan"),
+        state.workflow.name,
+        ctx.cleanup_scope,
+        clusters_num=ctx.cleanup_clusters_num,
+        clusters_size=ctx.cleanup_clusters_size,
+        retry=ctx.staging.retry,
+    )
+    return replace(state, staged=None, nodes=out.nodes, edges=out.edges)
+
+
+def order_nodes(state: PlanState, ctx: PlanContext) -> PlanState:
+    """Levels over the concrete DAG, a cycle check and the stable order."""
+    nodes, edges = _finalise(state.nodes, state.edges, state.workflow)
+    return replace(state, nodes=nodes, edges=edges)
+
+
+def record(state: PlanState, ctx: PlanContext) -> PlanState:
+    """The concrete workflow with the plan record's options and each job's decisions."""
+    reduction = _made(state.reduction, "data reuse")
+    why = dict(state.why) if reduction.pruned else state.why
+    for p in reduction.pruned:
+        why[p.job] = (f"pruned: {p.reason}", *why.get(p.job, ()))
+    cw = ConcreteWorkflow(
+        name=state.workflow.name,
+        nodes=state.nodes,
+        edges=state.edges,
+        pruned=reduction.pruned,
+        options=_record_options(state, ctx),
+        # in plan order (deterministic); plan.json sorts them by job id
+        decisions=why,
+        site_styles=dict(state.site_styles),
+    )
+    return replace(state, result=cw, nodes=(), edges=(), why={})
+
+
+def attach_subworkflows(state: PlanState, ctx: PlanContext) -> PlanState:
+    """Each sub-workflow job as a ``SUBDAG EXTERNAL`` node with its edges."""
+    cw = _made(state.result, "concrete workflow")
+    return replace(
+        state, result=attach(cw, state.workflow, dict(state.sub_urls), ctx.staging.retry)
+    )
+
+
+PASSES: tuple[Pass, ...] = (
+    merge_catalogs,
+    subworkflow_files,
+    job_graph,
+    check_workflow,
+    find_replicas,
+    reuse_data,
+    place_jobs,
+    cluster_jobs,
+    stage_files,
+    register_outputs,
+    create_directories,
+    clean_up,
+    order_nodes,
+    record,
+    attach_subworkflows,
+)
+
+
+def _record_options(state: PlanState, ctx: PlanContext) -> dict[str, Any]:
+    """The plan record's ``options``: what this plan was asked for, resolved."""
+    options, staging = ctx.options, ctx.staging
+    out: dict[str, Any] = {
+        "sites": list(state.candidates),
+        "output_site": options.output_site,
+        "data_configuration": staging.data_configuration.value,
+        "staging_sites": dict(sorted(options.staging_sites.items())),
+        "cluster": list(options.cluster),
+        "reuse_scope": ctx.reuse_scope,
+        "cleanup": ctx.cleanup_scope,
+        "site_selector": ctx.site_selector,
+        "seed": ctx.seed,
+        "output_rc": ctx.output_rc,
+        "dagman_maxjobs": dict(MAXJOBS),
+        "integrity": staging.integrity,
+        "clustered_jobs": state.clustered_jobs,
+    }
+    if state.auto_lines:  # --cluster auto: why these cluster counts (issue 6)
+        out["cluster_auto"] = list(state.auto_lines)
+    if options.submit_dir is not None:
+        out["submit_dir"] = options.submit_dir
+    if ctx.transfer_http:  # only when asked, so plans without it keep their bytes
+        out["transfer_http"] = ctx.transfer_http
+    if state.workflow.subworkflows:  # what their PRE scripts plan with (issue 17)
+        out["properties"] = dict(sorted(ctx.properties.items()))
+    return out
 
 
 def _site_styles(placements: Iterable[Placement], sc: SiteCatalog) -> dict[str, SiteStyle]:
@@ -276,79 +405,6 @@ def _site_styles(placements: Iterable[Placement], sc: SiteCatalog) -> dict[str, 
 
 
 _SITE_OF = itemgetter(0)  # Placement.site, at C speed
-
-
-def _validate(
-    workflow: Workflow,
-    rc: ReplicaCatalog,
-    tc: TransformationCatalog,
-    sc: SiteCatalog,
-    graph: JobGraph,
-) -> None:
-    validate(workflow, replicas=rc, transformations=tc, graph=graph, sites=sc)
-
-
-def _staging_options(name: str, options: PlanOptions, props: Mapping[str, str]) -> StagingOptions:
-    if options.data_configuration is not None:
-        dc = options.data_configuration
-    else:
-        value = props.get("pegasus.data.configuration", "condorio").strip().lower()
-        try:
-            dc = DataConfiguration(value)
-        except ValueError:
-            raise PlannerError(
-                f"pegasus.data.configuration {value!r} is not one of sharedfs, nonsharedfs, condorio"
-            )
-    return StagingOptions(
-        workflow=name,
-        output_site=options.output_site,
-        data_configuration=dc,
-        force_data_configuration=options.data_configuration is not None,
-        staging_sites=options.staging_sites,
-        replica_selector=props.get("pegasus.selector.replica", "default"),
-        bypass_input_staging=truthy(props.get("pegasus.transfer.bypass.input.staging")),
-        stagein_clusters=_int(props.get("pegasus.stagein.clusters")),
-        stageout_clusters=_int(props.get("pegasus.stageout.clusters")),
-        retry=props.get("dagman.retry", "1"),
-        properties=props,
-        integrity=_integrity(props),
-    )
-
-
-def _transfer_limits(props: Mapping[str, str]) -> dict[str, Any]:
-    """The ``pegasus.transfer.http.*`` properties as the transfer manifests' ``"http"``."""
-    try:
-        return planned_limits(props, "the properties")
-    except BadLimit as exc:
-        raise PlannerError(str(exc))
-
-
-INTEGRITY_LEVELS = ("full", "nosymlink", "none")
-
-
-def _integrity(props: Mapping[str, str]) -> str:
-    value = props.get("pegasus.integrity.checking", "full").strip().lower()
-    if value not in INTEGRITY_LEVELS:
-        raise PlannerError(
-            f"pegasus.integrity.checking {value!r} is not one of {', '.join(INTEGRITY_LEVELS)}"
-        )
-    return value
-
-
-def _output_rc(name: str, options: PlanOptions) -> str:
-    if options.output_rc:
-        return os.path.abspath(options.output_rc)
-    base = options.submit_dir or "."
-    return os.path.abspath(os.path.join(base, f"{name}-outputs.db"))
-
-
-def _int(value: str | None) -> int | None:
-    if value is None or not value.strip():
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise PlannerError(f"property value {value!r} is not an integer")
 
 
 def _finalise(

@@ -80,14 +80,13 @@ def site_style(site: Site, source: str | None = None) -> SiteStyle:
 
 
 def _condorc(site: Site, condor: Mapping[str, str], source: str | None) -> SiteStyle:
-    grid = _grid(site, ("condor",))
-    if grid is None:
-        raise _error(
-            site,
-            "pegasus.style condorc needs a grids entry of type condor whose contact is "
-            "the remote schedd",
-            source,
-        )
+    grid = _grid(
+        site,
+        ("condor",),
+        "pegasus.style condorc needs a grids entry of type condor whose "
+        "contact is the remote schedd",
+        source,
+    )
     schedd = _word(site, grid.get("contact", ""), "grids contact (the remote schedd)", source)
     collector = condor.get("condor_collector") or schedd.rpartition("@")[2]
     collector = _word(site, collector, "condor.condor_collector", source)
@@ -107,14 +106,13 @@ def _glite(site: Site, condor: Mapping[str, str], source: str | None) -> SiteSty
             )
         _system(site, words[1], "condor.grid_resource", source)
         return SiteStyle(Style.GLITE, " ".join([w.lower() for w in words[:2]] + words[2:]))
-    grid = _grid(site, ("batch",))
-    if grid is None:
-        raise _error(
-            site,
-            "pegasus.style glite needs a grids entry of type batch (scheduler slurm, pbs, "
-            "sge or lsf) or a condor.grid_resource profile",
-            source,
-        )
+    grid = _grid(
+        site,
+        ("batch",),
+        "pegasus.style glite needs a grids entry of type batch (scheduler "
+        "slurm, pbs, sge or lsf) or a condor.grid_resource profile",
+        source,
+    )
     system = _system(site, grid.get("scheduler", ""), "grids scheduler", source)
     contact = grid.get("contact", "").strip()
     resource = f"batch {system}"
@@ -123,15 +121,19 @@ def _glite(site: Site, condor: Mapping[str, str], source: str | None) -> SiteSty
     return SiteStyle(Style.GLITE, resource)
 
 
-def _grid(site: Site, types: tuple[str, ...]) -> Mapping[str, str] | None:
+def _grid(
+    site: Site, types: tuple[str, ...], missing: str, source: str | None
+) -> Mapping[str, str]:
     """The site's grids entry of one of ``types`` for compute jobs: ``jobtype: compute``
-    first, then one without a jobtype, then any."""
+    first, then one without a jobtype, then any. Refused with ``missing`` when none."""
     matching = [g for g in site.grids if g.get("type", "").lower() in types]
     for wanted in ("compute", None):
         for g in matching:
             if (g.get("jobtype") or None) == wanted:
                 return g
-    return matching[0] if matching else None
+    if not matching:
+        raise _error(site, missing, source)
+    return matching[0]
 
 
 def _system(site: Site, value: str, what: str, source: str | None) -> str:

@@ -17,9 +17,9 @@ cost more than it saves, and small plans should stay quick.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-__all__ = ["ARRAY_EDGES", "VECTOR_GENERATIONS", "generations"]
+__all__ = ["ARRAY_EDGES", "VECTOR_GENERATIONS", "generations", "walk_generations"]
 
 # generations taken with array operations (~30 us each whatever their size) before the
 # rest of a deep DAG is walked edge by edge
@@ -84,13 +84,28 @@ def _small(
     for p, c in zip(parents, children, strict=True):
         kids_of[p].append(c)
         indegree[c] += 1
+    return walk_generations(kids_of, indegree)
+
+
+def walk_generations(
+    kids_of: Sequence[Sequence[int]], indegree: list[int]
+) -> tuple[list[list[int]], list[int]]:
+    """:func:`generations` of a DAG given as each node's children and parent count, for a
+    caller that has them already (the job graph). ``indegree`` is used up.
+
+    Each generation lists its nodes in the order they became ready: the roots in index
+    order, then each node's children in the order ``kids_of`` lists them, parents taken in
+    the order of their generation (networkx's ``topological_sort``)."""
     out: list[list[int]] = []
     _walk([v for v, d in enumerate(indegree) if not d], kids_of, indegree, out)
     return out, [v for v, d in enumerate(indegree) if d > 0]
 
 
 def _walk(
-    frontier: list[int], kids_of: list[list[int]], indegree: list[int], out: list[list[int]]
+    frontier: list[int],
+    kids_of: Sequence[Sequence[int]],
+    indegree: list[int],
+    out: list[list[int]],
 ) -> None:
     """Kahn by generations in plain Python, from ``frontier`` on (``indegree`` is updated)."""
     while frontier:

@@ -1,6 +1,6 @@
 """The job graph of an abstract workflow: explicit edges plus producer -> consumer edges.
 
-Built once, in linear time, and shared by the passes. Nodes are job ids in workflow order.
+Built once, in linear time, and shared by the passes, with its topological order. Nodes are job ids in workflow order.
 Plain dicts of successors and lists of predecessors: a networkx DiGraph keeps an attribute
 dict per edge and per node, which made building it the largest single cost of planning
 10^6 jobs after staging (and about a gigabyte). :meth:`JobGraph.to_networkx` gives one for
@@ -15,6 +15,7 @@ from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from planner.errors import CycleError
+from planner.model.generations import walk_generations
 from planner.model.workflow import LinkType, Workflow
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 _ID = attrgetter("id")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class JobGraph:
     """A workflow's dependency graph with the file maps the passes need.
 
@@ -32,6 +33,12 @@ class JobGraph:
     read it. ``succ`` maps every job id to its children (a dict used as an ordered set, in
     the order the edges were first seen); ``pred`` maps every job id to its parents, in the
     same order. Each edge is there once.
+
+    ``order`` holds the jobs reachable from the roots generation by generation (Kahn),
+    each generation in the order its jobs became ready (networkx's ``topological_sort``);
+    ``ends[g]`` is where generation ``g`` ends in it. ``cyclic`` holds the jobs on or
+    behind a cycle, in workflow order (empty for a DAG). All three are filled once by
+    :func:`build_job_graph`, so validation and the passes share one walk.
     """
 
     succ: dict[str, dict[str, None]]
@@ -39,6 +46,9 @@ class JobGraph:
     producer: dict[str, str] = field(default_factory=dict)
     consumers: dict[str, list[str]] = field(default_factory=dict)
     rewritten: tuple[str, ...] = ()  # LFNs that more than one job writes (validation's cue)
+    order: tuple[str, ...] = ()
+    ends: tuple[int, ...] = ()
+    cyclic: tuple[str, ...] = ()
 
     def parents(self, job_id: str) -> Sequence[str]:
         return self.pred[job_id]
@@ -60,51 +70,24 @@ class JobGraph:
         return [lfn for lfn in self.consumers if lfn not in self.producer]
 
     def topological_order(self) -> tuple[str, ...]:
-        """Job ids, parents before children: generation by generation (Kahn), each
-        generation in the order its jobs became ready (networkx's ``topological_sort``).
-        Computed once (validation and the passes share it).
+        """Job ids, parents before children (:attr:`order`).
 
         Raises :class:`planner.errors.CycleError` on a cycle (validation names cycles
         first; this is the backstop).
         """
-        cached: tuple[str, ...] | None = self.__dict__.get("_order")
-        if cached is None:
-            # frozen: the cache goes straight into the instance dict (cached_property's way)
-            cached = self.__dict__["_order"] = self._kahn()
-        return cached
-
-    def _kahn(self) -> tuple[str, ...]:
-        succ = self.succ
-        indegree = {job_id: len(ps) for job_id, ps in self.pred.items() if ps}
-        generation = [job_id for job_id, ps in self.pred.items() if not ps]
-        order: list[str] = []
-        while generation:
-            order += generation
-            following: list[str] = []
-            for job_id in generation:
-                for child in succ[job_id]:
-                    d = indegree[child] - 1
-                    if d:
-                        indegree[child] = d
-                    else:
-                        del indegree[child]
-                        following.append(child)
-            generation = following
-        if indegree:
-            stuck = ", ".join(sorted(indegree)[:5])
+        if self.cyclic:
+            stuck = ", ".join(sorted(self.cyclic)[:5])
             raise CycleError(f"the workflow's dependencies form a cycle (jobs include {stuck})")
-        return tuple(order)
+        return self.order
 
-    def levels(self, order: Sequence[str] | None = None) -> dict[str, int]:
-        """Level of every job: 1 + the longest distance from a root (roots are level 1).
-
-        ``order`` is :meth:`topological_order`, when the caller has it already.
-        """
+    def levels(self) -> dict[str, int]:
+        """Level of every job: 1 + the longest distance from a root (roots are level 1)."""
+        order = self.topological_order()
         level: dict[str, int] = {}
-        pred = self.pred
-        for job_id in self.topological_order() if order is None else order:
-            parents = pred[job_id]
-            level[job_id] = 1 + max(map(level.__getitem__, parents)) if parents else 1
+        start = 0
+        for depth, end in enumerate(self.ends, start=1):
+            level.update(dict.fromkeys(order[start:end], depth))
+            start = end
         return level
 
     def to_networkx(self) -> nx.DiGraph:
@@ -127,6 +110,26 @@ def build_job_graph(workflow: Workflow) -> JobGraph:
         if job_id not in succ:
             succ[job_id] = {}
             pred[job_id] = []
+    producer, consumers, rewritten = _file_maps(workflow)
+    _add_dependencies(succ, pred, workflow.dependencies)
+    _add_file_edges(succ, pred, producer, consumers)
+    order, ends, cyclic = _generations(succ, pred)
+    return JobGraph(
+        succ=succ,
+        pred=pred,
+        producer=producer,
+        consumers=consumers,
+        rewritten=rewritten,
+        order=order,
+        ends=ends,
+        cyclic=cyclic,
+    )
+
+
+def _file_maps(
+    workflow: Workflow,
+) -> tuple[dict[str, str], dict[str, list[str]], tuple[str, ...]]:
+    """(producer, consumers, rewritten) of :class:`JobGraph`."""
     producer: dict[str, str] = {}
     inout_writer: dict[str, str] = {}
     consumers: dict[str, list[str]] = {}
@@ -156,11 +159,27 @@ def build_job_graph(workflow: Workflow) -> JobGraph:
                 consumers.setdefault(use.lfn, []).append(job_id)
     for lfn, job_id in inout_writer.items():
         producer.setdefault(lfn, job_id)
-    for p, c in workflow.dependencies:
+    return producer, consumers, tuple(rewritten)
+
+
+def _add_dependencies(
+    succ: dict[str, dict[str, None]],
+    pred: dict[str, list[str]],
+    dependencies: Iterable[tuple[str, str]],
+) -> None:
+    for p, c in dependencies:
         children = succ.get(p)
         if children is not None and c not in children and c in pred and p != c:
             children[c] = None
             pred[c].append(p)
+
+
+def _add_file_edges(
+    succ: dict[str, dict[str, None]],
+    pred: dict[str, list[str]],
+    producer: dict[str, str],
+    consumers: dict[str, list[str]],
+) -> None:
     for lfn, readers in consumers.items():
         src = producer.get(lfn)
         if src is None:
@@ -170,6 +189,22 @@ def build_job_graph(workflow: Workflow) -> JobGraph:
             if r not in children and r != src:
                 children[r] = None
                 pred[r].append(src)
-    return JobGraph(
-        succ=succ, pred=pred, producer=producer, consumers=consumers, rewritten=tuple(rewritten)
-    )
+
+
+def _generations(
+    succ: dict[str, dict[str, None]], pred: dict[str, list[str]]
+) -> tuple[tuple[str, ...], tuple[int, ...], tuple[str, ...]]:
+    """(order, ends, cyclic) of :class:`JobGraph`, by the one generations walk over
+    integer job indices (ids in workflow order)."""
+    ids = list(succ)
+    index = dict(zip(ids, range(len(ids)), strict=True))
+    to_index = index.__getitem__
+    kids_of = [list(map(to_index, children)) for children in succ.values()]
+    del index
+    levels, stuck = walk_generations(kids_of, list(map(len, pred.values())))
+    order: list[str] = []
+    ends: list[int] = []
+    for generation in levels:
+        order += map(ids.__getitem__, generation)
+        ends.append(len(order))
+    return tuple(order), tuple(ends), tuple(map(ids.__getitem__, stuck))

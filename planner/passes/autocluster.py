@@ -14,8 +14,9 @@ simulation, and there are at most ``sum(candidates per group)`` of them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from planner.model.base import Namespace
 from planner.model.workflow import Job
@@ -151,61 +152,96 @@ def choose_counts(
     unclustered = [len(g.members) for g in groups]
     per_slot = [min(len(g.members), slots[g.site]) for g in groups]
     base = makespan(unclustered)
-    evaluations = 1
-    counts, best = unclustered, base
-    if per_slot != unclustered:
-        value = makespan(per_slot)
-        evaluations += 1
-        if value <= best + 1e-9:
-            counts, best = per_slot, value
-    start = best
-    per_slot_makespan = value if per_slot != unclustered else base
+    per_slot_makespan = base if per_slot == unclustered else makespan(per_slot)
+    evaluations = 1 if per_slot == unclustered else 2
+    if per_slot_makespan <= base + 1e-9:
+        counts, start = per_slot, per_slot_makespan
+    else:
+        counts, start = unclustered, base
     order = sorted(
         range(len(groups)),
         key=lambda g: (groups[g].level, groups[g].transformation, groups[g].site),
     )
-    stopped = False
+    found = _Descent(counts, start, evaluations, improved=True)  # "improved": sweep once
     for _ in range(max_sweeps):
-        improved = False
-        for g in order:
-            size = len(groups[g].members)
-            if size < 2:
-                continue
-            for k in candidates(size, slots[groups[g].site]):
-                if k == counts[g]:
-                    continue
-                if evaluations >= budget:
-                    stopped = True
-                    break
-                trial = list(counts)
-                trial[g] = k
-                value = makespan(trial)
-                evaluations += 1
-                if value < best - 1e-9 or (abs(value - best) <= 1e-9 and k < counts[g]):
-                    improved = improved or value < best - 1e-9
-                    best, counts = value, trial
-        if not improved or stopped:
+        if not found.improved or found.stopped:
             break
+        found = _descend(makespan, groups, order, slots, found._replace(improved=False), budget)
+    lines = _explain(groups, order, found, base, start, slots, overhead.name, budget)
+    return Choice(
+        counts=tuple(found.counts),
+        makespan=found.best,
+        unclustered_makespan=base,
+        per_slot_makespan=per_slot_makespan,
+        evaluations=found.evaluations,
+        lines=lines,
+    )
+
+
+class _Descent(NamedTuple):
+    """Where the coordinate descent stands after a sweep."""
+
+    counts: list[int]
+    best: float
+    evaluations: int
+    improved: bool = False
+    stopped: bool = False  # the simulation budget ran out
+
+
+def _explain(
+    groups: Sequence[Group],
+    order: Sequence[int],
+    found: _Descent,
+    base: float,
+    start: float,
+    slots: Mapping[str, int],
+    overhead: str,
+    budget: int,
+) -> tuple[str, ...]:
+    """One line per group of several jobs (its count), then the makespans behind them."""
     lines = [
-        f"auto: {groups[g].label}: {len(groups[g].members)} jobs -> {counts[g]} clusters.num"
+        f"auto: {groups[g].label}: {len(groups[g].members)} jobs -> {found.counts[g]} clusters.num"
         for g in order
         if len(groups[g].members) > 1
     ]
     lines.append(
         f"auto: simulated makespan {base:.1f} s unclustered, {start:.1f} s at the better "
-        f"of that and one cluster per slot, {best:.1f} s chosen; "
+        f"of that and one cluster per slot, {found.best:.1f} s chosen; "
         f"slots {', '.join(f'{s}={n}' for s, n in sorted(slots.items()))}, "
-        f"overhead model {overhead.name}, {evaluations} simulations"
-        + (f" (stopped at the budget of {budget})" if stopped else "")
+        f"overhead model {overhead}, {found.evaluations} simulations"
+        + (f" (stopped at the budget of {budget})" if found.stopped else "")
     )
-    return Choice(
-        counts=tuple(counts),
-        makespan=best,
-        unclustered_makespan=base,
-        per_slot_makespan=per_slot_makespan,
-        evaluations=evaluations,
-        lines=tuple(lines),
-    )
+    return tuple(lines)
+
+
+def _descend(
+    makespan: Callable[[Sequence[int]], float],
+    groups: Sequence[Group],
+    order: Sequence[int],
+    slots: Mapping[str, int],
+    at: _Descent,
+    budget: int,
+) -> _Descent:
+    """One sweep: each group in turn tries its candidate counts, the others fixed; a tie
+    goes to fewer clusters."""
+    counts, best, evaluations, improved = at.counts, at.best, at.evaluations, at.improved
+    for g in order:
+        size = len(groups[g].members)
+        if size < 2:
+            continue
+        for k in candidates(size, slots[groups[g].site]):
+            if k == counts[g]:
+                continue
+            if evaluations >= budget:
+                return _Descent(counts, best, evaluations, improved, stopped=True)
+            trial = list(counts)
+            trial[g] = k
+            value = makespan(trial)
+            evaluations += 1
+            if value < best - 1e-9 or (abs(value - best) <= 1e-9 and k < counts[g]):
+                improved = improved or value < best - 1e-9
+                best, counts = value, trial
+    return _Descent(counts, best, evaluations, improved)
 
 
 @dataclass(frozen=True)
@@ -265,12 +301,6 @@ def auto_cluster(
     return AutoCluster(units=units, choice=choice, counts=counts)
 
 
-# Properties read by ``--cluster auto`` (wfplan's own keys, not Pegasus's).
-SLOTS_PROPERTY = "wfplan.cluster.auto.slots"  # "N" or "site=N,site=N"; default: pegasus.slots
-OVERHEAD_PROPERTY = "wfplan.cluster.auto.overhead"  # none|dagman|dagman-2005|local|FILE
-DEFAULT_OVERHEAD = "dagman"
-
-
 def plan_auto_cluster(
     jobs: Sequence[Job],
     levels: Mapping[str, int],
@@ -278,24 +308,25 @@ def plan_auto_cluster(
     edges: Iterable[tuple[str, str]],
     site_catalog: SiteCatalog,
     methods: Sequence[str],
-    properties: Mapping[str, str],
+    slot_options: Sequence[str] = (),
+    overhead_model: str = "dagman",
     position: Mapping[str, int] | None = None,
 ) -> tuple[list[Unit], tuple[str, ...]]:
     """What ``plan()`` calls for ``--cluster auto``: the units and the explanation lines.
 
-    Slots come from the property ``wfplan.cluster.auto.slots`` or each site's
-    ``pegasus.slots``; the overhead model from ``wfplan.cluster.auto.overhead`` (default
-    ``dagman``; ``local`` and FILE read a JSON file, the one input this pass reads). Other
-    methods in ``methods`` (e.g. ``label``) are applied after, left to right.
+    Slots come from ``slot_options`` (``SITE=N`` or ``N``; the property
+    ``wfplan.cluster.auto.slots``) or each site's ``pegasus.slots``; the overhead model is
+    named by ``overhead_model`` (``wfplan.cluster.auto.overhead``; ``local`` and FILE read
+    a JSON file, the one input this pass reads). Other methods in ``methods`` (e.g.
+    ``label``) are applied after, left to right.
     """
     from planner.sim.model import load_overhead
     from planner.sim.slots import parse_slot_options, site_slots
 
-    raw = properties.get(SLOTS_PROPERTY, "")
-    overrides = parse_slot_options([v.strip() for v in raw.split(",") if v.strip()])
+    overrides = parse_slot_options(slot_options)
     sites = {placements[j.id].site for j in jobs}
     slots = site_slots(sites, site_catalog, overrides)
-    overhead = load_overhead(properties.get(OVERHEAD_PROPERTY, DEFAULT_OVERHEAD))
+    overhead = load_overhead(overhead_model)
     result = auto_cluster(jobs, levels, placements, edges, slots, overhead, position)
     units = result.units
     rest = [m for m in methods if m not in ("auto", "horizontal")]

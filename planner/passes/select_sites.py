@@ -42,7 +42,7 @@ _NAMESPACES = {ns.value: ns for ns in Namespace}
 class Placement(NamedTuple):
     """Where one job runs, with which executable, and its merged profiles.
 
-    A NamedTuple (immutable, built at C speed): plans make one per job."""
+    An immutable NamedTuple: jobs placed alike share one."""
 
     site: str
     executable: str
@@ -96,29 +96,50 @@ def select_sites(
     site_profiles = {
         name: catalog_profiles(s.profiles) for name, s in site_objs.items() if s is not None
     }
-    eligible: dict[str, list[tuple[str, TransformationSite]]] = {}
-    all_names = tuple(candidates)
-    txs: dict[str, Transformation] = {}
+    found = _eligibility(workflow, jobs, transformations, sites, site_objs)
+    runtimes = _Runtimes(props, site_profiles)
+    chosen = _choose(kind, jobs, found, seed, props, sites, graph, topo_order, runtimes)
+    return _placements(jobs, chosen, found, props, site_profiles)
+
+
+# A job's eligible (site, TC entry) pairs, in candidate order; jobs with the same
+# transformation and candidates share one list.
+_Options = list[tuple[str, TransformationSite]]
+
+
+class _Eligibility(NamedTuple):
+    """Where each job may run, and the facts behind it, keyed by job id."""
+
+    eligible: dict[str, _Options]
+    txs: dict[str, Transformation]
+    rejected_of: dict[int, str]  # id(eligible list) -> why the other candidates were not
+    pinned_jobs: dict[str, str]  # job id -> the profile that pinned it
+
+
+def _eligibility(
+    workflow: Workflow,
+    jobs: Sequence[Job],
+    transformations: TransformationCatalog,
+    sites: SiteCatalog,
+    site_objs: Mapping[str, Site | None],
+) -> _Eligibility:
+    """Each job's transformation and eligible sites; raises :class:`Problems` naming every
+    job that has none."""
+    found = _Eligibility({}, {}, {}, {})
+    eligible, txs, rejected_of, pinned_jobs = found
+    all_names = tuple(site_objs)
     problems: list[PlannerError] = []
-    cache: dict[tuple[int, tuple[str, ...]], tuple[list[tuple[str, TransformationSite]], str]] = {}
-    # id(eligible list) -> why the other candidates were rejected ("" when none was)
-    rejected_of: dict[int, str] = {}
+    cache: dict[tuple[int, tuple[str, ...]], tuple[_Options, str]] = {}
     tx_of: dict[tuple[str | None, str, str | None], Transformation | None] = {}
-    pinned_jobs: dict[str, str] = {}  # job id -> the profile that pinned it
     for job in jobs:
         tx_key = (job.namespace, job.name, job.version)
-        if tx_key in tx_of:
-            tx = tx_of[tx_key]
-        else:
-            tx = tx_of[tx_key] = transformations.lookup(*tx_key)
+        tx = (
+            tx_of[tx_key]
+            if tx_key in tx_of
+            else tx_of.setdefault(tx_key, transformations.lookup(*tx_key))
+        )
         if tx is None:
-            problems.append(
-                UnknownTransformation(
-                    f"job {job.id}: transformation {job.transformation!r} is not in the "
-                    "transformation catalog",
-                    source=transformations.source or workflow.source,
-                )
-            )
+            problems.append(_unknown(job, transformations.source or workflow.source))
             continue
         txs[job.id] = tx
         pinned, pinned_by = _pin(job.profiles)
@@ -144,11 +165,24 @@ def select_sites(
         eligible[job.id] = ok
     if problems:
         raise Problems(problems)
+    return found
 
-    runtimes = _Runtimes(props, site_profiles)
-    chosen = _choose(
-        kind, jobs, eligible, seed, props, txs, sites, graph, topo_order, pinned_jobs, runtimes
+
+def _unknown(job: Job, source: str | None) -> UnknownTransformation:
+    return UnknownTransformation(
+        f"job {job.id}: transformation {job.transformation!r} is not in the transformation catalog",
+        source=source,
     )
+
+
+def _placements(
+    jobs: Sequence[Job],
+    chosen: Mapping[str, tuple[str, str]],
+    found: _Eligibility,
+    props: Profiles,
+    site_profiles: Mapping[str, dict[Namespace, dict[str, str]]],
+) -> dict[str, Placement]:
+    """Each job's placement on its chosen site, with the TC entry it runs there."""
     placements: dict[str, Placement] = {}
     shared: dict[tuple[object, ...], dict[Namespace, dict[str, str]]] = {}
     shared_by_id: dict[tuple[str, int, int], dict[Namespace, dict[str, str]]] = {}
@@ -156,7 +190,10 @@ def select_sites(
     entries: dict[int, dict[str, TransformationSite]] = {}
     # (site, selector's reason, TC entry, eligible list) -> (executable, stageable,
     # explanation): a few distinct ones however many jobs
-    decided: dict[tuple[str, str, int, int], tuple[str, bool, str]] = {}
+    # (site, selector's reason, TC entry, eligible list, merged profiles) -> one
+    # Placement shared by every job it describes: a few distinct ones however many jobs
+    made: dict[tuple[str, str, int, int, int], Placement] = {}
+    eligible, txs, rejected_of = found.eligible, found.txs, found.rejected_of
     for job in jobs:
         job_id = job.id
         site_name, reason = chosen[job_id]
@@ -165,7 +202,6 @@ def select_sites(
         if by_site is None:
             by_site = entries[id(options)] = dict(reversed(options))
         entry = by_site[site_name]
-        tx = txs[job_id]
         # Jobs share one merged dict per (site, entry, own profiles by content): read-only
         # downstream, and 10^6 copies would cost seconds and ~700 bytes per job. The key
         # keeps the profiles' order, so a shared dict iterates as the job's own would.
@@ -174,25 +210,33 @@ def select_sites(
         same = (site_name, id(entry), id(own))
         merged = shared_by_id.get(same)
         if merged is None:
+            tx = txs[job_id]
             merged = _shared_merge(shared, site_name, entry, own, tx, props, site_profiles)
             shared_by_id[same] = merged
             keep.append(own)  # its id stays valid while this pass runs
-        decision = (site_name, reason, id(entry), id(options))
-        known = decided.get(decision)
-        if known is None:
-            stageable = entry.type == TransformationType.STAGEABLE
-            how = "stageable executable staged in" if stageable else "installed"
-            known = decided[decision] = (
-                entry.pfn,
-                stageable,
-                _why(site_name, reason, tx.key, how, entry.pfn, rejected_of[id(options)]),
+        key = (site_name, reason, id(entry), id(options), id(merged))
+        placement = made.get(key)
+        if placement is None:
+            rejected = rejected_of[id(options)]
+            placement = made[key] = _placement(
+                site_name, reason, entry, txs[job_id], merged, rejected
             )
-        exe, stageable, why = known
-        placements[job_id] = _new_tuple(Placement, (site_name, exe, stageable, merged, why))
+        placements[job_id] = placement
     return placements
 
 
-_new_tuple = tuple.__new__  # a Placement from its fields in order, at C speed
+def _placement(
+    site: str,
+    reason: str,
+    entry: TransformationSite,
+    tx: Transformation,
+    merged: dict[Namespace, dict[str, str]],
+    rejected: str,
+) -> Placement:
+    stageable = entry.type == TransformationType.STAGEABLE
+    how = "stageable executable staged in" if stageable else "installed"
+    why = _why(site, reason, tx.key, how, entry.pfn, rejected)
+    return Placement(site, entry.pfn, stageable, merged, why)
 
 
 def _shared_merge(
@@ -307,31 +351,69 @@ def _mismatch(entry: TransformationSite, site: Site) -> str:
 def _choose(
     kind: str,
     jobs: Sequence[Job],
-    eligible: Mapping[str, list[tuple[str, TransformationSite]]],
+    found: _Eligibility,
     seed: int,
     props: Profiles,
-    txs: Mapping[str, Transformation],
     sites: SiteCatalog,
     graph: JobGraph,
     topo_order: Sequence[str],
-    pinned_jobs: Mapping[str, str],
     runtimes: _Runtimes,
 ) -> dict[str, tuple[str, str]]:
+    """(site, the selector's reason) of every job: pinned jobs first, then the others
+    by the selector."""
+    eligible = found.eligible
+    chosen = {
+        job_id: (eligible[job_id][0][0], f"pinned by {by}")
+        for job_id, by in found.pinned_jobs.items()
+    }
+    if kind == "heft":
+        pinned = dict(chosen)
+        chosen.update(_heft(jobs, eligible, found.txs, sites, graph, topo_order, pinned, runtimes))
+        return chosen
+    free = [job for job in jobs if job.id not in chosen]
+    if kind == "round-robin":
+        chosen.update(_round_robin(free, eligible))
+    else:
+        chosen.update(_drawn(free, eligible, random.Random(seed), seed, props, kind == "group"))
+    return chosen
+
+
+def _round_robin(
+    jobs: Sequence[Job], eligible: Mapping[str, _Options]
+) -> dict[str, tuple[str, str]]:
+    """Each job on the next of its eligible sites, one counter over all jobs."""
+    chosen: dict[str, tuple[str, str]] = {}
+    names_of: dict[int, tuple[list[str], str]] = {}
+    for counter, job in enumerate(jobs):
+        options = eligible[job.id]
+        known = names_of.get(id(options))
+        if known is None:
+            listed = [s for s, _ in options]
+            known = names_of[id(options)] = (listed, _among("round-robin", listed))
+        names, reason = known
+        chosen[job.id] = (names[counter % len(names)], reason)
+    return chosen
+
+
+def _drawn(
+    jobs: Sequence[Job],
+    eligible: Mapping[str, _Options],
+    rng: random.Random,
+    seed: int,
+    props: Profiles,
+    grouped: bool,
+) -> dict[str, tuple[str, str]]:
+    """Each job on a site drawn from its eligible ones by the seeded generator; with
+    ``grouped``, every job of one ``pegasus.group`` on the site drawn for the group's
+    first job (jobs without a group are drawn alone)."""
     chosen: dict[str, tuple[str, str]] = {}
     random_how = f"random (seed {seed})"
-    rng = random.Random(seed)
-    for job_id, pinned_by in pinned_jobs.items():
-        chosen[job_id] = (eligible[job_id][0][0], f"pinned by {pinned_by}")
-    if kind == "heft":
-        chosen.update(_heft(jobs, eligible, txs, sites, graph, topo_order, chosen, runtimes))
-        return chosen
     groups: dict[str, str] = {}
-    counter = 0
     names_of: dict[int, tuple[list[str], str, tuple[str, str]]] = {}
+    # With one eligible site everywhere the generator's draws are never used: skipping
+    # them gives the same placements.
     one_site_each = all(len(options) == 1 for options in eligible.values())
     for job in jobs:
-        if job.id in chosen:
-            continue
         options = eligible[job.id]
         known = names_of.get(id(options))
         if known is None:
@@ -339,34 +421,33 @@ def _choose(
             among = _among(random_how, listed)
             known = names_of[id(options)] = (listed, among, (listed[0], among))
         names, random_reason, first_pair = known
-        if kind == "round-robin":
-            site = names[counter % len(names)]
-            counter += 1
-            chosen[job.id] = (site, _among("round-robin", names))
-            continue
         group = (
             profile(merge_profiles(props, job.profiles), Namespace.PEGASUS, "group")
-            if kind == "group"
+            if grouped
             else None
         )
         if group is not None:
-            if group not in groups:
-                groups[group] = rng.choice(names)
-            site = groups[group]
-            if site not in names:
-                raise NoEligibleSite(
-                    f"job {job.id} ({job.name}): group {group!r} runs on {site}, "
-                    f"where this job cannot run (eligible: {', '.join(names)})"
-                )
-            chosen[job.id] = (site, f"group {group}")
-            continue
-        # With one eligible site everywhere the generator's draws are never used:
-        # skipping them gives the same placements.
-        if one_site_each:
+            chosen[job.id] = _group_site(job, group, groups, names, rng)
+        elif one_site_each:
             chosen[job.id] = first_pair  # shared: read-only
         else:
             chosen[job.id] = (rng.choice(names), random_reason)
     return chosen
+
+
+def _group_site(
+    job: Job, group: str, groups: dict[str, str], names: list[str], rng: random.Random
+) -> tuple[str, str]:
+    """The site of ``job``'s group (drawn now when the job is the group's first)."""
+    if group not in groups:
+        groups[group] = rng.choice(names)
+    site = groups[group]
+    if site not in names:
+        raise NoEligibleSite(
+            f"job {job.id} ({job.name}): group {group!r} runs on {site}, "
+            f"where this job cannot run (eligible: {', '.join(names)})"
+        )
+    return site, f"group {group}"
 
 
 class _Runtimes:

@@ -23,6 +23,7 @@ from catalogs.replica import PFN, Replica, ReplicaCatalog
 from planner.errors import CycleError, DuplicateJobId, MissingReplica, PlannerError, UnknownJob
 from planner.model.base import Namespace
 from planner.model.concrete import ConcreteWorkflow, Node, NodeKind, SubWorkflowNode
+from planner.model.generations import generations
 from planner.model.workflow import SubWorkflow, SubWorkflowKind, Workflow
 
 __all__ = [
@@ -331,27 +332,22 @@ def attach(
 def _check_concrete_acyclic(
     cw: ConcreteWorkflow, extra: set[tuple[str, str]], source: str | None
 ) -> None:
-    """Kahn's algorithm over the whole DAG: a cycle here is a planner bug, reported
-    before anything is written rather than by DAGMan."""
-    pending: dict[str, int] = {node.name: 0 for node in cw.nodes}
-    children: dict[str, list[str]] = {}
-    for parent, child in (*cw.edges, *extra):
-        pending.setdefault(parent, 0)
-        pending[child] = pending.get(child, 0) + 1
-        children.setdefault(parent, []).append(child)
-    ready = [name for name, count in pending.items() if count == 0]
-    seen = 0
-    while ready:
-        name = ready.pop()
-        seen += 1
-        for child in children.get(name, ()):
-            pending[child] -= 1
-            if pending[child] == 0:
-                ready.append(child)
-    if seen != len(pending):
-        stuck = sorted(name for name, count in pending.items() if count > 0)
+    """The generations of the whole DAG: a cycle here is a planner bug, reported before
+    anything is written rather than by DAGMan."""
+    index = {node.name: i for i, node in enumerate(cw.nodes)}
+    # the sub-workflow nodes' edges are the only ones naming them: none is in cw.edges
+    edges = (*cw.edges, *extra)
+    for parent, child in extra:
+        index.setdefault(parent, len(index))
+        index.setdefault(child, len(index))
+    _, stuck = generations(
+        len(index), (index[p] for p, _ in edges), (index[c] for _, c in edges), len(edges)
+    )
+    if stuck:
+        names = list(index)
+        listed = sorted(names[i] for i in stuck)
         raise CycleError(
-            f"the sub-workflow nodes would close a cycle in the DAG through {', '.join(stuck[:5])}",
+            f"the sub-workflow nodes would close a cycle in the DAG through {', '.join(listed[:5])}",
             source=source,
         )
 
@@ -368,6 +364,19 @@ def _levelled(
     level: dict[str, int],
     retry: str,
 ) -> tuple[SubWorkflowNode, ...]:
+    """The sub-workflow nodes, by level and name."""
+    _sub_levels(names, edges, level)
+    out = [
+        _sub_node(sub, names[sub.id], urls[sub.id], level[names[sub.id]], retry, workflow.source)
+        for sub in workflow.subworkflows
+    ]
+    return tuple(sorted(out, key=lambda n: (n.level, n.name)))
+
+
+def _sub_levels(
+    names: Mapping[str, str], edges: Iterable[tuple[str, str]], level: dict[str, int]
+) -> None:
+    """Add each sub-workflow node's level to ``level`` (1 + its deepest parent's)."""
     parents: dict[str, list[str]] = {}
     for parent, child in edges:
         parents.setdefault(child, []).append(parent)
@@ -378,37 +387,34 @@ def _levelled(
             if all(p in level for p in above):
                 level[name] = 1 + max((level[p] for p in above), default=0)
                 del pending[sub_id]
-    out = []
-    for sub in workflow.subworkflows:
-        name = names[sub.id]
-        dagman = sub.profiles.get(Namespace.DAGMAN, {})
-        value = dagman.get("retry", retry)
-        try:
-            tries = int(value)
-        except ValueError:
-            raise PlannerError(
-                f"sub-workflow job {sub.id!r}: dagman retry {value!r} is not an integer",
-                source=workflow.source,
-            )
-        pegasus = sub.kind is SubWorkflowKind.PEGASUS
-        out.append(
-            SubWorkflowNode(
-                name=name,
-                job=sub.id,
-                kind=SubWorkflowKind(sub.kind).value,
-                file=sub.file,
-                url=urls[sub.id],
-                arguments=plan_arguments(sub, workflow.source) if pegasus else (),
-                outputs=tuple(u.lfn for u in sub.outputs if u.stage_out),
-                level=level[name],
-                retry=tries,
-                reasons=(
-                    f"sub-workflow {sub.file} ({SubWorkflowKind(sub.kind).value}) from "
-                    f"{urls[sub.id]}",
-                    "planned by its PRE script when the node is ready"
-                    if pegasus
-                    else "run as given",
-                ),
-            )
+
+
+def _sub_node(
+    sub: SubWorkflow, name: str, url: str, level: int, retry: str, source: str | None
+) -> SubWorkflowNode:
+    """The ``SUBDAG EXTERNAL`` node of one sub-workflow job."""
+    value = sub.profiles.get(Namespace.DAGMAN, {}).get("retry", retry)
+    try:
+        tries = int(value)
+    except ValueError:
+        raise PlannerError(
+            f"sub-workflow job {sub.id!r}: dagman retry {value!r} is not an integer",
+            source=source,
         )
-    return tuple(sorted(out, key=lambda n: (n.level, n.name)))
+    pegasus = sub.kind is SubWorkflowKind.PEGASUS
+    kind = SubWorkflowKind(sub.kind).value
+    return SubWorkflowNode(
+        name=name,
+        job=sub.id,
+        kind=kind,
+        file=sub.file,
+        url=url,
+        arguments=plan_arguments(sub, source) if pegasus else (),
+        outputs=tuple(u.lfn for u in sub.outputs if u.stage_out),
+        level=level,
+        retry=tries,
+        reasons=(
+            f"sub-workflow {sub.file} ({kind}) from {url}",
+            "planned by its PRE script when the node is ready" if pegasus else "run as given",
+        ),
+    )

@@ -93,34 +93,8 @@ def validate(
 
     Replicas are checked only when a replica catalog is given, transformations only when a
     transformation catalog is given, and their sites when a site catalog is given too.
+    ``graph`` is ``build_job_graph(workflow)`` when the caller has it already.
     """
-    problems = find_problems(
-        workflow, replicas=replicas, transformations=transformations, graph=graph, sites=sites
-    )
-    if problems:
-        raise Problems(problems)
-
-
-def find_problems(
-    workflow: Workflow,
-    *,
-    replicas: ReplicaCatalog | None = None,
-    transformations: TransformationCatalog | None = None,
-    graph: JobGraph | None = None,
-    sites: SiteCatalog | None = None,
-) -> list[WfplanError]:
-    """Every problem as its own error (empty when the workflow is fine). ``graph`` is
-    ``build_job_graph(workflow)`` when the caller has it already."""
-    return _find(workflow, replicas, transformations, graph, sites)
-
-
-def _find(
-    workflow: Workflow,
-    replicas: ReplicaCatalog | None,
-    transformations: TransformationCatalog | None,
-    graph: JobGraph | None,
-    sites: SiteCatalog | None,
-) -> list[WfplanError]:
     src = workflow.source
     found: list[WfplanError] = []
     ids = {job.id for job in workflow.jobs}
@@ -128,15 +102,37 @@ def _find(
         found += _capped(_duplicate_ids(workflow.jobs, src), "duplicate job ids")
     found += _capped(_unknown_jobs(workflow.dependencies, ids, src), "unknown job references")
     graph = graph or build_job_graph(workflow)
+    found += _graph_problems(workflow, graph, ids)
+    found += _capped(_unsafe_lfns(workflow.jobs, src), "unsafe LFNs")
+    found += _capped(_unsafe_arguments(workflow.jobs, src), "unsafe arguments")
+    found += _capped(_too_long_for_exec(workflow.jobs, src), "jobs too long to start")
+    found += _capped(_unknown_namespaces(workflow.jobs, src), "unknown profile namespaces")
+    found += _catalog_problems(workflow, graph, replicas, transformations, sites)
+    if found:
+        raise Problems(found)
+
+
+def _graph_problems(workflow: Workflow, graph: JobGraph, ids: set[str]) -> list[WfplanError]:
+    """Files with several producers, then cycles."""
+    src = workflow.source
+    found: list[WfplanError] = []
     if graph.rewritten:
         writers = _writers(workflow.jobs, set(graph.rewritten))
         found += _capped(_duplicate_producers(writers, src), "files with several producers")
     found += _capped(_self_loops(workflow, ids, src), "cycles")
     found += _capped(_cycles(workflow, graph, src), "cycles")
-    found += _capped(_unsafe_lfns(workflow.jobs, src), "unsafe LFNs")
-    found += _capped(_unsafe_arguments(workflow.jobs, src), "unsafe arguments")
-    found += _capped(_too_long_for_exec(workflow.jobs, src), "jobs too long to start")
-    found += _capped(_unknown_namespaces(workflow.jobs, src), "unknown profile namespaces")
+    return found
+
+
+def _catalog_problems(
+    workflow: Workflow,
+    graph: JobGraph,
+    replicas: ReplicaCatalog | None,
+    transformations: TransformationCatalog | None,
+    sites: SiteCatalog | None,
+) -> list[WfplanError]:
+    src = workflow.source
+    found: list[WfplanError] = []
     if transformations is not None:
         found += _capped(
             _unknown_transformations(workflow.jobs, transformations, src),
@@ -234,30 +230,14 @@ def _self_loops(workflow: Workflow, ids: set[str], src: str | None) -> Iterable[
 
 
 def _cycles(workflow: Workflow, graph: JobGraph, src: str | None) -> Iterable[WfplanError]:
-    """Kahn's algorithm over the job graph (explicit and file edges); only the jobs left
-    over (those on or behind a cycle) go to networkx to name each cycle."""
-    try:
-        graph.topological_order()  # computed once, shared with the passes
-        return
-    except CycleError:
-        pass
-    succ = graph.succ
-    indegree = {job_id: len(ps) for job_id, ps in graph.pred.items() if ps}
-    ready = [job_id for job_id, ps in graph.pred.items() if not ps]
-    while ready:
-        job_id = ready.pop()
-        for child in succ[job_id]:
-            d = indegree[child] - 1
-            if d:
-                indegree[child] = d
-            else:
-                del indegree[child]
-                ready.append(child)
-    if not indegree:
+    """Only the jobs the graph's generations never reached (those on or behind a cycle)
+    go to networkx to name each cycle."""
+    if not graph.cyclic:
         return
     import networkx as nx
 
-    left = set(indegree)
+    succ = graph.succ
+    left = set(graph.cyclic)
     cyclic: nx.DiGraph = nx.DiGraph()
     cyclic.add_edges_from((p, c) for p in left for c in succ[p] if c in left)
     order = {job.id: i for i, job in enumerate(workflow.jobs)}
