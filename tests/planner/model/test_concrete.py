@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import fields, replace
 
 from planner.model.base import Namespace
@@ -12,6 +13,8 @@ from planner.model.concrete import (
     Task,
     Transfer,
     at_level,
+    node,
+    transfer,
 )
 
 
@@ -43,3 +46,29 @@ def test_at_level_equals_replace_field_for_field() -> None:
         assert f.name == "level" or getattr(node, f.name) != getattr(defaults, f.name), f.name
     assert at_level(node, 7) == replace(node, level=7)
     assert node.level == 1
+
+
+def test_the_builders_take_every_field_and_equal_the_constructors() -> None:
+    full = _full_node()
+    values = {f.name: getattr(full, f.name) for f in fields(Node)}
+    assert node(**values) == full
+    assert inspect.signature(node).parameters.keys() == values.keys()
+    moved = Transfer(
+        lfn="f",
+        dst="d",
+        src=("s",),
+        sha256="x",
+        symlink=True,
+        size=3,
+        site="st",
+        executable=True,
+        optional=True,
+        meta="m",
+    )
+    assert transfer(**moved._asdict()) == moved
+    assert tuple(inspect.signature(transfer).parameters) == Transfer._fields
+    defaults = transfer(lfn="g", dst="h")
+    assert defaults == Transfer(lfn="g", dst="h")
+    assert node(name="n", kind=NodeKind.COMPUTE, site="s", level=1) == Node(
+        name="n", kind=NodeKind.COMPUTE, site="s", level=1
+    )
