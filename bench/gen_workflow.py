@@ -39,7 +39,14 @@ class _Parts:
         self._profiles: dict[float, dict[Namespace, dict[str, str]]] = {}
 
     def job(
-        self, job_id: str, tx: str, inputs: list[str], outputs: list[str], runtime: float, size: int
+        self,
+        job_id: str,
+        tx: str,
+        inputs: list[str],
+        outputs: list[str],
+        runtime: float,
+        size: int,
+        arguments: tuple[str, ...] | None = None,
     ) -> Job:
         uses = [self._use(f, LinkType.INPUT, size) for f in inputs]
         uses += [self._use(f, LinkType.OUTPUT, size) for f in outputs]
@@ -49,7 +56,7 @@ class _Parts:
         return make_job(
             id=job_id,
             name=tx,
-            arguments=("-i", *inputs, "-o", *outputs),
+            arguments=("-i", *inputs, "-o", *outputs) if arguments is None else arguments,
             uses=tuple(uses),
             profiles=profiles,
         )
@@ -70,12 +77,13 @@ def fanout_fanin(n: int, name: str | None = None) -> Workflow:
     parts = [f"part_{i:07d}.dat" for i in range(width)]
     results = [f"result_{i:07d}.dat" for i in range(width)]
     _job = _Parts().job
-    jobs = [_job("split", "split", ["input.dat"], parts, 5.0, MB)]
+    # The wide ends name their files by count: listed, 10^5 names pass ARG_MAX.
+    jobs = [_job("split", "split", ["input.dat"], parts, 5.0, MB, ("-n", str(width)))]
     jobs += [
         _job(f"work_{i:07d}", "work", [parts[i]], [results[i]], 10.0 + i % 7, MB)
         for i in range(width)
     ]
-    jobs.append(_job("merge", "merge", results, ["final.dat"], 20.0, MB))
+    jobs.append(_job("merge", "merge", results, ["final.dat"], 20.0, MB, ("-n", str(width))))
     return _workflow(name or f"fanout-{n}", jobs)
 
 
