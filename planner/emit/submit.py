@@ -520,28 +520,37 @@ def _runner_manifest_json(
         lfns = [t.lfn for t in recorded]
         record = f'"record":{MANIFEST_ENCODER.encode({"file": where, "lfns": lfns})},'
     if not scratch:
-        staged = sorted({t.executable[2:] for t in node.tasks if t.executable.startswith("./")})
-        exes = f'"executables":{MANIFEST_ENCODER.encode(staged)},' if staged else ""
-        optional = ""
-        if collect:
-            kept = MANIFEST_ENCODER.encode([t.lfn for t in node.outputs if t.optional])
-            optional = f'"optional_dir":{_STR(OPTIONAL_DIR)},"optional_outputs":{kept},'
+        exes, optional = _in_place_fields(node, collect)
         return (
             f'{{{head}{exes}"inputs":[],{name}{optional}"outputs":[],{record}"scratch":false,'
             f'"tasks":{tasks}}}'
         )
-    # an output's meta names the record this job writes ("record"), not one to read
-    pushed = [t._replace(meta=None) for t in node.outputs] if recorded else node.outputs
-    try:
-        inputs = ",".join(map(_transfer_json, node.inputs))
-        outputs = ",".join(map(_transfer_json, pushed))
-    except TypeError:
-        inputs = MANIFEST_ENCODER.encode([_transfer(t) for t in node.inputs])[1:-1]
-        outputs = MANIFEST_ENCODER.encode([_transfer(t) for t in pushed])[1:-1]
+    inputs, outputs = _scratch_transfers(node, bool(recorded))
     return (
         f'{{{head}"inputs":[{inputs}],{name}"outputs":[{outputs}],{record}"scratch":true,'
         f'"tasks":{tasks}}}'
     )
+
+
+def _in_place_fields(node: Node, collect: bool) -> tuple[str, str]:
+    """The ``"executables"`` and the optional-output fields of a runner without scratch."""
+    staged = sorted({t.executable[2:] for t in node.tasks if t.executable.startswith("./")})
+    exes = f'"executables":{MANIFEST_ENCODER.encode(staged)},' if staged else ""
+    if not collect:
+        return exes, ""
+    kept = MANIFEST_ENCODER.encode([t.lfn for t in node.outputs if t.optional])
+    return exes, f'"optional_dir":{_STR(OPTIONAL_DIR)},"optional_outputs":{kept},'
+
+
+def _scratch_transfers(node: Node, recorded: bool) -> tuple[str, str]:
+    """The ``"inputs"`` and ``"outputs"`` a scratch runner pulls and pushes (list bodies)."""
+    # an output's meta names the record this job writes ("record"), not one to read
+    pushed = [t._replace(meta=None) for t in node.outputs] if recorded else node.outputs
+    try:
+        return ",".join(map(_transfer_json, node.inputs)), ",".join(map(_transfer_json, pushed))
+    except TypeError:
+        inputs = MANIFEST_ENCODER.encode([_transfer(t) for t in node.inputs])[1:-1]
+        return inputs, MANIFEST_ENCODER.encode([_transfer(t) for t in pushed])[1:-1]
 
 
 def _checks(node: Node) -> list[Transfer]:
