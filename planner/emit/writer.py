@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 from catalogs.atomic import current_umask
-from planner.emit.dag import DagNode, check_node_names, edge_maps, yield_dag_chunks
+from planner.emit.dag import NODE_VAR, DagNode, check_node_names, edge_maps, yield_dag_chunks
 from planner.emit.record import KIND_NAMES, yield_plan_text
 from planner.emit.subdag import (
     CATALOG_NAMES,
@@ -46,7 +46,6 @@ EmitMode = Literal["per-node", "shared"]
 EMIT_MODES: tuple[EmitMode, ...] = ("per-node", "shared")
 DEFAULT_EMIT_MODE: EmitMode = "shared"
 PLAN_FILE = "plan.json"
-NODE_VAR = "wf_node"  # the VARS macro holding a node's own name in shared submit files
 
 _WORKFLOW_NAME = re.compile(r"[A-Za-z0-9_+-][A-Za-z0-9_.+-]*")
 _CATALOG_NAME = re.compile(r"[A-Za-z0-9_+-][A-Za-z0-9_.+-]*")

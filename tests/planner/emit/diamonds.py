@@ -277,16 +277,23 @@ _VARS_PAIR = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 
 def dag_nodes(dag_text: str) -> dict[str, tuple[str, dict[str, str]]]:
-    """node -> (submit file, VARS) as DAGMan reads them (backslash escapes undone)."""
+    """node -> (submit file, VARS) as DAGMan reads them: JOB lines first, then VARS in
+    file order (ALL_NODES for every node, the last value wins), backslash escapes undone
+    and ``$(JOB)`` replaced by the node's name."""
     nodes: dict[str, tuple[str, dict[str, str]]] = {}
     for line in dag_text.splitlines():
         m = _JOB.match(line)
         if m:
             nodes[m.group(1)] = (m.group(2), {})
-        elif line.startswith("VARS "):
-            name = line.split()[1]
-            for key, raw in _VARS_PAIR.findall(line):
-                nodes[name][1][key] = re.sub(r"\\(.)", r"\1", raw)
+    for line in dag_text.splitlines():
+        if not line.startswith("VARS "):
+            continue
+        target = line.split()[1]
+        names = list(nodes) if target.upper() == "ALL_NODES" else [target]
+        for key, raw in _VARS_PAIR.findall(line):
+            value = re.sub(r"\\(.)", r"\1", raw)
+            for name in names:
+                nodes[name][1][key] = value.replace("$(JOB)", name)
     return nodes
 
 
