@@ -12,7 +12,7 @@ from planner.emit.dag import DagNode, check_node_names, yield_dag_lines, yield_n
 from planner.engine.dagfile import parse_dag_text
 from planner.errors import EmitError
 from planner.model.base import Namespace
-from planner.model.concrete import ConcreteWorkflow, Node, NodeKind
+from planner.model.concrete import ConcreteWorkflow, Node, NodeKind, SubWorkflowNode
 
 POST = "/t/wfplan-exitcode"
 
@@ -173,6 +173,23 @@ def test_a_bad_name_among_good_ones_is_named(bad: str) -> None:
     with pytest.raises(EmitError, match=f"node name {re.escape(repr(bad))} in workflow 'w'"):
         check_node_names(ConcreteWorkflow(name="w", nodes=nodes))
     check_node_names(ConcreteWorkflow(name="w", nodes=(nodes[0], nodes[2])))  # the rest pass
+
+
+def test_with_sub_workflows_every_other_node_keeps_its_own_post_script() -> None:
+    """A sub-workflow node (its lines come after these) has no POST script: an ALL_NODES
+    one would give it one, so the other nodes carry theirs."""
+    sub = SubWorkflowNode(
+        name="pegasus-plan_s", job="s", kind="pegasusWorkflow", file="s.yml", url="file:///s.yml"
+    )
+    cw = ConcreteWorkflow(name="w", nodes=(_node("a"),), subworkflows=(sub,))
+    lines = _dag(cw)
+    assert not [line for line in lines if "ALL_NODES" in line]
+    assert lines[1:] == [
+        "JOB a a.sub",
+        "RETRY a 1",
+        "PRIORITY a 10",
+        f"SCRIPT POST a {POST} $JOB $RETURN",
+    ]
 
 
 _RETRIES = st.one_of(st.none(), st.integers(min_value=0, max_value=5))
