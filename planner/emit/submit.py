@@ -288,10 +288,6 @@ def _transfer(t: Transfer) -> dict[str, Any]:
     return record
 
 
-def _data_configuration(node: Node, ctx: EmitContext) -> DataConfiguration:
-    return node.data_configuration or ctx.data_configuration
-
-
 class _Shape(NamedTuple):
     """How a compute or cluster node runs: the decisions its submit lines follow from."""
 
@@ -330,7 +326,7 @@ def _compute_job(node: Node, ctx: EmitContext, bundle_offset: int | None) -> Nod
 
 
 def _shape(node: Node, ctx: EmitContext) -> _Shape:
-    dc = _data_configuration(node, ctx)
+    dc = node.data_configuration or ctx.data_configuration
     local = node.site == "local"
     scratch = dc is DataConfiguration.NONSHAREDFS or (dc is DataConfiguration.CONDORIO and local)
     condor_transfer = not local and dc is not DataConfiguration.SHAREDFS
@@ -344,30 +340,29 @@ def _shape(node: Node, ctx: EmitContext) -> _Shape:
     # its inputs as it pulls them.
     checks = [] if scratch else _checks(node)
     recorded = [t for t in node.outputs if t.meta is not None]
-    shape = _Shape(dc, local, scratch, condor_transfer, collect, checks, recorded, False, None)
-    return _with_program(node, shape)
+    direct = not (scratch or collect) and _one_plain_task(node)
+    shipped = None
+    if direct and node.tasks[0].executable.startswith("./"):
+        # A staged executable runs from the job's directory: a direct job needs HTCondor
+        # to bring it there (condorio, from a local file); else the runner's pull does.
+        # Under integrity checks the runner is the executable, so it brings the copy.
+        ships = condor_transfer and not (checks or recorded)
+        shipped = _staged_file(node, node.tasks[0].executable) if ships else None
+        direct = shipped is not None
+    return _Shape(dc, local, scratch, condor_transfer, collect, checks, recorded, direct, shipped)
 
 
-def _with_program(node: Node, shape: _Shape) -> _Shape:
-    """Decide ``direct`` and ``shipped``: whether the one task is the job's executable."""
+def _one_plain_task(node: Node) -> bool:
+    """A compute node whose one task has no stdin/stdout/stderr: the task can be the
+    job's executable (no runner manifest)."""
     only = node.tasks[0]
-    direct = (
+    return (
         node.kind is NodeKind.COMPUTE
         and len(node.tasks) == 1
-        and not shape.scratch
-        and not shape.collect
         and only.stdin is None
         and only.stdout is None
         and only.stderr is None
     )
-    if not (direct and only.executable.startswith("./")):
-        return shape._replace(direct=direct)
-    # A staged executable runs from the job's directory: a direct job needs HTCondor to
-    # bring it there (condorio, from a local file); else the runner's pull does. Under
-    # integrity checks the runner is the executable, so it brings the copy.
-    ships = shape.condor_transfer and not (shape.checks or shape.recorded)
-    shipped = _staged_file(node, only.executable) if ships else None
-    return shape._replace(direct=shipped is not None, shipped=shipped)
 
 
 def _direct_lines(node: Node, ctx: EmitContext, shape: _Shape) -> list[tuple[str, str]]:
@@ -582,17 +577,18 @@ def _check_list(checks: Sequence[Transfer]) -> list[dict[str, str]]:
 def _job_args(
     node: Node, task: Task, checks: Sequence[Transfer], recorded: Sequence[Transfer]
 ) -> list[str]:
-    """``wfplan-cluster --job ...``: one task run through the integrity checks."""
+    """``wfplan-cluster --job ...``: one task run through the integrity checks (a check
+    as :func:`_check_list` gives it: a known sha256, else the producer's record)."""
     args = ["--job"]
-    for check in _check_list(checks):
-        if "sha256" in check:
-            args += ["--sha256", check["lfn"], check["sha256"]]
+    for t in checks:
+        if t.sha256:
+            args += ("--sha256", t.lfn, t.sha256)
         else:
-            args += ["--check", check["lfn"], check["meta"]]
+            args += ("--check", t.lfn, _basename(t.meta or ""))
     for t in recorded:
-        args += ["--output", t.lfn]
+        args += ("--output", t.lfn)
     if recorded:
-        args += ["--record", _record_name(node)]
+        args += ("--record", _record_name(node))
     return [*args, "--", task.executable, *task.arguments]
 
 
@@ -606,16 +602,17 @@ def _record_inputs(node: Node, checks: Sequence[Transfer]) -> list[str]:
             f"node {node.name}: a file is named {_record_name(node)!r}, the name of the "
             "node's checksum record (set pegasus.integrity.checking = none, or rename it)"
         )
-    seen: dict[str, None] = {}
-    for t in checks:
-        if t.meta and not t.sha256:
-            seen[t.meta] = None
+    seen = dict.fromkeys([t.meta for t in checks if t.meta and not t.sha256])
     entries = []
     for meta in seen:
         if _basename(meta) in names:
             raise EmitError(
                 f"node {node.name}: input {_basename(meta)!r} has the name of a checksum record"
             )
+        plain = _PLAIN_FILE_URL.fullmatch(meta)  # the usual case: nothing to decode or check
+        if plain is not None:
+            entries.append(plain.group(1))
+            continue
         path = url_path(meta)
         entries.append(check_path_list_item(path if path is not None else meta, "record"))
     return entries
