@@ -124,37 +124,12 @@ def plan_submit_files(
     dag_nodes: dict[str, DagNode] = {}
     used_names: set[str] = set()
     for key, members in groups.items():
-        stem = _FILE_PART.sub("_", "_".join(k for k in key[:3] if k)).strip("_") or "job"
-        name, k = f"{stem}.sub", 1
-        while name in used_names:
-            k += 1
-            name = f"{stem}_{k}.sub"
-        used_names.add(name)
+        name = _file_name(key, used_names)
         descriptions = [jobs[m] for m in members]
-        template: list[tuple[str, str]] = []
-        varying: list[tuple[int, str]] = []
-        taken: set[str] = {NODE_VAR}
-        by_name = False
-        # Column i holds every member's (key, value) pair i; the keys are the same by the
-        # group key, so one distinct pair means one value for all.
-        columns = list(zip(*descriptions, strict=True))
-        for i, (sub_key, value) in enumerate(descriptions[0]):
-            column = columns[i]
-            if column.count(column[0]) == len(column):  # no hashing, unlike set()
-                template.append((sub_key, value))
-                continue
-            shape = _by_node_name(members, [v for _, v in columns[i]])
-            if shape is not None:
-                by_name = True
-                template.append((sub_key, shape))
-            else:
-                var = _var_name(sub_key, taken)
-                varying.append((i, var))
-                template.append((sub_key, f"$({var})"))
-        files.append(SubmitFile(name, tuple(template)))
+        template, varying, by_name = _template(members, descriptions)
+        files.append(SubmitFile(name, template))
         if not varying and not by_name:
-            shared = DagNode(name, {})
-            dag_nodes.update(dict.fromkeys(members, shared))
+            dag_nodes.update(dict.fromkeys(members, DagNode(name, {})))
             continue
         for member, desc in zip(members, descriptions, strict=True):
             macros = {NODE_VAR: member} if by_name else {}
@@ -162,6 +137,45 @@ def plan_submit_files(
                 macros[var] = desc[i][1]
             dag_nodes[member] = DagNode(name, macros)
     return files, dag_nodes
+
+
+def _file_name(key: tuple[str, ...], used_names: set[str]) -> str:
+    """``<kind>_<transformation>_<site>.sub``, numbered when taken."""
+    stem = _FILE_PART.sub("_", "_".join(k for k in key[:3] if k)).strip("_") or "job"
+    name, k = f"{stem}.sub", 1
+    while name in used_names:
+        k += 1
+        name = f"{stem}_{k}.sub"
+    used_names.add(name)
+    return name
+
+
+def _template(
+    members: list[str], descriptions: list[Description]
+) -> tuple[Description, list[tuple[int, str]], bool]:
+    """The shared description of a group, the (index, macro) of each value that differs
+    between members, and whether some value differs only by the node's own name."""
+    template: list[tuple[str, str]] = []
+    varying: list[tuple[int, str]] = []
+    taken: set[str] = {NODE_VAR}
+    by_name = False
+    # Column i holds every member's (key, value) pair i; the keys are the same by the
+    # group key, so one distinct pair means one value for all.
+    columns = list(zip(*descriptions, strict=True))
+    for i, (sub_key, value) in enumerate(descriptions[0]):
+        column = columns[i]
+        if column.count(column[0]) == len(column):  # no hashing, unlike set()
+            template.append((sub_key, value))
+            continue
+        shape = _by_node_name(members, [v for _, v in column])
+        if shape is not None:
+            by_name = True
+            template.append((sub_key, shape))
+        else:
+            var = _var_name(sub_key, taken)
+            varying.append((i, var))
+            template.append((sub_key, f"$({var})"))
+    return tuple(template), varying, by_name
 
 
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
@@ -304,41 +318,12 @@ def write_submit_dir(
     ``subworkflow_catalogs``: role (``rc``, ``tc``, ``sc``) -> the catalog's text, written
     for the PRE scripts of sub-workflow nodes (planner/emit/subdag.py).
     """
-    if not _WORKFLOW_NAME.fullmatch(cw.name):
-        raise EmitError(
-            f"workflow name {cw.name!r} cannot name the DAG file (letters, digits, '_', "
-            "'-', '+', '.')"
-        )
-    check_node_names(cw)
+    _check_names(cw)
     target = Path(os.path.abspath(submit_dir))
     check_submit_dir(target, force)
-    tools = Path(os.path.abspath(tools_dir)) if tools_dir is not None else default_tools_dir()
-    ctx = EmitContext(
-        submit_dir=target,
-        tools_dir=tools,
-        workflow=cw.name,
-        output_rc=_output_rc(cw, target),
-        data_configuration=_data_configuration(cw),
-        site_styles=cw.site_styles,
-        transfer_http=_transfer_http(cw),
-    )
-    if emit_mode not in EMIT_MODES:
-        raise EmitError(f"submit-file mode {emit_mode!r} is not one of {', '.join(EMIT_MODES)}")
-    for name, source in catalog_files.items():
-        if not _CATALOG_NAME.fullmatch(name) or name in _reserved_names(cw, name):
-            raise EmitError(
-                f"catalog copy name {name!r} (from {source}) is not a plain file name free "
-                "in the submit dir"
-            )
-        if not Path(source).is_file():
-            raise EmitError(f"catalog {source} does not exist or is not a file")
-
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    except OSError as exc:
-        where = f" ({exc.filename})" if exc.filename else ""
-        raise EmitError(f"cannot create submit dir {target}: {exc.strerror or exc}{where}")
+    ctx = _emit_context(cw, target, tools_dir)
+    _check_request(cw, emit_mode, catalog_files)
+    tmp = _make_tmp(target)
     # The manifest writer needs the GIL for a moment after every file it creates; with
     # the default 5 ms switch interval it would create at most 200 files a second while
     # this thread computes, and the rest only at the end.
@@ -360,6 +345,54 @@ def write_submit_dir(
         sys.setswitchinterval(switch_interval)
 
 
+def _check_names(cw: ConcreteWorkflow) -> None:
+    if not _WORKFLOW_NAME.fullmatch(cw.name):
+        raise EmitError(
+            f"workflow name {cw.name!r} cannot name the DAG file (letters, digits, '_', "
+            "'-', '+', '.')"
+        )
+    check_node_names(cw)
+
+
+def _emit_context(cw: ConcreteWorkflow, target: Path, tools_dir: Path | None) -> EmitContext:
+    tools = Path(os.path.abspath(tools_dir)) if tools_dir is not None else default_tools_dir()
+    return EmitContext(
+        submit_dir=target,
+        tools_dir=tools,
+        workflow=cw.name,
+        output_rc=_output_rc(cw, target),
+        data_configuration=_data_configuration(cw),
+        site_styles=cw.site_styles,
+        transfer_http=_transfer_http(cw),
+    )
+
+
+def _check_request(
+    cw: ConcreteWorkflow, emit_mode: EmitMode, catalog_files: Mapping[str, Path]
+) -> None:
+    """Refuse an unknown mode and catalog copies that are missing or would clash."""
+    if emit_mode not in EMIT_MODES:
+        raise EmitError(f"submit-file mode {emit_mode!r} is not one of {', '.join(EMIT_MODES)}")
+    for name, source in catalog_files.items():
+        if not _CATALOG_NAME.fullmatch(name) or name in _reserved_names(cw, name):
+            raise EmitError(
+                f"catalog copy name {name!r} (from {source}) is not a plain file name free "
+                "in the submit dir"
+            )
+        if not Path(source).is_file():
+            raise EmitError(f"catalog {source} does not exist or is not a file")
+
+
+def _make_tmp(target: Path) -> Path:
+    """A new empty hidden sibling of ``target``, to be renamed into place."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise EmitError(f"cannot create submit dir {target}: {exc.strerror or exc}{where}")
+
+
 def _fill(
     tmp: Path,
     cw: ConcreteWorkflow,
@@ -372,20 +405,7 @@ def _fill(
     writer = _BackgroundWriter()
     bundle = _Bundle(tmp / BUNDLE_FILE)
     try:
-        # Manifests are written as they are made, so only descriptions stay in memory.
-        descriptions: dict[str, Description] = {}
-        prefix = f"{tmp}/"
-        for node in cw.nodes:
-            job = node_job(node, ctx, bundle.size)
-            descriptions[node.name] = job.description
-            text = job.manifest_json
-            if text is None:
-                continue
-            if job.bundled:
-                bundle.add(f"{text}\n")
-            else:
-                writer.put(f"{prefix}{node.name}.json", f"{text}\n")
-        bundle.close()
+        descriptions = _write_manifests(tmp, cw, ctx, writer, bundle)
         sub_files, dag_nodes = plan_submit_files(cw, descriptions, emit_mode)
         del descriptions
         for sub in sub_files:
@@ -406,6 +426,28 @@ def _fill(
         writer.abort()
         raise
     writer.close()
+
+
+def _write_manifests(
+    tmp: Path, cw: ConcreteWorkflow, ctx: EmitContext, writer: _BackgroundWriter, bundle: _Bundle
+) -> dict[str, Description]:
+    """Every node's submit description; its manifest written as it is made (a line of
+    the bundle, or its own file from the background writer), so only descriptions stay
+    in memory."""
+    descriptions: dict[str, Description] = {}
+    prefix = f"{tmp}/"
+    for node in cw.nodes:
+        job = node_job(node, ctx, bundle.size)
+        descriptions[node.name] = job.description
+        text = job.manifest_json
+        if text is None:
+            continue
+        if job.bundled:
+            bundle.add(f"{text}\n")
+        else:
+            writer.put(f"{prefix}{node.name}.json", f"{text}\n")
+    bundle.close()
+    return descriptions
 
 
 def _fill_subworkflows(
