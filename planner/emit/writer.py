@@ -98,9 +98,48 @@ def _by_node_name(members: list[str], values: list[str]) -> str | None:
     return shape.replace("\0", f"$({NODE_VAR})")
 
 
+# Where a value may be cut into tokens: list, remap and argument separators, quotes and
+# path separators (a token never holds one, so no token holds a whole macro reference
+# cut in two: "$(", ")" and macro names hold none of these).
+_CUT = re.compile(r'([,;= /"])')
+
+
+def _by_tokens(values: list[str]) -> tuple[str, list[list[str]]] | None:
+    """One value for all members with a macro for each token that differs, and each
+    macro's value per member; None unless every value has the same cuts and the same
+    tokens elsewhere (decided by the first two members, checked on every one).
+
+    Exact by construction: substituting each member's tokens back gives its own value.
+    Only the differing tokens (typically file names) then travel in the DAG's VARS, not
+    the directories and fixed arguments around them.
+    """
+    first = _CUT.split(values[0])
+    second = _CUT.split(values[1])
+    if len(first) != len(second):
+        return None
+    where = [j for j in range(0, len(first), 2) if first[j] != second[j]]
+    blank = list(first)
+    for j in where:
+        blank[j] = ""
+    tokens: list[list[str]] = [[] for _ in where]
+    for value in values:
+        parts = _CUT.split(value)
+        if len(parts) != len(blank):
+            return None
+        for column, j in zip(tokens, where, strict=True):
+            column.append(parts[j])
+            parts[j] = ""
+        if parts != blank:
+            return None
+    for j in where:
+        blank[j] = "\0"
+    return "".join(blank), tokens
+
+
 def _var_name(key: str, taken: set[str]) -> str:
+    """``wf_<key>`` for a whole value, ``wf_1``, ``wf_2``... for tokens (key "")."""
     base = "wf_" + re.sub(r"[^A-Za-z0-9_]", "_", key)
-    name, k = base, 1
+    name, k = (base, 1) if key else (f"{base}1", 1)  # a submit key starts with a letter
     while name in taken:
         k += 1
         name = f"{base}{k}"
@@ -131,10 +170,10 @@ def plan_submit_files(
         if not varying and not by_name:
             dag_nodes.update(dict.fromkeys(members, DagNode(name, {})))
             continue
-        for member, desc in zip(members, descriptions, strict=True):
+        for k, member in enumerate(members):
             macros = {NODE_VAR: member} if by_name else {}
-            for i, var in varying:
-                macros[var] = desc[i][1]
+            for var, values in varying:
+                macros[var] = values[k]
             dag_nodes[member] = DagNode(name, macros)
     return files, dag_nodes
 
@@ -152,11 +191,12 @@ def _file_name(key: tuple[str, ...], used_names: set[str]) -> str:
 
 def _template(
     members: list[str], descriptions: list[Description]
-) -> tuple[Description, list[tuple[int, str]], bool]:
-    """The shared description of a group, the (index, macro) of each value that differs
-    between members, and whether some value differs only by the node's own name."""
+) -> tuple[Description, list[tuple[str, list[str]]], bool]:
+    """The shared description of a group, each macro with its value per member, and
+    whether some value differs only by the node's own name."""
     template: list[tuple[str, str]] = []
-    varying: list[tuple[int, str]] = []
+    # a macro's values -> its name: one macro each; the members' own names are wf_node
+    macros: dict[tuple[str, ...], str] = {tuple(members): NODE_VAR}
     taken: set[str] = {NODE_VAR}
     by_name = False
     # Column i holds every member's (key, value) pair i; the keys are the same by the
@@ -167,15 +207,35 @@ def _template(
         if column.count(column[0]) == len(column):  # no hashing, unlike set()
             template.append((sub_key, value))
             continue
-        shape = _by_node_name(members, [v for _, v in column])
+        values = [v for _, v in column]
+        shape = _by_node_name(members, values)
         if shape is not None:
             by_name = True
             template.append((sub_key, shape))
-        else:
-            var = _var_name(sub_key, taken)
-            varying.append((i, var))
-            template.append((sub_key, f"$({var})"))
+            continue
+        cut = _by_tokens(values)
+        shape, parts = cut if cut is not None else ("\0", [values])
+        key = sub_key if cut is None else ""  # a token macro may serve several keys
+        refs = []
+        for part in parts:
+            named = _by_node_name(members, part) if cut is not None else None
+            refs.append(named or f"$({_macro(macros, tuple(part), key, taken)})")
+            by_name = by_name or named is not None or refs[-1] == f"$({NODE_VAR})"
+        pieces = shape.split("\0")
+        text = pieces[0] + "".join(r + p for r, p in zip(refs, pieces[1:], strict=True))
+        template.append((sub_key, text))
+    varying = [(name, list(values)) for values, name in macros.items() if name != NODE_VAR]
     return tuple(template), varying, by_name
+
+
+def _macro(
+    macros: dict[tuple[str, ...], str], values: tuple[str, ...], key: str, taken: set[str]
+) -> str:
+    """The macro holding ``values`` (one per member), made on first use."""
+    name = macros.get(values)
+    if name is None:
+        name = macros[values] = _var_name(key, taken)
+    return name
 
 
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
