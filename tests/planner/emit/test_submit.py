@@ -436,9 +436,7 @@ def test_a_local_job_stays_in_the_local_universe_whatever_the_styles() -> None:
 def test_glite_walltime_is_rounded_up_to_whole_minutes(
     resource: str, runtime: str, walltime: str
 ) -> None:
-    desc = _styled(
-        SiteStyle(Style.GLITE, resource), profiles={Namespace.PEGASUS: {"runtime": runtime}}
-    )
+    desc = _styled(SiteStyle(Style.GLITE, resource), profiles={Namespace.PEGASUS: {"runtime": runtime}})
     assert desc["+remote_cerequirements"] == f'PASSENV==1 && WALLTIME=="{walltime}"'
 
 
