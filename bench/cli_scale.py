@@ -17,9 +17,10 @@ as the submit directory just written. No planner can do less than that.
     .venv/bin/python bench/cli_scale.py --shapes fanout --min 10000 --repeat 3
 
 Prints a Markdown table: per case the wall seconds (best of ``--repeat``) and peak resident
-memory of the ``wfplan`` process, the submit directory's files and bytes per job, the
-floor process's parse and write seconds, its wall seconds and peak memory, and the ratio
-of the two wall times.
+memory of the ``wfplan`` process with that run's CPU seconds (user + system; steadier than
+wall time on a loaded machine), the submit directory's files and bytes per job, the floor
+process's parse and write seconds, its wall and CPU seconds and peak memory, and the
+ratios of wall and of CPU time to the floor's.
 """
 
 from __future__ import annotations
@@ -184,6 +185,7 @@ def floor_once(case: Path, sizes: list[tuple[str, int]]) -> dict[str, float]:
     parse, write = map(float, result["stderr"].split())
     return {
         "wall": float(result["wall"]),
+        "cpu": float(result["cpu"]),
         "peak_mb": float(result["peak_mb"]),
         "parse": parse,
         "write": write,
@@ -235,10 +237,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     print()
     print(
-        "| shape | jobs | input MB | wall s | peak MB | files | submit B/job "
-        "| floor: parse s | write s | wall s | peak MB | wall / floor |"
+        "| shape | jobs | input MB | wall s | cpu s | peak MB | files | submit B/job "
+        "| floor: parse s | write s | wall s | cpu s | peak MB | wall / floor | cpu / floor |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for shape in args.shapes.split(","):
         for n in (s for s in SIZES if args.min <= s <= args.max):
             case = make_inputs(shape, n, args.work)
@@ -246,11 +248,12 @@ def main(argv: list[str] | None = None) -> int:
             best = min(runs, key=lambda r: r["wall"])
             size = (case / "workflow.yml").stat().st_size / 1e6
             print(
-                f"| {shape} | {n} | {size:.1f} | {best['wall']:.2f} | {best['peak_mb']:.0f} "
-                f"| {best['files']:.0f} | {best['bytes'] / n:.0f} "
+                f"| {shape} | {n} | {size:.1f} | {best['wall']:.2f} | {best['cpu']:.2f} "
+                f"| {best['peak_mb']:.0f} | {best['files']:.0f} | {best['bytes'] / n:.0f} "
                 f"| {best['floor_parse']:.2f} | {best['floor_write']:.2f} "
-                f"| {best['floor_wall']:.2f} | {best['floor_peak_mb']:.0f} "
-                f"| {best['wall'] / best['floor_wall']:.1f} |",
+                f"| {best['floor_wall']:.2f} | {best['floor_cpu']:.2f} "
+                f"| {best['floor_peak_mb']:.0f} | {best['wall'] / best['floor_wall']:.1f} "
+                f"| {best['cpu'] / best['floor_cpu']:.1f} |",
                 flush=True,
             )
     return 0
