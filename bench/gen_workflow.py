@@ -1,8 +1,8 @@
-"""Synthetic workflows for benchmarks: fan-out/fan-in and Montage-shaped, n jobs.
+"""Synthetic workflows for benchmarks: fan-out/fan-in, Montage-shaped and chain, n jobs.
 
 Library use::
 
-    from bench.gen_workflow import fanout_fanin, montage_shaped
+    from bench.gen_workflow import chain, fanout_fanin, montage_shaped
     wf = montage_shaped(10_000)
 
 Script use (the extension picks the format: .yml/.yaml Pegasus YAML, .json WfFormat 1.5)::
@@ -38,7 +38,14 @@ class _Parts:
         self._profiles: dict[float, dict[Namespace, dict[str, str]]] = {}
 
     def job(
-        self, job_id: str, tx: str, inputs: list[str], outputs: list[str], runtime: float, size: int
+        self,
+        job_id: str,
+        tx: str,
+        inputs: list[str],
+        outputs: list[str],
+        runtime: float,
+        size: int,
+        arguments: tuple[str, ...] | None = None,
     ) -> Job:
         uses = [self._use(f, LinkType.INPUT, size) for f in inputs]
         uses += [self._use(f, LinkType.OUTPUT, size) for f in outputs]
@@ -48,7 +55,7 @@ class _Parts:
         return Job(
             id=job_id,
             name=tx,
-            arguments=("-i", *inputs, "-o", *outputs),
+            arguments=("-i", *inputs, "-o", *outputs) if arguments is None else arguments,
             uses=tuple(uses),
             profiles=profiles,
         )
@@ -69,14 +76,33 @@ def fanout_fanin(n: int, name: str | None = None) -> Workflow:
     parts = [f"part_{i:07d}.dat" for i in range(width)]
     results = [f"result_{i:07d}.dat" for i in range(width)]
     _job = _Parts().job
-    jobs = [_job("split", "split", ["input.dat"], parts, 5.0, MB)]
+    # The wide ends name their files by count: listed, 10^5 names pass ARG_MAX.
+    jobs = [_job("split", "split", ["input.dat"], parts, 5.0, MB, ("-n", str(width)))]
     jobs += [
         _job(f"work_{i:07d}", "work", [parts[i]], [results[i]], 10.0 + i % 7, MB)
         for i in range(width)
     ]
-    jobs.append(_job("merge", "merge", results, ["final.dat"], 20.0, MB))
+    jobs.append(_job("merge", "merge", results, ["final.dat"], 20.0, MB, ("-n", str(width))))
+    return _workflow(name or f"fanout-{n}", jobs)
+
+
+def chain(n: int, name: str | None = None) -> Workflow:
+    """``step_0`` -> ``step_1`` -> ... -> ``step_{n-1}``, each reading its parent's output
+    (n >= 1): the deepest workflow of n jobs, where a cost linear in depth shows."""
+    if n < 1:
+        raise ValueError("chain needs n >= 1")
+    files = ["input.dat", *(f"s_{i:07d}.dat" for i in range(n))]
+    _job = _Parts().job
+    jobs = [
+        _job(f"step_{i:07d}", "step", [files[i]], [files[i + 1]], 10.0 + i % 7, MB)
+        for i in range(n)
+    ]
+    return _workflow(name or f"chain-{n}", jobs)
+
+
+def _workflow(name: str, jobs: list[Job]) -> Workflow:
     return Workflow(
-        name=name or f"fanout-{n}",
+        name=name,
         jobs=tuple(jobs),
         dependencies=(),
         replica_catalog=None,
@@ -120,16 +146,7 @@ def montage_shaped(n: int, name: str | None = None) -> Workflow:
     jobs.append(_job("mAdd", "mAdd", [*corr, "images.tbl"], ["mosaic.fits"], 60.0, 64 * MB))
     jobs.append(_job("mShrink", "mShrink", ["mosaic.fits"], ["small.fits"], 5.0, 4 * MB))
     jobs.append(_job("mJPEG", "mJPEG", ["small.fits"], ["mosaic.jpg"], 2.0, MB))
-    return Workflow(
-        name=name or f"montage-{n}",
-        jobs=tuple(jobs),
-        dependencies=(),
-        replica_catalog=None,
-        transformation_catalog=None,
-        site_catalog=None,
-        metadata={},
-        source=None,
-    )
+    return _workflow(name or f"montage-{n}", jobs)
 
 
 def wfformat_dict(workflow: Workflow) -> dict[str, object]:
@@ -193,7 +210,7 @@ def write(workflow: Workflow, path: Path) -> None:
         pegasus_yaml.dump(workflow, path)
 
 
-GENERATORS = {"fanout": fanout_fanin, "montage": montage_shaped}
+GENERATORS = {"chain": chain, "fanout": fanout_fanin, "montage": montage_shaped}
 
 
 def main(argv: list[str] | None = None) -> int:

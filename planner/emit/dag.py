@@ -2,6 +2,9 @@
 
 Pure generators of text lines (semantics.md §3). Node order is the concrete workflow's;
 edges are grouped by parent, both sides sorted, so the same workflow gives the same bytes.
+What every node has in common (its node-name macro, RETRY 1, the POST script) is said once
+with ``ALL_NODES`` at the top; a node's own line further down overrides it, since DAGMan
+reads node commands in file order after all JOB lines and the last one wins.
 """
 
 from __future__ import annotations
@@ -34,6 +37,11 @@ CATEGORY: dict[NodeKind, str] = {
     NodeKind.REGISTER: "registration",
 }
 MAXJOBS: dict[str, int] = {"stagein": 10, "stageout": 10, "cleanup": 4, "registration": 1}
+
+NODE_VAR = "wf_node"  # the VARS macro holding a node's own name in shared submit files
+DEFAULT_RETRY = 1
+# DAGMan replaces $(JOB) in a VARS value with the node's name.
+_ALL_NODES_NAME = f'VARS ALL_NODES {NODE_VAR}="$(JOB)"\n'
 
 _NODE_NAME = re.compile(r"[A-Za-z0-9_+-]+")
 _NODE_NAMES = re.compile(r"(?:[A-Za-z0-9_+-]+\n)*[A-Za-z0-9_+-]+")  # joined by newlines
@@ -109,7 +117,9 @@ def node_priority(node: Node) -> int | None:
 
 def node_retry(node: Node) -> int:
     dagman = node.profiles.get(Namespace.DAGMAN, {})
-    return _int_setting(dagman.get("retry", 1), f"node {node.name}: dagman profile retry")
+    return _int_setting(
+        dagman.get("retry", DEFAULT_RETRY), f"node {node.name}: dagman profile retry"
+    )
 
 
 def maxjobs(cw: ConcreteWorkflow, categories: set[str]) -> dict[str, int]:
@@ -159,41 +169,63 @@ _Settings = tuple[Mapping[str, str], int, int | None, str | None]
 
 
 def _node_block(
-    node: Node, dag_node: DagNode, post_tail: str, settings: dict[tuple[int, NodeKind], _Settings]
+    node: Node,
+    dag_node: DagNode,
+    post_tail: str | None,
+    settings: dict[tuple[int, NodeKind], _Settings],
 ) -> tuple[str, str | None]:
     """One node's lines as one string (newline-terminated): a handful of lookups, no
-    per-line generator, since this runs once per node of workflows with 10^6 nodes."""
+    per-line generator, since this runs once per node of workflows with 10^6 nodes.
+    ``post_tail`` None: the POST script and RETRY 1 are the ALL_NODES ones at the top,
+    and so is the node-name macro."""
     name = node.name
     block = f"JOB {name} {dag_node.submit_file}\n"
     if dag_node.vars:
-        pairs = " ".join(f"{key}={_vars_value(value)}" for key, value in dag_node.vars.items())
-        block += f"VARS {name} {pairs}\n"
-    dagman = node.profiles.get(Namespace.DAGMAN, _NO_DAGMAN) if node.profiles else _NO_DAGMAN
-    if dagman:
-        key = (id(dagman), node.kind)
-        known = settings.get(key)
-        if known is None or known[0] is not dagman:
-            known = (
-                dagman,
-                node_retry(node),
-                node_priority(node) if "priority" in dagman else None,
-                node_category(node),
-            )
-            settings[key] = known
-        _, retry, priority, category = known
-        if priority is None:
-            priority = node_priority(node)
-    else:
-        kind = node.kind
-        retry = 1
-        priority = 10 * node.level if kind in _LEVELLED else PRIORITY.get(kind)
-        category = CATEGORY.get(kind)
-    block += f"RETRY {name} {retry}\n"
+        block += _vars_line(name, dag_node.vars, all_nodes=post_tail is None)
+    retry, priority, category = _dagman_settings(node, settings)
+    if retry != DEFAULT_RETRY or post_tail is not None:
+        block += f"RETRY {name} {retry}\n"
     if priority is not None:
         block += f"PRIORITY {name} {priority}\n"
     if category is not None:
         block += f"CATEGORY {name} {category}\n"
+    if post_tail is None:
+        return block, category
     return f"{block}SCRIPT POST {name}{post_tail}", category
+
+
+def _vars_line(name: str, macros: Mapping[str, str], all_nodes: bool) -> str:
+    """``VARS`` of one node, without the node-name macro ALL_NODES already gives."""
+    pairs = " ".join(
+        f"{key}={_vars_value(value)}"
+        for key, value in macros.items()
+        if not (all_nodes and key == NODE_VAR and value == name)
+    )
+    return f"VARS {name} {pairs}\n" if pairs else ""
+
+
+def _dagman_settings(
+    node: Node, settings: dict[tuple[int, NodeKind], _Settings]
+) -> tuple[int, int | None, str | None]:
+    """(retry, priority or None, category or None) of a node, its dagman profile read
+    once per distinct profile dict."""
+    dagman = node.profiles.get(Namespace.DAGMAN, _NO_DAGMAN) if node.profiles else _NO_DAGMAN
+    if not dagman:
+        kind = node.kind
+        priority = 10 * node.level if kind in _LEVELLED else PRIORITY.get(kind)
+        return DEFAULT_RETRY, priority, CATEGORY.get(kind)
+    key = (id(dagman), node.kind)
+    known = settings.get(key)
+    if known is None or known[0] is not dagman:
+        known = (
+            dagman,
+            node_retry(node),
+            node_priority(node) if "priority" in dagman else None,
+            node_category(node),
+        )
+        settings[key] = known
+    _, retry, priority, category = known
+    return retry, node_priority(node) if priority is None else priority, category
 
 
 _LEVELLED = frozenset((NodeKind.COMPUTE, NodeKind.CLUSTER))
@@ -245,8 +277,13 @@ def yield_dag_chunks(
             f"tools directory of {exitcode_tool!r} contains whitespace; DAGMan splits SCRIPT "
             "arguments on whitespace with no quoting"
         )
-    post_tail = f" {exitcode_tool} $JOB $RETURN\n"
+    post = f" {exitcode_tool} $JOB $RETURN\n"
     yield f"# DAG of workflow {cw.name}, written by wfplan (docs/submit-dir.md)\n"
+    # A sub-workflow node has no POST script (docs/hierarchical.md): with sub-workflows,
+    # every other node keeps its own SCRIPT POST and RETRY lines.
+    post_tail = post if cw.subworkflows else None
+    if post_tail is None and cw.nodes:
+        yield _all_nodes_lines(dag_nodes, post)
     categories: set[str] = set()
     chunk: list[str] = []
     settings: dict[tuple[int, NodeKind], _Settings] = {}
@@ -269,6 +306,13 @@ def yield_dag_chunks(
 
 
 _CHUNK = 4096
+
+
+def _all_nodes_lines(dag_nodes: Mapping[str, DagNode], post: str) -> str:
+    """What every node has unless its own line says otherwise."""
+    named = any(NODE_VAR in dn.vars for dn in dag_nodes.values())
+    head = _ALL_NODES_NAME if named else ""
+    return f"{head}RETRY ALL_NODES {DEFAULT_RETRY}\nSCRIPT POST ALL_NODES{post}"
 
 
 def yield_dag_lines(

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from planner.emit.quoting import (
@@ -288,110 +288,159 @@ def _transfer(t: Transfer) -> dict[str, Any]:
     return record
 
 
-def _data_configuration(node: Node, ctx: EmitContext) -> DataConfiguration:
-    return node.data_configuration or ctx.data_configuration
+class _Shape(NamedTuple):
+    """How a compute or cluster node runs: the decisions its submit lines follow from."""
+
+    dc: DataConfiguration
+    local: bool  # on the submit host (site "local"): the local universe
+    scratch: bool  # the runner pulls inputs into a fresh directory (PegasusLite's way)
+    condor_transfer: bool  # HTCondor moves the files between submit and execute host
+    collect: bool  # optional outputs travel in OPTIONAL_DIR, which the runner fills
+    checks: list[Transfer]  # inputs whose sha256 the job checks before its task
+    recorded: list[Transfer]  # outputs whose sha256 the job records after it
+    direct: bool  # the task is the job's executable (no runner manifest)
+    shipped: str | None  # a staged copy HTCondor ships as the job's executable
 
 
 def _compute_job(node: Node, ctx: EmitContext, bundle_offset: int | None) -> NodeJob:
     if not node.tasks:
         raise EmitError(f"node {node.name} ({node.kind.value}) has no task to run")
-    dc = _data_configuration(node, ctx)
-    on_submit_host = node.site == "local"
-    # PegasusLite's way: pull inputs into a fresh directory, run, push outputs.
-    scratch = dc is DataConfiguration.NONSHAREDFS or (
-        dc is DataConfiguration.CONDORIO and on_submit_host
+    shape = _shape(node, ctx)
+    pairs: list[tuple[str, str]] = list(
+        _LOCAL_UNIVERSE if shape.local else _universe(ctx.site_styles.get(node.site))
     )
-    condor_transfer = not on_submit_host and dc is not DataConfiguration.SHAREDFS
-    # Optional outputs travel in OPTIONAL_DIR, which the runner fills after the tasks.
+    text: str | None = None
+    bundled = False
+    inputs: list[str] = []
+    if shape.direct:
+        pairs += _direct_lines(node, ctx, shape)
+    else:
+        bundled = not shape.condor_transfer and bundle_offset is not None
+        text, args, inputs = _runner_manifest(node, ctx, shape, bundled, bundle_offset)
+        pairs.append(("executable", ctx.tool(CLUSTER_TOOL)))
+        pairs.append(("arguments", quote_arguments(args)))
+    pairs += _directory_lines(node, ctx, shape)
+    if shape.condor_transfer:
+        pairs += _transfer_lines(node, shape, inputs)
+    return NodeJob(_finish(node, ctx, pairs), text, bundled)
+
+
+def _shape(node: Node, ctx: EmitContext) -> _Shape:
+    dc = node.data_configuration or ctx.data_configuration
+    local = node.site == "local"
+    scratch = dc is DataConfiguration.NONSHAREDFS or (dc is DataConfiguration.CONDORIO and local)
+    condor_transfer = not local and dc is not DataConfiguration.SHAREDFS
     collect = (
         condor_transfer
         and dc is DataConfiguration.CONDORIO
         and any(t.optional for t in node.outputs)
-    )
-    only = node.tasks[0]
-    direct = (
-        node.kind is NodeKind.COMPUTE
-        and len(node.tasks) == 1
-        and not scratch
-        and not collect
-        and only.stdin is None
-        and only.stdout is None
-        and only.stderr is None
     )
     # Integrity (docs/job-tools.md): the sha256 of inputs checked in the job before its
     # task, the sha256 of outputs recorded after it in <node>.meta. A scratch job checks
     # its inputs as it pulls them.
     checks = [] if scratch else _checks(node)
     recorded = [t for t in node.outputs if t.meta is not None]
-    shipped: str | None = None  # a staged copy HTCondor ships as the job's executable
-    if direct and only.executable.startswith("./"):
-        # a staged executable runs from the job's directory: a direct job needs HTCondor
+    direct = not (scratch or collect) and _one_plain_task(node)
+    shipped = None
+    if direct and node.tasks[0].executable.startswith("./"):
+        # A staged executable runs from the job's directory: a direct job needs HTCondor
         # to bring it there (condorio, from a local file); else the runner's pull does.
         # Under integrity checks the runner is the executable, so it brings the copy.
         ships = condor_transfer and not (checks or recorded)
-        shipped = _staged_file(node, only.executable) if ships else None
+        shipped = _staged_file(node, node.tasks[0].executable) if ships else None
         direct = shipped is not None
-    pairs: list[tuple[str, str]] = list(
-        _LOCAL_UNIVERSE if on_submit_host else _universe(ctx.site_styles.get(node.site))
+    return _Shape(dc, local, scratch, condor_transfer, collect, checks, recorded, direct, shipped)
+
+
+def _one_plain_task(node: Node) -> bool:
+    """A compute node whose one task has no stdin/stdout/stderr: the task can be the
+    job's executable (no runner manifest)."""
+    only = node.tasks[0]
+    return (
+        node.kind is NodeKind.COMPUTE
+        and len(node.tasks) == 1
+        and only.stdin is None
+        and only.stdout is None
+        and only.stderr is None
     )
-    text: str | None = None
-    bundled = False
-    inputs: list[str] = []
-    if direct:
-        if checks or recorded:  # the task runs inside the checks: wfplan-cluster --job
-            pairs.append(("executable", ctx.tool(CLUSTER_TOOL)))
-            pairs.append(("arguments", quote_arguments(_job_args(node, only, checks, recorded))))
-        else:
-            pairs.append(("executable", shipped or only.executable))
-            pairs.append(("arguments", quote_arguments(only.arguments)))
-        if only.environment or node.profiles.get(Namespace.ENV):
-            pairs.append(("environment", quote_environment(_environment(node, only))))
+
+
+def _direct_lines(node: Node, ctx: EmitContext, shape: _Shape) -> list[tuple[str, str]]:
+    """The task as the job's executable; under integrity checks, wrapped by the runner."""
+    only = node.tasks[0]
+    if shape.checks or shape.recorded:  # the task runs inside the checks: --job
+        args = _job_args(node, only, shape.checks, shape.recorded)
+        pairs = [("executable", ctx.tool(CLUSTER_TOOL)), ("arguments", quote_arguments(args))]
     else:
-        bundled = not condor_transfer and bundle_offset is not None
-        text = _runner_manifest_json(node, scratch, bundled, collect, checks, recorded)
-        if condor_transfer:
-            name = f"{node.name}.json"
-            inputs.append(check_path_list_item(ctx.in_dir(name), "manifest"))
-            args = [name]
-        else:
-            args = _in_place(node, ctx, bundle_offset)
-        pairs.append(("executable", ctx.tool(CLUSTER_TOOL)))
-        pairs.append(("arguments", quote_arguments(args)))
-    if not on_submit_host:
+        pairs = [
+            ("executable", shape.shipped or only.executable),
+            ("arguments", quote_arguments(only.arguments)),
+        ]
+    if only.environment or node.profiles.get(Namespace.ENV):
+        pairs.append(("environment", quote_environment(_environment(node, only))))
+    return pairs
+
+
+def _runner_manifest(
+    node: Node, ctx: EmitContext, shape: _Shape, bundled: bool, bundle_offset: int | None
+) -> tuple[str, list[str], list[str]]:
+    """The runner's manifest text, the arguments naming it, and the manifest as a
+    ``transfer_input_files`` entry when it travels with the job."""
+    text = _runner_manifest_json(
+        node, shape.scratch, bundled, shape.collect, shape.checks, shape.recorded
+    )
+    if not shape.condor_transfer:
+        return text, _in_place(node, ctx, bundle_offset), []
+    name = f"{node.name}.json"
+    return text, [name], [check_path_list_item(ctx.in_dir(name), "manifest")]
+
+
+def _directory_lines(node: Node, ctx: EmitContext, shape: _Shape) -> list[tuple[str, str]]:
+    """``transfer_executable`` off the submit host, and where the job runs."""
+    pairs = []
+    if not shape.local:
         # only a shipped staged copy travels with the job; other executables (installed
         # programs, the wfplan tools) are found on the execute machine
-        pairs.append(("transfer_executable", "false" if shipped is None else "true"))
-    if dc is DataConfiguration.SHAREDFS and node.working_dir is not None:
-        key = "initialdir" if on_submit_host else "remote_initialdir"
-        if not on_submit_host:
-            pairs.append(("initialdir", str(ctx.submit_dir)))
-        pairs.append((key, node.working_dir))
-    else:
-        home = _outputs_home(node) if collect else None
-        pairs.append(("initialdir", home or str(ctx.submit_dir)))
-    if condor_transfer:
-        outputs: list[Transfer] = []
-        if dc is DataConfiguration.CONDORIO:
-            inputs.extend(
-                _condor_input(node, t) for t in node.inputs if shipped is None or not t.executable
-            )
-            outputs = list(node.outputs)
-            if checks or recorded:
-                inputs.extend(_record_inputs(node, checks))
-            if recorded:  # the record comes back to the staging site with the outputs
-                outputs.append(Transfer(_record_name(node), recorded[0].meta or ""))
-        pairs.append(("should_transfer_files", "YES"))
-        pairs.append(("when_to_transfer_output", "ON_EXIT"))
-        if inputs:
-            pairs.append(("transfer_input_files", ",".join(inputs)))
-        if collect:
-            pairs.append(("transfer_output_files", _collected_outputs(node, outputs)))
-        elif outputs:
-            pairs.extend(_condor_outputs(node, outputs))
-        else:  # "": nothing comes back (unset, every new file would land in initialdir)
-            pairs.append(("transfer_output_files", '""'))
-        pairs.append(("periodic_remove", TRANSFER_HOLD_REMOVE))
-    return NodeJob(_finish(node, ctx, pairs), text, bundled)
+        pairs.append(("transfer_executable", "false" if shape.shipped is None else "true"))
+    if shape.dc is DataConfiguration.SHAREDFS and node.working_dir is not None:
+        if shape.local:
+            return [*pairs, ("initialdir", node.working_dir)]
+        pairs.append(("initialdir", str(ctx.submit_dir)))
+        return [*pairs, ("remote_initialdir", node.working_dir)]
+    home = _outputs_home(node) if shape.collect else None
+    return [*pairs, ("initialdir", home or str(ctx.submit_dir))]
+
+
+def _transfer_lines(node: Node, shape: _Shape, inputs: list[str]) -> list[tuple[str, str]]:
+    """HTCondor's file transfer: what goes with the job, what comes back, and the
+    removal of a job held on a failed transfer."""
+    outputs: list[Transfer] = []
+    if shape.dc is DataConfiguration.CONDORIO:
+        inputs = [*inputs, *_condor_inputs(node, shape)]
+        outputs = list(node.outputs)
+        if shape.recorded:  # the record comes back to the staging site with the outputs
+            outputs.append(Transfer(_record_name(node), shape.recorded[0].meta or ""))
+    pairs = [("should_transfer_files", "YES"), ("when_to_transfer_output", "ON_EXIT")]
+    if inputs:
+        pairs.append(("transfer_input_files", ",".join(inputs)))
+    if shape.collect:
+        pairs.append(("transfer_output_files", _collected_outputs(node, outputs)))
+    elif outputs:
+        pairs.extend(_condor_outputs(node, outputs))
+    else:  # "": nothing comes back (unset, every new file would land in initialdir)
+        pairs.append(("transfer_output_files", '""'))
+    pairs.append(("periodic_remove", TRANSFER_HOLD_REMOVE))
+    return pairs
+
+
+def _condor_inputs(node: Node, shape: _Shape) -> list[str]:
+    """``transfer_input_files`` entries of a condorio job: its inputs (bar the shipped
+    executable) and the checksum records its checks read."""
+    shipped = shape.shipped
+    inputs = [_condor_input(node, t) for t in node.inputs if shipped is None or not t.executable]
+    if shape.checks or shape.recorded:
+        inputs += _record_inputs(node, shape.checks)
+    return inputs
 
 
 def _staged_file(node: Node, executable: str) -> str | None:
@@ -466,28 +515,37 @@ def _runner_manifest_json(
         lfns = [t.lfn for t in recorded]
         record = f'"record":{MANIFEST_ENCODER.encode({"file": where, "lfns": lfns})},'
     if not scratch:
-        staged = sorted({t.executable[2:] for t in node.tasks if t.executable.startswith("./")})
-        exes = f'"executables":{MANIFEST_ENCODER.encode(staged)},' if staged else ""
-        optional = ""
-        if collect:
-            kept = MANIFEST_ENCODER.encode([t.lfn for t in node.outputs if t.optional])
-            optional = f'"optional_dir":{_STR(OPTIONAL_DIR)},"optional_outputs":{kept},'
+        exes, optional = _in_place_fields(node, collect)
         return (
             f'{{{head}{exes}"inputs":[],{name}{optional}"outputs":[],{record}"scratch":false,'
             f'"tasks":{tasks}}}'
         )
-    # an output's meta names the record this job writes ("record"), not one to read
-    pushed = [t._replace(meta=None) for t in node.outputs] if recorded else node.outputs
-    try:
-        inputs = ",".join(map(_transfer_json, node.inputs))
-        outputs = ",".join(map(_transfer_json, pushed))
-    except TypeError:
-        inputs = MANIFEST_ENCODER.encode([_transfer(t) for t in node.inputs])[1:-1]
-        outputs = MANIFEST_ENCODER.encode([_transfer(t) for t in pushed])[1:-1]
+    inputs, outputs = _scratch_transfers(node, bool(recorded))
     return (
         f'{{{head}"inputs":[{inputs}],{name}"outputs":[{outputs}],{record}"scratch":true,'
         f'"tasks":{tasks}}}'
     )
+
+
+def _in_place_fields(node: Node, collect: bool) -> tuple[str, str]:
+    """The ``"executables"`` and the optional-output fields of a runner without scratch."""
+    staged = sorted({t.executable[2:] for t in node.tasks if t.executable.startswith("./")})
+    exes = f'"executables":{MANIFEST_ENCODER.encode(staged)},' if staged else ""
+    if not collect:
+        return exes, ""
+    kept = MANIFEST_ENCODER.encode([t.lfn for t in node.outputs if t.optional])
+    return exes, f'"optional_dir":{_STR(OPTIONAL_DIR)},"optional_outputs":{kept},'
+
+
+def _scratch_transfers(node: Node, recorded: bool) -> tuple[str, str]:
+    """The ``"inputs"`` and ``"outputs"`` a scratch runner pulls and pushes (list bodies)."""
+    # an output's meta names the record this job writes ("record"), not one to read
+    pushed = [t._replace(meta=None) for t in node.outputs] if recorded else node.outputs
+    try:
+        return ",".join(map(_transfer_json, node.inputs)), ",".join(map(_transfer_json, pushed))
+    except TypeError:
+        inputs = MANIFEST_ENCODER.encode([_transfer(t) for t in node.inputs])[1:-1]
+        return inputs, MANIFEST_ENCODER.encode([_transfer(t) for t in pushed])[1:-1]
 
 
 def _checks(node: Node) -> list[Transfer]:
@@ -519,17 +577,18 @@ def _check_list(checks: Sequence[Transfer]) -> list[dict[str, str]]:
 def _job_args(
     node: Node, task: Task, checks: Sequence[Transfer], recorded: Sequence[Transfer]
 ) -> list[str]:
-    """``wfplan-cluster --job ...``: one task run through the integrity checks."""
+    """``wfplan-cluster --job ...``: one task run through the integrity checks (a check
+    as :func:`_check_list` gives it: a known sha256, else the producer's record)."""
     args = ["--job"]
-    for check in _check_list(checks):
-        if "sha256" in check:
-            args += ["--sha256", check["lfn"], check["sha256"]]
+    for t in checks:
+        if t.sha256:
+            args += ("--sha256", t.lfn, t.sha256)
         else:
-            args += ["--check", check["lfn"], check["meta"]]
+            args += ("--check", t.lfn, _basename(t.meta or ""))
     for t in recorded:
-        args += ["--output", t.lfn]
+        args += ("--output", t.lfn)
     if recorded:
-        args += ["--record", _record_name(node)]
+        args += ("--record", _record_name(node))
     return [*args, "--", task.executable, *task.arguments]
 
 
@@ -543,16 +602,17 @@ def _record_inputs(node: Node, checks: Sequence[Transfer]) -> list[str]:
             f"node {node.name}: a file is named {_record_name(node)!r}, the name of the "
             "node's checksum record (set pegasus.integrity.checking = none, or rename it)"
         )
-    seen: dict[str, None] = {}
-    for t in checks:
-        if t.meta and not t.sha256:
-            seen[t.meta] = None
+    seen = dict.fromkeys([t.meta for t in checks if t.meta and not t.sha256])
     entries = []
     for meta in seen:
         if _basename(meta) in names:
             raise EmitError(
                 f"node {node.name}: input {_basename(meta)!r} has the name of a checksum record"
             )
+        plain = _PLAIN_FILE_URL.fullmatch(meta)  # the usual case: nothing to decode or check
+        if plain is not None:
+            entries.append(plain.group(1))
+            continue
         path = url_path(meta)
         entries.append(check_path_list_item(path if path is not None else meta, "record"))
     return entries

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 from catalogs.atomic import current_umask
-from planner.emit.dag import DagNode, check_node_names, edge_maps, yield_dag_chunks
+from planner.emit.dag import NODE_VAR, DagNode, check_node_names, edge_maps, yield_dag_chunks
 from planner.emit.record import KIND_NAMES, yield_plan_text
 from planner.emit.subdag import (
     CATALOG_NAMES,
@@ -45,7 +45,6 @@ EmitMode = Literal["per-node", "shared"]
 EMIT_MODES: tuple[EmitMode, ...] = ("per-node", "shared")
 DEFAULT_EMIT_MODE: EmitMode = "shared"
 PLAN_FILE = "plan.json"
-NODE_VAR = "wf_node"  # the VARS macro holding a node's own name in shared submit files
 
 _WORKFLOW_NAME = re.compile(r"[A-Za-z0-9_+-][A-Za-z0-9_.+-]*")
 _CATALOG_NAME = re.compile(r"[A-Za-z0-9_+-][A-Za-z0-9_.+-]*")
@@ -98,9 +97,48 @@ def _by_node_name(members: list[str], values: list[str]) -> str | None:
     return shape.replace("\0", f"$({NODE_VAR})")
 
 
+# Where a value may be cut into tokens: list, remap and argument separators, quotes and
+# path separators (a token never holds one, so no token holds a whole macro reference
+# cut in two: "$(", ")" and macro names hold none of these).
+_CUT = re.compile(r'([,;= /"])')
+
+
+def _by_tokens(values: list[str]) -> tuple[str, list[list[str]]] | None:
+    """One value for all members with a macro for each token that differs, and each
+    macro's value per member; None unless every value has the same cuts and the same
+    tokens elsewhere (decided by the first two members, checked on every one).
+
+    Exact by construction: substituting each member's tokens back gives its own value.
+    Only the differing tokens (typically file names) then travel in the DAG's VARS, not
+    the directories and fixed arguments around them.
+    """
+    first = _CUT.split(values[0])
+    second = _CUT.split(values[1])
+    if len(first) != len(second):
+        return None
+    where = [j for j in range(0, len(first), 2) if first[j] != second[j]]
+    blank = list(first)
+    for j in where:
+        blank[j] = ""
+    tokens: list[list[str]] = [[] for _ in where]
+    for value in values:
+        parts = _CUT.split(value)
+        if len(parts) != len(blank):
+            return None
+        for column, j in zip(tokens, where, strict=True):
+            column.append(parts[j])
+            parts[j] = ""
+        if parts != blank:
+            return None
+    for j in where:
+        blank[j] = "\0"
+    return "".join(blank), tokens
+
+
 def _var_name(key: str, taken: set[str]) -> str:
+    """``wf_<key>`` for a whole value, ``wf_1``, ``wf_2``... for tokens (key "")."""
     base = "wf_" + re.sub(r"[^A-Za-z0-9_]", "_", key)
-    name, k = base, 1
+    name, k = (base, 1) if key else (f"{base}1", 1)  # a submit key starts with a letter
     while name in taken:
         k += 1
         name = f"{base}{k}"
@@ -124,44 +162,79 @@ def plan_submit_files(
     dag_nodes: dict[str, DagNode] = {}
     used_names: set[str] = set()
     for key, members in groups.items():
-        stem = _FILE_PART.sub("_", "_".join(k for k in key[:3] if k)).strip("_") or "job"
-        name, k = f"{stem}.sub", 1
-        while name in used_names:
-            k += 1
-            name = f"{stem}_{k}.sub"
-        used_names.add(name)
+        name = _file_name(key, used_names)
         descriptions = [jobs[m] for m in members]
-        template: list[tuple[str, str]] = []
-        varying: list[tuple[int, str]] = []
-        taken: set[str] = {NODE_VAR}
-        by_name = False
-        # Column i holds every member's (key, value) pair i; the keys are the same by the
-        # group key, so one distinct pair means one value for all.
-        columns = list(zip(*descriptions, strict=True))
-        for i, (sub_key, value) in enumerate(descriptions[0]):
-            column = columns[i]
-            if column.count(column[0]) == len(column):  # no hashing, unlike set()
-                template.append((sub_key, value))
-                continue
-            shape = _by_node_name(members, [v for _, v in columns[i]])
-            if shape is not None:
-                by_name = True
-                template.append((sub_key, shape))
-            else:
-                var = _var_name(sub_key, taken)
-                varying.append((i, var))
-                template.append((sub_key, f"$({var})"))
-        files.append(SubmitFile(name, tuple(template)))
+        template, varying, by_name = _template(members, descriptions)
+        files.append(SubmitFile(name, template))
         if not varying and not by_name:
-            shared = DagNode(name, {})
-            dag_nodes.update(dict.fromkeys(members, shared))
+            dag_nodes.update(dict.fromkeys(members, DagNode(name, {})))
             continue
-        for member, desc in zip(members, descriptions, strict=True):
+        for k, member in enumerate(members):
             macros = {NODE_VAR: member} if by_name else {}
-            for i, var in varying:
-                macros[var] = desc[i][1]
+            for var, values in varying:
+                macros[var] = values[k]
             dag_nodes[member] = DagNode(name, macros)
     return files, dag_nodes
+
+
+def _file_name(key: tuple[str, ...], used_names: set[str]) -> str:
+    """``<kind>_<transformation>_<site>.sub``, numbered when taken."""
+    stem = _FILE_PART.sub("_", "_".join(k for k in key[:3] if k)).strip("_") or "job"
+    name, k = f"{stem}.sub", 1
+    while name in used_names:
+        k += 1
+        name = f"{stem}_{k}.sub"
+    used_names.add(name)
+    return name
+
+
+def _template(
+    members: list[str], descriptions: list[Description]
+) -> tuple[Description, list[tuple[str, list[str]]], bool]:
+    """The shared description of a group, each macro with its value per member, and
+    whether some value differs only by the node's own name."""
+    template: list[tuple[str, str]] = []
+    # a macro's values -> its name: one macro each; the members' own names are wf_node
+    macros: dict[tuple[str, ...], str] = {tuple(members): NODE_VAR}
+    taken: set[str] = {NODE_VAR}
+    by_name = False
+    # Column i holds every member's (key, value) pair i; the keys are the same by the
+    # group key, so one distinct pair means one value for all.
+    columns = list(zip(*descriptions, strict=True))
+    for i, (sub_key, value) in enumerate(descriptions[0]):
+        column = columns[i]
+        if column.count(column[0]) == len(column):  # no hashing, unlike set()
+            template.append((sub_key, value))
+            continue
+        values = [v for _, v in column]
+        shape = _by_node_name(members, values)
+        if shape is not None:
+            by_name = True
+            template.append((sub_key, shape))
+            continue
+        cut = _by_tokens(values)
+        shape, parts = cut if cut is not None else ("\0", [values])
+        key = sub_key if cut is None else ""  # a token macro may serve several keys
+        refs = []
+        for part in parts:
+            named = _by_node_name(members, part) if cut is not None else None
+            refs.append(named or f"$({_macro(macros, tuple(part), key, taken)})")
+            by_name = by_name or named is not None or refs[-1] == f"$({NODE_VAR})"
+        pieces = shape.split("\0")
+        text = pieces[0] + "".join(r + p for r, p in zip(refs, pieces[1:], strict=True))
+        template.append((sub_key, text))
+    varying = [(name, list(values)) for values, name in macros.items() if name != NODE_VAR]
+    return tuple(template), varying, by_name
+
+
+def _macro(
+    macros: dict[tuple[str, ...], str], values: tuple[str, ...], key: str, taken: set[str]
+) -> str:
+    """The macro holding ``values`` (one per member), made on first use."""
+    name = macros.get(values)
+    if name is None:
+        name = macros[values] = _var_name(key, taken)
+    return name
 
 
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
@@ -304,41 +377,12 @@ def write_submit_dir(
     ``subworkflow_catalogs``: role (``rc``, ``tc``, ``sc``) -> the catalog's text, written
     for the PRE scripts of sub-workflow nodes (planner/emit/subdag.py).
     """
-    if not _WORKFLOW_NAME.fullmatch(cw.name):
-        raise EmitError(
-            f"workflow name {cw.name!r} cannot name the DAG file (letters, digits, '_', "
-            "'-', '+', '.')"
-        )
-    check_node_names(cw)
+    _check_names(cw)
     target = Path(os.path.abspath(submit_dir))
     check_submit_dir(target, force)
-    tools = Path(os.path.abspath(tools_dir)) if tools_dir is not None else default_tools_dir()
-    ctx = EmitContext(
-        submit_dir=target,
-        tools_dir=tools,
-        workflow=cw.name,
-        output_rc=_output_rc(cw, target),
-        data_configuration=_data_configuration(cw),
-        site_styles=cw.site_styles,
-        transfer_http=_transfer_http(cw),
-    )
-    if emit_mode not in EMIT_MODES:
-        raise EmitError(f"submit-file mode {emit_mode!r} is not one of {', '.join(EMIT_MODES)}")
-    for name, source in catalog_files.items():
-        if not _CATALOG_NAME.fullmatch(name) or name in _reserved_names(cw, name):
-            raise EmitError(
-                f"catalog copy name {name!r} (from {source}) is not a plain file name free "
-                "in the submit dir"
-            )
-        if not Path(source).is_file():
-            raise EmitError(f"catalog {source} does not exist or is not a file")
-
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    except OSError as exc:
-        where = f" ({exc.filename})" if exc.filename else ""
-        raise EmitError(f"cannot create submit dir {target}: {exc.strerror or exc}{where}")
+    ctx = _emit_context(cw, target, tools_dir)
+    _check_request(cw, emit_mode, catalog_files)
+    tmp = _make_tmp(target)
     # The manifest writer needs the GIL for a moment after every file it creates; with
     # the default 5 ms switch interval it would create at most 200 files a second while
     # this thread computes, and the rest only at the end.
@@ -359,6 +403,54 @@ def write_submit_dir(
         sys.setswitchinterval(switch_interval)
 
 
+def _check_names(cw: ConcreteWorkflow) -> None:
+    if not _WORKFLOW_NAME.fullmatch(cw.name):
+        raise EmitError(
+            f"workflow name {cw.name!r} cannot name the DAG file (letters, digits, '_', "
+            "'-', '+', '.')"
+        )
+    check_node_names(cw)
+
+
+def _emit_context(cw: ConcreteWorkflow, target: Path, tools_dir: Path | None) -> EmitContext:
+    tools = Path(os.path.abspath(tools_dir)) if tools_dir is not None else default_tools_dir()
+    return EmitContext(
+        submit_dir=target,
+        tools_dir=tools,
+        workflow=cw.name,
+        output_rc=_output_rc(cw, target),
+        data_configuration=_data_configuration(cw),
+        site_styles=cw.site_styles,
+        transfer_http=_transfer_http(cw),
+    )
+
+
+def _check_request(
+    cw: ConcreteWorkflow, emit_mode: EmitMode, catalog_files: Mapping[str, Path]
+) -> None:
+    """Refuse an unknown mode and catalog copies that are missing or would clash."""
+    if emit_mode not in EMIT_MODES:
+        raise EmitError(f"submit-file mode {emit_mode!r} is not one of {', '.join(EMIT_MODES)}")
+    for name, source in catalog_files.items():
+        if not _CATALOG_NAME.fullmatch(name) or name in _reserved_names(cw, name):
+            raise EmitError(
+                f"catalog copy name {name!r} (from {source}) is not a plain file name free "
+                "in the submit dir"
+            )
+        if not Path(source).is_file():
+            raise EmitError(f"catalog {source} does not exist or is not a file")
+
+
+def _make_tmp(target: Path) -> Path:
+    """A new empty hidden sibling of ``target``, to be renamed into place."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise EmitError(f"cannot create submit dir {target}: {exc.strerror or exc}{where}")
+
+
 def _fill(
     tmp: Path,
     cw: ConcreteWorkflow,
@@ -371,20 +463,7 @@ def _fill(
     writer = _BackgroundWriter()
     bundle = _Bundle(tmp / BUNDLE_FILE)
     try:
-        # Manifests are written as they are made, so only descriptions stay in memory.
-        descriptions: dict[str, Description] = {}
-        prefix = f"{tmp}/"
-        for node in cw.nodes:
-            job = node_job(node, ctx, bundle.size)
-            descriptions[node.name] = job.description
-            text = job.manifest_json
-            if text is None:
-                continue
-            if job.bundled:
-                bundle.add(f"{text}\n")
-            else:
-                writer.put(f"{prefix}{node.name}.json", f"{text}\n")
-        bundle.close()
+        descriptions = _write_manifests(tmp, cw, ctx, writer, bundle)
         sub_files, dag_nodes = plan_submit_files(cw, descriptions, emit_mode)
         del descriptions
         for sub in sub_files:
@@ -405,6 +484,28 @@ def _fill(
         writer.abort()
         raise
     writer.close()
+
+
+def _write_manifests(
+    tmp: Path, cw: ConcreteWorkflow, ctx: EmitContext, writer: _BackgroundWriter, bundle: _Bundle
+) -> dict[str, Description]:
+    """Every node's submit description; its manifest written as it is made (a line of
+    the bundle, or its own file from the background writer), so only descriptions stay
+    in memory."""
+    descriptions: dict[str, Description] = {}
+    prefix = f"{tmp}/"
+    for node in cw.nodes:
+        job = node_job(node, ctx, bundle.size)
+        descriptions[node.name] = job.description
+        text = job.manifest_json
+        if text is None:
+            continue
+        if job.bundled:
+            bundle.add(f"{text}\n")
+        else:
+            writer.put(f"{prefix}{node.name}.json", f"{text}\n")
+    bundle.close()
+    return descriptions
 
 
 def _fill_subworkflows(

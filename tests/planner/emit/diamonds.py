@@ -277,16 +277,23 @@ _VARS_PAIR = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 
 def dag_nodes(dag_text: str) -> dict[str, tuple[str, dict[str, str]]]:
-    """node -> (submit file, VARS) as DAGMan reads them (backslash escapes undone)."""
+    """node -> (submit file, VARS) as DAGMan reads them: JOB lines first, then VARS in
+    file order (ALL_NODES for every node, the last value wins), backslash escapes undone
+    and ``$(JOB)`` replaced by the node's name."""
     nodes: dict[str, tuple[str, dict[str, str]]] = {}
     for line in dag_text.splitlines():
         m = _JOB.match(line)
         if m:
             nodes[m.group(1)] = (m.group(2), {})
-        elif line.startswith("VARS "):
-            name = line.split()[1]
-            for key, raw in _VARS_PAIR.findall(line):
-                nodes[name][1][key] = re.sub(r"\\(.)", r"\1", raw)
+    for line in dag_text.splitlines():
+        if not line.startswith("VARS "):
+            continue
+        target = line.split()[1]
+        names = list(nodes) if target.upper() == "ALL_NODES" else [target]
+        for key, raw in _VARS_PAIR.findall(line):
+            value = re.sub(r"\\(.)", r"\1", raw)
+            for name in names:
+                nodes[name][1][key] = value.replace("$(JOB)", name)
     return nodes
 
 
@@ -346,10 +353,40 @@ def split_v2(raw: str) -> list[str]:
 _OFFSET = re.compile(r"(manifests\.jsonl) [0-9]+ ")
 
 
+_OFFSET_MACRO = re.compile(r"manifests\.jsonl \$\((wf_\w+)\)")
+
+
 def portable_offsets(text: str) -> str:
     """Bundle offsets as ``@OFFSET@``: they move with the length of the submit dir's path,
     which goldens cannot hold (check_bundle_offsets checks them instead)."""
     return _OFFSET.sub(r"\1 @OFFSET@ ", text)
+
+
+def portable_files(files: dict[str, str]) -> dict[str, str]:
+    """:func:`portable_offsets` of every file, and in the DAG the VARS values a shared
+    ``.sub`` puts right after ``manifests.jsonl`` (the offsets) as ``@OFFSET@`` too."""
+    files = {name: portable_offsets(text) for name, text in files.items()}
+    macros = {
+        name: set(_OFFSET_MACRO.findall(text))
+        for name, text in files.items()
+        if name.endswith(".sub")
+    }
+    for name, text in files.items():
+        if name.endswith(".dag"):
+            files[name] = _portable_vars(text, macros)
+    return files
+
+
+def _portable_vars(dag: str, macros: dict[str, set[str]]) -> str:
+    sub_of = {m.group(1): m.group(2) for m in map(_JOB.match, dag.splitlines()) if m}
+    lines = []
+    for line in dag.splitlines(keepends=True):
+        words = line.split(None, 2)
+        if words[:1] == ["VARS"] and words[1] in sub_of:
+            for macro in macros.get(sub_of[words[1]], ()):
+                line = re.sub(rf'\b{macro}="[0-9]+"', f'{macro}="@OFFSET@"', line)
+        lines.append(line)
+    return "".join(lines)
 
 
 def check_bundle_offsets(submit_dir: Path, workflow: str = "diamond") -> int:

@@ -6,11 +6,14 @@ import re
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from planner.emit.dag import DagNode, check_node_names, yield_dag_lines
+from planner.emit.dag import DagNode, check_node_names, yield_dag_lines, yield_node_lines
+from planner.engine.dagfile import parse_dag_text
 from planner.errors import EmitError
 from planner.model.base import Namespace
-from planner.model.concrete import ConcreteWorkflow, Node, NodeKind
+from planner.model.concrete import ConcreteWorkflow, Node, NodeKind, SubWorkflowNode
 
 POST = "/t/wfplan-exitcode"
 
@@ -32,11 +35,29 @@ def test_empty_workflow_is_just_the_header() -> None:
 def test_single_node_lines_in_order() -> None:
     lines = _dag(ConcreteWorkflow(name="w", nodes=(_node("a_ID1", level=2),)))
     assert lines[1:] == [
+        "RETRY ALL_NODES 1",
+        f"SCRIPT POST ALL_NODES {POST} $JOB $RETURN",
         "JOB a_ID1 a_ID1.sub",
-        "RETRY a_ID1 1",
         "PRIORITY a_ID1 20",
-        f"SCRIPT POST a_ID1 {POST} $JOB $RETURN",
     ]
+
+
+def test_what_all_nodes_share_is_said_once_and_a_node_overrides_it() -> None:
+    """RETRY 1, the POST script and the node-name macro come once, before the nodes;
+    a node's own RETRY follows its JOB line, so it wins (DAGMan: the last command)."""
+    nodes = (
+        _node("a", profiles={Namespace.DAGMAN: {"retry": "3"}}),
+        _node("b"),
+    )
+    named = {"a": {"wf_node": "a", "wf_x": "1"}, "b": {"wf_node": "b"}}
+    lines = _dag(ConcreteWorkflow(name="w", nodes=nodes), **named)
+    assert lines[1:4] == [
+        'VARS ALL_NODES wf_node="$(JOB)"',
+        "RETRY ALL_NODES 1",
+        f"SCRIPT POST ALL_NODES {POST} $JOB $RETURN",
+    ]
+    assert 'VARS a wf_x="1"' in lines and "RETRY a 3" in lines
+    assert not [line for line in lines if line.startswith(("VARS b", "RETRY b", "SCRIPT POST b"))]
 
 
 def test_edges_grouped_by_parent_and_sorted() -> None:
@@ -153,3 +174,57 @@ def test_a_bad_name_among_good_ones_is_named(bad: str) -> None:
     with pytest.raises(EmitError, match=f"node name {re.escape(repr(bad))} in workflow 'w'"):
         check_node_names(ConcreteWorkflow(name="w", nodes=nodes))
     check_node_names(ConcreteWorkflow(name="w", nodes=(nodes[0], nodes[2])))  # the rest pass
+
+
+def test_with_sub_workflows_every_other_node_keeps_its_own_post_script() -> None:
+    """A sub-workflow node (its lines come after these) has no POST script: an ALL_NODES
+    one would give it one, so the other nodes carry theirs."""
+    sub = SubWorkflowNode(
+        name="pegasus-plan_s", job="s", kind="pegasusWorkflow", file="s.yml", url="file:///s.yml"
+    )
+    cw = ConcreteWorkflow(name="w", nodes=(_node("a"),), subworkflows=(sub,))
+    lines = _dag(cw)
+    assert not [line for line in lines if "ALL_NODES" in line]
+    assert lines[1:] == [
+        "JOB a a.sub",
+        "RETRY a 1",
+        "PRIORITY a 10",
+        f"SCRIPT POST a {POST} $JOB $RETURN",
+    ]
+
+
+_RETRIES = st.one_of(st.none(), st.integers(min_value=0, max_value=5))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(_RETRIES, st.booleans(), st.booleans()), min_size=1, max_size=8),
+)
+def test_all_nodes_lines_mean_what_per_node_lines_meant(
+    shapes: list[tuple[int | None, bool, bool]],
+) -> None:
+    """Read by the embedded engine (DAGMan's order: JOB lines first, then the rest in
+    file order, the last command winning), the DAG with ALL_NODES lines gives every node
+    the RETRY, POST script and VARS that writing each node's lines in full gives."""
+    nodes = []
+    dag_nodes = {}
+    for i, (retry, named, other) in enumerate(shapes):
+        profiles = {Namespace.DAGMAN: {"retry": str(retry)}} if retry is not None else {}
+        nodes.append(_node(f"n{i}", profiles=profiles))
+        macros = {"wf_node": f"n{i}"} if named else {}
+        if other:
+            macros["wf_arguments"] = f'"-i n{i}.in"'
+        dag_nodes[f"n{i}"] = DagNode("shared.sub", macros)
+    cw = ConcreteWorkflow(name="w", nodes=tuple(nodes))
+    short = "".join(f"{line}\n" for line in yield_dag_lines(cw, dag_nodes, POST))
+    full = "".join(
+        f"{line}\n" for node in nodes for line in yield_node_lines(node, dag_nodes[node.name], POST)
+    )
+    got, want = parse_dag_text(short, "w.dag").nodes, parse_dag_text(full, "w.dag").nodes
+    assert got.keys() == want.keys()
+    for name, node in want.items():
+        job_vars = {k: v.replace("$(JOB)", name) for k, v in got[name].vars.items()}
+        assert (got[name].retry, got[name].post) == (node.retry, node.post)
+        assert {k: v for k, v in job_vars.items() if k in node.vars} == node.vars
+        # the only macro a node gains is its own name, which nothing else reads
+        assert set(job_vars) - set(node.vars) <= {"wf_node"}

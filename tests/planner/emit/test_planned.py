@@ -158,12 +158,12 @@ def _planned(root: Path, variant: str) -> tuple[Path, int]:
 def test_planned_diamond_golden_and_valid(tmp_path: Path, variant: str) -> None:
     submit, n_nodes = _planned(tmp_path, variant)
     assert len(D.submit_ads(submit)) == n_nodes
-    files = {
-        p.name: D.portable_offsets(
-            p.read_text().replace(str(tmp_path), "@ROOT@").replace(str(TOOLS), "@TOOLS@")
-        )
-        for p in sorted(submit.iterdir())
-    }
+    files = D.portable_files(
+        {
+            p.name: p.read_text().replace(str(tmp_path), "@ROOT@").replace(str(TOOLS), "@TOOLS@")
+            for p in sorted(submit.iterdir())
+        }
+    )
     D.check_bundle_offsets(submit)
     golden = GOLDEN / variant
     if UPDATE:
