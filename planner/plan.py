@@ -26,9 +26,11 @@ from catalogs.replica import ReplicaCatalog
 from catalogs.transformation import TransformationCatalog
 from planner.errors import CycleError, PlannerError
 from planner.input_model import InputModel
+from planner.model.auxiliary import MAXJOBS
 from planner.model.concrete import ConcreteWorkflow, DataConfiguration, Node, NodeKind
 from planner.model.generations import generations
 from planner.model.graph import JobGraph, build_job_graph
+from planner.model.staging import StagingOptions
 from planner.model.workflow import Workflow
 from planner.passes.cleanup import cleanup
 from planner.passes.cluster import cluster
@@ -36,12 +38,15 @@ from planner.passes.create_dirs import create_dirs
 from planner.passes.reduce import reduce
 from planner.passes.register import register
 from planner.passes.replicas import lookup_replicas
+from planner.passes.select_replicas import select_replicas
 from planner.passes.select_sites import Placement, normalise_selector, select_sites
-from planner.passes.stage import MAXJOBS, SiteDirs, StagingOptions, stage
+from planner.passes.stage import stage
+from planner.passes.staging_sites import staging_sites
 from planner.passes.subworkflows import attach, future_replicas, through_edges, workflow_file_url
 from planner.passes.subworkflows import check as check_subworkflows
 from planner.passes.validate import validate
 from planner.properties import as_profiles, truthy
+from planner.site_dirs import SiteDirs
 from planner.tools.deadlines import BadLimit, planned_limits
 from sites.model import DirectoryType, SiteCatalog
 from sites.style import SiteStyle, site_style
@@ -147,8 +152,10 @@ def plan(workflow: Workflow, catalogs: Catalogs, options: PlanOptions) -> Concre
         units = cluster(kept, levels, placements, options.cluster, position)
 
     staging = _staging_options(workflow.name, options, props)
+    layout = staging_sites(units, placements, sc, staging)
+    chosen = select_replicas(jobs, graph, layout, pruned, replicas, staging)
     staged, why = stage(
-        jobs, graph, units, placements, pruned, replicas, rc.checksums.get, sc, staging
+        jobs, graph, units, placements, pruned, layout, chosen, rc.checksums.get, sc, staging
     )
     to_register = {
         use.lfn for job in kept for use in job.outputs if use.stage_out and use.register_replica
@@ -156,7 +163,7 @@ def plan(workflow: Workflow, catalogs: Catalogs, options: PlanOptions) -> Concre
     clustered_jobs = sum(len(u.jobs) for u in units if u.clustered)
     # The job graph, placements and units are not needed after staging; at 10^6 jobs they
     # are about a gigabyte that would otherwise stay alive through the peak (cleanup).
-    del graph, placements, units, kept, levels, position, topo, replicas
+    del graph, placements, units, kept, levels, position, topo, replicas, layout, chosen
     staged = register(staged, to_register, options.output_site, staging.retry)
     del to_register
     staged = create_dirs(staged, workflow.name, staging.retry)

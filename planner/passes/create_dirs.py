@@ -9,9 +9,12 @@ already writes there (then the directory exists by transitivity).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from planner.model.auxiliary import auxiliary_node
 from planner.model.concrete import Node, NodeKind, Transfer
-from planner.passes.cluster import safe_name
-from planner.passes.stage import StagePlan, dagman_profiles
+from planner.model.staging import StagePlan
+from planner.naming import safe_name
 
 __all__ = ["create_dirs", "writes_to"]
 
@@ -39,47 +42,21 @@ def create_dirs(plan: StagePlan, workflow: str, retry: str = "1") -> StagePlan:
             covered.add(c)
     sites = sorted({s for s in target.values() if s is not None})
     names = {site: safe_name(f"create_dir_{workflow}_{i}_{site}") for i, site in enumerate(sites)}
-    added = [
-        Node(
-            name=names[site],
-            kind=NodeKind.CREATE_DIR,
-            site="local",
+    added = tuple(
+        auxiliary_node(
+            names[site],
+            NodeKind.CREATE_DIR,
             level=0,
-            transformation=None,
-            jobs=(),
-            tasks=(),
-            files=(
-                Transfer(
-                    lfn=workflow,
-                    src=(),
-                    dst=plan.write_dir(site),
-                    sha256=None,
-                    symlink=False,
-                    size=None,
-                    site=site,
-                    executable=False,
-                ),
-            ),
-            inputs=(),
-            outputs=(),
-            working_dir=None,
-            data_configuration=None,
+            files=(Transfer(lfn=workflow, dst=plan.write_dir(site), site=site),),
             staging_site=site,
-            profiles=dagman_profiles(None, NodeKind.CREATE_DIR, 0, retry),
+            retry=retry,
             reasons=(f"creates {plan.write_dir(site)}",),
         )
         for site in sites
-    ]
+    )
     edges = [
         (names[site], name)
         for name, site in target.items()
         if site is not None and name not in covered
     ]
-    return StagePlan(
-        nodes=tuple(added) + plan.nodes,
-        edges=plan.edges + tuple(edges),
-        residency=plan.residency,
-        workdirs=plan.workdirs,
-        writedirs=plan.writedirs,
-        read_urls=plan.read_urls,
-    )
+    return replace(plan, nodes=added + plan.nodes, edges=plan.edges + tuple(edges))

@@ -10,10 +10,12 @@ behind separate put and get file servers is written through put, registered thro
 from __future__ import annotations
 
 from collections.abc import Set
+from dataclasses import replace
 
+from planner.model.auxiliary import auxiliary_node
 from planner.model.concrete import Node, NodeKind, Transfer
-from planner.passes.cluster import safe_name
-from planner.passes.stage import StagePlan, dagman_profiles
+from planner.model.staging import StagePlan
+from planner.naming import safe_name
 
 __all__ = ["register"]
 
@@ -61,21 +63,13 @@ def register(plan: StagePlan, lfns: Set[str], output_site: str, retry: str = "1"
         k = counters[node.level] = counters.get(node.level, -1) + 1
         name = safe_name(f"register_{output_site}_{node.level}_{k}")
         added.append(
-            Node(
-                name=name,
-                kind=NodeKind.REGISTER,
-                site="local",
+            auxiliary_node(
+                name,
+                NodeKind.REGISTER,
                 level=node.level + 1,
-                transformation=None,
-                jobs=(),
-                tasks=(),
                 files=files,
-                inputs=(),
-                outputs=(),
-                working_dir=None,
-                data_configuration=None,
                 staging_site=None,
-                profiles=dagman_profiles(None, NodeKind.REGISTER, 0, retry),
+                retry=retry,
                 reasons=(f"registers the outputs staged out by {node.name}",),
             )
         )
@@ -83,11 +77,4 @@ def register(plan: StagePlan, lfns: Set[str], output_site: str, retry: str = "1"
         _reads_records(plan, node, files, name)
     if not added:
         return plan
-    return StagePlan(
-        nodes=plan.nodes + tuple(added),
-        edges=plan.edges + tuple(edges),
-        residency=plan.residency,
-        workdirs=plan.workdirs,
-        writedirs=plan.writedirs,
-        read_urls=plan.read_urls,
-    )
+    return replace(plan, nodes=plan.nodes + tuple(added), edges=plan.edges + tuple(edges))
