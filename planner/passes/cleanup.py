@@ -12,8 +12,9 @@ site after every other node. ``none``: nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from itertools import repeat
 
 from planner.errors import PlannerError
 from planner.grouping import deal, node_count
@@ -67,19 +68,35 @@ def _inplace(
         count = node_count(
             len(items), per_level.get((site, lvl), 1), clusters_size or 5, clusters_num
         )
+        prefixes = rewrite.get(site)
         for k, bucket in enumerate(deal(items, count)):
             name = safe_name(f"clean_up_{site}_level_{lvl}_{k}")
-            parents: dict[str, None] = {}
-            files = []
-            for file_site in bucket:
-                res = residency[file_site]
-                parents[res.writer] = None  # type: ignore[index]  # grouped: not None
-                for u in res.readers:
-                    parents[u] = None
-                files.append(_file(file_site[0], res, site, rewrite))
+            files, parents = _removals(bucket, residency, site, prefixes)
             nodes.append(_node(name, site, lvl + 1, files, retry))
-            edges.extend((p, name) for p in parents)
+            edges.extend(zip(parents, repeat(name)))
     return replace(plan, nodes=plan.nodes + tuple(nodes), edges=plan.edges + tuple(edges))
+
+
+def _removals(
+    bucket: Iterable[tuple[str, str]],
+    residency: Mapping[tuple[str, str], Residency],
+    site: str,
+    prefixes: tuple[str, str] | None,
+) -> tuple[list[Transfer], dict[str, None]]:
+    """The files one cleanup node removes, and its parents: every node that wrote or
+    read them there."""
+    parents: dict[str, None] = {}
+    files = []
+    for file_site in bucket:
+        res = residency[file_site]
+        parents[res.writer] = None  # type: ignore[index]  # grouped: not None
+        for u in res.readers:
+            parents[u] = None
+        url = res.url
+        if prefixes is not None and url.startswith(prefixes[0] + "/"):
+            url = prefixes[1] + url[len(prefixes[0]) :]
+        files.append(Transfer(file_site[0], url, (), None, False, None, site))
+    return files, parents
 
 
 def _units_per_level(plan: StagePlan) -> dict[tuple[str, int], int]:
@@ -120,15 +137,16 @@ def _leaf(
     has_child = {p for p, _ in plan.edges}
     sinks = [n.name for n in plan.nodes if n.name not in has_child]
     top = max((n.level for n in plan.nodes), default=0)
-    by_site: dict[str, list[Transfer]] = {}
+    by_site: dict[str, list[tuple[str, str]]] = {}
+    for key, _ in removable:
+        by_site.setdefault(key[1], []).append(key)
     rewrite = _write_prefixes(plan)
-    for (lfn, site), res in removable:
-        by_site.setdefault(site, []).append(_file(lfn, res, site, rewrite))
     nodes: list[Node] = []
     edges: list[tuple[str, str]] = []
     for i, site in enumerate(sorted(by_site)):
         name = safe_name(f"cleanup_{workflow}_{i}_{site}")
-        nodes.append(_node(name, site, top + 1, by_site[site], retry))
+        files, _ = _removals(by_site[site], plan.residency, site, rewrite.get(site))
+        nodes.append(_node(name, site, top + 1, files, retry))
         edges.extend((s, name) for s in sinks)
     return replace(plan, nodes=plan.nodes + tuple(nodes), edges=plan.edges + tuple(edges))
 
@@ -137,15 +155,6 @@ def _write_prefixes(plan: StagePlan) -> Mapping[str, tuple[str, str]]:
     """Staging site -> (read URL, write URL) of its working directory, for the sites
     whose files are removed through another URL than they are read from."""
     return {site: (plan.workdirs[site], url) for site, url in plan.writedirs.items()}
-
-
-def _file(lfn: str, res: Residency, site: str, rewrite: Mapping[str, tuple[str, str]]) -> Transfer:
-    url = res.url
-    if rewrite:
-        prefixes = rewrite.get(site)
-        if prefixes is not None and url.startswith(prefixes[0] + "/"):
-            url = prefixes[1] + url[len(prefixes[0]) :]
-    return Transfer(lfn=lfn, dst=url, site=site)
 
 
 def _node(name: str, site: str, level: int, files: list[Transfer], retry: str) -> Node:

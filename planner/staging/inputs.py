@@ -188,7 +188,10 @@ def _record_read(
         here = p_meta
     else:
         here = f"{where.base}/{record_name(writer)}"
-    record = cx.resident(record_name(writer), where.staging, here)
+    key = (record_name(writer), where.staging)
+    record = cx.residency.get(key)
+    if record is None:
+        record = cx.residency[key] = Residency(here, None)
     if not record.readers or record.readers[-1] != unit.name:
         record.readers.append(unit.name)
     return here

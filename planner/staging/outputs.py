@@ -69,8 +69,12 @@ def _own_record(cx: StageContext, unit: Unit, where: UnitSite) -> Residency:
     """The checksum record the unit's node writes: a file on the staging site like the
     outputs (cleanup removes it)."""
     name = record_name(unit.name)
-    record = cx.resident(name, where.staging, f"{where.base}/{name}")
-    record.writer = unit.name
+    key = (name, where.staging)
+    record = cx.residency.get(key)
+    if record is None:
+        record = cx.residency[key] = Residency(f"{where.base}/{name}", unit.name)
+    else:
+        record.writer = unit.name
     return record
 
 
@@ -107,10 +111,12 @@ def _stage_out(
     cx.requests[key] = Request._make(
         (_STAGE_OUT, staging, unit.level, staging == "local", move, unit.name),
     )
-    cx.fixups.append((res, len(res.readers), key))  # wait_read, inline
+    fixups = cx.fixups  # wait_read, inline: one stage-out per output
+    fixups.append((res, len(res.readers), key))
     res.readers.append(WAITING)
     if own_record is not None:
-        cx.wait_read(own_record, key)
+        fixups.append((own_record, len(own_record.readers), key))
+        own_record.readers.append(WAITING)
 
 
 def stage_pruned_outputs(cx: StageContext, pruned_jobs: Iterable[Job]) -> None:
