@@ -16,25 +16,30 @@ from planner.model.concrete import Node, NodeKind, Transfer
 from planner.model.staging import StagePlan
 from planner.naming import safe_name
 
-__all__ = ["create_dirs", "writes_to"]
+__all__ = ["create_dirs"]
 
 _COMPUTE, _CLUSTER = NodeKind.COMPUTE, NodeKind.CLUSTER
 _STAGE_IN, _STAGE_INTER = NodeKind.STAGE_IN, NodeKind.STAGE_INTER
 
 
-def writes_to(node: Node) -> str | None:
-    """The staging site whose working directory ``node`` writes into, if any."""
-    kind = node.kind
-    if kind is _COMPUTE or kind is _CLUSTER:
-        return node.staging_site
-    if kind is _STAGE_IN or kind is _STAGE_INTER:
-        return node.files[0].site if node.files else None
-    return None
+def _targets(nodes: tuple[Node, ...]) -> dict[str, str | None]:
+    """Node name -> the staging site whose working directory the node writes into, if
+    any: compute and cluster nodes their own, stage_in and stage_inter the files'."""
+    target: dict[str, str | None] = {}
+    for node in nodes:
+        kind = node.kind
+        if kind is _COMPUTE or kind is _CLUSTER:
+            target[node.name] = node.staging_site
+        elif kind is _STAGE_IN or kind is _STAGE_INTER:
+            target[node.name] = node.files[0].site if node.files else None
+        else:
+            target[node.name] = None
+    return target
 
 
 def create_dirs(plan: StagePlan, workflow: str, retry: str = "1") -> StagePlan:
     """A new plan with the create-dir nodes and their edges."""
-    target = {node.name: writes_to(node) for node in plan.nodes}
+    target = _targets(plan.nodes)
     covered: set[str] = set()  # nodes with a parent that writes to the same site
     for p, c in plan.edges:
         site = target[c]

@@ -19,6 +19,8 @@ from planner.naming import safe_name
 
 __all__ = ["register"]
 
+_STAGE_OUT = NodeKind.STAGE_OUT
+
 
 def _reads_records(
     plan: StagePlan, stage_out: Node, files: tuple[Transfer, ...], name: str
@@ -44,7 +46,7 @@ def register(plan: StagePlan, lfns: Set[str], output_site: str, retry: str = "1"
     counters: dict[int, int] = {}
     read_url = plan.read_url if plan.read_urls else None
     for node in plan.nodes:
-        if node.kind != NodeKind.STAGE_OUT:
+        if node.kind is not _STAGE_OUT:
             continue
         files = tuple(
             Transfer(

@@ -20,10 +20,7 @@ _NO_ENV: dict[str, str] = Task._field_defaults["environment"]  # shared, read-on
 
 def stage_unit(cx: StageContext, unit: Unit) -> Node:
     """The unit's node; its transfers are asked for in ``cx``."""
-    staging, dc = cx.layout.staging_of[unit.name]
-    base = cx.layout.workdirs[staging]
-    # files go in through the write URL; `wbase is base` usually
-    where = UnitSite(staging, dc, base, cx.layout.writedirs.get(staging, base))
+    where = cx.unit_site(unit)
     # a tuple is searched faster than a set is built, for the usual one-job unit
     members = unit.jobs if len(unit.jobs) < 8 else set(unit.jobs)
     read, produced = unit_files(cx, unit)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from planner.model.base import Namespace
 from planner.model.concrete import DataConfiguration, NodeKind, Transfer
 from planner.model.graph import JobGraph
 from planner.model.staging import ReplicaSelection, Residency, StagingLayout, StagingOptions
+from planner.model.unit import Unit
 from planner.model.workflow import Job
 from planner.passes.select_sites import Placement
 from planner.site_dirs import SiteDirs
@@ -34,10 +36,14 @@ class Request(NamedTuple):
     parent: str | None = None  # at most one: the producer (stage_inter, stage_out)
 
 
-class UnitSite(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class UnitSite:
     """Where one unit's files live: its staging site, data configuration, and the
     working directory's read URL ``base`` and write URL ``wbase`` (the same string
-    object, ``wbase is base``, unless the site writes through another file server)."""
+    object, ``wbase is base``, unless the site writes through another file server).
+
+    A slotted class, not a tuple: its fields are read several times per file, and one
+    is made per (staging site, data configuration), not per unit."""
 
     staging: str
     dc: DataConfiguration
@@ -72,6 +78,7 @@ class StageContext:
         "residency",
         "runtimes",
         "sha256",
+        "unit_sites",
         "why",
     )
 
@@ -114,6 +121,20 @@ class StageContext:
         self.dagman: dict[tuple[int, int], dict[Namespace, dict[str, str]]] = {}
         self.runtimes: dict[int, float | None] = {}
         self.plain_reasons: dict[str, tuple[str]] = {}  # placement reasons are shared
+        # id of a (staging site, data configuration) pair of the layout -> its UnitSite
+        self.unit_sites: dict[int, UnitSite] = {}
+
+    def unit_site(self, unit: Unit) -> UnitSite:
+        """Where ``unit``'s files live (one value per pair the layout shares)."""
+        pair = self.layout.staging_of[unit.name]
+        where = self.unit_sites.get(id(pair))
+        if where is None:
+            staging, dc = pair
+            base = self.layout.workdirs[staging]
+            # files go in through the write URL; `wbase is base` usually
+            wbase = self.layout.writedirs.get(staging, base)
+            where = self.unit_sites[id(pair)] = UnitSite(staging, dc, base, wbase)
+        return where
 
     def resident(self, lfn: str, site: str, url: str) -> Residency:
         """The residency of ``lfn`` on ``site``, made at ``url`` if it has none yet."""

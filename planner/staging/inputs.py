@@ -209,7 +209,7 @@ def _replica_input(
 ) -> Transfer:
     """An input read from a replica: in place (bypass), from the staging site's copy
     ``stage_in`` puts there, or where the replica already is on the staging site."""
-    urls = choice.urls
+    _, urls = choice
     digest = cx.sha256(lfn)
     if (use.bypass or cx.options.bypass_input_staging) and where.dc != _SHAREDFS:
         cx.note(unit.jobs, f"input {lfn}: bypass staging, read from {urls[0]}")
