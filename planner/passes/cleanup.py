@@ -95,7 +95,11 @@ def _removals(
         url = res.url
         if prefixes is not None and url.startswith(prefixes[0] + "/"):
             url = prefixes[1] + url[len(prefixes[0]) :]
-        files.append(Transfer(file_site[0], url, (), None, False, None, site))
+        # Transfer fields in order (lfn, dst, src, sha256, symlink, size, site, ...): one
+        # per removed file, built without keyword arguments
+        files.append(
+            Transfer._make((file_site[0], url, (), None, False, None, site, False, False, None))
+        )
     return files, parents
 
 

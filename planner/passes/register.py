@@ -9,7 +9,7 @@ behind separate put and get file servers is written through put, registered thro
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Callable, Set
 from dataclasses import replace
 
 from planner.model.auxiliary import auxiliary_node
@@ -39,6 +39,27 @@ def _reads_records(
             record.readers.append(name)
 
 
+def _registered(
+    moved: tuple[Transfer, ...],
+    lfns: Set[str],
+    output_site: str,
+    read_url: Callable[[str], str] | None,
+) -> tuple[Transfer, ...]:
+    """LFN -> PFN at the output site for each staged-out file of ``lfns``, with the
+    sha256 it was checked against (a file made by this plan: its producer's checksum
+    record, ``meta``)."""
+    out = []
+    for t in moved:
+        # unpacked, and built with every field in order: one per registered file
+        lfn, dst, _, sha256, _, size, _, _, _, meta = t
+        if lfn in lfns:
+            pfn = dst if read_url is None else read_url(dst)
+            out.append(
+                Transfer._make((lfn, pfn, (), sha256, False, size, output_site, False, False, meta))
+            )
+    return tuple(out)
+
+
 def register(plan: StagePlan, lfns: Set[str], output_site: str, retry: str = "1") -> StagePlan:
     """A new plan with register nodes after the stage-outs of ``lfns``."""
     added: list[Node] = []
@@ -48,18 +69,7 @@ def register(plan: StagePlan, lfns: Set[str], output_site: str, retry: str = "1"
     for node in plan.nodes:
         if node.kind is not _STAGE_OUT:
             continue
-        files = tuple(
-            Transfer(
-                lfn=t.lfn,
-                dst=t.dst if read_url is None else read_url(t.dst),
-                sha256=t.sha256,
-                size=t.size,
-                site=output_site,
-                meta=t.meta,  # a file made by this plan: its producer's checksum record
-            )
-            for t in node.files
-            if t.lfn in lfns
-        )
+        files = _registered(node.files, lfns, output_site, read_url)
         if not files:
             continue
         k = counters[node.level] = counters.get(node.level, -1) + 1

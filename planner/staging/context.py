@@ -140,7 +140,7 @@ class StageContext:
         """The residency of ``lfn`` on ``site``, made at ``url`` if it has none yet."""
         res = self.residency.get((lfn, site))
         if res is None:
-            res = self.residency[(lfn, site)] = Residency(url=url, writer=None)
+            res = self.residency[(lfn, site)] = Residency(url, None)
         return res
 
     def wait_read(self, res: Residency, key: RequestKey) -> None:

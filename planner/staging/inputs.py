@@ -1,6 +1,10 @@
 """What a unit reads and how each input reaches it: from its producer's staging site
 (``stage_inter`` when that is another site), or from a replica (``stage_in``, or read in
-place with bypass), with the checksum record the job checks it against."""
+place with bypass), with the checksum record the job checks it against.
+
+Transfers are built with ``Transfer._make`` and every field in order (lfn, dst, src,
+sha256, symlink, size, site, executable, optional, meta): a plan builds several per
+file, and keyword arguments cost a NamedTuple more than twice as much."""
 
 from __future__ import annotations
 
@@ -89,7 +93,7 @@ def _made_input(
         if p_meta is not None:
             _record_moved_for(cx, unit, where, p_unit.name, p_staging, p_meta)
     if known is None:
-        known = cx.residency[(lfn, staging)] = Residency(url=at, writer=None)
+        known = cx.residency[(lfn, staging)] = Residency(at, None)
     known.readers.append(unit.name)
     # the job checks the record of the node that made the file, on its own staging site
     # (stage_inter brought a copy of it with the file)
@@ -99,7 +103,9 @@ def _made_input(
     pull = known.pull
     size = use.size
     if pull is None or pull.size != size or pull.meta != here:
-        pull = Transfer(lfn=lfn, dst=lfn, src=(known.url,), size=size, site=staging, meta=here)
+        pull = Transfer._make(
+            (lfn, lfn, (known.url,), None, False, size, staging, False, False, here)
+        )
         if known.pull is None:
             known.pull = pull
     return pull
@@ -125,14 +131,8 @@ def _inter(
         cx.readers_of[key].append(unit.name)
         return known
     src = f"{cx.layout.workdirs[p_staging]}/{lfn}"
-    move = Transfer(
-        lfn=lfn,
-        src=(src,),
-        dst=at if where.wbase is where.base else f"{where.wbase}/{lfn}",
-        size=use.size,
-        site=staging,
-        meta=p_meta,
-    )
+    dst = at if where.wbase is where.base else f"{where.wbase}/{lfn}"
+    move = Transfer._make((lfn, dst, (src,), None, False, use.size, staging, False, False, p_meta))
     cx.requests[key] = Request._make(
         (_STAGE_INTER, staging, unit.level, p_staging == "local", move, producer)
     )
@@ -158,9 +158,8 @@ def _record_moved_for(
         readers.append(unit.name)
         return
     at = f"{base}/{name}"
-    move = Transfer(
-        lfn=name, src=(p_meta,), dst=at if wbase is base else f"{wbase}/{name}", site=staging
-    )
+    dst = at if wbase is base else f"{wbase}/{name}"
+    move = Transfer._make((name, dst, (p_meta,), None, False, None, staging, False, False, None))
     cx.requests[key] = Request._make(
         (_STAGE_INTER, staging, unit.level, p_staging == "local", move, producer),
     )
@@ -213,9 +212,9 @@ def _replica_input(
     digest = cx.sha256(lfn)
     if (use.bypass or cx.options.bypass_input_staging) and where.dc != _SHAREDFS:
         cx.note(unit.jobs, f"input {lfn}: bypass staging, read from {urls[0]}")
-        return Transfer(lfn=lfn, src=urls, dst=lfn, sha256=digest, size=use.size)
+        return Transfer._make((lfn, lfn, urls, digest, False, use.size, None, False, False, None))
     if known is None:
-        known = cx.residency[(lfn, where.staging)] = Residency(url=at, writer=None)
+        known = cx.residency[(lfn, where.staging)] = Residency(at, None)
     if urls[0] == at:
         known.original = True
     else:
@@ -252,15 +251,8 @@ def _stage_in(
         cx.readers_of[key].append(unit.name)
         return digest
     local = site == "local" or urls[0].startswith("file://")
-    move = Transfer(
-        lfn=lfn,
-        src=urls,
-        dst=at if wbase is base else f"{wbase}/{lfn}",
-        sha256=digest,
-        symlink=symlink,
-        size=use.size,
-        site=staging,
-    )
+    dst = at if wbase is base else f"{wbase}/{lfn}"
+    move = Transfer._make((lfn, dst, urls, digest, symlink, use.size, staging, False, False, None))
     cx.requests[key] = Request._make((_STAGE_IN, staging, unit.level, local, move, None))
     cx.readers_of[key] = [unit.name]
     cx.wait_write(known, key)
@@ -280,7 +272,9 @@ def _pulled(
     readers declare different sizes."""
     move = res.pull
     if move is None or move.size != size or move.sha256 != digest:
-        move = Transfer(lfn=lfn, src=(res.url,), dst=lfn, sha256=digest, size=size, site=staging)
+        move = Transfer._make(
+            (lfn, lfn, (res.url,), digest, False, size, staging, False, False, None)
+        )
         if res.pull is None:
             res.pull = move
     return move

@@ -97,17 +97,15 @@ def _stage_out(
     own_record: Residency | None,
 ) -> None:
     """Ask for a ``stage_out`` of ``lfn`` to the output site, once per file."""
-    key = (_STAGE_OUT, lfn, cx.options.output_site)
+    output_site = cx.options.output_site
+    key = (_STAGE_OUT, lfn, output_site)
     if key in cx.requests:
         return
-    move = Transfer(
-        lfn=lfn,
-        src=(at,),
-        dst=f"{cx.out_base or cx.out_dir()}/{lfn}",
-        size=size,
-        site=cx.options.output_site,
-        meta=None if own_record is None else own_record.url,
-    )
+    dst = f"{cx.out_base or cx.out_dir()}/{lfn}"
+    meta = None if own_record is None else own_record.url
+    # Transfer fields in order: lfn, dst, src, sha256, symlink, size, site, executable,
+    # optional, meta (one stage-out per output: keyword arguments cost twice as much)
+    move = Transfer._make((lfn, dst, (at,), None, False, size, output_site, False, False, meta))
     cx.requests[key] = Request._make(
         (_STAGE_OUT, staging, unit.level, staging == "local", move, unit.name),
     )
