@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from planner.model.base import Namespace
@@ -51,78 +51,46 @@ class UnitSite:
     wbase: str
 
 
+@dataclass(slots=True)
 class StageContext:
     """The inputs of one staging run and what it has built so far: the transfer requests
     and their readers, where each file lives, and the residencies waiting for the name
-    of the transfer node that reads or writes them."""
+    of the transfer node that reads or writes them. Only the staging pass makes one."""
 
-    __slots__ = (
-        "checking",
-        "chosen",
-        "dagman",
-        "dirs",
-        "fixups",
-        "graph",
-        "jobs",
-        "layout",
-        "nosymlink",
-        "notes",
-        "options",
-        "out_base",
-        "placements",
-        "plain_reasons",
-        "pruned",
-        "read_urls",
-        "readers_of",
-        "requests",
-        "residency",
-        "runtimes",
-        "sha256",
-        "unit_sites",
-        "why",
-    )
+    jobs: Mapping[str, Job]
+    graph: JobGraph
+    placements: Mapping[str, Placement]
+    pruned: frozenset[str]
+    layout: StagingLayout
+    chosen: ReplicaSelection
+    sha256: Callable[[str], str | None]
+    dirs: SiteDirs
+    options: StagingOptions
+    checking: bool = True
+    nosymlink: bool = False
+    requests: dict[RequestKey, Request] = field(default_factory=dict)
+    readers_of: dict[RequestKey, list[str]] = field(default_factory=dict)  # -> reading units
+    residency: dict[tuple[str, str], Residency] = field(default_factory=dict)
+    # (residency, reader index or -1 for the writer, request key), filled in once the
+    # requests are grouped into nodes
+    fixups: list[tuple[Residency, int, RequestKey]] = field(default_factory=list)
+    notes: dict[str, list[str]] = field(default_factory=dict)  # file lines of this unit
+    # per job: the placement reason, then lines about its files; jobs with no file lines
+    # share one tuple per reason
+    why: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    out_base: str | None = None  # only needed when a file is staged out
+    read_urls: dict[str, str] = field(default_factory=dict)
+    dagman: dict[tuple[int, int], dict[Namespace, dict[str, str]]] = field(default_factory=dict)
+    runtimes: dict[int, float | None] = field(default_factory=dict)
+    plain_reasons: dict[str, tuple[str]] = field(default_factory=dict)  # shared reasons
+    # id of a (staging site, data configuration) pair of the layout -> its UnitSite
+    unit_sites: dict[int, UnitSite] = field(default_factory=dict)
 
-    def __init__(
-        self,
-        jobs: Mapping[str, Job],
-        graph: JobGraph,
-        placements: Mapping[str, Placement],
-        pruned: frozenset[str],
-        layout: StagingLayout,
-        chosen: ReplicaSelection,
-        sha256: Callable[[str], str | None],
-        dirs: SiteDirs,
-        options: StagingOptions,
-    ) -> None:
-        self.jobs = jobs
-        self.graph = graph
-        self.placements = placements
-        self.pruned = pruned
-        self.layout = layout
-        self.chosen = chosen
-        self.options = options
-        self.checking = options.integrity != "none"
-        self.nosymlink = options.integrity == "nosymlink"
-        # pegasus.integrity.checking = none: nothing is verified
-        self.sha256 = sha256 if self.checking else _no_checksum
-        self.dirs = dirs
-        self.requests: dict[RequestKey, Request] = {}
-        self.readers_of: dict[RequestKey, list[str]] = {}  # request -> reading units
-        self.residency: dict[tuple[str, str], Residency] = {}
-        # (residency, reader index or -1 for the writer, request key), filled in once
-        # the requests are grouped into nodes
-        self.fixups: list[tuple[Residency, int, RequestKey]] = []
-        self.notes: dict[str, list[str]] = {}  # file lines of the unit being staged
-        # per job: the placement reason, then lines about its files; jobs with no file
-        # lines share one tuple per reason
-        self.why: dict[str, tuple[str, ...]] = {}
-        self.out_base: str | None = None  # only needed when a file is staged out
-        self.read_urls: dict[str, str] = {}
-        self.dagman: dict[tuple[int, int], dict[Namespace, dict[str, str]]] = {}
-        self.runtimes: dict[int, float | None] = {}
-        self.plain_reasons: dict[str, tuple[str]] = {}  # placement reasons are shared
-        # id of a (staging site, data configuration) pair of the layout -> its UnitSite
-        self.unit_sites: dict[int, UnitSite] = {}
+    def __post_init__(self) -> None:
+        self.checking = self.options.integrity != "none"
+        self.nosymlink = self.options.integrity == "nosymlink"
+        if not self.checking:
+            self.sha256 = _no_checksum  # pegasus.integrity.checking = none: nothing verified
 
     def unit_site(self, unit: Unit) -> UnitSite:
         """Where ``unit``'s files live (one value per pair the layout shares)."""

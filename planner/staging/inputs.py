@@ -83,15 +83,17 @@ def _made_input(
     """An input made by this plan: on the producer's staging site, moved here by
     ``stage_inter`` when that is another site."""
     layout, staging = cx.layout, where.staging
-    p_unit = layout.unit_of[producer]
-    p_staging = layout.staging_of[p_unit.name][0]
+    p_name = layout.unit_of[producer].name
+    p_staging = layout.staging_of[p_name][0]
     # made by this plan: its sha256 is the one its producer records when it runs (a
     # replica's checksum would describe an older copy)
-    p_meta = f"{layout.workdirs[p_staging]}/{record_name(p_unit.name)}" if cx.checking else None
+    p_meta = f"{layout.workdirs[p_staging]}/{record_name(p_name)}" if cx.checking else None
+    size = use.size
     if p_staging != staging:
-        known = _inter(cx, unit, where, lfn, use, p_unit.name, p_staging, p_meta, known, at)
+        moved = _inter(cx, unit, where, lfn, size, p_name, p_staging, p_meta, at)
+        known = moved or known
         if p_meta is not None:
-            _record_moved_for(cx, unit, where, p_unit.name, p_staging, p_meta)
+            _record_moved_for(cx, unit, where, p_name, p_staging, p_meta)
     if known is None:
         known = cx.residency[(lfn, staging)] = Residency(at, None)
     known.readers.append(unit.name)
@@ -99,16 +101,8 @@ def _made_input(
     # (stage_inter brought a copy of it with the file)
     here = None
     if p_meta is not None:
-        here = _record_read(cx, unit, where, p_unit.name, p_staging, p_meta, known)
-    pull = known.pull
-    size = use.size
-    if pull is None or pull.size != size or pull.meta != here:
-        pull = Transfer._make(
-            (lfn, lfn, (known.url,), None, False, size, staging, False, False, here)
-        )
-        if known.pull is None:
-            known.pull = pull
-    return pull
+        here = _record_read(cx, unit, where, p_name, p_staging, p_meta, known)
+    return _pulled(known, lfn, None, size, staging, here)
 
 
 def _inter(
@@ -116,23 +110,23 @@ def _inter(
     unit: Unit,
     where: UnitSite,
     lfn: str,
-    use: Use,
+    size: int | None,
     producer: str,
     p_staging: str,
     p_meta: str | None,
-    known: Residency | None,
     at: str,
 ) -> Residency | None:
     """Ask for a ``stage_inter`` of ``lfn`` from the producer's staging site to the
-    unit's, once per (file, site); returns the file's residency here."""
+    unit's, once per (file, site). Returns the file's new residency here, or None when
+    an earlier reader asked for the move."""
     staging = where.staging
     key = (_STAGE_INTER, lfn, staging)
     if key in cx.requests:
         cx.readers_of[key].append(unit.name)
-        return known
+        return None
     src = f"{cx.layout.workdirs[p_staging]}/{lfn}"
     dst = at if where.wbase is where.base else f"{where.wbase}/{lfn}"
-    move = Transfer._make((lfn, dst, (src,), None, False, use.size, staging, False, False, p_meta))
+    move = Transfer._make((lfn, dst, (src,), None, False, size, staging, False, False, p_meta))
     cx.requests[key] = Request._make(
         (_STAGE_INTER, staging, unit.level, p_staging == "local", move, producer)
     )
@@ -218,9 +212,9 @@ def _replica_input(
     if urls[0] == at:
         known.original = True
     else:
-        digest = _stage_in(cx, unit, where, lfn, use, choice, known, at, digest)
+        digest = _stage_in(cx, unit, where, lfn, use.size, choice, digest, known, at)
     known.readers.append(unit.name)
-    return _pulled(known, lfn, digest, use.size, where.staging)
+    return _pulled(known, lfn, digest, use.size, where.staging, None)
 
 
 def _stage_in(
@@ -228,11 +222,11 @@ def _stage_in(
     unit: Unit,
     where: UnitSite,
     lfn: str,
-    use: Use,
+    size: int | None,
     choice: ReplicaChoice,
+    digest: str | None,
     known: Residency,
     at: str,
-    digest: str | None,
 ) -> str | None:
     """Ask for a ``stage_in`` of ``lfn`` to the unit's staging site, once per (file,
     site). Returns the sha256 the job checks (none for a symbolic link under
@@ -252,7 +246,7 @@ def _stage_in(
         return digest
     local = site == "local" or urls[0].startswith("file://")
     dst = at if wbase is base else f"{wbase}/{lfn}"
-    move = Transfer._make((lfn, dst, urls, digest, symlink, use.size, staging, False, False, None))
+    move = Transfer._make((lfn, dst, urls, digest, symlink, size, staging, False, False, None))
     cx.requests[key] = Request._make((_STAGE_IN, staging, unit.level, local, move, None))
     cx.readers_of[key] = [unit.name]
     cx.wait_write(known, key)
@@ -266,14 +260,19 @@ def _stage_in(
 
 
 def _pulled(
-    res: Residency, lfn: str, digest: str | None, size: int | None, staging: str
+    res: Residency,
+    lfn: str,
+    digest: str | None,
+    size: int | None,
+    staging: str,
+    meta: str | None,
 ) -> Transfer:
     """The input transfer staging URL -> job dir, one object per file and site unless
-    readers declare different sizes."""
+    readers declare different sizes (or check it against different records)."""
     move = res.pull
-    if move is None or move.size != size or move.sha256 != digest:
+    if move is None or move.size != size or move.sha256 != digest or move.meta != meta:
         move = Transfer._make(
-            (lfn, lfn, (res.url,), digest, False, size, staging, False, False, None)
+            (lfn, lfn, (res.url,), digest, False, size, staging, False, False, meta)
         )
         if res.pull is None:
             res.pull = move
