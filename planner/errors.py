@@ -25,6 +25,7 @@ __all__ = [
     "NoEligibleSite",
     "PlannerError",
     "Problems",
+    "StagingError",
     "TooLongForExec",
     "TransferHold",
     "UnknownJob",
@@ -73,6 +74,11 @@ class UnknownSite(PlannerError):
 
 class UnknownTransformation(PlannerError):
     """A job names a transformation no catalog knows."""
+
+
+class StagingError(PlannerError):
+    """Data cannot be staged as planned: a site lacks the directory or file server the
+    data configuration needs, or two files would share one place on a staging site."""
 
 
 class MissingReplica(PlannerError):

@@ -26,9 +26,11 @@ from typing import Any, TypeVar
 from catalogs.replica import PFN, ReplicaCatalog
 from catalogs.transformation import TransformationCatalog
 from planner.errors import CycleError, PlannerError
+from planner.model.auxiliary import MAXJOBS
 from planner.model.concrete import ConcreteWorkflow, Node, NodeKind, at_level
 from planner.model.generations import generations
 from planner.model.graph import JobGraph, build_job_graph
+from planner.model.staging import ReplicaSelection, StagePlan, StagingLayout
 from planner.model.workflow import Job, Workflow
 from planner.passes.cleanup import cleanup
 from planner.passes.cluster import Unit, cluster
@@ -36,12 +38,15 @@ from planner.passes.create_dirs import create_dirs
 from planner.passes.reduce import Reduction, reduce
 from planner.passes.register import register
 from planner.passes.replicas import lookup_replicas
+from planner.passes.select_replicas import select_replicas
 from planner.passes.select_sites import Placement, select_sites
-from planner.passes.stage import MAXJOBS, SiteDirs, StagePlan, stage
+from planner.passes.stage import stage
+from planner.passes.staging_sites import staging_sites
 from planner.passes.subworkflows import attach, future_replicas, through_edges, workflow_file_url
 from planner.passes.subworkflows import check as check_subworkflows
 from planner.passes.validate import validate
 from planner.plan_context import PlanContext, PlanOptions, plan_context
+from planner.site_dirs import SiteDirs
 from sites.model import DirectoryType, SiteCatalog
 from sites.style import SiteStyle, site_style
 
@@ -79,6 +84,8 @@ class PlanState:
     site_styles: Mapping[str, SiteStyle] = field(default_factory=dict)
     units: tuple[Unit, ...] = ()
     auto_lines: tuple[str, ...] = ()  # --cluster auto: why these cluster counts
+    layout: StagingLayout | None = None  # each unit's staging site and directories
+    chosen: ReplicaSelection | None = None  # the replicas each staging site reads
     staged: StagePlan | None = None
     why: dict[str, tuple[str, ...]] = field(default_factory=dict)  # job id -> decisions
     to_register: frozenset[str] = frozenset()
@@ -243,15 +250,36 @@ def cluster_jobs(state: PlanState, ctx: PlanContext) -> PlanState:
     return replace(state, units=tuple(auto_units), auto_lines=lines)
 
 
+def choose_staging_sites(state: PlanState, ctx: PlanContext) -> PlanState:
+    """Each unit's data configuration, staging site and working directories."""
+    layout = staging_sites(list(state.units), state.placements, state.catalogs.sites, ctx.staging)
+    return replace(state, layout=layout)
+
+
+def choose_replicas(state: PlanState, ctx: PlanContext) -> PlanState:
+    """For each raw input and staging site reading it, the replicas ranked by
+    ``pegasus.selector.replica``."""
+    chosen = select_replicas(
+        state.workflow.job_by_id,
+        _made(state.graph, "job graph"),
+        _made(state.layout, "staging layout"),
+        _made(state.reduction, "data reuse").pruned_ids,
+        state.replicas,
+        ctx.staging,
+    )
+    return replace(state, chosen=chosen, replicas={})
+
+
 def stage_files(state: PlanState, ctx: PlanContext) -> PlanState:
-    """Replica selection and staging: the compute, cluster and transfer nodes."""
+    """Staging: the compute, cluster and transfer nodes."""
     staged, why = stage(
         state.workflow.job_by_id,
         _made(state.graph, "job graph"),
         list(state.units),
         state.placements,
         _made(state.reduction, "data reuse").pruned_ids,
-        state.replicas,
+        _made(state.layout, "staging layout"),
+        _made(state.chosen, "replica selection"),
         state.catalogs.replicas.checksums.get,
         state.catalogs.sites,
         ctx.staging,
@@ -275,7 +303,8 @@ def stage_files(state: PlanState, ctx: PlanContext) -> PlanState:
         kept=(),
         levels={},
         topo=(),
-        replicas={},
+        layout=None,
+        chosen=None,
     )
 
 
@@ -351,6 +380,8 @@ PASSES: tuple[Pass, ...] = (
     reuse_data,
     place_jobs,
     cluster_jobs,
+    choose_staging_sites,
+    choose_replicas,
     stage_files,
     register_outputs,
     create_directories,

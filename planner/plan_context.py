@@ -24,8 +24,8 @@ from planner.errors import PlannerError
 from planner.input_model import InputModel
 from planner.model.base import Profiles
 from planner.model.concrete import DataConfiguration
+from planner.model.staging import StagingOptions
 from planner.passes.select_sites import normalise_selector
-from planner.passes.stage import StagingOptions
 from planner.properties import as_profiles, truthy
 from planner.tools.deadlines import BadLimit, planned_limits
 

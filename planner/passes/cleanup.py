@@ -12,12 +12,16 @@ site after every other node. ``none``: nothing.
 
 from __future__ import annotations
 
-import math
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from itertools import repeat
 
 from planner.errors import PlannerError
+from planner.grouping import deal, node_count
+from planner.model.auxiliary import auxiliary_node
 from planner.model.concrete import Node, NodeKind, Transfer
-from planner.passes.cluster import safe_name
-from planner.passes.stage import Residency, StagePlan, dagman_profiles
+from planner.model.staging import Residency, StagePlan
+from planner.naming import safe_name
 
 __all__ = ["SCOPES", "cleanup"]
 
@@ -38,25 +42,84 @@ def cleanup(
         raise PlannerError(f"unknown cleanup scope {scope!r} (choose from {', '.join(SCOPES)})")
     if scope == "none":
         return plan
-    residency = plan.residency
     if scope == "leaf":
         removable = [
             (key, res)
-            for key, res in residency.items()
+            for key, res in plan.residency.items()
             if not res.original and res.writer is not None
         ]
         return _leaf(plan, workflow, removable, retry) if removable else plan
+    return _inplace(plan, clusters_num, clusters_size, retry)
+
+
+def _inplace(
+    plan: StagePlan, clusters_num: int | None, clusters_size: int | None, retry: str
+) -> StagePlan:
+    """Cleanup nodes per (staging site, level of the files' last use), after the users."""
+    groups = _groups_by_last_use(plan)
+    if not groups:
+        return plan
     rewrite = _write_prefixes(plan)
-    level = {n.name: n.level for n in plan.nodes}
+    per_level = _units_per_level(plan)
+    residency = plan.residency
+    nodes: list[Node] = []
+    edges: list[tuple[str, str]] = []
+    for (site, lvl), items in sorted(groups.items()):
+        count = node_count(
+            len(items), per_level.get((site, lvl), 1), clusters_size or 5, clusters_num
+        )
+        prefixes = rewrite.get(site)
+        for k, bucket in enumerate(deal(items, count)):
+            name = safe_name(f"clean_up_{site}_level_{lvl}_{k}")
+            files, parents = _removals(bucket, residency, site, prefixes)
+            nodes.append(_node(name, site, lvl + 1, files, retry))
+            edges.extend(zip(parents, repeat(name)))
+    return replace(plan, nodes=plan.nodes + tuple(nodes), edges=plan.edges + tuple(edges))
+
+
+def _removals(
+    bucket: Iterable[tuple[str, str]],
+    residency: Mapping[tuple[str, str], Residency],
+    site: str,
+    prefixes: tuple[str, str] | None,
+) -> tuple[list[Transfer], dict[str, None]]:
+    """The files one cleanup node removes, and its parents: every node that wrote or
+    read them there."""
+    parents: dict[str, None] = {}
+    files = []
+    for file_site in bucket:
+        res = residency[file_site]
+        parents[res.writer] = None  # type: ignore[index]  # grouped: not None
+        for u in res.readers:
+            parents[u] = None
+        url = res.url
+        if prefixes is not None and url.startswith(prefixes[0] + "/"):
+            url = prefixes[1] + url[len(prefixes[0]) :]
+        # Transfer fields in order (lfn, dst, src, sha256, symlink, size, site, ...): one
+        # per removed file, built without keyword arguments
+        files.append(
+            Transfer._make((file_site[0], url, (), None, False, None, site, False, False, None))
+        )
+    return files, parents
+
+
+def _units_per_level(plan: StagePlan) -> dict[tuple[str, int], int]:
+    """(staging site, level) -> compute and cluster nodes staged there."""
     per_level: dict[tuple[str, int], int] = {}
     for node in plan.nodes:
         if node.kind in (NodeKind.COMPUTE, NodeKind.CLUSTER) and node.staging_site is not None:
             slot = (node.staging_site, node.level)
             per_level[slot] = per_level.get(slot, 0) + 1
+    return per_level
+
+
+def _groups_by_last_use(plan: StagePlan) -> dict[tuple[str, int], list[tuple[str, str]]]:
+    """(staging site, level of the file's last user) -> the removable files there."""
+    level = {n.name: n.level for n in plan.nodes}
     # the residency map's own key tuples go in the groups, not new (key, value) pairs: at
     # 10^6 jobs the cleanup pass is the plan's memory peak
     groups: dict[tuple[str, int], list[tuple[str, str]]] = {}
-    for file_site, res in residency.items():
+    for file_site, res in plan.residency.items():
         writer = res.writer
         if res.original or writer is None:
             continue  # a replica's own location, or nothing put it there
@@ -66,37 +129,7 @@ def cleanup(
             if lu > last:
                 last = lu
         groups.setdefault((file_site[1], last), []).append(file_site)
-    if not groups:
-        return plan
-    size = clusters_size or 5
-    nodes: list[Node] = []
-    edges: list[tuple[str, str]] = []
-    for (site, lvl), items in sorted(groups.items()):
-        count = clusters_num or math.ceil(per_level.get((site, lvl), 1) / size)
-        count = max(1, min(count, len(items)))
-        buckets: list[list[tuple[str, str]]] = [[] for _ in range(count)]
-        for i, item in enumerate(items):
-            buckets[i % count].append(item)
-        for k, bucket in enumerate(buckets):
-            name = safe_name(f"clean_up_{site}_level_{lvl}_{k}")
-            parents: dict[str, None] = {}
-            files = []
-            for file_site in bucket:
-                res = residency[file_site]
-                parents[res.writer] = None  # type: ignore[index]  # grouped: not None
-                for u in res.readers:
-                    parents[u] = None
-                files.append(_file(file_site[0], res, site, rewrite))
-            nodes.append(_node(name, site, lvl + 1, files, retry))
-            edges.extend((p, name) for p in parents)
-    return StagePlan(
-        nodes=plan.nodes + tuple(nodes),
-        edges=plan.edges + tuple(edges),
-        residency=plan.residency,
-        workdirs=plan.workdirs,
-        writedirs=plan.writedirs,
-        read_urls=plan.read_urls,
-    )
+    return groups
 
 
 def _leaf(
@@ -108,56 +141,27 @@ def _leaf(
     has_child = {p for p, _ in plan.edges}
     sinks = [n.name for n in plan.nodes if n.name not in has_child]
     top = max((n.level for n in plan.nodes), default=0)
-    by_site: dict[str, list[Transfer]] = {}
+    by_site: dict[str, list[tuple[str, str]]] = {}
+    for key, _ in removable:
+        by_site.setdefault(key[1], []).append(key)
     rewrite = _write_prefixes(plan)
-    for (lfn, site), res in removable:
-        by_site.setdefault(site, []).append(_file(lfn, res, site, rewrite))
     nodes: list[Node] = []
     edges: list[tuple[str, str]] = []
     for i, site in enumerate(sorted(by_site)):
         name = safe_name(f"cleanup_{workflow}_{i}_{site}")
-        nodes.append(_node(name, site, top + 1, by_site[site], retry))
+        files, _ = _removals(by_site[site], plan.residency, site, rewrite.get(site))
+        nodes.append(_node(name, site, top + 1, files, retry))
         edges.extend((s, name) for s in sinks)
-    return StagePlan(
-        nodes=plan.nodes + tuple(nodes),
-        edges=plan.edges + tuple(edges),
-        residency=plan.residency,
-        workdirs=plan.workdirs,
-        writedirs=plan.writedirs,
-        read_urls=plan.read_urls,
-    )
+    return replace(plan, nodes=plan.nodes + tuple(nodes), edges=plan.edges + tuple(edges))
 
 
-def _write_prefixes(plan: StagePlan) -> dict[str, tuple[str, str]]:
+def _write_prefixes(plan: StagePlan) -> Mapping[str, tuple[str, str]]:
     """Staging site -> (read URL, write URL) of its working directory, for the sites
     whose files are removed through another URL than they are read from."""
     return {site: (plan.workdirs[site], url) for site, url in plan.writedirs.items()}
 
 
-def _file(lfn: str, res: Residency, site: str, rewrite: dict[str, tuple[str, str]]) -> Transfer:
-    url = res.url
-    if rewrite:
-        prefixes = rewrite.get(site)
-        if prefixes is not None and url.startswith(prefixes[0] + "/"):
-            url = prefixes[1] + url[len(prefixes[0]) :]
-    return Transfer(lfn=lfn, dst=url, site=site)
-
-
 def _node(name: str, site: str, level: int, files: list[Transfer], retry: str) -> Node:
-    return Node(
-        name=name,
-        kind=NodeKind.CLEANUP,
-        site="local",
-        level=level,
-        transformation=None,
-        jobs=(),
-        tasks=(),
-        files=tuple(files),
-        inputs=(),
-        outputs=(),
-        working_dir=None,
-        data_configuration=None,
-        staging_site=site,
-        profiles=dagman_profiles(None, NodeKind.CLEANUP, 0, retry),
-        reasons=(),
+    return auxiliary_node(
+        name, NodeKind.CLEANUP, level=level, files=files, staging_site=site, retry=retry
     )

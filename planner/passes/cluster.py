@@ -23,36 +23,17 @@ import heapq
 import math
 import re
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
 
 from planner.errors import PlannerError
 from planner.model.base import Namespace, profile
+from planner.model.unit import Unit
 from planner.model.workflow import Job
+from planner.naming import safe_name
 from planner.passes.select_sites import Placement, runtime_of
 
-__all__ = ["METHODS", "Unit", "cluster", "safe_name"]
+__all__ = ["METHODS", "Unit", "cluster"]
 
 METHODS = ("horizontal", "label", "whole")
-_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
-
-
-def safe_name(name: str) -> str:
-    """A DAG node name: only ``[A-Za-z0-9_-]`` (DAGMan rejects ``.`` in names)."""
-    return _UNSAFE.sub("_", name)
-
-
-class Unit(NamedTuple):
-    """One compute or cluster node to be: its member job ids in topological order.
-
-    A NamedTuple (immutable, built at C speed): unclustered plans make one per job."""
-
-    name: str
-    jobs: tuple[str, ...]
-    site: str
-    level: int  # the smallest level among the members
-    transformation: str | None
-    clustered: bool
-    reason: str = ""
 
 
 def cluster(

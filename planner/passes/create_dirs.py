@@ -9,29 +9,37 @@ already writes there (then the directory exists by transitivity).
 
 from __future__ import annotations
 
-from planner.model.concrete import Node, NodeKind, Transfer
-from planner.passes.cluster import safe_name
-from planner.passes.stage import StagePlan, dagman_profiles
+from dataclasses import replace
 
-__all__ = ["create_dirs", "writes_to"]
+from planner.model.auxiliary import auxiliary_node
+from planner.model.concrete import Node, NodeKind, Transfer
+from planner.model.staging import StagePlan
+from planner.naming import safe_name
+
+__all__ = ["create_dirs"]
 
 _COMPUTE, _CLUSTER = NodeKind.COMPUTE, NodeKind.CLUSTER
 _STAGE_IN, _STAGE_INTER = NodeKind.STAGE_IN, NodeKind.STAGE_INTER
 
 
-def writes_to(node: Node) -> str | None:
-    """The staging site whose working directory ``node`` writes into, if any."""
-    kind = node.kind
-    if kind is _COMPUTE or kind is _CLUSTER:
-        return node.staging_site
-    if kind is _STAGE_IN or kind is _STAGE_INTER:
-        return node.files[0].site if node.files else None
-    return None
+def _targets(nodes: tuple[Node, ...]) -> dict[str, str | None]:
+    """Node name -> the staging site whose working directory the node writes into, if
+    any: compute and cluster nodes their own, stage_in and stage_inter the files'."""
+    target: dict[str, str | None] = {}
+    for node in nodes:
+        kind = node.kind
+        if kind is _COMPUTE or kind is _CLUSTER:
+            target[node.name] = node.staging_site
+        elif kind is _STAGE_IN or kind is _STAGE_INTER:
+            target[node.name] = node.files[0].site if node.files else None
+        else:
+            target[node.name] = None
+    return target
 
 
 def create_dirs(plan: StagePlan, workflow: str, retry: str = "1") -> StagePlan:
     """A new plan with the create-dir nodes and their edges."""
-    target = {node.name: writes_to(node) for node in plan.nodes}
+    target = _targets(plan.nodes)
     covered: set[str] = set()  # nodes with a parent that writes to the same site
     for p, c in plan.edges:
         site = target[c]
@@ -39,47 +47,21 @@ def create_dirs(plan: StagePlan, workflow: str, retry: str = "1") -> StagePlan:
             covered.add(c)
     sites = sorted({s for s in target.values() if s is not None})
     names = {site: safe_name(f"create_dir_{workflow}_{i}_{site}") for i, site in enumerate(sites)}
-    added = [
-        Node(
-            name=names[site],
-            kind=NodeKind.CREATE_DIR,
-            site="local",
+    added = tuple(
+        auxiliary_node(
+            names[site],
+            NodeKind.CREATE_DIR,
             level=0,
-            transformation=None,
-            jobs=(),
-            tasks=(),
-            files=(
-                Transfer(
-                    lfn=workflow,
-                    src=(),
-                    dst=plan.write_dir(site),
-                    sha256=None,
-                    symlink=False,
-                    size=None,
-                    site=site,
-                    executable=False,
-                ),
-            ),
-            inputs=(),
-            outputs=(),
-            working_dir=None,
-            data_configuration=None,
+            files=(Transfer(lfn=workflow, dst=plan.write_dir(site), site=site),),
             staging_site=site,
-            profiles=dagman_profiles(None, NodeKind.CREATE_DIR, 0, retry),
+            retry=retry,
             reasons=(f"creates {plan.write_dir(site)}",),
         )
         for site in sites
-    ]
+    )
     edges = [
         (names[site], name)
         for name, site in target.items()
         if site is not None and name not in covered
     ]
-    return StagePlan(
-        nodes=tuple(added) + plan.nodes,
-        edges=plan.edges + tuple(edges),
-        residency=plan.residency,
-        workdirs=plan.workdirs,
-        writedirs=plan.writedirs,
-        read_urls=plan.read_urls,
-    )
+    return replace(plan, nodes=added + plan.nodes, edges=plan.edges + tuple(edges))

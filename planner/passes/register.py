@@ -9,13 +9,17 @@ behind separate put and get file servers is written through put, registered thro
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Callable, Set
+from dataclasses import replace
 
+from planner.model.auxiliary import auxiliary_node
 from planner.model.concrete import Node, NodeKind, Transfer
-from planner.passes.cluster import safe_name
-from planner.passes.stage import StagePlan, dagman_profiles
+from planner.model.staging import StagePlan
+from planner.naming import safe_name
 
 __all__ = ["register"]
+
+_STAGE_OUT = NodeKind.STAGE_OUT
 
 
 def _reads_records(
@@ -35,6 +39,27 @@ def _reads_records(
             record.readers.append(name)
 
 
+def _registered(
+    moved: tuple[Transfer, ...],
+    lfns: Set[str],
+    output_site: str,
+    read_url: Callable[[str], str] | None,
+) -> tuple[Transfer, ...]:
+    """LFN -> PFN at the output site for each staged-out file of ``lfns``, with the
+    sha256 it was checked against (a file made by this plan: its producer's checksum
+    record, ``meta``)."""
+    out = []
+    for t in moved:
+        # unpacked, and built with every field in order: one per registered file
+        lfn, dst, _, sha256, _, size, _, _, _, meta = t
+        if lfn in lfns:
+            pfn = dst if read_url is None else read_url(dst)
+            out.append(
+                Transfer._make((lfn, pfn, (), sha256, False, size, output_site, False, False, meta))
+            )
+    return tuple(out)
+
+
 def register(plan: StagePlan, lfns: Set[str], output_site: str, retry: str = "1") -> StagePlan:
     """A new plan with register nodes after the stage-outs of ``lfns``."""
     added: list[Node] = []
@@ -42,40 +67,21 @@ def register(plan: StagePlan, lfns: Set[str], output_site: str, retry: str = "1"
     counters: dict[int, int] = {}
     read_url = plan.read_url if plan.read_urls else None
     for node in plan.nodes:
-        if node.kind != NodeKind.STAGE_OUT:
+        if node.kind is not _STAGE_OUT:
             continue
-        files = tuple(
-            Transfer(
-                lfn=t.lfn,
-                dst=t.dst if read_url is None else read_url(t.dst),
-                sha256=t.sha256,
-                size=t.size,
-                site=output_site,
-                meta=t.meta,  # a file made by this plan: its producer's checksum record
-            )
-            for t in node.files
-            if t.lfn in lfns
-        )
+        files = _registered(node.files, lfns, output_site, read_url)
         if not files:
             continue
         k = counters[node.level] = counters.get(node.level, -1) + 1
         name = safe_name(f"register_{output_site}_{node.level}_{k}")
         added.append(
-            Node(
-                name=name,
-                kind=NodeKind.REGISTER,
-                site="local",
+            auxiliary_node(
+                name,
+                NodeKind.REGISTER,
                 level=node.level + 1,
-                transformation=None,
-                jobs=(),
-                tasks=(),
                 files=files,
-                inputs=(),
-                outputs=(),
-                working_dir=None,
-                data_configuration=None,
                 staging_site=None,
-                profiles=dagman_profiles(None, NodeKind.REGISTER, 0, retry),
+                retry=retry,
                 reasons=(f"registers the outputs staged out by {node.name}",),
             )
         )
@@ -83,11 +89,4 @@ def register(plan: StagePlan, lfns: Set[str], output_site: str, retry: str = "1"
         _reads_records(plan, node, files, name)
     if not added:
         return plan
-    return StagePlan(
-        nodes=plan.nodes + tuple(added),
-        edges=plan.edges + tuple(edges),
-        residency=plan.residency,
-        workdirs=plan.workdirs,
-        writedirs=plan.writedirs,
-        read_urls=plan.read_urls,
-    )
+    return replace(plan, nodes=plan.nodes + tuple(added), edges=plan.edges + tuple(edges))

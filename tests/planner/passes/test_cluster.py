@@ -11,7 +11,8 @@ from planner.errors import PlannerError
 from planner.model.base import Namespace
 from planner.model.graph import build_job_graph
 from planner.model.workflow import Job, LinkType, Use, Workflow
-from planner.passes.cluster import Unit, cluster, safe_name
+from planner.naming import safe_name
+from planner.passes.cluster import Unit, cluster
 from planner.passes.select_sites import Placement
 
 

@@ -9,12 +9,8 @@ import pytest
 from catalogs.replica import PFN
 from planner.errors import Problems
 from planner.model.graph import build_job_graph
-from planner.passes.replicas import (
-    ReplicaSelectionError,
-    check_feasibility,
-    lookup_replicas,
-    order_pfns,
-)
+from planner.passes.replicas import check_feasibility, lookup_replicas
+from planner.passes.select_replicas import ReplicaSelectionError, order_pfns
 
 
 def test_missing_replica_names_the_lfn_the_jobs_and_the_catalog(kit: SimpleNamespace) -> None:

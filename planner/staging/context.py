@@ -1,0 +1,152 @@
+"""The staging pass's working state, shared by its parts while one plan is staged."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from planner.model.base import Namespace
+from planner.model.concrete import DataConfiguration, NodeKind, Transfer
+from planner.model.graph import JobGraph
+from planner.model.staging import ReplicaSelection, Residency, StagingLayout, StagingOptions
+from planner.model.unit import Unit
+from planner.model.workflow import Job
+from planner.passes.select_sites import Placement
+from planner.site_dirs import SiteDirs
+from sites.model import DirectoryType
+
+__all__ = ["WAITING", "Request", "RequestKey", "StageContext", "UnitSite"]
+
+WAITING = "\x00waiting"  # a transfer node's name, not known yet
+
+RequestKey = tuple[NodeKind, str, str]  # (kind, LFN, the site the file goes to)
+
+
+class Request(NamedTuple):
+    """One file to move, before requests are grouped into transfer nodes. Its readers
+    (stage_in, stage_inter) are kept beside it, in ``StageContext.readers_of``: a tuple is
+    built at C speed, and a plan makes one request per staged file."""
+
+    kind: NodeKind
+    site: str  # staging site the node serves (dst for stage-in/inter, src for stage-out)
+    level: int
+    local: bool
+    transfer: Transfer
+    parent: str | None = None  # at most one: the producer (stage_inter, stage_out)
+
+
+@dataclass(frozen=True, slots=True)
+class UnitSite:
+    """Where one unit's files live: its staging site, data configuration, and the
+    working directory's read URL ``base`` and write URL ``wbase`` (the same string
+    object, ``wbase is base``, unless the site writes through another file server).
+
+    A slotted class, not a tuple: its fields are read several times per file, and one
+    is made per (staging site, data configuration), not per unit."""
+
+    staging: str
+    dc: DataConfiguration
+    base: str
+    wbase: str
+
+
+@dataclass(slots=True)
+class StageContext:
+    """The inputs of one staging run and what it has built so far: the transfer requests
+    and their readers, where each file lives, and the residencies waiting for the name
+    of the transfer node that reads or writes them. Only the staging pass makes one."""
+
+    jobs: Mapping[str, Job]
+    graph: JobGraph
+    placements: Mapping[str, Placement]
+    pruned: frozenset[str]
+    layout: StagingLayout
+    chosen: ReplicaSelection
+    sha256: Callable[[str], str | None]
+    dirs: SiteDirs
+    options: StagingOptions
+    checking: bool = True
+    nosymlink: bool = False
+    requests: dict[RequestKey, Request] = field(default_factory=dict)
+    readers_of: dict[RequestKey, list[str]] = field(default_factory=dict)  # -> reading units
+    residency: dict[tuple[str, str], Residency] = field(default_factory=dict)
+    # (residency, reader index or -1 for the writer, request key), filled in once the
+    # requests are grouped into nodes
+    fixups: list[tuple[Residency, int, RequestKey]] = field(default_factory=list)
+    notes: dict[str, list[str]] = field(default_factory=dict)  # file lines of this unit
+    # per job: the placement reason, then lines about its files; jobs with no file lines
+    # share one tuple per reason
+    why: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    out_base: str | None = None  # only needed when a file is staged out
+    read_urls: dict[str, str] = field(default_factory=dict)
+    dagman: dict[tuple[int, int], dict[Namespace, dict[str, str]]] = field(default_factory=dict)
+    runtimes: dict[int, float | None] = field(default_factory=dict)
+    plain_reasons: dict[str, tuple[str]] = field(default_factory=dict)  # shared reasons
+    # id of a (staging site, data configuration) pair of the layout -> its UnitSite
+    unit_sites: dict[int, UnitSite] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.checking = self.options.integrity != "none"
+        self.nosymlink = self.options.integrity == "nosymlink"
+        if not self.checking:
+            self.sha256 = _no_checksum  # pegasus.integrity.checking = none: nothing verified
+
+    def unit_site(self, unit: Unit) -> UnitSite:
+        """Where ``unit``'s files live (one value per pair the layout shares)."""
+        pair = self.layout.staging_of[unit.name]
+        where = self.unit_sites.get(id(pair))
+        if where is None:
+            staging, dc = pair
+            base = self.layout.workdirs[staging]
+            # files go in through the write URL; `wbase is base` usually
+            wbase = self.layout.writedirs.get(staging, base)
+            where = self.unit_sites[id(pair)] = UnitSite(staging, dc, base, wbase)
+        return where
+
+    def resident(self, lfn: str, site: str, url: str) -> Residency:
+        """The residency of ``lfn`` on ``site``, made at ``url`` if it has none yet."""
+        res = self.residency.get((lfn, site))
+        if res is None:
+            res = self.residency[(lfn, site)] = Residency(url, None)
+        return res
+
+    def wait_read(self, res: Residency, key: RequestKey) -> None:
+        """The transfer node of request ``key`` reads ``res`` (its name comes later)."""
+        self.fixups.append((res, len(res.readers), key))
+        res.readers.append(WAITING)
+
+    def wait_write(self, res: Residency, key: RequestKey) -> None:
+        """The transfer node of request ``key`` writes ``res`` (its name comes later)."""
+        self.fixups.append((res, -1, key))
+        res.writer = WAITING
+
+    def settle(self, names: Mapping[RequestKey, str]) -> None:
+        """Put the transfer nodes' names in the residencies that wait for them."""
+        for res, i, key in reversed(self.fixups):  # the last request to write is the writer
+            if i < 0:
+                if res.writer is WAITING:
+                    res.writer = names[key]
+            else:
+                res.readers[i] = names[key]
+        self.fixups.clear()
+
+    def out_dir(self) -> str:
+        """The output site's storage URL files are staged out to."""
+        if self.out_base is None:
+            where = (self.options.output_site, DirectoryType.LOCAL_STORAGE)
+            self.out_base = self.dirs.write_url(*where)
+            read = self.dirs.lookup(*where)[0]
+            if read is not None and read != self.out_base:
+                self.read_urls[self.out_base] = read
+        return self.out_base
+
+    def note(self, job_ids: tuple[str, ...], line: str) -> None:
+        """A line about a file for ``wfplan explain``, for each of ``job_ids``."""
+        notes = self.notes
+        for job_id in job_ids:
+            notes.setdefault(job_id, []).append(line)
+
+
+def _no_checksum(lfn: str) -> None:
+    return None

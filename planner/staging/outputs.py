@@ -1,0 +1,141 @@
+"""Where a unit's outputs go: to its staging site, each with the checksum record its
+node writes there, and to the output site's storage for ``stageOut`` files (also those
+of pruned jobs, from a replica)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from planner.model.concrete import NodeKind, Transfer, record_name
+from planner.model.staging import Residency
+from planner.model.unit import Unit
+from planner.model.workflow import Job, Use
+from planner.staging.context import WAITING, Request, StageContext, UnitSite
+
+__all__ = ["stage_outputs", "stage_pruned_outputs"]
+
+_STAGE_OUT = NodeKind.STAGE_OUT
+
+
+def stage_outputs(
+    cx: StageContext,
+    unit: Unit,
+    where: UnitSite,
+    produced: dict[str, Use],
+    members: tuple[str, ...] | set[str],
+) -> list[Transfer]:
+    """The unit's outputs, job dir -> staging site; files only used inside a cluster stay
+    in its directory."""
+    staging, base, wbase = where.staging, where.base, where.wbase
+    own_record = _own_record(cx, unit, where) if cx.checking and produced else None
+    # where this node records the sha256 of what it makes (one string per node)
+    own_meta = None
+    if own_record is not None:
+        own_meta = own_record.url if wbase is base else f"{wbase}/{record_name(unit.name)}"
+    clustered = len(unit.jobs) > 1
+    outputs: list[Transfer] = []
+    residency = cx.residency
+    for lfn, use in produced.items():
+        if clustered and not use.stage_out and _internal(cx, lfn, members):
+            continue
+        at = f"{base}/{lfn}"
+        size = use.size
+        outputs.append(
+            Transfer._make(  # Transfer(): job dir -> staging site, fields in order
+                (
+                    lfn,
+                    at if wbase is base else f"{wbase}/{lfn}",
+                    (lfn,),
+                    None,
+                    False,
+                    size,
+                    staging,
+                    False,
+                    use.optional,
+                    own_meta,
+                ),
+            )
+        )
+        res = residency.get((lfn, staging))
+        if res is None:
+            res = residency[(lfn, staging)] = Residency(at, None)
+        res.writer = unit.name
+        if use.stage_out:
+            _stage_out(cx, unit, staging, lfn, at, size, res, own_record)
+    return outputs
+
+
+def _own_record(cx: StageContext, unit: Unit, where: UnitSite) -> Residency:
+    """The checksum record the unit's node writes: a file on the staging site like the
+    outputs (cleanup removes it)."""
+    name = record_name(unit.name)
+    key = (name, where.staging)
+    record = cx.residency.get(key)
+    if record is None:
+        record = cx.residency[key] = Residency(f"{where.base}/{name}", unit.name)
+    else:
+        record.writer = unit.name
+    return record
+
+
+def _internal(cx: StageContext, lfn: str, members: tuple[str, ...] | set[str]) -> bool:
+    """A file made and read only inside the cluster (or by pruned jobs)."""
+    consumers = cx.graph.consumers.get(lfn, ())
+    pruned = cx.pruned
+    outside = any(c not in members and c not in pruned for c in consumers)
+    return not outside and any(c in members for c in consumers)
+
+
+def _stage_out(
+    cx: StageContext,
+    unit: Unit,
+    staging: str,
+    lfn: str,
+    at: str,
+    size: int | None,
+    res: Residency,
+    own_record: Residency | None,
+) -> None:
+    """Ask for a ``stage_out`` of ``lfn`` to the output site, once per file."""
+    output_site = cx.options.output_site
+    key = (_STAGE_OUT, lfn, output_site)
+    if key in cx.requests:
+        return
+    dst = f"{cx.out_base or cx.out_dir()}/{lfn}"
+    meta = None if own_record is None else own_record.url
+    # Transfer fields in order: lfn, dst, src, sha256, symlink, size, site, executable,
+    # optional, meta (one stage-out per output: keyword arguments cost twice as much)
+    move = Transfer._make((lfn, dst, (at,), None, False, size, output_site, False, False, meta))
+    cx.requests[key] = Request._make(
+        (_STAGE_OUT, staging, unit.level, staging == "local", move, unit.name),
+    )
+    fixups = cx.fixups  # wait_read, inline: one stage-out per output
+    fixups.append((res, len(res.readers), key))
+    res.readers.append(WAITING)
+    if own_record is not None:
+        fixups.append((own_record, len(own_record.readers), key))
+        own_record.readers.append(WAITING)
+
+
+def stage_pruned_outputs(cx: StageContext, pruned_jobs: Iterable[Job]) -> None:
+    """Outputs of pruned jobs that must still reach the output site: staged out from
+    the replica replica selection chose for the output site."""
+    output_site = cx.options.output_site
+    for job in pruned_jobs:
+        for use in job.outputs:
+            key = (_STAGE_OUT, use.lfn, output_site)
+            choice = cx.chosen.outputs.get(use.lfn)
+            if not use.stage_out or choice is None or key in cx.requests:
+                continue
+            site, urls = choice
+            move = Transfer(
+                lfn=use.lfn,
+                src=urls,
+                dst=f"{cx.out_dir()}/{use.lfn}",
+                sha256=cx.sha256(use.lfn),
+                size=use.size,
+                site=output_site,
+            )
+            cx.requests[key] = Request(_STAGE_OUT, site, 1, site == "local", move)
+            line = f"pruned; output {use.lfn} staged out from {urls[0]}"
+            cx.why[job.id] = (*cx.why.get(job.id, ()), line)
