@@ -318,7 +318,7 @@ def _use_records(
     or three keys, two of them lfn and type: no room for another), the others checked."""
     records: list[UseRecord] = []
     append = records.append
-    for k, raw in enumerate(uses):
+    for raw in uses:
         if type(raw) is dict:
             get = raw.get
             lfn = get("lfn")
@@ -327,7 +327,8 @@ def _use_records(
             if lfn is not None and kind is not None and len(raw) == (2 if size is None else 3):
                 append((lfn, kind, size, None, None, None, None))
                 continue
-        append(_full_use_record(raw, f"{job_where(index, job_id)}: uses[{k}]", source))
+        where = f"{job_where(index, job_id)}: uses[{len(records)}]"
+        append(_full_use_record(raw, where, source))
     return records
 
 

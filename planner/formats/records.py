@@ -159,9 +159,9 @@ class JobBuilder:
         built: list[Use] = []
         append = built.append
         for record in records:
-            _, _, size, stage_out, register, optional, bypass = record
-            # exact types before the lookup, as True == 1 == 1.0 as dict keys; a cached
-            # record's lfn and link are strings, which nothing else equals
+            lfn, link, size, stage_out, register, optional, bypass = record
+            # exact types before the lookup, as True == 1 == 1.0 as dict keys (a cached
+            # record's lfn and link are strings, which nothing else equals)
             if not (
                 (size is None or type(size) is int)
                 and (
@@ -175,29 +175,20 @@ class JobBuilder:
             except TypeError:  # unhashable: a list or mapping where a string belongs
                 return None
             if use is None:
-                use = self._new_plain_use(record)
-                if use is None:
+                kind = LINKS.get(link) if type(link) is str else None
+                if type(lfn) is not str or not lfn or kind is None or (size and size < 0):
                     return None
+                use = cache[record] = Use(
+                    lfn,
+                    kind,
+                    True if stage_out is None else stage_out,
+                    True if register is None else register,
+                    False if optional is None else optional,
+                    False if bypass is None else bypass,
+                    size,
+                )
             append(use)
         return tuple(built)
-
-    def _new_plain_use(self, record: UseRecord) -> Use | None:
-        lfn, link, size, stage_out, register, optional, bypass = record
-        if type(lfn) is not str or not lfn or type(link) is not str:
-            return None
-        kind = LINKS.get(link)
-        if kind is None or (size is not None and size < 0):
-            return None
-        use = self._uses[record] = Use(
-            lfn,
-            kind,
-            True if stage_out is None else stage_out,
-            True if register is None else register,
-            False if optional is None else optional,
-            False if bypass is None else bypass,
-            size,
-        )
-        return use
 
     def fast_profiles(self, triples: tuple[Any, ...]) -> Profiles | None:
         """The job's profiles (workflow defaults beneath) when all are strings in known
