@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from catalogs.replica import PFN, Replica, ReplicaCatalog
@@ -63,19 +63,12 @@ def _parse(data: bytes, source: str | None) -> Workflow:
     return workflow
 
 
-# How messages name a job's parts in this format (the builder's checked path uses it).
+# How messages name a job's parts (the builder's checked path uses it)
 VOCABULARY = Vocabulary(
-    job="job",
-    no_id=": <job> has no id",
-    no_name="<job> has no name",
-    arguments="<argument> word",
-    use="<uses> {}",
-    use_base=1,
-    lfn="file",
-    no_lfn="has no file name",
-    link="link",
+    no_id=": <job> has no id", no_name="<job> has no name", arguments="<argument> word",
+    use="<uses> {1}", lfn="file", no_lfn="has no file name", link="link",
     flags=("transfer", "register", "optional", "bypass"),
-)
+)  # fmt: skip
 
 
 def from_element(root: ET.Element, source: str | None = None) -> Workflow:
@@ -366,27 +359,28 @@ def _child(element: ET.Element, source: str | None) -> list[tuple[str, str]]:
     child = element.get("ref")
     if not child:
         raise FormatError("<child> has no ref", source=source)
-    edges = []
-    for parent in element:
-        if _tag(parent) != "parent":
-            continue
-        ref = parent.get("ref")
-        if not ref:
-            raise FormatError(f"<child ref={child!r}>: <parent> has no ref", source=source)
-        edges.append((ref, child))
-    return edges
+    where = f"<child ref={child!r}>"
+    return [(ref, child) for ref, _ in _each(element, "parent", "ref", where, source)]
 
 
 def _pfns(element: ET.Element, where: str, source: str | None) -> list[tuple[str, str]]:
-    found = []
-    for pfn in element:
-        if _tag(pfn) != "pfn":
-            continue
-        url = pfn.get("url")
-        if not url:
-            raise FormatError(f"{where}: <pfn> has no url", source=source)
-        found.append((url, pfn.get("site") or "local"))
-    return found
+    return [
+        (url, pfn.get("site") or "local")
+        for url, pfn in _each(element, "pfn", "url", where, source)
+    ]
+
+
+def _each(
+    element: ET.Element, tag: str, key: str, where: str, source: str | None
+) -> Iterator[tuple[str, ET.Element]]:
+    """The ``key`` attribute of each ``<tag>`` child, and the child; one without it is
+    refused."""
+    for child in element:
+        if _tag(child) == tag:
+            value = child.get(key)
+            if not value:
+                raise FormatError(f"{where}: <{tag}> has no {key}", source=source)
+            yield value, child
 
 
 def _replica(element: ET.Element, source: str | None) -> Replica | None:

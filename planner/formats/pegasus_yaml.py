@@ -182,19 +182,8 @@ def from_dict(doc: object, source: str | None = None) -> Workflow:
     )
 
 
-# How messages name a job's parts in this format (the builder's checked path uses it).
-VOCABULARY = Vocabulary(
-    job="job",
-    no_id=": job has no id",
-    no_name="job has no transformation 'name'",
-    arguments="arguments",
-    use="uses[{}]",
-    use_base=0,
-    lfn="lfn",
-    no_lfn="has no lfn",
-    link="type",
-    flags=("stageOut", "registerReplica", "optional", "bypass"),
-)
+# How messages name a job's parts (the builder's checked path uses it): the defaults.
+VOCABULARY = Vocabulary()
 
 
 def _builder(raw_defaults: object, source: str | None) -> JobBuilder:

@@ -42,29 +42,29 @@ EMPTY = "\0no keys\0"  # key and value of the triple standing for a namespace wi
 
 @dataclass(frozen=True, slots=True)
 class Vocabulary:
-    """How a format names a job's parts in its messages.
+    """How a format names a job's parts in its messages; the defaults are Pegasus
+    YAML's words.
 
-    ``use`` is the label of the k-th use record (``"uses[{}]"``), counted from
-    ``use_base``; ``flags`` name stage_out, register_replica, optional and bypass.
+    ``use`` labels a use record: ``{0}`` is its 0-based place, ``{1}`` its 1-based
+    one; ``flags`` name stage_out, register_replica, optional and bypass.
     """
 
-    job: str  # "job 1 (id 'A')" or "task 1 (id 'A')"
-    no_id: str  # appended to the job's label
-    no_name: str  # likewise, after ": "
-    arguments: str
-    use: str
-    use_base: int
-    lfn: str
-    no_lfn: str
-    link: str
-    flags: tuple[str, str, str, str]
+    job: str = "job"  # "job 1 (id 'A')"
+    no_id: str = ": job has no id"  # appended to the job's label
+    no_name: str = "job has no transformation 'name'"  # likewise, after ": "
+    arguments: str = "arguments"
+    use: str = "uses[{0}]"
+    lfn: str = "lfn"
+    no_lfn: str = "has no lfn"
+    link: str = "type"
+    flags: tuple[str, str, str, str] = ("stageOut", "registerReplica", "optional", "bypass")
 
     def where(self, index: int, job_id: object) -> str:
         """``job 3 (id 'ID4')``: the 1-based position and, if known, the id."""
         return f"{self.job} {index + 1}" + (f" (id {job_id!r})" if job_id is not None else "")
 
     def use_where(self, job: str, k: int) -> str:
-        return f"{job}: {self.use.format(k + self.use_base)}"
+        return f"{job}: {self.use.format(k, k + 1)}"
 
 
 class JobRecord(NamedTuple):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -63,25 +64,15 @@ def _list(value: object, where: str, source: str | None) -> list[Any]:
     return value
 
 
-def _vocabulary(use: str, use_base: int) -> Vocabulary:
-    return Vocabulary(
-        job="task",
-        no_id=" has no id",
-        no_name="no command.program, category or name",
-        arguments="command.arguments",
-        use=use,
-        use_base=use_base,
-        lfn="name",
-        no_lfn="has no name",
-        link="link",
-        flags=("stageOut", "registerReplica", "optional", "bypass"),
-    )
-
-
 # How messages name a task's parts (the builder's checked path uses it): 1.5 files are
 # counted over inputFiles then outputFiles, the older layout's are its ``files`` entries.
-VOCABULARY = _vocabulary("file {}", 1)
-VOCABULARY_OLD = _vocabulary("files[{}]", 0)
+VOCABULARY = Vocabulary(
+    job="task", no_id=" has no id", no_name="no command.program, category or name",
+    arguments="command.arguments", use="file {1}", lfn="name", no_lfn="has no name",
+    link="link",
+)  # fmt: skip
+VOCABULARY_OLD = replace(VOCABULARY, use="files[{0}]")
+
 
 # a task's record and its declared parents and children
 Task = tuple[JobRecord, list[str], list[str]]
