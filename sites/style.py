@@ -80,14 +80,8 @@ def site_style(site: Site, source: str | None = None) -> SiteStyle:
 
 
 def _condorc(site: Site, condor: Mapping[str, str], source: str | None) -> SiteStyle:
-    grid = _grid(site, ("condor",))
-    if grid is None:
-        raise _error(
-            site,
-            "pegasus.style condorc needs a grids entry of type condor whose contact is "
-            "the remote schedd",
-            source,
-        )
+    needed = "a grids entry of type condor whose contact is the remote schedd"
+    grid = _grid(site, Style.CONDORC, "condor", needed, source)
     schedd = _word(site, grid.get("contact", ""), "grids contact (the remote schedd)", source)
     collector = condor.get("condor_collector") or schedd.rpartition("@")[2]
     collector = _word(site, collector, "condor.condor_collector", source)
@@ -107,14 +101,11 @@ def _glite(site: Site, condor: Mapping[str, str], source: str | None) -> SiteSty
             )
         _system(site, words[1], "condor.grid_resource", source)
         return SiteStyle(Style.GLITE, " ".join([w.lower() for w in words[:2]] + words[2:]))
-    grid = _grid(site, ("batch",))
-    if grid is None:
-        raise _error(
-            site,
-            "pegasus.style glite needs a grids entry of type batch (scheduler slurm, pbs, "
-            "sge or lsf) or a condor.grid_resource profile",
-            source,
-        )
+    needed = (
+        "a grids entry of type batch (scheduler slurm, pbs, sge or lsf) or a "
+        "condor.grid_resource profile"
+    )
+    grid = _grid(site, Style.GLITE, "batch", needed, source)
     system = _system(site, grid.get("scheduler", ""), "grids scheduler", source)
     contact = grid.get("contact", "").strip()
     resource = f"batch {system}"
@@ -123,15 +114,20 @@ def _glite(site: Site, condor: Mapping[str, str], source: str | None) -> SiteSty
     return SiteStyle(Style.GLITE, resource)
 
 
-def _grid(site: Site, types: tuple[str, ...]) -> Mapping[str, str] | None:
-    """The site's grids entry of one of ``types`` for compute jobs: ``jobtype: compute``
-    first, then one without a jobtype, then any."""
-    matching = [g for g in site.grids if g.get("type", "").lower() in types]
+def _grid(
+    site: Site, style: Style, kind: str, needed: str, source: str | None
+) -> Mapping[str, str]:
+    """The site's grids entry of type ``kind`` for compute jobs: ``jobtype: compute``
+    first, then one without a jobtype, then any; none is an error saying what
+    ``style`` needs."""
+    matching = [g for g in site.grids if g.get("type", "").lower() == kind]
     for wanted in ("compute", None):
         for g in matching:
             if (g.get("jobtype") or None) == wanted:
                 return g
-    return matching[0] if matching else None
+    if not matching:
+        raise _error(site, f"pegasus.style {style.value} needs {needed}", source)
+    return matching[0]
 
 
 def _system(site: Site, value: str, what: str, source: str | None) -> str:
