@@ -179,7 +179,10 @@ class _Records:
         for child in element:
             tag = self._tags.get(child.tag) or self._tag(child)
             if tag == "uses":
-                record = self._use(child)
+                key = tuple(child.attrib.items())
+                record = self._uses.get(key)
+                if record is None:
+                    record = self._uses[key] = _use_record(child)
                 if record is not _SKIP:
                     uses.append(record)
             elif tag == "argument":
@@ -193,13 +196,6 @@ class _Records:
             get("namespace"), get("version"), get("node-label"),
             streams.get("stdin"), streams.get("stdout"), streams.get("stderr"),
         )  # fmt: skip
-
-    def _use(self, element: ET.Element) -> UseRecord:
-        key = tuple(element.attrib.items())
-        record = self._uses.get(key)
-        if record is None:
-            record = self._uses[key] = _use_record(element)
-        return record
 
     def _arguments(self, child: ET.Element, index: int, job: ET.Element) -> tuple[str, ...]:
         words = _plain_arguments(child, self._tag)
@@ -247,7 +243,7 @@ def _use_record(element: ET.Element) -> UseRecord:
         get("name") or get("file"),
         link,
         size,
-        transfer is None or transfer.lower() != "false",
+        False if transfer is not None and transfer.lower() == "false" else None,
         register if register is None else _PLAIN_FLAGS.get(register.lower(), register),
         optional if optional is None else _PLAIN_FLAGS.get(optional.lower(), optional),
         None,

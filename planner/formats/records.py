@@ -89,8 +89,13 @@ class JobRecord(NamedTuple):
     stderr: Any = None
 
 
-def _plain_flags(*flags: object) -> bool:
-    return all(flag is None or flag is True or flag is False for flag in flags)
+def _plain_flags(stage_out: object, register: object, optional: object, bypass: object) -> bool:
+    return (
+        (stage_out is None or stage_out is True or stage_out is False)
+        and (register is None or register is True or register is False)
+        and (optional is None or optional is True or optional is False)
+        and (bypass is None or bypass is True or bypass is False)
+    )
 
 
 class JobBuilder:
