@@ -181,7 +181,7 @@ class JobBuilder:
                 return None
             if use is None:
                 kind = LINKS.get(link) if type(link) is str else None
-                if type(lfn) is not str or not lfn or kind is None or (size and size < 0):
+                if type(lfn) is not str or kind is None or (size and size < 0):
                     return None
                 use = cache[record] = Use(
                     lfn,
@@ -275,7 +275,8 @@ class JobBuilder:
         """One use; ``where`` names it (``job 1 (id 'A'): uses[0]``)."""
         words = self._vocabulary
         lfn_value, link_value, size_value, *flag_values = record
-        if lfn_value is None or isinstance(lfn_value, dict | list) or lfn_value == "":
+        # an empty LFN is read: validation reports it with the workflow's other problems
+        if lfn_value is None or isinstance(lfn_value, dict | list):
             raise self._fail(f"{where} {words.no_lfn}")
         lfn = scalar_text(lfn_value)
         named = f"{where} ({words.lfn} {lfn_value!r})"

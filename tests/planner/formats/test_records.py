@@ -76,18 +76,6 @@ def test_unknown_namespaces_are_named_in_each_format() -> None:
         builder.job(JobRecord(2, "C", "t", (), (), ("condr", "k", "v")))
 
 
-def test_an_empty_lfn_is_refused() -> None:
-    """It cannot be a file: the readers took it for one before."""
-    text = """\
-pegasus: "5.0"
-name: w
-jobs:
-  - {type: job, id: A, name: t, uses: [{lfn: "", type: input}]}
-"""
-    with pytest.raises(FormatError, match=r"wf.yml: job 1 \(id 'A'\): uses\[0\] has no lfn"):
-        pegasus_yaml.loads(text, "wf.yml")
-
-
 def test_a_yaml_flag_message_names_the_file_used() -> None:
     text = """\
 pegasus: "5.0"
