@@ -227,7 +227,7 @@ def _command(
     """The program (``command.program``, else the task's category, else its name) and
     the argument words, as written (the builder checks them)."""
     command = run.get("command") or _NOTHING
-    if not isinstance(command, Mapping):
+    if type(command) is not dict and not isinstance(command, Mapping):
         raise FormatError(f"{_where(*at)}: 'command' must be an object", source=source)
     program = command.get("program") or task.get("category") or task.get("name")
     if program and type(program) is not str:
@@ -242,10 +242,10 @@ def _command(
 
 def _runtime(run: Mapping[str, Any], at: _At, source: str | None) -> tuple[object, ...]:
     """The runtime as profile ``pegasus.runtime`` (a flat triple, see the builder)."""
-    runtime = run.get("runtimeInSeconds", run.get("runtime"))
+    runtime = run.get("runtimeInSeconds") if "runtimeInSeconds" in run else run.get("runtime")
     if runtime is None:
         return ()
-    if isinstance(runtime, bool) or not isinstance(runtime, int | float):
+    if type(runtime) is not float and type(runtime) is not int:
         raise FormatError(
             f"{_where(*at)}: runtime must be a number, got {runtime!r}", source=source
         )
@@ -264,7 +264,9 @@ def _refs(task: Mapping[str, Any], key: str, at: _At, source: str | None) -> lis
 
 def _ids(task: Mapping[str, Any], key: str, at: _At, source: str | None) -> list[str]:
     """A task's parents or children, as strings."""
-    refs = _refs(task, key, at, source)
+    refs = task.get(key)
+    if type(refs) is not list:
+        refs = _refs(task, key, at, source)
     for ref in refs:
         if type(ref) is not str:
             return [str(x) for x in refs]
