@@ -8,9 +8,9 @@ site``), and checked values need no second validation.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from catalogs.errors import CatalogFormatError
 from catalogs.replica import PFN, Replica, ReplicaCatalog
@@ -137,6 +137,15 @@ def profiles(value: object, where: str, source: str | None) -> dict[str, dict[st
 def profiles_to_dict(profiles: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
     """Profiles for writing: namespaces and keys sorted so output is byte-stable."""
     return {ns: dict(sorted(profiles[ns].items())) for ns in sorted(profiles) if profiles[ns]}
+
+
+_Catalog = TypeVar("_Catalog")
+
+
+def load_file(path: str | Path, loads: Callable[[str, str | None], _Catalog]) -> _Catalog:
+    """``loads`` of a catalog file's text, with the file named in its messages."""
+    path = Path(path)
+    return loads(read_text(path), str(path))
 
 
 def read_text(path: Path) -> str:

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from catalogs._common import build_replica_catalog, check_pattern, fail, read_text
+from catalogs._common import build_replica_catalog, check_pattern, fail, load_file
 from catalogs.atomic import atomic_write_text
 from catalogs.errors import CatalogFormatError
 from catalogs.replica import ReplicaCatalog
@@ -166,8 +166,7 @@ def dumps(catalog: ReplicaCatalog) -> str:
 
 
 def load(path: str | Path) -> ReplicaCatalog:
-    path = Path(path)
-    return loads(read_text(path), str(path))
+    return load_file(path, loads)
 
 
 def dump(catalog: ReplicaCatalog, path: str | Path) -> None:

@@ -18,7 +18,7 @@ from catalogs._common import (
     check_keys,
     check_pattern,
     fail,
-    read_text,
+    load_file,
     required,
     scalar,
 )
@@ -173,8 +173,7 @@ def loads(text: str, source: str | None = None) -> ReplicaCatalog:
 
 
 def load(path: str | Path) -> ReplicaCatalog:
-    path = Path(path)
-    return loads(read_text(path), str(path))
+    return load_file(path, loads)
 
 
 def iter_lines(catalog: ReplicaCatalog) -> Iterator[str]:

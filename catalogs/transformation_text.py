@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from catalogs._common import PROFILE_NAMESPACES, fail, read_text
+from catalogs._common import PROFILE_NAMESPACES, fail, load_file
 from catalogs.atomic import atomic_write_text
 from catalogs.errors import CatalogFormatError
 from catalogs.transformation import (
@@ -49,6 +49,8 @@ _SITE_FIELDS = {
     "osversion": "os_version",
     "container": "container",
 }
+# a site's optional details, as the writer names them: field -> word
+_DETAIL_WORDS = {attribute: word for word, attribute in _SITE_FIELDS.items() if word != "pfn"}
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,16 @@ class _Parser:
         key = self.value("a profile key")
         into.setdefault(ns, {})[key] = self.value("a profile value")
 
+    def block(self, profiles: dict[str, dict[str, str]], where: str) -> Iterator[_Token]:
+        """The statements of a ``{ ... }`` block, up to its closing brace; its
+        ``profile`` statements go into ``profiles`` instead."""
+        self.expect("{")
+        while not (token := self.next("'}'")).is_("}"):
+            if token.is_("profile"):
+                self.profile(profiles, where)
+            else:
+                yield token
+
     def parse(self) -> list[Transformation]:
         while (token := self.peek()) is not None:
             if not token.is_("tr"):
@@ -162,17 +174,11 @@ class _Parser:
         where = f"tr {ident}"
         if not name:
             raise self.error(self.tokens[self.pos - 1], f"{where}: empty name")
-        self.expect("{")
         profiles: dict[str, dict[str, str]] = {}
         sites: list[TransformationSite] = []
         requires: list[str] = []
-        while True:
-            token = self.next("'}'")
-            if token.is_("}"):
-                break
-            if token.is_("profile"):
-                self.profile(profiles, where)
-            elif token.is_("site"):
+        for token in self.block(profiles, where):
+            if token.is_("site"):
                 sites.append(self.site(where))
             elif token.is_("requires"):
                 requires.append(self.value("a required transformation"))
@@ -190,17 +196,11 @@ class _Parser:
     def site(self, tr_where: str) -> TransformationSite:
         name = self.value("a site name")
         where = f"{tr_where} site {name}"
-        self.expect("{")
         fields: dict[str, str] = {}
         profiles: dict[str, dict[str, str]] = {}
         kind = TransformationType.INSTALLED
-        while True:
-            token = self.next("'}'")
-            if token.is_("}"):
-                break
-            if token.is_("profile"):
-                self.profile(profiles, where)
-            elif token.is_("type"):
+        for token in self.block(profiles, where):
+            if token.is_("type"):
                 kind = parse_type(self.value("a type"), f"line {token.line}: {where}", self.source)
             elif not token.quoted and token.text in _SITE_FIELDS:
                 fields[_SITE_FIELDS[token.text]] = self.value(token.text)
@@ -241,8 +241,7 @@ def loads(text: str, source: str | None = None) -> TransformationCatalog:
 
 
 def load(path: str | Path) -> TransformationCatalog:
-    path = Path(path)
-    return loads(read_text(path), str(path))
+    return load_file(path, loads)
 
 
 def _word(text: str) -> str:
@@ -272,13 +271,8 @@ def iter_lines(catalog: TransformationCatalog) -> Iterator[str]:
         for s in t.sites:
             yield f"    site {_word(s.name)} {{\n"
             yield f"        pfn {_q(s.pfn)}\n"
-            for word, value in (
-                ("arch", s.arch),
-                ("os", s.os_type),
-                ("osrelease", s.os_release),
-                ("osversion", s.os_version),
-                ("container", s.container),
-            ):
+            for attribute, word in _DETAIL_WORDS.items():
+                value = getattr(s, attribute)
                 if value is not None:
                     yield f"        {word} {_q(value)}\n"
             yield f'        type "{s.type.value.upper()}"\n'

@@ -19,10 +19,10 @@ from catalogs._common import (
     as_mapping,
     check_keys,
     fail,
+    load_file,
     optional,
     profiles,
     profiles_to_dict,
-    read_text,
     required,
     scalar,
 )
@@ -41,9 +41,16 @@ _TR_KEYS = frozenset(
     {"namespace", "name", "version", "sites", "profiles", "requires", "hooks", "metadata"}
     | {"checksum"}
 )
+# a site's optional details: field of TransformationSite -> key in the document
+_DETAIL_KEYS = {
+    "arch": "arch",
+    "os_type": "os.type",
+    "os_release": "os.release",
+    "os_version": "os.version",
+    "container": "container",
+}
 _SITE_KEYS = frozenset(
-    {"name", "pfn", "type", "arch", "os.type", "os.release", "os.version", "container"}
-    | {"profiles", "metadata", "bypass"}
+    {"name", "pfn", "type", *_DETAIL_KEYS.values()} | {"profiles", "metadata", "bypass"}
 )
 
 
@@ -112,12 +119,8 @@ def _site(where: str, entry: object, source: str | None) -> TransformationSite:
         name=name,
         pfn=required(s, "pfn", where, source),
         type=kind,
-        arch=optional(s, "arch", where, source),
-        os_type=optional(s, "os.type", where, source),
-        os_release=optional(s, "os.release", where, source),
-        os_version=optional(s, "os.version", where, source),
-        container=optional(s, "container", where, source),
         profiles=profiles(s.get("profiles"), where, source),
+        **{field: optional(s, key, where, source) for field, key in _DETAIL_KEYS.items()},
     )
 
 
@@ -146,13 +149,8 @@ def _tr_dict(t: Transformation) -> dict[str, Any]:
 
 def _site_dict(s: TransformationSite) -> dict[str, Any]:
     d: dict[str, Any] = {"name": s.name, "pfn": s.pfn, "type": s.type.value}
-    for key, value in (
-        ("arch", s.arch),
-        ("os.type", s.os_type),
-        ("os.release", s.os_release),
-        ("os.version", s.os_version),
-        ("container", s.container),
-    ):
+    for field, key in _DETAIL_KEYS.items():
+        value = getattr(s, field)
         if value is not None:
             d[key] = value
     if s.profiles:
@@ -165,8 +163,7 @@ def loads(text: str, source: str | None = None) -> TransformationCatalog:
 
 
 def load(path: str | Path) -> TransformationCatalog:
-    path = Path(path)
-    return loads(read_text(path), str(path))
+    return load_file(path, loads)
 
 
 def dumps(catalog: TransformationCatalog) -> str:

@@ -80,13 +80,8 @@ def site_style(site: Site, source: str | None = None) -> SiteStyle:
 
 
 def _condorc(site: Site, condor: Mapping[str, str], source: str | None) -> SiteStyle:
-    grid = _grid(
-        site,
-        ("condor",),
-        "pegasus.style condorc needs a grids entry of type condor whose "
-        "contact is the remote schedd",
-        source,
-    )
+    needed = "a grids entry of type condor whose contact is the remote schedd"
+    grid = _grid(site, Style.CONDORC, "condor", needed, source)
     schedd = _word(site, grid.get("contact", ""), "grids contact (the remote schedd)", source)
     collector = condor.get("condor_collector") or schedd.rpartition("@")[2]
     collector = _word(site, collector, "condor.condor_collector", source)
@@ -106,13 +101,11 @@ def _glite(site: Site, condor: Mapping[str, str], source: str | None) -> SiteSty
             )
         _system(site, words[1], "condor.grid_resource", source)
         return SiteStyle(Style.GLITE, " ".join([w.lower() for w in words[:2]] + words[2:]))
-    grid = _grid(
-        site,
-        ("batch",),
-        "pegasus.style glite needs a grids entry of type batch (scheduler "
-        "slurm, pbs, sge or lsf) or a condor.grid_resource profile",
-        source,
+    needed = (
+        "a grids entry of type batch (scheduler slurm, pbs, sge or lsf) or a "
+        "condor.grid_resource profile"
     )
+    grid = _grid(site, Style.GLITE, "batch", needed, source)
     system = _system(site, grid.get("scheduler", ""), "grids scheduler", source)
     contact = grid.get("contact", "").strip()
     resource = f"batch {system}"
@@ -122,17 +115,18 @@ def _glite(site: Site, condor: Mapping[str, str], source: str | None) -> SiteSty
 
 
 def _grid(
-    site: Site, types: tuple[str, ...], missing: str, source: str | None
+    site: Site, style: Style, kind: str, needed: str, source: str | None
 ) -> Mapping[str, str]:
-    """The site's grids entry of one of ``types`` for compute jobs: ``jobtype: compute``
-    first, then one without a jobtype, then any. Refused with ``missing`` when none."""
-    matching = [g for g in site.grids if g.get("type", "").lower() in types]
+    """The site's grids entry of type ``kind`` for compute jobs: ``jobtype: compute``
+    first, then one without a jobtype, then any; none is an error saying what
+    ``style`` needs."""
+    matching = [g for g in site.grids if g.get("type", "").lower() == kind]
     for wanted in ("compute", None):
         for g in matching:
             if (g.get("jobtype") or None) == wanted:
                 return g
     if not matching:
-        raise _error(site, missing, source)
+        raise _error(site, f"pegasus.style {style.value} needs {needed}", source)
     return matching[0]
 
 

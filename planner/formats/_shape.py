@@ -1,16 +1,13 @@
-"""Shape checks shared by the readers: each failure is one FormatError naming the item.
-
-The readers check the shapes they rely on here and then build the model's plain values,
-so nothing that reaches the model is unchecked.
+"""Value checks shared by the readers and their job builder: each failure is one
+FormatError naming the item.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from catalogs.yamlio import as_bool as yaml_bool
-from planner.errors import FormatError, UnknownProfileNamespace
+from planner.errors import FormatError
 from planner.model.base import Namespace
 from planner.model.workflow import LinkType
 
@@ -51,36 +48,6 @@ def need_str(value: object, where: str, source: str | None) -> str:
     if value is None or isinstance(value, dict | list):
         raise FormatError(f"{where}: expected a string, got {value!r}", source=source)
     return scalar_text(value)
-
-
-def profiles_from(raw: object, where: str, source: str | None) -> dict[Namespace, dict[str, str]]:
-    """``{namespace: {key: value}}`` with Namespace keys and string values."""
-    if raw is None:
-        return {}
-    if not isinstance(raw, Mapping):
-        raise FormatError(f"{where}: profiles must be a mapping", source=source)
-    out: dict[Namespace, dict[str, str]] = {}
-    for ns_name, values in raw.items():
-        ns = NAMESPACES.get(str(ns_name).lower())
-        if ns is None:
-            known = ", ".join(NAMESPACES)
-            raise UnknownProfileNamespace(
-                f"{where}: unknown profile namespace {ns_name!r} (known: {known})",
-                source=source,
-            )
-        if values is None:
-            continue
-        if not isinstance(values, Mapping):
-            raise FormatError(f"{where}: profiles.{ns_name} must be a mapping", source=source)
-        target = out.setdefault(ns, {})
-        for key, value in values.items():
-            if value is None or isinstance(value, dict | list):
-                raise FormatError(
-                    f"{where}: profile {ns_name}.{key} must be a scalar, got {value!r}",
-                    source=source,
-                )
-            target[str(key)] = scalar_text(value)
-    return out
 
 
 def job_where(index: int, job_id: Any) -> str:

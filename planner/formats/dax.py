@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from catalogs.replica import PFN, Replica, ReplicaCatalog
@@ -23,14 +23,9 @@ from catalogs.transformation import (
     TransformationType,
 )
 from planner.errors import FormatError, UnknownProfileNamespace
-from planner.formats._shape import (
-    LINKS,
-    NAMESPACES,
-    as_bool,
-    as_size,
-)
-from planner.model.base import Namespace
-from planner.model.workflow import Job, LinkType, SubWorkflow, SubWorkflowKind, Use, Workflow
+from planner.formats._shape import LINKS, NAMESPACES, as_bool
+from planner.formats.records import JobBuilder, JobRecord, UseRecord, Vocabulary
+from planner.model.workflow import Job, LinkType, SubWorkflow, SubWorkflowKind, Workflow
 
 
 def load(path: str | os.PathLike[str]) -> Workflow:
@@ -68,194 +63,190 @@ def _parse(data: bytes, source: str | None) -> Workflow:
     return workflow
 
 
+# How messages name a job's parts (the builder's checked path uses it)
+VOCABULARY = Vocabulary(
+    no_id=": <job> has no id", no_name="<job> has no name", arguments="<argument> word",
+    use="<uses> {1}", lfn="file", no_lfn="has no file name", link="link",
+    flags=("transfer", "register", "optional", "bypass"),
+)  # fmt: skip
+
+
 def from_element(root: ET.Element, source: str | None = None) -> Workflow:
     """Build a Workflow from an already-parsed ``<adag>`` element."""
     if _tag(root) != "adag":
         raise FormatError(
             f"not a DAX: the root element is <{_tag(root)}>, not <adag>", source=source
         )
-    name = root.get("name") or (Path(source).stem if source else "workflow")
-    jobs: list[Job] = []
-    subs: list[SubWorkflow] = []
-    edges: list[tuple[str, str]] = []
-    replicas: list[Replica] = []
-    transformations: list[Transformation] = []
-    metadata: dict[str, str] = {}
-    fast = _FastJobs().job
-    tags: dict[object, str] = {}
+    parts = _Parts(source)
     for element in root:
-        tag = tags.get(element.tag)
-        if tag is None:
-            tag = tags[element.tag] = _tag(element)
-        if tag == "job":
-            jobs.append(fast(element) or _job(len(jobs), element, source))
-        elif tag == "child":
-            edges.extend(_child(element, source))
-        elif tag in ("dag", "dax"):
-            subs.append(_subworkflow(tag, len(jobs) + len(subs), element, source))
-        elif tag == "file":
-            replica = _replica(element, source)
-            if replica is not None:
-                replicas.append(replica)
-        elif tag == "executable":
-            transformations.append(_executable(element, source))
-        elif tag == "metadata" and element.get("key"):
-            metadata[element.get("key", "")] = (element.text or "").strip()
-        # <filename> (2.1 file list), <transformation>, <invoke>: nothing to plan from
-    if not jobs and not subs:
+        parts.add(element)
+    if not parts.jobs and not parts.subs:
         raise FormatError("workflow has no jobs", source=source)
-    sub_ids = {sub.id for sub in subs}
+    sub_ids = {sub.id for sub in parts.subs}
+    edges = parts.edges
     sub_edges = tuple(e for e in edges if e[0] in sub_ids or e[1] in sub_ids)
     if sub_edges:
         edges = [e for e in edges if e[0] not in sub_ids and e[1] not in sub_ids]
     return Workflow(
-        name=name,
-        jobs=tuple(jobs),
+        name=root.get("name") or (Path(source).stem if source else "workflow"),
+        jobs=tuple(parts.jobs),
         dependencies=tuple(edges),
-        subworkflows=tuple(subs),
+        subworkflows=tuple(parts.subs),
         subworkflow_edges=sub_edges,
-        replica_catalog=ReplicaCatalog(replicas=tuple(replicas), source=source)
-        if replicas
+        replica_catalog=ReplicaCatalog(replicas=tuple(parts.replicas), source=source)
+        if parts.replicas
         else None,
         transformation_catalog=(
-            TransformationCatalog(transformations=tuple(transformations), source=source)
-            if transformations
+            TransformationCatalog(transformations=tuple(parts.transformations), source=source)
+            if parts.transformations
             else None
         ),
         site_catalog=None,
-        metadata=metadata,
+        metadata=parts.metadata,
         source=source,
     )
 
 
-_SKIP = object()  # a <uses> of the executable itself: not a file the job reads
+class _Parts:
+    """The top-level elements of an ``<adag>``, gathered in file order."""
+
+    def __init__(self, source: str | None) -> None:
+        self.source = source
+        self.records = _Records(source)
+        self.builder = JobBuilder(VOCABULARY, source)
+        self.jobs: list[Job] = []
+        self.subs: list[SubWorkflow] = []
+        self.edges: list[tuple[str, str]] = []
+        self.replicas: list[Replica] = []
+        self.transformations: list[Transformation] = []
+        self.metadata: dict[str, str] = {}
+        self._tags: dict[object, str] = {}
+
+    def add(self, element: ET.Element) -> None:
+        tag = self._tags.get(element.tag)
+        if tag is None:
+            tag = self._tags[element.tag] = _tag(element)
+        source = self.source
+        if tag == "job":
+            self.jobs.append(self.builder.job(self.records.job(len(self.jobs), element)))
+        elif tag == "child":
+            self.edges.extend(_child(element, source))
+        elif tag in ("dag", "dax"):
+            index = len(self.jobs) + len(self.subs)
+            self.subs.append(_subworkflow(tag, index, element, self.builder, source))
+        elif tag == "file":
+            replica = _replica(element, source)
+            if replica is not None:
+                self.replicas.append(replica)
+        elif tag == "executable":
+            self.transformations.append(_executable(element, source))
+        elif tag == "metadata" and element.get("key"):
+            self.metadata[element.get("key", "")] = (element.text or "").strip()
+        # <filename> (2.1 file list), <transformation>, <invoke>: nothing to plan from
 
 
-class _FastJobs:
-    """Builds the ``<job>`` elements whose every part has the plain shape (known child
-    elements, ``<file>`` names without blanks in arguments, ``<uses>`` with a known link,
-    a decimal size and true/false flags, profiles in known namespaces); :meth:`job`
-    returns None for anything else, which :func:`_job` then reads or refuses with a
-    message naming the job. Equal ``<uses>`` and equal profiles are built once and shared
-    between jobs."""
-
-    __slots__ = ("_profiles", "_tags", "_uses")
-
-    def __init__(self) -> None:
-        self._tags: dict[str, str] = {}
-        self._uses: dict[tuple[tuple[str, str], ...], object] = {}
-        self._profiles: dict[tuple[str, ...], dict[Namespace, dict[str, str]]] = {}
-
-    def _tag(self, element: ET.Element) -> str:
-        tag = element.tag
-        local = self._tags.get(tag)
-        if local is None:
-            local = self._tags[tag] = _tag(element)
-        return local
-
-    def job(self, element: ET.Element) -> Job | None:
-        job_id = element.get("id")
-        name = element.get("name")
-        if not job_id or not name:
-            return None
-        arguments: tuple[str, ...] = ()
-        uses: list[Use] = []
-        triples: list[str] = []
-        runtime = element.get("runtime")
-        if runtime is not None:
-            triples += ("pegasus", "runtime", runtime)
-        stdin = stdout = stderr = None
-        use_cache = self._uses
-        tags = self._tags
-        for child in element:
-            tag = tags.get(child.tag) or self._tag(child)
-            if tag == "uses":
-                key = tuple(child.attrib.items())
-                use = use_cache.get(key)
-                if use is None:
-                    use = use_cache[key] = _plain_use(child)
-                    if use is None:
-                        return None
-                if use is not _SKIP:
-                    uses.append(use)  # type: ignore[arg-type]
-            elif tag == "argument":
-                words = _plain_arguments(child, self._tag)
-                if words is None:
-                    return None
-                arguments = words
-            elif tag == "profile":
-                ns_name = child.get("namespace") or ""
-                key_name = child.get("key")
-                if ns_name.lower() not in NAMESPACES or not key_name:
-                    return None
-                triples += (ns_name, key_name, (child.text or "").strip())
-            elif tag == "stdin" or tag == "stdout" or tag == "stderr":
-                lfn = child.get("name") or child.get("file")
-                if not lfn:
-                    return None
-                if tag == "stdin":
-                    stdin = lfn
-                elif tag == "stdout":
-                    stdout = lfn
-                else:
-                    stderr = lfn
-        if triples:
-            pkey = tuple(triples)
-            profiles = self._profiles.get(pkey)
-            if profiles is None:
-                profiles = self._profiles[pkey] = {}
-                for i in range(0, len(pkey), 3):
-                    ns = NAMESPACES[pkey[i].lower()]
-                    profiles.setdefault(ns, {})[pkey[i + 1]] = pkey[i + 2]
-        else:
-            profiles = {}
-        return Job(
-            id=job_id,
-            name=name,
-            namespace=element.get("namespace"),
-            version=element.get("version"),
-            node_label=element.get("node-label"),
-            arguments=arguments,
-            uses=tuple(uses),
-            profiles=profiles,
-            stdin=stdin,
-            stdout=stdout,
-            stderr=stderr,
-        )
-
-
+_SKIP: UseRecord = (None,) * 7  # a <uses> of the executable itself: not a file the job reads
 _PLAIN_FLAGS = {"true": True, "false": False}
 
 
-def _plain_use(element: ET.Element) -> object | None:
-    """The Use of a plain ``<uses>`` (or _SKIP for the executable itself), else None."""
+class _Records:
+    """Turns ``<job>`` elements into records. Equal ``<uses>`` elements (same attributes)
+    give one record, so the builder shares their Use too."""
+
+    __slots__ = ("_source", "_tags", "_uses")
+
+    def __init__(self, source: str | None) -> None:
+        self._source = source
+        self._tags: dict[str, str] = {}
+        self._uses: dict[tuple[tuple[str, str], ...], UseRecord] = {}
+
+    def _tag(self, element: ET.Element) -> str:
+        local = self._tags.get(element.tag)
+        if local is None:
+            local = self._tags[element.tag] = _tag(element)
+        return local
+
+    def job(self, index: int, element: ET.Element) -> JobRecord:
+        """The record of a ``<job>``: its ``runtime`` attribute is profile
+        ``pegasus.runtime``, ``<argument>``, ``<uses>``, ``<profile>`` and the stream
+        elements fill the rest; other children are ignored."""
+        get = element.get
+        arguments: Sequence[object] = ()
+        uses: list[UseRecord] = []
+        runtime = get("runtime")
+        triples: list[object] = [] if runtime is None else ["pegasus", "runtime", runtime]
+        streams: dict[str, str] = {}
+        for child in element:
+            tag = self._tags.get(child.tag) or self._tag(child)
+            if tag == "uses":
+                key = tuple(child.attrib.items())
+                record = self._uses.get(key)
+                if record is None:
+                    record = self._uses[key] = _use_record(child)
+                if record is not _SKIP:
+                    uses.append(record)
+            elif tag == "argument":
+                arguments = self._arguments(child, index, element)
+            elif tag == "profile":
+                triples += self._profile(child, index, element)
+            elif tag == "stdin" or tag == "stdout" or tag == "stderr":
+                streams[tag] = self._stream(tag, child, index, element)
+        return JobRecord(
+            index, get("id"), get("name"), arguments, uses, tuple(triples),
+            get("namespace"), get("version"), get("node-label"),
+            streams.get("stdin"), streams.get("stdout"), streams.get("stderr"),
+        )  # fmt: skip
+
+    def _arguments(self, child: ET.Element, index: int, job: ET.Element) -> tuple[str, ...]:
+        words = _plain_arguments(child, self._tag)
+        if words is None:
+            words = _arguments(child, _where(index, job), self._source)
+        return words
+
+    def _profile(self, child: ET.Element, index: int, job: ET.Element) -> tuple[str, str, str]:
+        """A ``<profile>``'s triple (its namespace is checked by the builder)."""
+        key = child.get("key")
+        if not key:
+            return _profile_triple(child, _where(index, job), self._source)
+        return (child.get("namespace") or "", key, (child.text or "").strip())
+
+    def _stream(self, tag: str, child: ET.Element, index: int, job: ET.Element) -> str:
+        lfn = child.get("name") or child.get("file")
+        if not lfn:
+            raise FormatError(f"{_where(index, job)}: <{tag}> has no name", source=self._source)
+        return lfn
+
+
+def _where(index: int, element: ET.Element) -> str:
+    job_id = element.get("id")
+    return f"job {index + 1}" + (f" (id {job_id!r})" if job_id else "")
+
+
+def _use_record(element: ET.Element) -> UseRecord:
+    """The record of a ``<uses>`` (:data:`_SKIP` for the executable itself). Plain
+    values are converted here (a decimal size, true/false flags), once per distinct
+    element; anything else is handed on as written, for the builder to check."""
     get = element.get
     if get("type") == "executable" or get("executable") == "true":
         return _SKIP
-    lfn = get("name") or get("file")
-    link = LINKS.get((get("link") or "").lower())
-    size = get("size")
-    raw_register = get("register")
-    raw_optional = get("optional")
-    register = True if raw_register is None else _PLAIN_FLAGS.get(raw_register.lower())
-    optional = False if raw_optional is None else _PLAIN_FLAGS.get(raw_optional.lower())
-    if (
-        not lfn
-        or link is None
-        or register is None
-        or optional is None
-        # up to 15 digits a float holds the number exactly, as the checked path reads it
-        or (size is not None and not (size.isascii() and size.isdigit() and len(size) <= 15))
-    ):
-        return None
+    link = get("link")
+    if link is not None and link.lower() in LINKS:
+        link = link.lower()
+    size: object = get("size")
+    # up to 15 digits a float holds the number exactly, as the checked path reads it
+    if isinstance(size, str) and size.isascii() and size.isdigit() and len(size) <= 15:
+        size = int(size)
     transfer = get("transfer")
-    return Use(
-        lfn,
+    register = get("register")
+    optional = get("optional")
+    return (
+        get("name") or get("file"),
         link,
-        stage_out=transfer is None or transfer.lower() != "false",
-        register_replica=register,
-        optional=optional,
-        size=None if size is None else int(size),
+        size,
+        False if transfer is not None and transfer.lower() == "false" else None,
+        register if register is None else _PLAIN_FLAGS.get(register.lower(), register),
+        optional if optional is None else _PLAIN_FLAGS.get(optional.lower(), optional),
+        None,
     )
 
 
@@ -275,82 +266,36 @@ def _plain_arguments(
     return tuple("".join(parts).split())
 
 
-def _job(index: int, element: ET.Element, source: str | None) -> Job:
-    """One job, every part checked: a problem is one FormatError naming the job."""
-    job_id = element.get("id")
-    where = f"job {index + 1}" + (f" (id {job_id!r})" if job_id else "")
-    if not job_id:
-        raise FormatError(f"{where}: <job> has no id", source=source)
-    name = element.get("name")
-    if not name:
-        raise FormatError(f"{where}: <job> has no name", source=source)
-    arguments: tuple[str, ...] = ()
-    uses: list[Use] = []
-    profiles: dict[Namespace, dict[str, str]] = {}
-    streams: dict[str, str | None] = {"stdin": None, "stdout": None, "stderr": None}
-    runtime = element.get("runtime")
-    if runtime is not None:
-        profiles[Namespace.PEGASUS] = {"runtime": runtime}
-    for k, child in enumerate(element):
-        tag = _tag(child)
-        if tag == "argument":
-            arguments = _arguments(child, where, source)
-        elif tag == "uses":
-            use = _use(child, f"{where}: <uses> {k + 1}", source)
-            if use is not None:
-                uses.append(use)
-        elif tag == "profile":
-            _profile(child, profiles, where, source)
-        elif tag in streams:
-            lfn = child.get("name") or child.get("file")
-            if not lfn:
-                raise FormatError(f"{where}: <{tag}> has no name", source=source)
-            streams[tag] = lfn
-    return Job(
-        id=job_id,
-        name=name,
-        namespace=element.get("namespace"),
-        version=element.get("version"),
-        node_label=element.get("node-label"),
-        arguments=arguments,
-        uses=tuple(uses),
-        profiles=profiles,
-        stdin=streams["stdin"],
-        stdout=streams["stdout"],
-        stderr=streams["stderr"],
-    )
-
-
-def _subworkflow(tag: str, index: int, element: ET.Element, source: str | None) -> SubWorkflow:
+def _subworkflow(
+    tag: str, index: int, element: ET.Element, builder: JobBuilder, source: str | None
+) -> SubWorkflow:
     """DAX 3's ``<dax id file>`` (a workflow to plan) or ``<dag id file>`` (a DAGMan
     file), with ``<argument>`` (pegasus-plan's arguments), ``<uses>`` and ``<profile>``."""
     job_id = element.get("id")
-    where = f"job {index + 1}" + (f" (id {job_id!r})" if job_id else "")
+    where = _where(index, element)
     if not job_id:
         raise FormatError(f"{where}: <{tag}> has no id", source=source)
     file = element.get("file") or element.get("name")
     if not file:
         raise FormatError(f"{where}: <{tag}> has no file", source=source)
     arguments: tuple[str, ...] = ()
-    uses: list[Use] = []
-    profiles: dict[Namespace, dict[str, str]] = {}
-    for k, child in enumerate(element):
+    uses: list[UseRecord] = []
+    triples: list[object] = []
+    for child in element:
         kind = _tag(child)
         if kind == "argument":
             arguments = _arguments(child, where, source)
-        elif kind == "uses":
-            use = _use(child, f"{where}: <uses> {k + 1}", source)
-            if use is not None and use.lfn != file:
-                uses.append(use)
+        elif kind == "uses" and (record := _use_record(child)) is not _SKIP:
+            uses.append(record)
         elif kind == "profile":
-            _profile(child, profiles, where, source)
+            triples += _profile_triple(child, where, source)
     return SubWorkflow(
         id=job_id,
         kind=SubWorkflowKind.PEGASUS if tag == "dax" else SubWorkflowKind.CONDOR,
         file=file,
         arguments=arguments,
-        uses=tuple(uses),
-        profiles=profiles,
+        uses=tuple(use for use in builder.checked_uses(uses, where) if use.lfn != file),
+        profiles=builder.checked_profiles(tuple(triples), where),
         node_label=element.get("node-label"),
     )
 
@@ -391,78 +336,47 @@ def _arguments(element: ET.Element, where: str, source: str | None) -> tuple[str
     return tuple(words)
 
 
-def _use(element: ET.Element, where: str, source: str | None) -> Use | None:
-    if element.get("type") == "executable" or element.get("executable") == "true":
-        return None  # the program itself, found through the transformation catalog
-    lfn = element.get("name") or element.get("file")
-    if not lfn:
-        raise FormatError(f"{where} has no file name", source=source)
-    link = LINKS.get((element.get("link") or "").lower())
-    if link is None:
-        raise FormatError(
-            f"{where} (file {lfn!r}): link must be one of {', '.join(LINKS)}, "
-            f"got {element.get('link')!r}",
-            source=source,
-        )
-    transfer = element.get("transfer")
-    size = element.get("size")
-    register = element.get("register")
-    optional = element.get("optional")
-    return Use(
-        lfn,
-        link,
-        stage_out=transfer is None or transfer.lower() != "false",
-        register_replica=True
-        if register is None
-        else as_bool(register, f"{where} (file {lfn!r}): register", source),
-        optional=False
-        if optional is None
-        else as_bool(optional, f"{where} (file {lfn!r}): optional", source),
-        size=None if size is None else as_size(size, f"{where} (file {lfn!r})", source),
-    )
-
-
-def _profile(
-    element: ET.Element, profiles: dict[Namespace, dict[str, str]], where: str, source: str | None
-) -> None:
+def _profile_triple(element: ET.Element, where: str, source: str | None) -> tuple[str, str, str]:
+    """A ``<profile>``'s ``namespace, key, value``; one without a key is refused (after
+    an unknown namespace, which the message names first)."""
     ns_name = element.get("namespace") or ""
     key = element.get("key")
-    ns = NAMESPACES.get(ns_name.lower())
-    if ns is None:
+    if ns_name.lower() not in NAMESPACES:
         raise UnknownProfileNamespace(
             f"{where}: unknown profile namespace {ns_name!r} (known: {', '.join(NAMESPACES)})",
             source=source,
         )
     if not key:
         raise FormatError(f"{where}: <profile namespace={ns_name!r}> has no key", source=source)
-    profiles.setdefault(ns, {})[key] = (element.text or "").strip()
+    return (ns_name, key, (element.text or "").strip())
 
 
 def _child(element: ET.Element, source: str | None) -> list[tuple[str, str]]:
     child = element.get("ref")
     if not child:
         raise FormatError("<child> has no ref", source=source)
-    edges = []
-    for parent in element:
-        if _tag(parent) != "parent":
-            continue
-        ref = parent.get("ref")
-        if not ref:
-            raise FormatError(f"<child ref={child!r}>: <parent> has no ref", source=source)
-        edges.append((ref, child))
-    return edges
+    where = f"<child ref={child!r}>"
+    return [(ref, child) for ref, _ in _each(element, "parent", "ref", where, source)]
 
 
 def _pfns(element: ET.Element, where: str, source: str | None) -> list[tuple[str, str]]:
-    found = []
-    for pfn in element:
-        if _tag(pfn) != "pfn":
-            continue
-        url = pfn.get("url")
-        if not url:
-            raise FormatError(f"{where}: <pfn> has no url", source=source)
-        found.append((url, pfn.get("site") or "local"))
-    return found
+    return [
+        (url, pfn.get("site") or "local")
+        for url, pfn in _each(element, "pfn", "url", where, source)
+    ]
+
+
+def _each(
+    element: ET.Element, tag: str, key: str, where: str, source: str | None
+) -> Iterator[tuple[str, ET.Element]]:
+    """The ``key`` attribute of each ``<tag>`` child, and the child; one without it is
+    refused."""
+    for child in element:
+        if _tag(child) == tag:
+            value = child.get(key)
+            if not value:
+                raise FormatError(f"{where}: <{tag}> has no {key}", source=source)
+            yield value, child
 
 
 def _replica(element: ET.Element, source: str | None) -> Replica | None:

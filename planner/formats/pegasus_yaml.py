@@ -11,7 +11,7 @@ import importlib
 import json
 import os
 import re
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -22,17 +22,15 @@ from catalogs.atomic import atomic_write_text
 from catalogs.errors import WfplanError
 from catalogs.yamlio import json_document, load_yaml, parser_name
 from planner.errors import FormatError, UnsupportedFeature
-from planner.formats._shape import (
-    LINKS,
-    NAMESPACES,
-    as_bool,
-    as_size,
-    job_where,
-    need_str,
-    profiles_from,
-    scalar_text,
+from planner.formats._shape import job_where, need_str, scalar_text
+from planner.formats.records import (
+    JobBuilder,
+    JobRecord,
+    UseRecord,
+    Vocabulary,
+    flat_profiles,
 )
-from planner.model.base import Namespace, merge_profiles
+from planner.model.base import Namespace
 from planner.model.workflow import (
     Job,
     LinkType,
@@ -152,15 +150,15 @@ def from_dict(doc: object, source: str | None = None) -> Workflow:
     raw_jobs = doc.get("jobs")
     if not isinstance(raw_jobs, list) or not raw_jobs:
         raise FormatError("workflow 'jobs' must be a non-empty list", source=source)
-    defaults = profiles_from(doc.get("profiles"), "workflow", source)
+    builder = _builder(doc.get("profiles"), source)
     # Sub-workflow jobs are rare; one type test per job finds them (their files are
     # never opened here: the sub-workflow is planned when its node runs).
     subs = {
-        i: _subworkflow(i, raw, defaults, source)
+        i: _subworkflow(i, raw, builder, source)
         for i, raw in enumerate(raw_jobs)
         if type(raw) is dict and type(raw.get("type")) is str and raw["type"] in _SUB_KINDS
     }
-    jobs = _jobs(raw_jobs, defaults, source, skip=subs.keys())
+    jobs = _jobs(raw_jobs, builder, source, skip=subs.keys())
     edges = _dependencies(doc.get("jobDependencies"), source)
     sub_edges: tuple[tuple[str, str], ...] = ()
     if subs:
@@ -184,6 +182,17 @@ def from_dict(doc: object, source: str | None = None) -> Workflow:
     )
 
 
+# How messages name a job's parts (the builder's checked path uses it): the defaults.
+VOCABULARY = Vocabulary()
+
+
+def _builder(raw_defaults: object, source: str | None) -> JobBuilder:
+    """The job builder, with the workflow-level profiles (checked) beneath every job's."""
+    checker = JobBuilder(VOCABULARY, source)
+    defaults = checker.checked_profiles(flat_profiles(raw_defaults, "workflow", source), "workflow")
+    return JobBuilder(VOCABULARY, source, defaults)
+
+
 def _check_id_and_keys(
     raw: Mapping[str, Any], job_id: object, allowed: frozenset[str], where: str, source: str | None
 ) -> None:
@@ -196,7 +205,7 @@ def _check_id_and_keys(
 
 
 def _subworkflow(
-    index: int, raw: dict[str, Any], defaults: dict[Namespace, dict[str, str]], source: str | None
+    index: int, raw: dict[str, Any], builder: JobBuilder, source: str | None
 ) -> SubWorkflow:
     """A ``pegasusWorkflow``/``condorWorkflow`` job. Its own file is one of its uses
     (Pegasus's API marks it ``forPlanning``); it is kept as ``file``, not as a use."""
@@ -210,336 +219,126 @@ def _subworkflow(
     uses = raw.get("uses") or []
     if not isinstance(args, list) or not isinstance(uses, list):
         raise FormatError(f"{where}: 'arguments' and 'uses' must be lists", source=source)
-    profiles = profiles_from(raw.get("profiles"), where, source)
+    records = _use_records(uses, index, job_id, source)
+    label = raw.get("nodeLabel")
     return SubWorkflow(
         id=str(job_id),
         kind=SubWorkflowKind(raw["type"]),
         file=file,
-        arguments=_arguments(args, where, source),
-        uses=tuple(
-            use for k, u in enumerate(uses) if (use := _use(u, where, k, source)).lfn != file
-        ),
-        profiles=merge_profiles(defaults, profiles) if defaults else profiles,
-        node_label=_opt_str(raw, "nodeLabel", where, source),
+        arguments=builder.checked_arguments(args, where),
+        uses=tuple(use for use in builder.checked_uses(records, where) if use.lfn != file),
+        profiles=builder.checked_profiles(flat_profiles(raw.get("profiles"), where, source), where),
+        node_label=None if label is None else need_str(label, f"{where}: nodeLabel", source),
     )
 
 
 def _jobs(
-    raw_jobs: list[Any],
-    defaults: dict[Namespace, dict[str, str]],
-    source: str | None,
-    skip: Collection[int] = (),
+    raw_jobs: list[Any], builder: JobBuilder, source: str | None, skip: Collection[int] = ()
 ) -> tuple[Job, ...]:
-    """Every job through :class:`_FastJobs` (the plain shapes, no messages to format),
-    else through :func:`_job`, which checks everything and names what is wrong."""
-    fast = _FastJobs(defaults).job
-    out: list[Job] = []
-    append = out.append
-    for index, raw in enumerate(raw_jobs):
-        if skip and index in skip:
-            continue
-        job = fast(raw)
-        append(job if job is not None else _job(index, raw, defaults, source))
-    return tuple(out)
+    """Every job entry (but the sub-workflows at ``skip``) as a record, built."""
+    job = builder.job
+    return tuple(
+        job(_record(index, raw, source))
+        for index, raw in enumerate(raw_jobs)
+        if not skip or index not in skip
+    )
 
 
-class _FastJobs:
-    """Builds the jobs whose every part has the plain shape Pegasus and wfplan write:
-    string ids, names and arguments, uses with a string lfn, a known type, an int size
-    and boolean flags, profiles of strings in known namespaces. :meth:`job` returns None
-    for anything else (which :func:`_job` then reads or refuses), so both paths give
-    equal jobs and every message comes from one place.
-
-    Equal uses and equal profiles are built once and shared between jobs (they are
-    immutable values): a file read by many jobs, or the same runtime profile on 10^5
-    jobs, costs one object, and a dict lookup instead of a construction.
-    """
-
-    __slots__ = ("_bare", "_defaults", "_profiles", "_uses")
-
-    def __init__(self, defaults: dict[Namespace, dict[str, str]]) -> None:
-        self._defaults = defaults
-        self._bare: dict[Namespace, dict[str, str]] = merge_profiles(defaults)
-        self._uses: dict[tuple[Any, ...], Use] = {}
-        self._profiles: dict[tuple[Any, ...], dict[Namespace, dict[str, str]]] = {}
-
-    def job(self, raw: object) -> Job | None:
-        if type(raw) is not dict or not raw.keys() <= _JOB_KEYS:
-            return None
-        get = raw.get
-        job_id = get("id")
-        name = get("name")
-        if (
-            type(job_id) is not str
-            or not job_id
-            or type(name) is not str
-            or not name
-            or get("type", "job") != "job"
-        ):
-            return None
-        namespace = get("namespace")
-        version = get("version")
-        node_label = get("nodeLabel")
-        stdin = get("stdin")
-        stdout = get("stdout")
-        stderr = get("stderr")
-        if not (
-            (namespace is None or type(namespace) is str)
-            and (version is None or type(version) is str)
-            and (node_label is None or type(node_label) is str)
-            and (stdin is None or type(stdin) is str)
-            and (stdout is None or type(stdout) is str)
-            and (stderr is None or type(stderr) is str)
-        ):
-            return None
-        raw_args = get("arguments")
-        if raw_args is None:
-            arguments: tuple[str, ...] = ()
-        elif type(raw_args) is list:
-            arguments = tuple(raw_args)
-            for word in arguments:
-                if type(word) is not str:
-                    return None
-        else:
-            return None
-        raw_uses = get("uses")
-        if raw_uses is None:
-            uses: tuple[Use, ...] = ()
-        elif type(raw_uses) is list:
-            built: list[Use] = []
-            cache = self._uses
-            for u in raw_uses:
-                if type(u) is not dict:
-                    return None
-                lfn = u.get("lfn")
-                kind = u.get("type")
-                size = u.get("size")
-                if type(lfn) is not str or type(kind) is not str:
-                    return None
-                # size must be checked as an int before the lookup: True == 1 as dict keys
-                if size is None and len(u) == 2:
-                    key: tuple[Any, ...] = (lfn, kind)
-                elif type(size) is int and len(u) == 3:
-                    key = (lfn, kind, size)
-                else:
-                    if not u.keys() <= _FLAG_USE_KEYS or (
-                        size is not None and type(size) is not int
-                    ):
-                        return None
-                    stage_out = u.get("stageOut", True)
-                    register = u.get("registerReplica", True)
-                    optional = u.get("optional", False)
-                    bypass = u.get("bypass", False)
-                    if not (
-                        type(stage_out) is bool
-                        and type(register) is bool
-                        and type(optional) is bool
-                        and type(bypass) is bool
-                    ):
-                        return None
-                    key = (lfn, kind, size, stage_out, register, optional, bypass)
-                use = cache.get(key)
-                if use is None:
-                    link = LINKS.get(kind)
-                    if link is None or (size is not None and size < 0):
-                        return None
-                    use = cache[key] = Use(
-                        lfn,
-                        link,
-                        stage_out=u.get("stageOut", True),
-                        register_replica=u.get("registerReplica", True),
-                        optional=u.get("optional", False),
-                        bypass=u.get("bypass", False),
-                        size=size,
-                    )
-                built.append(use)
-            uses = tuple(built)
-        else:
-            return None
-        raw_profiles = get("profiles")
-        if raw_profiles is None:
-            profiles = self._bare
-        else:
-            found = self._profiles_of(raw_profiles)
-            if found is None:
-                return None
-            profiles = found
-        return Job(
-            id=job_id,
-            name=name,
-            namespace=namespace,
-            version=version,
-            node_label=node_label,
-            arguments=arguments,
-            uses=uses,
-            profiles=profiles,
-            stdin=stdin,
-            stdout=stdout,
-            stderr=stderr,
-        )
-
-    def _profiles_of(self, raw: object) -> dict[Namespace, dict[str, str]] | None:
-        """The merged profiles for plain ``{namespace: {key: "value"}}`` (all strings, so
-        equal keys mean equal content), shared by every job that has the same ones."""
-        if type(raw) is not dict:
-            return None
-        parts: list[object] = []
-        for ns_name, values in raw.items():
-            if type(ns_name) is not str or type(values) is not dict:
-                return None
-            for k, v in values.items():
-                if type(k) is not str or type(v) is not str:
-                    return None
-            parts.append(ns_name)
-            parts.extend(values.items())
-        key = tuple(parts)
-        found = self._profiles.get(key)
-        if found is None:
-            if not all(ns_name.lower() in NAMESPACES for ns_name in raw):
-                return None
-            own = profiles_from(raw, "", None)
-            found = self._profiles[key] = (
-                merge_profiles(self._defaults, own) if self._defaults else own
-            )
-        return found
-
-
-def _job(
-    index: int, raw: object, defaults: dict[Namespace, dict[str, str]], source: str | None
-) -> Job:
-    """One job, every field checked: a problem is one FormatError naming the job."""
-    if not isinstance(raw, Mapping):
+def _record(index: int, raw: object, source: str | None) -> JobRecord:
+    """A job entry's record. Its structure is checked here (a mapping of known keys, of
+    type ``job``, lists where lists belong), its values by the builder."""
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         raise FormatError(f"{job_where(index, None)}: not a mapping", source=source)
+    get = raw.get
+    job_id = get("id")
+    if not raw.keys() <= _JOB_KEYS or get("type", "job") != "job":
+        _refuse_entry(index, raw, source)
+    arguments = get("arguments") or ()
+    uses: list[Any] | tuple[()] = get("uses") or ()
+    if type(arguments) is not list and arguments != ():
+        raise FormatError(f"{job_where(index, job_id)}: 'arguments' must be a list", source=source)
+    if type(uses) is not list and uses != ():
+        raise FormatError(f"{job_where(index, job_id)}: 'uses' must be a list", source=source)
+    raw_profiles = get("profiles")
+    return JobRecord(
+        index,
+        job_id,
+        get("name"),
+        arguments,
+        _use_records(uses, index, job_id, source),
+        () if raw_profiles is None else _triples(raw_profiles, index, job_id, source),
+        get("namespace"),
+        get("version"),
+        get("nodeLabel"),
+        get("stdin"),
+        get("stdout"),
+        get("stderr"),
+    )
+
+
+def _refuse_entry(index: int, raw: Mapping[str, Any], source: str | None) -> None:
+    """Raise the error of a job entry of another type or with unknown keys."""
     job_id = raw.get("id")
     where = job_where(index, job_id)
     kind = raw.get("type", "job")
     if kind != "job":
         raise FormatError(f"{where}: unknown job type {kind!r}", source=source)
     _check_id_and_keys(raw, job_id, _JOB_KEYS, where, source)
-    name = raw.get("name")
-    if not isinstance(name, str) or not name:
-        raise FormatError(f"{where}: job has no transformation 'name'", source=source)
-    args = raw.get("arguments") or []
-    if not isinstance(args, list):
-        raise FormatError(f"{where}: 'arguments' must be a list", source=source)
-    uses = raw.get("uses") or []
-    if not isinstance(uses, list):
-        raise FormatError(f"{where}: 'uses' must be a list", source=source)
-    profiles = profiles_from(raw.get("profiles"), where, source)
-    if defaults:
-        profiles = merge_profiles(defaults, profiles)
-    return Job(
-        id=str(job_id),
-        name=name,
-        namespace=_opt_str(raw, "namespace", where, source),
-        version=_opt_str(raw, "version", where, source),
-        node_label=_opt_str(raw, "nodeLabel", where, source),
-        arguments=_arguments(args, where, source),
-        uses=tuple([_use(u, where, k, source) for k, u in enumerate(uses)]),
-        profiles=profiles,
-        stdin=_opt_str(raw, "stdin", where, source),
-        stdout=_opt_str(raw, "stdout", where, source),
-        stderr=_opt_str(raw, "stderr", where, source),
-    )
 
 
-def _arguments(args: list[Any], where: str, source: str | None) -> tuple[str, ...]:
-    if all(type(a) is str for a in args):
-        return tuple(args)
-    return tuple(need_str(a, f"{where}: arguments[{k}]", source) for k, a in enumerate(args))
+def _triples(raw: object, index: int, job_id: object, source: str | None) -> tuple[object, ...]:
+    """A job's profiles as flat ``namespace, key, value`` triples (see the builder)."""
+    if type(raw) is dict:
+        triples: list[object] = []
+        for ns_name, values in raw.items():
+            if type(values) is not dict or not values:
+                break
+            for key, value in values.items():
+                triples += (ns_name, key, value)
+        else:
+            return tuple(triples)
+    return flat_profiles(raw, job_where(index, job_id), source)
 
 
-def _opt_str(raw: Mapping[str, Any], key: str, where: str, source: str | None) -> str | None:
-    value = raw.get(key)
-    return None if value is None else need_str(value, f"{where}: {key}", source)
+def _use_records(
+    uses: Sequence[Any], index: int, job_id: object, source: str | None
+) -> list[UseRecord]:
+    """The use entries' records: the plain ``{lfn, type[, size]}`` without a key check (two
+    or three keys, two of them lfn and type: no room for another), the others checked."""
+    records: list[UseRecord] = []
+    append = records.append
+    for raw in uses:
+        if type(raw) is dict:
+            get = raw.get
+            lfn = get("lfn")
+            kind = get("type")
+            size = get("size")
+            if lfn is not None and kind is not None and len(raw) == (2 if size is None else 3):
+                append((lfn, kind, size, None, None, None, None))
+                continue
+        where = f"{job_where(index, job_id)}: uses[{len(records)}]"
+        append(_full_use_record(raw, where, source))
+    return records
 
 
-def _use(raw: object, job_where: str, k: int, source: str | None) -> Use:
-    if not isinstance(raw, dict):
-        raise FormatError(f"{job_where}: uses[{k}] is not a mapping", source=source)
-    lfn = raw.get("lfn")
-    kind = raw.get("type")
-    link = LINKS.get(kind) if type(kind) is str else None
-    size = raw.get("size")
-    if (
-        type(lfn) is str
-        and link is not None
-        and (size is None or (type(size) is int and size >= 0))
-    ):  # the common cases: nothing to convert
-        keys = raw.keys()
-        if keys <= _PLAIN_USE_KEYS:
-            return Use(lfn, link, size=size)
-        if keys <= _FLAG_USE_KEYS:
-            stage_out = raw.get("stageOut", True)
-            register = raw.get("registerReplica", True)
-            optional = raw.get("optional", False)
-            bypass = raw.get("bypass", False)
-            if (
-                type(stage_out) is bool
-                and type(register) is bool
-                and type(optional) is bool
-                and type(bypass) is bool
-            ):
-                return Use(
-                    lfn,
-                    link,
-                    stage_out=stage_out,
-                    register_replica=register,
-                    optional=optional,
-                    bypass=bypass,
-                    size=size,
-                )
-    return _use_slow(raw, f"{job_where}: uses[{k}]", source)
-
-
-def _use_slow(raw: dict[str, Any], where: str, source: str | None) -> Use:
+def _full_use_record(raw: object, where: str, source: str | None) -> UseRecord:
+    if not isinstance(raw, Mapping):
+        raise FormatError(f"{where} is not a mapping", source=source)
     lfn = raw.get("lfn")
     if lfn is None or isinstance(lfn, dict | list):
         raise FormatError(f"{where} has no lfn", source=source)
     if not raw.keys() <= _USE_KEYS:
         unknown = sorted(map(str, raw.keys() - _USE_KEYS))
         raise FormatError(f"{where} (lfn {lfn!r}): unknown key(s) {unknown}", source=source)
-    kind = raw.get("type")
-    link = LINKS.get(kind) if type(kind) is str else None
-    if link is None:
-        raise FormatError(
-            f"{where} (lfn {lfn!r}): type must be one of {', '.join(LINKS)}, "
-            f"got {raw.get('type')!r}",
-            source=source,
-        )
     size = raw.get("size")
-    if size is None:
-        metadata = raw.get("metadata")
-        if isinstance(metadata, dict):
-            size = metadata.get("size")
-    if size is not None and (type(size) is not int or size < 0):
-        size = as_size(size, f"{where} (lfn {lfn!r})", source)
-    stage_out = raw.get("stageOut", True)
-    register = raw.get("registerReplica", True)
-    optional = raw.get("optional", False)
-    bypass = raw.get("bypass", False)
-    if type(stage_out) is not bool:
-        stage_out = _flag(raw, "stageOut", True, where, source)
-    if type(register) is not bool:
-        register = _flag(raw, "registerReplica", True, where, source)
-    if type(optional) is not bool:
-        optional = _flag(raw, "optional", False, where, source)
-    if type(bypass) is not bool:
-        bypass = _flag(raw, "bypass", False, where, source)
-    return Use(
-        lfn=lfn if type(lfn) is str else scalar_text(lfn),
-        link=link,
-        stage_out=stage_out,
-        register_replica=register,
-        optional=optional,
-        bypass=bypass,
-        size=size,
-    )
-
-
-def _flag(raw: Mapping[str, Any], key: str, default: bool, where: str, source: str | None) -> bool:
-    value = raw.get(key)
-    return default if value is None else as_bool(value, f"{where}: {key}", source)
+    metadata = raw.get("metadata")
+    if size is None and isinstance(metadata, Mapping):
+        size = metadata.get("size")  # where Pegasus's API writes it
+    get = raw.get
+    return (
+        lfn, get("type"), size, get("stageOut"), get("registerReplica"), get("optional"),
+        get("bypass"),
+    )  # fmt: skip
 
 
 def _dependencies(raw: object, source: str | None) -> tuple[tuple[str, str], ...]:

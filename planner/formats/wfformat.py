@@ -14,14 +14,15 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from catalogs.jsonio import JSONTooDeep, loads_json
 from planner.errors import FormatError
-from planner.formats._shape import as_size, job_where, need_str
-from planner.model.base import Namespace
-from planner.model.workflow import Job, LinkType, Use, Workflow
+from planner.formats._shape import as_size, job_where
+from planner.formats.records import JobBuilder, JobRecord, UseRecord, Vocabulary
+from planner.model.workflow import Job, Workflow
 
 
 def load(path: str | os.PathLike[str]) -> Workflow:
@@ -63,6 +64,20 @@ def _list(value: object, where: str, source: str | None) -> list[Any]:
     return value
 
 
+# How messages name a task's parts (the builder's checked path uses it): 1.5 files are
+# counted over inputFiles then outputFiles, the older layout's are its ``files`` entries.
+VOCABULARY = Vocabulary(
+    job="task", no_id=" has no id", no_name="no command.program, category or name",
+    arguments="command.arguments", use="file {1}", lfn="name", no_lfn="has no name",
+    link="link",
+)  # fmt: skip
+VOCABULARY_OLD = replace(VOCABULARY, use="files[{0}]")
+
+
+# a task's record and its declared parents and children
+Task = tuple[JobRecord, list[str], list[str]]
+
+
 def from_dict(doc: object, source: str | None = None) -> Workflow:
     """Build a Workflow from a parsed WfFormat document."""
     doc = _mapping(doc, "the document", source)
@@ -71,22 +86,56 @@ def from_dict(doc: object, source: str | None = None) -> Workflow:
     if not isinstance(name, str) or not name:
         name = Path(source).stem if source else "workflow"
     if "specification" in wf:
-        spec = _mapping(wf["specification"], "'workflow.specification'", source)
-        execution = _mapping(wf.get("execution") or {}, "'workflow.execution'", source)
-        tasks = _list(spec.get("tasks"), "'workflow.specification.tasks'", source)
-        sizes = _file_sizes(
-            _list(spec.get("files"), "'workflow.specification.files'", source), source
-        )
-        runs = _executions(
-            _list(execution.get("tasks"), "'workflow.execution.tasks'", source), source
-        )
-        fast = _FastTasks(sizes, runs).task
-        built = [fast(t) or _task_15(i, t, sizes, runs, source) for i, t in enumerate(tasks)]
+        tasks, built = _specification(wf, source)
     else:
         tasks = _list(wf.get("tasks"), "'workflow.tasks'", source)
-        built = [_task_old(i, t, source) for i, t in enumerate(tasks)]
+        builder = JobBuilder(VOCABULARY_OLD, source)
+        built = [_built(builder, _old_task(i, t, source)) for i, t in enumerate(tasks)]
     if not built:
         raise FormatError("workflow has no tasks", source=source)
+    edges = _edges(built, tasks)
+    # 1.4 instances of planned runs hold the planner's own transfer/auxiliary tasks
+    # (stage-in, create-dir, ...): they are not part of the abstract workflow, so they
+    # are dropped and their parents linked to their children
+    added = {
+        str(t.get("id", t.get("name")))
+        for t in tasks
+        if (type(t) is dict or isinstance(t, Mapping))
+        and t.get("type") in ("transfer", "auxiliary")
+    }
+    jobs = tuple(job for job, _, _ in built if job.id not in added)
+    if not jobs:
+        raise FormatError("workflow has no compute tasks", source=source)
+    if added:
+        edges = _splice(edges, added)
+    return Workflow(name=name, jobs=jobs, dependencies=tuple(edges), source=source)
+
+
+def _specification(
+    wf: Mapping[str, Any], source: str | None
+) -> tuple[list[Any], list[tuple[Job, list[str], list[str]]]]:
+    """The 1.5 layout's task entries, and each one's job, parents and children."""
+    spec = _mapping(wf["specification"], "'workflow.specification'", source)
+    execution = _mapping(wf.get("execution") or {}, "'workflow.execution'", source)
+    tasks = _list(spec.get("tasks"), "'workflow.specification.tasks'", source)
+    sizes = _file_sizes(_list(spec.get("files"), "'workflow.specification.files'", source), source)
+    runs = _executions(_list(execution.get("tasks"), "'workflow.execution.tasks'", source), source)
+    records = _Records(sizes, runs, source)
+    builder = JobBuilder(VOCABULARY, source)
+    return tasks, [_built(builder, records.task(i, t)) for i, t in enumerate(tasks)]
+
+
+def _built(builder: JobBuilder, task: Task) -> tuple[Job, list[str], list[str]]:
+    record, parents, children = task
+    return builder.job(record), parents, children
+
+
+def _edges(
+    built: list[tuple[Job, list[str], list[str]]], tasks: list[Any]
+) -> dict[tuple[str, str], None]:
+    """The declared edges, each once (a task lists its parents and its children, so most
+    edges are declared twice), in file order; a reference to a task's name (older files)
+    becomes its id."""
     ids = {job.id for job, _, _ in built}
     by_name: dict[str, str] | None = None
     edges: dict[tuple[str, str], None] = {}
@@ -102,30 +151,7 @@ def from_dict(doc: object, source: str | None = None) -> Workflow:
                 by_name = _ids_by_name(tasks) if by_name is None else by_name
                 c = by_name.get(c, c)
             edges[(job_id, c)] = None
-    # 1.4 instances of planned runs hold the planner's own transfer/auxiliary tasks
-    # (stage-in, create-dir, ...): they are not part of the abstract workflow, so they
-    # are dropped and their parents linked to their children
-    added = {
-        str(t.get("id", t.get("name")))
-        for t in tasks
-        if (type(t) is dict or isinstance(t, Mapping))
-        and t.get("type") in ("transfer", "auxiliary")
-    }
-    jobs = tuple(job for job, _, _ in built if job.id not in added)
-    if not jobs:
-        raise FormatError("workflow has no compute tasks", source=source)
-    if added:
-        edges = _splice(edges, added)
-    return Workflow(
-        name=name,
-        jobs=jobs,
-        dependencies=tuple(edges),
-        replica_catalog=None,
-        transformation_catalog=None,
-        site_catalog=None,
-        metadata={},
-        source=source,
-    )
+    return edges
 
 
 def _ids_by_name(tasks: list[Any]) -> dict[str, str]:
@@ -188,197 +214,146 @@ def _executions(tasks: list[Any], source: str | None) -> dict[str, Mapping[str, 
     return runs
 
 
+_At = tuple[int, object]  # a task's position and id, for messages
+
+
+def _where(index: int, task_id: object) -> str:
+    return job_where(index, task_id).replace("job", "task", 1)
+
+
 def _command(
-    run: Mapping[str, Any], task: Mapping[str, Any], where: str, source: str | None
-) -> tuple[str, tuple[str, ...]]:
-    command = run.get("command") or {}
-    if not isinstance(command, Mapping):
-        raise FormatError(f"{where}: 'command' must be an object", source=source)
+    run: Mapping[str, Any], task: Mapping[str, Any], at: _At, source: str | None
+) -> tuple[object, list[Any]]:
+    """The program (``command.program``, else the task's category, else its name) and
+    the argument words, as written (the builder checks them)."""
+    command = run.get("command") or _NOTHING
+    if type(command) is not dict and not isinstance(command, Mapping):
+        raise FormatError(f"{_where(*at)}: 'command' must be an object", source=source)
     program = command.get("program") or task.get("category") or task.get("name")
-    if not program:
-        raise FormatError(f"{where}: no command.program, category or name", source=source)
+    if program and type(program) is not str:
+        program = str(program)
     raw_args = command.get("arguments") or []
-    if isinstance(raw_args, str):
-        raw_args = raw_args.split()
+    if type(raw_args) is str:
+        return program, raw_args.split()
     if not isinstance(raw_args, list):
-        raise FormatError(f"{where}: command.arguments must be a list", source=source)
-    args = tuple(
-        need_str(a, f"{where}: command.arguments[{k}]", source) for k, a in enumerate(raw_args)
-    )
-    return str(program), args
+        raise FormatError(f"{_where(*at)}: command.arguments must be a list", source=source)
+    return program, raw_args
 
 
-def _profiles(
-    run: Mapping[str, Any], where: str, source: str | None
-) -> dict[Namespace, dict[str, str]]:
-    runtime = run.get("runtimeInSeconds", run.get("runtime"))
+def _runtime(run: Mapping[str, Any], at: _At, source: str | None) -> tuple[object, ...]:
+    """The runtime as profile ``pegasus.runtime`` (a flat triple, see the builder)."""
+    runtime = run.get("runtimeInSeconds") if "runtimeInSeconds" in run else run.get("runtime")
     if runtime is None:
-        return {}
-    if isinstance(runtime, bool) or not isinstance(runtime, int | float):
-        raise FormatError(f"{where}: runtime must be a number, got {runtime!r}", source=source)
-    return {Namespace.PEGASUS: {"runtime": repr(runtime)}}
+        return ()
+    if type(runtime) is not float and type(runtime) is not int:
+        raise FormatError(
+            f"{_where(*at)}: runtime must be a number, got {runtime!r}", source=source
+        )
+    return ("pegasus", "runtime", repr(runtime))
 
 
-def _refs(task: Mapping[str, Any], key: str, where: str, source: str | None) -> list[str]:
-    return [str(x) for x in _list(task.get(key), f"{where}: '{key}'", source)]
+def _refs(task: Mapping[str, Any], key: str, at: _At, source: str | None) -> list[Any]:
+    """The entries of one of a task's lists (file names or task ids)."""
+    refs = task.get(key)
+    if refs is None:
+        return []
+    if type(refs) is not list:
+        raise FormatError(f"{_where(*at)}: '{key}' must be a list", source=source)
+    return refs
 
 
-class _FastTasks:
-    """Builds 1.5 tasks whose every part has the plain shape (string ids, file names,
-    program and arguments; a numeric runtime); :meth:`task` returns None for anything
-    else, which :func:`_task_15` then reads or refuses with a message naming the task.
-    Equal uses and runtime profiles are built once and shared between jobs."""
+def _ids(task: Mapping[str, Any], key: str, at: _At, source: str | None) -> list[str]:
+    """A task's parents or children, as strings."""
+    refs = task.get(key)
+    if type(refs) is not list:
+        refs = _refs(task, key, at, source)
+    for ref in refs:
+        if type(ref) is not str:
+            return [str(x) for x in refs]
+    return refs
 
-    __slots__ = ("_profiles", "_runs", "_sizes", "_uses")
 
-    def __init__(self, sizes: dict[str, int | None], runs: dict[str, Mapping[str, Any]]) -> None:
+_NOTHING: Mapping[str, Any] = {}
+
+
+class _Records:
+    """Turns 1.5 task entries into records, with their file sizes and execution
+    entries (runtime, program, arguments) looked up by id."""
+
+    __slots__ = ("_runs", "_sizes", "_source")
+
+    def __init__(
+        self, sizes: dict[str, int | None], runs: dict[str, Mapping[str, Any]], source: str | None
+    ) -> None:
         self._sizes = sizes
         self._runs = runs
-        self._uses: dict[tuple[str, LinkType], Use] = {}
-        self._profiles: dict[str, dict[Namespace, dict[str, str]]] = {}
+        self._source = source
 
-    def task(self, task: object) -> tuple[Job, list[str], list[str]] | None:
-        if type(task) is not dict:
-            return None
-        get = task.get
-        task_id = get("id")
-        if type(task_id) is not str or not task_id:
-            return None
-        run = self._runs.get(task_id, _NO_RUN)
-        command = run.get("command") or _NO_RUN
-        if type(command) is not dict:
-            return None
-        program = command.get("program") or get("category") or get("name")
-        raw_args = command.get("arguments") or ()
-        if type(program) is not str or not program:
-            return None
-        if type(raw_args) is str:
-            arguments = tuple(raw_args.split())
-        elif type(raw_args) is list or type(raw_args) is tuple:
-            arguments = tuple(raw_args)
-            for word in arguments:
-                if type(word) is not str:
-                    return None
-        else:
-            return None
-        uses: list[Use] = []
-        cache = self._uses
-        sizes = self._sizes
-        for key, link in (("inputFiles", LinkType.INPUT), ("outputFiles", LinkType.OUTPUT)):
-            lfns = get(key)
-            if lfns is None:
-                continue
-            if type(lfns) is not list:
-                return None
-            for lfn in lfns:
-                if type(lfn) is not str:
-                    return None
-                use = cache.get((lfn, link))
-                if use is None:
-                    use = cache[(lfn, link)] = _use(lfn, link, sizes.get(lfn))
-                uses.append(use)
-        parents = get("parents")
-        children = get("children")
-        if parents is None:
-            parents = []
-        if children is None:
-            children = []
-        if type(parents) is not list or type(children) is not list:
-            return None
-        for ref in parents:
-            if type(ref) is not str:
-                return None
-        for ref in children:
-            if type(ref) is not str:
-                return None
-        runtime = run.get("runtimeInSeconds", run.get("runtime"))
-        if runtime is None:
-            profiles: dict[Namespace, dict[str, str]] = {}
-        elif type(runtime) is int or type(runtime) is float:
-            text = repr(runtime)
-            found = self._profiles.get(text)
-            if found is None:
-                found = self._profiles[text] = {Namespace.PEGASUS: {"runtime": text}}
-            profiles = found
-        else:
-            return None
-        job = Job(
-            id=task_id, name=program, arguments=arguments, uses=tuple(uses), profiles=profiles
+    def task(self, index: int, task: object) -> Task:
+        source = self._source
+        if type(task) is not dict and not isinstance(task, Mapping):
+            raise FormatError(f"task {index + 1} is not an object", source=source)
+        task_id = task.get("id")
+        at = (index, task_id)
+        run = self._runs.get(task_id if type(task_id) is str else str(task_id), _NOTHING)
+        program, arguments = _command(run, task, at, source)
+        record = JobRecord(
+            index,
+            task_id if type(task_id) is str or task_id is None else str(task_id),
+            program,
+            arguments,
+            self._uses(task, at),
+            _runtime(run, at, source),
         )
-        return job, parents, children
+        return record, _ids(task, "parents", at, source), _ids(task, "children", at, source)
+
+    def _uses(self, task: Mapping[str, Any], at: _At) -> list[UseRecord]:
+        sizes = self._sizes
+        uses: list[UseRecord] = []
+        for key, link in (("inputFiles", "input"), ("outputFiles", "output")):
+            for lfn in _refs(task, key, at, self._source):
+                size = sizes.get(lfn if type(lfn) is str else str(lfn))
+                uses.append((lfn, link, size, None, None, None, None))
+        return uses
 
 
-_NO_RUN: Mapping[str, Any] = {}
+_OLD_LINKS = frozenset({"input", "output"})
 
 
-def _task_15(
-    index: int,
-    task: object,
-    sizes: dict[str, int | None],
-    runs: dict[str, Mapping[str, Any]],
-    source: str | None,
-) -> tuple[Job, list[str], list[str]]:
-    if not isinstance(task, Mapping):
-        raise FormatError(f"task {index + 1} is not an object", source=source)
-    task_id = task.get("id")
-    where = job_where(index, task_id).replace("job", "task", 1)
-    if task_id is None or task_id == "":
-        raise FormatError(f"{where} has no id", source=source)
-    run = runs.get(str(task_id), {})
-    program, args = _command(run, task, where, source)
-    uses: list[Use] = []
-    for key, link in (("inputFiles", LinkType.INPUT), ("outputFiles", LinkType.OUTPUT)):
-        for lfn in _refs(task, key, where, source):
-            uses.append(_use(lfn, link, sizes.get(lfn)))
-    job = Job(
-        id=str(task_id),
-        name=program,
-        arguments=args,
-        uses=tuple(uses),
-        profiles=_profiles(run, where, source),
-    )
-    return job, _refs(task, "parents", where, source), _refs(task, "children", where, source)
-
-
-def _task_old(index: int, task: object, source: str | None) -> tuple[Job, list[str], list[str]]:
+def _old_task(index: int, task: object, source: str | None) -> Task:
+    """A task of the older layout, with its files inline."""
     if not isinstance(task, Mapping):
         raise FormatError(f"task {index + 1} is not an object", source=source)
     task_id = task.get("id", task.get("name"))
-    where = job_where(index, task_id).replace("job", "task", 1)
-    if task_id is None or task_id == "":
-        raise FormatError(f"{where} has no id", source=source)
-    program, args = _command(task, task, where, source)
-    uses: list[Use] = []
-    for k, entry in enumerate(_list(task.get("files"), f"{where}: 'files'", source)):
-        if not isinstance(entry, Mapping):
-            raise FormatError(f"{where}: files[{k}] is not an object", source=source)
-        lfn = entry.get("name", entry.get("id"))
-        if lfn is None or lfn == "":
-            raise FormatError(f"{where}: files[{k}] has no name", source=source)
-        link = {"input": LinkType.INPUT, "output": LinkType.OUTPUT}.get(str(entry.get("link")))
-        if link is None:
-            raise FormatError(
-                f"{where}: files[{k}] (name {lfn!r}): link must be input or output, "
-                f"got {entry.get('link')!r}",
-                source=source,
-            )
-        size = entry.get("sizeInBytes", entry.get("size"))
-        uses.append(
-            _use(
-                str(lfn),
-                link,
-                None if size is None else as_size(size, f"{where}: files[{k}]", source),
-            )
-        )
-    job = Job(
-        id=str(task_id),
-        name=program,
-        arguments=args,
-        uses=tuple(uses),
-        profiles=_profiles(task, where, source),
+    at = (index, task_id)
+    where = _where(*at)
+    program, arguments = _command(task, task, at, source)
+    files = _refs(task, "files", at, source)
+    record = JobRecord(
+        index,
+        task_id if type(task_id) is str or task_id in (None, "") else str(task_id),
+        program,
+        arguments,
+        [_old_use(entry, f"{where}: files[{k}]", source) for k, entry in enumerate(files)],
+        _runtime(task, at, source),
     )
-    return job, _refs(task, "parents", where, source), _refs(task, "children", where, source)
+    return record, _ids(task, "parents", at, source), _ids(task, "children", at, source)
 
 
-def _use(lfn: str, link: LinkType, size: int | None) -> Use:
-    return Use(lfn, link, size=size)
+def _old_use(entry: object, where: str, source: str | None) -> UseRecord:
+    """An inline file: only input and output links, the size as sizeInBytes or size."""
+    if not isinstance(entry, Mapping):
+        raise FormatError(f"{where} is not an object", source=source)
+    lfn = entry.get("name", entry.get("id"))
+    if lfn is None or lfn == "":
+        raise FormatError(f"{where} has no name", source=source)
+    link = entry.get("link")
+    if link not in _OLD_LINKS:
+        raise FormatError(
+            f"{where} (name {lfn!r}): link must be input or output, got {link!r}", source=source
+        )
+    size = entry.get("sizeInBytes", entry.get("size"))
+    return (lfn, link, None if size is None else as_size(size, where, source), *_NO_FLAGS)
+
+
+_NO_FLAGS = (None, None, None, None)

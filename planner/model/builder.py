@@ -67,6 +67,32 @@ def _job_checker() -> TypeAdapter[Job]:
     return TypeAdapter(Job)
 
 
+def _uses(
+    files: Iterable[FileLike], link: LinkType, flags: Mapping[str, bool]
+) -> list[Use | dict[str, object]]:
+    """The uses of ``files`` as given: a ``Use`` as is, a name or File as the fields of
+    one, with ``flags``, for pydantic to check."""
+    uses: list[Use | dict[str, object]] = []
+    for f in files:
+        if isinstance(f, Use):
+            uses.append(f)
+        else:
+            lfn, size = (f.lfn, f.size) if isinstance(f, File) else (f, None)
+            uses.append({"lfn": lfn, "link": link, "size": size, **flags})
+    return uses
+
+
+def _checked_job(job_id: str, fields: Mapping[str, object]) -> Job:
+    """The builder is where user code hands values in: pydantic checks them here (the
+    readers check their files by hand) and names the field at fault."""
+    try:
+        return _job_checker().validate_python(fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise FormatError(f"job {job_id}: {where}: {first['msg']}") from None
+
+
 class WorkflowBuilder:
     """Collects jobs and dependencies; :meth:`build` returns the frozen Workflow."""
 
@@ -98,26 +124,7 @@ class WorkflowBuilder:
         """Add one job; returns its id. ``stage_out``/``register_replica`` apply to the
         outputs given as names or Files (a ``Use`` keeps its own flags)."""
         job_id = id if id is not None else f"ID{len(self._jobs) + 1:07d}"
-        uses: list[Use | dict[str, object]] = []
-        for files, link in (
-            (inputs, LinkType.INPUT),
-            (outputs, LinkType.OUTPUT),
-            (inouts, LinkType.INOUT),
-        ):
-            for f in files:
-                if isinstance(f, Use):
-                    uses.append(f)
-                    continue
-                lfn, size = (f.lfn, f.size) if isinstance(f, File) else (f, None)
-                uses.append(
-                    {
-                        "lfn": lfn,
-                        "link": link,
-                        "size": size,
-                        "stage_out": stage_out,
-                        "register_replica": register_replica,
-                    }
-                )
+        flags = {"stage_out": stage_out, "register_replica": register_replica}
         fields = {
             "id": job_id,
             "name": transformation,
@@ -125,21 +132,17 @@ class WorkflowBuilder:
             "version": version,
             "node_label": node_label,
             "arguments": tuple(a.lfn if isinstance(a, File) else a for a in args),
-            "uses": uses,
+            "uses": [
+                *_uses(inputs, LinkType.INPUT, flags),
+                *_uses(outputs, LinkType.OUTPUT, flags),
+                *_uses(inouts, LinkType.INOUT, flags),
+            ],
             "profiles": _namespaces(profiles, job_id),
             "stdin": stdin,
             "stdout": stdout,
             "stderr": stderr,
         }
-        try:
-            # The builder is where user code hands values in: pydantic checks them here
-            # (the readers check their files by hand) and names the field at fault.
-            job = _job_checker().validate_python(fields)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise FormatError(f"job {job_id}: {where}: {first['msg']}") from None
-        self._jobs.append(job)
+        self._jobs.append(_checked_job(job_id, fields))
         return job_id
 
     def depends(self, *, parent: str | Iterable[str], child: str | Iterable[str]) -> None:

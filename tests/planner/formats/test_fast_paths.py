@@ -1,9 +1,11 @@
-"""The readers' fast paths build exactly what the checked paths build, or step aside.
+"""The builder's fast path builds exactly what its checked path builds, or steps aside.
 
-Each reader builds plain shapes without per-item messages and leaves anything else to a
-checked path that names the offender. These properties pin that down: on any input the
-fast path either declines (None) or returns a job equal to the checked one, and it never
-accepts what the checked path refuses.
+Each reader turns a job into a record (``planner.formats.records``); the one builder
+takes plain records without a single message and leaves anything else to the checked
+path, which names the offender. These properties pin that down, for records as each of
+the three readers makes them: on any input the fast path either declines (None) or
+returns a job equal to the checked one, and it never accepts what the checked path
+refuses.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from hypothesis import strategies as st
 
 from catalogs.errors import WfplanError
 from planner.formats import dax, pegasus_yaml, wfformat
+from planner.formats.records import JobBuilder, JobRecord
 from planner.model.base import Namespace
 from planner.model.workflow import Job
 
@@ -107,9 +110,24 @@ def _perturbed_job(draw: st.DrawFn, where: str) -> dict[str, Any]:
 _defaults = st.sampled_from([{}, {Namespace.ENV: {"HOME": "/h"}}])
 
 
-def _checked(raw: object, defaults: dict[Namespace, dict[str, str]]) -> Job | None:
+def _fast_or_checked(builder: JobBuilder, record: JobRecord) -> Job | None:
+    """The fast path's job, after checking that the checked path builds an equal one
+    (with a builder of its own, so that nothing the fast path shared is reused)."""
+    built = builder.fast_job(record)
+    if built is not None:
+        fresh = JobBuilder(builder._vocabulary, "wf", builder._defaults)
+        try:
+            checked = fresh.checked_job(record)
+        except WfplanError:
+            raise AssertionError(f"fast path accepted what the checked path refuses: {record}")
+        assert built == checked
+    return built
+
+
+def _yaml_record(raw: object) -> JobRecord | None:
+    """The reader's record, or None where its structure check refuses the entry."""
     try:
-        return pegasus_yaml._job(0, raw, defaults, "wf.yml")
+        return pegasus_yaml._record(0, raw, "wf.yml")
     except WfplanError:
         return None
 
@@ -121,11 +139,11 @@ def test_yaml_fast_path_equals_the_checked_path_or_declines(
     where: str, data: st.DataObject, defaults: dict[Namespace, dict[str, str]]
 ) -> None:
     jobs = data.draw(st.lists(_perturbed_job(where), min_size=1, max_size=6))
-    fast = pegasus_yaml._FastJobs(defaults)
+    builder = JobBuilder(pegasus_yaml.VOCABULARY, "wf.yml", defaults)
     for raw in jobs:  # several jobs share one builder, so shared uses/profiles are exercised
-        built = fast.job(raw)
-        if built is not None:
-            assert built == _checked(raw, defaults)
+        record = _yaml_record(raw)
+        if record is not None:
+            _fast_or_checked(builder, record)
 
 
 @settings(max_examples=100, deadline=None)
@@ -133,11 +151,10 @@ def test_yaml_fast_path_equals_the_checked_path_or_declines(
 def test_yaml_fast_path_takes_every_plain_job(
     jobs: list[Any], defaults: dict[Namespace, dict[str, str]]
 ) -> None:
-    fast = pegasus_yaml._FastJobs(defaults)
+    builder = JobBuilder(pegasus_yaml.VOCABULARY, "wf.yml", defaults)
     for raw in jobs:
-        built = fast.job(raw)
-        assert built is not None
-        assert built == pegasus_yaml._job(0, raw, defaults, "wf.yml")
+        record = pegasus_yaml._record(0, raw, "wf.yml")
+        assert _fast_or_checked(builder, record) is not None
 
 
 def test_equal_uses_and_profiles_are_shared_between_jobs() -> None:
@@ -225,23 +242,22 @@ def _perturbed_task(draw: st.DrawFn) -> dict[str, Any]:
 def test_wfformat_fast_path_equals_the_checked_path_or_declines(
     tasks: list[Any], runs: dict[str, Any], sizes: dict[str, int | None]
 ) -> None:
-    fast = wfformat._FastTasks(sizes, runs)
+    records = wfformat._Records(sizes, runs, "wf.json")
+    builder = JobBuilder(wfformat.VOCABULARY, "wf.json")
     for raw in tasks:
-        built = fast.task(raw)
-        if built is None:
-            continue
         try:
-            checked = wfformat._task_15(0, raw, sizes, runs, "wf.json")
+            record, _, _ = records.task(0, raw)
         except WfplanError:
-            raise AssertionError(f"fast path accepted what the checked path refuses: {raw}")
-        assert built == checked
+            continue
+        _fast_or_checked(builder, record)
 
 
 def test_wfformat_fast_path_takes_plain_tasks() -> None:
     runs = {"a": {"runtimeInSeconds": 2.5, "command": {"program": "p", "arguments": ["-x"]}}}
     task = {"id": "a", "inputFiles": ["f"], "outputFiles": ["g"], "parents": [], "children": []}
-    built = wfformat._FastTasks({"f": 3}, runs).task(task)
-    assert built is not None and built == wfformat._task_15(0, task, {"f": 3}, runs, "w")
+    record, _, _ = wfformat._Records({"f": 3}, runs, "w").task(0, task)
+    built = _fast_or_checked(JobBuilder(wfformat.VOCABULARY, "w"), record)
+    assert built is not None and built.uses[0].size == 3
 
 
 # --- DAX ---------------------------------------------------------------------------------
@@ -299,17 +315,14 @@ def _dax_job(draw: st.DrawFn) -> str:
 def test_dax_fast_path_equals_the_checked_path_or_declines(texts: list[str]) -> None:
     import xml.etree.ElementTree as ET
 
-    fast = dax._FastJobs()
+    records = dax._Records("wf.dax")
+    builder = JobBuilder(dax.VOCABULARY, "wf.dax")
     for text in texts:
-        element = ET.fromstring(text)
-        built = fast.job(element)
-        if built is None:
-            continue
         try:
-            checked = dax._job(0, element, "wf.dax")
+            record = records.job(0, ET.fromstring(text))
         except WfplanError:
-            raise AssertionError(f"fast path accepted what the checked path refuses: {text}")
-        assert built == checked, text
+            continue
+        _fast_or_checked(builder, record)
 
 
 def test_dax_fast_path_takes_plain_jobs() -> None:
@@ -322,8 +335,8 @@ def test_dax_fast_path_takes_plain_jobs() -> None:
         'transfer="false" register="false"/><stdout name="o.txt"/>'
         '<uses name="t" link="input" executable="true"/><uses name="t" type="executable"/></job>'
     )
-    element = ET.fromstring(text)
-    built = dax._FastJobs().job(element)
-    assert built is not None and built == dax._job(0, element, "wf.dax")
+    record = dax._Records("wf.dax").job(0, ET.fromstring(text))
+    built = _fast_or_checked(JobBuilder(dax.VOCABULARY, "wf.dax"), record)
+    assert built is not None
     assert built.arguments == ("-i", "f.a", "-of.b")
     assert [u.lfn for u in built.uses] == ["f.a", "f.b"]  # the executable is not a file used
