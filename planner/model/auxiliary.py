@@ -7,7 +7,7 @@ import functools
 from collections.abc import Iterable, Mapping
 
 from planner.model.base import Namespace
-from planner.model.concrete import Node, NodeKind, Transfer
+from planner.model.concrete import Node, NodeKind, Transfer, node
 
 __all__ = ["CATEGORY", "MAXJOBS", "PRIORITY", "auxiliary_node", "dagman_profiles"]
 
@@ -70,7 +70,7 @@ def auxiliary_node(
 ) -> Node:
     """A data-management node: it runs on the submit host (``local``) and acts on
     ``files`` (moves, registrations, directories or removals on ``staging_site``)."""
-    return Node(
+    return node(
         name=name,
         kind=kind,
         site="local",

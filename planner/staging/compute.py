@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from planner.model.auxiliary import dagman_profiles
 from planner.model.base import Namespace, profile
-from planner.model.concrete import Node, NodeKind, Task, Transfer
+from planner.model.concrete import Node, NodeKind, Task, Transfer, node
 from planner.model.unit import Unit
 from planner.passes.select_sites import Placement
 from planner.staging.context import StageContext, UnitSite
@@ -87,7 +87,7 @@ def _node(
     else:
         plain = cx.plain_reasons
         reasons = plain.get(first.reason) or plain.setdefault(first.reason, (first.reason,))
-    return Node(
+    return node(
         name=unit.name,
         kind=NodeKind.CLUSTER if unit.clustered else NodeKind.COMPUTE,
         site=unit.site,
