@@ -204,10 +204,11 @@ def _tool_manifest(node: Node, ctx: EmitContext) -> dict[str, Any]:
         manifest: dict[str, Any] = {"files": [_ref(t.dst, table, None) for t in files]}
     elif node.kind is NodeKind.REGISTER:
         table = _prefix_table([u for t in files for u in (t.dst, t.meta)])
-        manifest = {
-            "catalog": ctx.output_rc,
-            "replicas": [_replica(t, node.site, table) for t in files],
-        }
+        replicas = [_replica(t, node.site, table) for t in files]
+        manifest = {"catalog": ctx.output_rc, "replicas": replicas}
+        # the node's site once for the line, for the replicas that name none of their own
+        if any("site" not in r for r in replicas):
+            manifest["site"] = node.site
     else:
         table = _prefix_table([u for t in files for u in (t.dst, t.meta, *t.src)])
         manifest = {"transfers": [_transfer(t, table) for t in files]}
@@ -219,15 +220,24 @@ def _tool_manifest(node: Node, ctx: EmitContext) -> dict[str, Any]:
 
 
 def _prefix_table(urls: Iterable[object]) -> dict[str, int]:
-    """The URL directories (up to the last ``/``) that occur at least twice, numbered in
-    order of first use: naming one costs a few bytes, writing it out costs its length."""
+    """The URL directories (up to the last ``/``) worth naming, numbered in order of first
+    use: a reference costs at most 5 bytes more than the rest of the URL, an entry its
+    length + 3, the ``"prefixes"`` key 14; a prefix is kept only when that is won back,
+    so a line is never longer than with every URL written out."""
     seen: dict[str, int] = {}
     for url in urls:
         if url.__class__ is str:
             prefix = url[: url.rfind("/") + 1]
             if prefix:
                 seen[prefix] = seen.get(prefix, 0) + 1
-    return {p: k for k, p in enumerate([p for p, n in seen.items() if n > 1])}
+    gains = {p: n * (len(p) - 5) - (len(p) + 3) for p, n in seen.items()}
+    kept = [p for p, gain in gains.items() if gain > 0][:1000]  # at most 3-digit numbers
+    if sum(gains[p] for p in kept) <= _PREFIXES_KEY:
+        return {}
+    return {p: k for k, p in enumerate(kept)}
+
+
+_PREFIXES_KEY = len('"prefixes":[],')
 
 
 def _ref(url: Any, table: Mapping[str, int], lfn: object) -> Any:
@@ -247,7 +257,9 @@ _NO_PREFIXES: Mapping[str, int] = {}
 
 
 def _replica(t: Transfer, site: str, table: Mapping[str, int]) -> dict[str, Any]:
-    record = {"lfn": t.lfn, "pfn": _ref(t.dst, table, t.lfn), "site": t.site or site}
+    record = {"lfn": t.lfn, "pfn": _ref(t.dst, table, t.lfn)}
+    if t.site and t.site != site:
+        record["site"] = t.site
     if t.sha256 is not None:
         record["sha256"] = t.sha256
     if t.meta is not None:
