@@ -548,10 +548,10 @@ def _runner_manifest_json(
         # no "inputs", "outputs" or "scratch": empty and false are the runner's defaults
         return f'{{{head}{exes}{name}{optional}{record}"tasks":{tasks}}}'
 
-    inputs, outputs = _scratch_transfers(node, bool(recorded))
+    inputs, outputs, prefixes = _scratch_transfers(node, bool(recorded))
     return (
-        f'{{{head}"inputs":[{inputs}],{name}"outputs":[{outputs}],{record}"scratch":true,'
-        f'"tasks":{tasks}}}'
+        f'{{{head}"inputs":[{inputs}],{name}"outputs":[{outputs}],{prefixes}{record}'
+        f'"scratch":true,"tasks":{tasks}}}'
     )
 
 
@@ -565,15 +565,22 @@ def _in_place_fields(node: Node, collect: bool) -> tuple[str, str]:
     return exes, f'"optional_dir":{_STR(OPTIONAL_DIR)},"optional_outputs":{kept},'
 
 
-def _scratch_transfers(node: Node, recorded: bool) -> tuple[str, str]:
-    """The ``"inputs"`` and ``"outputs"`` a scratch runner pulls and pushes (list bodies)."""
+def _scratch_transfers(node: Node, recorded: bool) -> tuple[str, str, str]:
+    """The ``"inputs"`` and ``"outputs"`` a scratch runner pulls and pushes (list bodies),
+    and the ``"prefixes"`` field their URLs use (empty when naming none pays)."""
     # an output's meta names the record this job writes ("record"), not one to read
     pushed = [t._replace(meta=None) for t in node.outputs] if recorded else node.outputs
-    try:
-        return ",".join(map(_transfer_json, node.inputs)), ",".join(map(_transfer_json, pushed))
-    except TypeError:
-        inputs = MANIFEST_ENCODER.encode([_transfer(t) for t in node.inputs])[1:-1]
-        return inputs, MANIFEST_ENCODER.encode([_transfer(t) for t in pushed])[1:-1]
+    table = _prefix_table(u for t in (*node.inputs, *pushed) for u in (t.dst, t.meta, *t.src))
+    if not table:
+        try:
+            inputs = ",".join(map(_transfer_json, node.inputs))
+            return inputs, ",".join(map(_transfer_json, pushed)), ""
+        except TypeError:
+            pass
+    inputs = MANIFEST_ENCODER.encode([_transfer(t, table) for t in node.inputs])[1:-1]
+    outputs = MANIFEST_ENCODER.encode([_transfer(t, table) for t in pushed])[1:-1]
+    prefixes = f'"prefixes":{MANIFEST_ENCODER.encode(list(table))},' if table else ""
+    return inputs, outputs, prefixes
 
 
 def _checks(node: Node) -> list[Transfer]:

@@ -307,7 +307,12 @@ def test_compact_tool_manifest_reads_as_the_explicit_one(
 
 
 @settings(max_examples=100, deadline=None)
-@given(inputs=_TRANSFERS, outputs=_TRANSFERS, named=st.booleans(), odd=st.booleans())
+@given(
+    inputs=_TRANSFERS | _PATHY_TRANSFERS,
+    outputs=_TRANSFERS | _PATHY_TRANSFERS,
+    named=st.booleans(),
+    odd=st.booleans(),
+)
 def test_runner_manifest_text_is_the_encoders(
     inputs: tuple[Transfer, ...], outputs: tuple[Transfer, ...], named: bool, odd: bool
 ) -> None:
@@ -330,7 +335,11 @@ def test_runner_manifest_text_is_the_encoders(
     } | ({"node": node.name} if named else {})
     if recorded:
         expected["record"] = {"file": recorded[0].meta, "lfns": [t.lfn for t in recorded]}
-    assert job.manifest_json == MANIFEST_ENCODER.encode(expected)
+    assert job.manifest_json is not None
+    written = json.loads(job.manifest_json)
+    # keys sorted, compact; with the URL prefixes expanded, the full manifest
+    assert job.manifest_json == MANIFEST_ENCODER.encode(written)
+    assert expand_prefixes(written) == json.loads(MANIFEST_ENCODER.encode(expected))
 
 
 _PATH_TEXT = st.text(alphabet="ab/%,$;= \t.'\"\n_", max_size=8)

@@ -168,7 +168,9 @@ def test_nonsharedfs_compute_pulls_and_pushes_through_the_runner(tmp_path: Path)
     submit = _emit(tmp_path, "nonsharedfs")
     ad = D.submit_ads(submit)["analyze_ID4"]
     assert ad["Cmd"] == str(TOOLS / "wfplan-cluster")
-    manifest = json.loads((submit / "analyze_ID4.json").read_text())
+    from planner.tools.manifest import read_manifest
+
+    manifest = read_manifest([str(submit / "analyze_ID4.json")], "test")  # prefixes expanded
     assert manifest["scratch"] is True
     assert [t["lfn"] for t in manifest["inputs"]] == ["f.c1", "f.c2"]
     assert manifest["outputs"][0]["dst"] == (tmp_path / "staging/other/diamond/f.d").as_uri()
