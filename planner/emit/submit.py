@@ -12,7 +12,7 @@ import functools
 import json
 import math
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -187,44 +187,106 @@ def _tool_job(node: Node, ctx: EmitContext, bundle_offset: int | None) -> NodeJo
 
 
 def tool_manifest_json(node: Node, ctx: EmitContext, named: bool) -> str:
-    """``MANIFEST_ENCODER.encode(manifest)`` of a tool node, plus ``"node"`` if ``named``.
-
-    Built as text (thousands of these per workflow); a field of an unexpected type makes
-    the fast path raise TypeError and the general encoder writes the same text instead.
-    """
-    try:
-        return _tool_manifest_text(node, ctx, named)
-    except TypeError:
-        manifest = _tool_manifest(node, ctx)
-        if named:
-            manifest["node"] = node.name
-        return MANIFEST_ENCODER.encode(manifest)
+    """``MANIFEST_ENCODER.encode(manifest)`` of a tool node, plus ``"node"`` if ``named``."""
+    manifest = _tool_manifest(node, ctx)
+    if named:
+        manifest["node"] = node.name
+    return MANIFEST_ENCODER.encode(manifest)
 
 
-def _tool_manifest_text(node: Node, ctx: EmitContext, named: bool) -> str:
-    name = f'"node":{_STR(node.name)}' if named else ""
-    kind = node.kind
-    if kind is NodeKind.REGISTER:
-        site = node.site
-        replicas = ",".join(
-            f'{{"lfn":{_STR(t.lfn)},{_meta_json(t.meta)}"pfn":{_STR(t.dst)},'
-            f'"sha256":{"null" if t.sha256 is None else _STR(t.sha256)},'
-            f'"site":{_STR(t.site or site)}}}'
-            for t in node.files
-        )
-        middle = f",{name}," if named else ","
-        return f'{{"catalog":{_STR(ctx.output_rc)}{middle}"replicas":[{replicas}]}}'
-    if kind is NodeKind.CLEANUP:
-        files = ",".join([_STR(t.dst) for t in node.files])
-        return f'{{"files":[{files}]{"," if named else ""}{name}}}'
-    transfers = ",".join(map(_transfer_json, node.files))
-    http = (
-        f'"http":{MANIFEST_ENCODER.encode(dict(ctx.transfer_http))},' if ctx.transfer_http else ""
-    )
-    return f'{{{http}{name}{"," if named else ""}"transfers":[{transfers}]}}'
+def _tool_manifest(node: Node, ctx: EmitContext) -> dict[str, Any]:
+    """A tool node's manifest, compact (docs/job-tools.md, "Manifests"): a field at its
+    default is left out, and a URL directory used twice or more on the line is said
+    once, in ``"prefixes"``; the tools read it back with ``expand_prefixes``."""
+    files = node.files
+    if node.kind is NodeKind.CLEANUP:
+        table = _prefix_table([t.dst for t in files])
+        manifest: dict[str, Any] = {"files": [_ref(t.dst, table, None) for t in files]}
+    elif node.kind is NodeKind.REGISTER:
+        table = _prefix_table([u for t in files for u in (t.dst, t.meta)])
+        replicas = [_replica(t, node.site, table) for t in files]
+        manifest = {"catalog": ctx.output_rc, "replicas": replicas}
+        # the node's site once for the line, for the replicas that name none of their own
+        if any("site" not in r for r in replicas):
+            manifest["site"] = node.site
+    else:
+        table = _prefix_table([u for t in files for u in (t.dst, t.meta, *t.src)])
+        manifest = {"transfers": [_transfer(t, table) for t in files]}
+        if ctx.transfer_http:
+            manifest["http"] = dict(ctx.transfer_http)
+    if table:
+        manifest["prefixes"] = list(table)
+    return manifest
 
 
-_BOOL = {True: "true", False: "false"}
+def _prefix_table(urls: Iterable[object]) -> dict[str, int]:
+    """The URL directories (up to the last ``/``) worth naming, numbered in order of first
+    use: a reference costs at most 5 bytes more than the rest of the URL, an entry its
+    length + 3, the ``"prefixes"`` key 14; a prefix is kept only when that is won back,
+    so a line is never longer than with every URL written out."""
+    seen: dict[str, int] = {}
+    for url in urls:
+        if url.__class__ is str:
+            prefix = url[: url.rfind("/") + 1]
+            if prefix:
+                seen[prefix] = seen.get(prefix, 0) + 1
+    gains = {p: n * (len(p) - 5) - (len(p) + 3) for p, n in seen.items()}
+    kept = [p for p, gain in gains.items() if gain > 0][:1000]  # at most 3-digit numbers
+    if sum(gains[p] for p in kept) <= _PREFIXES_KEY:
+        return {}
+    return {p: k for k, p in enumerate(kept)}
+
+
+_PREFIXES_KEY = len('"prefixes":[],')
+
+
+def _ref(url: Any, table: Mapping[str, int], lfn: object) -> Any:
+    """``url`` as the manifest writes it: ``k`` (prefix ``k`` + the LFN), ``[k, rest]``,
+    or itself when its directory is not in ``table``."""
+    if not table or url.__class__ is not str:
+        return url
+    cut = url.rfind("/") + 1
+    k = table.get(url[:cut])
+    if k is None:
+        return url
+    rest = url[cut:]
+    return k if rest == lfn else [k, rest]
+
+
+_NO_PREFIXES: Mapping[str, int] = {}
+
+
+def _replica(t: Transfer, site: str, table: Mapping[str, int]) -> dict[str, Any]:
+    record = {"lfn": t.lfn, "pfn": _ref(t.dst, table, t.lfn)}
+    if t.site and t.site != site:
+        record["site"] = t.site
+    if t.sha256 is not None:
+        record["sha256"] = t.sha256
+    if t.meta is not None:
+        record["meta"] = _ref(t.meta, table, t.lfn)
+    return record
+
+
+def _transfer(t: Transfer, table: Mapping[str, int] = _NO_PREFIXES) -> dict[str, Any]:
+    """One transfer entry; ``sha256`` null and ``symlink`` false (the tools' defaults)
+    are left out, and ``executable``/``optional`` are written only when true."""
+    lfn = t.lfn
+    record: dict[str, Any] = {
+        "lfn": lfn,
+        "src": [_ref(u, table, lfn) for u in t.src],
+        "dst": _ref(t.dst, table, lfn),
+    }
+    if t.sha256 is not None:
+        record["sha256"] = t.sha256
+    if t.symlink is not False:
+        record["symlink"] = t.symlink
+    if t.executable:
+        record["executable"] = True
+    if t.meta is not None:
+        record["meta"] = _ref(t.meta, table, lfn)
+    if t.optional:  # the runner does not fail when the job did not make it
+        record["optional"] = True
+    return record
 
 
 def _transfer_json(t: Transfer) -> str:
@@ -235,13 +297,15 @@ def _transfer_json(t: Transfer) -> str:
     return (
         f'{{"dst":{_STR(t.dst)},{_EXECUTABLE if t.executable else ""}"lfn":{_STR(t.lfn)},'
         f"{_meta_json(t.meta)}{_OPTIONAL if t.optional else ''}"
-        f'"sha256":{"null" if sha is None else _STR(sha)},'
-        f'"src":[{",".join(map(_STR, t.src))}],"symlink":{_BOOL[symlink]}}}'
+        f"{'' if sha is None else f'{_SHA}{_STR(sha)},'}"
+        f'"src":[{",".join(map(_STR, t.src))}]{_SYMLINK if symlink else ""}}}'
     )
 
 
 _EXECUTABLE = '"executable":true,'
 _OPTIONAL = '"optional":true,'
+_SHA = '"sha256":'
+_SYMLINK = ',"symlink":true'
 
 
 def _meta_json(meta: str | None) -> str:
@@ -251,41 +315,6 @@ def _meta_json(meta: str | None) -> str:
     if meta.__class__ is not str:
         raise TypeError("meta")
     return f'"meta":{_STR(meta)},'
-
-
-def _tool_manifest(node: Node, ctx: EmitContext) -> dict[str, Any]:
-    if node.kind is NodeKind.REGISTER:
-        replicas = [
-            {"lfn": t.lfn, "pfn": t.dst, "site": t.site or node.site, "sha256": t.sha256}
-            for t in node.files
-        ]
-        for record, t in zip(replicas, node.files, strict=True):
-            if t.meta is not None:
-                record["meta"] = t.meta
-        return {"catalog": ctx.output_rc, "replicas": replicas}
-    if node.kind is NodeKind.CLEANUP:
-        return {"files": [t.dst for t in node.files]}
-    manifest: dict[str, Any] = {"transfers": [_transfer(t) for t in node.files]}
-    if ctx.transfer_http:
-        manifest["http"] = dict(ctx.transfer_http)
-    return manifest
-
-
-def _transfer(t: Transfer) -> dict[str, Any]:
-    record = {
-        "lfn": t.lfn,
-        "src": list(t.src),
-        "dst": t.dst,
-        "sha256": t.sha256,
-        "symlink": t.symlink,
-    }
-    if t.executable:  # only then, so manifests of plain files keep their bytes
-        record["executable"] = True
-    if t.meta is not None:
-        record["meta"] = t.meta
-    if t.optional:  # the runner does not fail when the job did not make it
-        record["optional"] = True
-    return record
 
 
 class _Shape(NamedTuple):
@@ -516,14 +545,13 @@ def _runner_manifest_json(
         record = f'"record":{MANIFEST_ENCODER.encode({"file": where, "lfns": lfns})},'
     if not scratch:
         exes, optional = _in_place_fields(node, collect)
-        return (
-            f'{{{head}{exes}"inputs":[],{name}{optional}"outputs":[],{record}"scratch":false,'
-            f'"tasks":{tasks}}}'
-        )
-    inputs, outputs = _scratch_transfers(node, bool(recorded))
+        # no "inputs", "outputs" or "scratch": empty and false are the runner's defaults
+        return f'{{{head}{exes}{name}{optional}{record}"tasks":{tasks}}}'
+
+    inputs, outputs, prefixes = _scratch_transfers(node, bool(recorded))
     return (
-        f'{{{head}"inputs":[{inputs}],{name}"outputs":[{outputs}],{record}"scratch":true,'
-        f'"tasks":{tasks}}}'
+        f'{{{head}"inputs":[{inputs}],{name}"outputs":[{outputs}],{prefixes}{record}'
+        f'"scratch":true,"tasks":{tasks}}}'
     )
 
 
@@ -537,15 +565,22 @@ def _in_place_fields(node: Node, collect: bool) -> tuple[str, str]:
     return exes, f'"optional_dir":{_STR(OPTIONAL_DIR)},"optional_outputs":{kept},'
 
 
-def _scratch_transfers(node: Node, recorded: bool) -> tuple[str, str]:
-    """The ``"inputs"`` and ``"outputs"`` a scratch runner pulls and pushes (list bodies)."""
+def _scratch_transfers(node: Node, recorded: bool) -> tuple[str, str, str]:
+    """The ``"inputs"`` and ``"outputs"`` a scratch runner pulls and pushes (list bodies),
+    and the ``"prefixes"`` field their URLs use (empty when naming none pays)."""
     # an output's meta names the record this job writes ("record"), not one to read
     pushed = [t._replace(meta=None) for t in node.outputs] if recorded else node.outputs
-    try:
-        return ",".join(map(_transfer_json, node.inputs)), ",".join(map(_transfer_json, pushed))
-    except TypeError:
-        inputs = MANIFEST_ENCODER.encode([_transfer(t) for t in node.inputs])[1:-1]
-        return inputs, MANIFEST_ENCODER.encode([_transfer(t) for t in pushed])[1:-1]
+    table = _prefix_table(u for t in (*node.inputs, *pushed) for u in (t.dst, t.meta, *t.src))
+    if not table:
+        try:
+            inputs = ",".join(map(_transfer_json, node.inputs))
+            return inputs, ",".join(map(_transfer_json, pushed)), ""
+        except TypeError:
+            pass
+    inputs = MANIFEST_ENCODER.encode([_transfer(t, table) for t in node.inputs])[1:-1]
+    outputs = MANIFEST_ENCODER.encode([_transfer(t, table) for t in pushed])[1:-1]
+    prefixes = f'"prefixes":{MANIFEST_ENCODER.encode(list(table))},' if table else ""
+    return inputs, outputs, prefixes
 
 
 def _checks(node: Node) -> list[Transfer]:
@@ -625,15 +660,18 @@ def _environment(node: Node, task: Task) -> dict[str, str]:
 
 
 def _task(node: Node, task: Task) -> dict[str, Any]:
-    return {
-        "id": task.job_id,
-        "executable": task.executable,
-        "arguments": list(task.arguments),
-        "environment": dict(sorted(_environment(node, task).items())),
-        "stdin": task.stdin,
-        "stdout": task.stdout,
-        "stderr": task.stderr,
-    }
+    """A runner task; no arguments, no environment and no stdio (the runner's defaults)
+    are left out."""
+    record: dict[str, Any] = {"id": task.job_id, "executable": task.executable}
+    if task.arguments:
+        record["arguments"] = list(task.arguments)
+    env = _environment(node, task)
+    if env:
+        record["environment"] = dict(sorted(env.items()))
+    for key, value in (("stdin", task.stdin), ("stdout", task.stdout), ("stderr", task.stderr)):
+        if value is not None:
+            record[key] = value
+    return record
 
 
 def url_path(url: str) -> str | None:

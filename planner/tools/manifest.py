@@ -9,6 +9,12 @@ Two forms of arguments:
   constant work per job whatever the size of the bundle, never a scan.
 
 Any problem is one line on stderr naming the file (and offset and node), then exit 1.
+
+A manifest may say its repeated URL directories once, in ``"prefixes"`` (a list of
+strings): a URL is then written as a number ``k`` (``prefixes[k]`` followed by the
+entry's LFN), as ``[k, "rest"]`` (``prefixes[k]`` followed by ``rest``), or as itself. The
+loaders give every tool the manifest with its URLs written out (:func:`expand_prefixes`),
+so a manifest without ``"prefixes"`` (older, or written by hand) reads as before.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import Any, NoReturn
 __all__ = [
     "MANIFEST_USAGE",
     "describe",
+    "expand_prefixes",
     "is_manifest_args",
     "load_bundled_manifest",
     "load_manifest",
@@ -67,7 +74,7 @@ def load_manifest(path: str, tool: str) -> dict[str, Any]:
         _fail(f"{tool}: manifest {path} is not JSON: nested too deeply")
     if not isinstance(doc, dict):
         _fail(f"{tool}: manifest {path} is not a JSON object")
-    return doc
+    return _expanded(doc, f"manifest {path}", tool)
 
 
 def load_bundled_manifest(bundle: str, offset: str, node: str, tool: str) -> dict[str, Any]:
@@ -105,4 +112,73 @@ def load_bundled_manifest(bundle: str, offset: str, node: str, tool: str) -> dic
             f"{tool}: the line at {where} is the manifest of node {doc.get('node')!r}, "
             f"not of {node!r}"
         )
-    return doc
+    return _expanded(doc, f"the line at {where} (node {node})", tool)
+
+
+def _expanded(doc: dict[str, Any], where: str, tool: str) -> dict[str, Any]:
+    try:
+        return expand_prefixes(doc)
+    except ValueError as exc:
+        _fail(f"{tool}: {where}: {exc}")
+
+
+# Where a manifest holds URLs: lists of transfer-like entries and the URL keys of each
+# entry (their LFN completes a bare prefix number), and the cleanup's plain URL list.
+_ENTRY_LISTS = ("transfers", "inputs", "outputs", "replicas")
+_ENTRY_URLS = ("dst", "pfn", "meta")
+
+
+def expand_prefixes(doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` with every URL written out in full (see the module doc); ``doc`` itself
+    when it has no ``"prefixes"``. ValueError names a reference that cannot be read.
+
+    >>> expand_prefixes({"prefixes": ["file:///s/"], "files": [[0, "a"]]})["files"]
+    ['file:///s/a']
+    """
+    table = doc.get("prefixes")
+    if table is None:
+        return doc
+    if not isinstance(table, list) or not all(isinstance(p, str) for p in table):
+        raise ValueError('"prefixes" is not a list of strings')
+    out = {k: v for k, v in doc.items() if k != "prefixes"}
+    for key in _ENTRY_LISTS:
+        entries = doc.get(key)
+        if isinstance(entries, list):
+            out[key] = [_expand_entry(e, table) for e in entries]
+    files = doc.get("files")
+    if isinstance(files, list):
+        out["files"] = [_url(u, table, None) for u in files]
+    return out
+
+
+def _expand_entry(entry: Any, table: list[str]) -> Any:
+    if not isinstance(entry, dict):
+        return entry
+    lfn = entry.get("lfn")
+    out = dict(entry)
+    for key in _ENTRY_URLS:
+        if key in entry:
+            out[key] = _url(entry[key], table, lfn)
+    src = entry.get("src")
+    if isinstance(src, list):
+        out["src"] = [_url(u, table, lfn) for u in src]
+    return out
+
+
+def _url(ref: Any, table: list[str], lfn: Any) -> Any:
+    """One URL: ``k`` is prefix ``k`` + the LFN, ``[k, rest]`` prefix ``k`` + ``rest``."""
+    if isinstance(ref, int) and not isinstance(ref, bool):
+        if not isinstance(lfn, str):
+            raise ValueError(f'URL reference {ref} needs the entry\'s "lfn"')
+        return _prefix(ref, table) + lfn
+    if isinstance(ref, list):
+        if len(ref) != 2 or not isinstance(ref[1], str):
+            raise ValueError(f"URL reference {json.dumps(ref)} is not [prefix number, text]")
+        return _prefix(ref[0], table) + ref[1]
+    return ref
+
+
+def _prefix(k: Any, table: list[str]) -> str:
+    if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k < len(table):
+        raise ValueError(f'URL reference {json.dumps(k)} names no entry of "prefixes"')
+    return table[k]

@@ -40,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             (
                 r["lfn"],
                 r["pfn"],
-                r["site"],
+                r["site"] if "site" in r else doc["site"],  # the line's site by default
                 expected_sha256(r["lfn"], r.get("sha256"), r.get("meta"), None, records),
             )
             for r in replicas

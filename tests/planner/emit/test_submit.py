@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -16,7 +18,6 @@ from planner.emit.submit import (
     TOOLS,
     EmitContext,
     _task,
-    _tool_manifest,
     _transfer,
     node_job,
     tool_manifest_json,
@@ -25,6 +26,7 @@ from planner.emit.submit import (
 from planner.errors import EmitError
 from planner.model.base import Namespace
 from planner.model.concrete import DataConfiguration, Node, NodeKind, Task, Transfer
+from planner.tools.manifest import expand_prefixes
 from sites.style import SiteStyle, Style
 
 CTX = EmitContext(submit_dir=Path("/"), tools_dir=Path("/t"), workflow="w", output_rc="/rc.db")
@@ -228,23 +230,89 @@ _TRANSFERS = st.lists(
 ).map(tuple)
 
 
-@settings(max_examples=200, deadline=None)
+# few letters and many slashes: URLs that share directories and end in their LFN
+_PATHY = st.text(alphabet="ab/", max_size=6)
+_PATHY_TRANSFERS = st.lists(
+    st.builds(
+        Transfer,
+        lfn=_PATHY,
+        src=st.lists(_PATHY | _PATHY.map(lambda p: f"file:///d/{p}"), max_size=3).map(tuple),
+        dst=_PATHY | _PATHY.map(lambda p: f"file:///d/{p}"),
+        sha256=st.none() | _TEXT,
+        symlink=st.booleans(),
+        site=st.none() | st.sampled_from(["s", "t"]),
+        executable=st.booleans(),
+        optional=st.booleans(),
+        meta=st.none() | _PATHY.map(lambda p: f"file:///d/{p}.meta"),
+    ),
+    max_size=5,
+).map(tuple)
+
+
+def _explicit(node: Node, ctx: EmitContext) -> dict[str, object]:
+    """A tool manifest as releases before the compact form wrote it: every field, with
+    its default, every URL in full."""
+    if node.kind is NodeKind.CLEANUP:
+        return {"files": [t.dst for t in node.files]}
+    if node.kind is NodeKind.REGISTER:
+        replicas = [
+            {"lfn": t.lfn, "pfn": t.dst, "site": t.site or node.site, "sha256": t.sha256}
+            | ({"meta": t.meta} if t.meta is not None else {})
+            for t in node.files
+        ]
+        return {"catalog": ctx.output_rc, "replicas": replicas}
+    transfers = [
+        {"lfn": t.lfn, "src": list(t.src), "dst": t.dst, "sha256": t.sha256, "symlink": t.symlink}
+        | ({"executable": True} if t.executable else {})
+        | ({"meta": t.meta} if t.meta is not None else {})
+        | ({"optional": True} if t.optional else {})
+        for t in node.files
+    ]
+    return {"transfers": transfers} | (
+        {"http": dict(ctx.transfer_http)} if ctx.transfer_http else {}
+    )
+
+
+def _as_the_tools_read_it(doc: dict[str, Any]) -> dict[str, Any]:
+    """What the tools take from a manifest: prefixes expanded, defaults filled in."""
+    doc = expand_prefixes(doc)
+    for t in doc.get("transfers", []):
+        t.setdefault("sha256", None)
+        t.setdefault("symlink", False)
+    site = doc.pop("site", None)
+    for r in doc.get("replicas", []):
+        r.setdefault("sha256", None)
+        r.setdefault("site", site)
+    return doc
+
+
+@settings(max_examples=300, deadline=None)
 @given(
     kind=st.sampled_from([k for k in TOOLS if k is not NodeKind.CREATE_DIR]),
-    files=_TRANSFERS,
-    site=_TEXT,
-    named=st.booleans(),
+    files=_PATHY_TRANSFERS,
+    site=st.sampled_from(["s", "t"]),
+    http=st.booleans(),
 )
-def test_tool_manifest_text_is_the_encoders(
-    kind: NodeKind, files: tuple[Transfer, ...], site: str, named: bool
+def test_compact_tool_manifest_reads_as_the_explicit_one(
+    kind: NodeKind, files: tuple[Transfer, ...], site: str, http: bool
 ) -> None:
     node = Node(name="n", kind=kind, site=site, level=0, files=files)
-    expected = _tool_manifest(node, CTX) | ({"node": "n"} if named else {})
-    assert tool_manifest_json(node, CTX, named) == MANIFEST_ENCODER.encode(expected)
+    ctx = replace(CTX, transfer_http=(("attempts", 5),)) if http else CTX
+    compact = json.loads(tool_manifest_json(node, ctx, False))
+    assert _as_the_tools_read_it(compact) == _explicit(node, ctx)
+    # never longer than the explicit form, and the same bytes every time
+    text = tool_manifest_json(node, ctx, False)
+    assert len(text.encode()) <= len(MANIFEST_ENCODER.encode(_explicit(node, ctx)).encode())
+    assert text == tool_manifest_json(node, ctx, False)
 
 
 @settings(max_examples=100, deadline=None)
-@given(inputs=_TRANSFERS, outputs=_TRANSFERS, named=st.booleans(), odd=st.booleans())
+@given(
+    inputs=_TRANSFERS | _PATHY_TRANSFERS,
+    outputs=_TRANSFERS | _PATHY_TRANSFERS,
+    named=st.booleans(),
+    odd=st.booleans(),
+)
 def test_runner_manifest_text_is_the_encoders(
     inputs: tuple[Transfer, ...], outputs: tuple[Transfer, ...], named: bool, odd: bool
 ) -> None:
@@ -267,7 +335,11 @@ def test_runner_manifest_text_is_the_encoders(
     } | ({"node": node.name} if named else {})
     if recorded:
         expected["record"] = {"file": recorded[0].meta, "lfns": [t.lfn for t in recorded]}
-    assert job.manifest_json == MANIFEST_ENCODER.encode(expected)
+    assert job.manifest_json is not None
+    written = json.loads(job.manifest_json)
+    # keys sorted, compact; with the URL prefixes expanded, the full manifest
+    assert job.manifest_json == MANIFEST_ENCODER.encode(written)
+    assert expand_prefixes(written) == json.loads(MANIFEST_ENCODER.encode(expected))
 
 
 _PATH_TEXT = st.text(alphabet="ab/%,$;= \t.'\"\n_", max_size=8)
