@@ -241,15 +241,11 @@ class _Reader:
             node.vars.update(pairs)
 
     def cmd_PRIORITY(self, args: list[str], _line: str) -> None:
-        if len(args) != 2:
-            raise self.fail("PRIORITY takes: name value")
-        for node in self._targets(args[0]):
+        for node in self._pair_targets(args, "PRIORITY takes: name value"):
             node.priority = self.int_arg(args[1], "PRIORITY")
 
     def cmd_CATEGORY(self, args: list[str], _line: str) -> None:
-        if len(args) != 2:
-            raise self.fail("CATEGORY takes: name category")
-        for node in self._targets(args[0]):
+        for node in self._pair_targets(args, "CATEGORY takes: name category"):
             node.category = args[1]
 
     def cmd_MAXJOBS(self, args: list[str], _line: str) -> None:
@@ -265,9 +261,7 @@ class _Reader:
             node.abort_on = (self.int_arg(args[1], "ABORT-DAG-ON value"), ret)
 
     def cmd_PRE_SKIP(self, args: list[str], _line: str) -> None:
-        if len(args) != 2:
-            raise self.fail("PRE_SKIP takes: name exit-code")
-        for node in self._targets(args[0]):
+        for node in self._pair_targets(args, "PRE_SKIP takes: name exit-code"):
             node.pre_skip = self.int_arg(args[1], "PRE_SKIP")
 
     def cmd_DONE(self, args: list[str], _line: str) -> None:
@@ -277,6 +271,12 @@ class _Reader:
 
     def cmd_DOT(self, args: list[str], _line: str) -> None:
         return None
+
+    def _pair_targets(self, args: list[str], usage: str) -> list[DagNode]:
+        """The nodes a ``KEYWORD name value`` line sets its value on."""
+        if len(args) != 2:
+            raise self.fail(usage)
+        return self._targets(args[0])
 
     def _targets(self, name: str) -> list[DagNode]:
         if name.upper() == "ALL_NODES":
