@@ -82,13 +82,17 @@ _IGNORED |= {"SAVE_POINT_FILE", "REJECT", "CONNECT", "PIN_IN", "PIN_OUT", "INCLU
 def parse_dag(path: str | Path) -> Dag:
     """Read a ``.dag`` file; :class:`EngineError` names the file and line of any problem."""
     p = Path(path)
+    return parse_dag_text(_read_text(p, "DAG file"), p)
+
+
+def _read_text(path: Path, what: str) -> str:
+    """The text of a DAG or rescue file, or one error naming it."""
     try:
-        text = p.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise EngineError(f"cannot read DAG file: {exc.strerror}", source=str(p))
+        raise EngineError(f"cannot read {what}: {exc.strerror}", source=str(path))
     except UnicodeDecodeError as exc:
-        raise EngineError(f"not a text file (byte {exc.start} is not UTF-8)", source=str(p))
-    return parse_dag_text(text, p)
+        raise EngineError(f"not a text file (byte {exc.start} is not UTF-8)", source=str(path))
 
 
 class _Reader:
@@ -340,13 +344,7 @@ def _check_acyclic(nodes: dict[str, DagNode], source: str) -> None:
 def parse_rescue(path: Path, dag: Dag) -> list[str]:
     """The node names a rescue file marks DONE; unknown names are an error."""
     names: list[str] = []
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise EngineError(f"cannot read rescue file: {exc.strerror}", source=str(path))
-    except UnicodeDecodeError as exc:
-        raise EngineError(f"not a text file (byte {exc.start} is not UTF-8)", source=str(path))
-    for number, line in logical_lines(text, keep_indent=True):
+    for number, line in logical_lines(_read_text(path, "rescue file"), keep_indent=True):
         tokens = line.split()
         if tokens[0].upper() != "DONE" or len(tokens) != 2:
             continue  # other commands in a full rescue DAG restate the original
