@@ -68,8 +68,7 @@ def _subworkflow_lines(record: Mapping[str, Any], sub: Mapping[str, Any]) -> Ite
     if sub.get("outputs"):
         yield f"  outputs (to the output site): {', '.join(sub['outputs'])}"
     yield f"  retry: {sub.get('retry')}"
-    yield f"  parents: {', '.join(sub.get('parents') or []) or '-'}"
-    yield f"  children: {', '.join(sub.get('children') or []) or '-'}"
+    yield from _relatives_lines(sub)
     for why in sub.get("reasons") or []:
         yield f"  why: {why}"
     if sub.get("kind") != "pegasusWorkflow":
@@ -204,36 +203,40 @@ def _style_text(record: Mapping[str, Any], site: object) -> str:
 
 
 def node_lines(record: Mapping[str, Any], wanted: str) -> Iterator[str]:
-    from planner.errors import PlannerError
-
     match, by_job = _find_node(record["nodes"], wanted)
     sub = _subworkflow(record, wanted) if match is None else None
     if sub is not None:
         yield from _subworkflow_lines(record, sub)
         return
-    if match is None:
+    if match is None and by_job is not None:
+        yield f"job {wanted} runs in node {by_job['name']}"
         match = by_job
-        if match is not None:
-            yield f"job {wanted} runs in node {match['name']}"
     if match is None:
-        pruned = {p.get("job"): p.get("reason") for p in record.get("pruned") or []}
-        if wanted in pruned:
-            yield f"job {wanted} was pruned: {pruned[wanted]}"
-            return
-        raise PlannerError(
-            f"no node or job named {wanted!r} in this plan", source=record.get("_source")
-        )
-    n = match
+        yield _pruned_line(record, wanted)
+        return
+    yield from _node_detail_lines(record, match)
+
+
+def _pruned_line(record: Mapping[str, Any], wanted: str) -> str:
+    """Why job ``wanted`` has no node, or the error that no such node or job exists."""
+    from planner.errors import PlannerError
+
+    pruned = {p.get("job"): p.get("reason") for p in record.get("pruned") or []}
+    if wanted in pruned:
+        return f"job {wanted} was pruned: {pruned[wanted]}"
+    raise PlannerError(
+        f"no node or job named {wanted!r} in this plan", source=record.get("_source")
+    )
+
+
+def _node_detail_lines(record: Mapping[str, Any], n: Mapping[str, Any]) -> Iterator[str]:
     yield f"node {n['name']}"
     yield f"  kind: {n.get('kind')}"
     yield f"  site: {n.get('site')}{_style_text(record, n.get('site'))}"
     yield f"  level: {n.get('level')}"
-    if n.get("transformation"):
-        yield f"  transformation: {n['transformation']}"
-    if n.get("staging_site"):
-        yield f"  staging site: {n['staging_site']}"
-    if n.get("data_configuration"):
-        yield f"  data configuration: {n['data_configuration']}"
+    for key, label in _OPTIONAL_FIELDS:
+        if n.get(key):
+            yield f"  {label}: {n[key]}"
     if n.get("jobs"):
         yield f"  jobs: {', '.join(n['jobs'])}"
     for t in n.get("tasks") or []:
@@ -242,15 +245,8 @@ def node_lines(record: Mapping[str, Any], wanted: str) -> Iterator[str]:
         yield f"  task {t.get('job')}: {t.get('executable')} {args}{runtime}".rstrip()
     if n.get("runtime") is not None:
         yield f"  runtime: {n['runtime']} s"
-    for label in ("files", "inputs", "outputs"):
-        entries = n.get(label) or []
-        if entries:
-            yield f"  {label}:"
-            for f in entries:
-                size = f" ({f['size']} bytes)" if f.get("size") is not None else ""
-                yield f"    {_pair_text(f)}{size}"
-    yield f"  parents: {', '.join(n.get('parents') or []) or '-'}"
-    yield f"  children: {', '.join(n.get('children') or []) or '-'}"
+    yield from _file_lines(n)
+    yield from _relatives_lines(n)
     if n.get("submit"):
         yield f"  submit file: {n['submit']}"
     decisions = _decisions(record, n)
@@ -259,6 +255,30 @@ def node_lines(record: Mapping[str, Any], wanted: str) -> Iterator[str]:
             yield f"  why {job}: {why}"
     for why in n.get("reasons") or []:
         yield f"  why: {why}"
+
+
+# a node's fields shown only when set: (record key, label)
+_OPTIONAL_FIELDS = (
+    ("transformation", "transformation"),
+    ("staging_site", "staging site"),
+    ("data_configuration", "data configuration"),
+)
+
+
+def _file_lines(n: Mapping[str, Any]) -> Iterator[str]:
+    for label in ("files", "inputs", "outputs"):
+        entries = n.get(label) or []
+        if entries:
+            yield f"  {label}:"
+            for f in entries:
+                size = f" ({f['size']} bytes)" if f.get("size") is not None else ""
+                yield f"    {_pair_text(f)}{size}"
+
+
+def _relatives_lines(entry: Mapping[str, Any]) -> Iterator[str]:
+    """A node's (or a sub-workflow's) parents and children, ``-`` for none."""
+    yield f"  parents: {', '.join(entry.get('parents') or []) or '-'}"
+    yield f"  children: {', '.join(entry.get('children') or []) or '-'}"
 
 
 def _find_node(

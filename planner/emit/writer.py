@@ -15,7 +15,7 @@ import shutil
 import sys
 import tempfile
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
@@ -138,10 +138,16 @@ def _by_tokens(values: list[str]) -> tuple[str, list[list[str]]] | None:
 def _var_name(key: str, taken: set[str]) -> str:
     """``wf_<key>`` for a whole value, ``wf_1``, ``wf_2``... for tokens (key "")."""
     base = "wf_" + re.sub(r"[^A-Za-z0-9_]", "_", key)
-    name, k = (base, 1) if key else (f"{base}1", 1)  # a submit key starts with a letter
+    first = base if key else f"{base}1"  # a submit key starts with a letter
+    return _claim_name(first, lambda k: f"{base}{k}", taken)
+
+
+def _claim_name(first: str, numbered: Callable[[int], str], taken: set[str]) -> str:
+    """``first``, else ``numbered(2)``, ``numbered(3)``... whichever is free; marked taken."""
+    name, k = first, 1
     while name in taken:
         k += 1
-        name = f"{base}{k}"
+        name = numbered(k)
     taken.add(name)
     return name
 
@@ -180,12 +186,7 @@ def plan_submit_files(
 def _file_name(key: tuple[str, ...], used_names: set[str]) -> str:
     """``<kind>_<transformation>_<site>.sub``, numbered when taken."""
     stem = _FILE_PART.sub("_", "_".join(k for k in key[:3] if k)).strip("_") or "job"
-    name, k = f"{stem}.sub", 1
-    while name in used_names:
-        k += 1
-        name = f"{stem}_{k}.sub"
-    used_names.add(name)
-    return name
+    return _claim_name(f"{stem}.sub", lambda k: f"{stem}_{k}.sub", used_names)
 
 
 def _template(

@@ -82,13 +82,17 @@ _IGNORED |= {"SAVE_POINT_FILE", "REJECT", "CONNECT", "PIN_IN", "PIN_OUT", "INCLU
 def parse_dag(path: str | Path) -> Dag:
     """Read a ``.dag`` file; :class:`EngineError` names the file and line of any problem."""
     p = Path(path)
+    return parse_dag_text(_read_text(p, "DAG file"), p)
+
+
+def _read_text(path: Path, what: str) -> str:
+    """The text of a DAG or rescue file, or one error naming it."""
     try:
-        text = p.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise EngineError(f"cannot read DAG file: {exc.strerror}", source=str(p))
+        raise EngineError(f"cannot read {what}: {exc.strerror}", source=str(path))
     except UnicodeDecodeError as exc:
-        raise EngineError(f"not a text file (byte {exc.start} is not UTF-8)", source=str(p))
-    return parse_dag_text(text, p)
+        raise EngineError(f"not a text file (byte {exc.start} is not UTF-8)", source=str(path))
 
 
 class _Reader:
@@ -241,15 +245,11 @@ class _Reader:
             node.vars.update(pairs)
 
     def cmd_PRIORITY(self, args: list[str], _line: str) -> None:
-        if len(args) != 2:
-            raise self.fail("PRIORITY takes: name value")
-        for node in self._targets(args[0]):
+        for node in self._pair_targets(args, "PRIORITY takes: name value"):
             node.priority = self.int_arg(args[1], "PRIORITY")
 
     def cmd_CATEGORY(self, args: list[str], _line: str) -> None:
-        if len(args) != 2:
-            raise self.fail("CATEGORY takes: name category")
-        for node in self._targets(args[0]):
+        for node in self._pair_targets(args, "CATEGORY takes: name category"):
             node.category = args[1]
 
     def cmd_MAXJOBS(self, args: list[str], _line: str) -> None:
@@ -265,9 +265,7 @@ class _Reader:
             node.abort_on = (self.int_arg(args[1], "ABORT-DAG-ON value"), ret)
 
     def cmd_PRE_SKIP(self, args: list[str], _line: str) -> None:
-        if len(args) != 2:
-            raise self.fail("PRE_SKIP takes: name exit-code")
-        for node in self._targets(args[0]):
+        for node in self._pair_targets(args, "PRE_SKIP takes: name exit-code"):
             node.pre_skip = self.int_arg(args[1], "PRE_SKIP")
 
     def cmd_DONE(self, args: list[str], _line: str) -> None:
@@ -277,6 +275,12 @@ class _Reader:
 
     def cmd_DOT(self, args: list[str], _line: str) -> None:
         return None
+
+    def _pair_targets(self, args: list[str], usage: str) -> list[DagNode]:
+        """The nodes a ``KEYWORD name value`` line sets its value on."""
+        if len(args) != 2:
+            raise self.fail(usage)
+        return self._targets(args[0])
 
     def _targets(self, name: str) -> list[DagNode]:
         if name.upper() == "ALL_NODES":
@@ -340,13 +344,7 @@ def _check_acyclic(nodes: dict[str, DagNode], source: str) -> None:
 def parse_rescue(path: Path, dag: Dag) -> list[str]:
     """The node names a rescue file marks DONE; unknown names are an error."""
     names: list[str] = []
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise EngineError(f"cannot read rescue file: {exc.strerror}", source=str(path))
-    except UnicodeDecodeError as exc:
-        raise EngineError(f"not a text file (byte {exc.start} is not UTF-8)", source=str(path))
-    for number, line in logical_lines(text, keep_indent=True):
+    for number, line in logical_lines(_read_text(path, "rescue file"), keep_indent=True):
         tokens = line.split()
         if tokens[0].upper() != "DONE" or len(tokens) != 2:
             continue  # other commands in a full rescue DAG restate the original

@@ -266,6 +266,29 @@ def _held(spec: JobSpec, hold: TransferHold, rc: int | None) -> str:
     )
 
 
+def _open_streams(spec: JobSpec, handles: list[IO[bytes]]) -> tuple[Any, Any, Any]:
+    """stdin, stdout and stderr for a job as subprocess takes them; every file opened is
+    added to ``handles`` (the caller closes them once the job is spawned, even on error).
+    An error file that is the output file shares its handle, as in HTCondor."""
+    stdin: Any = subprocess.DEVNULL
+    if spec.stdin is not None:
+        stdin = open(spec.stdin, "rb")  # noqa: SIM115 (closed after the spawn)
+        handles.append(stdin)
+    stdout = _open_output(spec.stdout, handles)
+    if spec.stderr is not None and spec.stderr == spec.stdout:
+        return stdin, stdout, stdout
+    return stdin, stdout, _open_output(spec.stderr, handles)
+
+
+def _open_output(path: Path | None, handles: list[IO[bytes]]) -> Any:
+    if path is None:
+        return subprocess.DEVNULL
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fh = open(path, "wb")  # noqa: SIM115 (closed after the spawn)
+    handles.append(fh)
+    return fh
+
+
 def _cpu(seconds: float | None) -> dict[str, float]:
     """The ``cpu`` key of an end event: user + system seconds of the process (and of the
     children it waited for), from its exit; none for a job that never started."""
@@ -831,11 +854,7 @@ class Engine:
 
     def _start_job(self, name: str, spec: JobSpec, slots: int) -> None:
         run = self.runs[name]
-        run.state = "job"
-        cat = run.node.category
-        if cat is not None:
-            self.cat_running[cat] = self.cat_running.get(cat, 0) + 1
-        self.free -= slots
+        self._claim_start(name, slots)
         scratch: Path | None = None
         snapshot: dict[str, int] = {}
         handles: list[IO[bytes]] = []
@@ -857,26 +876,11 @@ class Engine:
                 cwd = scratch
                 if spec.transfer_executable:
                     executable = str(sandbox_executable(spec, scratch))
-            stdin: Any = subprocess.DEVNULL
-            if spec.stdin is not None:
-                stdin = open(spec.stdin, "rb")  # noqa: SIM115 (closed after the spawn)
-                handles.append(stdin)
-            outs: list[Any] = []
-            for p in (spec.stdout, spec.stderr):
-                if p is None:
-                    outs.append(subprocess.DEVNULL)
-                elif p == spec.stdout and outs and spec.stdout is not None:
-                    outs.append(outs[0])
-                else:
-                    p.parent.mkdir(parents=True, exist_ok=True)
-                    fh = open(p, "wb")  # noqa: SIM115 (closed after the spawn)
-                    handles.append(fh)
-                    outs.append(fh)
             popen = self._spawn(
                 [executable, *spec.arguments],
                 cwd,
                 self._job_env(spec, cwd, slots),
-                (stdin, outs[0], outs[1]),
+                _open_streams(spec, handles),
                 new_session=True,  # its own process group: stopping it stops its children
             )
         except (OSError, EngineError) as exc:
@@ -895,6 +899,15 @@ class Engine:
         self._register(
             _Proc(name, "job", popen, time.monotonic(), slots, scratch, snapshot=snapshot)
         )
+
+    def _claim_start(self, name: str, slots: int) -> None:
+        """Take the slots and the category place a starting job holds (see _release_start)."""
+        run = self.runs[name]
+        run.state = "job"
+        cat = run.node.category
+        if cat is not None:
+            self.cat_running[cat] = self.cat_running.get(cat, 0) + 1
+        self.free -= slots
 
     def _release_start(self, name: str, spec: JobSpec, slots: int, scratch: Path | None) -> None:
         """Give back what _start_job took for a job that did not start."""

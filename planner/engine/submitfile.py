@@ -201,19 +201,31 @@ def read_submit_text(
 ) -> JobSpec:
     """Like :func:`read_submit` for text already in memory."""
     where = str(path)
+    macros, attributes = _read_statements(text, node, where)
+    for k, v in _predefined(node, retry).items():
+        macros.setdefault(k, v)
+    for k, v in node_vars.items():
+        macros[k.lower()] = v  # VARS arrive as condor_submit -a lines: they win
+
+    def get(key: str, default: str = "") -> str:
+        raw = macros.get(key)
+        if raw is None:
+            return default
+        return _expand(raw, macros, where).replace("\0DOLLAR\0", "$")
+
+    return _build_spec(get, path, cwd, node, attributes)
+
+
+def _read_statements(text: str, node: str, where: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The macros (lower-case keys) and ``+``/``MY.`` attributes of a submit text that
+    queues exactly one job."""
     macros: dict[str, str] = {}
     attributes: dict[str, str] = {}
     queued = 0
     for number, line in logical_lines(text):
         low = line.lower()
         if low == "queue" or low.startswith(("queue ", "queue\t")):
-            count = line[5:].strip() or "1"
-            if count != "1":
-                raise UnsupportedFeature(
-                    f"line {number}: 'queue {count}' (more than one job per node) is not "
-                    "supported by the embedded engine",
-                    source=where,
-                )
+            _check_queue_count(line, number, where)
             queued += 1
             continue
         if low.startswith(("include", "if ", "elif ", "else", "endif")):
@@ -230,7 +242,22 @@ def read_submit_text(
         macros[key.lower()] = value.strip()
     if queued == 0:
         raise EngineError(f"no 'queue' statement (node {node})", source=where)
-    predefined = {
+    return macros, attributes
+
+
+def _check_queue_count(line: str, number: int, where: str) -> None:
+    count = line[5:].strip() or "1"
+    if count != "1":
+        raise UnsupportedFeature(
+            f"line {number}: 'queue {count}' (more than one job per node) is not "
+            "supported by the embedded engine",
+            source=where,
+        )
+
+
+def _predefined(node: str, retry: int) -> dict[str, str]:
+    """condor_submit's predefined macros for the one job a node queues."""
+    return {
         "cluster": "1",
         "clusterid": "1",
         "process": "0",
@@ -239,18 +266,6 @@ def read_submit_text(
         "job": node,
         "retry": str(retry),
     }
-    for k, v in predefined.items():
-        macros.setdefault(k, v)
-    for k, v in node_vars.items():
-        macros[k.lower()] = v  # VARS arrive as condor_submit -a lines: they win
-
-    def get(key: str, default: str = "") -> str:
-        raw = macros.get(key)
-        if raw is None:
-            return default
-        return _expand(raw, macros, where).replace("\0DOLLAR\0", "$")
-
-    return _build_spec(get, path, cwd, node, attributes)
 
 
 # grid_resource types condor_submit accepts (htcondor 24). A grid-universe job (a site of
@@ -279,54 +294,13 @@ def _build_spec(
     get: Callable[..., str], path: Path, cwd: Path, node: str, attributes: dict[str, str]
 ) -> JobSpec:
     where = str(path)
-    executable = get("executable")
-    if not executable:
-        raise EngineError(f"no 'executable' (node {node})", source=where)
-    universe = get("universe", "vanilla").lower()
-    if universe not in ("vanilla", "local", "scheduler", "container", "grid"):
-        raise UnsupportedFeature(
-            f"universe {universe!r} cannot run in the embedded engine (node {node})", source=where
-        )
-    if universe == "grid":
-        _check_grid_resource(get("grid_resource"), node, where)
+    exe = _executable(get, cwd, node, where)
+    universe = _universe(get, node, where)
+    arguments, environment = _arguments_and_environment(get, node, where)
     iwd_text = get("initialdir") or get("iwd")
-    iwd = (cwd / iwd_text) if iwd_text else cwd
-    iwd = Path(os.path.normpath(iwd))
-    exe = executable if os.path.isabs(executable) else str(Path(os.path.normpath(cwd / executable)))
-
-    try:
-        arg_text = get("arguments") or get("args")
-        arguments = parse_arguments(arg_text) if arg_text else []
-        env_text = get("environment") or get("env")
-        environment = parse_environment(env_text) if env_text else {}
-    except _ArgError as exc:
-        raise EngineError(f"node {node}: {exc}", source=where)
-
-    def job_path(key: str) -> Path | None:
-        value = get(key)
-        if not value or value == "/dev/null":
-            return None
-        return Path(os.path.normpath(iwd / value))
-
-    try:
-        cpus = int(float(get("request_cpus", "1") or "1"))
-    except ValueError:
-        raise EngineError(f"node {node}: request_cpus is not a number", source=where)
-    stf = get("should_transfer_files", "").upper()
-    transfer = stf == "YES"
+    iwd = Path(os.path.normpath((cwd / iwd_text) if iwd_text else cwd))
+    transfer = get("should_transfer_files", "").upper() == "YES"
     inputs = tuple(i.strip() for i in get("transfer_input_files").split(",") if i.strip())
-    out_text = get("transfer_output_files", "\0unset")
-    outputs = (
-        None
-        if out_text == "\0unset"
-        else tuple(o.strip() for o in out_text.split(",") if o.strip() and o.strip() != '""')
-    )  # "" (the empty string) lists nothing: no output comes back
-    remaps: dict[str, str] = {}
-    remap_text = get("transfer_output_remaps").strip().strip('"')
-    for item in remap_text.split(";"):
-        src, sep, dst = item.partition("=")
-        if sep:
-            remaps[src.strip()] = dst.strip()
     # Without file transfer an HTCondor job runs in remote_initialdir on the execute
     # machine (the planner's sharedfs jobs on a non-local site): here that is this machine.
     remote_iwd = get("remote_initialdir")
@@ -339,19 +313,84 @@ def _build_spec(
         environment=environment,
         getenv=get("getenv", "false").lower() in _TRUE,
         initialdir=run_dir,
-        stdin=job_path("input"),
-        stdout=job_path("output"),
-        stderr=job_path("error"),
-        log=job_path("log"),
-        request_cpus=max(1, cpus),
+        stdin=_job_path(get, iwd, "input"),
+        stdout=_job_path(get, iwd, "output"),
+        stderr=_job_path(get, iwd, "error"),
+        log=_job_path(get, iwd, "log"),
+        request_cpus=_request_cpus(get, node, where),
         transfer=transfer,
         transfer_inputs=inputs,
-        transfer_outputs=outputs,
-        output_remaps=remaps,
+        transfer_outputs=_transfer_outputs(get),
+        output_remaps=_output_remaps(get),
         attributes=attributes,
         transfer_executable=transfer and get("transfer_executable", "true").lower() in _TRUE,
         periodic_remove=_periodic_remove(get, attributes),
     )
+
+
+def _universe(get: Callable[..., str], node: str, where: str) -> str:
+    universe = get("universe", "vanilla").lower()
+    if universe not in ("vanilla", "local", "scheduler", "container", "grid"):
+        raise UnsupportedFeature(
+            f"universe {universe!r} cannot run in the embedded engine (node {node})", source=where
+        )
+    if universe == "grid":
+        _check_grid_resource(get("grid_resource"), node, where)
+    return universe
+
+
+def _executable(get: Callable[..., str], cwd: Path, node: str, where: str) -> str:
+    executable = get("executable")
+    if not executable:
+        raise EngineError(f"no 'executable' (node {node})", source=where)
+    if os.path.isabs(executable):
+        return executable
+    return str(Path(os.path.normpath(cwd / executable)))
+
+
+def _arguments_and_environment(
+    get: Callable[..., str], node: str, where: str
+) -> tuple[list[str], dict[str, str]]:
+    try:
+        arg_text = get("arguments") or get("args")
+        arguments = parse_arguments(arg_text) if arg_text else []
+        env_text = get("environment") or get("env")
+        environment = parse_environment(env_text) if env_text else {}
+    except _ArgError as exc:
+        raise EngineError(f"node {node}: {exc}", source=where)
+    return arguments, environment
+
+
+def _job_path(get: Callable[..., str], iwd: Path, key: str) -> Path | None:
+    value = get(key)
+    if not value or value == "/dev/null":
+        return None
+    return Path(os.path.normpath(iwd / value))
+
+
+def _request_cpus(get: Callable[..., str], node: str, where: str) -> int:
+    try:
+        cpus = int(float(get("request_cpus", "1") or "1"))
+    except ValueError:
+        raise EngineError(f"node {node}: request_cpus is not a number", source=where)
+    return max(1, cpus)
+
+
+def _transfer_outputs(get: Callable[..., str]) -> tuple[str, ...] | None:
+    """None when unset (everything new comes back); "" (the empty string) lists nothing."""
+    out_text = get("transfer_output_files", "\0unset")
+    if out_text == "\0unset":
+        return None
+    return tuple(o.strip() for o in out_text.split(",") if o.strip() and o.strip() != '""')
+
+
+def _output_remaps(get: Callable[..., str]) -> dict[str, str]:
+    remaps: dict[str, str] = {}
+    for item in get("transfer_output_remaps").strip().strip('"').split(";"):
+        src, sep, dst = item.partition("=")
+        if sep:
+            remaps[src.strip()] = dst.strip()
+    return remaps
 
 
 def _periodic_remove(get: Callable[..., str], attributes: dict[str, str]) -> str | None:

@@ -149,20 +149,12 @@ def choose_counts(
         graph = clustered_graph(runtime, parents, groups, counts)
         return simulate(graph, slots, overhead).makespan
 
-    unclustered = [len(g.members) for g in groups]
-    per_slot = [min(len(g.members), slots[g.site]) for g in groups]
-    base = makespan(unclustered)
-    per_slot_makespan = base if per_slot == unclustered else makespan(per_slot)
-    evaluations = 1 if per_slot == unclustered else 2
-    if per_slot_makespan <= base + 1e-9:
-        counts, start = per_slot, per_slot_makespan
-    else:
-        counts, start = unclustered, base
+    found, base, per_slot_makespan = _starting_point(makespan, groups, slots)
+    start = found.best
     order = sorted(
         range(len(groups)),
         key=lambda g: (groups[g].level, groups[g].transformation, groups[g].site),
     )
-    found = _Descent(counts, start, evaluations, improved=True)  # "improved": sweep once
     for _ in range(max_sweeps):
         if not found.improved or found.stopped:
             break
@@ -176,6 +168,24 @@ def choose_counts(
         evaluations=found.evaluations,
         lines=lines,
     )
+
+
+def _starting_point(
+    makespan: Callable[[Sequence[int]], float], groups: Sequence[Group], slots: Mapping[str, int]
+) -> tuple[_Descent, float, float]:
+    """The descent's start, the better of "no merging" and "one cluster per slot" (ties
+    go to per slot), with the makespans of both."""
+    unclustered = [len(g.members) for g in groups]
+    per_slot = [min(len(g.members), slots[g.site]) for g in groups]
+    base = makespan(unclustered)
+    per_slot_makespan = base if per_slot == unclustered else makespan(per_slot)
+    evaluations = 1 if per_slot == unclustered else 2
+    if per_slot_makespan <= base + 1e-9:
+        counts, start = per_slot, per_slot_makespan
+    else:
+        counts, start = unclustered, base
+    # "improved" so that the first sweep runs
+    return _Descent(counts, start, evaluations, improved=True), base, per_slot_makespan
 
 
 class _Descent(NamedTuple):

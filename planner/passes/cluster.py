@@ -68,46 +68,61 @@ def cluster(
     counters: dict[str, int] = {}
     for members, reason in groups:
         if len(members) == 1:
-            first = by_id[members[0]]
-            units.append(
-                Unit(
-                    safe_name(f"{first.name}_{first.id}"),
-                    (first.id,),
-                    placements[first.id].site,
-                    levels[first.id],
-                    first.transformation,
-                    False,
-                )
-            )
-            continue
-        members.sort(key=pos.__getitem__)
-        first = by_id[members[0]]
-        site = placements[first.id].site
-        level = min(levels[m] for m in members)
-        txs = {by_id[m].transformation for m in members}
-        if reason.startswith("label"):
-            label = reason.split(" ", 2)[1]
-            base = f"merge_{label}"
-        elif reason.startswith("whole"):
-            base = f"merge_whole_{site}"
+            units.append(_single_unit(by_id[members[0]], levels, placements))
         else:
-            parts = [p for p in (first.namespace, first.name, first.version) if p]
-            base = f"merge_{'-'.join(parts)}_PID{level}"
-        k = counters[base] = counters.get(base, 0) + 1
-        named = reason.startswith(("label", "whole"))
-        name = safe_name(base if named and k == 1 else f"{base}_ID{k}")
-        units.append(
-            Unit(
-                name=name,
-                jobs=tuple(members),
-                site=site,
-                level=level,
-                transformation=txs.pop() if len(txs) == 1 else None,
-                clustered=True,
-                reason=reason,
-            )
-        )
+            members.sort(key=pos.__getitem__)
+            units.append(_cluster_unit(members, reason, by_id, levels, placements, counters))
     return units
+
+
+def _single_unit(job: Job, levels: Mapping[str, int], placements: Mapping[str, Placement]) -> Unit:
+    return Unit(
+        safe_name(f"{job.name}_{job.id}"),
+        (job.id,),
+        placements[job.id].site,
+        levels[job.id],
+        job.transformation,
+        False,
+    )
+
+
+def _cluster_unit(
+    members: list[str],
+    reason: str,
+    by_id: Mapping[str, Job],
+    levels: Mapping[str, int],
+    placements: Mapping[str, Placement],
+    counters: dict[str, int],
+) -> Unit:
+    """The unit of a group of several jobs (``members`` in run order); ``counters``
+    numbers the clusters that share a base name."""
+    first = by_id[members[0]]
+    site = placements[first.id].site
+    level = min(levels[m] for m in members)
+    txs = {by_id[m].transformation for m in members}
+    base = _cluster_base(reason, first, site, level)
+    k = counters[base] = counters.get(base, 0) + 1
+    named = reason.startswith(("label", "whole"))
+    return Unit(
+        name=safe_name(base if named and k == 1 else f"{base}_ID{k}"),
+        jobs=tuple(members),
+        site=site,
+        level=level,
+        transformation=txs.pop() if len(txs) == 1 else None,
+        clustered=True,
+        reason=reason,
+    )
+
+
+def _cluster_base(reason: str, first: Job, site: str, level: int) -> str:
+    """A cluster's name before numbering, after the method that made it (Pegasus's
+    ``merge_<tx>_PID<level>`` for horizontal clusters)."""
+    if reason.startswith("label"):
+        return f"merge_{reason.split(' ', 2)[1]}"
+    if reason.startswith("whole"):
+        return f"merge_whole_{site}"
+    parts = [p for p in (first.namespace, first.name, first.version) if p]
+    return f"merge_{'-'.join(parts)}_PID{level}"
 
 
 _UNSAFE_BUT_NEWLINE = re.compile(r"[^A-Za-z0-9_\n-]")

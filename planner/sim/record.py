@@ -48,9 +48,7 @@ def graph_from_record(
     ((3.0,), (1,))
     """
     net = network or Network()
-    nodes = record.get("nodes")
-    if nodes is None or isinstance(nodes, str | bytes | Mapping) or not isinstance(nodes, Iterable):
-        raise SimulationError("plan record has no 'nodes' list", source=source)
+    nodes = _node_list(record, source)
     index: dict[str, int] = {}
     names: list[str] = []
     kinds: list[str] = []
@@ -61,11 +59,7 @@ def graph_from_record(
     unknown = 0
     categories: list[str | None] = []
     for i, node in enumerate(nodes):
-        name = node.get("name") if isinstance(node, dict) else None
-        if not isinstance(name, str):
-            raise SimulationError(f"node #{i} has no name", source=source)
-        if name in index:
-            raise SimulationError(f"node {name!r} appears twice", source=source)
+        name = _new_name(node, i, index, source)
         index[name] = i
         site = str(node.get("site") or "local")
         kind = str(node.get("kind") or "compute")
@@ -73,12 +67,11 @@ def graph_from_record(
         kinds.append(kind)
         sites.append(site)
         duration.append(_runtime(node, name, source) + _transfer_time(node, site, net, source))
-        jobs = node.get("jobs") or ()
-        dagman = (node.get("profiles") or {}).get("dagman") or {}
-        categories.append(dagman.get("category") if isinstance(dagman, dict) else None)
-        if kind in ("compute", "cluster") and node.get("runtime") is None:
+        categories.append(_category(node))
+        runs_tasks = kind in ("compute", "cluster")
+        if runs_tasks and node.get("runtime") is None:
             unknown += 1
-        tasks.append(len(jobs) if kind in ("compute", "cluster") else 0)
+        tasks.append(len(node.get("jobs") or ()) if runs_tasks else 0)
         parent_names.append(node.get("parents") or ())
     return SimGraph(
         names=tuple(names),
@@ -91,6 +84,29 @@ def graph_from_record(
         categories=tuple(categories) if any(categories) else (),
         category_limits=_maxjobs(record, source),
     )
+
+
+def _node_list(record: Mapping[str, Any], source: str | None) -> Iterable[Any]:
+    nodes = record.get("nodes")
+    if nodes is None or isinstance(nodes, str | bytes | Mapping) or not isinstance(nodes, Iterable):
+        raise SimulationError("plan record has no 'nodes' list", source=source)
+    return nodes
+
+
+def _new_name(node: Any, i: int, index: Mapping[str, int], source: str | None) -> str:
+    """Node #i's name, which no earlier node has."""
+    name = node.get("name") if isinstance(node, dict) else None
+    if not isinstance(name, str):
+        raise SimulationError(f"node #{i} has no name", source=source)
+    if name in index:
+        raise SimulationError(f"node {name!r} appears twice", source=source)
+    return name
+
+
+def _category(node: Mapping[str, Any]) -> str | None:
+    """The node's DAGMan category (its dagman.category profile), if any."""
+    dagman = (node.get("profiles") or {}).get("dagman") or {}
+    return dagman.get("category") if isinstance(dagman, dict) else None
 
 
 def _parent_indices(

@@ -104,3 +104,26 @@ def test_broken_plan_json_names_the_file(
     (tmp_path / "plan.json").write_text("{not json")
     code, _, err = _explain(capsys, str(tmp_path))
     assert code == 1 and f"{tmp_path / 'plan.json'}: cannot read the plan record" in err
+
+
+def test_node_detail_shows_set_fields_in_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    submit = str(_submit(tmp_path))
+    _, out, _ = _explain(capsys, submit, "preprocess_ID1")
+    assert out.splitlines()[1:8] == [
+        "  kind: compute",
+        "  site: condorpool",
+        "  level: 1",
+        "  transformation: diamond::preprocess:4.0",
+        "  staging site: local",
+        "  data configuration: condorio",
+        "  jobs: ID1",
+    ]
+    _, out, _ = _explain(capsys, submit, "stage_in_local_local_0_0")
+    lines = out.splitlines()
+    assert lines[4:6] == ["  staging site: local", "  files:"]
+    assert not any(line.startswith(("  transformation:", "  jobs:")) for line in lines)
+    assert lines.index("  parents: create_dir_diamond_0_local") + 1 == lines.index(
+        "  children: preprocess_ID1"
+    )

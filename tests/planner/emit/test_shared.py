@@ -54,3 +54,15 @@ def test_only_the_differing_tokens_travel_in_vars() -> None:
         ("transfer_input_files", "/stage/dir/$(wf_1),/stage/dir/common.meta"),
     )
     assert dag_nodes["a"].vars == {"wf_1": "part_1.dat"}
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.sampled_from(["arguments", "output", "error", "log"]), min_size=1, max_size=4))
+def test_groups_with_one_stem_get_numbered_file_names(extra: list[str]) -> None:
+    # same kind and site, different submit keys: one group, and one file, per key set
+    jobs = {f"n{i}": (("executable", "/bin/x"), *((k, "v") for k in extra[:i])) for i in range(4)}
+    nodes = tuple(Node(name=m, kind=NodeKind.COMPUTE, site="s", level=1) for m in jobs)
+    files, dag_nodes = plan_submit_files(ConcreteWorkflow(name="w", nodes=nodes), jobs, "shared")
+    names = [f.name for f in files]
+    assert names == ["compute_s.sub"] + [f"compute_s_{k}.sub" for k in range(2, len(names) + 1)]
+    assert {f.name: f.description for f in files}[dag_nodes["n0"].submit_file] == jobs["n0"]

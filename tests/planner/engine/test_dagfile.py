@@ -62,6 +62,11 @@ def test_forward_references_are_allowed():
         ("JOB A a.sub\nRETRY A many\n", r"line 2: RETRY count must be an integer"),
         ("FROB A\n", r"line 1: unknown DAG command 'FROB'"),
         ("JOB A a.sub\nVARS A x=1\n", r'line 2: VARS expects key="value"'),
+        ("JOB A a.sub\nPRIORITY A\n", r"line 2: PRIORITY takes: name value"),
+        ("JOB A a.sub\nCATEGORY A c d\n", r"line 2: CATEGORY takes: name category"),
+        ("JOB A a.sub\nPRE_SKIP A\n", r"line 2: PRE_SKIP takes: name exit-code"),
+        ("JOB A a.sub\nPRE_SKIP Z 1\n", r"line 2: node 'Z' is not defined"),
+        ("JOB A a.sub\nPRIORITY A high\n", r"line 2: PRIORITY must be an integer"),
         ("JOB A a.sub\nJOB B b.sub\nPARENT A CHILD B\nPARENT B CHILD A\n", "cycle"),
     ],
 )
@@ -116,3 +121,25 @@ def test_vars_values_round_trip_with_escapes(value):
     escaped = value.replace("\\", "\\\\").replace('"', '\\"')
     dag = parse_dag_text(f'JOB A a.sub\nVARS A k="{escaped}"\n', "w.dag")
     assert dag.nodes["A"].vars == {"k": value}
+
+
+def test_name_value_commands_set_every_target():
+    dag = parse_dag_text(
+        "JOB A a.sub\nJOB B b.sub\nFINAL F f.sub\nPRIORITY ALL_NODES 5\nPRIORITY B 7\n"
+        "CATEGORY ALL_NODES big\nPRE_SKIP A 3\n",
+        "w.dag",
+    )
+    a, b, f = dag.nodes["A"], dag.nodes["B"], dag.nodes["F"]
+    assert (a.priority, b.priority, f.priority) == (5, 7, 0)
+    assert (a.category, b.category, f.category) == ("big", "big", None)
+    assert (a.pre_skip, b.pre_skip) == (3, None)
+
+
+def test_unreadable_rescue_file_is_one_clear_error(tmp_path: Path):
+    dag = parse_dag_text("JOB A a.sub\n", tmp_path / "w.dag")
+    with pytest.raises(EngineError, match=r"rescue001: cannot read rescue file"):
+        parse_rescue(tmp_path / "w.dag.rescue001", dag)
+    binary = tmp_path / "w.dag.rescue002"
+    binary.write_bytes(b"DONE \xff\n")
+    with pytest.raises(EngineError, match=r"rescue002: not a text file \(byte 5"):
+        parse_rescue(binary, dag)

@@ -551,3 +551,17 @@ def test_fresh_run_ignores_journal_and_rescue(write, sh_submit):
     result = Engine(dag, slots=1, progress=False, out=out, fresh=True).run()
     assert result.nodes_run == 1 and "--force" in out.getvalue()
     assert (dag.parent / "ran.txt").read_text() == "A\n"
+
+
+def test_input_file_and_one_file_for_output_and_error(write, run_dag):
+    # HTCondor opens a file named by both output and error once: both streams land in it
+    write("in.txt", "hello\n")
+    write(
+        "j.sub",
+        "executable = /bin/sh\narguments = \"-c 'cat; echo err >&2'\"\ninput = in.txt\n"
+        "output = logs/both.txt\nerror = logs/both.txt\nqueue\n",
+    )
+    dag = write("w.dag", "JOB J j.sub\n")
+    result, _ = run_dag(dag)
+    assert result.succeeded
+    assert (dag.parent / "logs" / "both.txt").read_text() == "hello\nerr\n"

@@ -92,6 +92,22 @@ def test_transfer_settings():
     assert spec.transfer and spec.transfer_inputs == ("a.txt", "dir/", "http://h/x")
     assert spec.transfer_outputs == ("r.txt",) and spec.output_remaps == {"r.txt": "res/r.txt"}
     assert _spec("executable = /bin/true\nqueue\n").transfer_outputs is None
+    nothing = _spec('executable = /bin/true\ntransfer_output_files = ""\nqueue\n')
+    assert nothing.transfer_outputs == () and nothing.output_remaps == {}
+
+
+def test_streams_cpus_and_remote_initialdir():
+    text = (
+        "executable = x.sh\ninitialdir = run\noutput = o.txt\nerror = o.txt\n"
+        "input = /dev/null\nrequest_cpus = 2.0\nremote_initialdir = /scratch\nqueue\n"
+    )
+    spec = _spec(text)
+    assert spec.executable == "/w/x.sh" and spec.initialdir == Path("/scratch")
+    assert spec.stdout == spec.stderr == Path("/w/run/o.txt")
+    assert (spec.stdin, spec.log, spec.request_cpus) == (None, None, 2)
+    transferred = _spec(text.replace("queue", "should_transfer_files = YES\nqueue"))
+    assert transferred.initialdir == Path("/w/run") and transferred.transfer_executable
+    assert _spec("executable = /bin/true\nrequest_cpus = 0\nqueue\n").request_cpus == 1
 
 
 @pytest.mark.parametrize(
@@ -112,6 +128,11 @@ def test_transfer_settings():
             "invalid grid type 'gt2'",
         ),
         ("executable = /bin/true\njunk line\nqueue\n", EngineError, "line 2"),
+        ("include : x.sub\nexecutable = /bin/true\nqueue\n", UnsupportedFeature, "line 1"),
+        # the missing executable is named first, as condor_submit does
+        ("universe = java\nqueue\n", EngineError, "no 'executable'"),
+        ("executable = /bin/true\nrequest_cpus = many\nqueue\n", EngineError, "request_cpus"),
+        ('executable = /bin/true\narguments = "a \'b"\nqueue\n', EngineError, "N1: unbalanced"),
     ],
 )
 def test_submit_errors_name_the_file(text, error, pattern):
