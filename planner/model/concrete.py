@@ -90,8 +90,7 @@ class Task(NamedTuple):
     runtime: float | None = None  # seconds, from pegasus.runtime or the source trace
 
 
-@dataclass(frozen=True, slots=True)
-class Node:
+class Node(NamedTuple):
     """One DAG node. Compute and cluster nodes carry ``tasks``; the others ``files``.
 
     ``inputs``/``outputs`` (compute/cluster) say how each file reaches the job's working
@@ -99,6 +98,13 @@ class Node:
     emitter turns them into nothing (sharedfs), ``transfer_input_files`` /
     ``transfer_output_files`` (condorio) or the cluster runner's pull/push manifest
     (nonsharedfs).
+
+    A NamedTuple like :class:`Transfer`, not a frozen dataclass: a plan builds each node
+    twice (staging, then once more at its final level), and a frozen dataclass sets every
+    field through ``object.__setattr__`` (22k instructions for these 15 fields, against
+    2.9k for ``Node._make``; a field read costs about the same). Change one with
+    ``node._replace(level=3)``. ``profiles`` is read-only: nodes without profiles share
+    one empty dict (the default).
     """
 
     name: str
@@ -114,17 +120,17 @@ class Node:
     working_dir: str | None = None  # absolute path where the job runs (initialdir)
     data_configuration: DataConfiguration | None = None
     staging_site: str | None = None
-    profiles: Profiles = field(default_factory=dict)  # merged: condor, dagman, env, pegasus
+    profiles: Profiles = {}  # merged: condor, dagman, env, pegasus
     reasons: tuple[str, ...] = ()  # human-readable "why" lines for ``wfplan explain``
 
 
 # The passes build millions of transfers and nodes. A class called with keyword arguments
 # goes through type.__call__, which packs them into a fresh dict on every call; a plain
 # function called with keywords does not. These two builders take the fields by keyword
-# (readable call sites) and call the class positionally: a transfer built so costs 4.1k
-# instructions, against 6.4k for ``Transfer(lfn=..., ...)`` (callgrind, 20,000 of each),
-# and a node 24.3k against 26.6k (a frozen dataclass's __init__ is most of it). A field added to
-# the class must be added here too (tests/planner/model/test_concrete.py checks both).
+# (readable call sites) and call the class's ``_make``: a transfer built so costs 4.1k
+# instructions, against 6.4k for ``Transfer(lfn=..., ...)`` (callgrind, 20,000 of each). A
+# field added to the class must be added here too (tests/planner/model/test_concrete.py
+# checks both).
 
 
 _make_transfer = Transfer._make
@@ -147,7 +153,8 @@ def transfer(
     return _make_transfer((lfn, dst, src, sha256, symlink, size, site, executable, optional, meta))
 
 
-_NO_PROFILES: Profiles = {}  # nodes never change their profiles: one empty map for all
+_NO_PROFILES: Profiles = Node._field_defaults["profiles"]  # shared, read-only
+_make_node = Node._make
 
 
 def node(
@@ -168,45 +175,31 @@ def node(
     reasons: tuple[str, ...] = (),
 ) -> Node:
     """A :class:`Node` (see the note above on why not ``Node(...)``)."""
-    return Node(
-        name,
-        kind,
-        site,
-        level,
-        transformation,
-        jobs,
-        tasks,
-        files,
-        inputs,
-        outputs,
-        working_dir,
-        data_configuration,
-        staging_site,
-        profiles,
-        reasons,
+    return _make_node(
+        (
+            name,
+            kind,
+            site,
+            level,
+            transformation,
+            jobs,
+            tasks,
+            files,
+            inputs,
+            outputs,
+            working_dir,
+            data_configuration,
+            staging_site,
+            profiles,
+            reasons,
+        )
     )
 
 
 def at_level(n: Node, level: int) -> Node:
     """``n`` at DAG level ``level`` (the planner sets every node's final level last):
-    ``dataclasses.replace(n, level=level)`` at a fifth of the instructions."""
-    return Node(
-        n.name,
-        n.kind,
-        n.site,
-        level,
-        n.transformation,
-        n.jobs,
-        n.tasks,
-        n.files,
-        n.inputs,
-        n.outputs,
-        n.working_dir,
-        n.data_configuration,
-        n.staging_site,
-        n.profiles,
-        n.reasons,
-    )
+    ``n._replace(level=level)`` without its keyword dict and field-name loop."""
+    return _make_node((*n[:3], level, *n[4:]))
 
 
 @dataclass(frozen=True, slots=True)

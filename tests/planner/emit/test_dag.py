@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -155,8 +154,8 @@ def test_nodes_sharing_one_dagman_profile_dict_keep_their_own_kind_and_level() -
     first = _node("c_ID1", level=1, profiles=shared)
     nodes = (  # replace keeps the very same profile dict, as the planner's nodes do
         first,
-        replace(first, name="c_ID2", level=3),
-        replace(first, name="clean_up_x", kind=NodeKind.CLEANUP, level=2),
+        first._replace(name="c_ID2", level=3),
+        first._replace(name="clean_up_x", kind=NodeKind.CLEANUP, level=2),
         _node("c_ID3", level=3, profiles=pinned),
     )
     assert nodes[1].profiles is nodes[2].profiles is first.profiles
@@ -170,7 +169,7 @@ def test_nodes_sharing_one_dagman_profile_dict_keep_their_own_kind_and_level() -
 
 @pytest.mark.parametrize("bad", ["a\nb", "", "a b", "x.y"])
 def test_a_bad_name_among_good_ones_is_named(bad: str) -> None:
-    nodes = (_node("good_1"), replace(_node("good_2"), name=bad), _node("good_3"))
+    nodes = (_node("good_1"), _node("good_2")._replace(name=bad), _node("good_3"))
     with pytest.raises(EmitError, match=f"node name {re.escape(repr(bad))} in workflow 'w'"):
         check_node_names(ConcreteWorkflow(name="w", nodes=nodes))
     check_node_names(ConcreteWorkflow(name="w", nodes=(nodes[0], nodes[2])))  # the rest pass

@@ -40,9 +40,9 @@ def _task(job: str, runtime: float | None) -> Task:
 def test_runtime_is_the_sum_or_unknown() -> None:
     node = Node(name="m", kind=NodeKind.CLUSTER, site="s", level=1)
     assert node_runtime(node) is None
-    both = replace(node, tasks=(_task("a", 1.5), _task("b", 2)))
+    both = node._replace(tasks=(_task("a", 1.5), _task("b", 2)))
     assert node_runtime(both) == 3.5
-    one_unknown = replace(node, tasks=(_task("a", 1.5), _task("b", None)))
+    one_unknown = node._replace(tasks=(_task("a", 1.5), _task("b", None)))
     assert node_runtime(one_unknown) is None
 
 
@@ -270,7 +270,7 @@ def _workflows(draw: st.DrawFn) -> ConcreteWorkflow:
         )
         if draw(st.integers(0, 9)) == 0:
             field, odd = draw(st.sampled_from([("site", None), ("jobs", (1, 2)), ("level", True)]))
-            node = replace(node, **{field: odd})
+            node = node._replace(**{field: odd})
         nodes.append(node)
     edges = tuple((f"n{i}", f"n{j}") for i in range(len(nodes)) for j in range(i + 1, len(nodes)))
     return ConcreteWorkflow(name="w", nodes=tuple(nodes), edges=edges)

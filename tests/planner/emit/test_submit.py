@@ -321,7 +321,7 @@ def test_runner_manifest_text_is_the_encoders(
     )
     if odd and inputs:  # a field of another type: the general encoder takes over
         odd_input = inputs[0]._replace(symlink=1)
-        node = replace(node, inputs=(odd_input, *inputs[1:]))
+        node = node._replace(inputs=(odd_input, *inputs[1:]))
     job = node_job(node, CTX, 0 if named else None)
     assert job.bundled is named
     # outputs with a checksum record: the job writes it ("record"), the pushes carry none

@@ -252,7 +252,7 @@ def test_an_empty_target_is_used(tmp_path: Path) -> None:
 
 def _broken(cw: ConcreteWorkflow, name: str) -> ConcreteWorkflow:
     nodes = list(cw.nodes)
-    nodes[-1] = replace(nodes[-1], name=name)
+    nodes[-1] = nodes[-1]._replace(name=name)
     return replace(cw, nodes=tuple(nodes), edges=())
 
 

@@ -60,9 +60,9 @@ def test_a_replaced_job_derives_its_views_from_its_new_uses() -> None:
 
 def test_values_are_immutable_and_replace_changes_only_what_it_names() -> None:
     node = Node(name="n", kind=NodeKind.COMPUTE, site="s", level=1, reasons=("why",))
-    with pytest.raises(FrozenInstanceError):
+    with pytest.raises(AttributeError):
         node.level = 2  # type: ignore[misc]
-    moved = replace(node, level=3)
+    moved = node._replace(level=3)
     assert (moved.level, node.level) == (3, 1)
     assert (moved.name, moved.kind, moved.site, moved.reasons) == (
         "n",
@@ -70,11 +70,17 @@ def test_values_are_immutable_and_replace_changes_only_what_it_names() -> None:
         "s",
         ("why",),
     )
+    job = _job()
+    with pytest.raises(FrozenInstanceError):
+        job.id = "B"  # type: ignore[misc]
+    renamed = replace(job, id="B")
+    assert (renamed.id, job.id, renamed.uses) == ("B", "A", job.uses)
     with pytest.raises(ValueError, match="init=False"):
-        replace(_job(), inputs=())  # a derived view is not a field anyone sets
+        replace(job, inputs=())  # a derived view is not a field anyone sets
 
 
 def test_plan_values_have_no_instance_dict() -> None:
     """Slotted: no per-instance dict a cache could hide in (and a third of the memory)."""
-    for value in (_job(), Use(lfn="a", link=LinkType.INPUT), Workflow(name="w", jobs=())):
+    node = Node(name="n", kind=NodeKind.COMPUTE, site="s", level=1)
+    for value in (_job(), Use(lfn="a", link=LinkType.INPUT), Workflow(name="w", jobs=()), node):
         assert not hasattr(value, "__dict__")
