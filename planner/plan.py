@@ -30,6 +30,7 @@ from planner.model.auxiliary import MAXJOBS
 from planner.model.concrete import ConcreteWorkflow, Node, NodeKind, at_level
 from planner.model.generations import generations
 from planner.model.graph import JobGraph, build_job_graph
+from planner.model.placement import Placement
 from planner.model.staging import ReplicaSelection, StagePlan, StagingLayout
 from planner.model.workflow import Job, Workflow
 from planner.passes.cleanup import cleanup
@@ -39,7 +40,7 @@ from planner.passes.reduce import Reduction, reduce
 from planner.passes.register import register
 from planner.passes.replicas import lookup_replicas
 from planner.passes.select_replicas import select_replicas
-from planner.passes.select_sites import Placement, select_sites
+from planner.passes.select_sites import select_sites
 from planner.passes.stage import stage
 from planner.passes.staging_sites import staging_sites
 from planner.passes.subworkflows import attach, future_replicas, through_edges, workflow_file_url

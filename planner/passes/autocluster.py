@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from planner.model.base import Namespace
+from planner.model.placement import Placement, runtime_of
 from planner.model.workflow import Job
 from planner.passes.cluster import Unit, cluster
-from planner.passes.select_sites import Placement, runtime_of
 from planner.sim.engine import simulate
 from planner.sim.model import OverheadModel, SimGraph
 from sites.model import SiteCatalog

@@ -26,10 +26,10 @@ from collections.abc import Mapping, Sequence
 
 from planner.errors import PlannerError
 from planner.model.base import Namespace, profile
+from planner.model.placement import Placement, runtime_of
 from planner.model.unit import Unit
 from planner.model.workflow import Job
 from planner.naming import safe_name
-from planner.passes.select_sites import Placement, runtime_of
 
 __all__ = ["METHODS", "Unit", "cluster"]
 

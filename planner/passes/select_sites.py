@@ -28,40 +28,21 @@ from catalogs.transformation import (
 from planner.errors import NoEligibleSite, PlannerError, Problems, UnknownTransformation
 from planner.model.base import Namespace, Profiles, merge_profiles, profile
 from planner.model.graph import JobGraph
+from planner.model.placement import Placement, runtime_of
 from planner.model.workflow import Job, Workflow
 from sites.defaults import slots
 from sites.model import Site, SiteCatalog
 
-__all__ = ["SELECTORS", "Placement", "catalog_profiles", "runtime_of", "select_sites"]
+__all__ = ["SELECTORS", "catalog_profiles", "normalise_selector", "select_sites"]
 
 SELECTORS = ("random", "round-robin", "group", "heft")
 _ALIASES = {"roundrobin": "round-robin", "round_robin": "round-robin"}
 _NAMESPACES = {ns.value: ns for ns in Namespace}
 
 
-class Placement(NamedTuple):
-    """Where one job runs, with which executable, and its merged profiles.
-
-    An immutable NamedTuple: jobs placed alike share one."""
-
-    site: str
-    executable: str
-    stageable: bool
-    profiles: dict[Namespace, dict[str, str]]
-    reason: str
-
-
 def catalog_profiles(raw: Mapping[str, Mapping[str, str]]) -> dict[Namespace, dict[str, str]]:
     """Catalog profiles keyed by namespace name -> keyed by :class:`Namespace`."""
     return {_NAMESPACES[k]: dict(v) for k, v in raw.items() if k in _NAMESPACES}
-
-
-def runtime_of(profiles: Profiles) -> float | None:
-    value = profile(profiles, Namespace.PEGASUS, "runtime")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
 
 
 def normalise_selector(name: str) -> str:

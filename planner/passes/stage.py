@@ -20,10 +20,10 @@ from collections.abc import Callable, Mapping, Sequence
 from planner.errors import StagingError
 from planner.model.concrete import RECORD_SUFFIX
 from planner.model.graph import JobGraph
+from planner.model.placement import Placement
 from planner.model.staging import ReplicaSelection, StagePlan, StagingLayout, StagingOptions
 from planner.model.unit import Unit
 from planner.model.workflow import Job
-from planner.passes.select_sites import Placement
 from planner.site_dirs import SiteDirs
 from planner.staging.compute import stage_unit
 from planner.staging.context import StageContext

@@ -14,9 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from planner.errors import PlannerError
 from planner.model.base import Namespace, Profiles, profile
 from planner.model.concrete import DataConfiguration
+from planner.model.placement import Placement
 from planner.model.staging import StagingLayout, StagingOptions
 from planner.model.unit import Unit
-from planner.passes.select_sites import Placement
 from planner.site_dirs import SiteDirs
 from sites.model import DirectoryType, SiteCatalog
 

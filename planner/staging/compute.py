@@ -6,8 +6,8 @@ from __future__ import annotations
 from planner.model.auxiliary import dagman_profiles
 from planner.model.base import Namespace, profile
 from planner.model.concrete import Node, NodeKind, Task, Transfer, node
+from planner.model.placement import Placement
 from planner.model.unit import Unit
-from planner.passes.select_sites import Placement
 from planner.staging.context import StageContext, UnitSite
 from planner.staging.executables import stage_executables
 from planner.staging.inputs import stage_inputs, unit_files

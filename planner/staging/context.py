@@ -9,10 +9,10 @@ from typing import NamedTuple
 from planner.model.base import Namespace
 from planner.model.concrete import DataConfiguration, NodeKind, Transfer
 from planner.model.graph import JobGraph
+from planner.model.placement import Placement
 from planner.model.staging import ReplicaSelection, Residency, StagingLayout, StagingOptions
 from planner.model.unit import Unit
 from planner.model.workflow import Job
-from planner.passes.select_sites import Placement
 from planner.site_dirs import SiteDirs
 from sites.model import DirectoryType
 

@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from planner.model.base import Namespace
+from planner.model.placement import Placement
 from planner.model.workflow import Job
 from planner.passes.autocluster import Group, auto_cluster, candidates, choose_counts
-from planner.passes.select_sites import Placement
 from planner.sim.model import NONE, OverheadModel
 
 

@@ -10,10 +10,10 @@ import pytest
 from planner.errors import PlannerError
 from planner.model.base import Namespace
 from planner.model.graph import build_job_graph
+from planner.model.placement import Placement
 from planner.model.workflow import Job, LinkType, Use, Workflow
 from planner.naming import safe_name
 from planner.passes.cluster import Unit, cluster
-from planner.passes.select_sites import Placement
 
 
 def _fan(n: int, profiles: dict[Namespace, dict[str, str]] | None = None) -> Workflow:
