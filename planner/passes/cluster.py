@@ -126,7 +126,7 @@ def _cluster_base(reason: str, first: Job, site: str, level: int) -> str:
 
 
 _UNSAFE_BUT_NEWLINE = re.compile(r"[^A-Za-z0-9_\n-]")
-_new_tuple = tuple.__new__
+_make_unit = Unit._make
 
 
 def _singletons(
@@ -148,9 +148,7 @@ def _singletons(
             tx = tx_of[key] = job.transformation
         job_id = job.id
         units.append(
-            _new_tuple(  # a Unit, fields in order
-                Unit, (name, (job_id,), placements[job_id].site, levels[job_id], tx, False, "")
-            )
+            _make_unit((name, (job_id,), placements[job_id].site, levels[job_id], tx, False, ""))
         )
     return units
 
