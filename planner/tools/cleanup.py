@@ -12,7 +12,7 @@ import shutil
 import sys
 from collections.abc import Sequence
 
-from planner.tools.manifest import MANIFEST_USAGE, is_manifest_args, read_manifest
+from planner.tools.manifest import USAGE_EXIT, manifest_or_usage
 from planner.tools.transfer import TransferFailed, http_request, is_http, url_to_path
 
 __all__ = ["main"]
@@ -20,10 +20,9 @@ __all__ = ["main"]
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if not is_manifest_args(args):
-        print(f"usage: wfplan-cleanup {MANIFEST_USAGE}", file=sys.stderr)
-        return 2
-    doc = read_manifest(args, "wfplan-cleanup")
+    doc = manifest_or_usage(args, "wfplan-cleanup")
+    if doc is None:
+        return USAGE_EXIT
     failed = 0
     for url in doc.get("files", []):
         try:

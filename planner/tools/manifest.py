@@ -26,15 +26,18 @@ from typing import Any, NoReturn
 
 __all__ = [
     "MANIFEST_USAGE",
+    "USAGE_EXIT",
     "describe",
     "expand_prefixes",
     "is_manifest_args",
     "load_bundled_manifest",
     "load_manifest",
+    "manifest_or_usage",
     "read_manifest",
 ]
 
 MANIFEST_USAGE = "MANIFEST | BUNDLE OFFSET NODE"
+USAGE_EXIT = 2  # a tool's exit code for arguments that name no manifest
 
 
 def _fail(message: str) -> NoReturn:
@@ -59,6 +62,15 @@ def read_manifest(args: Sequence[str], tool: str) -> dict[str, Any]:
     if len(args) == 3:
         return load_bundled_manifest(args[0], args[1], args[2], tool)
     return load_manifest(args[0], tool)
+
+
+def manifest_or_usage(args: Sequence[str], tool: str) -> dict[str, Any] | None:
+    """The manifest ``args`` name (:func:`read_manifest`); None, after the usage line on
+    stderr, when they name none: the tool then exits :data:`USAGE_EXIT`."""
+    if not is_manifest_args(args):
+        print(f"usage: {tool} {MANIFEST_USAGE}", file=sys.stderr)
+        return None
+    return read_manifest(args, tool)
 
 
 def load_manifest(path: str, tool: str) -> dict[str, Any]:

@@ -16,17 +16,16 @@ import sys
 from collections.abc import Sequence
 
 from planner.tools.integrity import IntegrityError, expected_sha256
-from planner.tools.manifest import MANIFEST_USAGE, describe, is_manifest_args, read_manifest
+from planner.tools.manifest import USAGE_EXIT, describe, manifest_or_usage
 
 __all__ = ["main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if not is_manifest_args(args):
-        print(f"usage: wfplan-register {MANIFEST_USAGE}", file=sys.stderr)
-        return 2
-    doc = read_manifest(args, "wfplan-register")
+    doc = manifest_or_usage(args, "wfplan-register")
+    if doc is None:
+        return USAGE_EXIT
     catalog = doc.get("catalog")
     replicas = doc.get("replicas")
     if not isinstance(catalog, str) or not isinstance(replicas, list):

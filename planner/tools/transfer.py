@@ -33,12 +33,7 @@ from urllib.parse import unquote, urlparse
 
 from planner.tools.deadlines import BadLimit, HttpLimits, limits_from
 from planner.tools.integrity import IntegrityError, expected_sha256, sha256_of
-from planner.tools.manifest import (
-    MANIFEST_USAGE,
-    is_manifest_args,
-    load_manifest,
-    read_manifest,
-)
+from planner.tools.manifest import USAGE_EXIT, load_manifest, manifest_or_usage
 
 __all__ = [
     "TransferFailed",
@@ -461,10 +456,9 @@ def _log(line: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if not is_manifest_args(args):
-        print(f"usage: wfplan-transfer {MANIFEST_USAGE}", file=sys.stderr)
-        return 2
-    doc = read_manifest(args, "wfplan-transfer")
+    doc = manifest_or_usage(args, "wfplan-transfer")
+    if doc is None:
+        return USAGE_EXIT
     try:
         limits = limits_from(doc, os.environ)
     except BadLimit as exc:
