@@ -305,41 +305,65 @@ def fetch(
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_name(dst)
     want = bool(sha256) or want_digest
-    digest: str | None = None
     try:
-        if src.startswith(("http://", "https://")):
+        if is_http(src):
             digest = _download(src, tmp, want, limits, log)
             _check(digest, sha256, src)
         else:
             path = url_to_path(src, cwd)
             if not path.exists():
                 raise TransferFailed(f"{src}: no such file")
-            if symlink:
-                if path.resolve() == dst.resolve():
-                    return None
-                if want:
-                    digest = sha256_of(path)
-                    _check(digest, sha256, src)
-                tmp.unlink(missing_ok=True)
-                os.symlink(path, tmp)
-            else:
-                if dst.exists() and path.resolve() == dst.resolve():
-                    if want:
-                        digest = sha256_of(path)
-                        _check(digest, sha256, src)
-                    return digest
-                digest = _copy_file(path, tmp, want)
-                _check(digest, sha256, src)
-        if executable and not tmp.is_symlink():
-            mode = tmp.stat().st_mode
-            tmp.chmod(mode | (mode & 0o444) >> 2)
-        os.replace(tmp, dst)
+            if _in_place(path, dst, symlink):
+                return None if symlink else _checked_digest(path, sha256, want, src)
+            digest = _local_to_tmp(path, tmp, symlink, sha256, want, src)
+        _publish(tmp, dst, executable)
         return digest
     except OSError as exc:
         raise TransferFailed(f"{src}: {exc.strerror or exc}")
     finally:
         if tmp.exists() or tmp.is_symlink():
             tmp.unlink()
+
+
+def _in_place(path: Path, dst: Path, symlink: bool) -> bool:
+    """``dst`` already is the local source ``path`` (or, when linking, leads to it):
+    nothing to move."""
+    if symlink:
+        return path.resolve() == dst.resolve()
+    return dst.exists() and path.resolve() == dst.resolve()
+
+
+def _checked_digest(path: Path, expected: str | None, want: bool, src: str) -> str | None:
+    """The sha256 of ``path`` checked against ``expected``, when wanted; else None."""
+    if not want:
+        return None
+    digest = sha256_of(path)
+    _check(digest, expected, src)
+    return digest
+
+
+def _local_to_tmp(
+    path: Path, tmp: Path, symlink: bool, expected: str | None, want: bool, src: str
+) -> str | None:
+    """Put the local source at the temporary name: a symlink to it, or a copy hashed
+    while it is written; its sha256 when wanted, checked against ``expected``."""
+    if symlink:
+        digest = _checked_digest(path, expected, want, src)
+        tmp.unlink(missing_ok=True)
+        os.symlink(path, tmp)
+        return digest
+    digest = _copy_file(path, tmp, want)
+    _check(digest, expected, src)
+    return digest
+
+
+def _publish(tmp: Path, dst: Path, executable: bool) -> None:
+    """Rename ``tmp`` to ``dst`` (a reader never sees half a file), a staged program
+    first made executable wherever it is readable."""
+    if executable and not tmp.is_symlink():
+        mode = tmp.stat().st_mode
+        tmp.chmod(mode | (mode & 0o444) >> 2)
+    os.replace(tmp, dst)
 
 
 def run_transfers(
