@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote, urlparse
 
 from planner.tools.deadlines import BadLimit, HttpLimits, limits_from
@@ -381,60 +381,90 @@ def run_transfers(
     hears, per LFN, every source that was left and why, and which source delivered
     after one was left.
     """
+    run = _Run(cwd, digests, {}, limits, log)
     problems = []
-    records: dict[str, dict[str, str]] = {}
     for t in transfers:
-        lfn = t.get("lfn", "?")
-        sources = t.get("src") or []
-        if isinstance(sources, str):
-            sources = [sources]
-        reasons = []
-        put = isinstance(t.get("dst"), str) and is_http(t["dst"])
-        try:
-            dst = Path() if put else url_to_path(t["dst"], cwd)
-        except (KeyError, TransferFailed) as exc:
-            problems.append(f"{lfn}: bad destination: {exc}")
-            continue
-
-        def note(line: str, lfn: str = lfn) -> None:
-            log(f"{lfn}: {line}")
-
-        try:
-            expected = expected_sha256(lfn, t.get("sha256"), t.get("meta"), cwd, records)
-        except IntegrityError as exc:
-            problems.append(str(exc))
-            continue
-        want = digests is not None
-        for src in sources:
-            try:
-                if put:  # symlink/executable have no meaning on a file server
-                    found = upload(src, t["dst"], expected, cwd, want, limits, note)
-                else:
-                    found = fetch(
-                        src,
-                        dst,
-                        expected,
-                        bool(t.get("symlink")),
-                        cwd,
-                        executable=bool(t.get("executable")),
-                        want_digest=want,
-                        limits=limits,
-                        log=note,
-                    )
-                if digests is not None and found is not None:
-                    digests[lfn] = found
-            except TransferFailed as exc:
-                reasons.append(str(exc))
-                if len(reasons) < len(sources):  # the last one is in the problem line
-                    note(f"left source {len(reasons)} of {len(sources)}: {exc}")
-                continue
-            if reasons:
-                note(f"delivered by {src} after {len(reasons)} source(s) left")
-            break
-        else:
-            tried = "; ".join(reasons) if reasons else "no source URL"
-            problems.append(f"{lfn}: could not transfer to {t['dst']} (tried {tried})")
+        problem = _transfer_one(t, run)
+        if problem is not None:
+            problems.append(problem)
     return problems
+
+
+class _Run(NamedTuple):
+    """What every transfer of one :func:`run_transfers` call shares."""
+
+    cwd: Path | None
+    digests: dict[str, str] | None  # filled with the sha256 of each file delivered
+    records: dict[str, dict[str, str]]  # checksum records read so far, by name
+    limits: HttpLimits
+    log: Log
+
+
+def _transfer_one(t: dict[str, Any], run: _Run) -> str | None:
+    """Deliver one LFN from the first of its sources that can; its problem line if none."""
+    lfn = t.get("lfn", "?")
+    sources = t.get("src") or []
+    if isinstance(sources, str):
+        sources = [sources]
+    put = isinstance(t.get("dst"), str) and is_http(t["dst"])
+    try:
+        dst = Path() if put else url_to_path(t["dst"], run.cwd)
+    except (KeyError, TransferFailed) as exc:
+        return f"{lfn}: bad destination: {exc}"
+    try:
+        expected = expected_sha256(lfn, t.get("sha256"), t.get("meta"), run.cwd, run.records)
+    except IntegrityError as exc:
+        return str(exc)
+
+    def note(line: str) -> None:
+        run.log(f"{lfn}: {line}")
+
+    def deliver(src: str) -> str | None:
+        want = run.digests is not None
+        if put:  # symlink/executable have no meaning on a file server
+            return upload(src, t["dst"], expected, run.cwd, want, run.limits, note)
+        return fetch(
+            src,
+            dst,
+            expected,
+            bool(t.get("symlink")),
+            run.cwd,
+            executable=bool(t.get("executable")),
+            want_digest=want,
+            limits=run.limits,
+            log=note,
+        )
+
+    reasons = _first_that_delivers(sources, deliver, note, lfn, run.digests)
+    if reasons is None:
+        return None
+    tried = "; ".join(reasons) if reasons else "no source URL"
+    return f"{lfn}: could not transfer to {t['dst']} (tried {tried})"
+
+
+def _first_that_delivers(
+    sources: Sequence[str],
+    deliver: Callable[[str], str | None],
+    note: Log,
+    lfn: str,
+    digests: dict[str, str] | None,
+) -> list[str] | None:
+    """Try the sources in order until one delivers (None); else why each was left."""
+    reasons: list[str] = []
+    for src in sources:
+        try:
+            found = deliver(src)
+        except TransferFailed as exc:
+            reasons.append(str(exc))
+            if len(reasons) < len(sources):  # the last one is in the problem line
+                note(f"left source {len(reasons)} of {len(sources)}: {exc}")
+            continue
+        if digests is not None and found is not None:
+            digests[lfn] = found
+        if reasons:
+            note(f"delivered by {src} after {len(reasons)} source(s) left")
+        return None
+    return reasons
 
 
 class _Stopped(BaseException):
