@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "load_manifest",
     "manifest_or_usage",
     "read_manifest",
+    "run_with_manifest",
 ]
 
 MANIFEST_USAGE = "MANIFEST | BUNDLE OFFSET NODE"
@@ -71,6 +72,19 @@ def manifest_or_usage(args: Sequence[str], tool: str) -> dict[str, Any] | None:
         print(f"usage: {tool} {MANIFEST_USAGE}", file=sys.stderr)
         return None
     return read_manifest(args, tool)
+
+
+def run_with_manifest(
+    tool: str, argv: Sequence[str] | None, body: Callable[[dict[str, Any], str], int]
+) -> int:
+    """A manifest tool's ``main``: read the manifest its arguments (``sys.argv`` when
+    ``argv`` is None) name and return ``body(manifest, its name for messages)``, or
+    :data:`USAGE_EXIT` after the usage line."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    doc = manifest_or_usage(args, tool)
+    if doc is None:
+        return USAGE_EXIT
+    return body(doc, describe(args))
 
 
 def load_manifest(path: str, tool: str) -> dict[str, Any]:

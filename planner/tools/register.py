@@ -14,22 +14,24 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from planner.tools.integrity import IntegrityError, expected_sha256
-from planner.tools.manifest import USAGE_EXIT, describe, manifest_or_usage
+from planner.tools.manifest import run_with_manifest
 
 __all__ = ["main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    doc = manifest_or_usage(args, "wfplan-register")
-    if doc is None:
-        return USAGE_EXIT
+    return run_with_manifest("wfplan-register", argv, _register)
+
+
+def _register(doc: dict[str, Any], name: str) -> int:
+    """Register the manifest's ``replicas`` in its ``catalog``, all or none."""
     catalog = doc.get("catalog")
     replicas = doc.get("replicas")
     if not isinstance(catalog, str) or not isinstance(replicas, list):
-        print(f"wfplan-register: {describe(args)}: needs 'catalog' and 'replicas'", file=sys.stderr)
+        print(f"wfplan-register: {name}: needs 'catalog' and 'replicas'", file=sys.stderr)
         return 1
     records: dict[str, dict[str, str]] = {}
     try:
@@ -45,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for r in replicas
         ]
     except (KeyError, TypeError) as exc:
-        print(f"wfplan-register: {describe(args)}: a replica lacks {exc}", file=sys.stderr)
+        print(f"wfplan-register: {name}: a replica lacks {exc}", file=sys.stderr)
         return 1
     except IntegrityError as exc:
         print(f"wfplan-register: {exc}", file=sys.stderr)

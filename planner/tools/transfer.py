@@ -33,7 +33,7 @@ from urllib.parse import unquote, urlparse
 
 from planner.tools.deadlines import BadLimit, HttpLimits, limits_from
 from planner.tools.integrity import IntegrityError, expected_sha256, sha256_of
-from planner.tools.manifest import USAGE_EXIT, load_manifest, manifest_or_usage
+from planner.tools.manifest import load_manifest, run_with_manifest
 
 __all__ = [
     "TransferFailed",
@@ -509,10 +509,11 @@ def _log(line: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    doc = manifest_or_usage(args, "wfplan-transfer")
-    if doc is None:
-        return USAGE_EXIT
+    return run_with_manifest("wfplan-transfer", argv, _transfer)
+
+
+def _transfer(doc: dict[str, Any], name: str) -> int:
+    """Do the manifest's ``transfers`` within its limits; 1 when any LFN did not arrive."""
     try:
         limits = limits_from(doc, os.environ)
     except BadLimit as exc:
