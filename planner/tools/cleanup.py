@@ -11,19 +11,20 @@ from __future__ import annotations
 import shutil
 import sys
 from collections.abc import Sequence
+from typing import Any
 
-from planner.tools.manifest import MANIFEST_USAGE, is_manifest_args, read_manifest
+from planner.tools.manifest import run_with_manifest
 from planner.tools.transfer import TransferFailed, http_request, is_http, url_to_path
 
 __all__ = ["main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    if not is_manifest_args(args):
-        print(f"usage: wfplan-cleanup {MANIFEST_USAGE}", file=sys.stderr)
-        return 2
-    doc = read_manifest(args, "wfplan-cleanup")
+    return run_with_manifest("wfplan-cleanup", argv, _clean)
+
+
+def _clean(doc: dict[str, Any], name: str) -> int:
+    """Remove the manifest's ``files``; 1 when any could not be removed."""
     failed = 0
     for url in doc.get("files", []):
         try:

@@ -41,7 +41,7 @@ from planner.tools.integrity import (
     verify,
     write_record,
 )
-from planner.tools.manifest import MANIFEST_USAGE, is_manifest_args, read_manifest
+from planner.tools.manifest import USAGE_EXIT, manifest_or_usage
 from planner.tools.transfer import run_transfers
 
 __all__ = ["check_inputs", "main", "parse_job_args", "record_outputs", "run_tasks"]
@@ -264,58 +264,83 @@ def _checked(doc: dict[str, Any], cwd: Path) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    command_line = bool(args) and args[0] == "--job"
-    if command_line:
-        parsed = parse_job_args(args)
-        if parsed is None:
-            print(f"usage: wfplan-cluster {JOB_USAGE}", file=sys.stderr)
-            return 2
-        doc = parsed
-    elif not is_manifest_args(args):
-        print(f"usage: wfplan-cluster {MANIFEST_USAGE}", file=sys.stderr)
-        return 2
-    else:
-        doc = read_manifest(args, "wfplan-cluster")
+    doc = _job_manifest(args)
+    if doc is None:
+        return USAGE_EXIT
+    if doc.get("scratch"):
+        return _run_in_scratch(doc)
+    return _run_in_place(doc, command_line=args[0] == "--job")
+
+
+def _job_manifest(args: Sequence[str]) -> dict[str, Any] | None:
+    """The job's manifest: described by a ``--job`` command line, or the manifest the
+    arguments name; None, after the usage line of the form tried, when neither fits."""
+    if not args or args[0] != "--job":
+        return manifest_or_usage(args, "wfplan-cluster")
+    parsed = parse_job_args(args)
+    if parsed is None:
+        print(f"usage: wfplan-cluster {JOB_USAGE}", file=sys.stderr)
+    return parsed
+
+
+def _run_in_place(doc: dict[str, Any], command_line: bool) -> int:
+    """Run the tasks in the working directory (HTCondor's sandbox or the shared file
+    system); a command-line job runs as its one task, without task lines."""
     tasks = doc.get("tasks", [])
     record = doc.get("record")
-    if not doc.get("scratch"):
-        cwd = Path.cwd()
-        make_executable(doc.get("executables", []), cwd)
-        try:
-            if not _checked(doc, cwd):
-                return 1
-            code = _quiet_tasks(tasks, cwd) if command_line else run_tasks(tasks, cwd)
-            if code == 0 and record:
-                record_outputs(record, cwd)  # before optional outputs move away
-            return code
-        finally:
-            if doc.get("optional_dir"):
-                collect_optional(cwd, str(doc["optional_dir"]), doc.get("optional_outputs", []))
+    cwd = Path.cwd()
+    make_executable(doc.get("executables", []), cwd)
+    try:
+        if not _checked(doc, cwd):
+            return 1
+        code = _quiet_tasks(tasks, cwd) if command_line else run_tasks(tasks, cwd)
+        if code == 0 and record:
+            record_outputs(record, cwd)  # before optional outputs move away
+        return code
+    finally:
+        if doc.get("optional_dir"):
+            collect_optional(cwd, str(doc["optional_dir"]), doc.get("optional_outputs", []))
+
+
+def _run_in_scratch(doc: dict[str, Any]) -> int:
+    """Pull the inputs into a fresh directory, run the tasks there, push the outputs;
+    the directory is removed whatever happens."""
     scratch = Path(tempfile.mkdtemp(prefix="wfplan-cluster-", dir=os.environ.get("TMPDIR")))
     try:
         problems = run_transfers(doc.get("inputs", []), scratch)
         if problems:
-            for line in problems:
-                print(f"wfplan-cluster: stage-in: {line}", file=sys.stderr)
+            _report("stage-in", problems)
             return 1
-        code = run_tasks(tasks, scratch)
+        code = run_tasks(doc.get("tasks", []), scratch)
         if code != 0:
             return code
-        outputs = [
-            t
-            for t in doc.get("outputs", [])
-            if not (t.get("optional") and not (scratch / str(t.get("lfn", ""))).exists())
-        ]
-        digests: dict[str, str] | None = {} if record else None
-        problems = run_transfers(outputs, scratch, digests)
-        if record and digests is not None and not problems:
-            # hashed while they were pushed: one read of each output
-            problems = _push_record(record, digests, scratch)
-        for line in problems:
-            print(f"wfplan-cluster: stage-out: {line}", file=sys.stderr)
+        problems = _stage_out(doc, scratch)
+        _report("stage-out", problems)
         return 1 if problems else 0
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _report(step: str, problems: Sequence[str]) -> None:
+    for line in problems:
+        print(f"wfplan-cluster: {step}: {line}", file=sys.stderr)
+
+
+def _stage_out(doc: dict[str, Any], scratch: Path) -> list[str]:
+    """Push the outputs the tasks made (an optional one they did not make is skipped),
+    then the checksum record; one problem line per file that did not arrive."""
+    record = doc.get("record")
+    outputs = [
+        t
+        for t in doc.get("outputs", [])
+        if not (t.get("optional") and not (scratch / str(t.get("lfn", ""))).exists())
+    ]
+    digests: dict[str, str] | None = {} if record else None
+    problems = run_transfers(outputs, scratch, digests)
+    if record and digests is not None and not problems:
+        # hashed while they were pushed: one read of each output
+        problems = _push_record(record, digests, scratch)
+    return problems
 
 
 def _push_record(record: dict[str, Any], digests: dict[str, str], scratch: Path) -> list[str]:

@@ -21,20 +21,24 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 __all__ = [
     "MANIFEST_USAGE",
+    "USAGE_EXIT",
     "describe",
     "expand_prefixes",
     "is_manifest_args",
     "load_bundled_manifest",
     "load_manifest",
+    "manifest_or_usage",
     "read_manifest",
+    "run_with_manifest",
 ]
 
 MANIFEST_USAGE = "MANIFEST | BUNDLE OFFSET NODE"
+USAGE_EXIT = 2  # a tool's exit code for arguments that name no manifest
 
 
 def _fail(message: str) -> NoReturn:
@@ -59,6 +63,28 @@ def read_manifest(args: Sequence[str], tool: str) -> dict[str, Any]:
     if len(args) == 3:
         return load_bundled_manifest(args[0], args[1], args[2], tool)
     return load_manifest(args[0], tool)
+
+
+def manifest_or_usage(args: Sequence[str], tool: str) -> dict[str, Any] | None:
+    """The manifest ``args`` name (:func:`read_manifest`); None, after the usage line on
+    stderr, when they name none: the tool then exits :data:`USAGE_EXIT`."""
+    if not is_manifest_args(args):
+        print(f"usage: {tool} {MANIFEST_USAGE}", file=sys.stderr)
+        return None
+    return read_manifest(args, tool)
+
+
+def run_with_manifest(
+    tool: str, argv: Sequence[str] | None, body: Callable[[dict[str, Any], str], int]
+) -> int:
+    """A manifest tool's ``main``: read the manifest its arguments (``sys.argv`` when
+    ``argv`` is None) name and return ``body(manifest, its name for messages)``, or
+    :data:`USAGE_EXIT` after the usage line."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    doc = manifest_or_usage(args, tool)
+    if doc is None:
+        return USAGE_EXIT
+    return body(doc, describe(args))
 
 
 def load_manifest(path: str, tool: str) -> dict[str, Any]:

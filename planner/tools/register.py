@@ -14,23 +14,24 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from planner.tools.integrity import IntegrityError, expected_sha256
-from planner.tools.manifest import MANIFEST_USAGE, describe, is_manifest_args, read_manifest
+from planner.tools.manifest import run_with_manifest
 
 __all__ = ["main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    if not is_manifest_args(args):
-        print(f"usage: wfplan-register {MANIFEST_USAGE}", file=sys.stderr)
-        return 2
-    doc = read_manifest(args, "wfplan-register")
+    return run_with_manifest("wfplan-register", argv, _register)
+
+
+def _register(doc: dict[str, Any], name: str) -> int:
+    """Register the manifest's ``replicas`` in its ``catalog``, all or none."""
     catalog = doc.get("catalog")
     replicas = doc.get("replicas")
     if not isinstance(catalog, str) or not isinstance(replicas, list):
-        print(f"wfplan-register: {describe(args)}: needs 'catalog' and 'replicas'", file=sys.stderr)
+        print(f"wfplan-register: {name}: needs 'catalog' and 'replicas'", file=sys.stderr)
         return 1
     records: dict[str, dict[str, str]] = {}
     try:
@@ -46,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for r in replicas
         ]
     except (KeyError, TypeError) as exc:
-        print(f"wfplan-register: {describe(args)}: a replica lacks {exc}", file=sys.stderr)
+        print(f"wfplan-register: {name}: a replica lacks {exc}", file=sys.stderr)
         return 1
     except IntegrityError as exc:
         print(f"wfplan-register: {exc}", file=sys.stderr)

@@ -28,17 +28,12 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote, urlparse
 
 from planner.tools.deadlines import BadLimit, HttpLimits, limits_from
 from planner.tools.integrity import IntegrityError, expected_sha256, sha256_of
-from planner.tools.manifest import (
-    MANIFEST_USAGE,
-    is_manifest_args,
-    load_manifest,
-    read_manifest,
-)
+from planner.tools.manifest import load_manifest, run_with_manifest
 
 __all__ = [
     "TransferFailed",
@@ -310,41 +305,65 @@ def fetch(
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_name(dst)
     want = bool(sha256) or want_digest
-    digest: str | None = None
     try:
-        if src.startswith(("http://", "https://")):
+        if is_http(src):
             digest = _download(src, tmp, want, limits, log)
             _check(digest, sha256, src)
         else:
             path = url_to_path(src, cwd)
             if not path.exists():
                 raise TransferFailed(f"{src}: no such file")
-            if symlink:
-                if path.resolve() == dst.resolve():
-                    return None
-                if want:
-                    digest = sha256_of(path)
-                    _check(digest, sha256, src)
-                tmp.unlink(missing_ok=True)
-                os.symlink(path, tmp)
-            else:
-                if dst.exists() and path.resolve() == dst.resolve():
-                    if want:
-                        digest = sha256_of(path)
-                        _check(digest, sha256, src)
-                    return digest
-                digest = _copy_file(path, tmp, want)
-                _check(digest, sha256, src)
-        if executable and not tmp.is_symlink():
-            mode = tmp.stat().st_mode
-            tmp.chmod(mode | (mode & 0o444) >> 2)
-        os.replace(tmp, dst)
+            if _in_place(path, dst, symlink):
+                return None if symlink else _checked_digest(path, sha256, want, src)
+            digest = _local_to_tmp(path, tmp, symlink, sha256, want, src)
+        _publish(tmp, dst, executable)
         return digest
     except OSError as exc:
         raise TransferFailed(f"{src}: {exc.strerror or exc}")
     finally:
         if tmp.exists() or tmp.is_symlink():
             tmp.unlink()
+
+
+def _in_place(path: Path, dst: Path, symlink: bool) -> bool:
+    """``dst`` already is the local source ``path`` (or, when linking, leads to it):
+    nothing to move."""
+    if symlink:
+        return path.resolve() == dst.resolve()
+    return dst.exists() and path.resolve() == dst.resolve()
+
+
+def _checked_digest(path: Path, expected: str | None, want: bool, src: str) -> str | None:
+    """The sha256 of ``path`` checked against ``expected``, when wanted; else None."""
+    if not want:
+        return None
+    digest = sha256_of(path)
+    _check(digest, expected, src)
+    return digest
+
+
+def _local_to_tmp(
+    path: Path, tmp: Path, symlink: bool, expected: str | None, want: bool, src: str
+) -> str | None:
+    """Put the local source at the temporary name: a symlink to it, or a copy hashed
+    while it is written; its sha256 when wanted, checked against ``expected``."""
+    if symlink:
+        digest = _checked_digest(path, expected, want, src)
+        tmp.unlink(missing_ok=True)
+        os.symlink(path, tmp)
+        return digest
+    digest = _copy_file(path, tmp, want)
+    _check(digest, expected, src)
+    return digest
+
+
+def _publish(tmp: Path, dst: Path, executable: bool) -> None:
+    """Rename ``tmp`` to ``dst`` (a reader never sees half a file), a staged program
+    first made executable wherever it is readable."""
+    if executable and not tmp.is_symlink():
+        mode = tmp.stat().st_mode
+        tmp.chmod(mode | (mode & 0o444) >> 2)
+    os.replace(tmp, dst)
 
 
 def run_transfers(
@@ -362,60 +381,90 @@ def run_transfers(
     hears, per LFN, every source that was left and why, and which source delivered
     after one was left.
     """
+    run = _Run(cwd, digests, {}, limits, log)
     problems = []
-    records: dict[str, dict[str, str]] = {}
     for t in transfers:
-        lfn = t.get("lfn", "?")
-        sources = t.get("src") or []
-        if isinstance(sources, str):
-            sources = [sources]
-        reasons = []
-        put = isinstance(t.get("dst"), str) and is_http(t["dst"])
-        try:
-            dst = Path() if put else url_to_path(t["dst"], cwd)
-        except (KeyError, TransferFailed) as exc:
-            problems.append(f"{lfn}: bad destination: {exc}")
-            continue
-
-        def note(line: str, lfn: str = lfn) -> None:
-            log(f"{lfn}: {line}")
-
-        try:
-            expected = expected_sha256(lfn, t.get("sha256"), t.get("meta"), cwd, records)
-        except IntegrityError as exc:
-            problems.append(str(exc))
-            continue
-        want = digests is not None
-        for src in sources:
-            try:
-                if put:  # symlink/executable have no meaning on a file server
-                    found = upload(src, t["dst"], expected, cwd, want, limits, note)
-                else:
-                    found = fetch(
-                        src,
-                        dst,
-                        expected,
-                        bool(t.get("symlink")),
-                        cwd,
-                        executable=bool(t.get("executable")),
-                        want_digest=want,
-                        limits=limits,
-                        log=note,
-                    )
-                if digests is not None and found is not None:
-                    digests[lfn] = found
-            except TransferFailed as exc:
-                reasons.append(str(exc))
-                if len(reasons) < len(sources):  # the last one is in the problem line
-                    note(f"left source {len(reasons)} of {len(sources)}: {exc}")
-                continue
-            if reasons:
-                note(f"delivered by {src} after {len(reasons)} source(s) left")
-            break
-        else:
-            tried = "; ".join(reasons) if reasons else "no source URL"
-            problems.append(f"{lfn}: could not transfer to {t['dst']} (tried {tried})")
+        problem = _transfer_one(t, run)
+        if problem is not None:
+            problems.append(problem)
     return problems
+
+
+class _Run(NamedTuple):
+    """What every transfer of one :func:`run_transfers` call shares."""
+
+    cwd: Path | None
+    digests: dict[str, str] | None  # filled with the sha256 of each file delivered
+    records: dict[str, dict[str, str]]  # checksum records read so far, by name
+    limits: HttpLimits
+    log: Log
+
+
+def _transfer_one(t: dict[str, Any], run: _Run) -> str | None:
+    """Deliver one LFN from the first of its sources that can; its problem line if none."""
+    lfn = t.get("lfn", "?")
+    sources = t.get("src") or []
+    if isinstance(sources, str):
+        sources = [sources]
+    put = isinstance(t.get("dst"), str) and is_http(t["dst"])
+    try:
+        dst = Path() if put else url_to_path(t["dst"], run.cwd)
+    except (KeyError, TransferFailed) as exc:
+        return f"{lfn}: bad destination: {exc}"
+    try:
+        expected = expected_sha256(lfn, t.get("sha256"), t.get("meta"), run.cwd, run.records)
+    except IntegrityError as exc:
+        return str(exc)
+
+    def note(line: str) -> None:
+        run.log(f"{lfn}: {line}")
+
+    def deliver(src: str) -> str | None:
+        want = run.digests is not None
+        if put:  # symlink/executable have no meaning on a file server
+            return upload(src, t["dst"], expected, run.cwd, want, run.limits, note)
+        return fetch(
+            src,
+            dst,
+            expected,
+            bool(t.get("symlink")),
+            run.cwd,
+            executable=bool(t.get("executable")),
+            want_digest=want,
+            limits=run.limits,
+            log=note,
+        )
+
+    reasons = _first_that_delivers(sources, deliver, note, lfn, run.digests)
+    if reasons is None:
+        return None
+    tried = "; ".join(reasons) if reasons else "no source URL"
+    return f"{lfn}: could not transfer to {t['dst']} (tried {tried})"
+
+
+def _first_that_delivers(
+    sources: Sequence[str],
+    deliver: Callable[[str], str | None],
+    note: Log,
+    lfn: str,
+    digests: dict[str, str] | None,
+) -> list[str] | None:
+    """Try the sources in order until one delivers (None); else why each was left."""
+    reasons: list[str] = []
+    for src in sources:
+        try:
+            found = deliver(src)
+        except TransferFailed as exc:
+            reasons.append(str(exc))
+            if len(reasons) < len(sources):  # the last one is in the problem line
+                note(f"left source {len(reasons)} of {len(sources)}: {exc}")
+            continue
+        if digests is not None and found is not None:
+            digests[lfn] = found
+        if reasons:
+            note(f"delivered by {src} after {len(reasons)} source(s) left")
+        return None
+    return reasons
 
 
 class _Stopped(BaseException):
@@ -460,11 +509,11 @@ def _log(line: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    if not is_manifest_args(args):
-        print(f"usage: wfplan-transfer {MANIFEST_USAGE}", file=sys.stderr)
-        return 2
-    doc = read_manifest(args, "wfplan-transfer")
+    return run_with_manifest("wfplan-transfer", argv, _transfer)
+
+
+def _transfer(doc: dict[str, Any], name: str) -> int:
+    """Do the manifest's ``transfers`` within its limits; 1 when any LFN did not arrive."""
     try:
         limits = limits_from(doc, os.environ)
     except BadLimit as exc:

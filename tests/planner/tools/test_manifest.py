@@ -132,3 +132,22 @@ def test_every_tool_takes_the_bundle_form(tmp_path: Path, monkeypatch: pytest.Mo
 def test_two_arguments_are_a_usage_error(tool: object, capsys: pytest.CaptureFixture[str]) -> None:
     assert tool.main(["b.jsonl", "0"]) == 2  # type: ignore[attr-defined]
     assert "MANIFEST | BUNDLE OFFSET NODE" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("tool", "name"),
+    [
+        (transfer, "wfplan-transfer"),
+        (cleanup, "wfplan-cleanup"),
+        (register, "wfplan-register"),
+        (cluster, "wfplan-cluster"),
+    ],
+)
+@pytest.mark.parametrize("args", [[], ["b.jsonl", "0"], ["b.jsonl", "0", "n", "x"]])
+def test_a_usage_error_is_one_line_naming_the_tool(
+    tool: object, name: str, args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Exit 2, nothing on stdout, and exactly the usage line on stderr: no file is read."""
+    assert tool.main(args) == 2  # type: ignore[attr-defined]
+    out, err = capsys.readouterr()
+    assert (out, err) == ("", f"usage: {name} MANIFEST | BUNDLE OFFSET NODE\n")

@@ -89,6 +89,34 @@ def test_symlink_when_planned(tmp_path: Path):
     assert dst.is_symlink() and dst.resolve() == src.resolve()
 
 
+def test_a_file_already_at_its_destination_is_checked_not_moved(tmp_path: Path):
+    """Source and destination the same file: its sha256 is checked and returned, and the
+    file is left as it is (same inode: not copied onto itself)."""
+    f = tmp_path / "here.txt"
+    f.write_bytes(b"data")
+    good = hashlib.sha256(b"data").hexdigest()
+    inode = f.stat().st_ino
+    assert transfer.fetch(f.as_uri(), f, sha256=good) == good
+    assert f.stat().st_ino == inode
+    assert transfer.fetch(f.as_uri(), f) is None  # nothing asked, nothing read
+    assert f.stat().st_ino == inode and f.read_bytes() == b"data"
+    with pytest.raises(transfer.TransferFailed, match="sha256 mismatch"):
+        transfer.fetch(f.as_uri(), f, sha256="0" * 64)
+    assert f.read_bytes() == b"data"
+
+
+def test_a_link_already_in_place_is_left_alone(tmp_path: Path):
+    """A planned symlink that already leads to its source is not made again, and no
+    digest is reported for it."""
+    src = tmp_path / "big.bin"
+    src.write_bytes(b"x" * 10)
+    dst = tmp_path / "big.link"
+    dst.symlink_to(src)
+    inode = dst.lstat().st_ino
+    assert transfer.fetch(src.as_uri(), dst, symlink=True, want_digest=True) is None
+    assert dst.is_symlink() and dst.lstat().st_ino == inode
+
+
 def test_http_stage_in_from_a_local_server(tmp_path: Path, server: str):
     (tmp_path / "www" / "f.dat").write_bytes(b"remote bytes")
     digest = hashlib.sha256(b"remote bytes").hexdigest()
