@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,10 @@ os.environ.setdefault("CONDOR_CONFIG", "/dev/null")
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI") == "true":
     settings.load_profile("ci")
+
+# The diamond workflows every emitter, command and end-to-end test plans
+# (tests/planner/emit/diamonds.py) import as ``diamonds`` from any test folder.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "planner" / "emit"))
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

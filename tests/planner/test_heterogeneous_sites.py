@@ -4,27 +4,16 @@ own runtimes; ``explain`` naming rejected sites; the embedded engine running it 
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import diamonds  # tests/planner/emit/diamonds.py (tests/conftest.py puts it on the path)
 import pytest
 
 from planner.cli import main
 from planner.emit.record import load_plan_record
 
-
-def _diamonds() -> ModuleType:
-    path = Path(__file__).resolve().parent / "emit" / "diamonds.py"
-    spec = importlib.util.spec_from_file_location("emit_diamonds", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-D = _diamonds()
+D = diamonds
 
 # ID1 -> pool, ID2 -> remote, ID3 -> hpc (pinned, the old hints way), ID4 by the selector
 WF = """\

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 
+import diamonds  # tests/planner/emit/diamonds.py (tests/conftest.py puts it on the path)
 import pytest
 
 from planner.cli import main
 from planner.emit import write_submit_dir
 from planner.model.concrete import DataConfiguration
 
-
-def _diamonds() -> ModuleType:
-    path = Path(__file__).resolve().parents[1] / "emit" / "diamonds.py"
-    spec = importlib.util.spec_from_file_location("emit_diamonds", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-D = _diamonds()
+D = diamonds
 
 
 def _submit(root: Path, **kw: bool) -> Path:

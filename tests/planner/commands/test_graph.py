@@ -7,14 +7,13 @@ past the threshold there is one box per level and group whose counts add up.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import diamonds  # tests/planner/emit/diamonds.py (tests/conftest.py puts it on the path)
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -34,15 +33,6 @@ from planner.model.concrete import DataConfiguration
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def _diamonds() -> ModuleType:
-    path = Path(__file__).resolve().parents[1] / "emit" / "diamonds.py"
-    spec = importlib.util.spec_from_file_location("emit_diamonds", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _png_size(path: Path) -> tuple[int, int]:
     data = path.read_bytes()
     assert data[:8] == PNG
@@ -50,7 +40,7 @@ def _png_size(path: Path) -> tuple[int, int]:
 
 
 def test_concrete_dag_from_a_submit_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    cw = _diamonds().diamond(tmp_path, DataConfiguration.SHAREDFS, clustered=True)
+    cw = diamonds.diamond(tmp_path, DataConfiguration.SHAREDFS, clustered=True)
     write_submit_dir(cw, tmp_path / "submit", tools_dir=Path("/opt/wfplan/bin"))
     out = tmp_path / "pics" / "dag.png"
     assert main(["graph", str(tmp_path / "submit"), "-o", str(out)]) == 0

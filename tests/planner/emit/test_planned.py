@@ -7,13 +7,12 @@ regenerate with ``WFPLAN_UPDATE_GOLDEN=1 pytest tests/planner/emit/test_planned.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 from dataclasses import replace
 from pathlib import Path
-from types import ModuleType
 
+import diamonds  # tests/planner/emit/diamonds.py (tests/conftest.py puts it on the path)
 import pytest
 
 from catalogs.replica import PFN, Replica, ReplicaCatalog
@@ -33,17 +32,7 @@ IN, OUT = LinkType.INPUT, LinkType.OUTPUT
 SIZE2 = {Namespace.PEGASUS: {"clusters.size": "2"}}
 
 
-def _diamonds() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "emit_diamonds", Path(__file__).with_name("diamonds.py")
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-D = _diamonds()
+D = diamonds
 
 
 def _use(lfn: str, link: LinkType = IN) -> Use:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-from types import ModuleType
-
+import diamonds  # tests/planner/emit/diamonds.py (tests/conftest.py puts it on the path)
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -22,17 +19,7 @@ from planner.errors import EmitError
 htcondor = pytest.importorskip("htcondor")
 
 
-def _diamonds() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "emit_diamonds", Path(__file__).with_name("diamonds.py")
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-split_v2 = _diamonds().split_v2
+split_v2 = diamonds.split_v2
 
 # Printable text plus the characters submit syntax cares about; no line breaks.
 WORD_CHARS = st.characters(

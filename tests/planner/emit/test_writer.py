@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
 from dataclasses import replace
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import diamonds  # tests/planner/emit/diamonds.py (tests/conftest.py puts it on the path)
 import pytest
 
 from planner.emit import write_submit_dir
@@ -24,17 +23,7 @@ CLOCK_ATTRS = frozenset({"QDate", "EnteredCurrentStatus"})
 UPDATE = os.environ.get("WFPLAN_UPDATE_GOLDEN") == "1"
 
 
-def _diamonds() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "emit_diamonds", Path(__file__).with_name("diamonds.py")
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-D = _diamonds()
+D = diamonds
 SHARED, NONSHARED, CONDORIO = (
     DataConfiguration.SHAREDFS,
     DataConfiguration.NONSHAREDFS,

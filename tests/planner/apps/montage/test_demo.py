@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 
+import diamonds  # tests/planner/emit/diamonds.py (tests/conftest.py puts it on the path)
 import pytest
 from astropy.io import fits
 
 from planner.apps.montage.demo import MARKER, DemoFailed, run_demo
 from planner.emit.record import load_plan_record
-
-
-def _diamonds() -> ModuleType:
-    path = Path(__file__).resolve().parents[2] / "emit" / "diamonds.py"
-    spec = importlib.util.spec_from_file_location("emit_diamonds", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.slow
@@ -39,7 +29,7 @@ def test_demo_makes_the_mosaic_and_reuses_every_job(
     assert (root / MARKER).is_file()
     # every node's description is one HTCondor's own condor_submit code accepts, each
     # job carrying the site it was planned for
-    ads = _diamonds().submit_ads(root / "submit", "montage")
+    ads = diamonds.submit_ads(root / "submit", "montage")
     assert len(ads) == len(plan["nodes"])
     site_of = {n["name"]: n["site"] for n in plan["nodes"]}
     for name, ad in ads.items():
