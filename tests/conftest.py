@@ -19,9 +19,10 @@ settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI") == "true":
     settings.load_profile("ci")
 
-# The diamond workflows every emitter, command and end-to-end test plans
-# (tests/planner/emit/diamonds.py) import as ``diamonds`` from any test folder.
+# Helpers any test folder imports by name: the diamond workflows every emitter, command and
+# end-to-end test plans (tests/planner/emit/diamonds.py), and tests/helpers/*.
 sys.path.insert(0, str(Path(__file__).resolve().parent / "planner" / "emit"))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "helpers"))
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from pathlib import Path
 
 import pytest
+from e2e_catalogs import install_programs, write_file_sites, write_rc, write_tc
 
 from planner.cli import main
 from planner.emit.record import load_plan_record
@@ -21,34 +21,12 @@ RUN_FILES = (".events", ".journal", ".status", ".lock", ".nodes.log", ".scripts.
 
 
 def _plan(tmp: Path, mode: str) -> Path:
-    bin_dir = tmp / "bin"
-    bin_dir.mkdir()
-    for script in ("maker.py", "reader.py"):
-        shutil.copy2(HERE / script, bin_dir / script)
+    bin_dir = install_programs(HERE, ("maker", "reader"), tmp)
     (tmp / "f.in").write_text("data\n")
     (tmp / "wf.yml").write_text((HERE / "workflow.yml").read_text().replace("MODE", mode))
-    tc = "\n".join(
-        f"  - name: {t}\n    sites: [{{name: condorpool, pfn: {bin_dir / (t + '.py')}, type: installed}}]"
-        for t in ("maker", "reader")
-    )
-    (tmp / "tc.yml").write_text(f'pegasus: "5.0"\ntransformations:\n{tc}\n')
-    (tmp / "rc.yml").write_text(
-        f'pegasus: "5.0"\nreplicas:\n  - lfn: f.in\n    pfns: [{{site: local, pfn: {tmp / "f.in"}}}]\n'
-    )
-
-    def directory(kind: str, path: Path) -> str:
-        return (
-            f"      - type: {kind}\n        path: {path}\n"
-            f'        fileServers: [{{url: "file://{path}", operation: all}}]\n'
-        )
-
-    (tmp / "sites.yml").write_text(
-        'pegasus: "5.0"\nsites:\n  - name: local\n    directories:\n'
-        + directory("sharedScratch", tmp / "local-scratch")
-        + directory("localStorage", tmp / "outputs")
-        + "  - name: condorpool\n    directories:\n"
-        + directory("sharedScratch", tmp / "pool-scratch")
-    )
+    write_tc(tmp, bin_dir, ("maker", "reader"), ("condorpool",))
+    write_rc(tmp, "f.in")
+    write_file_sites(tmp, ("condorpool",))
     submit = tmp / "submit"
     argv = [
         "plan", str(tmp / "wf.yml"), "--sc", str(tmp / "sites.yml"), "--tc", str(tmp / "tc.yml"),

@@ -3,10 +3,10 @@ configuration, clustered and not; then the reuse scenario of issue 4."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
+from e2e_catalogs import install_programs, write_file_sites, write_rc, write_tc
 
 from catalogs.replica_sqlite import SQLiteReplicaCatalog
 from planner.cli import main
@@ -17,34 +17,12 @@ EXPECTED = "analyze(range(pre(data)),range(pre(data)))\n"
 
 
 def _setup(tmp: Path) -> dict[str, Path]:
-    bin_dir = tmp / "bin"
-    bin_dir.mkdir()
-    for script in ("preprocess.py", "findrange.py", "analyze.py"):
-        shutil.copy2(DIAMOND / script, bin_dir / script)
-        (bin_dir / script).chmod(0o755)
+    names = ("preprocess", "findrange", "analyze")
+    bin_dir = install_programs(DIAMOND, names, tmp)
     (tmp / "f.a").write_text("data\n")
-    tc = "\n".join(
-        f"  - name: {t}\n    sites: [{{name: condorpool, pfn: {bin_dir / (t + '.py')}, type: installed}}]"
-        for t in ("preprocess", "findrange", "analyze")
-    )
-    (tmp / "tc.yml").write_text(f'pegasus: "5.0"\ntransformations:\n{tc}\n')
-    (tmp / "rc.yml").write_text(
-        f'pegasus: "5.0"\nreplicas:\n  - lfn: f.a\n    pfns: [{{site: local, pfn: {tmp / "f.a"}}}]\n'
-    )
-
-    def directory(kind: str, path: Path) -> str:
-        return (
-            f"      - type: {kind}\n        path: {path}\n"
-            f'        fileServers: [{{url: "file://{path}", operation: all}}]\n'
-        )
-
-    (tmp / "sites.yml").write_text(
-        'pegasus: "5.0"\nsites:\n  - name: local\n    directories:\n'
-        + directory("sharedScratch", tmp / "local-scratch")
-        + directory("localStorage", tmp / "outputs")
-        + "  - name: condorpool\n    directories:\n"
-        + directory("sharedScratch", tmp / "pool-scratch")
-    )
+    write_tc(tmp, bin_dir, names, ("condorpool",))
+    write_rc(tmp, "f.a")
+    write_file_sites(tmp, ("condorpool",))
     return {name: tmp / f"{name}.yml" for name in ("tc", "rc", "sites")}
 
 

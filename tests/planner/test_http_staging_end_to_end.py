@@ -6,10 +6,10 @@ with ``wfplan run``. ``file_server`` is the GET/PUT/DELETE server of tests/plann
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
+from e2e_catalogs import install_programs, write_rc, write_tc
 
 from planner.cli import main
 from planner.emit.record import load_plan_record
@@ -23,21 +23,11 @@ RECORDS = ("analyze_ID4.meta", "findrange_ID2.meta", "findrange_ID3.meta", "prep
 
 def _setup(tmp: Path, server_url: str) -> list[str]:
     """Catalogs in ``tmp``; the ``wfplan plan`` catalog arguments."""
-    bin_dir = tmp / "bin"
-    bin_dir.mkdir()
-    for script in ("preprocess.py", "findrange.py", "analyze.py"):
-        shutil.copy2(DIAMOND / script, bin_dir / script)
-        (bin_dir / script).chmod(0o755)
+    names = ("preprocess", "findrange", "analyze")
+    bin_dir = install_programs(DIAMOND, names, tmp)
     (tmp / "f.a").write_text("data\n")
-    tc = "\n".join(
-        f"  - name: {t}\n    sites: [{{name: condorpool, pfn: {bin_dir / (t + '.py')}, "
-        "type: installed}]"
-        for t in ("preprocess", "findrange", "analyze")
-    )
-    (tmp / "tc.yml").write_text(f'pegasus: "5.0"\ntransformations:\n{tc}\n')
-    (tmp / "rc.yml").write_text(
-        f'pegasus: "5.0"\nreplicas:\n  - lfn: f.a\n    pfns: [{{site: local, pfn: {tmp / "f.a"}}}]\n'
-    )
+    write_tc(tmp, bin_dir, names, ("condorpool",))
+    write_rc(tmp, "f.a")
     (tmp / "sites.yml").write_text(
         f"""pegasus: "5.0"
 sites:

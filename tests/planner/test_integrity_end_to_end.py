@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from pathlib import Path
 
 import pytest
+from e2e_catalogs import install_programs, write_file_sites, write_rc, write_tc
 
 from catalogs.replica_sqlite import SQLiteReplicaCatalog
 from planner.cli import main
@@ -31,43 +31,12 @@ def _setup(
     """The diamond's programs and catalogs in ``tmp``, every program installed on every
     site of ``pools`` (scratch ``pool-scratch`` for condorpool, ``<pool>-scratch`` for the
     others); the plan's catalog arguments."""
-    bin_dir = tmp / "bin"
-    bin_dir.mkdir()
-    for script in ("preprocess.py", "findrange.py", "analyze.py"):
-        shutil.copy2(DIAMOND / script, bin_dir / script)
-        (bin_dir / script).chmod(0o755)
+    names = ("preprocess", "findrange", "analyze")
+    bin_dir = install_programs(DIAMOND, names, tmp)
     (tmp / "f.a").write_text("data\n")
-    tc = "\n".join(
-        f"  - name: {t}\n    sites: ["
-        + ", ".join(f"{{name: {p}, pfn: {bin_dir / (t + '.py')}, type: installed}}" for p in pools)
-        + "]"
-        for t in ("preprocess", "findrange", "analyze")
-    )
-    (tmp / "tc.yml").write_text(f'pegasus: "5.0"\ntransformations:\n{tc}\n')
-    checksum = f"\n    checksum: {{sha256: {fa_sha256}}}" if fa_sha256 else ""
-    (tmp / "rc.yml").write_text(
-        'pegasus: "5.0"\nreplicas:\n  - lfn: f.a\n'
-        f"    pfns: [{{site: local, pfn: {tmp / 'f.a'}}}]{checksum}\n"
-    )
-    dirs = {"local": ("sharedScratch", "local-scratch"), "out": ("localStorage", "outputs")}
-
-    def directory(kind: str, path: Path) -> str:
-        return (
-            f"      - type: {kind}\n        path: {path}\n"
-            f'        fileServers: [{{url: "file://{path}", operation: all}}]\n'
-        )
-
-    (tmp / "sites.yml").write_text(
-        'pegasus: "5.0"\nsites:\n  - name: local\n    directories:\n'
-        + "".join(directory(kind, tmp / name) for kind, name in dirs.values())
-        + "".join(
-            f"  - name: {p}\n    directories:\n"
-            + directory(
-                "sharedScratch", tmp / ("pool-scratch" if p == "condorpool" else f"{p}-scratch")
-            )
-            for p in pools
-        )
-    )
+    write_tc(tmp, bin_dir, names, pools)
+    write_rc(tmp, "f.a", fa_sha256)
+    write_file_sites(tmp, pools)
     return ["--sc", str(tmp / "sites.yml"), "--tc", str(tmp / "tc.yml")]
 
 
