@@ -1,10 +1,12 @@
 """The DAGMan file: JOB, VARS, RETRY, PRIORITY, CATEGORY, SCRIPT POST, PARENT/CHILD, MAXJOBS.
 
 Pure generators of text lines (semantics.md §3). Node order is the concrete workflow's;
-edges are grouped by parent, both sides sorted, so the same workflow gives the same bytes.
-What every node has in common (its node-name macro, RETRY 1, the POST script) is said once
-with ``ALL_NODES`` at the top; a node's own line further down overrides it, since DAGMan
-reads node commands in file order after all JOB lines and the last one wins.
+an edge line names several parents and children (nodes with the same children, or with
+the same parents, share one), both sides sorted, so the same workflow gives the same
+bytes. What every node has in common (its node-name macro, RETRY 1, the POST script, the
+most common priority) is said once with ``ALL_NODES`` at the top; a node's own line
+further down overrides it, since DAGMan reads node commands in file order after all JOB
+lines and the last one wins.
 """
 
 from __future__ import annotations
@@ -148,7 +150,7 @@ def maxjobs(cw: ConcreteWorkflow, categories: set[str]) -> dict[str, int]:
 
 
 def yield_node_lines(node: Node, dag_node: DagNode, exitcode_tool: str) -> Iterator[str]:
-    block, _ = _node_block(node, dag_node, f" {exitcode_tool} $JOB $RETURN\n", {})
+    block, _ = _node_block(node, dag_node, f" {exitcode_tool} $JOB $RETURN\n", {}, None)
     yield from block[:-1].split("\n")
 
 
@@ -173,11 +175,13 @@ def _node_block(
     dag_node: DagNode,
     post_tail: str | None,
     settings: dict[tuple[int, NodeKind], _Settings],
+    common: int | None,
 ) -> tuple[str, str | None]:
     """One node's lines as one string (newline-terminated): a handful of lookups, no
     per-line generator, since this runs once per node of workflows with 10^6 nodes.
     ``post_tail`` None: the POST script and RETRY 1 are the ALL_NODES ones at the top,
-    and so is the node-name macro."""
+    and so is the node-name macro. ``common``: the ``PRIORITY ALL_NODES`` value at the
+    top, if any; a node then needs its own line only to differ from it."""
     name = node.name
     block = f"JOB {name} {dag_node.submit_file}\n"
     if dag_node.vars:
@@ -185,7 +189,11 @@ def _node_block(
     retry, priority, category = _dagman_settings(node, settings)
     if retry != DEFAULT_RETRY or post_tail is not None:
         block += f"RETRY {name} {retry}\n"
-    if priority is not None:
+    if common is not None:
+        priority = 0 if priority is None else priority  # DAGMan's default, said outright
+        if priority != common:
+            block += f"PRIORITY {name} {priority}\n"
+    elif priority is not None:
         block += f"PRIORITY {name} {priority}\n"
     if category is not None:
         block += f"CATEGORY {name} {category}\n"
@@ -255,14 +263,48 @@ def edge_maps(cw: ConcreteWorkflow) -> EdgeMaps:
     return parents, children
 
 
-def yield_edge_lines(
-    cw: ConcreteWorkflow, children: Mapping[str, list[str]] | None = None
-) -> Iterator[str]:
-    """``PARENT p CHILD c ...`` per parent, parents sorted (``children``: edge_maps(cw)[1])."""
-    if children is None:
-        children = edge_maps(cw)[1]
-    for parent in sorted(children):
-        yield f"PARENT {parent} CHILD {' '.join(children[parent])}"
+def edge_groups(edges: EdgeMaps) -> list[tuple[list[str], list[str]]]:
+    """The edges as ``(parents, children)`` pairs, each meaning every parent -> every
+    child, every edge in exactly one pair; both sides sorted, pairs sorted.
+
+    Nodes with the same children share one pair (a fan-out's thousands of workers with
+    the same few collectors), or nodes with the same parents do, whichever writes fewer
+    bytes; a tie keeps the first. Both are exact: the pairs' products are the edge set.
+    """
+    parents, children = edges
+    by_parent = _grouped(children)
+    by_child = _grouped(parents)
+    if _size(by_child) < _size(by_parent):
+        return sorted((list(ups), downs) for downs, ups in by_child)
+    return sorted(by_parent)
+
+
+def _grouped(ends: Mapping[str, list[str]]) -> list[tuple[list[str], list[str]]]:
+    """Names with the same (sorted) ends, as (names, ends), names sorted."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for name, others in ends.items():
+        key = tuple(others)
+        if key in groups:
+            groups[key].append(name)
+        else:
+            groups[key] = [name]
+    return [(sorted(names), list(key)) for key, names in groups.items()]
+
+
+def _size(groups: list[tuple[list[str], list[str]]]) -> int:
+    """Bytes of the PARENT lines these groups make, less the fixed words of each line."""
+    return sum(
+        sum(map(len, names)) + sum(map(len, others)) + len(names) + len(others)
+        for names, others in groups
+    )
+
+
+def yield_edge_lines(cw: ConcreteWorkflow, edges: EdgeMaps | None = None) -> Iterator[str]:
+    """``PARENT p1 p2 ... CHILD c1 c2 ...`` lines (``edges``: edge_maps(cw)), one per
+    group of ``edge_groups``: DAGMan reads such a line as an edge from every parent on
+    it to every child on it (HTCondor manual, "PARENT ... CHILD")."""
+    for ups, downs in edge_groups(edges if edges is not None else edge_maps(cw)):
+        yield f"PARENT {' '.join(ups)} CHILD {' '.join(downs)}"
 
 
 def yield_dag_chunks(
@@ -282,20 +324,22 @@ def yield_dag_chunks(
     # A sub-workflow node has no POST script (docs/hierarchical.md): with sub-workflows,
     # every other node keeps its own SCRIPT POST and RETRY lines.
     post_tail = post if cw.subworkflows else None
+    settings: dict[tuple[int, NodeKind], _Settings] = {}
+    common = None
     if post_tail is None and cw.nodes:
-        yield _all_nodes_lines(dag_nodes, post)
+        common = _common_priority(cw, settings)
+        yield _all_nodes_lines(dag_nodes, post, common)
     categories: set[str] = set()
     chunk: list[str] = []
-    settings: dict[tuple[int, NodeKind], _Settings] = {}
     for node in cw.nodes:
-        block, category = _node_block(node, dag_nodes[node.name], post_tail, settings)
+        block, category = _node_block(node, dag_nodes[node.name], post_tail, settings, common)
         chunk.append(block)
         if category is not None:
             categories.add(category)
         if len(chunk) >= _CHUNK:
             yield "".join(chunk)
             chunk = []
-    for line in yield_edge_lines(cw, edges[1] if edges is not None else None):
+    for line in yield_edge_lines(cw, edges):
         chunk.append(f"{line}\n")
         if len(chunk) >= _CHUNK:
             yield "".join(chunk)
@@ -308,11 +352,26 @@ def yield_dag_chunks(
 _CHUNK = 4096
 
 
-def _all_nodes_lines(dag_nodes: Mapping[str, DagNode], post: str) -> str:
+def _all_nodes_lines(dag_nodes: Mapping[str, DagNode], post: str, common: int | None) -> str:
     """What every node has unless its own line says otherwise."""
     named = any(NODE_VAR in dn.vars for dn in dag_nodes.values())
     head = _ALL_NODES_NAME if named else ""
-    return f"{head}RETRY ALL_NODES {DEFAULT_RETRY}\nSCRIPT POST ALL_NODES{post}"
+    tail = "" if common is None else f"PRIORITY ALL_NODES {common}\n"
+    return f"{head}RETRY ALL_NODES {DEFAULT_RETRY}\nSCRIPT POST ALL_NODES{post}{tail}"
+
+
+def _common_priority(
+    cw: ConcreteWorkflow, settings: dict[tuple[int, NodeKind], _Settings]
+) -> int | None:
+    """The priority most nodes have (a node without one has DAGMan's 0), the highest
+    of equally common ones; None when that is 0, which needs no line at all."""
+    counts: dict[int, int] = {}
+    for node in cw.nodes:
+        priority = _dagman_settings(node, settings)[1]
+        key = 0 if priority is None else priority
+        counts[key] = counts.get(key, 0) + 1
+    common = max(counts.items(), key=lambda item: (item[1], item[0]))[0]
+    return None if common == 0 else common
 
 
 def yield_dag_lines(

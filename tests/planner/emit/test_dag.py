@@ -26,6 +26,12 @@ def _dag(cw: ConcreteWorkflow, **vars_: dict[str, str]) -> list[str]:
     return list(yield_dag_lines(cw, dag_nodes, POST))
 
 
+def _priorities(lines: list[str]) -> dict[str, int]:
+    """Each node's priority as DAGMan reads the DAG (the embedded engine's parser)."""
+    dag = parse_dag_text("".join(f"{line}\n" for line in lines), "w.dag")
+    return {name: node.priority for name, node in dag.nodes.items()}
+
+
 def test_empty_workflow_is_just_the_header() -> None:
     lines = _dag(ConcreteWorkflow(name="empty", nodes=()))
     assert len(lines) == 1 and lines[0].startswith("#")
@@ -36,8 +42,8 @@ def test_single_node_lines_in_order() -> None:
     assert lines[1:] == [
         "RETRY ALL_NODES 1",
         f"SCRIPT POST ALL_NODES {POST} $JOB $RETURN",
+        "PRIORITY ALL_NODES 20",
         "JOB a_ID1 a_ID1.sub",
-        "PRIORITY a_ID1 20",
     ]
 
 
@@ -59,13 +65,28 @@ def test_what_all_nodes_share_is_said_once_and_a_node_overrides_it() -> None:
     assert not [line for line in lines if line.startswith(("VARS b", "RETRY b", "SCRIPT POST b"))]
 
 
-def test_edges_grouped_by_parent_and_sorted() -> None:
+def test_edges_grouped_and_sorted() -> None:
+    """Nodes with the same children share a line (b and c), each side sorted, and a
+    duplicate edge is written once."""
     nodes = tuple(_node(n) for n in ("d", "c", "b", "a"))
     cw = ConcreteWorkflow(
         name="w", nodes=nodes, edges=(("b", "d"), ("a", "c"), ("a", "b"), ("c", "d"), ("a", "b"))
     )
     edges = [line for line in _dag(cw) if line.startswith("PARENT")]
-    assert edges == ["PARENT a CHILD b c", "PARENT b CHILD d", "PARENT c CHILD d"]
+    assert edges == ["PARENT a CHILD b c", "PARENT b c CHILD d"]
+
+
+def test_a_fan_in_groups_the_parents_and_a_fan_out_the_children() -> None:
+    """Whichever side shares more is grouped: a fan-out's workers share one parent (one
+    line for all of them), and so, on the next line, do the collectors of the fan-in."""
+    workers = [f"w_{i}" for i in range(5)]
+    nodes = tuple(_node(n) for n in ("split", *workers, "merge", "tar"))
+    edges = [("split", w) for w in workers] + [(w, c) for w in workers for c in ("merge", "tar")]
+    lines = _dag(ConcreteWorkflow(name="w", nodes=nodes, edges=tuple(edges)))
+    assert [line for line in lines if line.startswith("PARENT")] == [
+        "PARENT split CHILD w_0 w_1 w_2 w_3 w_4",
+        "PARENT w_0 w_1 w_2 w_3 w_4 CHILD merge tar",
+    ]
 
 
 def test_categories_priorities_and_maxjobs() -> None:
@@ -84,9 +105,17 @@ def test_categories_priorities_and_maxjobs() -> None:
     assert "CATEGORY register_x registration" in lines
     assert "CATEGORY clean_up_x cleanup" in lines
     assert not any(line.startswith("CATEGORY create_dir_x") for line in lines)
-    for name, prio in [("create_dir_x", 800), ("stage_in_x", 700), ("stage_out_x", 900)]:
-        assert f"PRIORITY {name} {prio}" in lines
-    assert "PRIORITY clean_up_x 1000" in lines
+    assert _priorities(lines) == {
+        "stage_in_x": 700,
+        "stage_inter_x": 700,
+        "stage_out_x": 900,
+        "register_x": 0,  # no dagman profile and no default: DAGMan's own 0
+        "clean_up_x": 1000,
+        "create_dir_x": 800,
+    }
+    # the most common one once, the others (0 too) each on the node's own line
+    assert "PRIORITY ALL_NODES 700" in lines and "PRIORITY register_x 0" in lines
+    assert not [line for line in lines if line.startswith("PRIORITY stage_in")]
     assert [line for line in lines if line.startswith("MAXJOBS")] == [
         "MAXJOBS cleanup 4",
         "MAXJOBS registration 1",
@@ -102,7 +131,8 @@ def test_profiles_and_options_override_the_defaults() -> None:
         name="w", nodes=nodes, options={"dagman.stagein.maxjobs": 3, "dagman.big.maxjobs": "2"}
     )
     lines = _dag(cw)
-    assert {"RETRY a 5", "PRIORITY a 77", "CATEGORY a big"} <= set(lines)
+    assert {"RETRY a 5", "CATEGORY a big"} <= set(lines)
+    assert _priorities(lines) == {"a": 77, "s": 700}
     assert "MAXJOBS big 2" in lines and "MAXJOBS stagein 3" in lines
 
 
@@ -160,10 +190,10 @@ def test_nodes_sharing_one_dagman_profile_dict_keep_their_own_kind_and_level() -
     )
     assert nodes[1].profiles is nodes[2].profiles is first.profiles
     lines = _dag(ConcreteWorkflow(name="w", nodes=nodes))
-    assert "PRIORITY c_ID1 10" in lines and "PRIORITY c_ID2 30" in lines
-    assert "PRIORITY clean_up_x 1000" in lines and "CATEGORY clean_up_x cleanup" in lines
+    assert _priorities(lines) == {"c_ID1": 10, "c_ID2": 30, "clean_up_x": 1000, "c_ID3": 5}
+    assert "CATEGORY clean_up_x cleanup" in lines
     assert "RETRY c_ID2 2" in lines and "RETRY clean_up_x 2" in lines
-    assert "PRIORITY c_ID3 5" in lines and "RETRY c_ID3 4" in lines
+    assert "RETRY c_ID3 4" in lines
     assert not any(line.startswith("CATEGORY c_") for line in lines)
 
 
@@ -195,21 +225,33 @@ def test_with_sub_workflows_every_other_node_keeps_its_own_post_script() -> None
 _RETRIES = st.one_of(st.none(), st.integers(min_value=0, max_value=5))
 
 
+_PRIORITIES = st.one_of(st.none(), st.sampled_from([0, 5, 20, 1000]))
+_KINDS = st.sampled_from([NodeKind.COMPUTE, NodeKind.REGISTER, NodeKind.STAGE_OUT])
+
+
 @settings(max_examples=60, deadline=None)
 @given(
-    st.lists(st.tuples(_RETRIES, st.booleans(), st.booleans()), min_size=1, max_size=8),
+    st.lists(
+        st.tuples(_RETRIES, st.booleans(), st.booleans(), _PRIORITIES, _KINDS),
+        min_size=1,
+        max_size=8,
+    ),
 )
 def test_all_nodes_lines_mean_what_per_node_lines_meant(
-    shapes: list[tuple[int | None, bool, bool]],
+    shapes: list[tuple[int | None, bool, bool, int | None, NodeKind]],
 ) -> None:
     """Read by the embedded engine (DAGMan's order: JOB lines first, then the rest in
     file order, the last command winning), the DAG with ALL_NODES lines gives every node
-    the RETRY, POST script and VARS that writing each node's lines in full gives."""
+    the RETRY, PRIORITY, POST script and VARS that writing each node's lines in full
+    gives (a register node without a priority profile has none: DAGMan's 0)."""
     nodes = []
     dag_nodes = {}
-    for i, (retry, named, other) in enumerate(shapes):
-        profiles = {Namespace.DAGMAN: {"retry": str(retry)}} if retry is not None else {}
-        nodes.append(_node(f"n{i}", profiles=profiles))
+    for i, (retry, named, other, priority, kind) in enumerate(shapes):
+        dagman = {} if retry is None else {"retry": str(retry)}
+        if priority is not None:
+            dagman["priority"] = str(priority)
+        profiles = {Namespace.DAGMAN: dagman} if dagman else {}
+        nodes.append(_node(f"n{i}", kind, profiles=profiles))
         macros = {"wf_node": f"n{i}"} if named else {}
         if other:
             macros["wf_arguments"] = f'"-i n{i}.in"'
@@ -224,6 +266,63 @@ def test_all_nodes_lines_mean_what_per_node_lines_meant(
     for name, node in want.items():
         job_vars = {k: v.replace("$(JOB)", name) for k, v in got[name].vars.items()}
         assert (got[name].retry, got[name].post) == (node.retry, node.post)
+        assert got[name].priority == node.priority
         assert {k: v for k, v in job_vars.items() if k in node.vars} == node.vars
         # the only macro a node gains is its own name, which nothing else reads
         assert set(job_vars) - set(node.vars) <= {"wf_node"}
+
+
+@st.composite
+def _dags(draw: st.DrawFn) -> ConcreteWorkflow:
+    """A random DAG: edges only from a lower to a higher node number, some repeated."""
+    n = draw(st.integers(min_value=1, max_value=12))
+    pairs = st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)).filter(lambda e: e[0] < e[1])
+    edges = draw(st.lists(pairs, max_size=40))
+    nodes = tuple(_node(f"n{i}") for i in draw(st.permutations(range(n))))
+    return ConcreteWorkflow(
+        name="w", nodes=nodes, edges=tuple((f"n{a}", f"n{b}") for a, b in edges)
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(_dags())
+def test_grouped_edge_lines_hold_exactly_the_edge_set(cw: ConcreteWorkflow) -> None:
+    """Read by the engine's parser, the PARENT lines give every node exactly the parents
+    and children of the plan's edges, and no edge is written twice."""
+    lines = _dag(cw)
+    written = []
+    for line in lines:
+        if line.startswith("PARENT "):
+            ups, downs = line.removeprefix("PARENT ").split(" CHILD ")
+            written += [(p, c) for p in ups.split() for c in downs.split()]
+    assert len(written) == len(set(written)) == len(set(cw.edges))
+    dag = parse_dag_text("".join(f"{line}\n" for line in lines), "w.dag")
+    for node in cw.nodes:
+        name = node.name
+        assert sorted(dag.nodes[name].parents) == sorted({p for p, c in cw.edges if c == name})
+        assert sorted(dag.nodes[name].children) == sorted({c for p, c in cw.edges if p == name})
+
+
+def test_grouped_edges_read_as_htcondor_dags_writes_the_same_graph(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """HTCondor's own writer (``htcondor.dags``) writes a layer-to-layer edge as one
+    ``PARENT a:0 a:1 CHILD b:0 b:1`` line too; both files give the same edges."""
+    import os
+
+    os.environ.setdefault("CONDOR_CONFIG", "/dev/null")
+    import htcondor
+    from htcondor import dags
+
+    dag = dags.DAG()
+    sub = htcondor.Submit({"executable": "/bin/true"})
+    split = dag.layer(name="split", submit_description=sub)
+    work = split.child_layer(name="work", submit_description=sub, vars=[{}] * 4)
+    work.child_layer(name="merge", submit_description=sub)
+    theirs = parse_dag_text(dags.write_dag(dag, tmp_path).read_text(), "theirs.dag")
+    names = list(theirs.nodes)
+    edges = tuple((p, c) for c in names for p in theirs.nodes[c].parents)
+    ours_lines = _dag(ConcreteWorkflow(name="w", nodes=tuple(map(_node, names)), edges=edges))
+    ours = parse_dag_text("".join(f"{line}\n" for line in ours_lines), "w.dag")
+    for name in names:
+        assert sorted(ours.nodes[name].parents) == sorted(theirs.nodes[name].parents)
+        assert sorted(ours.nodes[name].children) == sorted(theirs.nodes[name].children)
+    assert len([line for line in ours_lines if line.startswith("PARENT")]) == 2
