@@ -7,7 +7,11 @@ stage-out, register and create-dir); ``--workflow montage|fanout`` plans one of
 stage-in, stage-out, registration and cleanup nodes, all with manifests), ``--clustered``
 with horizontal clustering (size 10). Then times ``write_submit_dir`` in each mode, each
 case in a fresh process (peak RSS is per process), the best of ``--repeat`` emits of the
-same workflow by CPU time. Prints a table; never used as a test.
+same workflow by CPU time. Prints a table; never used as a test. Beside the whole emit it
+gives the CPU seconds spent making the text of the DAG and of ``plan.json`` (the time
+inside their generators, writing excluded) and their bytes per job (per abstract job for
+``--workflow``, per compute node otherwise). ``PYTHONPATH=<checkout>`` measures that
+checkout's emitter with this script.
 
     .venv/bin/python bench/emit_scale.py                 # 10^3, 10^4, 10^5, both modes
     .venv/bin/python bench/emit_scale.py --sizes 1000000 --modes shared
@@ -25,7 +29,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -163,6 +169,28 @@ def planned(n: int, shape: str, clustered: bool, root: Path) -> ConcreteWorkflow
     return plan(wf, Catalogs(replicas=rc, transformations=tc, sites=sc), options)
 
 
+class _PhaseClock:
+    """CPU seconds spent inside a text generator of the writer, and the bytes it made."""
+
+    def __init__(self, module: Any, name: str) -> None:
+        self.cpu = 0.0
+        self.bytes = 0
+        inner = getattr(module, name)
+
+        def timed(*args: Any, **kwargs: Any) -> Iterator[str]:
+            chunks = inner(*args, **kwargs)
+            while True:
+                t = time.process_time()
+                chunk = next(chunks, None)
+                self.cpu += time.process_time() - t
+                if chunk is None:
+                    return
+                self.bytes += len(chunk.encode("utf-8"))
+                yield chunk
+
+        setattr(module, name, timed)
+
+
 def one_case(
     n: int,
     mode: str,
@@ -171,15 +199,21 @@ def one_case(
     clustered: bool = False,
     repeat: int = 1,
 ) -> dict[str, float | int | str]:
+    import planner.emit.writer as writer
     from planner.emit import write_submit_dir
 
+    dag_clock = _PhaseClock(writer, "yield_dag_chunks")
+    record_clock = _PhaseClock(writer, "yield_plan_text")
     root = Path(tempfile.mkdtemp(prefix="wfplan-emit-bench-", dir=where))
     try:
         t0 = time.perf_counter()
         cw = workflow(n, root) if shape == "synthetic" else planned(n, shape, clustered, root)
         t1 = time.perf_counter()
         best: tuple[float, float, float] | None = None
+        phases: tuple[float, float] | None = None
         for i in range(repeat):
+            dag_clock.cpu = record_clock.cpu = 0.0
+            dag_clock.bytes = record_clock.bytes = 0
             submit = root / f"submit{i}"
             c1, w1 = os.times(), time.perf_counter()
             write_submit_dir(cw, submit, tools_dir=Path("/opt/wfplan/bin"), emit_mode=mode)  # type: ignore[arg-type]
@@ -188,12 +222,15 @@ def one_case(
             run = (w2 - w1, c2.user - c1.user, c2.system - c1.system)
             if best is None or run[1] + run[2] < best[1] + best[2]:
                 best = run
+            if phases is None or dag_clock.cpu + record_clock.cpu < sum(phases):
+                phases = (dag_clock.cpu, record_clock.cpu)
             files = sum(1 for _ in os.scandir(submit))
             size = sum(e.stat().st_size for e in os.scandir(submit))
             shutil.rmtree(submit)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    assert best is not None
+    assert best is not None and phases is not None
+    jobs = n if shape != "synthetic" else sum(1 for node in cw.nodes if node.jobs)
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
         "nodes": len(cw.nodes),
@@ -205,6 +242,10 @@ def one_case(
         "files": files,
         "mb": round(size / 1e6, 1),
         "peak_mb": round(peak_kib / 1024),
+        "dag_cpu_s": round(phases[0], 3),
+        "dag_b_job": round(dag_clock.bytes / jobs),
+        "record_cpu_s": round(phases[1], 3),
+        "record_b_job": round(record_clock.bytes / jobs),
     }
 
 
@@ -242,7 +283,8 @@ def main() -> None:
     )
     print(
         f"{'n':>9} {'nodes':>9} {'mode':>9} {'emit s':>8} {'user s':>7} {'sys s':>6} "
-        f"{'files':>9} {'MB':>7} {'peak MB':>8}",
+        f"{'files':>9} {'MB':>7} {'peak MB':>8} {'dag cpu s':>9} {'dag B/job':>9} "
+        f"{'rec cpu s':>9} {'rec B/job':>9}",
         flush=True,
     )
     for n in (int(s) for s in args.sizes.split(",")):
@@ -260,7 +302,8 @@ def main() -> None:
             print(
                 f"{n:>9} {r['nodes']:>9} {mode:>9} {r['emit_s']:>8} {r['user_s']:>7} "
                 f"{r['sys_s']:>6} {r['files']:>9} "
-                f"{r['mb']:>7} {r['peak_mb']:>8}",
+                f"{r['mb']:>7} {r['peak_mb']:>8} {r['dag_cpu_s']:>9} {r['dag_b_job']:>9} "
+                f"{r['record_cpu_s']:>9} {r['record_b_job']:>9}",
                 flush=True,
             )
 

@@ -13,7 +13,7 @@ reads that and the single JSON object earlier releases wrote.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from enum import Enum
 from pathlib import Path, PurePath
 from typing import Any
@@ -21,6 +21,7 @@ from typing import Any
 from catalogs.jsonio import loads_json
 from planner import __version__
 from planner.emit.dag import EdgeMaps, edge_maps
+from planner.emit.record_v2 import Decoder2
 from planner.errors import FormatError
 from planner.model.concrete import (
     ConcreteWorkflow,
@@ -168,36 +169,42 @@ def _number(value: Any) -> str:
 # ---------------------------------------------------------------------------------------
 # The record as written: JSON lines (docs/submit-dir.md, "plan.json").
 #
-# Line 1 is the head (one object, keys sorted). Every later line is either a table entry,
-# a one-string array ``["text"]`` whose index is the number of table entries before it,
-# or a node, an object with one-letter keys in a fixed order. Text that repeats from node
-# to node (kinds, sites, transformations, executables, directories, URL prefixes, reasons,
-# profiles) is written once as a table entry, ahead of the first node that uses it, and
-# named by its index after that, so the file is written and read in one pass. Parents,
-# children and submit files are not written: the DAG beside the record says them.
+# Line 1 is the head (one object, keys sorted). Every later line is a text entry
+# ``["text"]``, a file entry ``[k, "rest"]`` / ``[k, "rest", size]`` (an LFN, as the
+# previous file entry's first k characters and the rest, and its size), or a node, an
+# object with one-letter keys in a fixed order. Entries come ahead of the first node
+# that uses them and are named by their index after that, so the file is written and
+# read in one pass. A node line leaves out what it shares with the line before it
+# (kind, site, level, transformation, directories, reasons, decisions, profiles), and
+# a file reference that is placed like the previous one of its list is one number.
+# Parents, children, retries, priorities, categories and submit files are the DAG's.
 
-RECORD_VERSION = 2
+RECORD_VERSION = 3
 _CACHE_LIMIT = 1 << 16
 
 
 class _Table:
     """Text -> index of its table entry; ``pending`` holds the entries not yet written."""
 
-    def __init__(self) -> None:
-        self._index: dict[str, int] = {}
-        self.pending: list[str] = []
+    def __init__(self, pending: list[str]) -> None:
+        self._index: dict[str, str] = {}
+        self.pending = pending
+
+    def has(self, text: str) -> bool:
+        return text in self._index
 
     def ref(self, text: Any) -> str:
         """The JSON for a text field: its table index, or ``null``."""
         if text is None:
             return "null"
+        found = self._index.get(text) if type(text) is str else None
+        if found is not None:
+            return found
         if type(text) is not str:  # the record holds text here (a model bypassed)
-            text = str(_plain(text))
-        index = self._index.get(text)
-        if index is None:
-            index = self._index[text] = len(self._index)
-            self.pending.append(f"[{_STR(text)}]\n")
-        return str(index)
+            return self.ref(str(_plain(text)))
+        found = self._index[text] = str(len(self._index))
+        self.pending.append(f"[{_STR(text)}]\n")
+        return found
 
 
 def _literal(value: Any) -> str:
@@ -212,106 +219,398 @@ def _literal_list(values: Iterable[Any]) -> str:
     return f"[{','.join(map(_literal, values))}]"
 
 
-class _CompactEncoder:
-    """Node lines of one workflow, with the table entries each one needs before it.
+def _shared_prefix(a: str, b: str) -> int:
+    """Length of the longest common prefix: names and LFNs that follow one another
+    mostly differ in their last characters, so those are tried first, then halving."""
+    n = min(len(a), len(b))
+    for k in range(n, max(n - 3, 0) - 1, -1):
+        if a[:k] == b[:k]:
+            return k
+    low, high = 0, n - 3  # a[:low] == b[:low], a[:high] != b[:high]
+    while high - low > 1:
+        mid = (low + high) // 2
+        if a[:mid] == b[:mid]:
+            low = mid
+        else:
+            high = mid
+    return low
 
-    Transfers and profile dicts repeat across nodes (one input Transfer per file, one
-    profile dict per site and entry): their text is kept by ``id`` in bounded caches. The
-    caller keeps the workflow, and so every cached object, alive while it encodes.
-    """
+
+def _front(previous: str, text: str) -> str:
+    """``text`` (a str) as JSON, or ``[k, "rest"]`` (``previous[:k] + rest``) if shorter."""
+    k = _shared_prefix(previous, text)
+    if k < 5:  # "[k,]" costs 4 characters more than the text it replaces
+        return _STR(text)
+    return f"[{k},{_STR(text[k:])}]"
+
+
+class _Front:
+    """Front coding of a run of texts, each against the one before: consecutive names
+    and LFNs mostly share as long a prefix as the previous two did, so that length is
+    tried first (one comparison) before halving."""
+
+    __slots__ = ("last", "shared")
+
+    def __init__(self) -> None:
+        self.last = ""
+        self.shared = 0
+
+    def code(self, text: str) -> str:
+        """``text`` as JSON, or ``[k, "rest"]`` (the previous text's first k, and rest)."""
+        last = self.last
+        self.last = text
+        k = self.shared
+        n = min(len(text), len(last))
+        if k <= n and text[:k] == last[:k]:
+            while k < n and text[k] == last[k]:
+                k += 1
+        else:
+            k = _shared_prefix(last, text)
+        self.shared = k
+        if k < 5:  # "[k,]" costs 4 characters more than the text it replaces
+            return _STR(text)
+        return f"[{k},{_STR(text[k:])}]"
+
+
+def _profile_keys(plain: Any) -> dict[tuple[str, str], str] | None:
+    """``{(namespace, key): value}`` of plain profiles, or None when a patch cannot say
+    them (a value that is not text, a namespace without keys)."""
+    flat = {}
+    for ns, keys in plain.items():
+        if type(keys) is not dict or not keys:
+            return None
+        for key, value in keys.items():
+            if type(value) is not str:
+                return None
+            flat[ns, key] = value
+    return flat
+
+
+# What an inherited key means before the first node says it ("" for the ones it must say).
+_UNSAID = {"k": "", "s": "", "l": "", "t": "", "c": "null", "g": "null", "w": "null"}
+_UNSAID |= {"y": "[]", "d": "null"}
+
+
+def _refs(ref: Callable[[Any], str], texts: Iterable[Any]) -> str:
+    return f"[{','.join(map(ref, texts))}]"
+
+
+class _Placement:
+    """Where the previous file reference of one list (``f``, ``i`` or ``o``) was: its
+    file number and, when a bare number can follow it, its URL prefixes, site and size
+    rule (``prefix`` None: no URL; ``sized``: the size is the file's, else null)."""
+
+    __slots__ = ("dst", "number", "open", "site", "sized", "src")
+
+    def __init__(self) -> None:
+        self.number = 0
+        self.open = False
+        self.src: str | None = None
+        self.dst: str | None = None
+        self.site: Any = None
+        self.sized = False
+
+
+class _Encoder:
+    """Node lines of one workflow, with the table and file entries each one needs
+    before it, and what the previous line said (to leave out what is the same)."""
 
     def __init__(self, decisions: Mapping[str, Iterable[str]]) -> None:
-        self.table = _Table()
+        self.pending: list[str] = []
+        self.table = _Table(self.pending)
         self._decisions = decisions
-        self._files: dict[int, str] = {}
-        self._profiles: dict[int, str] = {}
+        self._files: dict[Any, tuple[int, Any]] = {}
+        self._lfn = _Front()
+        self._last_size: Any = None
+        self._places = {"f": _Placement(), "i": _Placement(), "o": _Placement()}
+        self._same = dict(_UNSAID)  # inherited key -> the JSON it last had
+        self._raw: dict[str, Any] = {}  # inherited key -> the value it was made from
+        self._head: tuple[Any, ...] = ()  # kind, site, level, its type, transformation
+        self._tail: tuple[Any, ...] = ()  # data configuration, staging site, dir, reasons
+        self._name = _Front()
+        self._job = _Front()
+        self._task: tuple[str, str] = ("", "")
+        self._args: tuple[Any, ...] = ()
+        self._profiles: tuple[Any, str, Any] = ({}, "{}", {})
+        self._plain: dict[int, tuple[Any, Any, str, Any]] = {}
+        self._profile_key: dict[tuple[str, str], str] = {}
 
-    def url(self, url: Any, lfn: Any) -> str:
-        """``k``: table[k] + lfn; ``[k, "rest"]``: table[k] + rest; else the URL itself."""
+    def file_number(self, lfn: Any, size: Any) -> tuple[int, Any]:
+        """The file table's (number, size) of ``lfn``, its entry added on first use."""
+        key: Any = lfn if type(lfn) is str else (_literal(lfn),)
+        found = self._files.get(key)
+        if found is not None:
+            return found
+        found = self._files[key] = (len(self._files), size)
+        if type(lfn) is str:
+            rest = self._lfn.code(lfn)
+            rest = rest[1:-1] if rest[0] == "[" else f"0,{rest}"  # [k,"rest"] spread out
+        else:
+            rest = f"0,{_literal(lfn)}"
+        last = self._last_size
+        if size == last and type(size) is type(last):
+            self.pending.append(f"[{rest}]\n")
+        else:
+            self.pending.append(f"[{rest},{_literal(size)}]\n")
+            self._last_size = size
+        return found
+
+    def files(self, key: str, transfers: Iterable[Transfer]) -> str:
+        """The ``f``, ``i`` or ``o`` field: a bare number (the change of file number)
+        for a reference placed as the previous one of its list, else all of it."""
+        place = self._places[key]
+        number_before = place.number
+        parts = []
+        files = self._files
+        # the placement in locals: this loop runs for every file reference of the plan
+        is_open, at_src, at_dst, at_site, sized = (
+            place.open,
+            place.src,
+            place.dst,
+            place.site,
+            place.sized,
+        )
+        site_type = type(at_site)
+        for t in transfers:
+            lfn, dst, src, sha256, _, size, site, _, _, _ = t
+            found = files.get(lfn) if type(lfn) is str else None
+            number, known = found if found is not None else self.file_number(lfn, size)
+            delta = number - number_before
+            number_before = number
+            if (
+                is_open
+                and sha256 is None
+                and site == at_site
+                and type(site) is site_type
+                and ((len(src) == 1 and src[0] == at_src + lfn) if at_src is not None else not src)
+                and (dst == at_dst + lfn if at_dst is not None else dst is None)
+                and ((size == known and type(size) is type(known)) if sized else size is None)
+            ):
+                parts.append(str(delta))
+                continue
+            parts.append(self.file_written(place, delta, t, known))
+            is_open, at_src, at_dst, at_site, sized = (
+                place.open,
+                place.src,
+                place.dst,
+                place.site,
+                place.sized,
+            )
+            site_type = type(at_site)
+        place.number = number_before
+        return f',"{key}":[{",".join(parts)}]'
+
+    def file_written(self, place: _Placement, delta: int, t: Transfer, known: Any) -> str:
+        """A reference in full, ``[delta, src, dst, site, size, (sha256, [fallbacks])]``,
+        and the placement it sets for the next one."""
+        lfn, dst, src, sha256, _, size, site, _, _, _ = t
+        src_json, src_at = self.url(src[0], lfn) if src else ("null", None)
+        dst_json, dst_at = self.url(dst, lfn)
+        sized = size is not None  # null sizes stay null; others must be the file's
+        place.open = (
+            len(src) <= 1
+            and sha256 is None
+            and (src_at is not None or not src)
+            and (dst_at is not None or dst is None)
+            and (not sized or (size == known and type(size) is type(known)))
+        )
+        place.src, place.dst, place.site, place.sized = src_at, dst_at, site, sized
+        size_json = "null" if size is None else _number(size)
+        text = f"[{delta},{src_json},{dst_json},{self.table.ref(site)},{size_json}"
+        if len(src) > 1:
+            fallbacks = ",".join(self.url(u, lfn)[0] for u in src[1:])
+            return f"{text},{_literal(sha256)},[{fallbacks}]]"
+        if sha256 is not None:
+            return f"{text},{_literal(sha256)}]"
+        return f"{text}]"
+
+    def url(self, url: Any, lfn: Any) -> tuple[str, str | None]:
+        """The URL's JSON (``k``: table[k] + lfn; ``[k, "rest"]``; the URL itself) and
+        its prefix when it is that prefix + lfn."""
+        if url is None:
+            return "null", None
         if type(url) is not str:
-            return _literal(url)
+            return _literal(url), None
         cut = url.rfind("/") + 1
         rest = url[cut:]
         if rest == lfn:
-            return self.table.ref(url[:cut])
+            return self.table.ref(url[:cut]), url[:cut]
         if cut == 0:
-            return _STR(url)
-        return f"[{self.table.ref(url[:cut])},{_STR(rest)}]"
+            return _STR(url), None
+        return f"[{self.table.ref(url[:cut])},{_STR(rest)}]", None
 
-    def file(self, t: Transfer) -> str:
-        text = self._files.get(id(t))
-        if text is not None:
-            return text
-        lfn, src, size = t.lfn, t.src, t.size
-        text = (
-            f"[{_literal(lfn)},{self.url(src[0], lfn) if src else 'null'},"
-            f"{self.url(t.dst, lfn)},{'null' if size is None else _number(size)},"
-            f"{self.table.ref(t.site)}"
-        )
-        if len(src) > 1:
-            fallbacks = ",".join(self.url(u, lfn) for u in src[1:])
-            text += f",{_literal(t.sha256)},[{fallbacks}]]"
-        elif t.sha256 is not None:
-            text += f",{_literal(t.sha256)}]"
-        else:
-            text += "]"
-        if len(self._files) >= _CACHE_LIMIT:
-            self._files.clear()
-        self._files[id(t)] = text
-        return text
-
-    def profiles(self, profiles: Any) -> str:
-        text = self._profiles.get(id(profiles))
-        if text is None:
-            text = self.table.ref(_ENCODER.encode(_plain(profiles)))
-            if len(self._profiles) >= _CACHE_LIMIT:
-                self._profiles.clear()
-            self._profiles[id(profiles)] = text
-        return text
-
-    def task(self, t: Task, job: Any) -> str:
+    def task(self, t: Task, own: Any, lfns: Sequence[str] | Mapping[str, int]) -> str:
+        """``[args, runtime]`` when the task runs the node's job at its position with the
+        previous task's transformation and executable, else all five fields."""
         runtime = t.runtime
-        return (
-            f"[{'null' if t.job_id == job else _literal(t.job_id)},"
-            f"{self.table.ref(t.transformation)},{self.table.ref(t.executable)},"
-            f"{_literal_list(t.arguments)},{'null' if runtime is None else _number(runtime)}]"
-        )
+        runtime_json = "null" if runtime is None else _number(runtime)
+        coded = self.arguments(t.arguments, lfns)
+        tx = self.table.ref(t.transformation)
+        exe = self.table.ref(t.executable)
+        job = t.job_id
+        if job == own and own is not None and type(job) is type(own):
+            if (tx, exe) == self._task:
+                return f"[{coded},{runtime_json}]"
+            job_json = "null"
+        else:
+            job_json = _literal(job)
+        self._task = (tx, exe)
+        return f"[{job_json},{tx},{exe},{coded},{runtime_json}]"
+
+    def arguments(self, args: tuple[Any, ...], lfns: Sequence[str] | Mapping[str, int]) -> str:
+        """Each argument as the number of the node's file it names, as the previous
+        task's argument there plus a new end, or as itself."""
+        before = self._args
+        self._args = args
+        if any(type(a) is not str for a in args):
+            return f'{{"a":{_literal_list(args)}}}'
+        coded = []
+        for i, arg in enumerate(args):
+            if arg in lfns:
+                coded.append(str(lfns.index(arg) if type(lfns) is list else lfns[arg]))
+            elif len(arg) > 5 and i < len(before) and type(before[i]) is str:
+                coded.append(_front(before[i], arg))
+            else:
+                coded.append(_STR(arg))
+        return f"[{','.join(coded)}]"
+
+    def plain_profiles(self, profiles: Any) -> tuple[Any, Any, str, Any]:
+        """(profiles, as plain data, as JSON, by (namespace, key) or None), computed once
+        per profile dict the nodes share."""
+        known = self._plain.get(id(profiles))
+        if known is None or known[0] is not profiles:
+            if len(self._plain) >= _CACHE_LIMIT:
+                self._plain.clear()
+            plain = _plain(profiles) if profiles else {}
+            whole = _ENCODER.encode(plain)
+            known = self._plain[id(profiles)] = (profiles, plain, whole, _profile_keys(plain))
+        return known
+
+    def profiles(self, profiles: Any) -> str | None:
+        """The ``p`` field, or None when the profiles are the previous line's: the
+        whole (a table entry), null for none, or the changes ``[key, value or null, ...]``
+        (each key a table entry ``["namespace","key"]``), whichever is shorter."""
+        _, plain, whole, flat = self.plain_profiles(profiles)
+        _, before_whole, before = self._profiles
+        if whole == before_whole:
+            return None
+        self._profiles = (plain, whole, flat)
+        if not plain:
+            return "null"
+        if flat is None or before is None:
+            return self.table.ref(whole)
+        changed = [(k, _STR(v)) for k, v in flat.items() if before.get(k) != v]
+        changed += [(k, "null") for k in before if k not in flat]
+        # what each costs, new table entries included (a key's entry is reused later)
+        keys = self._profile_key
+        new_keys = sum(len(_ENCODER.encode(list(k))) + 5 for k, _ in changed if k not in keys)
+        patch_cost = new_keys + sum(len(v) + 6 for _, v in changed)
+        whole_cost = 4 if self.table.has(whole) else len(whole) + 9
+        if patch_cost > whole_cost:
+            return self.table.ref(whole)
+        return f"[{','.join(f'{self.profile_key(k)},{v}' for k, v in changed)}]"
+
+    def profile_key(self, key: tuple[str, str]) -> str:
+        ref = self._profile_key.get(key)
+        if ref is None:
+            ref = self._profile_key[key] = self.table.ref(_ENCODER.encode(list(key)))
+        return ref
+
+    def inherited(self, key: str, value: Any, text: Callable[[Any], str]) -> str:
+        """``,"key":json`` when ``value`` differs from the previous line's, else ""."""
+        raw = self._raw
+        if key in raw:
+            before = raw[key]
+            if before is value or (type(before) is type(value) and before == value):
+                return ""
+        raw[key] = value
+        json_text = text(value)
+        if self._same[key] == json_text:
+            return ""
+        self._same[key] = json_text
+        return f',"{key}":{json_text}'
 
     def node(self, node: Node) -> str:
         ref = self.table.ref
-        level = node.level
-        parts = [
-            f'{{"n":{_literal(node.name)},"k":{ref(KIND_NAMES.get(node.kind, node.kind))},'
-            f'"s":{ref(node.site)},"l":{str(level) if level.__class__ is int else _literal(level)}'
-        ]
-        if node.transformation is not None:
-            parts.append(f',"t":{ref(node.transformation)}')
+        name = node.name
+        if type(name) is str:
+            parts = [f'{{"n":{self._name.code(name)}']
+        else:
+            parts = [f'{{"n":{_literal(name)}']
+        inherited = self.inherited
+        kind, site, level, tx = node.kind, node.site, node.level, node.transformation
+        head = (kind, site, level, level.__class__, tx)
+        if head != self._head:  # most nodes are like the one before: one comparison
+            self._head = head
+            parts.append(inherited("k", KIND_NAMES.get(kind, kind), ref))
+            parts.append(inherited("s", site, ref))
+            parts.append(inherited("l", level, _level))
+            parts.append(inherited("t", tx, ref))
         jobs = node.jobs
         if jobs:
-            parts.append(f',"j":{_literal_list(jobs)}')
-        for key, files in (("f", node.files), ("i", node.inputs), ("o", node.outputs)):
-            if files:
-                parts.append(f',"{key}":[{",".join(map(self.file, files))}]')
+            coded = []
+            for job in jobs:
+                if type(job) is str:
+                    coded.append(self._job.code(job))
+                else:
+                    coded.append(_literal(job))
+            parts.append(f',"j":[{",".join(coded)}]')
+        lfns: Sequence[str] | Mapping[str, int] = ()
+        if node.tasks and (node.files or node.inputs or node.outputs):
+            lfns = _file_positions(node)
+        if node.files:
+            parts.append(self.files("f", node.files))
+        if node.inputs:
+            parts.append(self.files("i", node.inputs))
+        if node.outputs:
+            parts.append(self.files("o", node.outputs))
         if node.tasks:
             own = [*jobs, *([None] * (len(node.tasks) - len(jobs)))]
-            parts.append(f',"x":[{",".join(map(self.task, node.tasks, own))}]')
-        for key, text in (
-            ("c", DC_NAMES.get(node.data_configuration)),
-            ("g", node.staging_site),
-            ("w", node.working_dir),
-        ):
-            if text is not None:
-                parts.append(f',"{key}":{ref(text)}')
-        if node.reasons:
-            parts.append(f',"y":[{",".join(map(ref, node.reasons))}]')
-        decided = [self._decisions.get(job) for job in jobs]
-        if any(d is not None for d in decided):
-            lists = ("null" if d is None else f"[{','.join(map(ref, d))}]" for d in decided)
-            parts.append(f',"d":[{",".join(lists)}]')
-        if node.profiles:
-            parts.append(f',"p":{self.profiles(node.profiles)}')
+            tasks = ",".join([self.task(t, j, lfns) for t, j in zip(node.tasks, own, strict=False)])
+            parts.append(f',"x":[{tasks}]')
+        dc, staging, wd, reasons = (
+            node.data_configuration,
+            node.staging_site,
+            node.working_dir,
+            node.reasons,
+        )
+        tail = (dc, staging, wd, reasons)
+        if tail != self._tail:
+            self._tail = tail
+            parts.append(inherited("c", DC_NAMES.get(dc), ref))
+            parts.append(inherited("g", staging, ref))
+            parts.append(inherited("w", wd, ref))
+            parts.append(inherited("y", reasons, lambda texts: _refs(ref, texts)))
+        parts.append(inherited("d", [self._decisions.get(j) for j in jobs], self.decided))
+        profiles = self.profiles(node.profiles)
+        if profiles is not None:
+            parts.append(f',"p":{profiles}')
         parts.append("}\n")
         return "".join(parts)
+
+    def decided(self, decided: list[Any]) -> str:
+        """The ``d`` field: per job, its recorded lines as refs, or null; null if none."""
+        if all(d is None for d in decided):
+            return "null"
+        ref = self.table.ref
+        return f"[{','.join('null' if d is None else _refs(ref, d) for d in decided)}]"
+
+
+def _level(level: Any) -> str:
+    return str(level) if level.__class__ is int else _literal(level)
+
+
+def _file_positions(node: Node) -> Sequence[str] | Mapping[str, int]:
+    """The LFNs of the node's file references (f, then i, then o), to find an argument's
+    first position: a list when short (a scan is cheaper than a dict), else a dict."""
+    lfns = [t.lfn for t in (*node.files, *node.inputs, *node.outputs)]
+    if len(lfns) <= 16:
+        return lfns
+    positions: dict[str, int] = {}
+    for i, lfn in enumerate(lfns):
+        if type(lfn) is str and lfn not in positions:
+            positions[lfn] = i
+    return positions
 
 
 def _compact_head(cw: ConcreteWorkflow) -> dict[str, Any]:
@@ -337,8 +636,8 @@ def yield_plan_text(
     """
     del submit_files, edges
     yield _compact(_compact_head(cw)) + "\n"
-    encoder = _CompactEncoder(cw.decisions)
-    pending = encoder.table.pending
+    encoder = _Encoder(cw.decisions)
+    pending = encoder.pending
     chunk: list[str] = []
     for node in cw.nodes:
         line = encoder.node(node)
@@ -358,90 +657,202 @@ def yield_plan_text(
 
 
 class _Decoder:
-    """Record-2 lines after the head -> node dicts (no parents, children or submit)."""
+    """Record-3 lines after the head -> node dicts (no parents, children or submit),
+    filling in what the encoder left out, in the same order."""
 
     def __init__(self, source: str) -> None:
-        self.table: list[str] = []
         self.source = source
-        self._profiles: dict[int, Any] = {}
+        self.table: list[str] = []
+        self.files: list[tuple[Any, Any]] = []  # (LFN, size)
+        self._last_lfn = ""
+        self._last_size: Any = None
+        self._places = {"f": _Placement(), "i": _Placement(), "o": _Placement()}
+        self._same: dict[str, Any] = {"c": None, "g": None, "w": None, "y": [], "d": None}
+        self._name = ""
+        self._job = ""
+        self._task: tuple[Any, Any] = (None, None)
+        self._args: list[Any] = []
+        self._profiles: dict[str, Any] = {}
+        self._profile_keys: dict[int, tuple[str, str]] = {}
 
     def text(self, value: Any) -> Any:
         return self.table[value] if type(value) is int else value
 
-    def url(self, value: Any, lfn: Any) -> Any:
-        if type(value) is int:
-            return self.table[value] + lfn
-        if type(value) is list:
-            return self.table[value[0]] + value[1]
-        return value
+    def file_entry(self, entry: list[Any]) -> None:
+        k, rest = entry[0], entry[1]
+        if type(rest) is str:
+            lfn = self._last_lfn = self._last_lfn[:k] + rest
+        else:
+            lfn = rest
+        if len(entry) > 2:
+            (self._last_size,) = entry[2:]
+        self.files.append((lfn, self._last_size))
 
-    def file(self, entry: list[Any]) -> dict[str, Any]:
-        # the url() cases inline: a plan has several file entries per job
-        table = self.table
-        lfn, src, dst, size, site = entry[:5]
-        cls = src.__class__
-        if cls is int:
-            src = table[src] + lfn
-        elif cls is list:
-            src = table[src[0]] + src[1]
-        cls = dst.__class__
-        if cls is int:
-            dst = table[dst] + lfn
-        elif cls is list:
-            dst = table[dst[0]] + dst[1]
-        more = len(entry) > 5
+    def url(self, value: Any, lfn: Any) -> tuple[Any, str | None]:
+        """The URL, and its prefix when it is that prefix + lfn."""
+        if type(value) is int:
+            prefix = self.table[value]
+            return prefix + lfn, prefix
+        if type(value) is list:
+            return self.table[value[0]] + value[1], None
+        return value, None
+
+    def file_refs(self, key: str, refs: list[Any]) -> list[dict[str, Any]]:
+        place = self._places[key]
+        out = []
+        for ref in refs:
+            if type(ref) is int:
+                place.number += ref
+                lfn, known = self.files[place.number]
+                if not place.open:
+                    raise ValueError(f"file reference {ref} follows no placed reference")
+                out.append(
+                    {
+                        "lfn": lfn,
+                        "src": None if place.src is None else place.src + lfn,
+                        "fallbacks": [],
+                        "dst": None if place.dst is None else place.dst + lfn,
+                        "size": known if place.sized else None,
+                        "sha256": None,
+                        "site": self.text(place.site),
+                    }
+                )
+                continue
+            delta, src, dst, site, size = ref[:5]
+            place.number += delta
+            lfn, known = self.files[place.number]
+            src, src_at = self.url(src, lfn)
+            dst, dst_at = self.url(dst, lfn)
+            place.open = (
+                len(ref) == 5
+                and (src_at is not None or src is None)
+                and (dst_at is not None or dst is None)
+                and (size is None or (size == known and type(size) is type(known)))
+            )
+            place.src, place.dst, place.site = src_at, dst_at, site
+            place.sized = size is not None
+            out.append(
+                {
+                    "lfn": lfn,
+                    "src": src,
+                    "fallbacks": [self.url(u, lfn)[0] for u in ref[6]] if len(ref) > 6 else [],
+                    "dst": dst,
+                    "size": size,
+                    "sha256": ref[5] if len(ref) > 5 else None,
+                    "site": self.text(site),
+                }
+            )
+        return out
+
+    def task(self, entry: list[Any], own: Any, lfns: list[Any]) -> dict[str, Any]:
+        if len(entry) == 2:
+            coded, runtime = entry
+            job = own
+            tx, exe = self._task
+        else:
+            job, tx, exe, coded, runtime = entry
+            if job is None:
+                job = own
+            self._task = (tx, exe)
         return {
-            "lfn": lfn,
-            "src": src,
-            "fallbacks": [self.url(u, lfn) for u in entry[6]] if len(entry) > 6 else [],
-            "dst": dst,
-            "size": size,
-            "sha256": entry[5] if more else None,
-            "site": table[site] if site.__class__ is int else site,
+            "job": job,
+            "transformation": self.text(tx),
+            "executable": self.text(exe),
+            "arguments": self.arguments(coded, lfns),
+            "runtime": runtime,
         }
 
-    def profiles(self, value: Any) -> Any:
+    def arguments(self, coded: Any, lfns: list[Any]) -> list[Any]:
+        if type(coded) is dict:
+            args = coded["a"]
+        else:
+            before = self._args
+            args = []
+            for i, arg in enumerate(coded):
+                cls = arg.__class__
+                if cls is int:
+                    arg = lfns[arg]
+                elif cls is list:
+                    arg = before[i][: arg[0]] + arg[1]
+                args.append(arg)
+        self._args = args
+        return list(args)
+
+    def profiles(self, value: Any) -> None:
         if value is None:
-            return {}
-        if type(value) is not int:
-            return value
-        return loads_json(self.table[value])
+            self._profiles = {}
+        elif type(value) is int:
+            self._profiles = loads_json(self.table[value])
+        else:
+            profiles = {ns: dict(keys) for ns, keys in self._profiles.items()}
+            for i in range(0, len(value), 2):
+                ns, key = self.profile_key(value[i])
+                setting = value[i + 1]
+                if setting is None:
+                    profiles[ns].pop(key)
+                    if not profiles[ns]:
+                        del profiles[ns]
+                else:
+                    profiles.setdefault(ns, {})[key] = setting
+            self._profiles = profiles
+
+    def profile_key(self, ref: int) -> tuple[str, str]:
+        key = self._profile_keys.get(ref)
+        if key is None:
+            ns, name = loads_json(self.table[ref])
+            key = self._profile_keys[ref] = (ns, name)
+        return key
 
     def node(self, line: dict[str, Any]) -> dict[str, Any]:
         text = self.text
-        jobs = line.get("j", [])
-        tasks = [
-            {
-                "job": jobs[i] if t[0] is None and i < len(jobs) else t[0],
-                "transformation": text(t[1]),
-                "executable": text(t[2]),
-                "arguments": t[3],
-                "runtime": t[4],
-            }
-            for i, t in enumerate(line.get("x", ()))
-        ]
+        same = self._same
+        for key, value in line.items():
+            if key in _INHERITED:
+                same[key] = value
+        name = line["n"]
+        if type(name) is list:
+            name = self._name[: name[0]] + name[1]
+        if type(name) is str:
+            self._name = name
+        jobs = []
+        for job in line.get("j", ()):
+            if type(job) is list:
+                job = self._job[: job[0]] + job[1]
+            if type(job) is str:
+                self._job = job
+            jobs.append(job)
+        files = self.file_refs("f", line["f"]) if "f" in line else []
+        inputs = self.file_refs("i", line["i"]) if "i" in line else []
+        outputs = self.file_refs("o", line["o"]) if "o" in line else []
+        tasks = []
+        if "x" in line:
+            lfns = [f["lfn"] for f in (*files, *inputs, *outputs)]
+            for i, entry in enumerate(line["x"]):
+                tasks.append(self.task(entry, jobs[i] if i < len(jobs) else None, lfns))
         runtimes = [t["runtime"] for t in tasks]
         runtime = None
         if runtimes and all(r is not None for r in runtimes):
             runtime = float(sum(runtimes))
-        decided = line.get("d")
+        if "p" in line:
+            self.profiles(line["p"])
+        decided = same["d"]
         return {
-            "name": line["n"],
-            "kind": text(line["k"]),
-            "site": text(line["s"]),
-            "transformation": text(line.get("t")),
+            "name": name,
+            "kind": text(same["k"]),
+            "site": text(same["s"]),
+            "transformation": text(same["t"]),
             "jobs": jobs,
-            "files": [self.file(f) for f in line.get("f", ())],
-            "inputs": [self.file(f) for f in line.get("i", ())],
-            "outputs": [self.file(f) for f in line.get("o", ())],
-            "level": line["l"],
+            "files": files,
+            "inputs": inputs,
+            "outputs": outputs,
+            "level": same["l"],
             "runtime": runtime,
             "tasks": tasks,
-            "data_configuration": text(line.get("c")),
-            "staging_site": text(line.get("g")),
-            "working_dir": text(line.get("w")),
-            "reasons": [text(r) for r in line.get("y", ())],
-            "profiles": self.profiles(line.get("p")),
+            "data_configuration": text(same["c"]),
+            "staging_site": text(same["g"]),
+            "working_dir": text(same["w"]),
+            "reasons": [text(r) for r in same["y"]],
+            "profiles": self._profiles,
             "decisions": {
                 job: [text(r) for r in d]
                 for job, d in zip(jobs, decided or (), strict=False)
@@ -454,13 +865,16 @@ class _Decoder:
             try:
                 value = loads_json(line)
                 if type(value) is list:
+                    if type(value[0]) is int:
+                        self.file_entry(value)
+                        continue
                     (entry,) = value
                     if type(entry) is not str:
                         raise ValueError("a table entry is one string")
                     self.table.append(entry)
                     continue
                 if type(value) is not dict:
-                    raise ValueError("neither a node nor a table entry")
+                    raise ValueError("neither a node nor a table or file entry")
                 yield self.node(value)
             except (ValueError, KeyError, IndexError, TypeError) as exc:
                 raise FormatError(
@@ -469,10 +883,13 @@ class _Decoder:
                 )
 
 
+_INHERITED = frozenset(_UNSAID)
+
+
 def decode_plan_lines(
     lines: Iterable[str], source: str = "plan.json"
 ) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
-    """The head and the node dicts of record-2 text, lines decoded as they are read.
+    """The head and the node dicts of record-3 (or 2) text, lines decoded as read.
 
     Node dicts are ``node_record``'s less ``parents``, ``children`` and ``submit`` (the
     DAG's), plus ``decisions``: the recorded lines of each of the node's jobs.
@@ -482,21 +899,23 @@ def decode_plan_lines(
     head = _record_head(first[1] if first else "", source)
     if head is None:
         raise FormatError("not a plan record (no head line)", source=source)
-    return head, _Decoder(source).lines(line for line in numbered if line[1].strip())
+    decoder = _Decoder(source) if head["plan_record"] == RECORD_VERSION else Decoder2(source)
+    return head, decoder.lines(line for line in numbered if line[1].strip())
 
 
 def _record_head(line: str, source: str) -> dict[str, Any] | None:
-    """The head if ``line`` is a record-2 head line, else None (the previous layout)."""
+    """The head if ``line`` is a record-2 or -3 head line, else None (the single JSON
+    object before them)."""
     try:
         head = loads_json(line)
     except ValueError:
         return None
     if not isinstance(head, dict) or "plan_record" not in head:
         return None
-    if head["plan_record"] != RECORD_VERSION:
+    if head["plan_record"] not in (2, RECORD_VERSION):
         raise FormatError(
             f"plan record version {head['plan_record']!r}; this wfplan reads "
-            f"{RECORD_VERSION} and the single-object plan.json before it",
+            f"{RECORD_VERSION}, 2 and the single-object plan.json before them",
             source=source,
         )
     return head

@@ -20,6 +20,9 @@ from planner.model.concrete import DataConfiguration
 # plan.json of the condorio diamond as the release before the compact record wrote it
 # (one JSON object, edges and submit files in it); its paths are under @ROOT@.
 PREVIOUS_RELEASE = Path(__file__).resolve().parents[2] / "golden" / "record" / "previous-release"
+# The same diamond's plan.json as record version 2 wrote it (JSON lines, every field of a
+# node on its line, edges in the DAG beside it).
+RECORD_2 = PREVIOUS_RELEASE.parent / "record-2"
 
 
 D = diamonds
@@ -31,16 +34,21 @@ def _submit(root: Path, **kw: bool) -> Path:
     return root / "submit"
 
 
-def _both(root: Path) -> tuple[Path, Path]:
-    """The diamond's submit dir as written now, and the previous release's record of it."""
+def _both(root: Path, earlier: Path = PREVIOUS_RELEASE) -> tuple[Path, Path]:
+    """The diamond's submit dir as written now, and an earlier release's record of it
+    (with the DAG written now beside it, which holds the same edges)."""
     new = _submit(root)
     head = (new / "plan.json").read_text().split("\n", 1)[0]
     assert json.loads(head)["plan_record"] == RECORD_VERSION  # the compact layout
     old = root / "old"
     old.mkdir()
-    text = (PREVIOUS_RELEASE / "plan.json").read_text().replace("@ROOT@", str(root))
+    text = (earlier / "plan.json").read_text().replace("@ROOT@", str(root))
     (old / "plan.json").write_text(text)
+    (old / "diamond.dag").write_text((new / "diamond.dag").read_text())
     return old, new
+
+
+EARLIER = pytest.mark.parametrize("earlier", [PREVIOUS_RELEASE, RECORD_2], ids=["object", "v2"])
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -56,10 +64,11 @@ def _every_question(submit: Path) -> list[list[str]]:
     return [[], *([name] for name in names + jobs)]
 
 
+@EARLIER
 def test_a_previous_release_record_explains_as_the_compact_one(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], earlier: Path
 ) -> None:
-    old, new = _both(tmp_path)
+    old, new = _both(tmp_path, earlier)
     questions = _every_question(new)
     assert len(questions) > 10
     for question in questions:
@@ -67,15 +76,28 @@ def test_a_previous_release_record_explains_as_the_compact_one(
         assert _run(capsys, "explain", str(new), *question) == expected
 
 
+@EARLIER
 def test_a_previous_release_record_simulates_and_draws_as_the_compact_one(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], earlier: Path
 ) -> None:
-    old, new = _both(tmp_path)
+    old, new = _both(tmp_path, earlier)
     code, expected, _ = _run(capsys, "simulate", str(old), "--slots", "2", "--json")
     assert code == 0 and json.loads(expected)["nodes"] > 0
     assert _run(capsys, "simulate", str(new), "--slots", "2", "--json") == (0, expected, "")
     assert concrete_picture(new) == concrete_picture(old)
     assert concrete_picture(new).edges
+
+
+@EARLIER
+def test_an_earlier_record_loads_as_the_compact_one(tmp_path: Path, earlier: Path) -> None:
+    """Every field of every node, as ``load_plan_record`` gives it, is the same from the
+    earlier record and from the one written now."""
+    old, new = _both(tmp_path, earlier)
+    before, now = load_plan_record(old), load_plan_record(new)
+    assert now["plan_record"] == RECORD_VERSION
+    assert [n["name"] for n in now["nodes"]] == [n["name"] for n in before["nodes"]]
+    for a, b in zip(before["nodes"], now["nodes"], strict=True):
+        assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
 @pytest.mark.parametrize("kw", [{}, {"reuse": True}, {"clustered": True}])
@@ -105,9 +127,11 @@ def _lines(submit: Path) -> list[str]:
         (lambda lines: [*lines, '["a", "b"]\n'], "line {n}: not a plan record line"),
         (lambda lines: [*lines, '{"k": 0}\n'], "line {n}: not a plan record line (KeyError"),
         (
-            lambda lines: [lines[0].replace('"plan_record":2', '"plan_record":3'), *lines[1:]],
-            "plan record version 3; this wfplan reads 2",
+            lambda lines: [lines[0].replace('"plan_record":3', '"plan_record":4'), *lines[1:]],
+            "plan record version 4; this wfplan reads 3, 2 and",
         ),
+        (lambda lines: [*lines, "[7]\n"], "line {n}: not a plan record line"),
+        (lambda lines: [*lines, '{"n":"x","f":[100000]}\n'], "line {n}: not a plan record line"),
     ],
 )
 def test_a_broken_compact_record_names_the_file_and_line(

@@ -309,3 +309,185 @@ def test_dag_edges_are_read_as_dagman_reads_them(tmp_path: Path) -> None:
     assert submit == {"b": "b.sub", "a": "a.sub", "c": "c.sub"}
     assert parents == {"c": ["a", "b"], "b": ["a"]}
     assert children == {"a": ["b", "c"], "b": ["c"]}
+
+
+def _fan_out(n: int) -> ConcreteWorkflow:
+    """A planned fan-out's shape: split -> n workers -> merge, each worker's output
+    staged out, registered and removed, with per-job runtimes in the profiles."""
+    scratch, out = "file:///scratch/run/", "file:///out/"
+    parts = [f"part_{i:07d}.dat" for i in range(n)]
+    results = [f"result_{i:07d}.dat" for i in range(n)]
+
+    def moved(lfn: str, src: str, dst: str, size: int | None = 1 << 20) -> Transfer:
+        return Transfer(lfn=lfn, src=(src + lfn,), dst=dst + lfn, size=size, site="local")
+
+    nodes = [
+        Node(
+            name="split_split",
+            kind=NodeKind.COMPUTE,
+            site="exec",
+            level=1,
+            transformation="split",
+            jobs=("split",),
+            tasks=(Task(job_id="split", transformation="split", executable="/bin/split"),),
+            outputs=tuple(moved(p, "", scratch) for p in parts),
+        )
+    ]
+    for i in range(n):
+        job = f"work_{i:07d}"
+        nodes.append(
+            Node(
+                name=f"work_{job}",
+                kind=NodeKind.COMPUTE,
+                site="exec",
+                level=2,
+                transformation="work",
+                jobs=(job,),
+                tasks=(
+                    Task(
+                        job_id=job,
+                        transformation="work",
+                        executable="/bin/work",
+                        arguments=("-i", parts[i], "-o", results[i]),
+                        runtime=float(i % 7),
+                    ),
+                ),
+                inputs=(moved(parts[i], scratch, ""),),
+                outputs=(moved(results[i], "", scratch),),
+                reasons=("site exec: the only one",),
+                profiles={
+                    Namespace.DAGMAN: {"priority": "20"},
+                    Namespace.PEGASUS: {"runtime": str(i % 7)},
+                },
+            )
+        )
+    for k in range(0, n, 10):
+        batch = results[k : k + 10]
+        nodes.append(
+            Node(
+                name=f"stage_out_{k}",
+                kind=NodeKind.STAGE_OUT,
+                site="local",
+                level=3,
+                files=tuple(moved(r, scratch, out) for r in batch),
+            )
+        )
+        nodes.append(
+            Node(
+                name=f"register_{k}",
+                kind=NodeKind.REGISTER,
+                site="local",
+                level=4,
+                files=tuple(
+                    Transfer(lfn=r, dst=out + r, size=1 << 20, site="local") for r in batch
+                ),
+            )
+        )
+    nodes.append(
+        Node(
+            name="clean_up_0",
+            kind=NodeKind.CLEANUP,
+            site="local",
+            level=5,
+            files=tuple(
+                Transfer(lfn=lfn, dst=scratch + lfn, site="local")
+                for i in range(n)
+                for lfn in (f"work_work_{i:07d}.meta", results[i])
+            ),
+        )
+    )
+    return ConcreteWorkflow(name="fan", nodes=tuple(nodes))
+
+
+def test_a_fan_out_record_is_under_200_bytes_a_job_and_round_trips() -> None:
+    """What repeats from line to line is left out: a worker's line is its name, job,
+    arguments and runtime as changes to the previous worker's; its files are numbers
+    in the file table (each LFN written once, as a change to the one before)."""
+    cw = _fan_out(2000)
+    text = "".join(yield_plan_text(cw))
+    assert len(text.encode()) / 2000 < 200
+    assert text.count('"result_0001234.dat"') == 0  # front-coded against its neighbour
+    head, nodes = _decoded(cw)
+    assert _same((head, nodes), _expected(cw))
+    worker = nodes[1235]
+    assert worker["tasks"][0]["arguments"] == ["-i", "part_0001234.dat", "-o", "result_0001234.dat"]
+    assert worker["inputs"][0]["src"] == "file:///scratch/run/part_0001234.dat"
+    assert worker["profiles"] == {"dagman": {"priority": "20"}, "pegasus": {"runtime": "2"}}
+    cleanup = nodes[-1]["files"]
+    assert cleanup[1] == {
+        "lfn": "result_0000000.dat",
+        "src": None,
+        "fallbacks": [],
+        "dst": "file:///scratch/run/result_0000000.dat",
+        "size": None,  # the file has a size, but this reference has none
+        "sha256": None,
+        "site": "local",
+    }
+
+
+_NAMES = st.sampled_from(["a", "b", "run_0001", "run_0002", "run_0010", "é/x", ""])
+_PREFIXES = st.sampled_from(["", "file:///s/", "file:///t/", "http://h/x/"])
+
+
+@st.composite
+def _placed_workflows(draw: st.DrawFn) -> ConcreteWorkflow:
+    """Nodes whose file references mostly follow one another (same URL prefixes, site
+    and size rule), now and then not, with profiles, tasks and fields that change back
+    and forth: every shortcut of the encoder, and every way out of it."""
+    nodes = []
+    for i in range(draw(st.integers(1, 8))):
+        refs = []
+        for _ in range(draw(st.integers(0, 4))):
+            lfn = draw(_NAMES)
+            src = draw(st.lists(_PREFIXES, max_size=2))
+            refs.append(
+                Transfer(
+                    lfn=lfn,
+                    src=tuple(p + lfn for p in src),
+                    dst=draw(_PREFIXES) + lfn,
+                    size=draw(st.sampled_from([None, 1, 2])),
+                    sha256=draw(st.sampled_from([None, None, "ab"])),
+                    site=draw(st.sampled_from([None, "local", "exec"])),
+                )
+            )
+        jobs = tuple(draw(st.lists(_NAMES, max_size=2)))
+        lfns = [t.lfn for t in refs]
+        args = st.lists(st.sampled_from(["-i", *lfns]) | _NAMES, max_size=4).map(tuple)
+        tasks = tuple(
+            Task(
+                job_id=draw(st.sampled_from([*jobs, "other"])),
+                transformation=draw(st.sampled_from(["tx", "ty"])),
+                executable=draw(st.sampled_from(["/bin/tx", "/bin/ty"])),
+                arguments=draw(args),
+                runtime=draw(st.sampled_from([None, 1.0, 2.5])),
+            )
+            for _ in range(draw(st.integers(0, 2)))
+        )
+        profile = st.dictionaries(
+            st.sampled_from([Namespace.DAGMAN, Namespace.PEGASUS]),
+            st.dictionaries(st.sampled_from(["priority", "runtime"]), st.sampled_from(["1", "2"])),
+            max_size=2,
+        )
+        nodes.append(
+            Node(
+                name=f"n{i}_{draw(_NAMES)}".replace("/", "_").replace("é", "e"),
+                kind=draw(st.sampled_from([NodeKind.COMPUTE, NodeKind.STAGE_OUT])),
+                site=draw(st.sampled_from(["exec", "local"])),
+                level=draw(st.integers(0, 2)),
+                transformation=draw(st.sampled_from([None, "tx"])),
+                jobs=jobs,
+                tasks=tasks,
+                **{draw(st.sampled_from(["files", "inputs", "outputs"])): tuple(refs)},
+                working_dir=draw(st.sampled_from([None, "/w"])),
+                reasons=tuple(draw(st.lists(st.sampled_from(["r1", "r2"]), max_size=2))),
+                profiles=draw(profile),
+            )
+        )
+    return ConcreteWorkflow(name="w", nodes=tuple(nodes))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_placed_workflows())
+def test_every_shortcut_of_the_record_decodes_to_the_plan_record(cw: ConcreteWorkflow) -> None:
+    assert "".join(yield_plan_text(cw)) == "".join(yield_plan_text(cw))
+    assert _same(_decoded(cw), _expected(cw))
