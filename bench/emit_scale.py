@@ -10,8 +10,8 @@ case in a fresh process (peak RSS is per process), the best of ``--repeat`` emit
 same workflow by CPU time. Prints a table; never used as a test. Beside the whole emit it
 gives the CPU seconds spent making the text of the DAG and of ``plan.json`` (the time
 inside their generators, writing excluded) and their bytes per job (per abstract job for
-``--workflow``, per compute node otherwise). ``PYTHONPATH=<checkout>`` measures that
-checkout's emitter with this script.
+``--workflow``, per compute node otherwise). The garbage collector is off, as in
+``wfplan plan``. Copied into another checkout's ``bench/``, it measures that checkout.
 
     .venv/bin/python bench/emit_scale.py                 # 10^3, 10^4, 10^5, both modes
     .venv/bin/python bench/emit_scale.py --sizes 1000000 --modes shared
@@ -21,6 +21,7 @@ checkout's emitter with this script.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import resource
@@ -205,6 +206,7 @@ def one_case(
     dag_clock = _PhaseClock(writer, "yield_dag_chunks")
     record_clock = _PhaseClock(writer, "yield_plan_text")
     root = Path(tempfile.mkdtemp(prefix="wfplan-emit-bench-", dir=where))
+    gc.disable()  # as `wfplan plan` runs (planner/cli.py): no collections of the plan's heap
     try:
         t0 = time.perf_counter()
         cw = workflow(n, root) if shape == "synthetic" else planned(n, shape, clustered, root)

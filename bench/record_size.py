@@ -1,5 +1,5 @@
-"""Bytes per job of the submit directory and of its plan record, with the time and peak
-memory of ``wfplan plan``, ``explain`` and ``simulate`` on it.
+"""Bytes per job of the submit directory, of its plan record and of its DAG, with the time
+and peak memory of ``wfplan plan``, ``explain`` and ``simulate`` on it.
 
     .venv/bin/python bench/record_size.py                      # fanout 10^4 and 10^5
     .venv/bin/python bench/record_size.py --shapes fanout,montage --sizes 10000
@@ -51,6 +51,7 @@ def measure(case: Path, jobs: int) -> dict[str, float]:
                  "--dir", str(submit))  # fmt: skip
     total = sum(p.stat().st_size for p in submit.rglob("*") if p.is_file())
     record = (submit / "plan.json").stat().st_size
+    dag = next(submit.glob("*.dag")).stat().st_size
     explain = timed("explain", str(submit))
     simulate = timed("simulate", str(submit))
     shutil.rmtree(submit, ignore_errors=True)
@@ -58,6 +59,7 @@ def measure(case: Path, jobs: int) -> dict[str, float]:
         "dir_per_job": total / jobs,
         "record_per_job": record / jobs,
         "record_mb": record / 1e6,
+        "dag_per_job": dag / jobs,
         "plan_s": plan["wall"],
         "explain_s": explain["wall"],
         "explain_mb": explain["peak_mb"],
@@ -75,16 +77,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/wfplan-cli-scale"))
     args = parser.parse_args(argv)
     print(
-        "| shape | jobs | submit dir B/job | plan.json B/job | plan.json MB | plan s "
+        "| shape | jobs | submit dir B/job | plan.json B/job | plan.json MB | .dag B/job | plan s "
         "| explain s (MB) | simulate s (MB) |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for shape in args.shapes.split(","):
         for n in (int(s) for s in args.sizes.split(",")):
             r = measure(make_inputs(shape, n, args.work), n)
             print(
                 f"| {shape} | {n} | {r['dir_per_job']:.0f} | {r['record_per_job']:.0f} "
-                f"| {r['record_mb']:.1f} | {r['plan_s']:.2f} "
+                f"| {r['record_mb']:.1f} | {r['dag_per_job']:.0f} | {r['plan_s']:.2f} "
                 f"| {r['explain_s']:.2f} ({r['explain_mb']:.0f}) "
                 f"| {r['simulate_s']:.2f} ({r['simulate_mb']:.0f}) |",
                 flush=True,

@@ -134,8 +134,13 @@ def maxjobs(cw: ConcreteWorkflow, categories: set[str]) -> dict[str, int]:
     if isinstance(planned, Mapping):
         for cat, value in planned.items():
             limits[str(cat)] = _int_setting(value, f"option dagman_maxjobs[{cat!r}]")
+    seen: set[int] = set()  # planned nodes share their profile dicts: read each once
     for node in cw.nodes:
-        for key, value in node.profiles.get(Namespace.DAGMAN, {}).items():
+        dagman = node.profiles.get(Namespace.DAGMAN) if node.profiles else None
+        if not dagman or id(dagman) in seen:
+            continue
+        seen.add(id(dagman))
+        for key, value in dagman.items():
             if key.endswith(".maxjobs"):
                 cat = key.removesuffix(".maxjobs")
                 limits[cat] = _int_setting(value, f"node {node.name}: dagman profile {key}")
@@ -269,7 +274,7 @@ def edge_groups(edges: EdgeMaps) -> list[tuple[list[str], list[str]]]:
 
     Nodes with the same children share one pair (a fan-out's thousands of workers with
     the same few collectors), or nodes with the same parents do, whichever writes fewer
-    bytes; a tie keeps the first. Both are exact: the pairs' products are the edge set.
+    names; a tie keeps the first. Both are exact: the pairs' products are the edge set.
     """
     parents, children = edges
     by_parent = _grouped(children)
@@ -292,11 +297,9 @@ def _grouped(ends: Mapping[str, list[str]]) -> list[tuple[list[str], list[str]]]
 
 
 def _size(groups: list[tuple[list[str], list[str]]]) -> int:
-    """Bytes of the PARENT lines these groups make, less the fixed words of each line."""
-    return sum(
-        sum(map(len, names)) + sum(map(len, others)) + len(names) + len(others)
-        for names, others in groups
-    )
+    """Names on the PARENT lines these groups make (counting names, not their bytes,
+    is one addition a line, and near enough to choose between two groupings)."""
+    return sum(len(names) + len(others) for names, others in groups)
 
 
 def yield_edge_lines(cw: ConcreteWorkflow, edges: EdgeMaps | None = None) -> Iterator[str]:

@@ -319,7 +319,10 @@ class _Encoder:
         self.pending: list[str] = []
         self.table = _Table(self.pending)
         self._decisions = decisions
-        self._files: dict[Any, tuple[int, Any]] = {}
+        # LFN -> its number, and each number's size: one dict entry and one list slot a
+        # file (10^6-job plans have millions of files), no tuple per file
+        self._files: dict[Any, int] = {}
+        self._sizes: list[Any] = []
         self._lfn = _Front()
         self._last_size: Any = None
         self._places = {"f": _Placement(), "i": _Placement(), "o": _Placement()}
@@ -335,13 +338,14 @@ class _Encoder:
         self._plain: dict[int, tuple[Any, Any, str, Any]] = {}
         self._profile_key: dict[tuple[str, str], str] = {}
 
-    def file_number(self, lfn: Any, size: Any) -> tuple[int, Any]:
-        """The file table's (number, size) of ``lfn``, its entry added on first use."""
+    def file_number(self, lfn: Any, size: Any) -> int:
+        """The file table's number of ``lfn``, its entry added on first use."""
         key: Any = lfn if type(lfn) is str else (_literal(lfn),)
         found = self._files.get(key)
         if found is not None:
             return found
-        found = self._files[key] = (len(self._files), size)
+        found = self._files[key] = len(self._sizes)
+        self._sizes.append(size)
         if type(lfn) is str:
             rest = self._lfn.code(lfn)
             rest = rest[1:-1] if rest[0] == "[" else f"0,{rest}"  # [k,"rest"] spread out
@@ -361,7 +365,7 @@ class _Encoder:
         place = self._places[key]
         number_before = place.number
         parts = []
-        files = self._files
+        files, sizes = self._files, self._sizes
         # the placement in locals: this loop runs for every file reference of the plan
         is_open, at_src, at_dst, at_site, sized = (
             place.open,
@@ -373,8 +377,10 @@ class _Encoder:
         site_type = type(at_site)
         for t in transfers:
             lfn, dst, src, sha256, _, size, site, _, _, _ = t
-            found = files.get(lfn) if type(lfn) is str else None
-            number, known = found if found is not None else self.file_number(lfn, size)
+            number = files.get(lfn) if type(lfn) is str else None
+            if number is None:
+                number = self.file_number(lfn, size)
+            known = sizes[number]
             delta = number - number_before
             number_before = number
             if (
@@ -663,7 +669,8 @@ class _Decoder:
     def __init__(self, source: str) -> None:
         self.source = source
         self.table: list[str] = []
-        self.files: list[tuple[Any, Any]] = []  # (LFN, size)
+        self.lfns: list[Any] = []  # the file table: LFNs and sizes
+        self.sizes: list[Any] = []
         self._last_lfn = ""
         self._last_size: Any = None
         self._places = {"f": _Placement(), "i": _Placement(), "o": _Placement()}
@@ -686,7 +693,8 @@ class _Decoder:
             lfn = rest
         if len(entry) > 2:
             (self._last_size,) = entry[2:]
-        self.files.append((lfn, self._last_size))
+        self.lfns.append(lfn)
+        self.sizes.append(self._last_size)
 
     def url(self, value: Any, lfn: Any) -> tuple[Any, str | None]:
         """The URL, and its prefix when it is that prefix + lfn."""
@@ -703,9 +711,9 @@ class _Decoder:
         for ref in refs:
             if type(ref) is int:
                 place.number += ref
-                lfn, known = self.files[place.number]
-                if not place.open:
+                if not place.open or place.number < 0:
                     raise ValueError(f"file reference {ref} follows no placed reference")
+                lfn, known = self.lfns[place.number], self.sizes[place.number]
                 out.append(
                     {
                         "lfn": lfn,
@@ -720,7 +728,9 @@ class _Decoder:
                 continue
             delta, src, dst, site, size = ref[:5]
             place.number += delta
-            lfn, known = self.files[place.number]
+            if place.number < 0:
+                raise ValueError(f"file reference {ref} names no file")
+            lfn, known = self.lfns[place.number], self.sizes[place.number]
             src, src_at = self.url(src, lfn)
             dst, dst_at = self.url(dst, lfn)
             place.open = (
