@@ -18,9 +18,11 @@ import pytest
 from catalogs.replica import PFN, Replica, ReplicaCatalog
 from catalogs.transformation import Transformation, TransformationCatalog, TransformationSite
 from planner.emit import write_submit_dir
+from planner.emit.dag import node_priority
+from planner.engine.dagfile import parse_dag
 from planner.errors import PlannerError
 from planner.model.base import Namespace
-from planner.model.concrete import DataConfiguration, NodeKind
+from planner.model.concrete import ConcreteWorkflow, DataConfiguration, NodeKind
 from planner.model.workflow import Job, LinkType, Use, Workflow
 from planner.plan import Catalogs, PlanOptions, plan
 from sites.model import Directory, DirectoryType, FileServer, Site, SiteCatalog
@@ -123,6 +125,13 @@ VARIANTS = {
 
 
 def _planned(root: Path, variant: str) -> tuple[Path, int]:
+    cw = _plan(root, variant)
+    submit = root / "submit"
+    write_submit_dir(cw, submit, tools_dir=TOOLS)
+    return submit, len(cw.nodes)
+
+
+def _plan(root: Path, variant: str) -> ConcreteWorkflow:
     dc, extra = VARIANTS[variant]
     submit = root / "submit"
     cw = plan(
@@ -139,8 +148,24 @@ def _planned(root: Path, variant: str) -> tuple[Path, int]:
         assert any(n.kind is NodeKind.CLUSTER for n in cw.nodes)
     if extra == "reuse":
         assert [p.job for p in cw.pruned] == ["ID1"]
-    write_submit_dir(cw, submit, tools_dir=TOOLS)
-    return submit, len(cw.nodes)
+    return cw
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_the_engine_reads_the_plans_edges_and_priorities(tmp_path: Path, variant: str) -> None:
+    """The embedded engine's parser, reading the DAG as DAGMan does, gives every node
+    exactly the plan's parents and children and the priority the planner gave it (0 for
+    none), with edges grouped on shared lines and the common priority said once."""
+    cw = _plan(tmp_path, variant)
+    write_submit_dir(cw, tmp_path / "submit", tools_dir=TOOLS)
+    dag = parse_dag(tmp_path / "submit" / "diamond.dag")
+    assert sorted(dag.nodes) == sorted(n.name for n in cw.nodes)
+    edges = set(cw.edges)
+    for node in cw.nodes:
+        read = dag.nodes[node.name]
+        assert sorted(read.parents) == sorted(p for p, c in edges if c == node.name)
+        assert sorted(read.children) == sorted(c for p, c in edges if p == node.name)
+        assert read.priority == (node_priority(node) or 0)
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
