@@ -260,8 +260,8 @@ class _Front:
         last = self.last
         self.last = text
         k = self.shared
-        n = min(len(text), len(last))
-        if k <= n and text[:k] == last[:k]:
+        if text[:k] == last[:k] and k <= len(text) and k <= len(last):
+            n = len(text) if len(text) < len(last) else len(last)
             while k < n and text[k] == last[k]:
                 k += 1
         else:
@@ -375,9 +375,10 @@ class _Encoder:
             place.sized,
         )
         site_type = type(at_site)
+        append = parts.append
         for t in transfers:
             lfn, dst, src, sha256, _, size, site, _, _, _ = t
-            number = files.get(lfn) if type(lfn) is str else None
+            number = files.get(lfn) if lfn.__class__ is str else None
             if number is None:
                 number = self.file_number(lfn, size)
             known = sizes[number]
@@ -392,9 +393,9 @@ class _Encoder:
                 and (dst == at_dst + lfn if at_dst is not None else dst is None)
                 and ((size == known and type(size) is type(known)) if sized else size is None)
             ):
-                parts.append(str(delta))
+                append(str(delta))
                 continue
-            parts.append(self.file_written(place, delta, t, known))
+            append(self.file_written(place, delta, t, known))
             is_open, at_src, at_dst, at_site, sized = (
                 place.open,
                 place.src,
