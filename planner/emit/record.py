@@ -364,7 +364,7 @@ class _Encoder:
         for a reference placed as the previous one of its list, else all of it."""
         place = self._places[key]
         number_before = place.number
-        parts = []
+        parts: list[str] = []
         files, sizes = self._files, self._sizes
         # the placement in locals: this loop runs for every file reference of the plan
         is_open, at_src, at_dst, at_site, sized = (
