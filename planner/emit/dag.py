@@ -1,12 +1,12 @@
 """The DAGMan file: JOB, VARS, RETRY, PRIORITY, CATEGORY, SCRIPT POST, PARENT/CHILD, MAXJOBS.
 
 Pure generators of text lines (semantics.md §3). Node order is the concrete workflow's;
-an edge line names several parents and children (nodes with the same children, or with
-the same parents, share one), both sides sorted, so the same workflow gives the same
-bytes. What every node has in common (its node-name macro, RETRY 1, the POST script, the
-most common priority) is said once with ``ALL_NODES`` at the top; a node's own line
-further down overrides it, since DAGMan reads node commands in file order after all JOB
-lines and the last one wins.
+an edge line names one parent and its children, or one child and its parents (never
+several of both, which makes DAGMan add join nodes of its own), both sides sorted, so
+the same workflow gives the same bytes. What every node has in common (its node-name
+macro, RETRY 1, the POST script, a priority all nodes share) is said once with
+``ALL_NODES`` at the top; a node's own RETRY line further down overrides it, since
+DAGMan reads node commands in file order after all JOB lines and the last one wins.
 """
 
 from __future__ import annotations
@@ -272,34 +272,34 @@ def edge_groups(edges: EdgeMaps) -> list[tuple[list[str], list[str]]]:
     """The edges as ``(parents, children)`` pairs, each meaning every parent -> every
     child, every edge in exactly one pair; both sides sorted, pairs sorted.
 
-    Nodes with the same children share one pair (a fan-out's thousands of workers with
-    the same few collectors), or nodes with the same parents do, whichever writes fewer
-    names; a tie keeps the first. Both are exact: the pairs' products are the edge set.
+    Every pair has one parent or one child. A line naming several parents and several
+    children would make DAGMan add a ``_condor_join_nodeN`` node of its own (on by
+    default, ``DAGMAN_USE_JOIN_NODES``), which then shows in its node counts and is
+    marked DONE in its rescue files, where no other engine expects it. So each edge goes
+    on the line of the end with more edges: a worker's edge to a collector with 10^5
+    parents is said on the collector's line, once, not on the worker's.
     """
     parents, children = edges
-    by_parent = _grouped(children)
-    by_child = _grouped(parents)
-    if _size(by_child) < _size(by_parent):
-        return sorted((list(ups), downs) for downs, ups in by_child)
-    return sorted(by_parent)
-
-
-def _grouped(ends: Mapping[str, list[str]]) -> list[tuple[list[str], list[str]]]:
-    """Names with the same (sorted) ends, as (names, ends), names sorted."""
-    groups: dict[tuple[str, ...], list[str]] = {}
-    for name, others in ends.items():
-        key = tuple(others)
-        if key in groups:
-            groups[key].append(name)
-        else:
-            groups[key] = [name]
-    return [(sorted(names), list(key)) for key, names in groups.items()]
-
-
-def _size(groups: list[tuple[list[str], list[str]]]) -> int:
-    """Names on the PARENT lines these groups make (counting names, not their bytes,
-    is one addition a line, and near enough to choose between two groupings)."""
-    return sum(len(names) + len(others) for names, others in groups)
+    own_children: dict[str, list[str]] = {}
+    own_parents: dict[str, list[str]] = {}
+    for parent, kids in children.items():
+        fan_out = len(kids)
+        mine = [kid for kid in kids if len(parents[kid]) <= fan_out]
+        if len(mine) > 1:
+            own_children[parent] = mine
+        else:  # one edge a line either way: on the child's, it shares that line
+            mine = []
+        if len(mine) < fan_out:
+            for kid in kids:
+                if not mine or len(parents[kid]) > fan_out:
+                    if kid in own_parents:
+                        own_parents[kid].append(parent)
+                    else:
+                        own_parents[kid] = [parent]
+    groups = [([parent], kids) for parent, kids in own_children.items()]
+    groups.extend((sorted(ups), [kid]) for kid, ups in own_parents.items())
+    groups.sort()
+    return groups
 
 
 def yield_edge_lines(cw: ConcreteWorkflow, edges: EdgeMaps | None = None) -> Iterator[str]:
@@ -366,15 +366,19 @@ def _all_nodes_lines(dag_nodes: Mapping[str, DagNode], post: str, common: int | 
 def _common_priority(
     cw: ConcreteWorkflow, settings: dict[tuple[int, NodeKind], _Settings]
 ) -> int | None:
-    """The priority most nodes have (a node without one has DAGMan's 0), the highest
-    of equally common ones; None when that is 0, which needs no line at all."""
-    counts: dict[int, int] = {}
+    """The priority every node has, said once; None when nodes differ (or all have
+    DAGMan's 0). A node line after ``PRIORITY ALL_NODES`` does win, but DAGMan logs
+    "new priority ... overrides old value" for each such node and fails the DAG under
+    ``DAGMAN_USE_STRICT`` 2 or more, so differing priorities stay one line a node."""
+    first: int | None = None
     for node in cw.nodes:
         priority = _dagman_settings(node, settings)[1]
         key = 0 if priority is None else priority
-        counts[key] = counts.get(key, 0) + 1
-    common = max(counts.items(), key=lambda item: (item[1], item[0]))[0]
-    return None if common == 0 else common
+        if first is None:
+            first = key
+        elif key != first:
+            return None
+    return first if first else None
 
 
 def yield_dag_lines(

@@ -77,15 +77,17 @@ def test_edges_grouped_and_sorted() -> None:
 
 
 def test_a_fan_in_groups_the_parents_and_a_fan_out_the_children() -> None:
-    """Whichever side shares more is grouped: a fan-out's workers share one parent (one
-    line for all of them), and so, on the next line, do the collectors of the fan-in."""
+    """Each edge goes on the line of the end with more edges: the fan-out's workers on
+    their one parent's line, and the workers again on each collector's line. No line
+    names several parents and several children: DAGMan would add a join node."""
     workers = [f"w_{i}" for i in range(5)]
     nodes = tuple(_node(n) for n in ("split", *workers, "merge", "tar"))
     edges = [("split", w) for w in workers] + [(w, c) for w in workers for c in ("merge", "tar")]
     lines = _dag(ConcreteWorkflow(name="w", nodes=nodes, edges=tuple(edges)))
     assert [line for line in lines if line.startswith("PARENT")] == [
         "PARENT split CHILD w_0 w_1 w_2 w_3 w_4",
-        "PARENT w_0 w_1 w_2 w_3 w_4 CHILD merge tar",
+        "PARENT w_0 w_1 w_2 w_3 w_4 CHILD merge",
+        "PARENT w_0 w_1 w_2 w_3 w_4 CHILD tar",
     ]
 
 
@@ -113,9 +115,10 @@ def test_categories_priorities_and_maxjobs() -> None:
         "clean_up_x": 1000,
         "create_dir_x": 800,
     }
-    # the most common one once, the others (0 too) each on the node's own line
-    assert "PRIORITY ALL_NODES 700" in lines and "PRIORITY register_x 0" in lines
-    assert not [line for line in lines if line.startswith("PRIORITY stage_in")]
+    # priorities differ, so each is on its node's own line: a node line overriding
+    # PRIORITY ALL_NODES makes DAGMan warn, and fail under DAGMAN_USE_STRICT >= 2
+    assert not [line for line in lines if line.startswith("PRIORITY ALL_NODES")]
+    assert "PRIORITY stage_in_x 700" in lines and "PRIORITY register_x" not in " ".join(lines)
     assert [line for line in lines if line.startswith("MAXJOBS")] == [
         "MAXJOBS cleanup 4",
         "MAXJOBS registration 1",
@@ -294,6 +297,8 @@ def test_grouped_edge_lines_hold_exactly_the_edge_set(cw: ConcreteWorkflow) -> N
     for line in lines:
         if line.startswith("PARENT "):
             ups, downs = line.removeprefix("PARENT ").split(" CHILD ")
+            # one parent or one child a line, else DAGMan inserts a join node
+            assert len(ups.split()) == 1 or len(downs.split()) == 1, line
             written += [(p, c) for p in ups.split() for c in downs.split()]
     assert len(written) == len(set(written)) == len(set(cw.edges))
     dag = parse_dag_text("".join(f"{line}\n" for line in lines), "w.dag")
