@@ -378,13 +378,27 @@ def test_yaml_plain_path_equals_the_checked_path_or_declines(
 
 
 def test_yaml_plain_path_takes_every_job_the_writer_writes() -> None:
-    from bench.gen_workflow import fanout_fanin, montage_shaped
+    from planner.model.workflow import LinkType, Use, Workflow
 
-    for workflow in (montage_shaped(40), fanout_fanin(12)):
-        doc = pegasus_yaml.parse(pegasus_yaml.dumps(workflow), "wf.yml")
-        builder = JobBuilder(pegasus_yaml.VOCABULARY, "wf.yml")
-        built = [pegasus_yaml._plain_job(raw, builder) for raw in doc["jobs"]]
-        assert built == list(workflow.jobs)
+    def use(lfn: str, link: LinkType, size: int | None = None) -> Use:
+        return Use(lfn, link, size=size)
+
+    runtime = {Namespace.PEGASUS: {"runtime": "5"}}
+    jobs = (
+        Job("A", "split", arguments=("-i", "in.dat"), uses=(use("in.dat", LinkType.INPUT, 3),
+            use("p1", LinkType.OUTPUT, 4), use("p2", LinkType.OUTPUT)), profiles=runtime),
+        Job("B", "work", "ns", "1.0", "lbl", ("p1",), (use("p1", LinkType.INPUT, 4),
+            use("r1", LinkType.INOUT, 0)), {Namespace.ENV: {"X": "1"}}, "i.txt", "o", "e"),
+        Job("C", "work", uses=(use("p2", LinkType.INPUT), use("c", LinkType.CHECKPOINT),
+            use("n", LinkType.NONE)), profiles=runtime),
+    )  # fmt: skip
+    workflow = Workflow("w", jobs)
+    doc = pegasus_yaml.parse(pegasus_yaml.dumps(workflow), "wf.yml")
+    builder = JobBuilder(pegasus_yaml.VOCABULARY, "wf.yml")
+    built = [pegasus_yaml._plain_job(raw, builder) for raw in doc["jobs"]]
+    assert built == list(jobs)
+    assert built[1] is not None and built[0] is not None
+    assert built[1].uses[0] is not built[0].uses[1]  # p1 read, then written: two uses
 
 
 def test_yaml_plain_path_shares_uses_with_the_record_path() -> None:
