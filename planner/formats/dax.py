@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Sequence
+from itertools import repeat
 from pathlib import Path
 
 from catalogs.replica import PFN, Replica, ReplicaCatalog
@@ -132,7 +133,7 @@ class _Parts:
             job = self.records.plain_job(element, self.builder)
             self.jobs.append(job or self.builder.job(self.records.job(index, element)))
         elif tag == "child":
-            self.edges.extend(_child(element, source))
+            self.edges.extend(_child(element, source, self.records.tag))
         elif tag in ("dag", "dax"):
             index = len(self.jobs) + len(self.subs)
             self.subs.append(_subworkflow(tag, index, element, self.builder, source))
@@ -182,15 +183,15 @@ class _Records:
         streams: dict[str, str] = {}
         tags = self._tags
         for child in element:
-            tag = tags.get(child.tag) or self._tag(child)
+            tag = tags.get(child.tag) or self.tag(child)
             if tag == "uses":
-                use = self._plain_use(child, builder)
+                use = _bare_use(child.attrib, builder) or self._plain_use(child, builder)
                 if use is _NOT_PLAIN:
                     return None
                 if use is not _SKIP_USE:
                     uses.append(use)  # type: ignore[arg-type]  # a Use: both markers are out
             elif tag == "argument":
-                words = _plain_arguments(child, self._tag)
+                words = _plain_arguments(child, self.tag)
                 if words is None:
                     return None
                 arguments = words
@@ -214,25 +215,23 @@ class _Records:
         )  # fmt: skip
 
     def _plain_use(self, element: ET.Element, builder: JobBuilder) -> object:
-        """The shared Use of a ``<uses>`` (once per distinct set of attributes),
-        :data:`_SKIP_USE` for the executable itself, :data:`_NOT_PLAIN` for one the
-        builder's fast path declines."""
-        attrib = element.attrib
-        key = tuple(attrib.items())
+        """The shared Use of a ``<uses>`` with more than a name, link and size (once per
+        distinct set of attributes), :data:`_SKIP_USE` for the executable itself,
+        :data:`_NOT_PLAIN` for one the builder's fast path declines."""
+        key = tuple(element.attrib.items())
         use = self._plain_uses.get(key)
         if use is None:
-            use = self._plain_uses[key] = _bare_use(attrib, builder) or self._use(element, builder)
+            record = _use_record(element)
+            if record is _SKIP:
+                use = _SKIP_USE
+            else:
+                built = builder.fast_uses((record,))
+                use = _NOT_PLAIN if built is None else built[0]
+            self._plain_uses[key] = use
         return use
 
-    def _use(self, element: ET.Element, builder: JobBuilder) -> object:
-        """:meth:`_plain_use` for a ``<uses>`` with more than a name, link and size."""
-        record = _use_record(element)
-        if record is _SKIP:
-            return _SKIP_USE
-        built = builder.fast_uses((record,))
-        return _NOT_PLAIN if built is None else built[0]
-
-    def _tag(self, element: ET.Element) -> str:
+    def tag(self, element: ET.Element) -> str:
+        """The element's tag without its namespace (looked up once per distinct tag)."""
         local = self._tags.get(element.tag)
         if local is None:
             local = self._tags[element.tag] = _tag(element)
@@ -249,7 +248,7 @@ class _Records:
         triples: list[object] = [] if runtime is None else ["pegasus", "runtime", runtime]
         streams: dict[str, str] = {}
         for child in element:
-            tag = self._tags.get(child.tag) or self._tag(child)
+            tag = self._tags.get(child.tag) or self.tag(child)
             if tag == "uses":
                 key = tuple(child.attrib.items())
                 record = self._uses.get(key)
@@ -270,7 +269,7 @@ class _Records:
         )  # fmt: skip
 
     def _arguments(self, child: ET.Element, index: int, job: ET.Element) -> tuple[str, ...]:
-        words = _plain_arguments(child, self._tag)
+        words = _plain_arguments(child, self.tag)
         if words is None:
             words = _arguments(child, _where(index, job), self._source)
         return words
@@ -290,8 +289,9 @@ class _Records:
 
 
 def _bare_use(attrib: dict[str, str], builder: JobBuilder) -> Use | None:
-    """The Use of a ``<uses>`` with only ``name``, a lower-case ``link`` and a decimal
-    ``size`` (as :func:`_use_record` converts it), else None."""
+    """The shared Use of a ``<uses>`` with only ``name``, a lower-case ``link`` and a
+    decimal ``size`` (as :func:`_use_record` converts it), else None: the common case,
+    looked up by those three values alone."""
     lfn = attrib.get("name")
     text = attrib.get("size")
     if not lfn or len(attrib) != (2 if text is None else 3):
@@ -436,11 +436,16 @@ def _profile_triple(element: ET.Element, where: str, source: str | None) -> tupl
     return (ns_name, key, (element.text or "").strip())
 
 
-def _child(element: ET.Element, source: str | None) -> list[tuple[str, str]]:
+def _child(
+    element: ET.Element, source: str | None, tag_of: Callable[[ET.Element], str] = _tag
+) -> list[tuple[str, str]]:
     child = element.get("ref")
     if not child:
         raise FormatError("<child> has no ref", source=source)
-    where = f"<child ref={child!r}>"
+    refs = [parent.get("ref") for parent in element if tag_of(parent) == "parent"]
+    if all(refs):
+        return list(zip(refs, repeat(child)))  # type: ignore[arg-type]  # no None left
+    where = f"<child ref={child!r}>"  # a <parent> without a ref: _each names it
     return [(ref, child) for ref, _ in _each(element, "parent", "ref", where, source)]
 
 

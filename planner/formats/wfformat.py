@@ -22,7 +22,7 @@ from catalogs.jsonio import JSONTooDeep, loads_json
 from planner.errors import FormatError
 from planner.formats._shape import as_size, job_where
 from planner.formats.records import JobBuilder, JobRecord, Profiles, UseRecord, Vocabulary
-from planner.model.workflow import Job, Use, Workflow
+from planner.model.workflow import Job, LinkType, Use, Workflow
 
 
 def load(path: str | os.PathLike[str]) -> Workflow:
@@ -360,32 +360,23 @@ class _Records:
         are lists of names."""
         if type(inputs) is not list or type(outputs) is not list:
             return None
-        try:
-            ins = list(map(self._inputs.get, inputs))
-            outs = list(map(self._outputs.get, outputs))
-        except TypeError:  # unhashable: a list or mapping where a name belongs
-            return None
-        if not (all(ins) or self._fill(ins, inputs, self._inputs, "input")):
-            return None
-        if not (all(outs) or self._fill(outs, outputs, self._outputs, "output")):
-            return None
-        return (*ins, *outs)  # type: ignore[arg-type]  # filled: no None left
-
-    def _fill(
-        self, uses: list[Use | None], names: list[Any], cache: dict[str, Use], link: str
-    ) -> bool:
-        """Build the uses not found (None in ``uses``) and enter them in ``cache``; False
-        if a name is not a string."""
-        for k, use in enumerate(uses):
-            if use is None:
-                lfn = names[k]
-                if type(lfn) is not str:
-                    return False
-                use = cache.get(lfn) or self._builder.plain_use((lfn, link, self._sizes.get(lfn)))
+        built: list[Use] = []
+        append = built.append
+        sizes = self._sizes
+        for names, cache, link in (
+            (inputs, self._inputs, LinkType.INPUT),
+            (outputs, self._outputs, LinkType.OUTPUT),
+        ):
+            get = cache.get
+            for lfn in names:
+                use = get(lfn) if type(lfn) is str else None
                 if use is None:
-                    return False
-                uses[k] = cache[lfn] = use
-        return True
+                    if type(lfn) is not str:
+                        return None
+                    # sizes are checked whole numbers or None (_file_sizes)
+                    use = cache[lfn] = Use(lfn, link, True, True, False, False, sizes.get(lfn))
+                append(use)
+        return tuple(built)
 
     def task(self, index: int, task: object) -> Task:
         source = self._source

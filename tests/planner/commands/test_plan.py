@@ -355,3 +355,28 @@ def test_the_summary_counts_what_the_plan_holds(dc: DataConfiguration, tmp_path:
     table = {line.rsplit(" ", 1)[0].strip(): line.rsplit(" ", 1)[1] for line in lines[1:]}
     table.pop("files, size unknown", None)
     assert table == _naive_summary_counts(cw)
+
+
+def test_inline_catalogs_are_merged_once_and_taken_off_the_workflow(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    import argparse
+
+    from planner.commands.common import load_for_planning
+    from planner.commands.plan import add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args([str(files["wf"]), "--tc", str(files["tc"])])
+    plain, catalogs = load_for_planning(args, tmp_path)
+    assert plain.replica_catalog is None and not catalogs.replicas.replicas
+    inline = tmp_path / "inline.yml"
+    inline.write_text(
+        WF + "replicaCatalog:\n  replicas:\n"
+        f"  - {{lfn: f.a, pfns: [{{site: local, pfn: {tmp_path}/f.a}}]}}\n"
+    )
+    args = parser.parse_args([str(inline), "--tc", str(files["tc"])])
+    workflow, catalogs = load_for_planning(args, tmp_path)
+    assert workflow.replica_catalog is None  # plan() must not merge it a second time
+    assert [r.lfn for r in catalogs.replicas.replicas] == ["f.a"]
+    assert workflow.jobs == plain.jobs and workflow.job_by_id == plain.job_by_id
