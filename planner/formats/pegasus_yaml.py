@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from enum import Enum
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -259,6 +260,7 @@ def _is_sub(raw: object) -> bool:
 
 # keys whose absence the plain path relies on, and the one key it looks up with them
 _OPTIONAL_TEXT = ("namespace", "version", "nodeLabel", "stdin", "stdout", "stderr")
+_NO_TEXTS = (None,) * len(_OPTIONAL_TEXT)
 
 
 def _plain_job(raw: dict[str, Any], builder: JobBuilder) -> Job | None:
@@ -290,7 +292,7 @@ def _plain_job(raw: dict[str, Any], builder: JobBuilder) -> Job | None:
     raw_profiles = get("profiles")
     if raw_profiles is not None:
         present += 1
-    texts: list[Any] = [None] * 6
+    texts: Sequence[Any] = _NO_TEXTS
     if len(raw) != present:  # any other key: known ones are read, unknown ones decline
         if not raw.keys() <= _JOB_KEYS:
             return None
@@ -309,7 +311,7 @@ def _plain_job(raw: dict[str, Any], builder: JobBuilder) -> Job | None:
             if raw_profiles is None
             else builder.fast_profiles(_plain_triples(raw_profiles))
         )
-    except (TypeError, _Declined):  # unhashable keys or non-string words
+    except (TypeError, KeyError, _Declined):  # unhashable, non-string or unknown
         return None
     if profiles is None:
         return None
@@ -327,6 +329,10 @@ class _Declined(Exception):
     """A part of an entry that the plain path leaves to the record path."""
 
 
+_LFN_TYPE_SIZE = itemgetter("lfn", "type", "size")
+_LFN_TYPE = itemgetter("lfn", "type")
+
+
 def _plain_uses(raw_uses: list[Any], builder: JobBuilder) -> tuple[Use, ...] | None:
     """The uses of plain ``{lfn, type[, size]}`` entries, shared between jobs; None if
     one is not plain."""
@@ -336,14 +342,17 @@ def _plain_uses(raw_uses: list[Any], builder: JobBuilder) -> tuple[Use, ...] | N
     for raw in raw_uses:
         if type(raw) is not dict:
             return None
-        get = raw.get
-        size = get("size")
-        if size is None:
-            if len(raw) != 2:
+        # the keys by count (KeyError for any other key, caught by the caller)
+        count = len(raw)
+        if count == 3:
+            key = _LFN_TYPE_SIZE(raw)
+            if type(key[2]) is not int:  # exact: True == 1 as a dict key
                 return None
-        elif type(size) is not int or len(raw) != 3:  # exact int: True == 1 as a key
+        elif count == 2:
+            lfn, link = _LFN_TYPE(raw)
+            key = (lfn, link, None)
+        else:
             return None
-        key = (get("lfn"), get("type"), size)
         use = cache.get(key) or builder.plain_use(key)
         if use is None:
             return None
