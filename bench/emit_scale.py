@@ -145,7 +145,9 @@ def planned(n: int, shape: str, clustered: bool, root: Path) -> ConcreteWorkflow
     )
     rc = ReplicaCatalog(
         replicas=tuple(
-            Replica(lfn=lfn, pfns=(PFN(url=f"/data/in/{lfn}", site="local"),))
+            Replica(
+                lfn=lfn, pfns=(PFN(url=f"/data/in/{lfn}", site="local"),)
+            )
             for lfn in build_job_graph(wf).workflow_inputs()
         ),
         source=None,

@@ -61,7 +61,9 @@ def inputs(shape: str, n: int, clustered: bool) -> tuple[Any, Any, Any, Path]:
     )
     rc = ReplicaCatalog(
         replicas=tuple(
-            Replica(lfn=lfn, pfns=(PFN(url=f"/data/in/{lfn}", site="local"),))
+            Replica(
+                lfn=lfn, pfns=(PFN(url=f"/data/in/{lfn}", site="local"),)
+            )
             for lfn in build_job_graph(wf).workflow_inputs()
         ),
         source=None,
