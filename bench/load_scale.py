@@ -1,21 +1,25 @@
-"""How long reading a workflow (and its replica catalog) takes, per format and size.
+"""How long reading a workflow (and its replica catalog) takes, per format, shape and size.
 
 Usage::
 
     python bench/load_scale.py                    # 10^3, 10^4, 10^5 jobs
     python bench/load_scale.py --million          # adds 10^6 (minutes, several GB)
     python bench/load_scale.py --jobs 10000 --formats yaml,rc --runs 5
+    python bench/load_scale.py --shapes fanout,montage --tree /path/to/other/checkout
 
-Prints a Markdown table: format x jobs -> import s (the reader's modules, pydantic
-included), parse s (the text into Python dicts/lists or an XML tree), build s (the checked
-frozen models from that), total s (read + parse + build), peak MB (the process's maximum
-resident set). Each case runs in a fresh subprocess ``--runs`` times and the run with the
-smallest total is shown (time on a shared machine only ever adds).
+Prints a Markdown table: format x shape x jobs -> import s (the reader's modules, pydantic
+included), parse s (the text into Python dicts/lists or an XML tree, by the parser the
+reader itself uses: for wfplan's own Pegasus YAML, json on its one-object-a-line entries),
+build s (the checked frozen models from that), build / parse, total s (parse + build) and
+peak MB (the process's maximum resident set). Parse and build are CPU seconds (steadier
+than wall time on a shared machine). Each case runs in a fresh subprocess ``--runs`` times
+and the run with the smallest total is shown (time on a shared machine only ever adds).
 
-Inputs are Montage-shaped workflows from ``bench/gen_workflow.py`` written as Pegasus YAML
-(``yaml``), WfFormat 1.5 JSON (``json``) and DAX 3.6 XML (``dax``), plus ``rc``: a Pegasus
-YAML replica catalog with one entry per workflow input (about half as many entries as
-jobs). They are generated once into ``--dir`` (default /tmp/wfplan-load-scale) and reused.
+Inputs are Montage-shaped and fan-out/fan-in workflows from ``bench/gen_workflow.py``
+written as Pegasus YAML (``yaml``), WfFormat 1.5 JSON (``json``) and DAX 3.6 XML
+(``dax``), plus ``rc``: a Pegasus YAML replica catalog with one entry per workflow input.
+They are generated once into ``--dir`` (default /tmp/wfplan-load-scale) and reused.
+``--tree`` measures the readers of another checkout on the same files (before/after).
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ from xml.sax.saxutils import quoteattr
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+if os.environ.get("WFPLAN_BENCH_TREE"):  # a child measuring another checkout's readers
+    sys.path.insert(0, os.environ["WFPLAN_BENCH_TREE"])
 
 FORMATS = ("yaml", "json", "dax", "rc")
 SUFFIX = {"yaml": ".yml", "json": ".json", "dax": ".dax", "rc": ".rc.yml"}
@@ -102,15 +108,18 @@ def _rc_text(workflow: Any) -> str:
     )
 
 
-def ensure_inputs(jobs: int, directory: Path, formats: list[str]) -> dict[str, Path]:
-    """The input files for ``jobs`` jobs, generated when missing (deterministic)."""
-    paths = {f: directory / f"montage-{jobs}{SUFFIX[f]}" for f in formats}
+def ensure_inputs(
+    jobs: int, directory: Path, formats: list[str], shape: str = "montage"
+) -> dict[str, Path]:
+    """The input files for ``jobs`` jobs of ``shape``, generated when missing
+    (deterministic)."""
+    paths = {f: directory / f"{shape}-{jobs}{SUFFIX[f]}" for f in formats}
     missing = [f for f, p in paths.items() if not p.exists()]
     if missing:
-        from bench.gen_workflow import montage_shaped, wfformat_dict
+        from bench.gen_workflow import GENERATORS, wfformat_dict
         from planner.formats import pegasus_yaml
 
-        workflow = montage_shaped(jobs)
+        workflow = GENERATORS[shape](jobs)
         directory.mkdir(parents=True, exist_ok=True)
         writers = {
             "yaml": lambda: pegasus_yaml.dumps(workflow),
@@ -180,11 +189,11 @@ def measure(fmt: str, path: Path) -> dict[str, float]:
     imported = time.perf_counter()
     text = path.read_text(encoding="utf-8")
     gc.disable()  # as ``wfplan plan`` reads
-    read = time.perf_counter()
+    read = time.process_time()
     doc = parse(text)
-    parsed = time.perf_counter()
+    parsed = time.process_time()
     result = build(doc, str(path))
-    built = time.perf_counter()
+    built = time.process_time()
     gc.enable()
     count = len(getattr(result, "jobs", None) or getattr(result, "replicas", None) or ())
     peak = _peak_mb()
@@ -192,20 +201,26 @@ def measure(fmt: str, path: Path) -> dict[str, float]:
         "import": imported - start,
         "parse": parsed - read,
         "build": built - parsed,
-        "total": built - imported,
+        "total": built - read,
         "peak": peak,
         "items": count,
     }
 
 
-def run_case(fmt: str, path: Path, runs: int) -> dict[str, float]:
+def run_case(fmt: str, path: Path, runs: int, tree: Path | None = None) -> dict[str, float]:
+    """The best of ``runs`` fresh processes reading ``path``, with the readers of
+    ``tree`` (a checkout) if given, else of this one."""
     best: dict[str, float] | None = None
+    env = dict(os.environ)
+    if tree is not None:
+        env["WFPLAN_BENCH_TREE"] = str(tree)
     for _ in range(runs):
         out = subprocess.run(
             [sys.executable, __file__, "--child", fmt, str(path)],
             check=True,
             capture_output=True,
             text=True,
+            env=env,
         )
         row = json.loads(out.stdout)
         if best is None or row["total"] < best["total"]:
@@ -220,7 +235,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--million", action="store_true", help="also 10^6 jobs")
     parser.add_argument("--formats", default=",".join(FORMATS), help="of " + ",".join(FORMATS))
     parser.add_argument("--runs", type=int, default=3, help="runs per case (best shown)")
+    parser.add_argument("--shapes", default="montage,fanout", help="of montage,fanout,chain")
     parser.add_argument("--dir", type=Path, default=Path("/tmp/wfplan-load-scale"))
+    parser.add_argument("--tree", type=Path, help="measure the readers of this checkout")
     parser.add_argument("--child", nargs=2, metavar=("FORMAT", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -235,22 +252,29 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown format(s) {unknown}")
     from catalogs.yamlio import parser_name
 
-    print(f"YAML parser: {parser_name()}; {os.cpu_count()} CPUs; best of {args.runs} runs\n")
+    tree = f"readers of {args.tree}" if args.tree else "this checkout's readers"
     print(
-        "| format | jobs | items | MB on disk | import s | parse s | build s | total s | peak MB |"
+        f"YAML parser: {parser_name()}; {os.cpu_count()} CPUs; best of {args.runs} runs; "
+        f"{tree}; parse and build in CPU seconds\n"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| format | shape | jobs | items | MB on disk | import s | parse s | build s "
+        "| build / parse | total s | peak MB |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for jobs in sizes:
-        paths = ensure_inputs(jobs, args.dir, formats)
-        for fmt in formats:
-            row = run_case(fmt, paths[fmt], args.runs)
-            size = paths[fmt].stat().st_size / 1e6
-            print(
-                f"| {fmt} | {jobs} | {int(row['items'])} | {size:.1f} | {row['import']:.2f} "
-                f"| {row['parse']:.3f} | {row['build']:.3f} | {row['total']:.3f} "
-                f"| {row['peak']:.0f} |",
-                flush=True,
-            )
+        for shape in args.shapes.split(","):
+            paths = ensure_inputs(jobs, args.dir, formats, shape)
+            for fmt in formats:
+                row = run_case(fmt, paths[fmt], args.runs, args.tree)
+                size = paths[fmt].stat().st_size / 1e6
+                ratio = row["build"] / row["parse"] if row["parse"] else float("nan")
+                print(
+                    f"| {fmt} | {shape} | {jobs} | {int(row['items'])} | {size:.1f} "
+                    f"| {row['import']:.2f} | {row['parse']:.3f} | {row['build']:.3f} "
+                    f"| {ratio:.2f} | {row['total']:.3f} | {row['peak']:.0f} |",
+                    flush=True,
+                )
     return 0
 
 

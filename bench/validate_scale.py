@@ -1,79 +1,110 @@
-"""How long ``wfplan validate`` takes: parse + validate, largest shared file and
-generated workflows (Pegasus YAML through yaml-rs).
+"""How long ``wfplan validate`` takes: parse, build and validate, per format and shape, on
+the largest shared file and on generated workflows.
 
     python bench/validate_scale.py [--sizes 10000,100000] [--repeat 3]
+    python bench/validate_scale.py --formats yaml --shapes fanout,chain
 
-Prints a table; best of ``--repeat`` runs. Never part of the test suite.
+The generated workflows (``bench/gen_workflow.py``) are written as Pegasus YAML (``yaml``),
+WfFormat 1.5 JSON (``json``) and DAX 3.6 XML (``dax``) by ``bench/load_scale.py`` and kept
+under ``--dir``. Prints a table of CPU seconds (steadier than wall time on a busy, shared
+machine), best of ``--repeat`` runs: parse (the text into dicts/lists or an XML tree, by
+the parser the reader itself uses), build (the checked workflow from that; build / parse
+is their ratio), validate, and total. Never part of the test suite.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
+import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.gen_workflow import fanout_fanin, montage_shaped
+from bench.load_scale import ensure_inputs
 from catalogs.yamlio import parser_name
-from planner.formats import load_workflow
-from planner.formats.pegasus_yaml import dump
+from planner.formats import dax, pegasus_yaml, wfformat
 from planner.passes.validate import validate
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+FORMATS = ("yaml", "json", "dax")
 
 
-def best(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
-    """Best wall-clock and best CPU seconds (CPU time is the fair number on a shared,
-    busy machine)."""
-    walls, cpus = [], []
+def best(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    """Best CPU seconds of ``repeat`` calls, and the last result."""
+    times, result = [], None
     for _ in range(repeat):
-        wall, cpu = time.perf_counter(), time.process_time()
-        fn()
-        walls.append(time.perf_counter() - wall)
-        cpus.append(time.process_time() - cpu)
-    return min(walls), min(cpus)
+        del result  # freed before the next call, so the runs start alike
+        cpu = time.process_time()
+        result = fn()
+        times.append(time.process_time() - cpu)
+    return min(times), result
 
 
-def measure(path: Path, repeat: int) -> tuple[int, tuple[float, float], tuple[float, float]]:
-    workflow = load_workflow(path)
-    load_s = best(lambda: load_workflow(path), repeat)
-    validate_s = best(lambda: validate(workflow), repeat)
-    return len(workflow.jobs), load_s, validate_s
+def readers(fmt: str) -> tuple[Callable[[str, str], Any], Callable[[Any, str], Any]]:
+    """The parse and build halves of one format's reader."""
+    if fmt == "yaml":
+        return pegasus_yaml.parse, pegasus_yaml.from_dict
+    if fmt == "json":
+        return lambda text, _source: json.loads(text), wfformat.from_dict
+    import xml.etree.ElementTree as ET
+
+    return lambda text, _source: ET.fromstring(text), dax.from_element
+
+
+def measure(path: Path, fmt: str, repeat: int) -> dict[str, float]:
+    parse, build = readers(fmt)
+    text = path.read_text(encoding="utf-8")
+    parse_s, doc = best(lambda: parse(text, str(path)), repeat)
+    build_s, workflow = best(lambda: build(doc, str(path)), repeat)
+    validate_s, _ = best(lambda: validate(workflow), repeat)
+    return {
+        "jobs": len(workflow.jobs),
+        "parse": parse_s,
+        "build": build_s,
+        "validate": validate_s,
+        "mb": path.stat().st_size / 1e6,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000", help="generated workflow sizes")
+    parser.add_argument("--shapes", default="montage,fanout", help="of montage,fanout,chain")
+    parser.add_argument("--formats", default=",".join(FORMATS), help="of " + ",".join(FORMATS))
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--dir", type=Path, default=Path("/tmp/wfplan-load-scale"))
     args = parser.parse_args(argv)
-    rows: list[tuple[str, int, int, tuple[float, float], tuple[float, float]]] = []
+    gc.disable()  # as ``wfplan validate`` runs
+    rows: list[tuple[str, str, dict[str, float]]] = []
     if SHARED.is_dir():
         files = [p for p in SHARED.rglob("*") if p.suffix in (".xml", ".json")]
         largest = max(files, key=lambda p: p.stat().st_size)
-        jobs, load_s, val_s = measure(largest, args.repeat)
-        rows.append((largest.name, largest.stat().st_size, jobs, load_s, val_s))
-    with tempfile.TemporaryDirectory() as tmp:
-        for size in (int(s) for s in args.sizes.split(",")):
-            for label, gen in (("montage", montage_shaped), ("fanout", fanout_fanin)):
-                path = Path(tmp) / f"{label}-{size}.yml"
-                dump(gen(size), path)
-                jobs, load_s, val_s = measure(path, args.repeat)
-                rows.append((path.name, path.stat().st_size, jobs, load_s, val_s))
-                path.unlink()
+        fmt = "dax" if largest.suffix == ".xml" else "json"
+        rows.append((largest.name, fmt, measure(largest, fmt, args.repeat)))
+    formats = [f for f in args.formats.split(",") if f]
+    for size in (int(s) for s in args.sizes.split(",") if s):
+        for shape in args.shapes.split(","):
+            paths = ensure_inputs(size, args.dir, formats, shape)
+            for fmt in formats:
+                rows.append((paths[fmt].name, fmt, measure(paths[fmt], fmt, args.repeat)))
     print(f"YAML parser: {parser_name()}; CPUs: {os.cpu_count()}; best of {args.repeat}")
-    print("seconds as wall / CPU")
-    head = f"{'workflow':40} {'MB':>6} {'jobs':>7} {'load':>15} {'validate':>15} {'total':>15}"
-    print(head)
-    for name, size, jobs, load_s, val_s in rows:
-        cells = [f"{w:7.3f}/{c:7.3f}" for w, c in (load_s, val_s)]
-        total = f"{load_s[0] + val_s[0]:7.3f}/{load_s[1] + val_s[1]:7.3f}"
-        print(f"{name:40} {size / 1e6:6.1f} {jobs:7d} {cells[0]} {cells[1]} {total}")
+    print("CPU seconds\n")
+    print("| workflow | format | MB | jobs | parse | build | build / parse | validate | total |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, fmt, row in rows:
+        total = row["parse"] + row["build"] + row["validate"]
+        print(
+            f"| {name} | {fmt} | {row['mb']:.1f} | {row['jobs']:.0f} | {row['parse']:.3f} "
+            f"| {row['build']:.3f} | {row['build'] / row['parse']:.2f} "
+            f"| {row['validate']:.3f} | {total:.3f} |"
+        )
     return 0
 
 

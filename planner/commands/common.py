@@ -165,9 +165,11 @@ def load_for_planning(args: argparse.Namespace, site_root: Path) -> tuple[Workfl
 
     workflow = load_workflow(args.workflow)
     loaded = load_catalogs(args, workflow)
-    workflow = replace(
-        workflow, replica_catalog=None, transformation_catalog=None, site_catalog=None
-    )
+    inline = (workflow.replica_catalog, workflow.transformation_catalog, workflow.site_catalog)
+    if any(catalog is not None for catalog in inline):  # replace() indexes the jobs anew
+        workflow = replace(
+            workflow, replica_catalog=None, transformation_catalog=None, site_catalog=None
+        )
     catalogs = PlanCatalogs(
         replicas=loaded.replicas or ReplicaCatalog(),
         transformations=loaded.transformations or TransformationCatalog(),

@@ -224,10 +224,14 @@ def known_sizes(replicas: ReplicaCatalog) -> SizeOf:
 
 def data_configurations(cw: ConcreteWorkflow) -> dict[str, list[str]]:
     """Each data configuration in force and the execution sites it applies to."""
+    from planner.model.concrete import NodeKind
+
+    compute, cluster = NodeKind.COMPUTE, NodeKind.CLUSTER
     default = str(cw.options.get("data_configuration"))
     by_site: dict[str, str] = {}
     for node in cw.nodes:
-        if node.kind.value in ("compute", "cluster") and node.site not in by_site:
+        kind = node.kind
+        if (kind is compute or kind is cluster) and node.site not in by_site:
             dc = node.data_configuration
             by_site[node.site] = dc.value if dc is not None else default
     out: dict[str, list[str]] = {}
@@ -247,34 +251,46 @@ def headline(cw: ConcreteWorkflow) -> str:
 
 
 def summarize(cw: ConcreteWorkflow, size_of: SizeOf = _declared) -> list[str]:
-    """The end-of-plan table: nodes by kind and site, pruned jobs, files staged, bytes."""
-    counts: dict[tuple[str, str], int] = {}
-    staged = 0
-    size = 0
-    unknown = 0
-    # integrity's checksum records (<node>.meta) are wfplan's own files, not the workflow's
-    from planner.model.concrete import record_name
+    """The end-of-plan table: nodes by kind and site, pruned jobs, files staged, bytes;
+    ``size_of`` gives the size of a staged file that declares none.
 
-    records = {record_name(node.name) for node in cw.nodes}
+    One pass over the nodes, kinds compared by identity (an enum's ``.value`` is a
+    Python-level lookup, 10^5 times per plan at 10^5 jobs)."""
+    from planner.model.concrete import RECORD_SUFFIX, NodeKind
+
+    stage_in, stage_inter, stage_out = NodeKind.STAGE_IN, NodeKind.STAGE_INTER, NodeKind.STAGE_OUT
+    counts: dict[tuple[NodeKind, str], int] = {}
+    jobs = staged = size = unknown = 0
+    names: set[str] | None = None  # the node names, once a transfer may be a record
     for node in cw.nodes:
+        kind = node.kind
         site = node.staging_site if node.site == "local" and node.staging_site else node.site
-        key = (node.kind.value, site)
+        key = (kind, site)
         counts[key] = counts.get(key, 0) + 1
-        if node.kind.value in ("stage_in", "stage_inter", "stage_out"):
+        jobs += len(node.jobs)
+        if kind is stage_in or kind is stage_inter or kind is stage_out:
             for transfer in node.files:
-                if transfer.lfn in records:
-                    continue
+                lfn = transfer.lfn
+                # integrity's checksum records (<node>.meta) are wfplan's own files, not
+                # the workflow's
+                if lfn.endswith(RECORD_SUFFIX):
+                    names = {n.name for n in cw.nodes} if names is None else names
+                    if lfn[: -len(RECORD_SUFFIX)] in names:
+                        continue
                 staged += 1
-                known = size_of(transfer)
+                # a declared size wins in every size_of: asked only when there is none
+                known = transfer.size
+                if known is None:
+                    known = size_of(transfer)
                 if known is None:
                     unknown += 1
                 else:
                     size += known
-    width = max([len(k) + len(s) + 3 for k, s in counts] + [20])
+    rows = sorted((kind.value, site, n) for (kind, site), n in counts.items())
+    width = max([len(k) + len(s) + 3 for k, s, _ in rows] + [20])
     lines = [f"{'kind @ site':<{width}} {'nodes':>8}"]
-    for (kind, site), n in sorted(counts.items()):
-        lines.append(f"{kind + ' @ ' + site:<{width}} {n:>8}")
-    jobs = sum(len(n.jobs) for n in cw.nodes)
+    for kind_name, site, n in rows:
+        lines.append(f"{kind_name + ' @ ' + site:<{width}} {n:>8}")
     lines.append(f"{'total nodes':<{width}} {len(cw.nodes):>8}")
     lines.append(f"{'jobs planned':<{width}} {jobs:>8}")
     lines.append(f"{'jobs pruned (reuse)':<{width}} {len(cw.pruned):>8}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Sequence
+from itertools import repeat
 from pathlib import Path
 
 from catalogs.replica import PFN, Replica, ReplicaCatalog
@@ -25,7 +26,7 @@ from catalogs.transformation import (
 from planner.errors import FormatError, UnknownProfileNamespace
 from planner.formats._shape import LINKS, NAMESPACES, as_bool
 from planner.formats.records import JobBuilder, JobRecord, UseRecord, Vocabulary
-from planner.model.workflow import Job, LinkType, SubWorkflow, SubWorkflowKind, Workflow
+from planner.model.workflow import Job, LinkType, SubWorkflow, SubWorkflowKind, Use, Workflow
 
 
 def load(path: str | os.PathLike[str]) -> Workflow:
@@ -128,9 +129,11 @@ class _Parts:
             tag = self._tags[element.tag] = _tag(element)
         source = self.source
         if tag == "job":
-            self.jobs.append(self.builder.job(self.records.job(len(self.jobs), element)))
+            index = len(self.jobs)
+            job = self.records.plain_job(element, self.builder)
+            self.jobs.append(job or self.builder.job(self.records.job(index, element)))
         elif tag == "child":
-            self.edges.extend(_child(element, source))
+            self.edges.extend(_child(element, source, self.records.tag))
         elif tag in ("dag", "dax"):
             index = len(self.jobs) + len(self.subs)
             self.subs.append(_subworkflow(tag, index, element, self.builder, source))
@@ -146,6 +149,8 @@ class _Parts:
 
 
 _SKIP: UseRecord = (None,) * 7  # a <uses> of the executable itself: not a file the job reads
+_SKIP_USE = object()  # the same, where the plain path looks uses up
+_NOT_PLAIN = object()  # a <uses> the plain path leaves to the builder's checked path
 _PLAIN_FLAGS = {"true": True, "false": False}
 
 
@@ -153,14 +158,80 @@ class _Records:
     """Turns ``<job>`` elements into records. Equal ``<uses>`` elements (same attributes)
     give one record, so the builder shares their Use too."""
 
-    __slots__ = ("_source", "_tags", "_uses")
+    __slots__ = ("_plain_uses", "_source", "_tags", "_uses")
 
     def __init__(self, source: str | None) -> None:
         self._source = source
         self._tags: dict[str, str] = {}
         self._uses: dict[tuple[tuple[str, str], ...], UseRecord] = {}
+        # by the attributes of a <uses>: its shared Use, _SKIP_USE, or _NOT_PLAIN
+        self._plain_uses: dict[tuple[tuple[str, str], ...], object] = {}
 
-    def _tag(self, element: ET.Element) -> str:
+    def plain_job(self, element: ET.Element, builder: JobBuilder) -> Job | None:
+        """The Job of a ``<job>`` whose parts all have their plain shape, built without
+        a record and without a message; None for anything else, which :meth:`job` and
+        the builder then check. Both ways build equal jobs (property tests)."""
+        get = element.get
+        job_id = get("id")
+        name = get("name")
+        if not job_id or not name:
+            return None
+        arguments: tuple[str, ...] = ()
+        uses: list[Use] = []
+        runtime = get("runtime")
+        triples: list[str] = [] if runtime is None else ["pegasus", "runtime", runtime]
+        streams: dict[str, str] = {}
+        tags = self._tags
+        for child in element:
+            tag = tags.get(child.tag) or self.tag(child)
+            if tag == "uses":
+                use = _bare_use(child.attrib, builder) or self._plain_use(child, builder)
+                if use is _NOT_PLAIN:
+                    return None
+                if use is not _SKIP_USE:
+                    uses.append(use)  # type: ignore[arg-type]  # a Use: both markers are out
+            elif tag == "argument":
+                words = _plain_arguments(child, self.tag)
+                if words is None:
+                    return None
+                arguments = words
+            elif tag == "profile":
+                key = child.get("key")
+                if not key:
+                    return None
+                triples += (child.get("namespace") or "", key, (child.text or "").strip())
+            elif tag == "stdin" or tag == "stdout" or tag == "stderr":
+                lfn = child.get("name") or child.get("file")
+                if not lfn:
+                    return None
+                streams[tag] = lfn
+        profiles = builder.fast_profiles(tuple(triples)) if triples else builder.bare_profiles
+        if profiles is None:
+            return None
+        return Job(
+            job_id, name, get("namespace"), get("version"), get("node-label"), arguments,
+            tuple(uses), profiles, streams.get("stdin"), streams.get("stdout"),
+            streams.get("stderr"),
+        )  # fmt: skip
+
+    def _plain_use(self, element: ET.Element, builder: JobBuilder) -> object:
+        """The shared Use of a ``<uses>`` with more than a name, link and size (once per
+        distinct set of attributes), :data:`_SKIP_USE` for the executable itself,
+        :data:`_NOT_PLAIN` for one the builder's fast path declines."""
+        key = tuple(element.attrib.items())
+        use = self._plain_uses.get(key)
+        if use is None:
+            record = _use_record(element)
+            if record is _SKIP:
+                use = _SKIP_USE
+            else:
+                built = builder.fast_uses((record,))
+                use = _NOT_PLAIN if built is None else built[0]
+            self._plain_uses[key] = use
+        return use
+
+    def tag(self, element: ET.Element) -> str:
+        """The element's tag without its namespace (looked up once per distinct tag)."""
         local = self._tags.get(element.tag)
         if local is None:
             local = self._tags[element.tag] = _tag(element)
@@ -177,7 +248,7 @@ class _Records:
         triples: list[object] = [] if runtime is None else ["pegasus", "runtime", runtime]
         streams: dict[str, str] = {}
         for child in element:
-            tag = self._tags.get(child.tag) or self._tag(child)
+            tag = self._tags.get(child.tag) or self.tag(child)
             if tag == "uses":
                 key = tuple(child.attrib.items())
                 record = self._uses.get(key)
@@ -198,7 +269,7 @@ class _Records:
         )  # fmt: skip
 
     def _arguments(self, child: ET.Element, index: int, job: ET.Element) -> tuple[str, ...]:
-        words = _plain_arguments(child, self._tag)
+        words = _plain_arguments(child, self.tag)
         if words is None:
             words = _arguments(child, _where(index, job), self._source)
         return words
@@ -215,6 +286,20 @@ class _Records:
         if not lfn:
             raise FormatError(f"{_where(index, job)}: <{tag}> has no name", source=self._source)
         return lfn
+
+
+def _bare_use(attrib: dict[str, str], builder: JobBuilder) -> Use | None:
+    """The shared Use of a ``<uses>`` with only ``name``, a lower-case ``link`` and a
+    decimal ``size`` (as :func:`_use_record` converts it), else None: the common case,
+    looked up by those three values alone."""
+    lfn = attrib.get("name")
+    text = attrib.get("size")
+    if not lfn or len(attrib) != (2 if text is None else 3):
+        return None
+    if text is not None and not (text.isascii() and text.isdigit() and len(text) <= 15):
+        return None
+    key = (lfn, attrib.get("link"), None if text is None else int(text))
+    return builder.plain_uses.get(key) or builder.plain_use(key)
 
 
 def _where(index: int, element: ET.Element) -> str:
@@ -351,11 +436,16 @@ def _profile_triple(element: ET.Element, where: str, source: str | None) -> tupl
     return (ns_name, key, (element.text or "").strip())
 
 
-def _child(element: ET.Element, source: str | None) -> list[tuple[str, str]]:
+def _child(
+    element: ET.Element, source: str | None, tag_of: Callable[[ET.Element], str] = _tag
+) -> list[tuple[str, str]]:
     child = element.get("ref")
     if not child:
         raise FormatError("<child> has no ref", source=source)
-    where = f"<child ref={child!r}>"
+    refs = [parent.get("ref") for parent in element if tag_of(parent) == "parent"]
+    if all(refs):
+        return list(zip(refs, repeat(child)))  # type: ignore[arg-type]  # no None left
+    where = f"<child ref={child!r}>"  # a <parent> without a ref: _each names it
     return [(ref, child) for ref, _ in _each(element, "parent", "ref", where, source)]
 
 

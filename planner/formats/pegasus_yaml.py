@@ -11,8 +11,9 @@ import importlib
 import json
 import os
 import re
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from enum import Enum
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -151,14 +152,7 @@ def from_dict(doc: object, source: str | None = None) -> Workflow:
     if not isinstance(raw_jobs, list) or not raw_jobs:
         raise FormatError("workflow 'jobs' must be a non-empty list", source=source)
     builder = _builder(doc.get("profiles"), source)
-    # Sub-workflow jobs are rare; one type test per job finds them (their files are
-    # never opened here: the sub-workflow is planned when its node runs).
-    subs = {
-        i: _subworkflow(i, raw, builder, source)
-        for i, raw in enumerate(raw_jobs)
-        if type(raw) is dict and type(raw.get("type")) is str and raw["type"] in _SUB_KINDS
-    }
-    jobs = _jobs(raw_jobs, builder, source, skip=subs.keys())
+    jobs, subs = _jobs(raw_jobs, builder, source)
     edges = _dependencies(doc.get("jobDependencies"), source)
     sub_edges: tuple[tuple[str, str], ...] = ()
     if subs:
@@ -233,15 +227,150 @@ def _subworkflow(
 
 
 def _jobs(
-    raw_jobs: list[Any], builder: JobBuilder, source: str | None, skip: Collection[int] = ()
-) -> tuple[Job, ...]:
-    """Every job entry (but the sub-workflows at ``skip``) as a record, built."""
-    job = builder.job
-    return tuple(
-        job(_record(index, raw, source))
-        for index, raw in enumerate(raw_jobs)
-        if not skip or index not in skip
-    )
+    raw_jobs: list[Any], builder: JobBuilder, source: str | None
+) -> tuple[tuple[Job, ...], dict[int, SubWorkflow]]:
+    """The jobs, and the sub-workflow entries by position (their files are never opened
+    here: a sub-workflow is planned when its node runs).
+
+    Plain entries are built straight from their dicts (:func:`_plain_job`); the others
+    then go through a record and the builder, sub-workflows first, which check every
+    value and name the first wrong one."""
+    built: list[Job | None] = []
+    append = built.append
+    declined: list[int] = []
+    for index, raw in enumerate(raw_jobs):
+        job = _plain_job(raw, builder) if type(raw) is dict else None
+        if job is None:
+            declined.append(index)
+        append(job)
+    if not declined:
+        return tuple(built), {}  # type: ignore[arg-type]  # no None left
+    subs = {
+        i: _subworkflow(i, raw_jobs[i], builder, source) for i in declined if _is_sub(raw_jobs[i])
+    }
+    for i in declined:
+        if i not in subs:
+            built[i] = builder.job(_record(i, raw_jobs[i], source))
+    return tuple(filter(None, built)), subs
+
+
+def _is_sub(raw: object) -> bool:
+    return type(raw) is dict and type(raw.get("type")) is str and raw["type"] in _SUB_KINDS
+
+
+# keys whose absence the plain path relies on, and the one key it looks up with them
+_OPTIONAL_TEXT = ("namespace", "version", "nodeLabel", "stdin", "stdout", "stderr")
+_NO_TEXTS = (None,) * len(_OPTIONAL_TEXT)
+
+
+def _plain_job(raw: dict[str, Any], builder: JobBuilder) -> Job | None:
+    """The Job of an entry in the shape the writer gives it (string id, name and
+    arguments; uses of ``lfn``, ``type`` and an int ``size``; string profiles in known
+    namespaces), built without a record and without a message; None for anything else,
+    which the record path then checks. Both paths build equal jobs (property tests)."""
+    get = raw.get
+    job_id = get("id")
+    name = get("name")
+    if not (type(job_id) is str and job_id and type(name) is str and name):
+        return None
+    present = 2
+    kind = get("type", _ABSENT)
+    if kind is not _ABSENT:
+        if kind != "job":
+            return None
+        present += 1
+    arguments = get("arguments")
+    if arguments is not None:
+        if type(arguments) is not list:
+            return None
+        present += 1
+    raw_uses = get("uses")
+    if raw_uses is not None:
+        if type(raw_uses) is not list:
+            return None
+        present += 1
+    raw_profiles = get("profiles")
+    if raw_profiles is not None:
+        present += 1
+    texts: Sequence[Any] = _NO_TEXTS
+    if len(raw) != present:  # any other key: known ones are read, unknown ones decline
+        if not raw.keys() <= _JOB_KEYS:
+            return None
+        texts = [get(key) for key in _OPTIONAL_TEXT]
+        for text in texts:
+            if text is not None and type(text) is not str:
+                return None
+    try:
+        words = () if not arguments else tuple(arguments)
+        "".join(words)  # TypeError unless every word is a string
+        uses = () if not raw_uses else _plain_uses(raw_uses, builder)
+        if uses is None:
+            return None
+        profiles = (
+            builder.bare_profiles
+            if raw_profiles is None
+            else builder.fast_profiles(_plain_triples(raw_profiles))
+        )
+    except (TypeError, KeyError, _Declined):  # unhashable, non-string or unknown
+        return None
+    if profiles is None:
+        return None
+    namespace, version, node_label, stdin, stdout, stderr = texts
+    return Job(
+        job_id, name, namespace, version, node_label, words, uses, profiles,
+        stdin, stdout, stderr,
+    )  # fmt: skip
+
+
+_ABSENT = object()
+
+
+class _Declined(Exception):
+    """A part of an entry that the plain path leaves to the record path."""
+
+
+_LFN_TYPE_SIZE = itemgetter("lfn", "type", "size")
+_LFN_TYPE = itemgetter("lfn", "type")
+
+
+def _plain_uses(raw_uses: list[Any], builder: JobBuilder) -> tuple[Use, ...] | None:
+    """The uses of plain ``{lfn, type[, size]}`` entries, shared between jobs; None if
+    one is not plain."""
+    cache = builder.plain_uses
+    built: list[Use] = []
+    append = built.append
+    for raw in raw_uses:
+        if type(raw) is not dict:
+            return None
+        # the keys by count (KeyError for any other key, caught by the caller)
+        count = len(raw)
+        if count == 3:
+            key = _LFN_TYPE_SIZE(raw)
+            if type(key[2]) is not int:  # exact: True == 1 as a dict key
+                return None
+        elif count == 2:
+            lfn, link = _LFN_TYPE(raw)
+            key = (lfn, link, None)
+        else:
+            return None
+        use = cache.get(key) or builder.plain_use(key)
+        if use is None:
+            return None
+        append(use)
+    return tuple(built)
+
+
+def _plain_triples(raw: object) -> tuple[Any, ...]:
+    """A job's profiles as flat triples when each namespace is a non-empty mapping."""
+    if type(raw) is not dict:
+        raise _Declined
+    triples: list[Any] = []
+    for ns_name, values in raw.items():
+        if type(values) is not dict or not values:
+            raise _Declined
+        for key, value in values.items():
+            triples += (ns_name, key, value)
+    return tuple(triples)
 
 
 def _record(index: int, raw: object, source: str | None) -> JobRecord:

@@ -110,7 +110,10 @@ class JobBuilder:
     3
     """
 
-    __slots__ = ("_defaults", "_profiles", "_source", "_uses", "_vocabulary", "bare_profiles")
+    __slots__ = (
+        "_defaults", "_profiles", "_source", "_uses", "_vocabulary", "bare_profiles",
+        "plain_uses",
+    )  # fmt: skip
 
     def __init__(
         self, vocabulary: Vocabulary, source: str | None, defaults: Profiles | None = None
@@ -121,6 +124,9 @@ class JobBuilder:
         self.bare_profiles: Profiles = merge_profiles(self._defaults)
         self._uses: dict[UseRecord, Use] = {}
         self._profiles: dict[tuple[object, ...], Profiles] = {}
+        # the readers' own fast paths look uses up here by (lfn, link, size), and add
+        # the ones they miss through plain_use
+        self.plain_uses: dict[tuple[Any, Any, Any], Use] = {}
 
     def job(self, record: JobRecord) -> Job:
         """The Job of ``record``; a FormatError naming it if a value is wrong."""
@@ -157,6 +163,21 @@ class JobBuilder:
             job_id, name, namespace, version, node_label, tuple(arguments), uses, profiles,
             stdin, stdout, stderr,
         )  # fmt: skip
+
+    def plain_use(self, key: tuple[Any, Any, Any]) -> Use | None:
+        """The use of a plain ``(lfn, link, size)`` key (no flags: Pegasus's defaults),
+        entered in :attr:`plain_uses`; None if a value is not plain.
+
+        A reader looks the key up in :attr:`plain_uses` first, having checked that the
+        size is None or an exact int (``True == 1`` as a dict key)."""
+        lfn, link, size = key
+        kind = LINKS.get(link) if type(link) is str else None
+        if type(lfn) is not str or kind is None or not (size is None or type(size) is int):
+            return None
+        if size is not None and size < 0:
+            return None
+        use = self.plain_uses[key] = Use(lfn, kind, True, True, False, False, size)
+        return use
 
     def fast_uses(self, records: Sequence[UseRecord]) -> tuple[Use, ...] | None:
         """The uses of plain records (shared between jobs), else None."""

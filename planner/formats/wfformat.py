@@ -21,8 +21,8 @@ from typing import Any
 from catalogs.jsonio import JSONTooDeep, loads_json
 from planner.errors import FormatError
 from planner.formats._shape import as_size, job_where
-from planner.formats.records import JobBuilder, JobRecord, UseRecord, Vocabulary
-from planner.model.workflow import Job, Workflow
+from planner.formats.records import JobBuilder, JobRecord, Profiles, UseRecord, Vocabulary
+from planner.model.workflow import Job, LinkType, Use, Workflow
 
 
 def load(path: str | os.PathLike[str]) -> Workflow:
@@ -120,9 +120,10 @@ def _specification(
     tasks = _list(spec.get("tasks"), "'workflow.specification.tasks'", source)
     sizes = _file_sizes(_list(spec.get("files"), "'workflow.specification.files'", source), source)
     runs = _executions(_list(execution.get("tasks"), "'workflow.execution.tasks'", source), source)
-    records = _Records(sizes, runs, source)
     builder = JobBuilder(VOCABULARY, source)
-    return tasks, [_built(builder, records.task(i, t)) for i, t in enumerate(tasks)]
+    records = _Records(sizes, runs, source, builder)
+    plain = records.plain
+    return tasks, [plain(t) or _built(builder, records.task(i, t)) for i, t in enumerate(tasks)]
 
 
 def _built(builder: JobBuilder, task: Task) -> tuple[Job, list[str], list[str]]:
@@ -274,20 +275,108 @@ def _ids(task: Mapping[str, Any], key: str, at: _At, source: str | None) -> list
 
 
 _NOTHING: Mapping[str, Any] = {}
+_NONE: list[Any] = []  # an absent list, never changed
+
+
+def _listed(value: object) -> object:
+    """A task's list as the plain path takes it: absent is empty; anything else is
+    checked by the caller (and anything not a list declined)."""
+    return _NONE if value is None else value
 
 
 class _Records:
     """Turns 1.5 task entries into records, with their file sizes and execution
     entries (runtime, program, arguments) looked up by id."""
 
-    __slots__ = ("_runs", "_sizes", "_source")
+    __slots__ = ("_builder", "_inputs", "_outputs", "_runs", "_sizes", "_source")
 
     def __init__(
-        self, sizes: dict[str, int | None], runs: dict[str, Mapping[str, Any]], source: str | None
+        self,
+        sizes: dict[str, int | None],
+        runs: dict[str, Mapping[str, Any]],
+        source: str | None,
+        builder: JobBuilder | None = None,
     ) -> None:
         self._sizes = sizes
         self._runs = runs
         self._source = source
+        self._builder = builder or JobBuilder(VOCABULARY, source)
+        # each file's one input use and one output use, by name, shared by every task
+        self._inputs: dict[str, Use] = {}
+        self._outputs: dict[str, Use] = {}
+
+    def plain(self, task: object) -> tuple[Job, list[str], list[str]] | None:
+        """A task's job, parents and children, built straight from its entries when
+        every value has its plain shape (string id, program, words, file names and
+        task ids; a numeric runtime); None for anything else, which :meth:`task` and the
+        builder then check. Both ways build equal jobs (property tests)."""
+        if type(task) is not dict:
+            return None
+        get = task.get
+        task_id = get("id")
+        if type(task_id) is not str or not task_id:
+            return None
+        run = self._runs.get(task_id, _NOTHING)
+        command = run.get("command") or _NOTHING
+        if type(command) is not dict and command is not _NOTHING:
+            return None
+        program = command.get("program") or get("category") or get("name")
+        words = command.get("arguments") or ()
+        parents = _listed(get("parents"))
+        children = _listed(get("children"))
+        if not (
+            type(program) is str
+            and program
+            and (type(words) is list or words == ())
+            and type(parents) is list
+            and type(children) is list
+        ):
+            return None
+        runtime = run.get("runtimeInSeconds") if "runtimeInSeconds" in run else run.get("runtime")
+        builder = self._builder
+        if runtime is None:
+            profiles: Profiles | None = builder.bare_profiles
+        elif type(runtime) is int or type(runtime) is float:
+            profiles = builder.fast_profiles(("pegasus", "runtime", repr(runtime)))
+        else:
+            return None
+        inputs = _listed(get("inputFiles"))
+        outputs = _listed(get("outputFiles"))
+        uses = self._plain_uses(inputs, outputs)
+        try:
+            # TypeError unless every word, parent and child is a string
+            "".join(words), "".join(parents), "".join(children)
+        except TypeError:
+            return None
+        if uses is None or profiles is None:
+            return None
+        job = Job(
+            task_id, program, None, None, None, tuple(words), uses, profiles, None, None, None
+        )
+        return job, parents, children
+
+    def _plain_uses(self, inputs: object, outputs: object) -> tuple[Use, ...] | None:
+        """The uses of a task's input and output file names, shared; None unless both
+        are lists of names."""
+        if type(inputs) is not list or type(outputs) is not list:
+            return None
+        built: list[Use] = []
+        append = built.append
+        sizes = self._sizes
+        for names, cache, link in (
+            (inputs, self._inputs, LinkType.INPUT),
+            (outputs, self._outputs, LinkType.OUTPUT),
+        ):
+            get = cache.get
+            for lfn in names:
+                use = get(lfn) if type(lfn) is str else None
+                if use is None:
+                    if type(lfn) is not str:
+                        return None
+                    # sizes are checked whole numbers or None (_file_sizes)
+                    use = cache[lfn] = Use(lfn, link, True, True, False, False, sizes.get(lfn))
+                append(use)
+        return tuple(built)
 
     def task(self, index: int, task: object) -> Task:
         source = self._source

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
+import diamonds  # tests/planner/emit/diamonds.py (tests/conftest.py puts it on the path)
 import pytest
 
 from planner.cli import main
+from planner.commands.plan import summarize
 from planner.emit.record import load_plan_record
+from planner.model.concrete import ConcreteWorkflow, DataConfiguration, record_name, transfer
 
 WF = """\
 pegasus: "5.0"
@@ -311,3 +315,68 @@ def test_horizontal_clustering_without_a_size_says_so(
     )
     out = capsys.readouterr().out
     assert "note:" not in out and "merge_" not in out and "cluster @ condorpool" in out
+
+
+def _naive_summary_counts(cw: ConcreteWorkflow) -> dict[str, str]:
+    """What the summary counts, the slow and obvious way: every node's jobs; every file a
+    staging node moves except the checksum records nodes write (``<node>.meta``)."""
+    records = {record_name(n.name) for n in cw.nodes}
+    staging = ("stage_in", "stage_inter", "stage_out")
+    staged = [t for n in cw.nodes if n.kind.value in staging for t in n.files]
+    kept = [t for t in staged if t.lfn not in records]
+    counts: dict[str, int] = {}
+    for n in cw.nodes:
+        site = n.staging_site if n.site == "local" and n.staging_site else n.site
+        label = f"{n.kind.value} @ {site}"
+        counts[label] = counts.get(label, 0) + 1
+    return {
+        **{label: str(n) for label, n in counts.items()},
+        "total nodes": str(len(cw.nodes)),
+        "jobs planned": str(sum(len(n.jobs) for n in cw.nodes)),
+        "jobs pruned (reuse)": str(len(cw.pruned)),
+        "files staged": str(len(kept)),
+        "bytes staged (known)": str(sum(t.size or 0 for t in kept)),
+    }
+
+
+@pytest.mark.parametrize("dc", list(DataConfiguration))
+def test_the_summary_counts_what_the_plan_holds(dc: DataConfiguration, tmp_path: Path) -> None:
+    cw = diamonds.diamond(tmp_path, dc)
+    # a checksum record among the staged files is not counted; a workflow file whose
+    # name merely ends like one is
+    first = next(n for n in cw.nodes if n.kind.value == "stage_out" or n.kind.value == "stage_in")
+    extra = (
+        transfer(record_name(cw.nodes[0].name), "file:///x/r", size=7),
+        transfer("data.meta", "file:///x/d", size=5),
+    )
+    nodes = tuple(n._replace(files=n.files + extra) if n is first else n for n in cw.nodes)
+    cw = dataclasses.replace(cw, nodes=nodes)
+    lines = summarize(cw)
+    table = {line.rsplit(" ", 1)[0].strip(): line.rsplit(" ", 1)[1] for line in lines[1:]}
+    table.pop("files, size unknown", None)
+    assert table == _naive_summary_counts(cw)
+
+
+def test_inline_catalogs_are_merged_once_and_taken_off_the_workflow(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    import argparse
+
+    from planner.commands.common import load_for_planning
+    from planner.commands.plan import add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args([str(files["wf"]), "--tc", str(files["tc"])])
+    plain, catalogs = load_for_planning(args, tmp_path)
+    assert plain.replica_catalog is None and not catalogs.replicas.replicas
+    inline = tmp_path / "inline.yml"
+    inline.write_text(
+        WF + "replicaCatalog:\n  replicas:\n"
+        f"  - {{lfn: f.a, pfns: [{{site: local, pfn: {tmp_path}/f.a}}]}}\n"
+    )
+    args = parser.parse_args([str(inline), "--tc", str(files["tc"])])
+    workflow, catalogs = load_for_planning(args, tmp_path)
+    assert workflow.replica_catalog is None  # plan() must not merge it a second time
+    assert [r.lfn for r in catalogs.replicas.replicas] == ["f.a"]
+    assert workflow.jobs == plain.jobs and workflow.job_by_id == plain.job_by_id

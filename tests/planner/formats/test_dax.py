@@ -166,3 +166,19 @@ def test_shared_dax_files_load(shared_data: Path, name: str, jobs: int, edges: i
 def test_sipht_file_names_keep_brackets(shared_data: Path) -> None:
     wf = dax.load(shared_data / "dax" / "Sipht_30.xml")
     assert any("[" in use.lfn for job in wf.jobs for use in job.uses)
+
+
+@pytest.mark.parametrize("xmlns", ["", ' xmlns="http://pegasus.isi.edu/schema/DAX"'])
+def test_child_edges_come_from_its_parent_elements_only(xmlns: str) -> None:
+    text = (
+        f"<adag{xmlns}><job id='A' name='t'/><job id='B' name='t'/><job id='C' name='t'/>"
+        "<child ref='C'><parent ref='A'/><!-- note --><other ref='X'/><parent ref='B'/></child>"
+        "</adag>"
+    )
+    assert dax.loads(text, "w.dax").dependencies == (("A", "C"), ("B", "C"))
+
+
+def test_a_parent_with_an_empty_ref_is_named() -> None:
+    text = "<adag><job id='A' name='t'/><child ref='A'><parent ref='A'/><parent ref=''/></child></adag>"
+    with pytest.raises(FormatError, match=r"<child ref='A'>: <parent> has no ref"):
+        dax.loads(text, "w.dax")

@@ -340,3 +340,153 @@ def test_dax_fast_path_takes_plain_jobs() -> None:
     assert built is not None
     assert built.arguments == ("-i", "f.a", "-of.b")
     assert [u.lfn for u in built.uses] == ["f.a", "f.b"]  # the executable is not a file used
+
+
+# --- the readers' plain paths: jobs built straight from the parsed entries -----------------
+#
+# Each reader first tries to build a job from its entry without a record (and without a
+# message); it either declines or builds exactly what the record and the checked path
+# build, and it never accepts what they refuse.
+
+
+def _same_as_checked(built: Job | None, checked: Any) -> None:
+    """``checked`` builds the checked path's job (raising where it refuses the entry)."""
+    if built is None:
+        return
+    try:
+        expected = checked()
+    except WfplanError:
+        raise AssertionError(f"plain path accepted what the checked path refuses: {built}")
+    assert built == expected
+    assert built.inputs == expected.inputs and built.outputs == expected.outputs
+
+
+@pytest.mark.parametrize("where", ["job", "use", "profile namespace", "profile value"])
+@settings(max_examples=100, deadline=None)
+@given(data=st.data(), defaults=_defaults)
+def test_yaml_plain_path_equals_the_checked_path_or_declines(
+    where: str, data: st.DataObject, defaults: dict[Namespace, dict[str, str]]
+) -> None:
+    jobs = data.draw(st.lists(_perturbed_job(where), min_size=1, max_size=6))
+    builder = JobBuilder(pegasus_yaml.VOCABULARY, "wf.yml", defaults)
+    for raw in jobs:  # one builder: uses and profiles shared between jobs are exercised
+        fresh = JobBuilder(pegasus_yaml.VOCABULARY, "wf.yml", defaults)
+        _same_as_checked(
+            pegasus_yaml._plain_job(raw, builder),
+            lambda raw=raw, fresh=fresh: fresh.checked_job(pegasus_yaml._record(0, raw, "wf.yml")),
+        )
+
+
+def test_yaml_plain_path_takes_every_job_the_writer_writes() -> None:
+    from planner.model.workflow import LinkType, Use, Workflow
+
+    def use(lfn: str, link: LinkType, size: int | None = None) -> Use:
+        return Use(lfn, link, size=size)
+
+    runtime = {Namespace.PEGASUS: {"runtime": "5"}}
+    jobs = (
+        Job("A", "split", arguments=("-i", "in.dat"), uses=(use("in.dat", LinkType.INPUT, 3),
+            use("p1", LinkType.OUTPUT, 4), use("p2", LinkType.OUTPUT)), profiles=runtime),
+        Job("B", "work", "ns", "1.0", "lbl", ("p1",), (use("p1", LinkType.INPUT, 4),
+            use("r1", LinkType.INOUT, 0)), {Namespace.ENV: {"X": "1"}}, "i.txt", "o", "e"),
+        Job("C", "work", uses=(use("p2", LinkType.INPUT), use("c", LinkType.CHECKPOINT),
+            use("n", LinkType.NONE)), profiles=runtime),
+    )  # fmt: skip
+    workflow = Workflow("w", jobs)
+    doc = pegasus_yaml.parse(pegasus_yaml.dumps(workflow), "wf.yml")
+    builder = JobBuilder(pegasus_yaml.VOCABULARY, "wf.yml")
+    built = [pegasus_yaml._plain_job(raw, builder) for raw in doc["jobs"]]
+    assert built == list(jobs)
+    assert built[1] is not None and built[0] is not None
+    assert built[1].uses[0] is not built[0].uses[1]  # p1 read, then written: two uses
+
+
+def test_yaml_plain_path_shares_uses_with_the_record_path() -> None:
+    """A job the plain path declines (a flag on one use) still shares its plain uses."""
+    text = """\
+pegasus: "5.0"
+name: w
+jobs:
+  - {type: job, id: A, name: t, uses: [{lfn: f.a, type: input, size: 3}]}
+  - {type: job, id: B, name: t, uses: [{lfn: f.a, type: input, size: 3},
+                                       {lfn: f.b, type: output, stageOut: false}]}
+"""
+    a, b = pegasus_yaml.loads(text, "wf.yml").jobs
+    assert b.uses[0] == a.uses[0] and not b.uses[1].stage_out
+
+
+def test_wfformat_plain_path_equals_the_checked_path_or_declines_on_files() -> None:
+    doc = {
+        "workflow": {
+            "specification": {
+                "tasks": [
+                    {"id": "a", "inputFiles": ["f"], "outputFiles": ["g"]},
+                    {"id": "b", "name": "b", "inputFiles": ["g", "f"], "parents": ["a"]},
+                ],
+                "files": [{"id": "f", "sizeInBytes": 3}, {"id": "g"}],
+            },
+            "execution": {"tasks": [{"id": "a", "command": {"program": "p"}}, {"id": "b"}]},
+        }
+    }
+    a, b = wfformat.from_dict(doc, "w.json").jobs
+    assert b.name == "b" and b.uses[1] is a.uses[0] and b.uses[0].link.value == "input"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(_perturbed_task(), min_size=1, max_size=5),
+    st.dictionaries(st.sampled_from(["t1", "t2", "t3"]), _run),
+    st.dictionaries(_lfn, st.sampled_from([None, 0, 5])),
+)
+def test_wfformat_plain_path_equals_the_checked_path_or_declines(
+    tasks: list[Any], runs: dict[str, Any], sizes: dict[str, int | None]
+) -> None:
+    builder = JobBuilder(wfformat.VOCABULARY, "wf.json")
+    plain = wfformat._Records(sizes, runs, "wf.json", builder)
+    checked = wfformat._Records(sizes, runs, "wf.json")
+    for raw in tasks:
+        got = plain.plain(raw)
+        if got is None:
+            continue
+        fresh = JobBuilder(wfformat.VOCABULARY, "wf.json")
+        _same_as_checked(
+            got[0], lambda raw=raw, fresh=fresh: fresh.checked_job(checked.task(0, raw)[0])
+        )
+        _, parents, children = checked.task(0, raw)
+        assert (got[1], got[2]) == (parents, children)
+
+
+@settings(max_examples=250, deadline=None)
+@given(st.lists(_dax_job(), min_size=1, max_size=4))
+def test_dax_plain_path_equals_the_checked_path_or_declines(texts: list[str]) -> None:
+    import xml.etree.ElementTree as ET
+
+    records = dax._Records("wf.dax")
+    builder = JobBuilder(dax.VOCABULARY, "wf.dax")
+    for text in texts:
+        element = ET.fromstring(text)
+        fresh = JobBuilder(dax.VOCABULARY, "wf.dax")
+        _same_as_checked(
+            records.plain_job(element, builder),
+            lambda element=element, fresh=fresh: fresh.checked_job(
+                dax._Records("wf.dax").job(0, element)
+            ),
+        )
+
+
+def test_dax_plain_path_takes_plain_jobs() -> None:
+    import xml.etree.ElementTree as ET
+
+    text = (
+        '<job id="ID1" name="t" runtime="4"><argument>-i <file name="f.a"/> -o'
+        '<file name="f.b"/></argument><profile namespace="env" key="X">1</profile>'
+        '<uses name="f.a" link="input" size="12"/><uses name="f.b" link="output" '
+        'transfer="false" register="false"/><stdout name="o.txt"/>'
+        '<uses name="t" link="input" executable="true"/><uses name="t" type="executable"/></job>'
+    )
+    element = ET.fromstring(text)
+    built = dax._Records("wf.dax").plain_job(element, JobBuilder(dax.VOCABULARY, "wf.dax"))
+    expected = JobBuilder(dax.VOCABULARY, "wf.dax").checked_job(
+        dax._Records("wf.dax").job(0, element)
+    )
+    assert built is not None and built == expected
