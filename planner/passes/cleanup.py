@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from itertools import repeat
 
 from planner.errors import PlannerError
 from planner.grouping import deal, node_count
 from planner.model.auxiliary import auxiliary_node
 from planner.model.concrete import Node, NodeKind, Transfer
+from planner.model.edges import EdgeList
 from planner.model.staging import Residency, StagePlan
 from planner.naming import safe_name
 
@@ -63,7 +63,7 @@ def _inplace(
     per_level = _units_per_level(plan)
     residency = plan.residency
     nodes: list[Node] = []
-    edges: list[tuple[str, str]] = []
+    edges = EdgeList(plan.edges)
     for (site, lvl), items in sorted(groups.items()):
         count = node_count(
             len(items), per_level.get((site, lvl), 1), clusters_size or 5, clusters_num
@@ -73,8 +73,8 @@ def _inplace(
             name = safe_name(f"clean_up_{site}_level_{lvl}_{k}")
             files, parents = _removals(bucket, residency, site, prefixes)
             nodes.append(_node(name, site, lvl + 1, files, retry))
-            edges.extend(zip(parents, repeat(name)))
-    return replace(plan, nodes=plan.nodes + tuple(nodes), edges=plan.edges + tuple(edges))
+            edges.add_parents(parents, name)
+    return replace(plan, nodes=plan.nodes + tuple(nodes), edges=edges.freeze())
 
 
 def _removals(
@@ -146,13 +146,13 @@ def _leaf(
         by_site.setdefault(key[1], []).append(key)
     rewrite = _write_prefixes(plan)
     nodes: list[Node] = []
-    edges: list[tuple[str, str]] = []
+    edges = EdgeList(plan.edges)
     for i, site in enumerate(sorted(by_site)):
         name = safe_name(f"cleanup_{workflow}_{i}_{site}")
         files, _ = _removals(by_site[site], plan.residency, site, rewrite.get(site))
         nodes.append(_node(name, site, top + 1, files, retry))
-        edges.extend((s, name) for s in sinks)
-    return replace(plan, nodes=plan.nodes + tuple(nodes), edges=plan.edges + tuple(edges))
+        edges.add_parents(sinks, name)
+    return replace(plan, nodes=plan.nodes + tuple(nodes), edges=edges.freeze())
 
 
 def _write_prefixes(plan: StagePlan) -> Mapping[str, tuple[str, str]]:

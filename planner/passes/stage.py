@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from planner.errors import StagingError
 from planner.model.concrete import RECORD_SUFFIX
+from planner.model.edges import EdgeList
 from planner.model.graph import JobGraph
 from planner.model.placement import Placement
 from planner.model.staging import ReplicaSelection, StagePlan, StagingLayout, StagingOptions
@@ -26,12 +27,12 @@ from planner.model.unit import Unit
 from planner.model.workflow import Job
 from planner.site_dirs import SiteDirs
 from planner.staging.compute import stage_unit
-from planner.staging.context import StageContext
+from planner.staging.context import Requested, StageContext, settle
 from planner.staging.outputs import stage_pruned_outputs
 from planner.staging.transfers import transfer_names, transfer_nodes
 from sites.model import SiteCatalog
 
-__all__ = ["stage"]
+__all__ = ["group_transfers", "request_transfers", "stage"]
 
 
 def stage(
@@ -46,60 +47,110 @@ def stage(
     sites: SiteCatalog,
     options: StagingOptions,
 ) -> tuple[StagePlan, dict[str, tuple[str, ...]]]:
-    """Build compute/cluster nodes with their inputs/outputs and the transfer nodes.
+    """Build compute/cluster nodes with their inputs/outputs and the transfer nodes:
+    :func:`request_transfers` then :func:`group_transfers` (the pipeline runs them as two
+    passes, so that the job graph is freed between them).
 
     Returns the plan and, per abstract job, the "why" lines: where it runs, then its files.
     """
+    requested = request_transfers(
+        jobs, graph, units, placements, pruned, layout, chosen, sha256, sites, options
+    )
+    return group_transfers(requested, options)
+
+
+def request_transfers(
+    jobs: Mapping[str, Job],
+    graph: JobGraph,
+    units: Sequence[Unit],
+    placements: Mapping[str, Placement],
+    pruned: frozenset[str],
+    layout: StagingLayout,
+    chosen: ReplicaSelection,
+    sha256: Callable[[str], str | None],
+    sites: SiteCatalog,
+    options: StagingOptions,
+) -> Requested:
+    """The compute/cluster nodes with their inputs/outputs, their edges, and the files
+    to move (not yet grouped into transfer nodes)."""
     if options.integrity != "none":
         _refuse_record_names(graph, units)
     cx = StageContext(
         jobs, graph, placements, pruned, layout, chosen, sha256, SiteDirs(sites), options
     )
-    nodes = [stage_unit(cx, unit) for unit in units]
-    edges = _unit_edges(graph, pruned, layout.unit_of)
+    nodes = tuple(stage_unit(cx, unit) for unit in units)
+    edges = _unit_edges(graph, units, pruned, layout.unit_of)
     if pruned:
         stage_pruned_outputs(cx, (jobs[j] for j in jobs if j in pruned))
-    names = transfer_names(cx.requests, layout.per_level, options)
-    for key, req in cx.requests.items():
-        name = names[key]
-        if req.parent is not None:
-            edges[(req.parent, name)] = None
-        for child in cx.readers_of.get(key, ()):
-            edges[(name, child)] = None
-    nodes.extend(transfer_nodes(cx.requests, names, options.retry))
-    # Only the names are needed from here on: free the per-file maps before the last copies.
-    cx.requests.clear()
-    cx.readers_of.clear()
-    cx.settle(names)
-    names.clear()
-    edge_tuple = tuple(edges)
-    edges.clear()
-    plan = StagePlan(
-        nodes=tuple(nodes),
-        edges=edge_tuple,
+    return Requested(
+        nodes=nodes,
+        edges=edges.freeze(),
+        requests=cx.requests,
+        readers_of=cx.readers_of,
         residency=cx.residency,
+        fixups=cx.fixups,
+        why=cx.why,
+        read_urls=cx.read_urls,
         workdirs=layout.workdirs,
         writedirs=layout.writedirs,
-        read_urls=cx.read_urls,
+        per_level=layout.per_level,
     )
-    return plan, cx.why
+
+
+def group_transfers(
+    requested: Requested, options: StagingOptions
+) -> tuple[StagePlan, dict[str, tuple[str, ...]]]:
+    """The requested files grouped into stage_in, stage_inter and stage_out nodes, with
+    their edges; the plan and each job's "why" lines. Empties ``requested``'s maps of
+    requests as it goes (only this pass reads them)."""
+    requests, readers_of = requested.requests, requested.readers_of
+    names = transfer_names(requests, requested.per_level, options)
+    edges = EdgeList(requested.edges)
+    # Every transfer edge has a transfer node at one end and no unit edge has: only
+    # transfer edges can repeat one another (several files of one node, one producer).
+    add_new = edges.add_new
+    for key, req in requests.items():
+        name = names[key]
+        if req.parent is not None:
+            add_new(req.parent, name)
+        for child in readers_of.get(key, ()):
+            add_new(name, child)
+    nodes = requested.nodes + tuple(transfer_nodes(requests, names, options.retry))
+    # Only the names are needed from here on: free the per-file maps before the last copies.
+    requests.clear()
+    readers_of.clear()
+    settle(requested.fixups, names)
+    names.clear()
+    plan = StagePlan(
+        nodes=nodes,
+        edges=edges.freeze(),
+        residency=requested.residency,
+        workdirs=requested.workdirs,
+        writedirs=requested.writedirs,
+        read_urls=requested.read_urls,
+    )
+    return plan, requested.why
 
 
 def _unit_edges(
-    graph: JobGraph, pruned: frozenset[str], unit_of: Mapping[str, Unit]
-) -> dict[tuple[str, str], None]:
-    """The edges between units, from the jobs' edges (insertion-ordered: same input,
-    same order)."""
-    edges: dict[tuple[str, str], None] = {}
-    for p, children in graph.succ.items():
-        if p in pruned:
-            continue
-        pu = unit_of[p].name
-        for c in children:
-            if c not in pruned:
-                cu = unit_of[c].name
-                if pu != cu:
-                    edges[(pu, cu)] = None
+    graph: JobGraph, units: Sequence[Unit], pruned: frozenset[str], unit_of: Mapping[str, Unit]
+) -> EdgeList:
+    """The edges between units, from the jobs' edges (same input, same order).
+
+    Without clustering every unit is one job and the jobs' edges are distinct, so the
+    units' edges are too: no set of the edges seen is needed (at 10^5 jobs it would
+    hold some 250,000 of them)."""
+    edges = EdgeList()
+    add = edges.add if len(units) == len(unit_of) else edges.add_new
+    succ = graph.succ
+    for unit in units:
+        pu = unit.name
+        for p in unit.jobs:
+            for c in succ[p]:
+                if c not in pruned:
+                    cu = unit_of[c].name
+                    if pu != cu:
+                        add(pu, cu)
     return edges
 
 

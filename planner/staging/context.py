@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from planner.model.base import Namespace
-from planner.model.concrete import DataConfiguration, NodeKind, Transfer
+from planner.model.concrete import DataConfiguration, Node, NodeKind, Transfer
+from planner.model.edges import Edges
 from planner.model.graph import JobGraph
 from planner.model.placement import Placement
 from planner.model.staging import ReplicaSelection, Residency, StagingLayout, StagingOptions
@@ -16,11 +17,23 @@ from planner.model.workflow import Job
 from planner.site_dirs import SiteDirs
 from sites.model import DirectoryType
 
-__all__ = ["WAITING", "Request", "RequestKey", "StageContext", "UnitSite"]
+__all__ = [
+    "WAITING",
+    "Fixup",
+    "Request",
+    "RequestKey",
+    "Requested",
+    "StageContext",
+    "UnitSite",
+    "settle",
+]
 
 WAITING = "\x00waiting"  # a transfer node's name, not known yet
 
 RequestKey = tuple[NodeKind, str, str]  # (kind, LFN, the site the file goes to)
+# (residency, reader index or -1 for the writer, request key): a residency waiting for
+# the name of the transfer node that reads or writes it
+Fixup = tuple[Residency, int, RequestKey]
 
 
 class Request(NamedTuple):
@@ -51,6 +64,28 @@ class UnitSite:
     wbase: str
 
 
+@dataclass(frozen=True, slots=True)
+class Requested:
+    """What the first half of staging hands the second: the compute and cluster nodes
+    and their edges, the files to move (``requests``, with the units that read each one
+    after it moved), where each file lives and the residencies waiting for a transfer
+    node's name. The second half empties ``requests``, ``readers_of`` and ``fixups``: a
+    plan of 10^5 jobs holds some 250,000 requests, freed before the plan's last copies.
+    """
+
+    nodes: tuple[Node, ...]
+    edges: Edges
+    requests: dict[RequestKey, Request]
+    readers_of: dict[RequestKey, list[str]]
+    residency: dict[tuple[str, str], Residency]
+    fixups: list[Fixup]
+    why: dict[str, tuple[str, ...]]
+    read_urls: dict[str, str]
+    workdirs: Mapping[str, str]
+    writedirs: Mapping[str, str]
+    per_level: Mapping[tuple[int, str], int]
+
+
 @dataclass(slots=True)
 class StageContext:
     """The inputs of one staging run and what it has built so far: the transfer requests
@@ -71,9 +106,8 @@ class StageContext:
     requests: dict[RequestKey, Request] = field(default_factory=dict)
     readers_of: dict[RequestKey, list[str]] = field(default_factory=dict)  # -> reading units
     residency: dict[tuple[str, str], Residency] = field(default_factory=dict)
-    # (residency, reader index or -1 for the writer, request key), filled in once the
-    # requests are grouped into nodes
-    fixups: list[tuple[Residency, int, RequestKey]] = field(default_factory=list)
+    # filled in once the requests are grouped into nodes
+    fixups: list[Fixup] = field(default_factory=list)
     notes: dict[str, list[str]] = field(default_factory=dict)  # file lines of this unit
     # per job: the placement reason, then lines about its files; jobs with no file lines
     # share one tuple per reason
@@ -121,16 +155,6 @@ class StageContext:
         self.fixups.append((res, -1, key))
         res.writer = WAITING
 
-    def settle(self, names: Mapping[RequestKey, str]) -> None:
-        """Put the transfer nodes' names in the residencies that wait for them."""
-        for res, i, key in reversed(self.fixups):  # the last request to write is the writer
-            if i < 0:
-                if res.writer is WAITING:
-                    res.writer = names[key]
-            else:
-                res.readers[i] = names[key]
-        self.fixups.clear()
-
     def out_dir(self) -> str:
         """The output site's storage URL files are staged out to."""
         if self.out_base is None:
@@ -146,6 +170,17 @@ class StageContext:
         notes = self.notes
         for job_id in job_ids:
             notes.setdefault(job_id, []).append(line)
+
+
+def settle(fixups: list[Fixup], names: Mapping[RequestKey, str]) -> None:
+    """Put the transfer nodes' names in the residencies that wait for them."""
+    for res, i, key in reversed(fixups):  # the last request to write is the writer
+        if i < 0:
+            if res.writer is WAITING:
+                res.writer = names[key]
+        else:
+            res.readers[i] = names[key]
+    fixups.clear()
 
 
 def _no_checksum(lfn: str) -> None:
