@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -19,21 +20,55 @@ from sites.model import DirectoryType
 
 __all__ = [
     "WAITING",
-    "Fixup",
+    "Fixups",
     "Request",
     "RequestKey",
     "Requested",
     "StageContext",
     "UnitSite",
-    "settle",
 ]
 
 WAITING = "\x00waiting"  # a transfer node's name, not known yet
 
 RequestKey = tuple[NodeKind, str, str]  # (kind, LFN, the site the file goes to)
-# (residency, reader index or -1 for the writer, request key): a residency waiting for
-# the name of the transfer node that reads or writes it
-Fixup = tuple[Residency, int, RequestKey]
+
+
+class Fixups:
+    """The residencies waiting for the name of the transfer node that reads or writes
+    them: each wait is (residency, reader index or -1 for the writer, request key), kept
+    in three parallel columns (20 bytes a wait, against 72 for a tuple of three in a
+    list: a plan of 10^5 jobs waits some 225,000 times). Private to one staging run."""
+
+    __slots__ = ("_keys", "_residencies", "_slots")
+
+    def __init__(self) -> None:
+        self._residencies: list[Residency] = []
+        self._slots: array[int] = array("i")
+        self._keys: list[RequestKey] = []
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def add(self, res: Residency, slot: int, key: RequestKey) -> None:
+        self._residencies.append(res)
+        self._slots.append(slot)
+        self._keys.append(key)
+
+    def settle(self, names: Mapping[RequestKey, str]) -> None:
+        """Put the transfer nodes' names in the residencies that wait for them, and
+        forget the waits."""
+        # the last request to write a file is its writer
+        for res, i, key in zip(
+            reversed(self._residencies), reversed(self._slots), reversed(self._keys), strict=True
+        ):
+            if i < 0:
+                if res.writer is WAITING:
+                    res.writer = names[key]
+            else:
+                res.readers[i] = names[key]
+        self._residencies.clear()
+        self._slots = array("i")
+        self._keys.clear()
 
 
 class Request(NamedTuple):
@@ -78,7 +113,7 @@ class Requested:
     requests: dict[RequestKey, Request]
     readers_of: dict[RequestKey, list[str]]
     residency: dict[tuple[str, str], Residency]
-    fixups: list[Fixup]
+    fixups: Fixups
     why: dict[str, tuple[str, ...]]
     read_urls: dict[str, str]
     workdirs: Mapping[str, str]
@@ -107,7 +142,7 @@ class StageContext:
     readers_of: dict[RequestKey, list[str]] = field(default_factory=dict)  # -> reading units
     residency: dict[tuple[str, str], Residency] = field(default_factory=dict)
     # filled in once the requests are grouped into nodes
-    fixups: list[Fixup] = field(default_factory=list)
+    fixups: Fixups = field(default_factory=Fixups)
     notes: dict[str, list[str]] = field(default_factory=dict)  # file lines of this unit
     # per job: the placement reason, then lines about its files; jobs with no file lines
     # share one tuple per reason
@@ -147,12 +182,12 @@ class StageContext:
 
     def wait_read(self, res: Residency, key: RequestKey) -> None:
         """The transfer node of request ``key`` reads ``res`` (its name comes later)."""
-        self.fixups.append((res, len(res.readers), key))
+        self.fixups.add(res, len(res.readers), key)
         res.readers.append(WAITING)
 
     def wait_write(self, res: Residency, key: RequestKey) -> None:
         """The transfer node of request ``key`` writes ``res`` (its name comes later)."""
-        self.fixups.append((res, -1, key))
+        self.fixups.add(res, -1, key)
         res.writer = WAITING
 
     def out_dir(self) -> str:
@@ -170,17 +205,6 @@ class StageContext:
         notes = self.notes
         for job_id in job_ids:
             notes.setdefault(job_id, []).append(line)
-
-
-def settle(fixups: list[Fixup], names: Mapping[RequestKey, str]) -> None:
-    """Put the transfer nodes' names in the residencies that wait for them."""
-    for res, i, key in reversed(fixups):  # the last request to write is the writer
-        if i < 0:
-            if res.writer is WAITING:
-                res.writer = names[key]
-        else:
-            res.readers[i] = names[key]
-    fixups.clear()
 
 
 def _no_checksum(lfn: str) -> None:
