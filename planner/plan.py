@@ -43,7 +43,7 @@ from planner.passes.register import register
 from planner.passes.replicas import lookup_replicas
 from planner.passes.select_replicas import select_replicas
 from planner.passes.select_sites import select_sites
-from planner.passes.stage import group_transfers, request_transfers
+from planner.passes.stage import file_maps, group_transfers, request_transfers, unit_edges
 from planner.passes.staging_sites import staging_sites
 from planner.passes.subworkflows import attach, future_replicas, through_edges, workflow_file_url
 from planner.passes.subworkflows import check as check_subworkflows
@@ -280,32 +280,25 @@ def choose_replicas(state: PlanState, ctx: PlanContext) -> PlanState:
 
 
 def stage_files(state: PlanState, ctx: PlanContext) -> PlanState:
-    """Staging, first half: the compute and cluster nodes and the files to move. The
-    values only staging read are freed here, before the transfer nodes are made."""
-    requested = request_transfers(
-        state.workflow.job_by_id,
-        _made(state.graph, "job graph"),
-        list(state.units),
-        state.placements,
-        _made(state.reduction, "data reuse").pruned_ids,
-        _made(state.layout, "staging layout"),
-        _made(state.chosen, "replica selection"),
-        state.catalogs.replicas.checksums.get,
-        state.catalogs.sites,
-        ctx.staging,
-    )
-    to_register = frozenset(
-        use.lfn
-        for job in state.kept
-        for use in job.outputs
-        if use.stage_out and use.register_replica
-    )
-    return replace(
+    """Staging, first half: the compute and cluster nodes and the files to move. What
+    only staging reads leaves the state first (see PlanState), and the job graph is cut
+    down to its file maps once the units' edges are made: plan() hands a pass the only
+    reference to the state, so these are freed as staging goes, not after it."""
+    graph, layout = _made(state.graph, "job graph"), _made(state.layout, "staging layout")
+    units, pruned = list(state.units), _made(state.reduction, "data reuse").pruned_ids
+    edges = unit_edges(graph, units, pruned, layout.unit_of)
+    files = file_maps(graph)
+    del graph
+    placements, chosen = state.placements, _made(state.chosen, "replica selection")
+    state = replace(
         state,
-        requested=requested,
-        to_register=to_register,
-        clustered_jobs=sum(len(u.jobs) for u in state.units if u.clustered),
-        # not needed after staging (see PlanState)
+        to_register=frozenset(
+            use.lfn
+            for job in state.kept
+            for use in job.outputs
+            if use.stage_out and use.register_replica
+        ),
+        clustered_jobs=sum(len(u.jobs) for u in units if u.clustered),
         graph=None,
         placements={},
         units=(),
@@ -315,6 +308,20 @@ def stage_files(state: PlanState, ctx: PlanContext) -> PlanState:
         layout=None,
         chosen=None,
     )
+    requested = request_transfers(
+        state.workflow.job_by_id,
+        files,
+        units,
+        placements,
+        pruned,
+        layout,
+        chosen,
+        state.catalogs.replicas.checksums.get,
+        state.catalogs.sites,
+        ctx.staging,
+        edges,
+    )
+    return replace(state, requested=requested)
 
 
 def group_transfer_nodes(state: PlanState, ctx: PlanContext) -> PlanState:
@@ -339,9 +346,9 @@ def create_directories(state: PlanState, ctx: PlanContext) -> PlanState:
 
 def clean_up(state: PlanState, ctx: PlanContext) -> PlanState:
     """Cleanup nodes: each staged file removed once its last reader is done. The staging
-    plan's residency map (one entry per file and site) is only for cleanup: from here on
-    the state holds the nodes and edges alone, so the map is freed before the final
-    ordering builds its own maps over every node and edge."""
+    plan's residency map (one entry per file and site) is only for cleanup: cleanup
+    empties it as it makes the removals (``consume``), and from here on the state holds
+    the nodes and edges alone."""
     out = cleanup(
         _made(state.staged, "staging plan"),
         state.workflow.name,
@@ -349,6 +356,7 @@ def clean_up(state: PlanState, ctx: PlanContext) -> PlanState:
         clusters_num=ctx.cleanup_clusters_num,
         clusters_size=ctx.cleanup_clusters_size,
         retry=ctx.staging.retry,
+        consume=True,
     )
     return replace(state, staged=None, nodes=out.nodes, edges=out.edges)
 

@@ -16,6 +16,7 @@ files dealt round robin; one file is never moved twice to the same site. A
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
 from planner.errors import StagingError
 from planner.model.concrete import RECORD_SUFFIX
@@ -27,12 +28,12 @@ from planner.model.unit import Unit
 from planner.model.workflow import Job
 from planner.site_dirs import SiteDirs
 from planner.staging.compute import stage_unit
-from planner.staging.context import Requested, StageContext, settle
+from planner.staging.context import Requested, StageContext
 from planner.staging.outputs import stage_pruned_outputs
 from planner.staging.transfers import transfer_names, transfer_nodes
 from sites.model import SiteCatalog
 
-__all__ = ["group_transfers", "request_transfers", "stage"]
+__all__ = ["file_maps", "group_transfers", "request_transfers", "stage", "unit_edges"]
 
 
 def stage(
@@ -53,10 +54,19 @@ def stage(
 
     Returns the plan and, per abstract job, the "why" lines: where it runs, then its files.
     """
+    edges = unit_edges(graph, units, pruned, layout.unit_of)
     requested = request_transfers(
-        jobs, graph, units, placements, pruned, layout, chosen, sha256, sites, options
-    )
+        jobs, file_maps(graph), units, placements, pruned, layout, chosen, sha256, sites,
+        options, edges,
+    )  # fmt: skip
     return group_transfers(requested, options)
+
+
+def file_maps(graph: JobGraph) -> JobGraph:
+    """The job graph's file maps alone (producer, consumers): all that staging reads
+    once the units' edges are made. The pipeline frees the rest of the graph (its
+    neighbour maps and order, a third of it) before staging builds its nodes."""
+    return replace(graph, succ={}, pred={}, order=(), ends=(), cyclic=())
 
 
 def request_transfers(
@@ -70,16 +80,17 @@ def request_transfers(
     sha256: Callable[[str], str | None],
     sites: SiteCatalog,
     options: StagingOptions,
+    edges: EdgeList,
 ) -> Requested:
-    """The compute/cluster nodes with their inputs/outputs, their edges, and the files
-    to move (not yet grouped into transfer nodes)."""
+    """The compute/cluster nodes with their inputs/outputs, the files to move (not yet
+    grouped into transfer nodes), and the units' ``edges`` (:func:`unit_edges`).
+    ``graph`` needs only its file maps (:func:`file_maps`)."""
     if options.integrity != "none":
         _refuse_record_names(graph, units)
     cx = StageContext(
         jobs, graph, placements, pruned, layout, chosen, sha256, SiteDirs(sites), options
     )
     nodes = tuple(stage_unit(cx, unit) for unit in units)
-    edges = _unit_edges(graph, units, pruned, layout.unit_of)
     if pruned:
         stage_pruned_outputs(cx, (jobs[j] for j in jobs if j in pruned))
     return Requested(
@@ -119,7 +130,7 @@ def group_transfers(
     # Only the names are needed from here on: free the per-file maps before the last copies.
     requests.clear()
     readers_of.clear()
-    settle(requested.fixups, names)
+    requested.fixups.settle(names)
     names.clear()
     plan = StagePlan(
         nodes=nodes,
@@ -132,7 +143,7 @@ def group_transfers(
     return plan, requested.why
 
 
-def _unit_edges(
+def unit_edges(
     graph: JobGraph, units: Sequence[Unit], pruned: frozenset[str], unit_of: Mapping[str, Unit]
 ) -> EdgeList:
     """The edges between units, from the jobs' edges (same input, same order).
