@@ -492,7 +492,8 @@ def _finalise(
     parents, children = array("I", map(at, edges.parents)), array("I", map(at, edges.children))
     levels, stuck = generations(len(staged_nodes), parents, children, len(edges))
     del at, parents, children
-    # the final value does not keep the builders' name index (a dict over every node)
+    # the final value is one segment, without the builders' name index (a dict over
+    # every node)
     edges = Edges(edges.names, edges.parents, edges.children)
     nodes: list[Node] = []
     for depth, generation in enumerate(levels, start=1):
