@@ -11,6 +11,11 @@ requests are grouped per (kind, staging site, level) into ``ceil(jobs on the lev
 files dealt round robin; one file is never moved twice to the same site. A
 ``stageable`` executable is staged in like a raw input (named
 ``namespace-name-version``, made executable) and the job runs that copy.
+
+Two halves, run by the pipeline as two passes: :func:`request_transfers` (the compute
+and cluster nodes and the files to move, from the units' edges :func:`unit_edges` and
+the graph's file maps :func:`file_maps`) and :func:`group_transfers` (the transfer
+nodes). The job graph, placements, units and layout are freed between them.
 """
 
 from __future__ import annotations
@@ -33,33 +38,7 @@ from planner.staging.outputs import stage_pruned_outputs
 from planner.staging.transfers import transfer_names, transfer_nodes
 from sites.model import SiteCatalog
 
-__all__ = ["file_maps", "group_transfers", "request_transfers", "stage", "unit_edges"]
-
-
-def stage(
-    jobs: Mapping[str, Job],
-    graph: JobGraph,
-    units: Sequence[Unit],
-    placements: Mapping[str, Placement],
-    pruned: frozenset[str],
-    layout: StagingLayout,
-    chosen: ReplicaSelection,
-    sha256: Callable[[str], str | None],
-    sites: SiteCatalog,
-    options: StagingOptions,
-) -> tuple[StagePlan, dict[str, tuple[str, ...]]]:
-    """Build compute/cluster nodes with their inputs/outputs and the transfer nodes:
-    :func:`request_transfers` then :func:`group_transfers` (the pipeline runs them as two
-    passes, so that the job graph is freed between them).
-
-    Returns the plan and, per abstract job, the "why" lines: where it runs, then its files.
-    """
-    edges = unit_edges(graph, units, pruned, layout.unit_of)
-    requested = request_transfers(
-        jobs, file_maps(graph), units, placements, pruned, layout, chosen, sha256, sites,
-        options, edges,
-    )  # fmt: skip
-    return group_transfers(requested, options)
+__all__ = ["file_maps", "group_transfers", "request_transfers", "unit_edges"]
 
 
 def file_maps(graph: JobGraph) -> JobGraph:
