@@ -18,6 +18,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -25,7 +26,21 @@ if __package__ in (None, ""):
 from planner.model.base import Namespace
 from planner.model.workflow import Job, LinkType, Use, Workflow
 
+try:  # a checkout from before issue 14 (plan_scale.py --tree): its model is pydantic
+    from planner.formats._shape import make_job as _new_job  # type: ignore[attr-defined]
+    from planner.formats._shape import make_use as _new_use  # type: ignore[attr-defined]
+
+    _new_workflow: Any = Workflow.model_construct  # type: ignore[attr-defined]
+except ImportError:
+    _new_job, _new_use, _new_workflow = Job, Use, Workflow
+
 MB = 1 << 20
+# A fan-in job (mConcatFit, mImgtbl, mAdd) lists its inputs in its arguments while they
+# take at most this many bytes; beyond, it names their count instead (as fanout's split
+# and merge do). Listed, the 10^6-job Montage shape's mConcatFit would pass 8 MiB of
+# arguments, which Linux refuses (ARG_MAX is 2 MiB) and the planner refuses at plan
+# time; 1 MiB keeps every shape up to 10^5 jobs as it was.
+LISTED_ARGUMENTS = 1 << 20
 
 
 class _Parts:
@@ -52,7 +67,7 @@ class _Parts:
         profiles = self._profiles.get(runtime)
         if profiles is None:
             profiles = self._profiles[runtime] = {Namespace.PEGASUS: {"runtime": f"{runtime:g}"}}
-        return Job(
+        return _new_job(
             id=job_id,
             name=tx,
             arguments=("-i", *inputs, "-o", *outputs) if arguments is None else arguments,
@@ -64,7 +79,7 @@ class _Parts:
         key = (lfn, link, size)
         use = self._uses.get(key)
         if use is None:
-            use = self._uses[key] = Use(lfn, link, size=size)
+            use = self._uses[key] = _new_use(lfn, link, size=size)
         return use
 
 
@@ -101,7 +116,7 @@ def chain(n: int, name: str | None = None) -> Workflow:
 
 
 def _workflow(name: str, jobs: list[Job]) -> Workflow:
-    return Workflow(
+    return _new_workflow(  # type: ignore[no-any-return]
         name=name,
         jobs=tuple(jobs),
         dependencies=(),
@@ -113,10 +128,19 @@ def _workflow(name: str, jobs: list[Job]) -> Workflow:
     )
 
 
+def _fan_in(inputs: list[str], outputs: list[str]) -> tuple[str, ...] | None:
+    """A fan-in job's arguments: None (its inputs listed, the default) while they fit in
+    :data:`LISTED_ARGUMENTS`, else their count."""
+    if sum(map(len, inputs)) + len(inputs) <= LISTED_ARGUMENTS:
+        return None
+    return ("-n", str(len(inputs)), "-o", *outputs)
+
+
 def montage_shaped(n: int, name: str | None = None) -> Workflow:
     """Montage's shape with about ``n`` jobs (n >= 10): k mProject, d mDiffFit over
     neighbouring projections, mConcatFit, mBgModel, k mBackground, mImgtbl, mAdd,
-    mShrink, mJPEG."""
+    mShrink, mJPEG. Fan-in jobs whose inputs would not fit in a command line name
+    their count instead (:data:`LISTED_ARGUMENTS`)."""
     if n < 10:
         raise ValueError("montage_shaped needs n >= 10")
     k = max(2, (n - 6) // 4)
@@ -134,7 +158,10 @@ def montage_shaped(n: int, name: str | None = None) -> Workflow:
         if a == b:
             b = (a + 1) % k
         jobs.append(_job(f"mDiffFit_{j:07d}", "mDiffFit", [proj[a], proj[b]], [diffs[j]], 2.0, 300))
-    jobs.append(_job("mConcatFit", "mConcatFit", diffs, ["fits.tbl"], 5.0, 10_000))
+    jobs.append(
+        _job("mConcatFit", "mConcatFit", diffs, ["fits.tbl"], 5.0, 10_000,
+             _fan_in(diffs, ["fits.tbl"]))
+    )  # fmt: skip
     jobs.append(_job("mBgModel", "mBgModel", ["fits.tbl"], ["corrections.tbl"], 10.0, 10_000))
     corr = [f"c_{i:07d}.fits" for i in range(k)]
     jobs += [
@@ -142,8 +169,15 @@ def montage_shaped(n: int, name: str | None = None) -> Workflow:
              1.5, 4 * MB)
         for i in range(k)
     ]  # fmt: skip
-    jobs.append(_job("mImgtbl", "mImgtbl", corr, ["images.tbl"], 3.0, 10_000))
-    jobs.append(_job("mAdd", "mAdd", [*corr, "images.tbl"], ["mosaic.fits"], 60.0, 64 * MB))
+    jobs.append(
+        _job("mImgtbl", "mImgtbl", corr, ["images.tbl"], 3.0, 10_000,
+             _fan_in(corr, ["images.tbl"]))
+    )  # fmt: skip
+    added = [*corr, "images.tbl"]
+    jobs.append(
+        _job("mAdd", "mAdd", added, ["mosaic.fits"], 60.0, 64 * MB,
+             _fan_in(added, ["mosaic.fits"]))
+    )  # fmt: skip
     jobs.append(_job("mShrink", "mShrink", ["mosaic.fits"], ["small.fits"], 5.0, 4 * MB))
     jobs.append(_job("mJPEG", "mJPEG", ["small.fits"], ["mosaic.jpg"], 2.0, MB))
     return _workflow(name or f"montage-{n}", jobs)

@@ -9,6 +9,13 @@ catalogs: every transformation installed on one execution site, every workflow i
     python bench/plan_scale.py                 # 10^3..10^5, with and without clustering
     python bench/plan_scale.py --max 1000000   # add 10^6 (minutes)
     python bench/plan_scale.py --emit          # also time write_submit_dir
+    python bench/plan_scale.py --tree ../old   # another checkout's planner, same inputs
+
+With ``--tree`` the planner (and catalogs) come from that checkout, the workflow from
+this checkout's ``bench/gen_workflow.py``, so two versions plan the same input (run it
+with the other checkout's interpreter when their dependencies differ). At 10^6 jobs the
+generator's fan-in jobs name their inputs' count instead of listing them (a list would
+pass Linux's ARG_MAX, which the planner refuses).
 
 Prints a Markdown table: build = generating the workflow and catalogs (not planning),
 plan = ``plan()`` alone (validation included; wall and CPU seconds, CPU being the
@@ -36,9 +43,23 @@ if __package__ in (None, ""):
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
 
 
+def _generators() -> Any:
+    """This checkout's ``bench/gen_workflow.py``, loaded by its path: under ``--tree`` the
+    ``bench`` package on the path is the other checkout's."""
+    import importlib.util
+
+    path = Path(__file__).resolve().with_name("gen_workflow.py")
+    spec = importlib.util.spec_from_file_location("plan_scale_gen_workflow", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def inputs(shape: str, n: int, clustered: bool) -> tuple[Any, Any, Any, Path]:
     """(workflow, catalogs, options, scratch dir) of one case (see the module docstring)."""
-    from bench.gen_workflow import fanout_fanin, montage_shaped
+    gen = _generators()
+    fanout_fanin, montage_shaped = gen.fanout_fanin, gen.montage_shaped
     from catalogs.replica import PFN, Replica, ReplicaCatalog
     from catalogs.transformation import Transformation, TransformationCatalog, TransformationSite
     from planner.model.graph import build_job_graph
@@ -85,7 +106,11 @@ def inputs(shape: str, n: int, clustered: bool) -> tuple[Any, Any, Any, Path]:
     return wf, catalogs, options, work
 
 
-def run_case(shape: str, n: int, clustered: bool, emit: bool) -> dict[str, object]:
+def run_case(
+    shape: str, n: int, clustered: bool, emit: bool, tree: str | None = None
+) -> dict[str, object]:
+    if tree is not None:
+        sys.path.insert(0, tree)  # before this checkout, put first on import
     from planner.plan import plan
 
     t0 = time.perf_counter()
@@ -124,13 +149,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max", type=int, default=100_000, help="largest job count")
     parser.add_argument("--emit", action="store_true", help="also time write_submit_dir")
     parser.add_argument("--shapes", default="fanout,montage")
+    parser.add_argument("--tree", help="plan with this checkout's planner (same inputs)")
     parser.add_argument(
         "--case", nargs=3, metavar=("SHAPE", "N", "CLUSTERED"), help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
     if args.case:
         shape, n, clustered = args.case
-        print(json.dumps(run_case(shape, int(n), clustered == "1", args.emit)))
+        print(json.dumps(run_case(shape, int(n), clustered == "1", args.emit, args.tree)))
         return 0
     load = os.getloadavg()[0]
     print(
@@ -147,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
                 cmd = [sys.executable, __file__, "--case", shape, str(n), "1" if clustered else "0"]
                 if args.emit:
                     cmd.append("--emit")
+                if args.tree:
+                    cmd += ["--tree", args.tree]
                 done = subprocess.run(cmd, capture_output=True, text=True, check=False)
                 if done.returncode != 0:
                     print(f"| {shape} | {n} | {clustered} | failed: {done.stderr.strip()[-200:]} |")

@@ -16,18 +16,20 @@ name), the plan record, sub-workflow nodes. docs/planning.md describes each one.
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import chain
 from operator import attrgetter, itemgetter
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from catalogs.replica import PFN, ReplicaCatalog
 from catalogs.transformation import TransformationCatalog
 from planner.errors import CycleError, PlannerError
 from planner.model.auxiliary import MAXJOBS
 from planner.model.concrete import ConcreteWorkflow, Node, NodeKind, at_level
+from planner.model.edges import Edges
 from planner.model.generations import generations
 from planner.model.graph import JobGraph, build_job_graph
 from planner.model.placement import Placement
@@ -41,13 +43,14 @@ from planner.passes.register import register
 from planner.passes.replicas import lookup_replicas
 from planner.passes.select_replicas import select_replicas
 from planner.passes.select_sites import select_sites
-from planner.passes.stage import stage
+from planner.passes.stage import file_maps, group_transfers, request_transfers, unit_edges
 from planner.passes.staging_sites import staging_sites
 from planner.passes.subworkflows import attach, future_replicas, through_edges, workflow_file_url
 from planner.passes.subworkflows import check as check_subworkflows
 from planner.passes.validate import validate
 from planner.plan_context import PlanContext, PlanOptions, plan_context
 from planner.site_dirs import SiteDirs
+from planner.staging.context import Requested
 from sites.model import DirectoryType, SiteCatalog
 from sites.style import SiteStyle, site_style
 
@@ -87,12 +90,13 @@ class PlanState:
     auto_lines: tuple[str, ...] = ()  # --cluster auto: why these cluster counts
     layout: StagingLayout | None = None  # each unit's staging site and directories
     chosen: ReplicaSelection | None = None  # the replicas each staging site reads
+    requested: Requested | None = None  # staging's files to move, not yet in nodes
     staged: StagePlan | None = None
     why: dict[str, tuple[str, ...]] = field(default_factory=dict)  # job id -> decisions
     to_register: frozenset[str] = frozenset()
     clustered_jobs: int = 0
     nodes: tuple[Node, ...] = ()
-    edges: tuple[tuple[str, str], ...] = ()
+    edges: Sequence[tuple[str, str]] = ()  # an Edges from staging on
     result: ConcreteWorkflow | None = None
 
 
@@ -111,10 +115,14 @@ def plan(workflow: Workflow, catalogs: Catalogs, options: PlanOptions) -> Concre
     """Plan ``workflow``: validation first (same messages as ``wfplan validate``), then the
     passes. Raises a :class:`planner.errors.WfplanError` subclass on bad input."""
     ctx = plan_context(workflow.name, options)
-    state = PlanState(workflow=workflow, catalogs=catalogs)
+    # Each pass is handed the only reference to the state: the list is emptied before the
+    # call, and a call takes its arguments over. A pass can so let go of a large value it
+    # has read (the final ordering frees each old node as it makes its new one, instead
+    # of holding two copies of every node). Nothing else depends on it.
+    held = [PlanState(workflow=workflow, catalogs=catalogs)]
     for step in PASSES:
-        state = step(state, ctx)
-    return _made(state.result, "concrete workflow")
+        held.append(step(held.pop(), ctx))
+    return _made(held[0].result, "concrete workflow")
 
 
 def merge_catalogs(state: PlanState, ctx: PlanContext) -> PlanState:
@@ -272,32 +280,25 @@ def choose_replicas(state: PlanState, ctx: PlanContext) -> PlanState:
 
 
 def stage_files(state: PlanState, ctx: PlanContext) -> PlanState:
-    """Staging: the compute, cluster and transfer nodes."""
-    staged, why = stage(
-        state.workflow.job_by_id,
-        _made(state.graph, "job graph"),
-        list(state.units),
-        state.placements,
-        _made(state.reduction, "data reuse").pruned_ids,
-        _made(state.layout, "staging layout"),
-        _made(state.chosen, "replica selection"),
-        state.catalogs.replicas.checksums.get,
-        state.catalogs.sites,
-        ctx.staging,
-    )
-    to_register = frozenset(
-        use.lfn
-        for job in state.kept
-        for use in job.outputs
-        if use.stage_out and use.register_replica
-    )
-    return replace(
+    """Staging, first half: the compute and cluster nodes and the files to move. What
+    only staging reads leaves the state first (see PlanState), and the job graph is cut
+    down to its file maps once the units' edges are made: plan() hands a pass the only
+    reference to the state, so these are freed as staging goes, not after it."""
+    graph, layout = _made(state.graph, "job graph"), _made(state.layout, "staging layout")
+    units, pruned = list(state.units), _made(state.reduction, "data reuse").pruned_ids
+    edges = unit_edges(graph, units, pruned, layout.unit_of)
+    files = file_maps(graph)
+    del graph
+    placements, chosen = state.placements, _made(state.chosen, "replica selection")
+    state = replace(
         state,
-        staged=staged,
-        why=why,
-        to_register=to_register,
-        clustered_jobs=sum(len(u.jobs) for u in state.units if u.clustered),
-        # not needed after staging (see PlanState)
+        to_register=frozenset(
+            use.lfn
+            for job in state.kept
+            for use in job.outputs
+            if use.stage_out and use.register_replica
+        ),
+        clustered_jobs=sum(len(u.jobs) for u in units if u.clustered),
         graph=None,
         placements={},
         units=(),
@@ -307,6 +308,26 @@ def stage_files(state: PlanState, ctx: PlanContext) -> PlanState:
         layout=None,
         chosen=None,
     )
+    requested = request_transfers(
+        state.workflow.job_by_id,
+        files,
+        units,
+        placements,
+        pruned,
+        layout,
+        chosen,
+        state.catalogs.replicas.checksums.get,
+        state.catalogs.sites,
+        ctx.staging,
+        edges,
+    )
+    return replace(state, requested=requested)
+
+
+def group_transfer_nodes(state: PlanState, ctx: PlanContext) -> PlanState:
+    """Staging, second half: the files to move grouped into transfer nodes."""
+    staged, why = group_transfers(_made(state.requested, "transfer requests"), ctx.staging)
+    return replace(state, requested=None, staged=staged, why=why)
 
 
 def register_outputs(state: PlanState, ctx: PlanContext) -> PlanState:
@@ -325,9 +346,9 @@ def create_directories(state: PlanState, ctx: PlanContext) -> PlanState:
 
 def clean_up(state: PlanState, ctx: PlanContext) -> PlanState:
     """Cleanup nodes: each staged file removed once its last reader is done. The staging
-    plan's residency map (one entry per file and site) is only for cleanup: from here on
-    the state holds the nodes and edges alone, so the map is freed before the final
-    ordering builds its own maps over every node and edge."""
+    plan's residency map (one entry per file and site) is only for cleanup: cleanup
+    empties it as it makes the removals (``consume``), and from here on the state holds
+    the nodes and edges alone."""
     out = cleanup(
         _made(state.staged, "staging plan"),
         state.workflow.name,
@@ -335,14 +356,18 @@ def clean_up(state: PlanState, ctx: PlanContext) -> PlanState:
         clusters_num=ctx.cleanup_clusters_num,
         clusters_size=ctx.cleanup_clusters_size,
         retry=ctx.staging.retry,
+        consume=True,
     )
     return replace(state, staged=None, nodes=out.nodes, edges=out.edges)
 
 
 def order_nodes(state: PlanState, ctx: PlanContext) -> PlanState:
     """Levels over the concrete DAG, a cycle check and the stable order."""
-    nodes, edges = _finalise(state.nodes, state.edges, state.workflow)
-    return replace(state, nodes=nodes, edges=edges)
+    staged: list[Node | None] = list(state.nodes)
+    edges, workflow = state.edges, state.workflow
+    state = replace(state, nodes=(), edges=())  # the staged nodes are in the list alone
+    nodes, final_edges = _finalise(staged, edges, workflow)
+    return replace(state, nodes=nodes, edges=final_edges)
 
 
 def record(state: PlanState, ctx: PlanContext) -> PlanState:
@@ -384,6 +409,7 @@ PASSES: tuple[Pass, ...] = (
     choose_staging_sites,
     choose_replicas,
     stage_files,
+    group_transfer_nodes,
     register_outputs,
     create_directories,
     clean_up,
@@ -440,12 +466,15 @@ _SITE_OF = itemgetter(0)  # Placement.site, at C speed
 
 
 def _finalise(
-    staged_nodes: tuple[Node, ...], staged_edges: tuple[tuple[str, str], ...], workflow: Workflow
-) -> tuple[tuple[Node, ...], tuple[tuple[str, str], ...]]:
-    """Levels over the concrete DAG (roots are 1), a cycle check, a stable order."""
+    staged_nodes: list[Node | None], staged_edges: Sequence[tuple[str, str]], workflow: Workflow
+) -> tuple[tuple[Node, ...], Edges]:
+    """Levels over the concrete DAG (roots are 1), a cycle check, a stable order.
+
+    ``staged_nodes`` is used up: each node is dropped from it once placed, so that an old
+    node is freed as its copy at the final level is made."""
     index = dict(zip(map(_BY_NAME, staged_nodes), range(len(staged_nodes)), strict=True))
     if len(index) != len(staged_nodes):
-        count = Counter(n.name for n in staged_nodes)
+        count = Counter(n.name for n in staged_nodes if n is not None)
         twice = next(name for name, k in count.items() if k > 1)
         raise PlannerError(
             f"two DAG nodes would share the name {twice!r} (job ids that differ only "
@@ -453,27 +482,34 @@ def _finalise(
             source=workflow.source,
         )
     # Passes emit edges in a deterministic order and never the same edge twice (staging
-    # keeps its edges in a dict; every later pass only adds edges into its own new nodes),
-    # so there is nothing to deduplicate: hashing 10^7 edges would cost seconds.
-    edges = staged_edges
-    by_index = index.__getitem__
-    levels, stuck = generations(
-        len(staged_nodes),
-        map(by_index, map(_PARENT, edges)),
-        map(by_index, map(_CHILD, edges)),
-        len(edges),
-    )
+    # keeps a set of the edges that may repeat; every later pass only adds edges into its
+    # own new nodes), so there is nothing to deduplicate: hashing 10^7 edges would cost
+    # seconds. The edges number their own names: each one's position among the nodes.
+    edges = staged_edges if isinstance(staged_edges, Edges) else Edges.of(staged_edges)
+    at = list(map(index.__getitem__, edges.names)).__getitem__
     del index
+    # as arrays of 4-byte indices, which the generations read in place
+    parents, children = array("I", map(at, edges.parents)), array("I", map(at, edges.children))
+    levels, stuck = generations(len(staged_nodes), parents, children, len(edges))
+    del at, parents, children
+    # the final value is one segment, without the builders' name index (a dict over
+    # every node)
+    edges = Edges(edges.names, edges.parents, edges.children)
     nodes: list[Node] = []
     for depth, generation in enumerate(levels, start=1):
-        placed = list(map(staged_nodes.__getitem__, generation))
-        placed = [node if node.level == depth else at_level(node, depth) for node in placed]
+        placed = cast(list[Node], list(map(staged_nodes.__getitem__, generation)))
+        for i in generation:
+            staged_nodes[i] = None
+        for k, node in enumerate(placed):
+            if node.level != depth:
+                placed[k] = at_level(node, depth)  # the old node goes now
         nodes += _by_kind_and_name(placed)
     if stuck:
+        names = sorted(cast(Node, staged_nodes[i]).name for i in stuck)
         raise CycleError(
             "clustering would create a cycle in the concrete DAG (a label or whole-workflow "
             "cluster spans jobs with other jobs between them); nodes involved include "
-            f"{', '.join(sorted(staged_nodes[i].name for i in stuck)[:5])}",
+            f"{', '.join(names[:5])}",
             source=workflow.source,
         )
     return tuple(nodes), edges
@@ -481,7 +517,6 @@ def _finalise(
 
 _BY_NAME = attrgetter("name")
 _KIND_OF = attrgetter("kind")
-_PARENT, _CHILD = itemgetter(0), itemgetter(1)
 
 
 def _by_kind_and_name(placed: list[Node]) -> list[Node]:

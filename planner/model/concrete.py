@@ -8,6 +8,7 @@ directory".
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, NamedTuple
@@ -235,7 +236,9 @@ class ConcreteWorkflow:
 
     name: str
     nodes: tuple[Node, ...]
-    edges: tuple[tuple[str, str], ...] = ()
+    # (parent, child) node names: the planner's are an ``Edges`` (integer pairs, read as
+    # name pairs); a tuple of pairs is the same to every reader
+    edges: Sequence[tuple[str, str]] = ()
     pruned: tuple[Pruned, ...] = ()
     options: dict[str, Any] = field(default_factory=dict)
     # abstract job id -> why it went to its site / which replica was chosen, for explain

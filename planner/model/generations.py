@@ -17,7 +17,9 @@ cost more than it saves, and small plans should stay quick.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 __all__ = ["ARRAY_EDGES", "VECTOR_GENERATIONS", "generations", "walk_generations"]
 
@@ -43,8 +45,7 @@ def generations(
         return _small(count, parents, children)
     import numpy as np
 
-    parent = np.fromiter(parents, dtype=np.intp, count=edges)
-    child = np.fromiter(children, dtype=np.intp, count=edges)
+    parent, child = _column(np, parents, edges), _column(np, children, edges)
     # children of node v: kids[offsets[v]:offsets[v + 1]]
     fanout = np.bincount(parent, minlength=count)
     offsets = np.zeros(count + 1, dtype=np.intp)
@@ -73,6 +74,14 @@ def generations(
         _walk(frontier.tolist(), kids_of, left, out)
         return out, [v for v, d in enumerate(left) if d > 0]
     return out, np.flatnonzero(indegree > 0).tolist()
+
+
+def _column(np: Any, values: Iterable[int], edges: int) -> Any:
+    """``values`` as a numpy array: an ``array('I')`` is read in place (4 bytes an edge,
+    no copy; the plan's edges come so), anything else is copied into one."""
+    if isinstance(values, array) and values.typecode == "I":
+        return np.frombuffer(values, dtype=np.uint32)
+    return np.fromiter(values, dtype=np.intp, count=edges)
 
 
 def _small(

@@ -9,7 +9,7 @@ the few callers that want networkx's algorithms.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import TYPE_CHECKING
@@ -30,8 +30,8 @@ class JobGraph:
 
     ``producer`` maps an LFN to the first job that writes it (``output``/``checkpoint``,
     or ``inout`` when no other job writes it); ``consumers`` maps an LFN to the jobs that
-    read it. ``succ`` maps every job id to its children (a dict used as an ordered set, in
-    the order the edges were first seen); ``pred`` maps every job id to its parents, in the
+    read it. ``succ`` maps every job id to its children (distinct, in the order the edges
+    were first seen); ``pred`` maps every job id to its parents, in the
     same order. Each edge is there once.
 
     ``order`` holds the jobs reachable from the roots generation by generation (Kahn),
@@ -41,10 +41,10 @@ class JobGraph:
     :func:`build_job_graph`, so validation and the passes share one walk.
     """
 
-    succ: dict[str, dict[str, None]]
-    pred: dict[str, list[str]]
+    succ: Mapping[str, Sequence[str]]
+    pred: Mapping[str, Sequence[str]]
     producer: dict[str, str] = field(default_factory=dict)
-    consumers: dict[str, list[str]] = field(default_factory=dict)
+    consumers: Mapping[str, Sequence[str]] = field(default_factory=dict)
     rewritten: tuple[str, ...] = ()  # LFNs that more than one job writes (validation's cue)
     order: tuple[str, ...] = ()
     ends: tuple[int, ...] = ()
@@ -114,11 +114,14 @@ def build_job_graph(workflow: Workflow) -> JobGraph:
     _add_dependencies(succ, pred, workflow.dependencies)
     _add_file_edges(succ, pred, producer, consumers)
     order, ends, cyclic = _generations(succ, pred)
+    # Built, the neighbour sets and reader lists become tuples: a small dict costs about
+    # 230 bytes, a tuple of two 56 (at 10^5 jobs the graph shrinks by a third, and it
+    # lives until staging is done).
     return JobGraph(
-        succ=succ,
-        pred=pred,
+        succ={job_id: tuple(children) for job_id, children in succ.items()},
+        pred={job_id: tuple(parents) for job_id, parents in pred.items()},
         producer=producer,
-        consumers=consumers,
+        consumers={lfn: tuple(readers) for lfn, readers in consumers.items()},
         rewritten=rewritten,
         order=order,
         ends=ends,

@@ -3,7 +3,7 @@ file lives on each staging site."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -96,7 +96,7 @@ class StagePlan:
     ``dataclasses.replace``."""
 
     nodes: tuple[Node, ...]
-    edges: tuple[tuple[str, str], ...]
+    edges: Sequence[tuple[str, str]]  # (parent, child) names: an Edges from the passes
     residency: Mapping[tuple[str, str], Residency]  # (lfn, staging site) -> where/who
     workdirs: Mapping[str, str]  # staging site -> working directory URL (files read there)
     # staging site -> the working directory's URL for writing, only where it is not the

@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from planner.model.auxiliary import auxiliary_node
 from planner.model.concrete import Node, NodeKind, Transfer
+from planner.model.edges import EdgeList
 from planner.model.staging import StagePlan
 from planner.naming import safe_name
 
@@ -59,9 +60,8 @@ def create_dirs(plan: StagePlan, workflow: str, retry: str = "1") -> StagePlan:
         )
         for site in sites
     )
-    edges = [
-        (names[site], name)
-        for name, site in target.items()
-        if site is not None and name not in covered
-    ]
-    return replace(plan, nodes=added + plan.nodes, edges=plan.edges + tuple(edges))
+    edges = EdgeList(plan.edges)
+    for name, site in target.items():
+        if site is not None and name not in covered:
+            edges.add(names[site], name)
+    return replace(plan, nodes=added + plan.nodes, edges=edges.freeze())

@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from planner.model.auxiliary import auxiliary_node
 from planner.model.concrete import Node, NodeKind, Transfer
+from planner.model.edges import EdgeList
 from planner.model.staging import StagePlan
 from planner.naming import safe_name
 
@@ -63,7 +64,7 @@ def _registered(
 def register(plan: StagePlan, lfns: Set[str], output_site: str, retry: str = "1") -> StagePlan:
     """A new plan with register nodes after the stage-outs of ``lfns``."""
     added: list[Node] = []
-    edges: list[tuple[str, str]] = []
+    edges = EdgeList(plan.edges)
     counters: dict[int, int] = {}
     read_url = plan.read_url if plan.read_urls else None
     for node in plan.nodes:
@@ -85,8 +86,8 @@ def register(plan: StagePlan, lfns: Set[str], output_site: str, retry: str = "1"
                 reasons=(f"registers the outputs staged out by {node.name}",),
             )
         )
-        edges.append((node.name, name))
+        edges.add(node.name, name)
         _reads_records(plan, node, files, name)
     if not added:
         return plan
-    return replace(plan, nodes=plan.nodes + tuple(added), edges=plan.edges + tuple(edges))
+    return replace(plan, nodes=plan.nodes + tuple(added), edges=edges.freeze())

@@ -8,7 +8,7 @@ staging site reads is chosen later, by replica selection (``select_replicas``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from catalogs.replica import PFN, ReplicaCatalog
 from planner.errors import MissingReplica, Problems
@@ -51,6 +51,6 @@ def check_feasibility(
         raise Problems(problems)
 
 
-def _jobs(ids: list[str]) -> str:
+def _jobs(ids: Sequence[str]) -> str:
     shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
     return ("job " if len(ids) == 1 else "jobs ") + shown

@@ -11,14 +11,21 @@ requests are grouped per (kind, staging site, level) into ``ceil(jobs on the lev
 files dealt round robin; one file is never moved twice to the same site. A
 ``stageable`` executable is staged in like a raw input (named
 ``namespace-name-version``, made executable) and the job runs that copy.
+
+Two halves, run by the pipeline as two passes: :func:`request_transfers` (the compute
+and cluster nodes and the files to move, from the units' edges :func:`unit_edges` and
+the graph's file maps :func:`file_maps`) and :func:`group_transfers` (the transfer
+nodes). The job graph, placements, units and layout are freed between them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
 from planner.errors import StagingError
 from planner.model.concrete import RECORD_SUFFIX
+from planner.model.edges import EdgeList
 from planner.model.graph import JobGraph
 from planner.model.placement import Placement
 from planner.model.staging import ReplicaSelection, StagePlan, StagingLayout, StagingOptions
@@ -26,15 +33,22 @@ from planner.model.unit import Unit
 from planner.model.workflow import Job
 from planner.site_dirs import SiteDirs
 from planner.staging.compute import stage_unit
-from planner.staging.context import StageContext
+from planner.staging.context import Requested, StageContext
 from planner.staging.outputs import stage_pruned_outputs
 from planner.staging.transfers import transfer_names, transfer_nodes
 from sites.model import SiteCatalog
 
-__all__ = ["stage"]
+__all__ = ["file_maps", "group_transfers", "request_transfers", "unit_edges"]
 
 
-def stage(
+def file_maps(graph: JobGraph) -> JobGraph:
+    """The job graph's file maps alone (producer, consumers): all that staging reads
+    once the units' edges are made. The pipeline frees the rest of the graph (its
+    neighbour maps and order, a third of it) before staging builds its nodes."""
+    return replace(graph, succ={}, pred={}, order=(), ends=(), cyclic=())
+
+
+def request_transfers(
     jobs: Mapping[str, Job],
     graph: JobGraph,
     units: Sequence[Unit],
@@ -45,61 +59,88 @@ def stage(
     sha256: Callable[[str], str | None],
     sites: SiteCatalog,
     options: StagingOptions,
-) -> tuple[StagePlan, dict[str, tuple[str, ...]]]:
-    """Build compute/cluster nodes with their inputs/outputs and the transfer nodes.
-
-    Returns the plan and, per abstract job, the "why" lines: where it runs, then its files.
-    """
+    edges: EdgeList,
+) -> Requested:
+    """The compute/cluster nodes with their inputs/outputs, the files to move (not yet
+    grouped into transfer nodes), and the units' ``edges`` (:func:`unit_edges`).
+    ``graph`` needs only its file maps (:func:`file_maps`)."""
     if options.integrity != "none":
         _refuse_record_names(graph, units)
     cx = StageContext(
         jobs, graph, placements, pruned, layout, chosen, sha256, SiteDirs(sites), options
     )
-    nodes = [stage_unit(cx, unit) for unit in units]
-    edges = _unit_edges(graph, pruned, layout.unit_of)
+    nodes = tuple(stage_unit(cx, unit) for unit in units)
     if pruned:
         stage_pruned_outputs(cx, (jobs[j] for j in jobs if j in pruned))
-    names = transfer_names(cx.requests, layout.per_level, options)
-    for key, req in cx.requests.items():
-        name = names[key]
-        if req.parent is not None:
-            edges[(req.parent, name)] = None
-        for child in cx.readers_of.get(key, ()):
-            edges[(name, child)] = None
-    nodes.extend(transfer_nodes(cx.requests, names, options.retry))
-    # Only the names are needed from here on: free the per-file maps before the last copies.
-    cx.requests.clear()
-    cx.readers_of.clear()
-    cx.settle(names)
-    names.clear()
-    edge_tuple = tuple(edges)
-    edges.clear()
-    plan = StagePlan(
-        nodes=tuple(nodes),
-        edges=edge_tuple,
+    return Requested(
+        nodes=nodes,
+        edges=edges.freeze(),
+        requests=cx.requests,
+        readers_of=cx.readers_of,
         residency=cx.residency,
+        fixups=cx.fixups,
+        why=cx.why,
+        read_urls=cx.read_urls,
         workdirs=layout.workdirs,
         writedirs=layout.writedirs,
-        read_urls=cx.read_urls,
+        per_level=layout.per_level,
     )
-    return plan, cx.why
 
 
-def _unit_edges(
-    graph: JobGraph, pruned: frozenset[str], unit_of: Mapping[str, Unit]
-) -> dict[tuple[str, str], None]:
-    """The edges between units, from the jobs' edges (insertion-ordered: same input,
-    same order)."""
-    edges: dict[tuple[str, str], None] = {}
-    for p, children in graph.succ.items():
-        if p in pruned:
-            continue
-        pu = unit_of[p].name
-        for c in children:
-            if c not in pruned:
-                cu = unit_of[c].name
-                if pu != cu:
-                    edges[(pu, cu)] = None
+def group_transfers(
+    requested: Requested, options: StagingOptions
+) -> tuple[StagePlan, dict[str, tuple[str, ...]]]:
+    """The requested files grouped into stage_in, stage_inter and stage_out nodes, with
+    their edges; the plan and each job's "why" lines. Empties ``requested``'s maps of
+    requests as it goes (only this pass reads them)."""
+    requests, readers_of = requested.requests, requested.readers_of
+    names = transfer_names(requests, requested.per_level, options)
+    edges = EdgeList(requested.edges)
+    # Every transfer edge has a transfer node at one end and no unit edge has: only
+    # transfer edges can repeat one another (several files of one node, one producer).
+    add_new = edges.add_new
+    for key, req in requests.items():
+        name = names[key]
+        if req.parent is not None:
+            add_new(req.parent, name)
+        for child in readers_of.get(key, ()):
+            add_new(name, child)
+    nodes = requested.nodes + tuple(transfer_nodes(requests, names, options.retry))
+    # Only the names are needed from here on: free the per-file maps before the last copies.
+    requests.clear()
+    readers_of.clear()
+    requested.fixups.settle(names)
+    names.clear()
+    plan = StagePlan(
+        nodes=nodes,
+        edges=edges.freeze(),
+        residency=requested.residency,
+        workdirs=requested.workdirs,
+        writedirs=requested.writedirs,
+        read_urls=requested.read_urls,
+    )
+    return plan, requested.why
+
+
+def unit_edges(
+    graph: JobGraph, units: Sequence[Unit], pruned: frozenset[str], unit_of: Mapping[str, Unit]
+) -> EdgeList:
+    """The edges between units, from the jobs' edges (same input, same order).
+
+    Without clustering every unit is one job and the jobs' edges are distinct, so the
+    units' edges are too: no set of the edges seen is needed (at 10^5 jobs it would
+    hold some 250,000 of them)."""
+    edges = EdgeList()
+    add = edges.add if len(units) == len(unit_of) else edges.add_new
+    succ = graph.succ
+    for unit in units:
+        pu = unit.name
+        for p in unit.jobs:
+            for c in succ[p]:
+                if c not in pruned:
+                    cu = unit_of[c].name
+                    if pu != cu:
+                        add(pu, cu)
     return edges
 
 

@@ -87,7 +87,7 @@ def _made_input(
     p_staging = layout.staging_of[p_name][0]
     # made by this plan: its sha256 is the one its producer records when it runs (a
     # replica's checksum would describe an older copy)
-    p_meta = f"{layout.workdirs[p_staging]}/{record_name(p_name)}" if cx.checking else None
+    p_meta = _record_url(cx, p_name, p_staging) if cx.checking else None
     size = use.size
     if p_staging != staging:
         moved = _inter(cx, unit, where, lfn, size, p_name, p_staging, p_meta, at)
@@ -103,6 +103,15 @@ def _made_input(
     if p_meta is not None:
         here = _record_read(cx, unit, where, p_name, p_staging, p_meta, known)
     return _pulled(known, lfn, None, size, staging, here)
+
+
+def _record_url(cx: StageContext, producer: str, p_staging: str) -> str:
+    """The URL of ``producer``'s checksum record on its staging site: the string its
+    residency holds once the producer is staged (one per record, not one per reader:
+    at 10^5 jobs a string per reader was 20 MB)."""
+    name = record_name(producer)
+    record = cx.residency.get((name, p_staging))
+    return record.url if record is not None else f"{cx.layout.workdirs[p_staging]}/{name}"
 
 
 def _inter(

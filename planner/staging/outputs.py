@@ -110,10 +110,10 @@ def _stage_out(
         (_STAGE_OUT, staging, unit.level, staging == "local", move, unit.name),
     )
     fixups = cx.fixups  # wait_read, inline: one stage-out per output
-    fixups.append((res, len(res.readers), key))
+    fixups.add(res, len(res.readers), key)
     res.readers.append(WAITING)
     if own_record is not None:
-        fixups.append((own_record, len(own_record.readers), key))
+        fixups.add(own_record, len(own_record.readers), key)
         own_record.readers.append(WAITING)
 
 

@@ -124,6 +124,13 @@ def test_plan_invariants(case: tuple[Workflow, ReplicaCatalog], options: PlanOpt
     g = _graph(cw)
     assert nx.is_directed_acyclic_graph(g)
 
+    # each edge once, between nodes of the plan: staging drops repeated edges only where
+    # they can repeat (clustered units, transfer nodes), not with a dict of every edge
+    edges = list(cw.edges)
+    assert len(edges) == len(set(edges))
+    names = {n.name for n in cw.nodes}
+    assert all(p in names and c in names for p, c in edges)
+
     # every file a node reads is produced upstream or staged in before it
     writers: dict[str, set[str]] = {}
     for n in cw.nodes:

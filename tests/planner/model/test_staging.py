@@ -58,3 +58,12 @@ def test_the_passes_after_staging_keep_what_they_do_not_change() -> None:
     assert mkdir.files[0].dst == "put://s/w"
     (clean,) = [n for n in later.nodes if n.kind is NodeKind.CLEANUP]
     assert [t.dst for t in clean.files] == ["put://s/w/f"]  # removed through the write URL
+
+
+def test_cleanup_that_consumes_the_residency_map_makes_the_same_plan() -> None:
+    kept = cleanup(create_dirs(register(_plan(), {"f"}, "local"), "w"), "w")
+    used = create_dirs(register(_plan(), {"f"}, "local"), "w")
+    residency = used.residency
+    consumed = cleanup(used, "w", consume=True)
+    assert (consumed.nodes, consumed.edges) == (kept.nodes, kept.edges)
+    assert dict(kept.residency) and not residency  # the pipeline's map is emptied
