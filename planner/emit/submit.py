@@ -234,6 +234,9 @@ class _Shape(NamedTuple):
     recorded: list[Transfer]  # outputs whose sha256 the job records after it
     direct: bool  # the task is the job's executable (no runner manifest)
     shipped: str | None  # a staged copy HTCondor ships as the job's executable
+    # condorio with file transfer: the one local directory every output lands in under
+    # its own name (the job's initialdir), else None (the submit dir, outputs remapped)
+    home: str | None
 
 
 def _compute_job(node: Node, ctx: EmitContext, bundle_offset: int | None) -> NodeJob:
@@ -283,7 +286,36 @@ def _shape(node: Node, ctx: EmitContext) -> _Shape:
         ships = condor_transfer and not (checks or recorded)
         shipped = _staged_file(node, node.tasks[0].executable) if ships else None
         direct = shipped is not None
-    return _Shape(dc, local, scratch, condor_transfer, collect, checks, recorded, direct, shipped)
+    home = None
+    if collect:
+        home = _outputs_home(node)
+    elif condor_transfer and dc is DataConfiguration.CONDORIO:
+        home = _landing_dir(node, recorded)
+    return _Shape(
+        dc, local, scratch, condor_transfer, collect, checks, recorded, direct, shipped, home
+    )
+
+
+def _landing_dir(node: Node, recorded: Sequence[Transfer]) -> str | None:
+    """The directory all of a condorio job's outputs and its checksum record go to, each
+    named by its LFN (plain ``file://`` paths), or None. As the job's ``initialdir`` it
+    is where HTCondor brings back every listed output without a ``transfer_output_remaps``
+    entry per file, and where a relative ``transfer_input_files`` entry is read from."""
+    home = None
+    for t in node.outputs:
+        plain = _LANDING.fullmatch(t.dst)
+        if plain is None or plain.group(2) != t.lfn or plain.group(1) != (home or plain.group(1)):
+            return None
+        home = plain.group(1)
+    record = f"file://{home}/{_record_name(node)}"
+    if home is not None and recorded and recorded[0].meta != record:
+        return None
+    return home
+
+
+# A file:// URL of a file named by a plain name in a plain directory (no '%', ',', '$',
+# ';', '=', whitespace or NUL): the outputs a landing directory is chosen for.
+_LANDING = re.compile(r"file://(/[^%,$;=\s\x00]*[^%,$;=\s\x00/])/([^%,$;=\s\x00/]+)")
 
 
 def _one_plain_task(node: Node) -> bool:
@@ -341,8 +373,7 @@ def _directory_lines(node: Node, ctx: EmitContext, shape: _Shape) -> list[tuple[
             return [*pairs, ("initialdir", node.working_dir)]
         pairs.append(("initialdir", str(ctx.submit_dir)))
         return [*pairs, ("remote_initialdir", node.working_dir)]
-    home = _outputs_home(node) if shape.collect else None
-    return [*pairs, ("initialdir", home or str(ctx.submit_dir))]
+    return [*pairs, ("initialdir", shape.home or str(ctx.submit_dir))]
 
 
 def _transfer_lines(node: Node, shape: _Shape, inputs: list[str]) -> list[tuple[str, str]]:
@@ -359,6 +390,8 @@ def _transfer_lines(node: Node, shape: _Shape, inputs: list[str]) -> list[tuple[
         pairs.append(("transfer_input_files", ",".join(inputs)))
     if shape.collect:
         pairs.append(("transfer_output_files", _collected_outputs(node, outputs)))
+    elif shape.home is not None:  # every output lands in initialdir under its own name
+        pairs.append(("transfer_output_files", ",".join([t.lfn for t in outputs])))
     elif outputs:
         pairs.extend(_condor_outputs(node, outputs))
     else:  # "": nothing comes back (unset, every new file would land in initialdir)
@@ -374,7 +407,15 @@ def _condor_inputs(node: Node, shape: _Shape) -> list[str]:
     inputs = [_condor_input(node, t) for t in node.inputs if shipped is None or not t.executable]
     if shape.checks or shape.recorded:
         inputs += _record_inputs(node, shape.checks)
-    return inputs
+    home = shape.home
+    if home is None:
+        return inputs
+    # a file in initialdir by its name alone: HTCondor reads a relative entry from there
+    cut = len(home) + 1
+    return [
+        p[cut:] if p.startswith(home) and p[len(home) : cut] == "/" and "/" not in p[cut:] else p
+        for p in inputs
+    ]
 
 
 def _staged_file(node: Node, executable: str) -> str | None:
