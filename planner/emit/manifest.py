@@ -74,14 +74,13 @@ def names_json(names: Sequence[str], any_order: bool = False) -> str:
 
 def _run_json(names: Sequence[str]) -> str:
     """Names of one shape: their strings, or one affix object when that is shorter."""
-    plain = ",".join(map(STR, names))
     if len(names) < 2:
-        return plain
+        return ",".join(map(STR, names))
     cut_pre = _shared_start(names)
     room = min(map(len, names)) - cut_pre
     cut_suf = min(_shared_start([n[::-1] for n in names]), room)
     if not cut_pre and not cut_suf:
-        return plain
+        return ",".join(map(STR, names))
     first = names[0]
     pre, suf = first[:cut_pre], first[len(first) - cut_suf :]
     mids = [n[cut_pre : len(n) - cut_suf] for n in names]
@@ -91,6 +90,11 @@ def _run_json(names: Sequence[str]) -> str:
     if suf:
         text += f',"suf":{STR(suf)}'
     text += "}"
+    # the names written out take at least their length, quotes and commas (escapes only
+    # add): shorter than that, the affix form wins without writing them to compare
+    if len(text) < sum(map(len, names)) + 3 * len(names) - 1:
+        return text
+    plain = ",".join(map(STR, names))
     return text if len(text) < len(plain) else plain
 
 
@@ -190,6 +194,47 @@ def _runs(
     return runs
 
 
+def _transfer_runs(
+    transfers: Iterable[Transfer],
+) -> list[tuple[tuple[Any, ...] | None, list[Transfer]]]:
+    """``_runs(transfers, _transfer_key)``, asking first whether a transfer simply goes
+    on the run before it (the usual case: cheaper than making its key)."""
+    runs: list[tuple[tuple[Any, ...] | None, list[Transfer]]] = []
+    last: tuple[Any, ...] | None = None
+    for t in transfers:
+        if last is not None and _goes_on(t, last):
+            runs[-1][1].append(t)
+            continue
+        key = _transfer_key(t)
+        if key is not None and key == last:
+            runs[-1][1].append(t)
+        else:
+            runs.append((key, [t]))
+        last = key
+    return runs
+
+
+def _goes_on(t: Transfer, key: tuple[Any, ...]) -> bool:
+    """Whether ``_transfer_key(t) == key``, for a key of one source (else False)."""
+    dst, stems, metadir, has_sha, symlink, executable, optional = key
+    lfn, src, meta, sha256 = t.lfn, t.src, t.meta, t.sha256
+    if lfn.__class__ is not str or not lfn or len(src) != 1 or len(stems) != 1:
+        return False
+    if metadir is None:
+        if meta is not None:
+            return False
+    elif meta.__class__ is not str or not meta.startswith(metadir) or "/" in meta[len(metadir) :]:
+        return False
+    return (
+        t.dst == dst + lfn
+        and src[0] == stems[0] + lfn
+        and (sha256.__class__ is str if has_sha else sha256 is None)
+        and t.symlink is symlink
+        and t.executable == executable
+        and t.optional == optional
+    )
+
+
 def _metas_json(group: list[Transfer], metadir: str) -> str:
     """The group's records by name in ``metadir``: one string when they share one."""
     cut = len(metadir)
@@ -208,7 +253,7 @@ def transfers_json(transfers: Iterable[Transfer]) -> str:
     """The JSON list of a transfer manifest's ``"transfers"`` (or a runner's ``"inputs"``
     / ``"outputs"``): groups where transfers share their directories, else entries."""
     parts = []
-    for key, group in _runs(transfers, _transfer_key):
+    for key, group in _transfer_runs(transfers):
         entry = MANIFEST_ENCODER.encode(transfer_entry(group[0])) if len(group) == 1 else ""
         text = _transfer_group(key, group) if key is not None else entry
         parts.append(entry if entry and len(entry) <= len(text) else text)

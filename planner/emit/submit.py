@@ -411,11 +411,9 @@ def _condor_inputs(node: Node, shape: _Shape) -> list[str]:
     if home is None:
         return inputs
     # a file in initialdir by its name alone: HTCondor reads a relative entry from there
-    cut = len(home) + 1
-    return [
-        p[cut:] if p.startswith(home) and p[len(home) : cut] == "/" and "/" not in p[cut:] else p
-        for p in inputs
-    ]
+    head = f"{home}/"
+    cut = len(head)
+    return [p[cut:] if p.startswith(head) and p.find("/", cut) < 0 else p for p in inputs]
 
 
 def _staged_file(node: Node, executable: str) -> str | None:
@@ -574,14 +572,15 @@ def _record_inputs(node: Node, checks: Sequence[Transfer]) -> list[str]:
         )
     seen = dict.fromkeys([t.meta for t in checks if t.meta and not t.sha256])
     entries = []
+    plain_url = _PLAIN_FILE_URL.fullmatch  # one lookup: a merge job reads 10^5 records
     for meta in seen:
         if _basename(meta) in names:
             raise EmitError(
                 f"node {node.name}: input {_basename(meta)!r} has the name of a checksum record"
             )
-        plain = _PLAIN_FILE_URL.fullmatch(meta)  # the usual case: nothing to decode or check
+        plain = plain_url(meta)  # the usual case: nothing to decode or check
         if plain is not None:
-            entries.append(plain.group(1))
+            entries.append(plain[1])
             continue
         path = url_path(meta)
         entries.append(check_path_list_item(path if path is not None else meta, "record"))
