@@ -178,11 +178,17 @@ def shaped_job(
         return None
     shape = shapes.get(key, _UNSEEN)
     if shape is _UNSEEN:
-        shape = shapes[key] = _first_shape(node, ctx, bundle_offset, key, values)
+        shape = _first_shape(node, ctx, bundle_offset, key, values)
+        if shape is not None:
+            # equal shapes are one object: the nodes share a .sub file, which is chosen
+            # by the shape's identity (keys differ for equal profile dicts, for example)
+            shape = shapes.setdefault((_SAME, shape), shape)
+        shapes[key] = shape
     return None if shape is None else Shaped(shape, tuple(values))
 
 
 _UNSEEN = object()
+_SAME = object()  # marks the entries of ``shapes`` that map a shape to its one object
 
 
 def _first_shape(

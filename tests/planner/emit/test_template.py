@@ -136,3 +136,21 @@ def test_shared_files_from_shapes_give_each_node_its_description() -> None:
                             "wf_2": f"r_{node.name[5:]}"}  # fmt: skip
         got = tuple((k, _expand(v, dict(ref.vars))) for k, v in files[0].description)
         assert got == node_job(node, CTX).description
+
+
+def test_nodes_whose_shapes_are_equal_share_one_file() -> None:
+    """Two nodes whose profiles are equal dicts, not one: one shape, one ``.sub``."""
+    nodes = tuple(
+        Node(
+            name=f"work_{i}", kind=NodeKind.COMPUTE, site="pool", level=1, transformation="work",
+            tasks=(Task(f"ID{i}", "work", "/bin/work", (f"p_{i}",)),),
+            inputs=(Transfer(f"p_{i}", f"p_{i}", (f"file:///st/p_{i}",)),),
+            data_configuration=DataConfiguration.CONDORIO,
+            profiles={Namespace.DAGMAN: {"priority": "10"}},  # a dict of its own each
+        )
+        for i in range(3)
+    )  # fmt: skip
+    shapes: dict[Any, Any] = {}
+    jobs = {n.name: shaped_job(n, CTX, None, shapes) for n in nodes}
+    files, _ = plan_submit_files(ConcreteWorkflow(name="w", nodes=nodes), jobs, "shared")  # type: ignore[arg-type]
+    assert [f.name for f in files] == ["compute_work_pool.sub"]
