@@ -14,8 +14,9 @@ same workflow by CPU time. Prints a table; never used as a test.
     .venv/bin/python bench/emit_scale.py --workflow montage --sizes 10000 --modes shared
     .venv/bin/python bench/emit_scale.py --workflow fanout --sizes 100000 --phases
 
-``--phases`` (shared mode only) prints instead, per case, the CPU seconds of the two
-steps that build the submit descriptions and manifests (``_write_manifests``, which also
+``--phases`` (shared mode only, with the cyclic garbage collector off as in ``wfplan
+plan``) prints instead, per case, the CPU seconds of the two steps that build the submit
+descriptions and manifests (``_write_manifests``, which also
 writes ``manifests.jsonl``, and ``plan_submit_files``), the median over ``--repeat`` emits,
 and the bytes per job of ``manifests.jsonl`` and of the ``.sub`` files. Run it from another
 checkout (``PYTHONPATH=<checkout>``) to measure that version the same way.
@@ -222,6 +223,7 @@ PHASES = ("_write_manifests", "plan_submit_files")
 
 def phases_case(n: int, shape: str, clustered: bool, repeat: int, where: str) -> dict[str, Any]:
     """CPU seconds of each of PHASES (median of ``repeat`` emits) and bytes per job."""
+    import gc
     import statistics
 
     from planner.emit import write_submit_dir, writer
@@ -240,6 +242,10 @@ def phases_case(n: int, shape: str, clustered: bool, repeat: int, where: str) ->
 
     for name in PHASES:
         setattr(writer, name, timed(name, getattr(writer, name)))
+    # as `wfplan plan` runs (planner/cli.py): without the cyclic collector, whose full
+    # passes over the workflow's millions of objects would land in whichever step
+    # allocates when one is due
+    gc.disable()
     root = Path(tempfile.mkdtemp(prefix="wfplan-emit-bench-", dir=where))
     try:
         cw = workflow(n, root) if shape == "synthetic" else planned(n, shape, clustered, root)
