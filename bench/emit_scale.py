@@ -16,6 +16,14 @@ inside their generators, writing excluded) and their bytes per job (per abstract
     .venv/bin/python bench/emit_scale.py                 # 10^3, 10^4, 10^5, both modes
     .venv/bin/python bench/emit_scale.py --sizes 1000000 --modes shared
     .venv/bin/python bench/emit_scale.py --workflow montage --sizes 10000 --modes shared
+    .venv/bin/python bench/emit_scale.py --workflow fanout --sizes 100000 --phases
+
+``--phases`` (shared mode only, with the cyclic garbage collector off as in ``wfplan
+plan``) prints instead, per case, the CPU seconds of the two steps that build the submit
+descriptions and manifests (``_write_manifests``, which also
+writes ``manifests.jsonl``, and ``plan_submit_files``), the median over ``--repeat`` emits,
+and the bytes per job of ``manifests.jsonl`` and of the ``.sub`` files. Run it from another
+checkout (``PYTHONPATH=<checkout>``) to measure that version the same way.
 """
 
 from __future__ import annotations
@@ -251,6 +259,57 @@ def one_case(
     }
 
 
+# The writer's steps timed by --phases (by name, so an older checkout is timed alike).
+PHASES = ("_write_manifests", "plan_submit_files")
+
+
+def phases_case(n: int, shape: str, clustered: bool, repeat: int, where: str) -> dict[str, Any]:
+    """CPU seconds of each of PHASES (median of ``repeat`` emits) and bytes per job."""
+    import gc
+    import statistics
+
+    from planner.emit import write_submit_dir, writer
+
+    spent: dict[str, list[float]] = {name: [] for name in PHASES}
+
+    def timed(name: str, func: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            t = time.process_time()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                spent[name].append(time.process_time() - t)
+
+        return wrapper
+
+    for name in PHASES:
+        setattr(writer, name, timed(name, getattr(writer, name)))
+    # as `wfplan plan` runs (planner/cli.py): without the cyclic collector, whose full
+    # passes over the workflow's millions of objects would land in whichever step
+    # allocates when one is due
+    gc.disable()
+    root = Path(tempfile.mkdtemp(prefix="wfplan-emit-bench-", dir=where))
+    try:
+        cw = workflow(n, root) if shape == "synthetic" else planned(n, shape, clustered, root)
+        sizes: dict[str, int] = {}
+        for i in range(repeat):
+            submit = root / f"submit{i}"
+            write_submit_dir(cw, submit, tools_dir=Path("/opt/wfplan/bin"), emit_mode="shared")
+            sizes = {"manifests": 0, "sub": 0}
+            for entry in os.scandir(submit):
+                if entry.name == "manifests.jsonl":
+                    sizes["manifests"] += entry.stat().st_size
+                elif entry.name.endswith(".sub"):
+                    sizes["sub"] += entry.stat().st_size
+            shutil.rmtree(submit)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    out: dict[str, Any] = {k: round(statistics.median(v), 3) for k, v in spent.items()}
+    out.update({f"{k}_per_job": round(v / n, 1) for k, v in sizes.items()})
+    out["nodes"] = len(cw.nodes)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000")
@@ -270,8 +329,16 @@ def main() -> None:
     )
     parser.add_argument("--clustered", action="store_true", help="with --workflow: cluster by 10")
     parser.add_argument("--repeat", type=int, default=1, help="emits per case; best by CPU")
+    parser.add_argument(
+        "--phases", action="store_true", help="CPU of the description/manifest steps, bytes/job"
+    )
     parser.add_argument("--one", nargs=2, metavar=("N", "MODE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.phases:
+        for n in (int(s) for s in args.sizes.split(",")):
+            r = phases_case(n, args.workflow, args.clustered, args.repeat, args.where)
+            print(json.dumps({"workflow": args.workflow, "n": n, **r}), flush=True)
+        return
     if args.one:
         case = one_case(
             int(args.one[0]), args.one[1], args.where, args.workflow, args.clustered, args.repeat

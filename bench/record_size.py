@@ -52,12 +52,16 @@ def measure(case: Path, jobs: int) -> dict[str, float]:
     total = sum(p.stat().st_size for p in submit.rglob("*") if p.is_file())
     record = (submit / "plan.json").stat().st_size
     dag = next(submit.glob("*.dag")).stat().st_size
+    manifests = (submit / "manifests.jsonl").stat().st_size
+    subs = sum(p.stat().st_size for p in submit.glob("*.sub"))
     explain = timed("explain", str(submit))
     simulate = timed("simulate", str(submit))
     shutil.rmtree(submit, ignore_errors=True)
     return {
         "dir_per_job": total / jobs,
         "record_per_job": record / jobs,
+        "manifests_per_job": manifests / jobs,
+        "sub_per_job": subs / jobs,
         "record_mb": record / 1e6,
         "dag_per_job": dag / jobs,
         "plan_s": plan["wall"],
@@ -77,16 +81,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/wfplan-cli-scale"))
     args = parser.parse_args(argv)
     print(
-        "| shape | jobs | submit dir B/job | plan.json B/job | plan.json MB | .dag B/job | plan s "
+        "| shape | jobs | submit dir B/job | plan.json B/job | .dag B/job "
+        "| manifests.jsonl B/job | .sub B/job | plan.json MB | plan s "
         "| explain s (MB) | simulate s (MB) |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for shape in args.shapes.split(","):
         for n in (int(s) for s in args.sizes.split(",")):
             r = measure(make_inputs(shape, n, args.work), n)
             print(
                 f"| {shape} | {n} | {r['dir_per_job']:.0f} | {r['record_per_job']:.0f} "
-                f"| {r['record_mb']:.1f} | {r['dag_per_job']:.0f} | {r['plan_s']:.2f} "
+                f"| {r['dag_per_job']:.0f} | {r['manifests_per_job']:.0f} "
+                f"| {r['sub_per_job']:.0f} | {r['record_mb']:.1f} | {r['plan_s']:.2f} "
                 f"| {r['explain_s']:.2f} ({r['explain_mb']:.0f}) "
                 f"| {r['simulate_s']:.2f} ({r['simulate_mb']:.0f}) |",
                 flush=True,

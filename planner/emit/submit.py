@@ -12,13 +12,20 @@ import functools
 import json
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
+from planner.emit.manifest import (
+    MANIFEST_ENCODER,
+    STR,
+    files_json,
+    replicas_json,
+    transfers_json,
+)
 from planner.emit.quoting import (
     check_path_list_item,
     classad_string,
@@ -116,6 +123,14 @@ class EmitContext:
         return self.in_dir(BUNDLE_FILE)
 
     @cached_property
+    def catalog(self) -> str:
+        """The output replica catalog as a register manifest names it: relative to the
+        submit dir (where the bundle is) when it lies inside it."""
+        prefix = self._dir_prefix
+        rc = self.output_rc
+        return rc[len(prefix) :] if rc.startswith(prefix) and len(rc) > len(prefix) else rc
+
+    @cached_property
     def _dir_prefix(self) -> str:
         return f"{str(self.submit_dir).rstrip('/')}/"
 
@@ -126,9 +141,7 @@ class EmitContext:
         return self._dir_prefix + name
 
 
-# Manifest text: compact, keys sorted, UTF-8 as is (one line: JSON escapes line breaks).
-MANIFEST_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-_STR = json.encoder.encode_basestring
+_STR = STR
 
 
 @dataclass(frozen=True)
@@ -143,8 +156,13 @@ class NodeJob:
 
     @property
     def manifest(self) -> dict[str, Any] | None:
-        """The manifest as the tool will read it (parsed from its text)."""
-        return None if self.manifest_json is None else json.loads(self.manifest_json)
+        """The manifest as the tool will read it: parsed from its text, in the full form
+        (for tests and scripts; the emitter never reads it back)."""
+        if self.manifest_json is None:
+            return None
+        from planner.tools.manifest import expand_manifest  # the tools' own reading
+
+        return expand_manifest(json.loads(self.manifest_json))
 
 
 def node_job(node: Node, ctx: EmitContext, bundle_offset: int | None = None) -> NodeJob:
@@ -187,134 +205,21 @@ def _tool_job(node: Node, ctx: EmitContext, bundle_offset: int | None) -> NodeJo
 
 
 def tool_manifest_json(node: Node, ctx: EmitContext, named: bool) -> str:
-    """``MANIFEST_ENCODER.encode(manifest)`` of a tool node, plus ``"node"`` if ``named``."""
-    manifest = _tool_manifest(node, ctx)
-    if named:
-        manifest["node"] = node.name
-    return MANIFEST_ENCODER.encode(manifest)
-
-
-def _tool_manifest(node: Node, ctx: EmitContext) -> dict[str, Any]:
-    """A tool node's manifest, compact (docs/job-tools.md, "Manifests"): a field at its
-    default is left out, and a URL directory used twice or more on the line is said
-    once, in ``"prefixes"``; the tools read it back with ``expand_prefixes``."""
+    """A tool node's manifest text, compact (docs/job-tools.md, "Compact form"), plus
+    ``"node"`` if ``named``; the tools read it back with ``expand_manifest``."""
+    name = f'"node":{_STR(node.name)},' if named else ""
     files = node.files
     if node.kind is NodeKind.CLEANUP:
-        table = _prefix_table([t.dst for t in files])
-        manifest: dict[str, Any] = {"files": [_ref(t.dst, table, None) for t in files]}
-    elif node.kind is NodeKind.REGISTER:
-        table = _prefix_table([u for t in files for u in (t.dst, t.meta)])
-        replicas = [_replica(t, node.site, table) for t in files]
-        manifest = {"catalog": ctx.output_rc, "replicas": replicas}
+        return f'{{"files":{files_json([t.dst for t in files])}{"," + name[:-1] if name else ""}}}'
+    if node.kind is NodeKind.REGISTER:
+        replicas, uses_site = replicas_json(files, node.site)
         # the node's site once for the line, for the replicas that name none of their own
-        if any("site" not in r for r in replicas):
-            manifest["site"] = node.site
-    else:
-        table = _prefix_table([u for t in files for u in (t.dst, t.meta, *t.src)])
-        manifest = {"transfers": [_transfer(t, table) for t in files]}
-        if ctx.transfer_http:
-            manifest["http"] = dict(ctx.transfer_http)
-    if table:
-        manifest["prefixes"] = list(table)
-    return manifest
-
-
-def _prefix_table(urls: Iterable[object]) -> dict[str, int]:
-    """The URL directories (up to the last ``/``) worth naming, numbered in order of first
-    use: a reference costs at most 5 bytes more than the rest of the URL, an entry its
-    length + 3, the ``"prefixes"`` key 14; a prefix is kept only when that is won back,
-    so a line is never longer than with every URL written out."""
-    seen: dict[str, int] = {}
-    for url in urls:
-        if url.__class__ is str:
-            prefix = url[: url.rfind("/") + 1]
-            if prefix:
-                seen[prefix] = seen.get(prefix, 0) + 1
-    gains = {p: n * (len(p) - 5) - (len(p) + 3) for p, n in seen.items()}
-    kept = [p for p, gain in gains.items() if gain > 0][:1000]  # at most 3-digit numbers
-    if sum(gains[p] for p in kept) <= _PREFIXES_KEY:
-        return {}
-    return {p: k for k, p in enumerate(kept)}
-
-
-_PREFIXES_KEY = len('"prefixes":[],')
-
-
-def _ref(url: Any, table: Mapping[str, int], lfn: object) -> Any:
-    """``url`` as the manifest writes it: ``k`` (prefix ``k`` + the LFN), ``[k, rest]``,
-    or itself when its directory is not in ``table``."""
-    if not table or url.__class__ is not str:
-        return url
-    cut = url.rfind("/") + 1
-    k = table.get(url[:cut])
-    if k is None:
-        return url
-    rest = url[cut:]
-    return k if rest == lfn else [k, rest]
-
-
-_NO_PREFIXES: Mapping[str, int] = {}
-
-
-def _replica(t: Transfer, site: str, table: Mapping[str, int]) -> dict[str, Any]:
-    record = {"lfn": t.lfn, "pfn": _ref(t.dst, table, t.lfn)}
-    if t.site and t.site != site:
-        record["site"] = t.site
-    if t.sha256 is not None:
-        record["sha256"] = t.sha256
-    if t.meta is not None:
-        record["meta"] = _ref(t.meta, table, t.lfn)
-    return record
-
-
-def _transfer(t: Transfer, table: Mapping[str, int] = _NO_PREFIXES) -> dict[str, Any]:
-    """One transfer entry; ``sha256`` null and ``symlink`` false (the tools' defaults)
-    are left out, and ``executable``/``optional`` are written only when true."""
-    lfn = t.lfn
-    record: dict[str, Any] = {
-        "lfn": lfn,
-        "src": [_ref(u, table, lfn) for u in t.src],
-        "dst": _ref(t.dst, table, lfn),
-    }
-    if t.sha256 is not None:
-        record["sha256"] = t.sha256
-    if t.symlink is not False:
-        record["symlink"] = t.symlink
-    if t.executable:
-        record["executable"] = True
-    if t.meta is not None:
-        record["meta"] = _ref(t.meta, table, lfn)
-    if t.optional:  # the runner does not fail when the job did not make it
-        record["optional"] = True
-    return record
-
-
-def _transfer_json(t: Transfer) -> str:
-    """``MANIFEST_ENCODER.encode(_transfer(t))``; TypeError for a field of another type."""
-    sha, symlink = t.sha256, t.symlink
-    if symlink.__class__ is not bool:
-        raise TypeError("symlink")
-    return (
-        f'{{"dst":{_STR(t.dst)},{_EXECUTABLE if t.executable else ""}"lfn":{_STR(t.lfn)},'
-        f"{_meta_json(t.meta)}{_OPTIONAL if t.optional else ''}"
-        f"{'' if sha is None else f'{_SHA}{_STR(sha)},'}"
-        f'"src":[{",".join(map(_STR, t.src))}]{_SYMLINK if symlink else ""}}}'
+        site = f',"site":{_STR(node.site)}' if uses_site else ""
+        return f'{{"catalog":{_STR(ctx.catalog)},{name}"replicas":{replicas}{site}}}'
+    http = (
+        f'"http":{MANIFEST_ENCODER.encode(dict(ctx.transfer_http))},' if ctx.transfer_http else ""
     )
-
-
-_EXECUTABLE = '"executable":true,'
-_OPTIONAL = '"optional":true,'
-_SHA = '"sha256":'
-_SYMLINK = ',"symlink":true'
-
-
-def _meta_json(meta: str | None) -> str:
-    # only when set, so manifests without checksum records keep their bytes
-    if meta is None:
-        return ""
-    if meta.__class__ is not str:
-        raise TypeError("meta")
-    return f'"meta":{_STR(meta)},'
+    return f'{{{http}{name}"transfers":{transfers_json(files)}}}'
 
 
 class _Shape(NamedTuple):
@@ -329,6 +234,9 @@ class _Shape(NamedTuple):
     recorded: list[Transfer]  # outputs whose sha256 the job records after it
     direct: bool  # the task is the job's executable (no runner manifest)
     shipped: str | None  # a staged copy HTCondor ships as the job's executable
+    # condorio with file transfer: the one local directory every output lands in under
+    # its own name (the job's initialdir), else None (the submit dir, outputs remapped)
+    home: str | None
 
 
 def _compute_job(node: Node, ctx: EmitContext, bundle_offset: int | None) -> NodeJob:
@@ -378,7 +286,36 @@ def _shape(node: Node, ctx: EmitContext) -> _Shape:
         ships = condor_transfer and not (checks or recorded)
         shipped = _staged_file(node, node.tasks[0].executable) if ships else None
         direct = shipped is not None
-    return _Shape(dc, local, scratch, condor_transfer, collect, checks, recorded, direct, shipped)
+    home = None
+    if collect:
+        home = _outputs_home(node)
+    elif condor_transfer and dc is DataConfiguration.CONDORIO:
+        home = _landing_dir(node, recorded)
+    return _Shape(
+        dc, local, scratch, condor_transfer, collect, checks, recorded, direct, shipped, home
+    )
+
+
+def _landing_dir(node: Node, recorded: Sequence[Transfer]) -> str | None:
+    """The directory all of a condorio job's outputs and its checksum record go to, each
+    named by its LFN (plain ``file://`` paths), or None. As the job's ``initialdir`` it
+    is where HTCondor brings back every listed output without a ``transfer_output_remaps``
+    entry per file, and where a relative ``transfer_input_files`` entry is read from."""
+    home = None
+    for t in node.outputs:
+        plain = _LANDING.fullmatch(t.dst)
+        if plain is None or plain.group(2) != t.lfn or plain.group(1) != (home or plain.group(1)):
+            return None
+        home = plain.group(1)
+    record = f"file://{home}/{_record_name(node)}"
+    if home is not None and recorded and recorded[0].meta != record:
+        return None
+    return home
+
+
+# A file:// URL of a file named by a plain name in a plain directory (no '%', ',', '$',
+# ';', '=', whitespace or NUL): the outputs a landing directory is chosen for.
+_LANDING = re.compile(r"file://(/[^%,$;=\s\x00]*[^%,$;=\s\x00/])/([^%,$;=\s\x00/]+)")
 
 
 def _one_plain_task(node: Node) -> bool:
@@ -436,8 +373,7 @@ def _directory_lines(node: Node, ctx: EmitContext, shape: _Shape) -> list[tuple[
             return [*pairs, ("initialdir", node.working_dir)]
         pairs.append(("initialdir", str(ctx.submit_dir)))
         return [*pairs, ("remote_initialdir", node.working_dir)]
-    home = _outputs_home(node) if shape.collect else None
-    return [*pairs, ("initialdir", home or str(ctx.submit_dir))]
+    return [*pairs, ("initialdir", shape.home or str(ctx.submit_dir))]
 
 
 def _transfer_lines(node: Node, shape: _Shape, inputs: list[str]) -> list[tuple[str, str]]:
@@ -454,6 +390,8 @@ def _transfer_lines(node: Node, shape: _Shape, inputs: list[str]) -> list[tuple[
         pairs.append(("transfer_input_files", ",".join(inputs)))
     if shape.collect:
         pairs.append(("transfer_output_files", _collected_outputs(node, outputs)))
+    elif shape.home is not None:  # every output lands in initialdir under its own name
+        pairs.append(("transfer_output_files", ",".join([t.lfn for t in outputs])))
     elif outputs:
         pairs.extend(_condor_outputs(node, outputs))
     else:  # "": nothing comes back (unset, every new file would land in initialdir)
@@ -469,7 +407,13 @@ def _condor_inputs(node: Node, shape: _Shape) -> list[str]:
     inputs = [_condor_input(node, t) for t in node.inputs if shipped is None or not t.executable]
     if shape.checks or shape.recorded:
         inputs += _record_inputs(node, shape.checks)
-    return inputs
+    home = shape.home
+    if home is None:
+        return inputs
+    # a file in initialdir by its name alone: HTCondor reads a relative entry from there
+    head = f"{home}/"
+    cut = len(head)
+    return [p[cut:] if p.startswith(head) and p.find("/", cut) < 0 else p for p in inputs]
 
 
 def _staged_file(node: Node, executable: str) -> str | None:
@@ -548,9 +492,9 @@ def _runner_manifest_json(
         # no "inputs", "outputs" or "scratch": empty and false are the runner's defaults
         return f'{{{head}{exes}{name}{optional}{record}"tasks":{tasks}}}'
 
-    inputs, outputs, prefixes = _scratch_transfers(node, bool(recorded))
+    inputs, outputs = _scratch_transfers(node, bool(recorded))
     return (
-        f'{{{head}"inputs":[{inputs}],{name}"outputs":[{outputs}],{prefixes}{record}'
+        f'{{{head}"inputs":{inputs},{name}"outputs":{outputs},{record}'
         f'"scratch":true,"tasks":{tasks}}}'
     )
 
@@ -565,22 +509,11 @@ def _in_place_fields(node: Node, collect: bool) -> tuple[str, str]:
     return exes, f'"optional_dir":{_STR(OPTIONAL_DIR)},"optional_outputs":{kept},'
 
 
-def _scratch_transfers(node: Node, recorded: bool) -> tuple[str, str, str]:
-    """The ``"inputs"`` and ``"outputs"`` a scratch runner pulls and pushes (list bodies),
-    and the ``"prefixes"`` field their URLs use (empty when naming none pays)."""
+def _scratch_transfers(node: Node, recorded: bool) -> tuple[str, str]:
+    """The ``"inputs"`` and ``"outputs"`` lists a scratch runner pulls and pushes."""
     # an output's meta names the record this job writes ("record"), not one to read
     pushed = [t._replace(meta=None) for t in node.outputs] if recorded else node.outputs
-    table = _prefix_table(u for t in (*node.inputs, *pushed) for u in (t.dst, t.meta, *t.src))
-    if not table:
-        try:
-            inputs = ",".join(map(_transfer_json, node.inputs))
-            return inputs, ",".join(map(_transfer_json, pushed)), ""
-        except TypeError:
-            pass
-    inputs = MANIFEST_ENCODER.encode([_transfer(t, table) for t in node.inputs])[1:-1]
-    outputs = MANIFEST_ENCODER.encode([_transfer(t, table) for t in pushed])[1:-1]
-    prefixes = f'"prefixes":{MANIFEST_ENCODER.encode(list(table))},' if table else ""
-    return inputs, outputs, prefixes
+    return transfers_json(node.inputs), transfers_json(pushed)
 
 
 def _checks(node: Node) -> list[Transfer]:
@@ -639,14 +572,15 @@ def _record_inputs(node: Node, checks: Sequence[Transfer]) -> list[str]:
         )
     seen = dict.fromkeys([t.meta for t in checks if t.meta and not t.sha256])
     entries = []
+    plain_url = _PLAIN_FILE_URL.fullmatch  # one lookup: a merge job reads 10^5 records
     for meta in seen:
         if _basename(meta) in names:
             raise EmitError(
                 f"node {node.name}: input {_basename(meta)!r} has the name of a checksum record"
             )
-        plain = _PLAIN_FILE_URL.fullmatch(meta)  # the usual case: nothing to decode or check
+        plain = plain_url(meta)  # the usual case: nothing to decode or check
         if plain is not None:
-            entries.append(plain.group(1))
+            entries.append(plain[1])
             continue
         path = url_path(meta)
         entries.append(check_path_list_item(path if path is not None else meta, "record"))

@@ -36,8 +36,10 @@ from planner.emit.submit import (
     Description,
     EmitContext,
     node_job,
+    tool_manifest_json,
     yield_submit_lines,
 )
+from planner.emit.template import SLOT, Shaped, render, shaped_job
 from planner.errors import EmitError
 from planner.model.concrete import ConcreteWorkflow, DataConfiguration
 
@@ -153,24 +155,31 @@ def _claim_name(first: str, numbered: Callable[[int], str], taken: set[str]) -> 
 
 
 def plan_submit_files(
-    cw: ConcreteWorkflow, jobs: Mapping[str, Description], mode: EmitMode
+    cw: ConcreteWorkflow, jobs: Mapping[str, Description | Shaped], mode: EmitMode
 ) -> tuple[list[SubmitFile], dict[str, DagNode]]:
     """Decide which ``.sub`` files to write and how each node refers to its own."""
     if mode == "per-node":
-        own = [SubmitFile(f"{n.name}.sub", jobs[n.name]) for n in cw.nodes]
+        own = [SubmitFile(f"{n.name}.sub", _description(jobs[n.name])) for n in cw.nodes]
         return own, {n.name: DagNode(f"{n.name}.sub") for n in cw.nodes}
     if mode != "shared":
         raise EmitError(f"submit-file mode {mode!r} is not one of {', '.join(EMIT_MODES)}")
-    groups: dict[tuple[str, ...], list[str]] = {}
+    groups: dict[tuple[Any, ...], list[str]] = {}
     for node in cw.nodes:
-        groups.setdefault(_group_key(node, jobs[node.name]), []).append(node.name)
+        job = jobs[node.name]
+        key = _shape_key(node, job) if isinstance(job, Shaped) else _group_key(node, job)
+        groups.setdefault(key, []).append(node.name)
     files: list[SubmitFile] = []
     dag_nodes: dict[str, DagNode] = {}
     used_names: set[str] = set()
     for key, members in groups.items():
         name = _file_name(key, used_names)
-        descriptions = [jobs[m] for m in members]
-        template, varying, by_name = _template(members, descriptions)
+        first = jobs[members[0]]
+        if isinstance(first, Shaped):
+            rows = [jobs[m][1] for m in members]
+            template, varying, by_name = _shaped_template(members, rows, first.shape)
+        else:
+            descriptions = [_description(jobs[m]) for m in members]
+            template, varying, by_name = _template(members, descriptions)
         files.append(SubmitFile(name, template))
         if not varying and not by_name:
             dag_nodes.update(dict.fromkeys(members, DagNode(name, {})))
@@ -183,7 +192,39 @@ def plan_submit_files(
     return files, dag_nodes
 
 
-def _file_name(key: tuple[str, ...], used_names: set[str]) -> str:
+def _description(job: Description | Shaped) -> Description:
+    return render(job) if isinstance(job, Shaped) else job
+
+
+def _shape_key(cw_node: Any, job: Shaped) -> tuple[Any, ...]:
+    """Nodes of one shape share a file (an int: never equal to a description's keys)."""
+    return (KIND_NAMES[cw_node.kind], cw_node.transformation or "", cw_node.site, id(job.shape))
+
+
+def _shaped_template(
+    members: list[str], rows: list[tuple[str, ...]], shape: Description
+) -> tuple[Description, list[tuple[str, list[str]]], bool]:
+    """The shared description of nodes of one shape: a slot whose value is the same for
+    all is written out, the others become macros (slot 0, the node's name, ``$(wf_node)``;
+    slots with the same values share one)."""
+    macros: dict[tuple[str, ...], str] = {tuple(members): NODE_VAR}
+    taken: set[str] = {NODE_VAR}
+    refs = []
+    for column in zip(*rows, strict=True):
+        if column.count(column[0]) == len(column):
+            refs.append(column[0])
+        else:
+            refs.append(f"$({_macro(macros, column, '', taken)})")
+    template = tuple(
+        (key, SLOT.sub(lambda m: refs[int(m.group(1))], text) if "@@" in text else text)
+        for key, text in shape
+    )
+    by_name = refs[0] == f"$({NODE_VAR})"
+    varying = [(name, list(values)) for values, name in macros.items() if name != NODE_VAR]
+    return template, varying, by_name
+
+
+def _file_name(key: tuple[Any, ...], used_names: set[str]) -> str:
     """``<kind>_<transformation>_<site>.sub``, numbered when taken."""
     stem = _FILE_PART.sub("_", "_".join(k for k in key[:3] if k)).strip("_") or "job"
     return _claim_name(f"{stem}.sub", lambda k: f"{stem}_{k}.sub", used_names)
@@ -489,13 +530,20 @@ def _fill(
 
 def _write_manifests(
     tmp: Path, cw: ConcreteWorkflow, ctx: EmitContext, writer: _BackgroundWriter, bundle: _Bundle
-) -> dict[str, Description]:
-    """Every node's submit description; its manifest written as it is made (a line of
-    the bundle, or its own file from the background writer), so only descriptions stay
-    in memory."""
-    descriptions: dict[str, Description] = {}
+) -> dict[str, Description | Shaped]:
+    """Every node's submit description (as a shape and its values where it has one,
+    planner/emit/template.py); its manifest written as it is made (a line of the bundle,
+    or its own file from the background writer), so only descriptions stay in memory."""
+    descriptions: dict[str, Description | Shaped] = {}
     prefix = f"{tmp}/"
+    shapes: dict[Any, Any] = {}
     for node in cw.nodes:
+        shaped = shaped_job(node, ctx, bundle.size, shapes)
+        if shaped is not None:
+            descriptions[node.name] = shaped
+            if node.kind in TOOLS:  # every tool node with a shape reads its bundle line
+                bundle.add(f"{tool_manifest_json(node, ctx, True)}\n")
+            continue
         job = node_job(node, ctx, bundle.size)
         descriptions[node.name] = job.description
         text = job.manifest_json

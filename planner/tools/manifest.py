@@ -10,16 +10,18 @@ Two forms of arguments:
 
 Any problem is one line on stderr naming the file (and offset and node), then exit 1.
 
-A manifest may say its repeated URL directories once, in ``"prefixes"`` (a list of
-strings): a URL is then written as a number ``k`` (``prefixes[k]`` followed by the
-entry's LFN), as ``[k, "rest"]`` (``prefixes[k]`` followed by ``rest``), or as itself. The
-loaders give every tool the manifest with its URLs written out (:func:`expand_prefixes`),
-so a manifest without ``"prefixes"`` (older, or written by hand) reads as before.
+A manifest may be written in the compact form (docs/job-tools.md): transfers,
+replicas and files that share their directories as one group each, their names one
+list; or, as earlier releases wrote, repeated URL directories said once in
+``"prefixes"``. The loaders give every tool the full form (:func:`expand_manifest`: one
+entry per file, every URL written out), so a tool never sees either, and a manifest
+written out in full (older, or by hand) reads as before.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
@@ -28,6 +30,7 @@ __all__ = [
     "MANIFEST_USAGE",
     "USAGE_EXIT",
     "describe",
+    "expand_manifest",
     "expand_prefixes",
     "is_manifest_args",
     "load_bundled_manifest",
@@ -100,7 +103,7 @@ def load_manifest(path: str, tool: str) -> dict[str, Any]:
         _fail(f"{tool}: manifest {path} is not JSON: nested too deeply")
     if not isinstance(doc, dict):
         _fail(f"{tool}: manifest {path} is not a JSON object")
-    return _expanded(doc, f"manifest {path}", tool)
+    return _expanded(doc, f"manifest {path}", tool, path)
 
 
 def load_bundled_manifest(bundle: str, offset: str, node: str, tool: str) -> dict[str, Any]:
@@ -138,12 +141,12 @@ def load_bundled_manifest(bundle: str, offset: str, node: str, tool: str) -> dic
             f"{tool}: the line at {where} is the manifest of node {doc.get('node')!r}, "
             f"not of {node!r}"
         )
-    return _expanded(doc, f"the line at {where} (node {node})", tool)
+    return _expanded(doc, f"the line at {where} (node {node})", tool, bundle)
 
 
-def _expanded(doc: dict[str, Any], where: str, tool: str) -> dict[str, Any]:
+def _expanded(doc: dict[str, Any], where: str, tool: str, path: str) -> dict[str, Any]:
     try:
-        return expand_prefixes(doc)
+        return expand_manifest(doc, os.path.dirname(os.path.abspath(path)))
     except ValueError as exc:
         _fail(f"{tool}: {where}: {exc}")
 
@@ -154,11 +157,133 @@ _ENTRY_LISTS = ("transfers", "inputs", "outputs", "replicas")
 _ENTRY_URLS = ("dst", "pfn", "meta")
 
 
+def expand_manifest(doc: dict[str, Any], base: str | None = None) -> dict[str, Any]:
+    """``doc`` in the full form (docs/job-tools.md, "Compact form"): every group of
+    transfers, replicas or files one entry each, every URL written out; ``doc`` itself
+    when it holds neither groups nor ``"prefixes"``. ``base``: the directory holding the
+    manifest, against which a relative ``"catalog"`` is read. ValueError names what
+    cannot be read.
+
+    >>> expand_manifest({"files": [{"dir": "file:///s/", "names": ["a", "b"]}]})["files"]
+    ['file:///s/a', 'file:///s/b']
+    """
+    doc = _expand_prefixes(doc)
+    out = doc
+    for key in _ENTRY_LISTS:
+        entries = doc.get(key)
+        if isinstance(entries, list) and any(_is_group(e, "lfns") for e in entries):
+            out = out if out is not doc else dict(doc)
+            out[key] = [x for e in entries for x in _ungroup(e, key)]
+    files = doc.get("files")
+    if isinstance(files, list) and any(_is_group(u, "names") for u in files):
+        out = out if out is not doc else dict(doc)
+        out["files"] = [x for u in files for x in _files(u)]
+    catalog = doc.get("catalog")
+    if base is not None and isinstance(catalog, str) and catalog and catalog[0] != "/":
+        out = out if out is not doc else dict(doc)
+        out["catalog"] = f"{base.rstrip('/')}/{catalog}"
+    return out
+
+
+def _is_group(entry: Any, key: str) -> bool:
+    return isinstance(entry, dict) and key in entry
+
+
+def _names(value: Any, what: str) -> list[str]:
+    """NAMES: a list of names and ``{"mid": [...], "pre": A, "suf": B}`` objects, each
+    standing for the names ``A + mid + B`` in order."""
+    if isinstance(value, list):
+        if all(isinstance(n, str) for n in value):
+            return value
+        names: list[str] = []
+        for item in value:
+            if isinstance(item, str):
+                names.append(item)
+                continue
+            if isinstance(item, dict):
+                pre, suf, mids = item.get("pre", ""), item.get("suf", ""), item.get("mid")
+                affixes = isinstance(pre, str) and isinstance(suf, str)
+                if affixes and isinstance(mids, list) and all(isinstance(m, str) for m in mids):
+                    names += [f"{pre}{m}{suf}" for m in mids]
+                    continue
+            break
+        else:
+            return names
+    raise ValueError(f"{what} {json.dumps(value)} is not a list of names")
+
+
+def _text(group: dict[str, Any], key: str) -> str:
+    value = group.get(key)
+    if not isinstance(value, str):
+        raise ValueError(f"group {json.dumps(group)} has no {key!r} text")
+    return value
+
+
+def _column(group: dict[str, Any], key: str, count: int) -> list[Any]:
+    """A per-entry column: ``key``'s NAMES (or one string for every entry)."""
+    value = group[key]
+    column = [value] * count if isinstance(value, str) else _names(value, f'"{key}"')
+    if len(column) != count:
+        raise ValueError(f'group {json.dumps(group)}: "{key}" does not have one item per LFN')
+    return column
+
+
+def _ungroup(entry: Any, key: str) -> list[Any]:
+    """One group of ``key`` (``transfers``, ``replicas`` ...) as its entries, in order;
+    an entry that is not a group as itself."""
+    if not _is_group(entry, "lfns"):
+        return [entry]
+    lfns = _names(entry["lfns"], '"lfns"')
+    n = len(lfns)
+    shas = entry.get("sha256")
+    if shas is not None and (not isinstance(shas, list) or len(shas) != n):
+        raise ValueError(f'group {json.dumps(entry)}: "sha256" does not have one item per LFN')
+    fixed = {k: v for k, v in entry.items() if k in _GROUP_FLAGS}
+    if key == "replicas":
+        pfn = _text(entry, "pfn")
+        records = [{**fixed, "lfn": lfn, "pfn": pfn + lfn} for lfn in lfns]
+        metadir = entry.get("metadir")
+    else:
+        dst, src = _text(entry, "dst"), entry.get("src")
+        if not isinstance(src, list) or not src or not all(isinstance(p, str) for p in src):
+            raise ValueError(f'group {json.dumps(entry)}: "src" is not a list of prefixes')
+        records = [
+            {**fixed, "lfn": lfn, "src": [p + lfn for p in src], "dst": dst + lfn} for lfn in lfns
+        ]
+        metadir = entry.get("metadir", src[0])
+    if "meta" in entry:
+        if not isinstance(metadir, str):
+            raise ValueError(f'group {json.dumps(entry)} has "meta" but no "metadir"')
+        for record, name in zip(records, _column(entry, "meta", n), strict=True):
+            record["meta"] = metadir + name
+    if shas is not None:
+        for record, sha in zip(records, shas, strict=True):
+            record["sha256"] = sha
+    return records
+
+
+# What a group says once for all its entries.
+_GROUP_FLAGS = ("symlink", "executable", "optional", "site")
+
+
+def _files(entry: Any) -> list[Any]:
+    if not _is_group(entry, "names"):
+        return [entry]
+    where = _text(entry, "dir")
+    return [where + name for name in _names(entry["names"], '"names"')]
+
+
 def expand_prefixes(doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` with every URL of its ``"prefixes"`` form written out (the compact form
+    of earlier releases; :func:`expand_manifest` reads it too)."""
+    return _expand_prefixes(doc)
+
+
+def _expand_prefixes(doc: dict[str, Any]) -> dict[str, Any]:
     """``doc`` with every URL written out in full (see the module doc); ``doc`` itself
     when it has no ``"prefixes"``. ValueError names a reference that cannot be read.
 
-    >>> expand_prefixes({"prefixes": ["file:///s/"], "files": [[0, "a"]]})["files"]
+    >>> _expand_prefixes({"prefixes": ["file:///s/"], "files": [[0, "a"]]})["files"]
     ['file:///s/a']
     """
     table = doc.get("prefixes")

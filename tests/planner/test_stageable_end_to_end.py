@@ -81,10 +81,12 @@ sites:
 def _plan_and_run(tmp: Path, argv: list[str], capsys: pytest.CaptureFixture[str]) -> dict:
     assert main(argv) == 0, capsys.readouterr().err
     submit = tmp / "submit"
-    for sub in submit.glob("*.sub"):  # every description stays acceptable to HTCondor
-        assert len(list(htcondor.Submit(sub.read_text()).jobs())) == 1, sub
     capsys.readouterr()
     assert main(["run", str(submit), "-j", "2"]) == 0, capsys.readouterr().err
+    # every description stays acceptable to HTCondor, once the create_dir node has made
+    # the staging directory a condorio job's initialdir is (as when DAGMan submits it)
+    for sub in submit.glob("*.sub"):
+        assert len(list(htcondor.Submit(sub.read_text()).jobs())) == 1, sub
     assert (tmp / "outputs" / "f.d").read_text() == EXPECTED
     source = tmp / "tools" / "shout.sh"
     assert stat.S_IMODE(source.stat().st_mode) == 0o644  # never made executable in place

@@ -309,7 +309,11 @@ def submit_ads(submit_dir: Path, workflow: str = "diamond") -> dict[str, Any]:
     for node, (sub, macros) in dag_nodes(dag_text).items():
         text = "".join(f"{k} = {v}\n" for k, v in macros.items())
         text += (submit_dir / sub).read_text()
-        jobs = list(htcondor.Submit(text).jobs())
+        description = htcondor.Submit(text)
+        # condor_submit needs initialdir to exist; DAGMan submits a condorio job only
+        # after the create_dir node has made its staging directory, where it lands
+        Path(description.expand("initialdir") or submit_dir).mkdir(parents=True, exist_ok=True)
+        jobs = list(description.jobs())
         assert len(jobs) == 1, node
         ads[node] = jobs[0]
     return ads

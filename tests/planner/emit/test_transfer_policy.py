@@ -210,3 +210,65 @@ def test_only_declared_outputs_are_ever_listed(
         extra = [f"{OPTIONAL_DIR}/"] if any(outputs.values()) else []
         assert listed == required + extra
     assert _removes(ad, 5, 12, 2) and not _removes(ad, 2)
+
+
+def test_outputs_that_share_a_directory_land_there_without_remaps() -> None:
+    """That directory is the job's initialdir: HTCondor brings each listed output back
+    there under its own name, and reads a relative input from there, so neither a remap
+    nor the directory is written per file (a job with 10^5 outputs wrote 10^5 remaps)."""
+    record = f"file://{HOME}/tx_ID1.meta"
+    outputs = tuple(
+        Transfer(lfn=n, src=(n,), dst=f"file://{HOME}/{n}", meta=record) for n in ("g", "h")
+    )
+    inputs = (
+        Transfer(lfn="a", src=(f"file://{HOME}/a",), dst="a", meta=f"file://{HOME}/p.meta"),
+        Transfer(lfn="b", src=("file:///elsewhere/b",), dst="b"),
+    )
+    pairs = dict(node_job(_node(inputs=inputs, outputs=outputs), CTX).description)
+    assert pairs["initialdir"] == HOME
+    assert pairs["transfer_input_files"] == "a,/elsewhere/b,p.meta"
+    assert pairs["transfer_output_files"] == "g,h,tx_ID1.meta"
+    assert "transfer_output_remaps" not in pairs
+    ad = _ad(_node(inputs=inputs, outputs=outputs))
+    assert ad["Iwd"] == HOME and "TransferOutputRemaps" not in ad
+
+
+@pytest.mark.parametrize(
+    "dst",
+    ["file:///elsewhere/h", f"file://{HOME}/renamed", "http://server/h", f"file://{HOME}/a%20b"],
+)
+def test_outputs_that_do_not_share_a_plain_directory_are_remapped(dst: str) -> None:
+    outputs = (REQUIRED, Transfer(lfn="h", src=("h",), dst=dst))
+    pairs = dict(node_job(_node(outputs=outputs), CTX).description)
+    assert pairs["initialdir"] == str(CTX.submit_dir)
+    assert pairs["transfer_output_remaps"].startswith(f'"g={HOME}/g')
+
+
+def test_the_engine_brings_outputs_to_the_landing_directory_as_htcondor_does(
+    tmp_path: Path,
+) -> None:
+    """``wfplan run`` on the emitted description: the relative input is read from
+    initialdir, the outputs arrive there, and nothing else does."""
+    from planner.engine.runner import Engine
+
+    staging, submit = tmp_path / "staging", tmp_path / "submit"
+    staging.mkdir()
+    submit.mkdir()
+    (staging / "a").write_text("A\n")
+    task = Task(
+        job_id="ID1", transformation="tx", executable="/bin/sh",
+        arguments=("-c", "cat a > g; echo H > h; echo junk > left-behind"),
+    )  # fmt: skip
+    node = _node(
+        tasks=(task,),
+        inputs=(Transfer(lfn="a", src=(f"file://{staging}/a",), dst="a"),),
+        outputs=tuple(Transfer(lfn=n, src=(n,), dst=f"file://{staging}/{n}") for n in "gh"),
+    )
+    ctx = EmitContext(submit_dir=submit, tools_dir=Path("/t"), workflow="w", output_rc="/rc.db")
+    description = node_job(node, ctx).description
+    assert dict(description)["transfer_input_files"] == "a"
+    (submit / "tx_ID1.sub").write_text("".join(f"{x}\n" for x in yield_submit_lines(description)))
+    (submit / "w.dag").write_text("JOB tx_ID1 tx_ID1.sub\n")
+    assert Engine(submit / "w.dag", slots=1, progress=False).run().succeeded
+    assert sorted(p.name for p in staging.iterdir()) == ["a", "g", "h"]
+    assert (staging / "g").read_text() == "A\n" and (staging / "h").read_text() == "H\n"

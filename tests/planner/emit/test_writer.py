@@ -137,8 +137,11 @@ def test_tricky_arguments_and_profiles_reach_the_job(tmp_path: Path) -> None:
     assert D.split_v2(ad["Environment"]) == ["DIAMOND_MODE=fast 'n' loose"]
     assert ad["ProjectName"] == "diamond demo"
     assert ad["RequestMemory"] == 2048
-    assert ad["TransferInput"] == str(tmp_path / "staging/local/diamond/f.a")
-    assert ad["TransferOutput"] == "f.b1,f.b2"
+    # initialdir is the staging directory the outputs return to: inputs from there are
+    # named by their name, and the outputs need no remap
+    assert ad["Iwd"] == str(tmp_path / "staging/local/diamond")
+    assert ad["TransferInput"] == "f.a"
+    assert ad["TransferOutput"] == "f.b1,f.b2" and "TransferOutputRemaps" not in ad
     assert ad["TransferExecutable"] is False
 
 

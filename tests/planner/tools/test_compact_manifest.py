@@ -1,5 +1,6 @@
-"""A compact manifest (defaults left out, URL directories in "prefixes") makes every tool
-do what the same manifest written out in full does; an old, explicit one still works."""
+"""A compact manifest (defaults left out, files sharing directories in groups) makes every
+tool do what the same manifest written out in full does; an old, explicit one, and one in
+the earlier "prefixes" form, still work."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from planner.emit.submit import EmitContext, tool_manifest_json
 from planner.model.concrete import Node, NodeKind, Transfer
 from planner.tools import cleanup, register, transfer
-from planner.tools.manifest import expand_prefixes, read_manifest
+from planner.tools.manifest import expand_manifest, expand_prefixes, read_manifest
 
 
 def _files(tmp_path: Path) -> tuple[Transfer, ...]:
@@ -52,7 +53,7 @@ def _write_both(tmp_path: Path, node: Node, catalog: str) -> tuple[Path, Path]:
     compact.write_text(tool_manifest_json(node, ctx, False))
     explicit = tmp_path / "explicit.json"
     explicit.write_text(json.dumps(_explicit(node, catalog)))
-    assert "prefixes" in json.loads(compact.read_text())  # the compact form is exercised
+    assert '"lfns":' in compact.read_text() or '"names":' in compact.read_text()  # groups
     assert compact.stat().st_size < explicit.stat().st_size
     return compact, explicit
 
@@ -143,4 +144,97 @@ def test_expand_prefixes_leaves_a_manifest_without_them_alone() -> None:
     assert expand_prefixes(doc) is doc
     assert expand_prefixes({"prefixes": ["file:///a/"], "files": [[0, "f"], "x"]}) == {
         "files": ["file:///a/f", "x"]
+    }
+
+
+def test_a_relative_catalog_is_the_one_beside_the_manifest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The emitter names a catalog inside the submit dir relative to it; the tool finds
+    it there from any working directory (DAGMan runs it in the submit dir, a user by hand
+    anywhere)."""
+    submit, elsewhere = tmp_path / "submit", tmp_path / "elsewhere"
+    submit.mkdir()
+    elsewhere.mkdir()
+    files = _files(tmp_path)
+    node = Node(name="n", kind=NodeKind.REGISTER, site="local", level=0, files=files)
+    ctx = EmitContext(
+        submit_dir=submit, tools_dir=tmp_path, workflow="w", output_rc=str(submit / "w.db")
+    )
+    text = tool_manifest_json(node, ctx, True)
+    assert json.loads(text)["catalog"] == "w.db"
+    bundle = submit / "manifests.jsonl"
+    bundle.write_text(text + "\n")
+    monkeypatch.chdir(elsewhere)
+    assert register.main([str(bundle), "0", "n"]) == 0
+    assert len(_rows(submit / "w.db")) >= 3 and not (elsewhere / "w.db").exists()
+
+
+def test_groups_expand_to_the_entries_they_stand_for() -> None:
+    doc = {
+        "transfers": [
+            {"dst": "file:///o/", "lfns": [{"mid": ["1", "2"], "pre": "f", "suf": ".d"}],
+             "meta": "p.meta", "src": ["file:///s/", "http://h/"], "symlink": True},
+            {"lfn": "x", "src": ["file:///a/y"], "dst": "file:///b/x"},
+            {"dst": "file:///o/", "lfns": ["g"], "meta": ["q.meta"], "metadir": "file:///m/",
+             "optional": True, "sha256": ["ab"], "src": ["file:///s/"]},
+        ],
+        "replicas": [{"lfns": ["a", "b"], "pfn": "file:///o/", "meta": "r.meta",
+                      "metadir": "file:///s/", "site": "x"}],
+        "files": [{"dir": "file:///s/", "names": [{"mid": ["1", "2"], "pre": "f"}, "g"]}, "file:///t"],
+    }  # fmt: skip
+    assert expand_manifest(doc) == {
+        "transfers": [
+            {"lfn": "f1.d", "src": ["file:///s/f1.d", "http://h/f1.d"], "dst": "file:///o/f1.d",
+             "meta": "file:///s/p.meta", "symlink": True},
+            {"lfn": "f2.d", "src": ["file:///s/f2.d", "http://h/f2.d"], "dst": "file:///o/f2.d",
+             "meta": "file:///s/p.meta", "symlink": True},
+            {"lfn": "x", "src": ["file:///a/y"], "dst": "file:///b/x"},
+            {"lfn": "g", "src": ["file:///s/g"], "dst": "file:///o/g", "meta": "file:///m/q.meta",
+             "optional": True, "sha256": "ab"},
+        ],
+        "replicas": [
+            {"lfn": "a", "pfn": "file:///o/a", "meta": "file:///s/r.meta", "site": "x"},
+            {"lfn": "b", "pfn": "file:///o/b", "meta": "file:///s/r.meta", "site": "x"},
+        ],
+        "files": ["file:///s/f1", "file:///s/f2", "file:///s/g", "file:///t"],
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ({"transfers": [{"lfns": ["a"], "src": ["file:///s/"]}]}, "has no 'dst' text"),
+        ({"transfers": [{"lfns": ["a"], "dst": "d/", "src": "s/"}]}, "is not a list of prefixes"),
+        ({"transfers": [{"lfns": "a", "dst": "d/", "src": ["s/"]}]}, '"lfns" "a" is not a list'),
+        ({"transfers": [{"lfns": ["a"], "dst": "d/", "src": ["s/"], "sha256": []}]},
+         '"sha256" does not have one item per LFN'),
+        ({"transfers": [{"lfns": ["a"], "dst": "d/", "src": ["s/"], "meta": ["x", "y"]}]},
+         '"meta" does not have one item per LFN'),
+        ({"replicas": [{"lfns": ["a"], "pfn": "p/", "meta": "m"}]}, 'has "meta" but no "metadir"'),
+        ({"files": [{"dir": "d/", "names": [{"mid": [1]}]}]}, "is not a list of names"),
+        ({"files": [{"dir": "d/", "names": {"mid": ["a"]}}]}, "is not a list of names"),
+    ],
+)  # fmt: skip
+def test_a_bad_group_is_one_line_and_exit_1(
+    tmp_path: Path, doc: dict[str, Any], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(SystemExit) as exit_:
+        read_manifest([str(path)], "wfplan-transfer")
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    assert message in err and str(path) in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_manifest_in_the_prefixes_form_reads_as_written_out() -> None:
+    """What the release before the groups wrote."""
+    doc = {"node": "n", "prefixes": ["file:///o/", "file:///s/"],
+           "transfers": [{"dst": 0, "lfn": "a", "meta": [1, "p.meta"], "src": [1]}]}  # fmt: skip
+    assert expand_manifest(doc) == {
+        "node": "n",
+        "transfers": [
+            {"dst": "file:///o/a", "lfn": "a", "meta": "file:///s/p.meta", "src": ["file:///s/a"]}
+        ],
     }
