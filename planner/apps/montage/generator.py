@@ -88,9 +88,10 @@ TILES_TBL = "tiles.tbl"
 SHRUNKEN_MAX_PIXELS = 1024
 # Above this many pixels on a side the mosaic is co-added in tiles of at most this size.
 COADD_TILE_MAX_PIXELS = 2048
-# Added to every job's critical-path priority so that work on the way to the mosaic starts
-# before data movement and cleanup (Pegasus gives stage-out 900 and cleanup 1000).
-PRIORITY_BASE = 1000
+# A job's priority per job on the longest chain behind it: Pegasus's own step (10 x depth)
+# turned round, so compute jobs keep ranking below Pegasus's data movement (stage-in 700,
+# stage-out 900), which therefore still starts first when both are ready.
+PRIORITY_STEP = 10
 
 
 class NoImagesInRegion(PlannerError):
@@ -577,12 +578,13 @@ def _with_priority(profiles: Profiles, priority: int) -> Profiles:
 
 
 def priorities(jobs: Sequence[Job]) -> dict[str, int]:
-    """Each job's priority: :data:`PRIORITY_BASE` plus the number of jobs on the longest
+    """Each job's priority: :data:`PRIORITY_STEP` times the number of jobs on the longest
     chain from it to the end of the workflow (itself included), the classic list-scheduling
     rule (a ready job with more work behind it goes first). DAGMan, and the embedded
-    engine, start ready nodes by priority; Pegasus's default (10 x depth) does the reverse
-    and lets the preview's mViewer wait behind a stage-out. ``jobs`` are in dependency
-    order, as the generator lists them."""
+    engine, start ready nodes by priority; Pegasus's default (10 x depth) does the reverse:
+    it runs every ready mDiffFit before the projections the background fit also waits for,
+    and a tile's co-add before the corrections other tiles still need. ``jobs`` are in
+    dependency order, as the generator lists them."""
     producer = {u.lfn: j.id for j in jobs for u in j.outputs}
     children: dict[str, set[str]] = {j.id: set() for j in jobs}
     for j in jobs:
@@ -593,7 +595,7 @@ def priorities(jobs: Sequence[Job]) -> dict[str, int]:
     chain: dict[str, int] = {}
     for j in reversed(jobs):
         chain[j.id] = 1 + max((chain[c] for c in children[j.id]), default=0)
-    return {j.id: PRIORITY_BASE + chain[j.id] for j in jobs}
+    return {j.id: PRIORITY_STEP * chain[j.id] for j in jobs}
 
 
 def _project_job(job_id: str, raw: str) -> Job:
