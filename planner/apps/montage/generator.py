@@ -98,6 +98,10 @@ class NoImagesInRegion(PlannerError):
     """No input image touches the requested region."""
 
 
+class CoaddGridTooFine(FormatError):
+    """A co-add grid with no tile, or more tiles on an axis than the mosaic has pixels."""
+
+
 @dataclass(frozen=True)
 class InputImage:
     """One input image: its LFN, where it is, and its FITS header."""
@@ -385,7 +389,9 @@ def coadd_tiles(region: Region, grid: tuple[int, int]) -> tuple[CoaddTile, ...]:
     ``naxis % n`` pixels mTileHdr would leave out, so the tiles cover every pixel."""
     (nx, ny), (wx, wy) = grid, region.naxis
     if not (1 <= nx <= wx and 1 <= ny <= wy):
-        raise FormatError(f"co-add grid {nx} x {ny} does not fit the mosaic's {wx} x {wy} pixels")
+        raise CoaddGridTooFine(
+            f"co-add grid {nx} x {ny} does not fit the mosaic's {wx} x {wy} pixels"
+        )
     tiles = []
     for iy, (y0, y1) in enumerate(_cuts(wy, ny)):
         for ix, (x0, x1) in enumerate(_cuts(wx, nx)):
@@ -927,6 +933,9 @@ def write_build(
         )  # fmt: skip
     except NoImagesInRegion as exc:
         raise NoImagesInRegion(exc.message, source=str(images)) from None
+    except CoaddGridTooFine as exc:
+        grid = coadd or (0, 0)
+        raise CoaddGridTooFine(exc.message, source=f"--coadd-tiles {grid[0]} {grid[1]}") from None
     _write_result(result, output, rc_path or out_dir / "rc.yml", tc_path or out_dir / "tc.yml")
     return result
 

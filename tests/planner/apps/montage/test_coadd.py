@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from planner.apps.montage.generator import (
     PRIORITY_STEP,
+    CoaddGridTooFine,
     build_montage,
     coadd_grid,
     coadd_tiles,
@@ -25,7 +26,6 @@ from planner.apps.montage.generator import (
     write_side_files,
 )
 from planner.apps.montage.inprocess import run_in_process
-from planner.errors import FormatError
 from planner.model.workflow import Job, LinkType, Use
 
 CENTER = (161.265, -59.685)
@@ -69,7 +69,7 @@ def test_tiles_cover_every_pixel_once(width: int, height: int, nx_: int, ny_: in
     h["NAXIS1"], h["NAXIS2"] = width, height
     region = type(region)(h)
     if nx_ > width or ny_ > height:
-        with pytest.raises(FormatError, match="does not fit"):
+        with pytest.raises(CoaddGridTooFine, match="does not fit"):
             coadd_tiles(region, (nx_, ny_))
         return
     tiles = coadd_tiles(region, (nx_, ny_))
