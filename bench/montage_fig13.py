@@ -137,7 +137,8 @@ def m16_workflow(nx: int, ny: int) -> Any:
             lfn = f"2mass-m16-{j:02d}-{i:02d}.fits"
             images.append(InputImage(lfn=lfn, path=Path("/sky") / lfn, header=h))
     region = region_from_center(ra0, dec0, size, size, pixel_scale_arcsec=2.0)
-    mw = build_montage(images, region, tc_sites=("grid",), header_dir=Path("/m16/wf"))
+    # one mAdd, as mDAG and the paper laid it out
+    mw = build_montage(images, region, tc_sites=("grid",), header_dir=Path("/m16/wf"), coadd=(1, 1))
     tc = TransformationCatalog(
         transformations=tuple(
             replace(t, profiles={"pegasus": {"runtime": str(RUNTIME[t.name])}})

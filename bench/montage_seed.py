@@ -2,9 +2,10 @@
 
 The report mosaicked 1 x 1 degree of 2MASS K band around NGC 3372 (212 images of
 512 x 1024 px) with a hand-written two-node DAG whose second node ran the whole mosaic as
-one script. Here the same sky is synthetic (``wfplan montage sky``; a 21 x 10 grid of
-512 x 1024 px tiles, 210 images, the closest grid whose tiles overlap their 8 neighbours),
-the workflow comes from ``wfplan montage build`` (mosaic at 1 arcsec/px) and runs three ways:
+one script. Here the same sky is synthetic (``wfplan montage sky``: 2MASS's geometry,
+512 x 1024 px tiles at 1 arcsec/px overlapping their 8 neighbours, an 8 x 4 grid of 32 at
+full size), the workflow comes from ``wfplan montage build`` (mosaic at 1 arcsec/px,
+3600 x 3600 px, co-added in 2 x 2 tiles) and runs three ways:
 
 * ``dag``: ``wfplan plan`` (sharedfs on ``local``) then ``wfplan run -j CORES``: one process
   per job, as DAGMan would;
@@ -13,7 +14,9 @@ the workflow comes from ``wfplan montage build`` (mosaic at 1 arcsec/px) and run
 * ``sequential``: every job's wrapper called in this one process, one after the other
   (the report's single mosaic job).
 
-Reported per mode: makespan (wall), CPU time (user + system of the processes), and the
+Reported first: each transformation's work in the sequential run (jobs, seconds in all,
+the longest job). Then per mode: makespan (wall), CPU time (user + system of the
+processes), and the
 ratio of the makespan to the ideal ``max(critical path, total CPU / cores)`` where the
 critical path and the total use the per-job times of the sequential run (pure work, no
 process start-up), and its ratio to the *floor*, a lower bound on the makespan of any
@@ -189,6 +192,16 @@ def _breakdown(submit: Path, cores: int) -> list[str]:
     ]
 
 
+def _work_by_transformation(seconds: dict[str, float], names: dict[str, str]) -> list[str]:
+    """The sequential run's seconds per transformation, in workflow order."""
+    by: dict[str, list[float]] = {}
+    for job_id, s in seconds.items():
+        by.setdefault(names[job_id], []).append(s)
+    return ["work per transformation (in-process): jobs, total s, longest s"] + [
+        f"  {name:12} {len(v):4d} {sum(v):7.2f} {max(v):7.3f}" for name, v in by.items()
+    ]
+
+
 def _engine_mode(root: Path, wf: Path, cores: int, clustered: bool) -> tuple[float, float, int]:
     name = "clustered" if clustered else "dag"
     base = root / name
@@ -261,6 +274,9 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(("sequential (1 job)", 1, seq_wall, _self_cpu() - cpu0))
     for line in background_report(sky, work, args.figures):
         print(line)
+    names = {j.id: j.name for j in built.workflow.jobs}
+    for line in _work_by_transformation(seconds, names):
+        print(line)
     total = sum(seconds.values())
     critical = _critical_path(built.workflow, seconds)
     ideal = max(critical, total / args.cores)
@@ -274,7 +290,6 @@ def main(argv: list[str] | None = None) -> int:
             rows.append((f"horizontal clusters.num={args.cores}", nodes, makespan, cpu))
     print(f"work per job (in-process): total {total:.1f} s, critical path {critical:.1f} s, "
           f"ideal on {args.cores} cores max(cp, total/cores) = {ideal:.1f} s")  # fmt: skip
-    names = {j.id: j.name for j in built.workflow.jobs}
     print(f"floor: no schedule on {args.cores} cores ends before {floor:.1f} s "
           f"({floor / ideal:.2f} x the ideal): everything before {names.get(pinch, pinch)} "
           f"{pinch}, then the longest chain from it")  # fmt: skip

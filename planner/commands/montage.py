@@ -62,6 +62,9 @@ def _add_build(build: argparse.ArgumentParser) -> None:
         help="background model job: exact (least-squares solve, wfplan-mBgExact; default) "
         "or mBgModel (Montage's iterative code, -i growing with the number of images)",
     )
+    _pair(build, "--coadd-tiles", int, ("NX", "NY"),
+          help="co-add the mosaic in NX x NY tiles (1 1: one mAdd, as mDAG; default: "
+          "tiles of at most 2048 pixels a side)")  # fmt: skip
     build.add_argument("--name", default="montage", help="workflow name (default montage)")
     build.add_argument("-o", "--output", type=Path, required=True, metavar="WORKFLOW.yml")
     build.add_argument(
@@ -167,6 +170,7 @@ def _build(args: argparse.Namespace) -> int:
         rc_path=args.rc,
         tc_path=args.tc,
         background=args.background,
+        coadd=tuple(args.coadd_tiles) if args.coadd_tiles else None,
     )
     counts: dict[str, int] = {}
     for job in result.workflow.jobs:

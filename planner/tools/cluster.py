@@ -37,7 +37,7 @@ from planner.tools.entrypoints import entry_point, load, same_interpreter, spawn
 from planner.tools.integrity import (
     IntegrityError,
     expected_sha256,
-    sha256_of,
+    sha256_made,
     verify,
     write_record,
 )
@@ -188,7 +188,7 @@ def record_outputs(record: dict[str, Any], cwd: Path) -> None:
     for lfn in record.get("lfns", []):
         path = cwd / str(lfn)
         if path.is_file():
-            digests[str(lfn)] = sha256_of(path)
+            digests[str(lfn)] = sha256_made(path)
     write_record(cwd / str(record["file"]), digests)
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "IntegrityError",
     "expected_sha256",
     "read_record",
+    "sha256_made",
     "sha256_of",
     "verify",
     "write_record",
@@ -138,6 +139,7 @@ def verify(lfn: str, path: Path, expected: str, *, stamp: bool = False) -> None:
 STAMP = "user.wfplan.sha256"
 STAMP_AFTER_NS = 100_000_000
 STAMP_AFTER_S_NS = 3_000_000_000
+PENDING = b"pending"  # the mark a job sets on a file it has made before hashing it
 
 
 def _plain_file(path: Path) -> os.stat_result | None:
@@ -179,6 +181,38 @@ def _stamp(path: Path, before: os.stat_result, digest: str) -> None:
             os.removexattr(path, STAMP, follow_symlinks=False)
     except OSError:
         return  # no extended attributes here (or the file went): later readers hash it
+
+
+def sha256_made(path: Path) -> str:
+    """The sha256 of a file the job has just made (for its checksum record), the file
+    stamped for its readers when the stamp is sure to vouch for the bytes hashed.
+
+    The stamp cannot wait 0.1 s after the last write here (the job would wait), so the
+    file is marked *before* it is hashed, with a placeholder no reader accepts: that gives
+    it a ctime from the file system's own clock. If that moment is already past the last
+    write (ctime > mtime), any write from then on, during the hash or after, gets a later
+    mtime and so breaks the stamp's identity. If it is not (the last write fell in the
+    same clock tick), the placeholder is removed and readers hash the file as before.
+    """
+    before = _plain_file(path)
+    if before is None:
+        return sha256_of(path)
+    try:
+        os.setxattr(path, STAMP, PENDING, follow_symlinks=False)
+        marked = os.lstat(path)
+    except OSError:
+        return sha256_of(path)  # no extended attributes here
+    digest = sha256_of(path)
+    try:
+        if _identity(marked) == _identity(before) and marked.st_ctime_ns > marked.st_mtime_ns:
+            os.setxattr(path, STAMP, f"{digest} {_identity(before)}".encode(),
+                        follow_symlinks=False)  # fmt: skip
+            if _identity(os.lstat(path)) == _identity(before):
+                return digest
+        os.removexattr(path, STAMP, follow_symlinks=False)
+    except OSError:
+        pass  # the file went, or its stamp: readers hash it
+    return digest
 
 
 def mismatch(lfn: str, expected: str, found: str, where: str) -> str:

@@ -8,6 +8,17 @@ writes beside its DAX, and lay out the jobs with mDAG's names, files, arguments 
     mProjectPP x images -> mDiffFit x pairs -> mConcatFit -> mBgModel -> mBackground x images
     -> mImgtbl -> mAdd -> mShrink -> mViewer
 
+A mosaic wider than :data:`COADD_TILE_MAX_PIXELS` is co-added in tiles instead, the way
+Montage builds large mosaics (``mTileHdr`` headers, one ``mAdd`` per tile over the images
+that touch it, then one ``mAdd`` of the tiles): the tiles' co-adds run in parallel and
+each starts as soon as its own images are corrected. The tables the tile co-adds read are
+the generator's exact prediction of what ``mProjectPP -X`` writes (which ``mImgtbl`` would
+only read back), so that layout has no ``mImgtbl`` job:
+
+    ... mBackground x images -> mAdd x tiles -> mAdd -> mShrink -> mViewer
+
+Every job carries a DAGMan priority that follows the critical path (:func:`priorities`).
+
 :func:`build_montage` is pure (headers in, values out); :func:`scan_images` and
 :func:`write_montage` are the only functions that touch files.
 """
@@ -17,8 +28,8 @@ from __future__ import annotations
 import itertools
 import math
 import sys
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +46,7 @@ from catalogs.transformation import (
 )
 from planner.apps.montage.ipac import table_lines
 from planner.errors import FormatError, PlannerError
+from planner.model.base import Namespace, Profiles
 from planner.model.workflow import Job, LinkType, Use, Workflow
 
 TRANSFORMATIONS = (
@@ -67,10 +79,27 @@ MOSAIC_AREA = "mosaic_area.fits"
 SHRUNKEN = "shrunken.fits"
 SHRUNKEN_PNG = "shrunken.png"
 BIG_REGION_PAD = 2  # pixels added on every side of the projection frame (as mDAG does)
+TILES_TBL = "tiles.tbl"
+
+# mShrink's factor: the smallest whole number that brings the mosaic's longer side to at
+# most this many pixels, the size of a preview (mViewer's cost grows with the pixels it
+# draws: 3 s for the 3600 x 3600 seed mosaic, 0.25 s at a quarter of the side). Small
+# mosaics keep mDAG's factor 1.
+SHRUNKEN_MAX_PIXELS = 1024
+# Above this many pixels on a side the mosaic is co-added in tiles of at most this size.
+COADD_TILE_MAX_PIXELS = 2048
+# A job's priority per job on the longest chain behind it: Pegasus's own step (10 x depth)
+# turned round, so compute jobs keep ranking below Pegasus's data movement (stage-in 700,
+# stage-out 900), which therefore still starts first when both are ready.
+PRIORITY_STEP = 10
 
 
 class NoImagesInRegion(PlannerError):
     """No input image touches the requested region."""
+
+
+class CoaddGridTooFine(FormatError):
+    """A co-add grid with no tile, or more tiles on an axis than the mosaic has pixels."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +127,15 @@ class Region:
         h["NAXIS2"] = int(h["NAXIS2"]) + 2 * pad
         h["CRPIX1"] = float(h["CRPIX1"]) + pad
         h["CRPIX2"] = float(h["CRPIX2"]) + pad
+        return Region(h)
+
+    def tile(self, x0: int, y0: int, naxis: tuple[int, int]) -> Region:
+        """The ``naxis`` pixels starting at 0-based pixel (x0, y0): same projection and
+        reference point, the reference pixel moved (what ``mTileHdr`` writes)."""
+        h = self.header.copy()
+        h["NAXIS1"], h["NAXIS2"] = naxis
+        h["CRPIX1"] = float(h["CRPIX1"]) - x0
+        h["CRPIX2"] = float(h["CRPIX2"]) - y0
         return Region(h)
 
     def text(self) -> str:
@@ -178,6 +216,30 @@ class Projected:
 
 
 @dataclass(frozen=True)
+class CoaddTile:
+    """One tile of a tiled co-add: its place in the grid, its first pixel in the region
+    (0-based) and its header."""
+
+    ix: int
+    iy: int
+    x0: int
+    y0: int
+    region: Region
+
+    @property
+    def image(self) -> str:
+        return f"mosaic_{self.ix}_{self.iy}.fits"
+
+    @property
+    def header(self) -> str:
+        return f"region_{self.ix}_{self.iy}.hdr"
+
+    @property
+    def table(self) -> str:
+        return f"cimages_{self.ix}_{self.iy}.tbl"
+
+
+@dataclass(frozen=True)
 class MontageWorkflow:
     """Everything ``wfplan montage build`` writes."""
 
@@ -187,6 +249,7 @@ class MontageWorkflow:
     files: dict[str, str]  # generated side files: LFN -> text
     images: tuple[Projected, ...]
     pairs: tuple[tuple[int, int], ...]
+    tiles: tuple[CoaddTile, ...] = ()  # the co-add's tiles (none: one mAdd, as mDAG)
 
 
 def _edge_samples(nx: int, ny: int, per_edge: int = 33) -> tuple[np.ndarray, np.ndarray]:
@@ -307,6 +370,55 @@ def overlaps(projected: Sequence[Projected]) -> list[tuple[int, int]]:
     return sorted(pairs)
 
 
+def shrink_factor(naxis: tuple[int, int]) -> int:
+    """mShrink's factor for a mosaic of ``naxis`` pixels (:data:`SHRUNKEN_MAX_PIXELS`)."""
+    return max(1, math.ceil(max(naxis) / SHRUNKEN_MAX_PIXELS))
+
+
+def coadd_grid(naxis: tuple[int, int]) -> tuple[int, int]:
+    """Tiles per axis for the co-add: none wider than :data:`COADD_TILE_MAX_PIXELS`."""
+    return (
+        max(1, math.ceil(naxis[0] / COADD_TILE_MAX_PIXELS)),
+        max(1, math.ceil(naxis[1] / COADD_TILE_MAX_PIXELS)),
+    )
+
+
+def coadd_tiles(region: Region, grid: tuple[int, int]) -> tuple[CoaddTile, ...]:
+    """An ``nx x ny`` grid of tiles covering ``region``, as ``mTileHdr`` cuts it (each
+    ``naxis // n`` pixels), except that the last tile of a row or column also takes the
+    ``naxis % n`` pixels mTileHdr would leave out, so the tiles cover every pixel."""
+    (nx, ny), (wx, wy) = grid, region.naxis
+    if not (1 <= nx <= wx and 1 <= ny <= wy):
+        raise CoaddGridTooFine(
+            f"co-add grid {nx} x {ny} does not fit the mosaic's {wx} x {wy} pixels"
+        )
+    tiles = []
+    for iy, (y0, y1) in enumerate(_cuts(wy, ny)):
+        for ix, (x0, x1) in enumerate(_cuts(wx, nx)):
+            tiles.append(CoaddTile(ix, iy, x0, y0, region.tile(x0, y0, (x1 - x0, y1 - y0))))
+    return tuple(tiles)
+
+
+def _cuts(n: int, parts: int) -> list[tuple[int, int]]:
+    size = n // parts
+    return [(k * size, n if k == parts - 1 else (k + 1) * size) for k in range(parts)]
+
+
+def _covers(tile: CoaddTile, image: Projected, region: Region) -> bool:
+    """Whether any pixel ``mProjectPP -X`` writes for ``image`` falls in ``tile``: the
+    image's pixel 1 is the region's 0-based pixel ``CRPIX - crpix`` (same projection and
+    reference point, whole-pixel offsets)."""
+    w, h = tile.region.naxis
+    lo_x = round(float(region.header["CRPIX1"]) - image.crpix[0])
+    lo_y = round(float(region.header["CRPIX2"]) - image.crpix[1])
+    return (
+        lo_x <= tile.x0 + w - 1
+        and lo_x + image.naxis[0] - 1 >= tile.x0
+        and lo_y <= tile.y0 + h - 1
+        and lo_y + image.naxis[1] - 1 >= tile.y0
+    )
+
+
 def build_montage(
     images: Sequence[InputImage],
     region: Region,
@@ -316,12 +428,14 @@ def build_montage(
     bin_dir: Path | None = None,
     header_dir: Path | None = None,
     background: str = "exact",
+    coadd: tuple[int, int] | None = None,
 ) -> MontageWorkflow:
     """The abstract workflow, its replica and transformation catalogs and side files.
 
     ``bin_dir`` holds the ``wfplan-m*`` wrapper scripts (default: beside the running
     Python); ``header_dir`` is where the side files will be written (for their RC entries);
-    ``background`` picks the background model job (:data:`BACKGROUND_MODELS`).
+    ``background`` picks the background model job (:data:`BACKGROUND_MODELS`); ``coadd``
+    the co-add's grid of tiles (default :func:`coadd_grid`; ``(1, 1)``: one mAdd, as mDAG).
     """
     if background not in BACKGROUND_MODELS:
         raise FormatError(
@@ -334,8 +448,18 @@ def build_montage(
             f"no image touches the region {_describe(region)} (checked {len(images)} images)"
         )
     pairs = overlaps(projected)
-    jobs = tuple(_jobs(projected, pairs, background))
+    grid = coadd if coadd is not None else coadd_grid(region.naxis)
+    tiles = coadd_tiles(region, grid) if grid != (1, 1) else ()
+    covered = [(t, tuple(p for p in projected if _covers(t, p, region))) for t in tiles]
+    covered = [(t, members) for t, members in covered if members]  # else it stays blank
+    tiles = tuple(t for t, _ in covered)
+    jobs = with_priorities(tuple(_jobs(projected, pairs, background, covered, region)))
     files = _side_files(region, frame, projected, pairs)
+    for t, members in covered:
+        files[t.header] = t.region.text()
+        files[t.table] = "\n".join(_images_lines(members, frame, "c")) + "\n"
+    if tiles:
+        files[TILES_TBL] = "\n".join(_tiles_lines(tiles, region)) + "\n"
     workflow = Workflow(
         name=name,
         jobs=jobs,
@@ -352,6 +476,7 @@ def build_montage(
         files=files,
         images=tuple(projected),
         pairs=tuple(pairs),
+        tiles=tiles,
     )
 
 
@@ -412,9 +537,14 @@ def _background_job(job_id: str, background: str, images: int) -> Job:
 
 
 def _jobs(
-    projected: Sequence[Projected], pairs: Sequence[tuple[int, int]], background: str
+    projected: Sequence[Projected],
+    pairs: Sequence[tuple[int, int]],
+    background: str,
+    tiles: Sequence[tuple[CoaddTile, Sequence[Projected]]],
+    region: Region,
 ) -> Iterator[Job]:
-    """mDAG's jobs, level by level, numbered ``ID000001``, ``ID000002``, ... in that order."""
+    """mDAG's jobs, level by level, numbered ``ID000001``, ``ID000002``, ... in that order
+    (with ``tiles``, the tiled co-add in place of mImgtbl and the one mAdd)."""
     ids = (f"ID{n:06d}" for n in itertools.count(1))
     by_cntr = {p.cntr: p for p in projected}
     for p in projected:
@@ -425,16 +555,53 @@ def _jobs(
     yield _background_job(next(ids), background, len(projected))
     for p in projected:
         yield _correct_job(next(ids), p.base)
-    corrected = ["c" + p.base for p in projected]
-    yield _imgtbl_job(next(ids), corrected)
-    yield _add_job(next(ids), corrected)
+    if tiles:
+        for tile, members in tiles:
+            yield _tile_add_job(next(ids), tile, ["c" + p.base for p in members])
+        yield _add_tiles_job(next(ids), [t for t, _ in tiles])
+    else:
+        corrected = ["c" + p.base for p in projected]
+        yield _imgtbl_job(next(ids), corrected)
+        yield _add_job(next(ids), corrected)
     yield Job(
         id=next(ids),
         name="mShrink",
-        arguments=(MOSAIC, SHRUNKEN, "1"),
+        arguments=(MOSAIC, SHRUNKEN, str(shrink_factor(region.naxis))),
         uses=(_inp(MOSAIC), _use(SHRUNKEN, LinkType.OUTPUT, keep=True)),
     )
     yield _viewer_job(next(ids))
+
+
+def with_priorities(jobs: Sequence[Job]) -> tuple[Job, ...]:
+    """``jobs`` with a DAGMan priority each (:func:`priorities`) in their dagman profiles."""
+    prio = priorities(jobs)
+    return tuple(replace(j, profiles=_with_priority(j.profiles, prio[j.id])) for j in jobs)
+
+
+def _with_priority(profiles: Profiles, priority: int) -> Profiles:
+    dagman = {**profiles.get(Namespace.DAGMAN, {}), "priority": str(priority)}
+    return {**profiles, Namespace.DAGMAN: dagman}
+
+
+def priorities(jobs: Sequence[Job]) -> dict[str, int]:
+    """Each job's priority: :data:`PRIORITY_STEP` times the number of jobs on the longest
+    chain from it to the end of the workflow (itself included), the classic list-scheduling
+    rule (a ready job with more work behind it goes first). DAGMan, and the embedded
+    engine, start ready nodes by priority; Pegasus's default (10 x depth) does the reverse:
+    it runs every ready mDiffFit before the projections the background fit also waits for,
+    and a tile's co-add before the corrections other tiles still need. ``jobs`` are in
+    dependency order, as the generator lists them."""
+    producer = {u.lfn: j.id for j in jobs for u in j.outputs}
+    children: dict[str, set[str]] = {j.id: set() for j in jobs}
+    for j in jobs:
+        for u in j.inputs:
+            parent = producer.get(u.lfn)
+            if parent is not None and parent != j.id:
+                children[parent].add(j.id)
+    chain: dict[str, int] = {}
+    for j in reversed(jobs):
+        chain[j.id] = 1 + max((chain[c] for c in children[j.id]), default=0)
+    return {j.id: PRIORITY_STEP * chain[j.id] for j in jobs}
 
 
 def _project_job(job_id: str, raw: str) -> Job:
@@ -534,6 +701,39 @@ def _add_job(job_id: str, corrected: Sequence[str]) -> Job:
     )
 
 
+def _tile_add_job(job_id: str, tile: CoaddTile, corrected: Sequence[str]) -> Job:
+    """One tile's co-add: the corrected images that touch it, on its header."""
+    return Job(
+        id=job_id,
+        name="mAdd",
+        arguments=("-e", tile.table, tile.header, tile.image),
+        uses=(
+            _inp(tile.table),
+            _inp(tile.header),
+            _use(tile.image, LinkType.OUTPUT),
+            _use(_area(tile.image), LinkType.OUTPUT),
+            *(u for c in corrected for u in (_inp(c), _inp(_area(c)))),
+        ),
+    )
+
+
+def _add_tiles_job(job_id: str, tiles: Sequence[CoaddTile]) -> Job:
+    """The mosaic from its tiles: they do not overlap, so each pixel is its tile's (the
+    area-weighted mean of one value)."""
+    return Job(
+        id=job_id,
+        name="mAdd",
+        arguments=("-e", TILES_TBL, REGION_HDR, MOSAIC),
+        uses=(
+            _inp(TILES_TBL),
+            _inp(REGION_HDR),
+            _use(MOSAIC, LinkType.OUTPUT, keep=True),
+            _use(MOSAIC_AREA, LinkType.OUTPUT, keep=True),
+            *(u for t in tiles for u in (_inp(t.image), _inp(_area(t.image)))),
+        ),
+    )
+
+
 def _viewer_job(job_id: str) -> Job:
     arguments = ("-ct", "1", "-gray", SHRUNKEN, "min", "max", "gaussianlog", "-out", SHRUNKEN_PNG)
     return Job(
@@ -553,6 +753,29 @@ def _images_lines(projected: Sequence[Projected], frame: Region, prefix: str) ->
     """The projected (``p``) or corrected (``c``) images table, as mDAG predicts it: the
     geometry ``mProjectPP -X`` will write, numbered from 1 like the fit files (mBgModel
     matches the two by ``cntr``)."""
+    return _geometry_lines(
+        ((p.cntr, p.center, p.naxis, p.crpix, prefix + p.base) for p in projected), frame
+    )
+
+
+def _tiles_lines(tiles: Sequence[CoaddTile], region: Region) -> Iterator[str]:
+    """The tiles' table for the final mAdd (what ``mImgtbl`` would read from them)."""
+    wcs = WCS(region.header)
+    rows = []
+    for k, t in enumerate(tiles, start=1):
+        w, h = t.region.naxis
+        ra, dec = wcs.all_pix2world([[t.x0 + (w + 1) / 2, t.y0 + (h + 1) / 2]], 1)[0]
+        crpix = (float(t.region.header["CRPIX1"]), float(t.region.header["CRPIX2"]))
+        rows.append((k, (float(ra), float(dec)), (w, h), crpix, t.image))
+    return _geometry_lines(rows, region)
+
+
+GeometryRow = tuple[int, tuple[float, float], tuple[int, int], tuple[float, float], str]
+
+
+def _geometry_lines(rows: Iterable[GeometryRow], frame: Region) -> Iterator[str]:
+    """An images table (mImgtbl's columns that mAdd and mBgModel read): per image its
+    number, centre, size, reference pixel and file name, in ``frame``'s projection."""
     h = frame.header
     columns = [
         ("cntr", "int"),
@@ -573,17 +796,17 @@ def _images_lines(projected: Sequence[Projected], frame: Region, prefix: str) ->
         ("hdu", "int"),
         ("fname", "char"),
     ]
-    rows = (
+    lines = (
         (
-            str(p.cntr),
-            f"{p.center[0]:.7f}",
-            f"{p.center[1]:.7f}",
-            str(p.naxis[0]),
-            str(p.naxis[1]),
+            str(cntr),
+            f"{center[0]:.7f}",
+            f"{center[1]:.7f}",
+            str(naxis[0]),
+            str(naxis[1]),
             str(h["CTYPE1"]),
             str(h["CTYPE2"]),
-            f"{p.crpix[0]:.5f}",
-            f"{p.crpix[1]:.5f}",
+            f"{crpix[0]:.5f}",
+            f"{crpix[1]:.5f}",
             f"{float(h['CRVAL1']):.7f}",
             f"{float(h['CRVAL2']):.7f}",
             f"{float(h['CDELT1']):.10e}",
@@ -591,11 +814,11 @@ def _images_lines(projected: Sequence[Projected], frame: Region, prefix: str) ->
             f"{float(h.get('CROTA2', 0.0)):.7f}",
             f"{float(h.get('EQUINOX', 2000.0)):.2f}",
             "0",
-            prefix + p.base,
+            fname,
         )
-        for p in projected
+        for cntr, center, naxis, crpix, fname in rows
     )
-    return table_lines(columns, rows, comments=["datatype = fitshdr"])
+    return table_lines(columns, lines, comments=["datatype = fitshdr"])
 
 
 def _replicas(
@@ -686,6 +909,7 @@ def write_build(
     rc_path: Path | None = None,
     tc_path: Path | None = None,
     background: str = "exact",
+    coadd: tuple[int, int] | None = None,
 ) -> MontageWorkflow:
     """``wfplan montage build``: scan, build, then write the workflow, the catalogs and the
     side files (region headers and tables) beside the workflow."""
@@ -704,10 +928,14 @@ def write_build(
     out_dir = output.absolute().parent
     try:
         result = build_montage(
-            found, region, name=name, tc_sites=sites, header_dir=out_dir, background=background
-        )
+            found, region, name=name, tc_sites=sites, header_dir=out_dir,
+            background=background, coadd=coadd,
+        )  # fmt: skip
     except NoImagesInRegion as exc:
         raise NoImagesInRegion(exc.message, source=str(images)) from None
+    except CoaddGridTooFine as exc:
+        grid = coadd or (0, 0)
+        raise CoaddGridTooFine(exc.message, source=f"--coadd-tiles {grid[0]} {grid[1]}") from None
     _write_result(result, output, rc_path or out_dir / "rc.yml", tc_path or out_dir / "tc.yml")
     return result
 

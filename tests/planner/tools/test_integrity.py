@@ -409,3 +409,63 @@ def test_whole_second_times_need_a_longer_wait_before_a_stamp_counts():
     fine = integrity._stamp_after(times(5_123_456_789, 7_000_000_001))
     coarse = integrity._stamp_after(times(5_000_000_000, 7_000_000_000))
     assert fine < 1_000_000_000 < 2_000_000_000 < coarse  # FAT keeps times in 2 s steps
+
+
+# ---- the producer's stamp: a file is hashed once where it is made ------------------
+
+
+def _backdated(path: Path, data: bytes, ns: int) -> Path:
+    """Write ``data`` and date its last write ``ns`` back (the job made it just before)."""
+    path.write_bytes(data)
+    st = os.stat(path)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns - ns))
+    return path
+
+
+def test_a_job_stamps_what_it_made_so_its_readers_do_not_hash_it(
+    tmp_path: Path, hashes: list[Path]
+):
+    """The record's hash is the only one: the next job reads the file without hashing it,
+    even when it starts within 0.1 s of the file's last write."""
+    if not _xattrs(tmp_path):
+        pytest.skip("no extended attributes on this file system")
+    f = _backdated(tmp_path / "p.fits", b"projected", 20_000_000)  # 20 ms: past a tick
+    cluster.record_outputs({"file": "prod.meta", "lfns": ["p.fits"]}, tmp_path)
+    assert json.loads((tmp_path / "prod.meta").read_text()) == {"p.fits": _sha(b"projected")}
+    checks = [{"lfn": "p.fits", "meta": "prod.meta"}]
+    for _ in range(2):
+        assert cluster.check_inputs(checks, tmp_path) == []
+    assert hashes == [f]
+
+
+def test_a_write_after_the_producer_hashed_is_caught(tmp_path: Path, hashes: list[Path]):
+    if not _xattrs(tmp_path):
+        pytest.skip("no extended attributes on this file system")
+    f = _backdated(tmp_path / "p.fits", b"projected", 20_000_000)
+    assert integrity.sha256_made(f) == _sha(b"projected")
+    f.write_bytes(b"corrupted")  # same size: only the new mtime tells
+    with pytest.raises(integrity.IntegrityError, match=r"p\.fits: sha256 mismatch"):
+        integrity.verify("p.fits", f, _sha(b"projected"), stamp=True)
+    assert hashes == [f, f]
+
+
+def test_a_file_made_in_the_producers_clock_tick_is_not_stamped(
+    tmp_path: Path, hashes: list[Path]
+):
+    """When the file system's clock is not past the last write when the producer starts
+    hashing (here: the last write dated ahead), a later write might keep the mtime: no
+    stamp, no placeholder left, and every reader hashes."""
+    if not _xattrs(tmp_path):
+        pytest.skip("no extended attributes on this file system")
+    f = _backdated(tmp_path / "p.fits", b"projected", -10_000_000_000)
+    assert integrity.sha256_made(f) == _sha(b"projected")
+    assert integrity.STAMP not in os.listxattr(f)
+    integrity.verify("p.fits", f, _sha(b"projected"), stamp=True)
+    assert hashes == [f, f]
+
+
+def test_a_linked_output_is_hashed_but_not_stamped(tmp_path: Path, hashes: list[Path]):
+    original = _backdated(tmp_path / "mine.fits", b"user's", 2_000_000_000)
+    os.link(original, tmp_path / "out.fits")
+    assert integrity.sha256_made(tmp_path / "out.fits") == _sha(b"user's")
+    assert integrity.STAMP not in os.listxattr(original)

@@ -96,6 +96,10 @@ def test_build_from_header_file(tmp_path: Path) -> None:
         (["--center", "10", "10", "--size", "0.1", "0.1"], "no image touches the region"),
         (["--center", *CENTER, "--size", "0.1", "0.1", "--projection", "TANGENT"], "three-letter"),
         (["--header", "missing.hdr"], "missing.hdr: cannot read"),
+        (
+            ["--center", *CENTER, "--size", "0.1", "0.1", "--coadd-tiles", "0", "1"],
+            "--coadd-tiles 0 1: co-add grid 0 x 1 does not fit the mosaic's",
+        ),
     ],
 )
 def test_build_errors_are_one_line_and_write_nothing(
