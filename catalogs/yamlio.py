@@ -144,13 +144,30 @@ def _escape(match: re.Match[str]) -> str:
     return _NAMED.get(c) or f"\\u{ord(c):04x}"
 
 
+def _number_with_separators(text: str) -> bool:
+    """A plain-looking ``_0`` or ``__1.5``: yaml-rs drops underscores as digit separators
+    and reads such a scalar as a number (PyYAML does not), so it must be quoted."""
+    if text[:1] != "_":
+        return False
+    try:
+        float(text.replace("_", ""))
+    except ValueError:
+        return False
+    return True
+
+
 def yaml_str(text: str) -> str:
     """``text`` as a YAML scalar that every YAML reader reads back as exactly that string.
 
-    >>> yaml_str("f.a"), yaml_str("0E0"), yaml_str("yes"), yaml_str('a "b"')
-    ('f.a', '"0E0"', '"yes"', '"a \\\\"b\\\\""')
+    >>> yaml_str("f.a"), yaml_str("0E0"), yaml_str("yes"), yaml_str('a "b"'), yaml_str("_0")
+    ('f.a', '"0E0"', '"yes"', '"a \\\\"b\\\\""', '"_0"')
     """
-    if _PLAIN.fullmatch(text) and not text.endswith(":") and text.lower() not in _KEYWORDS:
+    if (
+        _PLAIN.fullmatch(text)
+        and not text.endswith(":")
+        and text.lower() not in _KEYWORDS
+        and not _number_with_separators(text)
+    ):
         return text
     return '"' + _ESCAPE.sub(_escape, text) + '"'
 

@@ -43,6 +43,7 @@ PLANNER_KEYS = frozenset(
         "pegasus.file.cleanup.strategy",
         "pegasus.file.cleanup.clusters.num",
         "pegasus.file.cleanup.clusters.size",
+        "pegasus.integrity.checking",
     }
 )
 

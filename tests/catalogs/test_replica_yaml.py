@@ -176,3 +176,11 @@ def test_plain_entries_built_without_pydantic_equal_validated_ones(
     doc["replicas"].append({"lfn": "x", "pfns": [{"site": "s", "pfn": "/x"}], "regex": "yes"})
     mixed = replica_yaml.from_dict(doc, "p.yml")
     assert mixed.replicas[:-1] == cat.replicas and mixed.replicas[-1].regex is True
+
+
+@pytest.mark.parametrize("lfn", ["_0", "__1.5", "_1e3", "_0x1", "_a"])
+def test_an_underscore_number_lfn_round_trips(lfn: str) -> None:
+    """yaml-rs reads a plain ``_0`` as the number 0 (underscores are digit separators to
+    it); the writer quotes such names (hypothesis found it)."""
+    cat = ReplicaCatalog(replicas=(Replica(lfn=lfn, pfns=(PFN(url="f", site="s"),)),))
+    assert replica_yaml.loads(replica_yaml.dumps(cat)).replicas[0].lfn == lfn

@@ -89,3 +89,17 @@ def test_layers_merge_in_pegasus_order(tmp_path: Path) -> None:
     props = read_properties(args, home=tmp_path)
     assert (props["a"], props["b"], props["c"]) == ("rc", "conf", "cli")
     assert (args.sc, args.tc, args.rc) == ("s", "given.yml", ["r.yml"])
+
+
+def test_every_property_the_planner_reads_is_known() -> None:
+    """A key plan_context reads must not be warned about as having no effect (it was, for
+    pegasus.integrity.checking)."""
+    import re
+
+    from planner import plan_context
+    from planner.properties import PLANNER_KEYS, unknown_keys
+
+    read = set(re.findall(r'"(pegasus\.[a-z_.]+[a-z])"', Path(plan_context.__file__).read_text()))
+    assert "pegasus.integrity.checking" in read
+    assert unknown_keys(sorted(read)) == []
+    assert "pegasus.integrity.checking" in PLANNER_KEYS
