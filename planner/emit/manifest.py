@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from planner.model.concrete import Transfer
@@ -161,11 +161,8 @@ def _transfer_key(t: Transfer) -> tuple[Any, ...] | None:
         if None in stem:
             return None
         stems = tuple(stem)  # type: ignore[arg-type]
-    if meta is None:
-        metadir = None
-    elif meta.__class__ is str:
-        metadir = meta[: meta.rfind("/") + 1]
-    else:
+    metadir = _meta_dir(meta)
+    if metadir is _NOT_PLAIN:
         return None
     return (
         dst[: len(dst) - n],
@@ -178,13 +175,33 @@ def _transfer_key(t: Transfer) -> tuple[Any, ...] | None:
     )
 
 
+_NOT_PLAIN: Any = object()  # a checksum-record path no group can carry
+
+
+def _meta_dir(meta: object) -> Any:
+    """The directory of a transfer's checksum record (with its slash), None for none,
+    ``_NOT_PLAIN`` for a record that is not a plain string."""
+    if meta is None:
+        return None
+    if meta.__class__ is str:
+        return meta[: meta.rfind("/") + 1]
+    return _NOT_PLAIN
+
+
 def _runs(
-    items: Iterable[Transfer], key_of: Any
+    items: Iterable[Transfer],
+    key_of: Any,
+    goes_on: Callable[[Transfer, tuple[Any, ...]], bool] | None = None,
 ) -> list[tuple[tuple[Any, ...] | None, list[Transfer]]]:
-    """Consecutive items with the same key, each run with that key; None keys alone."""
+    """Consecutive items with the same key, each run with that key; None keys alone.
+    ``goes_on(item, key)``, when given, answers first whether an item simply goes on the
+    run before it (the usual case for transfers: cheaper than making its key)."""
     runs: list[tuple[tuple[Any, ...] | None, list[Transfer]]] = []
     last: tuple[Any, ...] | None = None
     for t in items:
+        if goes_on is not None and last is not None and goes_on(t, last):
+            runs[-1][1].append(t)
+            continue
         key = key_of(t)
         if key is not None and key == last:
             runs[-1][1].append(t)
@@ -197,21 +214,8 @@ def _runs(
 def _transfer_runs(
     transfers: Iterable[Transfer],
 ) -> list[tuple[tuple[Any, ...] | None, list[Transfer]]]:
-    """``_runs(transfers, _transfer_key)``, asking first whether a transfer simply goes
-    on the run before it (the usual case: cheaper than making its key)."""
-    runs: list[tuple[tuple[Any, ...] | None, list[Transfer]]] = []
-    last: tuple[Any, ...] | None = None
-    for t in transfers:
-        if last is not None and _goes_on(t, last):
-            runs[-1][1].append(t)
-            continue
-        key = _transfer_key(t)
-        if key is not None and key == last:
-            runs[-1][1].append(t)
-        else:
-            runs.append((key, [t]))
-        last = key
-    return runs
+    """``_runs`` of transfers by ``_transfer_key``."""
+    return _runs(transfers, _transfer_key, _goes_on)
 
 
 def _goes_on(t: Transfer, key: tuple[Any, ...]) -> bool:
@@ -293,11 +297,8 @@ def _replica_key(t: Transfer, site: str) -> tuple[Any, ...] | None:
         or (own is not None and own.__class__ is not str)
     ):
         return None
-    if meta is None:
-        metadir = None
-    elif meta.__class__ is str:
-        metadir = meta[: meta.rfind("/") + 1]
-    else:
+    metadir = _meta_dir(meta)
+    if metadir is _NOT_PLAIN:
         return None
     own_site = own if own and own != site else None
     return (pfn[: len(pfn) - len(lfn)], metadir, sha256 is not None, own_site)

@@ -21,7 +21,7 @@ from typing import Any
 from catalogs.jsonio import loads_json
 from planner import __version__
 from planner.emit.dag import EdgeMaps, edge_maps
-from planner.emit.record_v2 import Decoder2
+from planner.emit.record_v2 import Decoder2, decisions_of, decode_lines
 from planner.errors import FormatError
 from planner.model.concrete import (
     ConcreteWorkflow,
@@ -310,6 +310,10 @@ class _Placement:
         self.site: Any = None
         self.sized = False
 
+    def fields(self) -> tuple[bool, str | None, str | None, Any, bool]:
+        """(open, src, dst, site, sized), for a loop to hold in locals."""
+        return self.open, self.src, self.dst, self.site, self.sized
+
 
 class _Encoder:
     """Node lines of one workflow, with the table and file entries each one needs
@@ -367,13 +371,7 @@ class _Encoder:
         parts: list[str] = []
         files, sizes = self._files, self._sizes
         # the placement in locals: this loop runs for every file reference of the plan
-        is_open, at_src, at_dst, at_site, sized = (
-            place.open,
-            place.src,
-            place.dst,
-            place.site,
-            place.sized,
-        )
+        is_open, at_src, at_dst, at_site, sized = place.fields()
         site_type = type(at_site)
         append = parts.append
         for t in transfers:
@@ -396,13 +394,7 @@ class _Encoder:
                 append(str(delta))
                 continue
             append(self.file_written(place, delta, t, known))
-            is_open, at_src, at_dst, at_site, sized = (
-                place.open,
-                place.src,
-                place.dst,
-                place.site,
-                place.sized,
-            )
+            is_open, at_src, at_dst, at_site, sized = place.fields()
             site_type = type(at_site)
         place.number = number_before
         return f',"{key}":[{",".join(parts)}]'
@@ -864,34 +856,20 @@ class _Decoder:
             "working_dir": text(same["w"]),
             "reasons": [text(r) for r in same["y"]],
             "profiles": self._profiles,
-            "decisions": {
-                job: [text(r) for r in d]
-                for job, d in zip(jobs, decided or (), strict=False)
-                if d is not None
-            },
+            "decisions": decisions_of(jobs, decided, text),
         }
 
     def lines(self, lines: Iterable[tuple[int, str]]) -> Iterator[dict[str, Any]]:
-        for number, line in lines:
-            try:
-                value = loads_json(line)
-                if type(value) is list:
-                    if type(value[0]) is int:
-                        self.file_entry(value)
-                        continue
-                    (entry,) = value
-                    if type(entry) is not str:
-                        raise ValueError("a table entry is one string")
-                    self.table.append(entry)
-                    continue
-                if type(value) is not dict:
-                    raise ValueError("neither a node nor a table or file entry")
-                yield self.node(value)
-            except (ValueError, KeyError, IndexError, TypeError) as exc:
-                raise FormatError(
-                    f"line {number}: not a plan record line ({type(exc).__name__}: {exc})",
-                    source=self.source,
-                )
+        return decode_lines(lines, self.source, self.list_entry, self.node, "a table or file entry")
+
+    def list_entry(self, value: list[Any]) -> None:
+        if type(value[0]) is int:
+            self.file_entry(value)
+            return
+        (entry,) = value
+        if type(entry) is not str:
+            raise ValueError("a table entry is one string")
+        self.table.append(entry)
 
 
 _INHERITED = frozenset(_UNSAID)

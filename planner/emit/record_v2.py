@@ -5,11 +5,49 @@ spelled out (docs/submit-dir.md, "Earlier layouts"). Only read, never written.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from catalogs.jsonio import loads_json
 from planner.errors import FormatError
+
+
+def decisions_of(
+    jobs: Sequence[str], decided: Sequence[Any] | None, text: Callable[[Any], Any]
+) -> dict[str, list[Any]]:
+    """A node's per-job decisions (one list of text references per job, or None) as the
+    ``decisions`` field explain reads: shared by records 2 and 3."""
+    return {
+        job: [text(r) for r in d]
+        for job, d in zip(jobs, decided or (), strict=False)
+        if d is not None
+    }
+
+
+def decode_lines(
+    lines: Iterable[tuple[int, str]],
+    source: str,
+    list_entry: Callable[[list[Any]], None],
+    node: Callable[[dict[str, Any]], dict[str, Any]],
+    lists: str,
+) -> Iterator[dict[str, Any]]:
+    """The nodes of a record's numbered lines: an object is a node, a list goes to
+    ``list_entry`` (``lists`` says what a list may be); anything else, or a line that
+    does not decode, is one error naming the line and ``source``."""
+    for number, line in lines:
+        try:
+            value = loads_json(line)
+            if type(value) is list:
+                list_entry(value)
+                continue
+            if type(value) is not dict:
+                raise ValueError(f"neither a node nor {lists}")
+            yield node(value)
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise FormatError(
+                f"line {number}: not a plan record line ({type(exc).__name__}: {exc})",
+                source=source,
+            ) from None
 
 
 class Decoder2:
@@ -97,28 +135,14 @@ class Decoder2:
             "working_dir": text(line.get("w")),
             "reasons": [text(r) for r in line.get("y", ())],
             "profiles": self.profiles(line.get("p")),
-            "decisions": {
-                job: [text(r) for r in d]
-                for job, d in zip(jobs, decided or (), strict=False)
-                if d is not None
-            },
+            "decisions": decisions_of(jobs, decided, text),
         }
 
     def lines(self, lines: Iterable[tuple[int, str]]) -> Iterator[dict[str, Any]]:
-        for number, line in lines:
-            try:
-                value = loads_json(line)
-                if type(value) is list:
-                    (entry,) = value
-                    if type(entry) is not str:
-                        raise ValueError("a table entry is one string")
-                    self.table.append(entry)
-                    continue
-                if type(value) is not dict:
-                    raise ValueError("neither a node nor a table entry")
-                yield self.node(value)
-            except (ValueError, KeyError, IndexError, TypeError) as exc:
-                raise FormatError(
-                    f"line {number}: not a plan record line ({type(exc).__name__}: {exc})",
-                    source=self.source,
-                )
+        return decode_lines(lines, self.source, self.list_entry, self.node, "a table entry")
+
+    def list_entry(self, value: list[Any]) -> None:
+        (entry,) = value
+        if type(entry) is not str:
+            raise ValueError("a table entry is one string")
+        self.table.append(entry)
