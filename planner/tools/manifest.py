@@ -146,9 +146,17 @@ def load_bundled_manifest(bundle: str, offset: str, node: str, tool: str) -> dic
 
 def _expanded(doc: dict[str, Any], where: str, tool: str, path: str) -> dict[str, Any]:
     try:
-        return expand_manifest(doc, os.path.dirname(os.path.abspath(path)))
+        return expand_manifest(doc, _directory_of(path))
     except ValueError as exc:
         _fail(f"{tool}: {where}: {exc}")
+
+
+def _directory_of(path: str) -> str:
+    """The directory holding ``path``, as named: made absolute but not shortened, since
+    ``link/..`` is not the directory ``link`` is in when ``link`` is a symbolic link
+    (the emitter names a catalog relative to the submit dir as it was written)."""
+    where = os.path.dirname(path)
+    return where if os.path.isabs(where) else os.path.join(os.getcwd(), where)
 
 
 # Where a manifest holds URLs: lists of transfer-like entries and the URL keys of each

@@ -11,6 +11,7 @@ import json
 import os
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import diamonds  # tests/planner/emit/diamonds.py (tests/conftest.py puts it on the path)
 import pytest
@@ -22,9 +23,10 @@ from planner.emit.dag import node_priority
 from planner.engine.dagfile import parse_dag
 from planner.errors import PlannerError
 from planner.model.base import Namespace
-from planner.model.concrete import ConcreteWorkflow, DataConfiguration, NodeKind
+from planner.model.concrete import ConcreteWorkflow, DataConfiguration, Node, NodeKind, Transfer
 from planner.model.workflow import Job, LinkType, Use, Workflow
 from planner.plan import Catalogs, PlanOptions, plan
+from planner.tools.manifest import load_bundled_manifest, load_manifest
 from sites.model import Directory, DirectoryType, FileServer, Site, SiteCatalog
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "emit" / "planned"
@@ -256,3 +258,109 @@ def test_a_bad_transfer_limit_property_is_named(tmp_path: Path) -> None:
     props = {"pegasus.transfer.http.min.rate": "fast"}
     with pytest.raises(PlannerError, match=r"pegasus\.transfer\.http\.min\.rate in the properties"):
         plan(_workflow(), _catalogs(tmp_path, reuse=False), PlanOptions(properties=props))
+
+
+def _full_transfer(t: Transfer) -> dict[str, Any]:
+    """A transfer written out the way the tools read one in the full form: every field
+    the tools look at, ``sha256`` null and ``symlink`` false when absent."""
+    entry: dict[str, Any] = {"lfn": t.lfn, "src": list(t.src), "dst": t.dst}
+    entry.update(sha256=t.sha256, symlink=t.symlink)
+    for flag in ("executable", "optional"):
+        if getattr(t, flag):
+            entry[flag] = True
+    if t.meta is not None:
+        entry["meta"] = t.meta
+    return entry
+
+
+def _read_transfer(entry: dict[str, Any]) -> dict[str, Any]:
+    return {"sha256": None, "symlink": False, **entry}
+
+
+def _expected_manifest(node: Node, output_rc: str) -> dict[str, Any]:
+    """What a tool node's manifest must say, from the plan's own transfers alone."""
+    files = node.files
+    if node.kind is NodeKind.CLEANUP:
+        return {"files": sorted(t.dst for t in files)}
+    if node.kind is NodeKind.REGISTER:
+        replicas = []
+        for t in files:
+            replica = {"lfn": t.lfn, "pfn": t.dst, "sha256": t.sha256, "site": t.site or node.site}
+            if t.meta is not None:
+                replica["meta"] = t.meta
+            replicas.append(replica)
+        return {"catalog": output_rc, "replicas": replicas}
+    return {"transfers": [_full_transfer(t) for t in files]}
+
+
+def _as_read(doc: dict[str, Any]) -> dict[str, Any]:
+    """A manifest as a tool acts on it: defaults filled in, cleanup order immaterial."""
+    if "files" in doc:
+        return {"files": sorted(doc["files"])}
+    if "replicas" in doc:
+        site = doc.get("site")
+        replicas = [{"sha256": None, "site": site, **r} for r in doc["replicas"]]
+        return {"catalog": doc["catalog"], "replicas": replicas}
+    return {"transfers": [_read_transfer(t) for t in doc["transfers"]]}
+
+
+INTEGRITY = ("full", "nosymlink", "none")
+
+
+@pytest.mark.parametrize("integrity", INTEGRITY)
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_every_tool_reads_exactly_the_plans_transfers(
+    tmp_path: Path, variant: str, integrity: str
+) -> None:
+    """The compact manifests, read back through the tools' own loader from the emitted
+    bundle (and a condorio runner's own file), give each tool node every transfer,
+    replica and file of the plan, in order, with each field the plan set; a scratch
+    runner pulls and pushes exactly its node's inputs and outputs."""
+    dc, extra = VARIANTS[variant]
+    submit = tmp_path / "submit"
+    props = {"pegasus.integrity.checking": integrity}
+    cw = plan(
+        _workflow(),
+        _catalogs(tmp_path, reuse=extra == "reuse"),
+        PlanOptions(
+            sites=("condorpool",),
+            submit_dir=str(submit),
+            data_configuration=dc,
+            cluster=("horizontal",) if extra == "clustered" else (),
+            properties=props,
+        ),
+    )
+    write_submit_dir(cw, submit, tools_dir=TOOLS)
+    bundle = submit / "manifests.jsonl"
+    read: dict[str, dict[str, Any]] = {}
+    offset = 0
+    for line in bundle.read_bytes().splitlines(keepends=True):
+        name = json.loads(line)["node"]
+        read[name] = load_bundled_manifest(str(bundle), str(offset), name, "test")
+        offset += len(line)
+    for own in submit.glob("*.json"):
+        if own.name != "plan.json":
+            read[own.stem] = load_manifest(str(own), "test")
+    output_rc = json.loads((submit / "plan.json").read_text().splitlines()[0])["options"][
+        "output_rc"
+    ].replace("@ROOT@", str(tmp_path))
+    tools = {NodeKind.CLEANUP, NodeKind.REGISTER, NodeKind.STAGE_IN, NodeKind.STAGE_OUT}
+    tools.add(NodeKind.STAGE_INTER)
+    checked = 0
+    for node in cw.nodes:
+        doc = read.get(node.name)
+        if node.kind in tools:
+            assert doc is not None, node.name
+            assert _as_read(doc) == _expected_manifest(node, output_rc), node.name
+            checked += 1
+        elif doc is not None and doc.get("scratch"):
+            recorded = any(t.meta is not None for t in node.outputs)
+            pushed = [t._replace(meta=None) if recorded else t for t in node.outputs]
+            assert [_read_transfer(t) for t in doc["inputs"]] == [
+                _full_transfer(t) for t in node.inputs
+            ], node.name
+            assert [_read_transfer(t) for t in doc["outputs"]] == [
+                _full_transfer(t) for t in pushed
+            ], node.name
+            checked += 1
+    assert checked >= 4

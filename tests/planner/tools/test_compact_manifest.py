@@ -170,6 +170,29 @@ def test_a_relative_catalog_is_the_one_beside_the_manifest(
     assert len(_rows(submit / "w.db")) >= 3 and not (elsewhere / "w.db").exists()
 
 
+def test_a_relative_catalog_is_read_against_the_submit_dir_as_named(tmp_path: Path) -> None:
+    """The submit dir named through a symbolic link and ``..`` (``--dir link/../submit``):
+    the emitter compares the names as written, so the tool must join the catalog to the
+    directory as the job names it, not to a lexically shortened one, which is another
+    directory when ``link`` leads elsewhere."""
+    real = tmp_path / "real"
+    (real / "deep").mkdir(parents=True)
+    (real / "submit").mkdir()
+    (tmp_path / "link").symlink_to(real / "deep")
+    submit = Path(f"{tmp_path}/link/../submit")  # the directory real/submit
+    (tmp_path / "submit").mkdir()  # what a lexical shortening of that name would give
+    node = Node(name="n", kind=NodeKind.REGISTER, site="local", level=0, files=_files(tmp_path))
+    ctx = EmitContext(
+        submit_dir=submit, tools_dir=tmp_path, workflow="w", output_rc=f"{submit}/w.db"
+    )
+    text = tool_manifest_json(node, ctx, True)
+    assert json.loads(text)["catalog"] == "w.db"
+    (submit / "manifests.jsonl").write_text(text + "\n")
+    assert register.main([f"{submit}/manifests.jsonl", "0", "n"]) == 0
+    assert len(_rows(real / "submit" / "w.db")) >= 3
+    assert not (tmp_path / "submit" / "w.db").exists()
+
+
 def test_groups_expand_to_the_entries_they_stand_for() -> None:
     doc = {
         "transfers": [
