@@ -6,6 +6,7 @@ import inspect
 
 from planner.model.base import Namespace
 from planner.model.concrete import (
+    TRANSFER_FIELDS,
     DataConfiguration,
     Node,
     NodeKind,
@@ -65,7 +66,7 @@ def test_the_builders_take_every_field_and_equal_the_constructors() -> None:
         meta="m",
     )
     assert transfer(**moved._asdict()) == moved
-    assert tuple(inspect.signature(transfer).parameters) == Transfer._fields
+    assert tuple(inspect.signature(transfer).parameters) == TRANSFER_FIELDS
     defaults = transfer(lfn="g", dst="h")
     assert defaults == Transfer(lfn="g", dst="h")
     assert node(name="n", kind=NodeKind.COMPUTE, site="s", level=1) == Node(
