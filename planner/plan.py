@@ -364,8 +364,8 @@ def clean_up(state: PlanState, ctx: PlanContext) -> PlanState:
 def order_nodes(state: PlanState, ctx: PlanContext) -> PlanState:
     """Levels over the concrete DAG, a cycle check and the stable order."""
     staged: list[Node | None] = list(state.nodes)
-    edges, workflow = state.edges, state.workflow
-    state = replace(state, nodes=(), edges=())  # the staged nodes are in the list alone
+    edges, workflow = [state.edges], state.workflow
+    state = replace(state, nodes=(), edges=())  # nodes and edges are in the lists alone
     nodes, final_edges = _finalise(staged, edges, workflow)
     return replace(state, nodes=nodes, edges=final_edges)
 
@@ -466,12 +466,16 @@ _SITE_OF = itemgetter(0)  # Placement.site, at C speed
 
 
 def _finalise(
-    staged_nodes: list[Node | None], staged_edges: Sequence[tuple[str, str]], workflow: Workflow
+    staged_nodes: list[Node | None],
+    staged_edges: list[Sequence[tuple[str, str]]],
+    workflow: Workflow,
 ) -> tuple[tuple[Node, ...], Edges]:
     """Levels over the concrete DAG (roots are 1), a cycle check, a stable order.
 
     ``staged_nodes`` is used up: each node is dropped from it once placed, so that an old
-    node is freed as its copy at the final level is made."""
+    node is freed as its copy at the final level is made. ``staged_edges`` holds the
+    edges alone and is emptied, so that their builders' name index (a dict over every
+    node) is freed before the generations, where a 10^5-job plan peaks."""
     index = dict(zip(map(_BY_NAME, staged_nodes), range(len(staged_nodes)), strict=True))
     if len(index) != len(staged_nodes):
         count = Counter(n.name for n in staged_nodes if n is not None)
@@ -485,16 +489,19 @@ def _finalise(
     # keeps a set of the edges that may repeat; every later pass only adds edges into its
     # own new nodes), so there is nothing to deduplicate: hashing 10^7 edges would cost
     # seconds. The edges number their own names: each one's position among the nodes.
-    edges = staged_edges if isinstance(staged_edges, Edges) else Edges.of(staged_edges)
+    given = staged_edges.pop()
+    edges = given if isinstance(given, Edges) else Edges.of(given)
+    del given
+    # the final value is one segment, without the builders' name index
+    edges = Edges(edges.names, edges.parents, edges.children)
     at = list(map(index.__getitem__, edges.names)).__getitem__
     del index
-    # as arrays of 4-byte indices, which the generations read in place
+    # as arrays of 4-byte indices, which the generations read in place; the index list
+    # (an int object per node) goes first
     parents, children = array("I", map(at, edges.parents)), array("I", map(at, edges.children))
+    del at
     levels, stuck = generations(len(staged_nodes), parents, children, len(edges))
-    del at, parents, children
-    # the final value is one segment, without the builders' name index (a dict over
-    # every node)
-    edges = Edges(edges.names, edges.parents, edges.children)
+    del parents, children
     nodes: list[Node] = []
     for depth, generation in enumerate(levels, start=1):
         placed = cast(list[Node], list(map(staged_nodes.__getitem__, generation)))

@@ -375,7 +375,8 @@ class _Encoder:
         site_type = type(at_site)
         append = parts.append
         for t in transfers:
-            lfn, dst, src, sha256, _, size, site, _, _, _ = t
+            lfn, dst, src, size, site, _, more = t  # Transfer's stored slots
+            sha256 = None if more is None else more[0]
             number = files.get(lfn) if lfn.__class__ is str else None
             if number is None:
                 number = self.file_number(lfn, size)
@@ -402,7 +403,7 @@ class _Encoder:
     def file_written(self, place: _Placement, delta: int, t: Transfer, known: Any) -> str:
         """A reference in full, ``[delta, src, dst, site, size, (sha256, [fallbacks])]``,
         and the placement it sets for the next one."""
-        lfn, dst, src, sha256, _, size, site, _, _, _ = t
+        lfn, dst, src, size, site, sha256 = t.lfn, t.dst, t.src, t.size, t.site, t.sha256
         src_json, src_at = self.url(src[0], lfn) if src else ("null", None)
         dst_json, dst_at = self.url(dst, lfn)
         sized = size is not None  # null sizes stay null; others must be the file's

@@ -43,30 +43,127 @@ class DataConfiguration(str, Enum):
     CONDORIO = "condorio"
 
 
-class Transfer(NamedTuple):
+class _TransferTuple(NamedTuple):
+    """The seven slots a :class:`Transfer` is stored in (see there)."""
+
+    lfn: str
+    dst: str
+    src: tuple[str, ...] = ()
+    size: int | None = None
+    site: str | None = None
+    meta: str | None = None
+    # None, or (sha256, symlink, executable, optional) when any differs from its default
+    more: tuple[str | None, bool, bool, bool] | None = None
+
+
+# A plan holds about seven transfers per job (700,000 at 10^5 jobs). Ten tuple slots take
+# 128 bytes an object, seven 96: the four fields that are almost always at their default
+# share one slot, ``more``, which is None then (flag-only combinations share one tuple).
+_PLAIN: tuple[str | None, bool, bool, bool] = (None, False, False, False)
+_FLAGS: dict[tuple[str | None, bool, bool, bool], tuple[str | None, bool, bool, bool]] = {}
+
+
+def more_slot(
+    sha256: str | None, symlink: bool, executable: bool, optional: bool
+) -> tuple[str | None, bool, bool, bool] | None:
+    """The ``more`` slot of these four fields."""
+    if sha256 is None and not (symlink or executable or optional):
+        return None
+    more = (sha256, bool(symlink), bool(executable), bool(optional))
+    if sha256 is None:
+        return _FLAGS.setdefault(more, more)
+    return more
+
+
+class Transfer(_TransferTuple):
     """One file to move. ``src`` lists candidate URLs, best first (ordered fallbacks).
 
     For ``register`` nodes ``dst`` is the PFN to record; for ``create_dir`` and
     ``cleanup`` nodes ``src`` is empty and ``dst`` is the directory/file URL to create or
     remove.
 
-    A NamedTuple: only the planner builds transfers (from checked values), a plan holds
-    about five per file, and ``_make`` builds one at C speed (:func:`transfer`).
-    ``dst`` comes second so that every field after it can have a default.
+    Fields (:data:`TRANSFER_FIELDS`, the constructor's order): ``lfn``, ``dst``, ``src``,
+    ``sha256``, ``symlink``, ``size``, ``site`` (the site ``dst`` belongs to; register:
+    the PFN's site), ``executable`` (a staged executable: make ``dst`` executable after
+    the copy), ``optional`` (an output the job may not create: its Use was optional),
+    ``meta`` (the URL of the checksum record, ``<producer node>.meta``, JSON
+    ``{lfn: sha256}``, that holds this file's sha256 when it is only known once the
+    producer ran).
+
+    A tuple of seven slots (:class:`_TransferTuple`): ``sha256``, ``symlink``,
+    ``executable`` and ``optional`` are read through properties from one slot. Build one
+    with ``Transfer(...)`` or :func:`transfer` (keywords); ``_replace`` takes the stored
+    slots (``lfn``, ``dst``, ``src``, ``size``, ``site``, ``meta``).
     """
 
-    lfn: str
-    dst: str
-    src: tuple[str, ...] = ()
-    sha256: str | None = None
-    symlink: bool = False
-    size: int | None = None
-    site: str | None = None  # the site ``dst`` belongs to (register: the PFN's site)
-    executable: bool = False  # a staged executable: make ``dst`` executable after the copy
-    optional: bool = False  # an output the job may not create (its Use was optional)
-    # The URL of the checksum record (``<producer node>.meta``, JSON ``{lfn: sha256}``)
-    # that holds this file's sha256 when it is only known once the producer ran.
-    meta: str | None = None
+    __slots__ = ()
+
+    def __new__(
+        cls,
+        lfn: str,
+        dst: str,
+        src: tuple[str, ...] = (),
+        sha256: str | None = None,
+        symlink: bool = False,
+        size: int | None = None,
+        site: str | None = None,
+        executable: bool = False,
+        optional: bool = False,
+        meta: str | None = None,
+    ) -> Transfer:
+        more = more_slot(sha256, symlink, executable, optional)
+        return tuple.__new__(cls, (lfn, dst, src, size, site, meta, more))
+
+    def __getnewargs__(self) -> tuple[Any, ...]:  # pickle and copy call __new__ with these
+        return tuple(getattr(self, f) for f in TRANSFER_FIELDS)
+
+    def _asdict(self) -> dict[str, Any]:
+        return {f: getattr(self, f) for f in TRANSFER_FIELDS}
+
+    def _replace(self, /, **changes: Any) -> Transfer:
+        if changes.keys() <= _STORED:  # the common case (``meta=None``): slots as they are
+            return super()._replace(**changes)
+        values = self._asdict()
+        unknown = changes.keys() - values.keys()
+        if unknown:
+            raise ValueError(f"Got unexpected field names: {sorted(unknown)!r}")
+        values.update(changes)
+        return Transfer(**values)
+
+    @property
+    def sha256(self) -> str | None:
+        more = self.more
+        return None if more is None else more[0]
+
+    @property
+    def symlink(self) -> bool:
+        more = self.more
+        return False if more is None else more[1]
+
+    @property
+    def executable(self) -> bool:
+        more = self.more
+        return False if more is None else more[2]
+
+    @property
+    def optional(self) -> bool:
+        more = self.more
+        return False if more is None else more[3]
+
+
+_STORED = frozenset(("lfn", "dst", "src", "size", "site", "meta"))
+TRANSFER_FIELDS = (
+    "lfn",
+    "dst",
+    "src",
+    "sha256",
+    "symlink",
+    "size",
+    "site",
+    "executable",
+    "optional",
+    "meta",
+)
 
 
 class Task(NamedTuple):
@@ -150,7 +247,9 @@ def transfer(
 ) -> Transfer:
     """A :class:`Transfer` (see the note above on why not ``Transfer(...)``; ``_make``,
     the NamedTuple's own constructor from an iterable, skips one more call level)."""
-    return _make_transfer((lfn, dst, src, sha256, symlink, size, site, executable, optional, meta))
+    return _make_transfer(
+        (lfn, dst, src, size, site, meta, more_slot(sha256, symlink, executable, optional))
+    )
 
 
 _NO_PROFILES: Profiles = Node._field_defaults["profiles"]  # shared, read-only

@@ -114,11 +114,9 @@ def _removals(
         url = res.url
         if prefixes is not None and url.startswith(prefixes[0] + "/"):
             url = prefixes[1] + url[len(prefixes[0]) :]
-        # Transfer fields in order (lfn, dst, src, sha256, symlink, size, site, ...): one
-        # per removed file, built without keyword arguments
-        files.append(
-            Transfer._make((file_site[0], url, (), None, False, None, site, False, False, None))
-        )
+        # Transfer's stored slots in order (lfn, dst, src, size, site, meta, more): one per
+        # removed file, built without keyword arguments
+        files.append(Transfer._make((file_site[0], url, (), None, site, None, None)))
     return files, parents
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Set
 from dataclasses import replace
 
 from planner.model.auxiliary import auxiliary_node
-from planner.model.concrete import Node, NodeKind, Transfer
+from planner.model.concrete import Node, NodeKind, Transfer, more_slot
 from planner.model.edges import EdgeList
 from planner.model.staging import StagePlan
 from planner.naming import safe_name
@@ -52,11 +52,14 @@ def _registered(
     out = []
     for t in moved:
         # unpacked, and built with every field in order: one per registered file
-        lfn, dst, _, sha256, _, size, _, _, _, meta = t
+        lfn, dst, _, size, _, meta, more = t
+        sha256 = None if more is None else more[0]
         if lfn in lfns:
             pfn = dst if read_url is None else read_url(dst)
             out.append(
-                Transfer._make((lfn, pfn, (), sha256, False, size, output_site, False, False, meta))
+                Transfer._make(
+                    (lfn, pfn, (), size, output_site, meta, more_slot(sha256, False, False, False))
+                )
             )
     return tuple(out)
 

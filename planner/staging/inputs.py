@@ -2,13 +2,20 @@
 (``stage_inter`` when that is another site), or from a replica (``stage_in``, or read in
 place with bypass), with the checksum record the job checks it against.
 
-Transfers are built with ``Transfer._make`` and every field in order (lfn, dst, src,
-sha256, symlink, size, site, executable, optional, meta): a plan builds several per
-file, and keyword arguments cost a NamedTuple more than twice as much."""
+Transfers are built with ``Transfer._make`` and its stored slots in order (lfn, dst, src,
+size, site, meta, more; ``more_slot`` packs sha256, symlink, executable and optional): a
+plan builds several per file, and keyword arguments cost a NamedTuple more than twice as
+much."""
 
 from __future__ import annotations
 
-from planner.model.concrete import DataConfiguration, NodeKind, Transfer, record_name
+from planner.model.concrete import (
+    DataConfiguration,
+    NodeKind,
+    Transfer,
+    more_slot,
+    record_name,
+)
 from planner.model.staging import ReplicaChoice, Residency
 from planner.model.unit import Unit
 
@@ -135,7 +142,7 @@ def _inter(
         return None
     src = f"{cx.layout.workdirs[p_staging]}/{lfn}"
     dst = at if where.wbase is where.base else f"{where.wbase}/{lfn}"
-    move = Transfer._make((lfn, dst, (src,), None, False, size, staging, False, False, p_meta))
+    move = Transfer._make((lfn, dst, (src,), size, staging, p_meta, None))
     cx.requests[key] = Request._make(
         (_STAGE_INTER, staging, unit.level, p_staging == "local", move, producer)
     )
@@ -162,7 +169,7 @@ def _record_moved_for(
         return
     at = f"{base}/{name}"
     dst = at if wbase is base else f"{wbase}/{name}"
-    move = Transfer._make((name, dst, (p_meta,), None, False, None, staging, False, False, None))
+    move = Transfer._make((name, dst, (p_meta,), None, staging, None, None))
     cx.requests[key] = Request._make(
         (_STAGE_INTER, staging, unit.level, p_staging == "local", move, producer),
     )
@@ -215,7 +222,9 @@ def _replica_input(
     digest = cx.sha256(lfn)
     if (use.bypass or cx.options.bypass_input_staging) and where.dc != _SHAREDFS:
         cx.note(unit.jobs, f"input {lfn}: bypass staging, read from {urls[0]}")
-        return Transfer._make((lfn, lfn, urls, digest, False, use.size, None, False, False, None))
+        return Transfer._make(
+            (lfn, lfn, urls, use.size, None, None, more_slot(digest, False, False, False))
+        )
     if known is None:
         known = cx.residency[(lfn, where.staging)] = Residency(at, None)
     if urls[0] == at:
@@ -255,7 +264,8 @@ def _stage_in(
         return digest
     local = site == "local" or urls[0].startswith("file://")
     dst = at if wbase is base else f"{wbase}/{lfn}"
-    move = Transfer._make((lfn, dst, urls, digest, symlink, size, staging, False, False, None))
+    more = more_slot(digest, symlink, False, False)
+    move = Transfer._make((lfn, dst, urls, size, staging, None, more))
     cx.requests[key] = Request._make((_STAGE_IN, staging, unit.level, local, move, None))
     cx.readers_of[key] = [unit.name]
     cx.wait_write(known, key)
@@ -281,7 +291,7 @@ def _pulled(
     move = res.pull
     if move is None or move.size != size or move.sha256 != digest or move.meta != meta:
         move = Transfer._make(
-            (lfn, lfn, (res.url,), digest, False, size, staging, False, False, meta)
+            (lfn, lfn, (res.url,), size, staging, meta, more_slot(digest, False, False, False))
         )
         if res.pull is None:
             res.pull = move

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from planner.model.concrete import NodeKind, Transfer, record_name
+from planner.model.concrete import NodeKind, Transfer, more_slot, record_name
 from planner.model.staging import Residency
 from planner.model.unit import Unit
 from planner.model.workflow import Job, Use
@@ -41,18 +41,15 @@ def stage_outputs(
         at = f"{base}/{lfn}"
         size = use.size
         outputs.append(
-            Transfer._make(  # Transfer(): job dir -> staging site, fields in order
+            Transfer._make(  # Transfer(): job dir -> staging site, stored slots in order
                 (
                     lfn,
                     at if wbase is base else f"{wbase}/{lfn}",
                     (lfn,),
-                    None,
-                    False,
                     size,
                     staging,
-                    False,
-                    use.optional,
                     own_meta,
+                    more_slot(None, False, False, True) if use.optional else None,
                 ),
             )
         )
@@ -103,9 +100,9 @@ def _stage_out(
         return
     dst = f"{cx.out_base or cx.out_dir()}/{lfn}"
     meta = None if own_record is None else own_record.url
-    # Transfer fields in order: lfn, dst, src, sha256, symlink, size, site, executable,
-    # optional, meta (one stage-out per output: keyword arguments cost twice as much)
-    move = Transfer._make((lfn, dst, (at,), None, False, size, output_site, False, False, meta))
+    # Transfer's stored slots in order: lfn, dst, src, size, site, meta, more (one
+    # stage-out per output: keyword arguments cost twice as much)
+    move = Transfer._make((lfn, dst, (at,), size, output_site, meta, None))
     cx.requests[key] = Request._make(
         (_STAGE_OUT, staging, unit.level, staging == "local", move, unit.name),
     )

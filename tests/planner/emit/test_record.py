@@ -30,6 +30,7 @@ from planner.model.concrete import (
     Pruned,
     Task,
     Transfer,
+    transfer,
 )
 
 
@@ -217,7 +218,7 @@ def _workflows(draw: st.DrawFn) -> ConcreteWorkflow:
     transfers = draw(
         st.lists(
             st.builds(
-                Transfer,
+                transfer,
                 lfn=TEXT,
                 src=st.lists(TEXT, max_size=3).map(tuple),
                 dst=TEXT,

@@ -25,7 +25,7 @@ from planner.emit.submit import (
 )
 from planner.errors import EmitError
 from planner.model.base import Namespace
-from planner.model.concrete import DataConfiguration, Node, NodeKind, Task, Transfer
+from planner.model.concrete import DataConfiguration, Node, NodeKind, Task, Transfer, transfer
 from planner.tools.manifest import expand_manifest
 from sites.style import SiteStyle, Style
 
@@ -217,7 +217,7 @@ def test_a_manifest_read_in_place_is_bundled_one_that_travels_is_not() -> None:
 _TEXT = st.text(max_size=10)
 _TRANSFERS = st.lists(
     st.builds(
-        Transfer,
+        transfer,
         lfn=_TEXT,
         src=st.lists(_TEXT, max_size=3).map(tuple),
         dst=_TEXT,
@@ -234,7 +234,7 @@ _TRANSFERS = st.lists(
 _PATHY = st.text(alphabet="ab/", max_size=6)
 _PATHY_TRANSFERS = st.lists(
     st.builds(
-        Transfer,
+        transfer,
         lfn=_PATHY,
         src=st.lists(_PATHY | _PATHY.map(lambda p: f"file:///d/{p}"), max_size=3).map(tuple),
         dst=_PATHY | _PATHY.map(lambda p: f"file:///d/{p}"),
