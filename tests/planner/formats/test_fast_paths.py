@@ -233,12 +233,16 @@ def _perturbed_task(draw: st.DrawFn) -> dict[str, Any]:
     return task
 
 
-@settings(max_examples=200, deadline=None)
-@given(
+# WfFormat tasks, their runs and file sizes: what both WfFormat path properties draw
+_WFFORMAT_INPUTS = (
     st.lists(_perturbed_task(), min_size=1, max_size=5),
     st.dictionaries(st.sampled_from(["t1", "t2", "t3"]), _run),
     st.dictionaries(_lfn, st.sampled_from([None, 0, 5])),
 )
+
+
+@settings(max_examples=200, deadline=None)
+@given(*_WFFORMAT_INPUTS)
 def test_wfformat_fast_path_equals_the_checked_path_or_declines(
     tasks: list[Any], runs: dict[str, Any], sizes: dict[str, int | None]
 ) -> None:
@@ -433,11 +437,7 @@ def test_wfformat_plain_path_equals_the_checked_path_or_declines_on_files() -> N
 
 
 @settings(max_examples=200, deadline=None)
-@given(
-    st.lists(_perturbed_task(), min_size=1, max_size=5),
-    st.dictionaries(st.sampled_from(["t1", "t2", "t3"]), _run),
-    st.dictionaries(_lfn, st.sampled_from([None, 0, 5])),
-)
+@given(*_WFFORMAT_INPUTS)
 def test_wfformat_plain_path_equals_the_checked_path_or_declines(
     tasks: list[Any], runs: dict[str, Any], sizes: dict[str, int | None]
 ) -> None:

@@ -130,13 +130,7 @@ def test_an_old_bundle_line_reads_as_written(tmp_path: Path) -> None:
 def test_a_bad_prefix_reference_is_one_line_and_exit_1(
     tmp_path: Path, doc: dict[str, Any], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = tmp_path / "m.json"
-    path.write_text(json.dumps(doc))
-    with pytest.raises(SystemExit) as exit_:
-        read_manifest([str(path)], "wfplan-transfer")
-    assert exit_.value.code == 1
-    err = capsys.readouterr().err
-    assert message in err and str(path) in err and len(err.strip().splitlines()) == 1
+    _refused_in_one_line(tmp_path, doc, message, capsys)
 
 
 def test_expand_prefixes_leaves_a_manifest_without_them_alone() -> None:
@@ -242,13 +236,7 @@ def test_groups_expand_to_the_entries_they_stand_for() -> None:
 def test_a_bad_group_is_one_line_and_exit_1(
     tmp_path: Path, doc: dict[str, Any], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = tmp_path / "m.json"
-    path.write_text(json.dumps(doc))
-    with pytest.raises(SystemExit) as exit_:
-        read_manifest([str(path)], "wfplan-transfer")
-    assert exit_.value.code == 1
-    err = capsys.readouterr().err
-    assert message in err and str(path) in err and len(err.strip().splitlines()) == 1
+    _refused_in_one_line(tmp_path, doc, message, capsys)
 
 
 def test_a_manifest_in_the_prefixes_form_reads_as_written_out() -> None:
@@ -261,3 +249,16 @@ def test_a_manifest_in_the_prefixes_form_reads_as_written_out() -> None:
             {"dst": "file:///o/a", "lfn": "a", "meta": "file:///s/p.meta", "src": ["file:///s/a"]}
         ],
     }
+
+
+def _refused_in_one_line(
+    tmp_path: Path, doc: dict[str, Any], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The tool exits 1 with one line naming the manifest and saying ``message``."""
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(SystemExit) as exit_:
+        read_manifest([str(path)], "wfplan-transfer")
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    assert message in err and str(path) in err and len(err.strip().splitlines()) == 1
