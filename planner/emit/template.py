@@ -27,6 +27,7 @@ from planner.emit.submit import (
     _tool_job,
 )
 from planner.errors import EmitError
+from planner.model.base import Namespace
 from planner.model.concrete import DataConfiguration, Node, NodeKind, Task, Transfer
 
 __all__ = ["SLOT", "Shaped", "render", "shaped_job"]
@@ -62,7 +63,7 @@ class _Irregular(Exception):
     """A node this path does not take (the general code describes it)."""
 
 
-def _compute_key(node: Node, ctx: EmitContext) -> tuple[Hashable, list[str]]:
+def _compute_key(node: Node, ctx: EmitContext) -> tuple[tuple[Any, ...], list[str]]:
     """The shape of a condorio compute node with one plain task, and its values: its
     files' names, directories kept, each name a slot (the same string, the same slot).
     Written out in one loop: it runs for every compute node of the workflow."""
@@ -168,7 +169,7 @@ def shaped_job(
     this path turned down), so each is built and checked once."""
     try:
         if node.kind in _TOOL_KINDS and bundle_offset is not None:
-            key: Hashable = (node.kind, node.site, id(node.profiles))
+            key: tuple[Any, ...] = (node.kind, node.site, id(node.profiles))
             values = [node.name, str(bundle_offset)]
         elif node.kind is NodeKind.COMPUTE:
             key, values = _compute_key(node, ctx)
@@ -178,13 +179,34 @@ def shaped_job(
         return None
     shape = shapes.get(key, _UNSEEN)
     if shape is _UNSEEN:
-        shape = _first_shape(node, ctx, bundle_offset, key, values)
-        if shape is not None:
-            # equal shapes are one object: the nodes share a .sub file, which is chosen
-            # by the shape's identity (keys differ for equal profile dicts, for example)
-            shape = shapes.setdefault((_SAME, shape), shape)
+        alias = _by_content(key, node.profiles)
+        shape = shapes.get(alias, _UNSEEN)
+        if shape is _UNSEEN:
+            shape = _first_shape(node, ctx, bundle_offset, key, values)
+            if shape is not None:
+                # equal shapes are one object: the nodes share a .sub file, which is
+                # chosen by the shape's identity (keys differ for equal profile dicts)
+                shape = shapes.setdefault((_SAME, shape), shape)
+            shapes[alias] = shape
         shapes[key] = shape
     return None if shape is None else Shaped(shape, tuple(values))
+
+
+def _by_content(key: tuple[Any, ...], profiles: Any) -> Hashable:
+    """``key`` with its profile dict's identity replaced by what the description reads of
+    it: every namespace but dagman's (the DAG's own: priority, retry, category), which no
+    submit description uses. A chain gives every node a priority of its own, so each has
+    its own profile dict; without this, each would be a new shape, built and checked.
+    (Both kinds of key hold ``id(node.profiles)``, and no other of their parts equals it.)"""
+    try:
+        content = tuple(
+            sorted((str(ns), tuple(sorted(keys.items()))) for ns, keys in profiles.items()
+                   if ns is not Namespace.DAGMAN)
+        )  # fmt: skip
+    except (TypeError, AttributeError):  # values that do not sort: no alias
+        return (_SAME, key)
+    spot = key.index(id(profiles))
+    return (_SAME, *key[:spot], content, *key[spot + 1 :])
 
 
 _UNSEEN = object()

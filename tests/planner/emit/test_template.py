@@ -77,8 +77,22 @@ def _compute(draw: st.DrawFn, name: str) -> Node:
         if odd
         else DataConfiguration.CONDORIO,
         working_dir="/w",
-        profiles=draw(st.sampled_from([{}, {Namespace.CONDOR: {"+x": "@@1@@"}}])) if odd else {},
+        profiles=draw(st.sampled_from([{}, {Namespace.CONDOR: {"+x": "@@1@@"}}]))
+        if odd
+        else draw(_PLAIN_PROFILES),
     )
+
+
+# each a dict of its own: a chain's nodes differ in their dagman priority alone, and a
+# shape found for one serves another only when the rest (here request_memory) is equal
+_PLAIN_PROFILES = st.builds(
+    lambda priority, memory: {
+        **({Namespace.DAGMAN: {"priority": priority}} if priority else {}),
+        **({Namespace.CONDOR: {"request_memory": memory}} if memory else {}),
+    },
+    st.sampled_from(["", "10", "20"]),
+    st.sampled_from(["", "1", "2"]),
+)
 
 
 def _general(node: Node, offset: int) -> Any:
@@ -154,3 +168,38 @@ def test_nodes_whose_shapes_are_equal_share_one_file() -> None:
     jobs = {n.name: shaped_job(n, CTX, None, shapes) for n in nodes}
     files, _ = plan_submit_files(ConcreteWorkflow(name="w", nodes=nodes), jobs, "shared")  # type: ignore[arg-type]
     assert [f.name for f in files] == ["compute_work_pool.sub"]
+
+
+def test_a_chain_whose_nodes_differ_in_priority_builds_its_shape_once(monkeypatch: Any) -> None:
+    """Every node of a chain has a profile dict of its own (its priority is 10 x depth):
+    the submit description never reads the dagman namespace, so one shape, checked once,
+    serves them all; a node whose condor profiles differ gets a shape of its own."""
+    import planner.emit.template as template
+
+    built: list[str] = []
+    first_shape = template._first_shape
+
+    def counting(node: Node, *args: Any) -> Any:
+        built.append(node.name)
+        return first_shape(node, *args)
+
+    monkeypatch.setattr(template, "_first_shape", counting)
+
+    def work(i: int, memory: str) -> Node:
+        return Node(
+            name=f"work_{i}", kind=NodeKind.COMPUTE, site="pool", level=i, transformation="work",
+            tasks=(Task(f"ID{i}", "work", "/bin/work", (f"p_{i}",)),),
+            inputs=(Transfer(f"p_{i}", f"p_{i}", (f"file:///st/p_{i}",)),),
+            data_configuration=DataConfiguration.CONDORIO,
+            profiles={Namespace.DAGMAN: {"priority": str(10 * i)},
+                      Namespace.CONDOR: {"request_memory": memory}},
+        )  # fmt: skip
+
+    shapes: dict[Any, Any] = {}
+    nodes = [work(i, "1") for i in range(5)] + [work(5, "2")]
+    shaped = [shaped_job(n, CTX, None, shapes) for n in nodes]
+    assert built == ["work_0", "work_5"]
+    assert all(s is not None for s in shaped)
+    assert shaped[0].shape is shaped[4].shape and shaped[0].shape is not shaped[5].shape
+    for node, one in zip(nodes, shaped, strict=True):
+        assert render(one) == _general(node, 0)  # type: ignore[arg-type]
