@@ -12,35 +12,18 @@ Run from another checkout (``PYTHONPATH=<checkout>``) to measure that version's 
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-_TIMED = (
-    "import resource, subprocess, sys, time, json\n"
-    "t = time.perf_counter()\n"
-    "done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
-    "wall = time.perf_counter() - t\n"
-    "r = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
-    "print(json.dumps({'rc': done.returncode, 'wall': wall, 'peak_mb': r.ru_maxrss / 1024}))\n"
-)
-
-
 def timed(*argv: str) -> dict[str, float]:
     """Wall seconds and peak MB of ``python -m planner.cli ARGV`` in a fresh process."""
-    cmd = [sys.executable, "-m", "planner.cli", *argv]
-    out = subprocess.run(
-        [sys.executable, "-c", _TIMED, *cmd], capture_output=True, text=True, check=True
-    )
-    result: dict[str, float] = json.loads(out.stdout)
-    if result["rc"] != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}")
-    return result
+    from bench.cli_scale import measure
+
+    return measure([sys.executable, "-m", "planner.cli", *argv])
 
 
 def measure(case: Path, jobs: int) -> dict[str, float]:
