@@ -75,7 +75,6 @@ STATFILE_TBL = "statfile.tbl"
 PIMAGES_TBL = "pimages.tbl"
 CIMAGES_TBL = "cimages.tbl"
 MOSAIC = "mosaic.fits"
-MOSAIC_AREA = "mosaic_area.fits"
 SHRUNKEN = "shrunken.fits"
 SHRUNKEN_PNG = "shrunken.png"
 BIG_REGION_PAD = 2  # pixels added on every side of the projection frame (as mDAG does)
@@ -509,6 +508,19 @@ def _inp(lfn: str) -> Use:
     return Use(lfn=lfn, link=LinkType.INPUT)
 
 
+def _image_in(fits_name: str) -> tuple[Use, Use]:
+    """An image as Montage's tools read it: the FITS file and its area image beside it."""
+    return _inp(fits_name), _inp(_area(fits_name))
+
+
+def _image_out(fits_name: str, *, keep: bool = False, optional: bool = False) -> tuple[Use, Use]:
+    """An image as Montage's tools write it: the FITS file and its area image, alike."""
+    return (
+        _use(fits_name, LinkType.OUTPUT, keep=keep, optional=optional),
+        _use(_area(fits_name), LinkType.OUTPUT, keep=keep, optional=optional),
+    )
+
+
 def _area(fits_name: str) -> str:
     return (
         fits_name[: -len(".fits")] + "_area.fits"
@@ -610,12 +622,7 @@ def _project_job(job_id: str, raw: str) -> Job:
         id=job_id,
         name="mProjectPP",
         arguments=("-X", raw, proj, BIG_REGION_HDR),
-        uses=(
-            _inp(raw),
-            _use(proj, LinkType.OUTPUT),
-            _use(_area(proj), LinkType.OUTPUT),
-            _inp(BIG_REGION_HDR),
-        ),
+        uses=(_inp(raw), *_image_out(proj), _inp(BIG_REGION_HDR)),
     )
 
 
@@ -630,14 +637,11 @@ def _diff_job(job_id: str, first: Projected, second: Projected) -> Job:
         arguments=("-s", _fit(i, j), a, b, diff, BIG_REGION_HDR),
         uses=(
             _use(_fit(i, j), LinkType.OUTPUT),
-            _inp(a),
-            _inp(_area(a)),
-            _inp(b),
-            _inp(_area(b)),
-            _use(diff, LinkType.OUTPUT, optional=True),
+            *_image_in(a),
+            *_image_in(b),
             # mDiff writes the difference's area image too; declared (not staged out,
             # not registered) so cleanup removes it instead of leaving it behind.
-            _use(_area(diff), LinkType.OUTPUT, optional=True),
+            *_image_out(diff, optional=True),
             _inp(BIG_REGION_HDR),
         ),
     )
@@ -663,12 +667,10 @@ def _correct_job(job_id: str, raw: str) -> Job:
         name="mBackground",
         arguments=("-t", proj, corr, PIMAGES_TBL, "corrections.tbl"),
         uses=(
-            _inp(proj),
-            _inp(_area(proj)),
+            *_image_in(proj),
             _inp(PIMAGES_TBL),
             _inp("corrections.tbl"),
-            _use(corr, LinkType.OUTPUT),
-            _use(_area(corr), LinkType.OUTPUT),
+            *_image_out(corr),
         ),
     )
 
@@ -694,9 +696,8 @@ def _add_job(job_id: str, corrected: Sequence[str]) -> Job:
         uses=(
             _inp("newcimages.tbl"),
             _inp(REGION_HDR),
-            _use(MOSAIC, LinkType.OUTPUT, keep=True),
-            _use(MOSAIC_AREA, LinkType.OUTPUT, keep=True),
-            *(u for c in corrected for u in (_inp(c), _inp(_area(c)))),
+            *_image_out(MOSAIC, keep=True),
+            *(u for c in corrected for u in _image_in(c)),
         ),
     )
 
@@ -710,9 +711,8 @@ def _tile_add_job(job_id: str, tile: CoaddTile, corrected: Sequence[str]) -> Job
         uses=(
             _inp(tile.table),
             _inp(tile.header),
-            _use(tile.image, LinkType.OUTPUT),
-            _use(_area(tile.image), LinkType.OUTPUT),
-            *(u for c in corrected for u in (_inp(c), _inp(_area(c)))),
+            *_image_out(tile.image),
+            *(u for c in corrected for u in _image_in(c)),
         ),
     )
 
@@ -727,9 +727,8 @@ def _add_tiles_job(job_id: str, tiles: Sequence[CoaddTile]) -> Job:
         uses=(
             _inp(TILES_TBL),
             _inp(REGION_HDR),
-            _use(MOSAIC, LinkType.OUTPUT, keep=True),
-            _use(MOSAIC_AREA, LinkType.OUTPUT, keep=True),
-            *(u for t in tiles for u in (_inp(t.image), _inp(_area(t.image)))),
+            *_image_out(MOSAIC, keep=True),
+            *(u for t in tiles for u in _image_in(t.image)),
         ),
     )
 
