@@ -23,6 +23,7 @@ from planner import __version__
 from planner.emit.dag import EdgeMaps, edge_maps
 from planner.emit.record_v2 import Decoder2, decisions_of, decode_lines
 from planner.errors import FormatError
+from planner.model.base import Namespace
 from planner.model.concrete import (
     ConcreteWorkflow,
     DataConfiguration,
@@ -286,6 +287,27 @@ def _profile_keys(plain: Any) -> dict[tuple[str, str], str] | None:
     return flat
 
 
+def _text_profiles(profiles: Any) -> tuple[Any, Any, str, Any] | None:
+    """``plain_profiles``'s value, made without ``_plain``'s walk, for profiles that
+    are what the planner makes (namespaces to text keys to text values), else None.
+
+    Nodes of a chain each have their own dagman priority, so their profile dicts are
+    all different and this runs for every node: the plain copy and the JSON are made
+    in one loop and one encoder call."""
+    plain: dict[str, Any] = {}
+    flat: dict[tuple[str, str], str] = {}
+    for ns, keys in profiles.items():
+        name = ns._value_ if ns.__class__ is Namespace else ns
+        if type(name) is not str or type(keys) is not dict or not keys or name in plain:
+            return None
+        for key, value in keys.items():
+            if type(key) is not str or type(value) is not str:
+                return None
+            flat[name, key] = value
+        plain[name] = keys
+    return profiles, plain, _ENCODER.encode(plain), flat
+
+
 # What an inherited key means before the first node says it ("" for the ones it must say).
 _UNSAID = {"k": "", "s": "", "l": "", "t": "", "c": "null", "g": "null", "w": "null"}
 _UNSAID |= {"y": "[]", "d": "null"}
@@ -371,7 +393,13 @@ class _Encoder:
         parts: list[str] = []
         files, sizes = self._files, self._sizes
         # the placement in locals: this loop runs for every file reference of the plan
-        is_open, at_src, at_dst, at_site, sized = place.fields()
+        is_open, at_src, at_dst, at_site, sized = (
+            place.open,
+            place.src,
+            place.dst,
+            place.site,
+            place.sized,
+        )
         site_type = type(at_site)
         append = parts.append
         for t in transfers:
@@ -462,12 +490,13 @@ class _Encoder:
         task's argument there plus a new end, or as itself."""
         before = self._args
         self._args = args
-        if any(type(a) is not str for a in args):
-            return f'{{"a":{_literal_list(args)}}}'
         coded = []
+        listed = type(lfns) is list
         for i, arg in enumerate(args):
+            if arg.__class__ is not str:  # checked here, not in a pass of its own
+                return f'{{"a":{_literal_list(args)}}}'
             if arg in lfns:
-                coded.append(str(lfns.index(arg) if type(lfns) is list else lfns[arg]))
+                coded.append(str(lfns.index(arg) if listed else lfns[arg]))  # type: ignore[union-attr, call-overload]
             elif len(arg) > 5 and i < len(before) and type(before[i]) is str:
                 coded.append(_front(before[i], arg))
             else:
@@ -481,9 +510,11 @@ class _Encoder:
         if known is None or known[0] is not profiles:
             if len(self._plain) >= _CACHE_LIMIT:
                 self._plain.clear()
-            plain = _plain(profiles) if profiles else {}
-            whole = _ENCODER.encode(plain)
-            known = self._plain[id(profiles)] = (profiles, plain, whole, _profile_keys(plain))
+            known = _text_profiles(profiles) if profiles else None
+            if known is None:
+                plain = _plain(profiles) if profiles else {}
+                known = (profiles, plain, _ENCODER.encode(plain), _profile_keys(plain))
+            self._plain[id(profiles)] = known
         return known
 
     def profiles(self, profiles: Any) -> str | None:
@@ -499,12 +530,27 @@ class _Encoder:
             return "null"
         if flat is None or before is None:
             return self.table.ref(whole)
-        changed = [(k, _STR(v)) for k, v in flat.items() if before.get(k) != v]
-        changed += [(k, "null") for k in before if k not in flat]
-        # what each costs, new table entries included (a key's entry is reused later)
+        # the changes, and what each costs, new table entries included (a key's entry
+        # is reused later): one loop, since a chain's every node has a patch
         keys = self._profile_key
-        new_keys = sum(len(_ENCODER.encode(list(k))) + 5 for k, _ in changed if k not in keys)
-        patch_cost = new_keys + sum(len(v) + 6 for _, v in changed)
+        changed = []
+        patch_cost = added = 0
+        for k, v in flat.items():
+            old = before.get(k)
+            if old != v:
+                added += old is None
+                value = _STR(v)
+                changed.append((k, value))
+                patch_cost += len(value) + 6
+                if k not in keys:
+                    patch_cost += len(_ENCODER.encode(list(k))) + 5
+        if len(before) > len(flat) - added:  # not all of them are kept: some were dropped
+            for k in before:
+                if k not in flat:
+                    changed.append((k, "null"))
+                    patch_cost += 10
+                    if k not in keys:
+                        patch_cost += len(_ENCODER.encode(list(k))) + 5
         whole_cost = 4 if self.table.has(whole) else len(whole) + 9
         if patch_cost > whole_cost:
             return self.table.ref(whole)
@@ -556,7 +602,8 @@ class _Encoder:
                     coded.append(_literal(job))
             parts.append(f',"j":[{",".join(coded)}]')
         lfns: Sequence[str] | Mapping[str, int] = ()
-        if node.tasks and (node.files or node.inputs or node.outputs):
+        tasks = node.tasks
+        if tasks and (node.files or node.inputs or node.outputs):
             lfns = _file_positions(node)
         if node.files:
             parts.append(self.files("f", node.files))
@@ -564,10 +611,14 @@ class _Encoder:
             parts.append(self.files("i", node.inputs))
         if node.outputs:
             parts.append(self.files("o", node.outputs))
-        if node.tasks:
-            own = [*jobs, *([None] * (len(node.tasks) - len(jobs)))]
-            tasks = ",".join([self.task(t, j, lfns) for t, j in zip(node.tasks, own, strict=False)])
-            parts.append(f',"x":[{tasks}]')
+        if len(tasks) == 1:  # most nodes: one task, running the node's first job
+            parts.append(f',"x":[{self.task(tasks[0], jobs[0] if jobs else None, lfns)}]')
+        elif tasks:
+            own = [*jobs, *([None] * (len(tasks) - len(jobs)))]
+            coded_tasks = ",".join(
+                [self.task(t, j, lfns) for t, j in zip(tasks, own, strict=False)]
+            )
+            parts.append(f',"x":[{coded_tasks}]')
         dc, staging, wd, reasons = (
             node.data_configuration,
             node.staging_site,
@@ -581,7 +632,8 @@ class _Encoder:
             parts.append(inherited("g", staging, ref))
             parts.append(inherited("w", wd, ref))
             parts.append(inherited("y", reasons, lambda texts: _refs(ref, texts)))
-        parts.append(inherited("d", [self._decisions.get(j) for j in jobs], self.decided))
+        if self._decisions:  # without any, every node's "d" is the null it starts as
+            parts.append(inherited("d", [self._decisions.get(j) for j in jobs], self.decided))
         profiles = self.profiles(node.profiles)
         if profiles is not None:
             parts.append(f',"p":{profiles}')
