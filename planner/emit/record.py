@@ -180,7 +180,7 @@ def _number(value: Any) -> str:
 # a file reference that is placed like the previous one of its list is one number.
 # Parents, children, retries, priorities, categories and submit files are the DAG's.
 
-RECORD_VERSION = 3
+RECORD_VERSION = 4
 _CACHE_LIMIT = 1 << 16
 
 
@@ -258,6 +258,13 @@ class _Front:
 
     def code(self, text: str) -> str:
         """``text`` as JSON, or ``[k, "rest"]`` (the previous text's first k, and rest)."""
+        k = self.shared_length(text)
+        if k < 5:  # "[k,]" costs 4 characters more than the text it replaces
+            return _STR(text)
+        return f"[{k},{_STR(text[k:])}]"
+
+    def shared_length(self, text: str) -> int:
+        """How many first characters ``text`` shares with the previous text."""
         last = self.last
         self.last = text
         k = self.shared
@@ -268,9 +275,7 @@ class _Front:
         else:
             k = _shared_prefix(last, text)
         self.shared = k
-        if k < 5:  # "[k,]" costs 4 characters more than the text it replaces
-            return _STR(text)
-        return f"[{k},{_STR(text[k:])}]"
+        return k
 
 
 def _profile_keys(plain: Any) -> dict[tuple[str, str], str] | None:
@@ -309,7 +314,7 @@ def _text_profiles(profiles: Any) -> tuple[Any, Any, str, Any] | None:
 
 
 # What an inherited key means before the first node says it ("" for the ones it must say).
-_UNSAID = {"k": "", "s": "", "l": "", "t": "", "c": "null", "g": "null", "w": "null"}
+_UNSAID = {"s": "", "l": "", "t": "", "c": "null", "g": "null", "w": "null"}
 _UNSAID |= {"y": "[]", "d": "null"}
 
 
@@ -351,18 +356,59 @@ class _Encoder:
         self._sizes: list[Any] = []
         self._lfn = _Front()
         self._last_size: Any = None
+        self._plain: dict[int, tuple[Any, Any, str, Any]] = {}
+        self._profile_key: dict[tuple[str, str], str] = {}
+        self._kind = ""  # the previous line's kind, as written (its "k")
+        self._kind_refs: dict[Any, str] = {}
+        self._kinds: dict[str, tuple[Any, ...]] = {}  # kind -> its last line's state
+        self._start_kind()
+
+    def _start_kind(self) -> None:
+        """What a kind's first line is compared with: nothing said yet."""
         self._places = {"f": _Placement(), "i": _Placement(), "o": _Placement()}
         self._same = dict(_UNSAID)  # inherited key -> the JSON it last had
         self._raw: dict[str, Any] = {}  # inherited key -> the value it was made from
-        self._head: tuple[Any, ...] = ()  # kind, site, level, its type, transformation
+        self._head: tuple[Any, ...] = ()  # site, level, its type, transformation
         self._tail: tuple[Any, ...] = ()  # data configuration, staging site, dir, reasons
         self._name = _Front()
         self._job = _Front()
         self._task: tuple[str, str] = ("", "")
         self._args: tuple[Any, ...] = ()
         self._profiles: tuple[Any, str, Any] = ({}, "{}", {})
-        self._plain: dict[int, tuple[Any, Any, str, Any]] = {}
-        self._profile_key: dict[tuple[str, str], str] = {}
+
+    def _switch_kind(self, kind: str) -> None:
+        """Keep the previous kind's state and take up ``kind``'s: a line is compared
+        with the previous line of its own kind (record 4), so a chain, whose kinds
+        take turns line by line, still leaves out what repeats."""
+        self._kinds[self._kind] = (
+            self._places,
+            self._same,
+            self._raw,
+            self._head,
+            self._tail,
+            self._name,
+            self._job,
+            self._task,
+            self._args,
+            self._profiles,
+        )
+        self._kind = kind
+        state = self._kinds.get(kind)
+        if state is None:
+            self._start_kind()
+            return
+        (
+            self._places,
+            self._same,
+            self._raw,
+            self._head,
+            self._tail,
+            self._name,
+            self._job,
+            self._task,
+            self._args,
+            self._profiles,
+        ) = state
 
     def file_number(self, lfn: Any, size: Any) -> int:
         """The file table's number of ``lfn``, its entry added on first use."""
@@ -370,18 +416,18 @@ class _Encoder:
         found = self._files.get(key)
         if found is not None:
             return found
+        if key is lfn:  # the entry: [k, "rest"] (previous LFN's first k, and rest)
+            k = self._lfn.shared_length(lfn)
+            entry = f"[{k},{_STR(lfn[k:])}" if k >= 5 else f"[0,{_STR(lfn)}"
+        else:
+            entry = f"[0,{key[0]}"
         found = self._files[key] = len(self._sizes)
         self._sizes.append(size)
-        if type(lfn) is str:
-            rest = self._lfn.code(lfn)
-            rest = rest[1:-1] if rest[0] == "[" else f"0,{rest}"  # [k,"rest"] spread out
-        else:
-            rest = f"0,{_literal(lfn)}"
         last = self._last_size
         if size == last and type(size) is type(last):
-            self.pending.append(f"[{rest}]\n")
+            self.pending.append(f"{entry}]\n")
         else:
-            self.pending.append(f"[{rest},{_literal(size)}]\n")
+            self.pending.append(f"{entry},{_literal(size)}]\n")
             self._last_size = size
         return found
 
@@ -578,17 +624,24 @@ class _Encoder:
 
     def node(self, node: Node) -> str:
         ref = self.table.ref
+        kind = node.kind
+        kind_json = self._kind_refs.get(kind)
+        if kind_json is None:
+            kind_json = self._kind_refs[kind] = ref(KIND_NAMES.get(kind, kind))
+        said_kind = ""
+        if kind_json != self._kind:
+            self._switch_kind(kind_json)
+            said_kind = f',"k":{kind_json}'
         name = node.name
         if type(name) is str:
-            parts = [f'{{"n":{self._name.code(name)}']
+            parts = [f'{{"n":{self._name.code(name)}{said_kind}']
         else:
-            parts = [f'{{"n":{_literal(name)}']
+            parts = [f'{{"n":{_literal(name)}{said_kind}']
         inherited = self.inherited
-        kind, site, level, tx = node.kind, node.site, node.level, node.transformation
-        head = (kind, site, level, level.__class__, tx)
+        site, level, tx = node.site, node.level, node.transformation
+        head = (site, level, level.__class__, tx)
         if head != self._head:  # most nodes are like the one before: one comparison
             self._head = head
-            parts.append(inherited("k", KIND_NAMES.get(kind, kind), ref))
             parts.append(inherited("s", site, ref))
             parts.append(inherited("l", level, _level))
             parts.append(inherited("t", tx, ref))
@@ -709,16 +762,24 @@ def yield_plan_text(
 
 
 class _Decoder:
-    """Record-3 lines after the head -> node dicts (no parents, children or submit),
-    filling in what the encoder left out, in the same order."""
+    """Record-4 (``per_kind``) or record-3 lines after the head -> node dicts (no
+    parents, children or submit), filling in what the encoder left out, in the same
+    order: from the previous line of the same kind (4) or the previous line (3)."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, per_kind: bool = True) -> None:
         self.source = source
         self.table: list[str] = []
         self.lfns: list[Any] = []  # the file table: LFNs and sizes
         self.sizes: list[Any] = []
         self._last_lfn = ""
         self._last_size: Any = None
+        self._profile_keys: dict[int, tuple[str, str]] = {}
+        self._per_kind = per_kind
+        self._kind: Any = _NO_KIND  # the previous line's "k"
+        self._kinds: dict[Any, tuple[Any, ...]] = {}
+        self._start_kind()
+
+    def _start_kind(self) -> None:
         self._places = {"f": _Placement(), "i": _Placement(), "o": _Placement()}
         self._same: dict[str, Any] = {"c": None, "g": None, "w": None, "y": [], "d": None}
         self._name = ""
@@ -726,7 +787,32 @@ class _Decoder:
         self._task: tuple[Any, Any] = (None, None)
         self._args: list[Any] = []
         self._profiles: dict[str, Any] = {}
-        self._profile_keys: dict[int, tuple[str, str]] = {}
+
+    def _switch_kind(self, kind: Any) -> None:
+        """The encoder's ``_switch_kind``, read back."""
+        self._kinds[self._kind] = (
+            self._places,
+            self._same,
+            self._name,
+            self._job,
+            self._task,
+            self._args,
+            self._profiles,
+        )
+        self._kind = kind
+        state = self._kinds.get(kind)
+        if state is None:
+            self._start_kind()
+            return
+        (
+            self._places,
+            self._same,
+            self._name,
+            self._job,
+            self._task,
+            self._args,
+            self._profiles,
+        ) = state
 
     def text(self, value: Any) -> Any:
         return self.table[value] if type(value) is int else value
@@ -861,6 +947,15 @@ class _Decoder:
 
     def node(self, line: dict[str, Any]) -> dict[str, Any]:
         text = self.text
+        if "k" in line:
+            kind = line["k"]
+            if type(kind) not in (int, str) and kind is not None:
+                raise ValueError(f"kind {kind!r} is not a table entry or text")
+            if self._per_kind:
+                self._switch_kind(kind)
+            self._kind = kind
+        elif self._kind is _NO_KIND:
+            raise ValueError("the first node line says no kind")
         same = self._same
         for key, value in line.items():
             if key in _INHERITED:
@@ -894,7 +989,7 @@ class _Decoder:
         decided = same["d"]
         return {
             "name": name,
-            "kind": text(same["k"]),
+            "kind": text(self._kind),
             "site": text(same["s"]),
             "transformation": text(same["t"]),
             "jobs": jobs,
@@ -926,12 +1021,13 @@ class _Decoder:
 
 
 _INHERITED = frozenset(_UNSAID)
+_NO_KIND = object()
 
 
 def decode_plan_lines(
     lines: Iterable[str], source: str = "plan.json"
 ) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
-    """The head and the node dicts of record-3 (or 2) text, lines decoded as read.
+    """The head and the node dicts of record-4 (or 3, or 2) text, lines decoded as read.
 
     Node dicts are ``node_record``'s less ``parents``, ``children`` and ``submit`` (the
     DAG's), plus ``decisions``: the recorded lines of each of the node's jobs.
@@ -941,7 +1037,8 @@ def decode_plan_lines(
     head = _record_head(first[1] if first else "", source)
     if head is None:
         raise FormatError("not a plan record (no head line)", source=source)
-    decoder = _Decoder(source) if head["plan_record"] == RECORD_VERSION else Decoder2(source)
+    version = head["plan_record"]
+    decoder = Decoder2(source) if version == 2 else _Decoder(source, version == RECORD_VERSION)
     return head, decoder.lines(line for line in numbered if line[1].strip())
 
 
@@ -954,10 +1051,10 @@ def _record_head(line: str, source: str) -> dict[str, Any] | None:
         return None
     if not isinstance(head, dict) or "plan_record" not in head:
         return None
-    if head["plan_record"] not in (2, RECORD_VERSION):
+    if head["plan_record"] not in (2, 3, RECORD_VERSION):
         raise FormatError(
             f"plan record version {head['plan_record']!r}; this wfplan reads "
-            f"{RECORD_VERSION}, 2 and the single-object plan.json before them",
+            f"{RECORD_VERSION}, 3, 2 and the single-object plan.json before them",
             source=source,
         )
     return head
