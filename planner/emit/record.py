@@ -175,10 +175,11 @@ def _number(value: Any) -> str:
 # previous file entry's first k characters and the rest, and its size), or a node, an
 # object with one-letter keys in a fixed order. Entries come ahead of the first node
 # that uses them and are named by their index after that, so the file is written and
-# read in one pass. A node line leaves out what it shares with the line before it
-# (kind, site, level, transformation, directories, reasons, decisions, profiles), and
-# a file reference that is placed like the previous one of its list is one number.
-# Parents, children, retries, priorities, categories and submit files are the DAG's.
+# read in one pass. A node line says its kind when it differs from the line before,
+# and leaves out what it shares with the previous line of its own kind (site, level,
+# transformation, directories, reasons, decisions, profiles); a file reference placed
+# like the previous one of its list on that kind's lines is one number. Parents,
+# children, retries, priorities, categories and submit files are the DAG's.
 
 RECORD_VERSION = 4
 _CACHE_LIMIT = 1 << 16
@@ -344,7 +345,8 @@ class _Placement:
 
 class _Encoder:
     """Node lines of one workflow, with the table and file entries each one needs
-    before it, and what the previous line said (to leave out what is the same)."""
+    before it, and what the previous line of each kind said (to leave out what is the
+    same)."""
 
     def __init__(self, decisions: Mapping[str, Iterable[str]]) -> None:
         self.pending: list[str] = []
@@ -564,9 +566,10 @@ class _Encoder:
         return known
 
     def profiles(self, profiles: Any) -> str | None:
-        """The ``p`` field, or None when the profiles are the previous line's: the
-        whole (a table entry), null for none, or the changes ``[key, value or null, ...]``
-        (each key a table entry ``["namespace","key"]``), whichever is shorter."""
+        """The ``p`` field, or None when the profiles are the previous line's (of the
+        kind): the whole (a table entry), null for none, or the changes ``[key, value or
+        null, ...]`` (each key a table entry ``["namespace","key"]``), whichever is
+        shorter."""
         _, plain, whole, flat = self.plain_profiles(profiles)
         _, before_whole, before = self._profiles
         if whole == before_whole:
