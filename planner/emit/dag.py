@@ -211,9 +211,11 @@ def _node_block(
 def _vars_line(name: str, macros: Mapping[str, str], all_nodes: bool) -> str:
     """``VARS`` of one node, without the node-name macro ALL_NODES already gives."""
     pairs = " ".join(
-        f"{key}={_vars_value(value)}"
-        for key, value in macros.items()
-        if not (all_nodes and key == NODE_VAR and value == name)
+        [
+            f"{key}={_vars_value(value)}"
+            for key, value in macros.items()
+            if not (all_nodes and key == NODE_VAR and value == name)
+        ]
     )
     return f"VARS {name} {pairs}\n" if pairs else ""
 

@@ -649,7 +649,9 @@ class _Encoder:
             parts.append(inherited("l", level, _level))
             parts.append(inherited("t", tx, ref))
         jobs = node.jobs
-        if jobs:
+        if len(jobs) == 1 and type(jobs[0]) is str:  # most nodes: one job
+            parts.append(f',"j":[{self._job.code(jobs[0])}]')
+        elif jobs:
             coded = []
             for job in jobs:
                 if type(job) is str:
