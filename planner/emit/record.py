@@ -360,6 +360,8 @@ class _Encoder:
         self._last_size: Any = None
         self._plain: dict[int, tuple[Any, Any, str, Any]] = {}
         self._profile_key: dict[tuple[str, str], str] = {}
+        # (id of one flat profile dict, id of the next) -> (both, patch text, its cost)
+        self._patches: dict[tuple[int, int], tuple[Any, Any, str, int]] = {}
         self._kind = ""  # the previous line's kind, as written (its "k")
         self._kind_refs: dict[Any, str] = {}
         self._kinds: dict[str, tuple[Any, ...]] = {}  # kind -> its last line's state
@@ -579,8 +581,30 @@ class _Encoder:
             return "null"
         if flat is None or before is None:
             return self.table.ref(whole)
-        # the changes, and what each costs, new table entries included (a key's entry
-        # is reused later): one loop, since a chain's every node has a patch
+        # Nodes mostly take turns among a few profile dicts (a fan-out's runtimes): the
+        # patch from one to the next is made once, when its keys are all in the table.
+        patches = self._patches
+        known = patches.get((id(before), id(flat)))
+        if known is not None and known[0] is before and known[1] is flat:
+            text, patch_cost = known[2], known[3]
+        else:
+            changed, patch_cost = self.changes(before, flat)
+            text = None
+            if all(k in self._profile_key for k, _ in changed):
+                text = self.patch_text(changed)
+                if len(patches) >= _CACHE_LIMIT:
+                    patches.clear()
+                patches[id(before), id(flat)] = (before, flat, text, patch_cost)
+        whole_cost = 4 if self.table.has(whole) else len(whole) + 9
+        if patch_cost > whole_cost:
+            return self.table.ref(whole)
+        return text if text is not None else self.patch_text(changed)
+
+    def changes(
+        self, before: dict[tuple[str, str], str], flat: dict[tuple[str, str], str]
+    ) -> tuple[list[tuple[tuple[str, str], str]], int]:
+        """The changes from ``before`` to ``flat`` (key, value as JSON or null) and what
+        they cost, new table entries for keys included (a key's entry is reused later)."""
         keys = self._profile_key
         changed = []
         patch_cost = added = 0
@@ -600,10 +624,10 @@ class _Encoder:
                     patch_cost += 10
                     if k not in keys:
                         patch_cost += len(_ENCODER.encode(list(k))) + 5
-        whole_cost = 4 if self.table.has(whole) else len(whole) + 9
-        if patch_cost > whole_cost:
-            return self.table.ref(whole)
-        return f"[{','.join(f'{self.profile_key(k)},{v}' for k, v in changed)}]"
+        return changed, patch_cost
+
+    def patch_text(self, changed: list[tuple[tuple[str, str], str]]) -> str:
+        return f"[{','.join([f'{self.profile_key(k)},{v}' for k, v in changed])}]"
 
     def profile_key(self, key: tuple[str, str]) -> str:
         ref = self._profile_key.get(key)
