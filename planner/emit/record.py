@@ -667,11 +667,17 @@ class _Encoder:
         inherited = self.inherited
         site, level, tx = node.site, node.level, node.transformation
         head = (site, level, level.__class__, tx)
-        if head != self._head:  # most nodes are like the one before: one comparison
+        before = self._head
+        if head != before:  # most nodes are like the one before: one comparison
             self._head = head
-            parts.append(inherited("s", site, ref))
-            parts.append(inherited("l", level, _level))
-            parts.append(inherited("t", tx, ref))
+            # the fields that are not the previous line's, mostly the level alone (a
+            # chain's steps): what ``inherited`` would find is the previous head's
+            if not before or not _identical(site, before[0]):
+                parts.append(inherited("s", site, ref))
+            if not before or before[2] is not level.__class__ or level != before[1]:
+                parts.append(inherited("l", level, _level))
+            if not before or not _identical(tx, before[3]):
+                parts.append(inherited("t", tx, ref))
         jobs = node.jobs
         if len(jobs) == 1 and type(jobs[0]) is str:  # most nodes: one job
             parts.append(f',"j":[{self._job.code(jobs[0])}]')
@@ -728,6 +734,11 @@ class _Encoder:
             return "null"
         ref = self.table.ref
         return f"[{','.join('null' if d is None else _refs(ref, d) for d in decided)}]"
+
+
+def _identical(a: Any, b: Any) -> bool:
+    """Equal in value and type: what ``inherited`` leaves out."""
+    return a is b or (a.__class__ is b.__class__ and a == b)
 
 
 def _level(level: Any) -> str:
