@@ -378,7 +378,8 @@ class _Encoder:
         self._job = _Front()
         self._task: tuple[str, str] = ("", "")
         self._args: tuple[Any, ...] = ()
-        self._profiles: tuple[Any, str, Any] = ({}, "{}", {})
+        # the previous line's profiles: plain, JSON, flat, and whether its dict was shared
+        self._profiles: tuple[Any, str, Any, bool] = ({}, "{}", {}, False)
 
     def _switch_kind(self, kind: str) -> None:
         """Keep the previous kind's state and take up ``kind``'s: a line is compared
@@ -572,25 +573,30 @@ class _Encoder:
         kind): the whole (a table entry), null for none, or the changes ``[key, value or
         null, ...]`` (each key a table entry ``["namespace","key"]``), whichever is
         shorter."""
-        _, plain, whole, flat = self.plain_profiles(profiles)
-        _, before_whole, before = self._profiles
+        known = self._plain.get(id(profiles))
+        shared = known is not None and known[0] is profiles  # a dict seen before
+        if known is None or not shared:
+            known = self.plain_profiles(profiles)
+        _, plain, whole, flat = known
+        _, before_whole, before, before_shared = self._profiles
         if whole == before_whole:
             return None
-        self._profiles = (plain, whole, flat)
+        self._profiles = (plain, whole, flat, shared)
         if not plain:
             return "null"
         if flat is None or before is None:
             return self.table.ref(whole)
         # Nodes mostly take turns among a few profile dicts (a fan-out's runtimes): the
         # patch from one to the next is made once, when its keys are all in the table.
+        # (A chain's steps each have a dict of their own: no patch of theirs repeats.)
         patches = self._patches
-        known = patches.get((id(before), id(flat)))
-        if known is not None and known[0] is before and known[1] is flat:
-            text, patch_cost = known[2], known[3]
+        patch = patches.get((id(before), id(flat))) if shared and before_shared else None
+        if patch is not None and patch[0] is before and patch[1] is flat:
+            text, patch_cost = patch[2], patch[3]
         else:
             changed, patch_cost = self.changes(before, flat)
             text = None
-            if all(k in self._profile_key for k, _ in changed):
+            if shared and before_shared and all(k in self._profile_key for k, _ in changed):
                 text = self.patch_text(changed)
                 if len(patches) >= _CACHE_LIMIT:
                     patches.clear()
