@@ -1089,7 +1089,7 @@ def decode_plan_lines(
 
 
 def _record_head(line: str, source: str) -> dict[str, Any] | None:
-    """The head if ``line`` is a record-2 or -3 head line, else None (the single JSON
+    """The head if ``line`` is a record-2, -3 or -4 head line, else None (the single JSON
     object before them)."""
     try:
         head = loads_json(line)
