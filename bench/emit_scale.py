@@ -2,7 +2,7 @@
 
 By default builds a fan-out/fan-in concrete workflow in memory (condorio: compute nodes
 with one task each over four transformations, a stage-in per 10 compute nodes, one
-stage-out, register and create-dir); ``--workflow montage|fanout`` plans one of
+stage-out, register and create-dir); ``--workflow montage|fanout|chain`` plans one of
 ``bench/gen_workflow.py``'s abstract workflows instead (as ``bench/plan_scale.py`` does:
 stage-in, stage-out, registration and cleanup nodes, all with manifests), ``--clustered``
 with horizontal clustering (size 10). Then times ``write_submit_dir`` in each mode, each
@@ -137,7 +137,7 @@ def workflow(n: int, root: Path) -> ConcreteWorkflow:
 
 def planned(n: int, shape: str, clustered: bool, root: Path) -> ConcreteWorkflow:
     """``bench/plan_scale.py``'s case: ``shape`` with n jobs planned onto one site."""
-    from bench.gen_workflow import fanout_fanin, montage_shaped
+    from bench.gen_workflow import GENERATORS
     from catalogs.replica import PFN, Replica, ReplicaCatalog
     from catalogs.transformation import Transformation, TransformationCatalog, TransformationSite
     from planner.model.graph import build_job_graph
@@ -145,7 +145,7 @@ def planned(n: int, shape: str, clustered: bool, root: Path) -> ConcreteWorkflow
     from sites.defaults import with_defaults
     from sites.model import Directory, DirectoryType, Site, SiteCatalog
 
-    wf = (fanout_fanin if shape == "fanout" else montage_shaped)(n)
+    wf = GENERATORS[shape](n)
     keys = sorted({(j.namespace, j.name, j.version) for j in wf.jobs}, key=str)
     tc = TransformationCatalog(
         transformations=tuple(
@@ -322,9 +322,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--workflow",
-        choices=("synthetic", "montage", "fanout"),
+        choices=("synthetic", "montage", "fanout", "chain"),
         default="synthetic",
-        help="synthetic: the concrete fan-out built here; montage/fanout: plan "
+        help="synthetic: the concrete fan-out built here; montage/fanout/chain: plan "
         "bench/gen_workflow.py's workflow (n = jobs) first",
     )
     parser.add_argument("--clustered", action="store_true", help="with --workflow: cluster by 10")

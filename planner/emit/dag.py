@@ -171,7 +171,8 @@ def _vars_value(value: str) -> str:
 
 # (id of a dagman profile dict, kind) -> (the dict, retry, priority or None when it
 # comes from the level, category): planned nodes share their profile dicts, so each is
-# read and checked once. The dict is held so its id cannot be reused meanwhile.
+# read and checked once. The dict is held so its id cannot be reused meanwhile. The same
+# cache maps (kind, retry, category) to the checked (retry, category).
 _Settings = tuple[Mapping[str, str], int, int | None, str | None]
 
 
@@ -179,7 +180,7 @@ def _node_block(
     node: Node,
     dag_node: DagNode,
     post_tail: str | None,
-    settings: dict[tuple[int, NodeKind], _Settings],
+    settings: dict[Any, Any],
     common: int | None,
 ) -> tuple[str, str | None]:
     """One node's lines as one string (newline-terminated): a handful of lookups, no
@@ -210,35 +211,51 @@ def _node_block(
 def _vars_line(name: str, macros: Mapping[str, str], all_nodes: bool) -> str:
     """``VARS`` of one node, without the node-name macro ALL_NODES already gives."""
     pairs = " ".join(
-        f"{key}={_vars_value(value)}"
-        for key, value in macros.items()
-        if not (all_nodes and key == NODE_VAR and value == name)
+        [
+            f"{key}={_vars_value(value)}"
+            for key, value in macros.items()
+            if not (all_nodes and key == NODE_VAR and value == name)
+        ]
     )
     return f"VARS {name} {pairs}\n" if pairs else ""
 
 
-def _dagman_settings(
-    node: Node, settings: dict[tuple[int, NodeKind], _Settings]
-) -> tuple[int, int | None, str | None]:
+def _dagman_settings(node: Node, settings: dict[Any, Any]) -> tuple[int, int | None, str | None]:
     """(retry, priority or None, category or None) of a node, its dagman profile read
     once per distinct profile dict."""
     dagman = node.profiles.get(Namespace.DAGMAN, _NO_DAGMAN) if node.profiles else _NO_DAGMAN
+    kind = node.kind
     if not dagman:
-        kind = node.kind
         priority = 10 * node.level if kind in _LEVELLED else PRIORITY.get(kind)
         return DEFAULT_RETRY, priority, CATEGORY.get(kind)
-    key = (id(dagman), node.kind)
+    key = (id(dagman), kind)
     known = settings.get(key)
     if known is None or known[0] is not dagman:
-        known = (
-            dagman,
-            node_retry(node),
-            node_priority(node) if "priority" in dagman else None,
-            node_category(node),
-        )
-        settings[key] = known
+        known = settings[key] = _read_settings(node, dagman, settings)
     _, retry, priority, category = known
-    return retry, node_priority(node) if priority is None else priority, category
+    if priority is None:
+        priority = 10 * node.level if kind in _LEVELLED else PRIORITY.get(kind)
+    return retry, priority, category
+
+
+def _read_settings(node: Node, dagman: Mapping[str, str], settings: dict[Any, Any]) -> _Settings:
+    """A dagman profile dict's settings. Its retry and category are checked once per
+    (kind, retry, category): the nodes of a chain each have a dict of their own, with
+    their own priority, but few distinct retries and categories."""
+    retry, category = dagman.get("retry"), dagman.get("category")
+    content = (node.kind, retry, category)
+    hashable = all(v is None or type(v) is str for v in (retry, category))
+    checked: tuple[int, str | None] | None = settings.get(content) if hashable else None
+    if checked is None:
+        checked = (node_retry(node), node_category(node))
+        if hashable:
+            settings[content] = checked
+    if "priority" not in dagman:
+        return dagman, checked[0], None, checked[1]
+    value = dagman["priority"]
+    if type(value) is str and value.isascii() and value.isdigit():
+        return dagman, checked[0], int(value), checked[1]  # what node_priority makes of it
+    return dagman, checked[0], node_priority(node), checked[1]
 
 
 _LEVELLED = frozenset((NodeKind.COMPUTE, NodeKind.CLUSTER))
@@ -327,7 +344,7 @@ def yield_dag_chunks(
     # A sub-workflow node has no POST script (docs/hierarchical.md): with sub-workflows,
     # every other node keeps its own SCRIPT POST and RETRY lines.
     post_tail = post if cw.subworkflows else None
-    settings: dict[tuple[int, NodeKind], _Settings] = {}
+    settings: dict[Any, Any] = {}
     common = None
     if post_tail is None and cw.nodes:
         common = _common_priority(cw, settings)
@@ -363,9 +380,7 @@ def _all_nodes_lines(dag_nodes: Mapping[str, DagNode], post: str, common: int | 
     return f"{head}RETRY ALL_NODES {DEFAULT_RETRY}\nSCRIPT POST ALL_NODES{post}{tail}"
 
 
-def _common_priority(
-    cw: ConcreteWorkflow, settings: dict[tuple[int, NodeKind], _Settings]
-) -> int | None:
+def _common_priority(cw: ConcreteWorkflow, settings: dict[Any, Any]) -> int | None:
     """The priority every node has, said once; None when nodes differ (or all have
     DAGMan's 0). A node line after ``PRIORITY ALL_NODES`` does win, but DAGMan logs
     "new priority ... overrides old value" for each such node and fails the DAG under

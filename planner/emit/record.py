@@ -23,6 +23,7 @@ from planner import __version__
 from planner.emit.dag import EdgeMaps, edge_maps
 from planner.emit.record_v2 import Decoder2, decisions_of, decode_lines
 from planner.errors import FormatError
+from planner.model.base import Namespace
 from planner.model.concrete import (
     ConcreteWorkflow,
     DataConfiguration,
@@ -174,12 +175,13 @@ def _number(value: Any) -> str:
 # previous file entry's first k characters and the rest, and its size), or a node, an
 # object with one-letter keys in a fixed order. Entries come ahead of the first node
 # that uses them and are named by their index after that, so the file is written and
-# read in one pass. A node line leaves out what it shares with the line before it
-# (kind, site, level, transformation, directories, reasons, decisions, profiles), and
-# a file reference that is placed like the previous one of its list is one number.
-# Parents, children, retries, priorities, categories and submit files are the DAG's.
+# read in one pass. A node line says its kind when it differs from the line before,
+# and leaves out what it shares with the previous line of its own kind (site, level,
+# transformation, directories, reasons, decisions, profiles); a file reference placed
+# like the previous one of its list on that kind's lines is one number. Parents,
+# children, retries, priorities, categories and submit files are the DAG's.
 
-RECORD_VERSION = 3
+RECORD_VERSION = 4
 _CACHE_LIMIT = 1 << 16
 
 
@@ -257,6 +259,13 @@ class _Front:
 
     def code(self, text: str) -> str:
         """``text`` as JSON, or ``[k, "rest"]`` (the previous text's first k, and rest)."""
+        k = self.shared_length(text)
+        if k < 5:  # "[k,]" costs 4 characters more than the text it replaces
+            return _STR(text)
+        return f"[{k},{_STR(text[k:])}]"
+
+    def shared_length(self, text: str) -> int:
+        """How many first characters ``text`` shares with the previous text."""
         last = self.last
         self.last = text
         k = self.shared
@@ -267,9 +276,7 @@ class _Front:
         else:
             k = _shared_prefix(last, text)
         self.shared = k
-        if k < 5:  # "[k,]" costs 4 characters more than the text it replaces
-            return _STR(text)
-        return f"[{k},{_STR(text[k:])}]"
+        return k
 
 
 def _profile_keys(plain: Any) -> dict[tuple[str, str], str] | None:
@@ -286,8 +293,29 @@ def _profile_keys(plain: Any) -> dict[tuple[str, str], str] | None:
     return flat
 
 
+def _text_profiles(profiles: Any) -> tuple[Any, Any, str, Any] | None:
+    """``plain_profiles``'s value, made without ``_plain``'s walk, for profiles that
+    are what the planner makes (namespaces to text keys to text values), else None.
+
+    Nodes of a chain each have their own dagman priority, so their profile dicts are
+    all different and this runs for every node: the plain copy and the JSON are made
+    in one loop and one encoder call."""
+    plain: dict[str, Any] = {}
+    flat: dict[tuple[str, str], str] = {}
+    for ns, keys in profiles.items():
+        name = ns._value_ if ns.__class__ is Namespace else ns
+        if type(name) is not str or type(keys) is not dict or not keys or name in plain:
+            return None
+        for key, value in keys.items():
+            if type(key) is not str or type(value) is not str:
+                return None
+            flat[name, key] = value
+        plain[name] = keys
+    return profiles, plain, _ENCODER.encode(plain), flat
+
+
 # What an inherited key means before the first node says it ("" for the ones it must say).
-_UNSAID = {"k": "", "s": "", "l": "", "t": "", "c": "null", "g": "null", "w": "null"}
+_UNSAID = {"s": "", "l": "", "t": "", "c": "null", "g": "null", "w": "null"}
 _UNSAID |= {"y": "[]", "d": "null"}
 
 
@@ -317,7 +345,8 @@ class _Placement:
 
 class _Encoder:
     """Node lines of one workflow, with the table and file entries each one needs
-    before it, and what the previous line said (to leave out what is the same)."""
+    before it, and what the previous line of each kind said (to leave out what is the
+    same)."""
 
     def __init__(self, decisions: Mapping[str, Iterable[str]]) -> None:
         self.pending: list[str] = []
@@ -329,18 +358,62 @@ class _Encoder:
         self._sizes: list[Any] = []
         self._lfn = _Front()
         self._last_size: Any = None
+        self._plain: dict[int, tuple[Any, Any, str, Any]] = {}
+        self._profile_key: dict[tuple[str, str], str] = {}
+        # (id of one flat profile dict, id of the next) -> (both, patch text, its cost)
+        self._patches: dict[tuple[int, int], tuple[Any, Any, str, int]] = {}
+        self._kind = ""  # the previous line's kind, as written (its "k")
+        self._kind_refs: dict[Any, str] = {}
+        self._kinds: dict[str, tuple[Any, ...]] = {}  # kind -> its last line's state
+        self._start_kind()
+
+    def _start_kind(self) -> None:
+        """What a kind's first line is compared with: nothing said yet."""
         self._places = {"f": _Placement(), "i": _Placement(), "o": _Placement()}
         self._same = dict(_UNSAID)  # inherited key -> the JSON it last had
         self._raw: dict[str, Any] = {}  # inherited key -> the value it was made from
-        self._head: tuple[Any, ...] = ()  # kind, site, level, its type, transformation
+        self._head: tuple[Any, ...] = ()  # site, level, its type, transformation
         self._tail: tuple[Any, ...] = ()  # data configuration, staging site, dir, reasons
         self._name = _Front()
         self._job = _Front()
         self._task: tuple[str, str] = ("", "")
         self._args: tuple[Any, ...] = ()
-        self._profiles: tuple[Any, str, Any] = ({}, "{}", {})
-        self._plain: dict[int, tuple[Any, Any, str, Any]] = {}
-        self._profile_key: dict[tuple[str, str], str] = {}
+        # the previous line's profiles: plain, JSON, flat, and whether its dict was shared
+        self._profiles: tuple[Any, str, Any, bool] = ({}, "{}", {}, False)
+
+    def _switch_kind(self, kind: str) -> None:
+        """Keep the previous kind's state and take up ``kind``'s: a line is compared
+        with the previous line of its own kind (record 4), so a chain, whose kinds
+        take turns line by line, still leaves out what repeats."""
+        self._kinds[self._kind] = (
+            self._places,
+            self._same,
+            self._raw,
+            self._head,
+            self._tail,
+            self._name,
+            self._job,
+            self._task,
+            self._args,
+            self._profiles,
+        )
+        self._kind = kind
+        state = self._kinds.get(kind)
+        if state is None:
+            self._start_kind()
+            return
+        (
+            self._places,
+            self._same,
+            self._raw,
+            self._head,
+            self._tail,
+            self._name,
+            self._job,
+            self._task,
+            self._args,
+            self._profiles,
+        ) = state
 
     def file_number(self, lfn: Any, size: Any) -> int:
         """The file table's number of ``lfn``, its entry added on first use."""
@@ -348,18 +421,18 @@ class _Encoder:
         found = self._files.get(key)
         if found is not None:
             return found
+        if key is lfn:  # the entry: [k, "rest"] (previous LFN's first k, and rest)
+            k = self._lfn.shared_length(lfn)
+            entry = f"[{k},{_STR(lfn[k:])}" if k >= 5 else f"[0,{_STR(lfn)}"
+        else:
+            entry = f"[0,{key[0]}"
         found = self._files[key] = len(self._sizes)
         self._sizes.append(size)
-        if type(lfn) is str:
-            rest = self._lfn.code(lfn)
-            rest = rest[1:-1] if rest[0] == "[" else f"0,{rest}"  # [k,"rest"] spread out
-        else:
-            rest = f"0,{_literal(lfn)}"
         last = self._last_size
         if size == last and type(size) is type(last):
-            self.pending.append(f"[{rest}]\n")
+            self.pending.append(f"{entry}]\n")
         else:
-            self.pending.append(f"[{rest},{_literal(size)}]\n")
+            self.pending.append(f"{entry},{_literal(size)}]\n")
             self._last_size = size
         return found
 
@@ -371,7 +444,13 @@ class _Encoder:
         parts: list[str] = []
         files, sizes = self._files, self._sizes
         # the placement in locals: this loop runs for every file reference of the plan
-        is_open, at_src, at_dst, at_site, sized = place.fields()
+        is_open, at_src, at_dst, at_site, sized = (
+            place.open,
+            place.src,
+            place.dst,
+            place.site,
+            place.sized,
+        )
         site_type = type(at_site)
         append = parts.append
         for t in transfers:
@@ -462,12 +541,13 @@ class _Encoder:
         task's argument there plus a new end, or as itself."""
         before = self._args
         self._args = args
-        if any(type(a) is not str for a in args):
-            return f'{{"a":{_literal_list(args)}}}'
         coded = []
+        listed = type(lfns) is list
         for i, arg in enumerate(args):
+            if arg.__class__ is not str:  # checked here, not in a pass of its own
+                return f'{{"a":{_literal_list(args)}}}'
             if arg in lfns:
-                coded.append(str(lfns.index(arg) if type(lfns) is list else lfns[arg]))
+                coded.append(str(lfns.index(arg) if listed else lfns[arg]))  # type: ignore[union-attr, call-overload]
             elif len(arg) > 5 and i < len(before) and type(before[i]) is str:
                 coded.append(_front(before[i], arg))
             else:
@@ -481,34 +561,79 @@ class _Encoder:
         if known is None or known[0] is not profiles:
             if len(self._plain) >= _CACHE_LIMIT:
                 self._plain.clear()
-            plain = _plain(profiles) if profiles else {}
-            whole = _ENCODER.encode(plain)
-            known = self._plain[id(profiles)] = (profiles, plain, whole, _profile_keys(plain))
+            known = _text_profiles(profiles) if profiles else None
+            if known is None:
+                plain = _plain(profiles) if profiles else {}
+                known = (profiles, plain, _ENCODER.encode(plain), _profile_keys(plain))
+            self._plain[id(profiles)] = known
         return known
 
     def profiles(self, profiles: Any) -> str | None:
-        """The ``p`` field, or None when the profiles are the previous line's: the
-        whole (a table entry), null for none, or the changes ``[key, value or null, ...]``
-        (each key a table entry ``["namespace","key"]``), whichever is shorter."""
-        _, plain, whole, flat = self.plain_profiles(profiles)
-        _, before_whole, before = self._profiles
+        """The ``p`` field, or None when the profiles are the previous line's (of the
+        kind): the whole (a table entry), null for none, or the changes ``[key, value or
+        null, ...]`` (each key a table entry ``["namespace","key"]``), whichever is
+        shorter."""
+        known = self._plain.get(id(profiles))
+        shared = known is not None and known[0] is profiles  # a dict seen before
+        if known is None or not shared:
+            known = self.plain_profiles(profiles)
+        _, plain, whole, flat = known
+        _, before_whole, before, before_shared = self._profiles
         if whole == before_whole:
             return None
-        self._profiles = (plain, whole, flat)
+        self._profiles = (plain, whole, flat, shared)
         if not plain:
             return "null"
         if flat is None or before is None:
             return self.table.ref(whole)
-        changed = [(k, _STR(v)) for k, v in flat.items() if before.get(k) != v]
-        changed += [(k, "null") for k in before if k not in flat]
-        # what each costs, new table entries included (a key's entry is reused later)
-        keys = self._profile_key
-        new_keys = sum(len(_ENCODER.encode(list(k))) + 5 for k, _ in changed if k not in keys)
-        patch_cost = new_keys + sum(len(v) + 6 for _, v in changed)
+        # Nodes mostly take turns among a few profile dicts (a fan-out's runtimes): the
+        # patch from one to the next is made once, when its keys are all in the table.
+        # (A chain's steps each have a dict of their own: no patch of theirs repeats.)
+        patches = self._patches
+        patch = patches.get((id(before), id(flat))) if shared and before_shared else None
+        if patch is not None and patch[0] is before and patch[1] is flat:
+            text, patch_cost = patch[2], patch[3]
+        else:
+            changed, patch_cost = self.changes(before, flat)
+            text = None
+            if shared and before_shared and all(k in self._profile_key for k, _ in changed):
+                text = self.patch_text(changed)
+                if len(patches) >= _CACHE_LIMIT:
+                    patches.clear()
+                patches[id(before), id(flat)] = (before, flat, text, patch_cost)
         whole_cost = 4 if self.table.has(whole) else len(whole) + 9
         if patch_cost > whole_cost:
             return self.table.ref(whole)
-        return f"[{','.join(f'{self.profile_key(k)},{v}' for k, v in changed)}]"
+        return text if text is not None else self.patch_text(changed)
+
+    def changes(
+        self, before: dict[tuple[str, str], str], flat: dict[tuple[str, str], str]
+    ) -> tuple[list[tuple[tuple[str, str], str]], int]:
+        """The changes from ``before`` to ``flat`` (key, value as JSON or null) and what
+        they cost, new table entries for keys included (a key's entry is reused later)."""
+        keys = self._profile_key
+        changed = []
+        patch_cost = added = 0
+        for k, v in flat.items():
+            old = before.get(k)
+            if old != v:
+                added += old is None
+                value = _STR(v)
+                changed.append((k, value))
+                patch_cost += len(value) + 6
+                if k not in keys:
+                    patch_cost += len(_ENCODER.encode(list(k))) + 5
+        if len(before) > len(flat) - added:  # not all of them are kept: some were dropped
+            for k in before:
+                if k not in flat:
+                    changed.append((k, "null"))
+                    patch_cost += 10
+                    if k not in keys:
+                        patch_cost += len(_ENCODER.encode(list(k))) + 5
+        return changed, patch_cost
+
+    def patch_text(self, changed: list[tuple[tuple[str, str], str]]) -> str:
+        return f"[{','.join([f'{self.profile_key(k)},{v}' for k, v in changed])}]"
 
     def profile_key(self, key: tuple[str, str]) -> str:
         ref = self._profile_key.get(key)
@@ -532,22 +657,37 @@ class _Encoder:
 
     def node(self, node: Node) -> str:
         ref = self.table.ref
+        kind = node.kind
+        kind_json = self._kind_refs.get(kind)
+        if kind_json is None:
+            kind_json = self._kind_refs[kind] = ref(KIND_NAMES.get(kind, kind))
+        said_kind = ""
+        if kind_json != self._kind:
+            self._switch_kind(kind_json)
+            said_kind = f',"k":{kind_json}'
         name = node.name
         if type(name) is str:
-            parts = [f'{{"n":{self._name.code(name)}']
+            parts = [f'{{"n":{self._name.code(name)}{said_kind}']
         else:
-            parts = [f'{{"n":{_literal(name)}']
+            parts = [f'{{"n":{_literal(name)}{said_kind}']
         inherited = self.inherited
-        kind, site, level, tx = node.kind, node.site, node.level, node.transformation
-        head = (kind, site, level, level.__class__, tx)
-        if head != self._head:  # most nodes are like the one before: one comparison
+        site, level, tx = node.site, node.level, node.transformation
+        head = (site, level, level.__class__, tx)
+        before = self._head
+        if head != before:  # most nodes are like the one before: one comparison
             self._head = head
-            parts.append(inherited("k", KIND_NAMES.get(kind, kind), ref))
-            parts.append(inherited("s", site, ref))
-            parts.append(inherited("l", level, _level))
-            parts.append(inherited("t", tx, ref))
+            # the fields that are not the previous line's, mostly the level alone (a
+            # chain's steps): what ``inherited`` would find is the previous head's
+            if not before or not _identical(site, before[0]):
+                parts.append(inherited("s", site, ref))
+            if not before or before[2] is not level.__class__ or level != before[1]:
+                parts.append(inherited("l", level, _level))
+            if not before or not _identical(tx, before[3]):
+                parts.append(inherited("t", tx, ref))
         jobs = node.jobs
-        if jobs:
+        if len(jobs) == 1 and type(jobs[0]) is str:  # most nodes: one job
+            parts.append(f',"j":[{self._job.code(jobs[0])}]')
+        elif jobs:
             coded = []
             for job in jobs:
                 if type(job) is str:
@@ -556,7 +696,8 @@ class _Encoder:
                     coded.append(_literal(job))
             parts.append(f',"j":[{",".join(coded)}]')
         lfns: Sequence[str] | Mapping[str, int] = ()
-        if node.tasks and (node.files or node.inputs or node.outputs):
+        tasks = node.tasks
+        if tasks and (node.files or node.inputs or node.outputs):
             lfns = _file_positions(node)
         if node.files:
             parts.append(self.files("f", node.files))
@@ -564,10 +705,14 @@ class _Encoder:
             parts.append(self.files("i", node.inputs))
         if node.outputs:
             parts.append(self.files("o", node.outputs))
-        if node.tasks:
-            own = [*jobs, *([None] * (len(node.tasks) - len(jobs)))]
-            tasks = ",".join([self.task(t, j, lfns) for t, j in zip(node.tasks, own, strict=False)])
-            parts.append(f',"x":[{tasks}]')
+        if len(tasks) == 1:  # most nodes: one task, running the node's first job
+            parts.append(f',"x":[{self.task(tasks[0], jobs[0] if jobs else None, lfns)}]')
+        elif tasks:
+            own = [*jobs, *([None] * (len(tasks) - len(jobs)))]
+            coded_tasks = ",".join(
+                [self.task(t, j, lfns) for t, j in zip(tasks, own, strict=False)]
+            )
+            parts.append(f',"x":[{coded_tasks}]')
         dc, staging, wd, reasons = (
             node.data_configuration,
             node.staging_site,
@@ -581,7 +726,8 @@ class _Encoder:
             parts.append(inherited("g", staging, ref))
             parts.append(inherited("w", wd, ref))
             parts.append(inherited("y", reasons, lambda texts: _refs(ref, texts)))
-        parts.append(inherited("d", [self._decisions.get(j) for j in jobs], self.decided))
+        if self._decisions:  # without any, every node's "d" is the null it starts as
+            parts.append(inherited("d", [self._decisions.get(j) for j in jobs], self.decided))
         profiles = self.profiles(node.profiles)
         if profiles is not None:
             parts.append(f',"p":{profiles}')
@@ -594,6 +740,11 @@ class _Encoder:
             return "null"
         ref = self.table.ref
         return f"[{','.join('null' if d is None else _refs(ref, d) for d in decided)}]"
+
+
+def _identical(a: Any, b: Any) -> bool:
+    """Equal in value and type: what ``inherited`` leaves out."""
+    return a is b or (a.__class__ is b.__class__ and a == b)
 
 
 def _level(level: Any) -> str:
@@ -657,16 +808,24 @@ def yield_plan_text(
 
 
 class _Decoder:
-    """Record-3 lines after the head -> node dicts (no parents, children or submit),
-    filling in what the encoder left out, in the same order."""
+    """Record-4 (``per_kind``) or record-3 lines after the head -> node dicts (no
+    parents, children or submit), filling in what the encoder left out, in the same
+    order: from the previous line of the same kind (4) or the previous line (3)."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, per_kind: bool = True) -> None:
         self.source = source
         self.table: list[str] = []
         self.lfns: list[Any] = []  # the file table: LFNs and sizes
         self.sizes: list[Any] = []
         self._last_lfn = ""
         self._last_size: Any = None
+        self._profile_keys: dict[int, tuple[str, str]] = {}
+        self._per_kind = per_kind
+        self._kind: Any = _NO_KIND  # the previous line's "k"
+        self._kinds: dict[Any, tuple[Any, ...]] = {}
+        self._start_kind()
+
+    def _start_kind(self) -> None:
         self._places = {"f": _Placement(), "i": _Placement(), "o": _Placement()}
         self._same: dict[str, Any] = {"c": None, "g": None, "w": None, "y": [], "d": None}
         self._name = ""
@@ -674,7 +833,32 @@ class _Decoder:
         self._task: tuple[Any, Any] = (None, None)
         self._args: list[Any] = []
         self._profiles: dict[str, Any] = {}
-        self._profile_keys: dict[int, tuple[str, str]] = {}
+
+    def _switch_kind(self, kind: Any) -> None:
+        """The encoder's ``_switch_kind``, read back."""
+        self._kinds[self._kind] = (
+            self._places,
+            self._same,
+            self._name,
+            self._job,
+            self._task,
+            self._args,
+            self._profiles,
+        )
+        self._kind = kind
+        state = self._kinds.get(kind)
+        if state is None:
+            self._start_kind()
+            return
+        (
+            self._places,
+            self._same,
+            self._name,
+            self._job,
+            self._task,
+            self._args,
+            self._profiles,
+        ) = state
 
     def text(self, value: Any) -> Any:
         return self.table[value] if type(value) is int else value
@@ -809,6 +993,15 @@ class _Decoder:
 
     def node(self, line: dict[str, Any]) -> dict[str, Any]:
         text = self.text
+        if "k" in line:
+            kind = line["k"]
+            if type(kind) not in (int, str) and kind is not None:
+                raise ValueError(f"kind {kind!r} is not a table entry or text")
+            if self._per_kind:
+                self._switch_kind(kind)
+            self._kind = kind
+        elif self._kind is _NO_KIND:
+            raise ValueError("the first node line says no kind")
         same = self._same
         for key, value in line.items():
             if key in _INHERITED:
@@ -842,7 +1035,7 @@ class _Decoder:
         decided = same["d"]
         return {
             "name": name,
-            "kind": text(same["k"]),
+            "kind": text(self._kind),
             "site": text(same["s"]),
             "transformation": text(same["t"]),
             "jobs": jobs,
@@ -874,12 +1067,13 @@ class _Decoder:
 
 
 _INHERITED = frozenset(_UNSAID)
+_NO_KIND = object()
 
 
 def decode_plan_lines(
     lines: Iterable[str], source: str = "plan.json"
 ) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
-    """The head and the node dicts of record-3 (or 2) text, lines decoded as read.
+    """The head and the node dicts of record-4 (or 3, or 2) text, lines decoded as read.
 
     Node dicts are ``node_record``'s less ``parents``, ``children`` and ``submit`` (the
     DAG's), plus ``decisions``: the recorded lines of each of the node's jobs.
@@ -889,12 +1083,13 @@ def decode_plan_lines(
     head = _record_head(first[1] if first else "", source)
     if head is None:
         raise FormatError("not a plan record (no head line)", source=source)
-    decoder = _Decoder(source) if head["plan_record"] == RECORD_VERSION else Decoder2(source)
+    version = head["plan_record"]
+    decoder = Decoder2(source) if version == 2 else _Decoder(source, version == RECORD_VERSION)
     return head, decoder.lines(line for line in numbered if line[1].strip())
 
 
 def _record_head(line: str, source: str) -> dict[str, Any] | None:
-    """The head if ``line`` is a record-2 or -3 head line, else None (the single JSON
+    """The head if ``line`` is a record-2, -3 or -4 head line, else None (the single JSON
     object before them)."""
     try:
         head = loads_json(line)
@@ -902,10 +1097,10 @@ def _record_head(line: str, source: str) -> dict[str, Any] | None:
         return None
     if not isinstance(head, dict) or "plan_record" not in head:
         return None
-    if head["plan_record"] not in (2, RECORD_VERSION):
+    if head["plan_record"] not in (2, 3, RECORD_VERSION):
         raise FormatError(
             f"plan record version {head['plan_record']!r}; this wfplan reads "
-            f"{RECORD_VERSION}, 2 and the single-object plan.json before them",
+            f"{RECORD_VERSION}, 3, 2 and the single-object plan.json before them",
             source=source,
         )
     return head

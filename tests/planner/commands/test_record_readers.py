@@ -23,6 +23,9 @@ PREVIOUS_RELEASE = Path(__file__).resolve().parents[2] / "golden" / "record" / "
 # The same diamond's plan.json as record version 2 wrote it (JSON lines, every field of a
 # node on its line, edges in the DAG beside it).
 RECORD_2 = PREVIOUS_RELEASE.parent / "record-2"
+# And as record version 3 wrote it (each node line said what differs from the line
+# before it, of whatever kind).
+RECORD_3 = PREVIOUS_RELEASE.parent / "record-3"
 
 
 D = diamonds
@@ -48,7 +51,9 @@ def _both(root: Path, earlier: Path = PREVIOUS_RELEASE) -> tuple[Path, Path]:
     return old, new
 
 
-EARLIER = pytest.mark.parametrize("earlier", [PREVIOUS_RELEASE, RECORD_2], ids=["object", "v2"])
+EARLIER = pytest.mark.parametrize(
+    "earlier", [PREVIOUS_RELEASE, RECORD_2, RECORD_3], ids=["object", "v2", "v3"]
+)
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -127,8 +132,8 @@ def _lines(submit: Path) -> list[str]:
         (lambda lines: [*lines, '["a", "b"]\n'], "line {n}: not a plan record line"),
         (lambda lines: [*lines, '{"k": 0}\n'], "line {n}: not a plan record line (KeyError"),
         (
-            lambda lines: [lines[0].replace('"plan_record":3', '"plan_record":4'), *lines[1:]],
-            "plan record version 4; this wfplan reads 3, 2 and",
+            lambda lines: [lines[0].replace('"plan_record":4', '"plan_record":5'), *lines[1:]],
+            "plan record version 5; this wfplan reads 4, 3, 2 and",
         ),
         (lambda lines: [*lines, "[7]\n"], "line {n}: not a plan record line"),
         (lambda lines: [*lines, '{"n":"x","f":[100000]}\n'], "line {n}: not a plan record line"),

@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planner.emit.dag import DagNode, check_node_names, yield_dag_lines, yield_node_lines
+from planner.emit.dag import (
+    DagNode,
+    check_node_names,
+    node_category,
+    node_priority,
+    node_retry,
+    yield_dag_lines,
+    yield_node_lines,
+)
 from planner.engine.dagfile import parse_dag_text
 from planner.errors import EmitError
 from planner.model.base import Namespace
@@ -331,3 +339,42 @@ def test_grouped_edges_read_as_htcondor_dags_writes_the_same_graph(tmp_path) -> 
         assert sorted(ours.nodes[name].parents) == sorted(theirs.nodes[name].parents)
         assert sorted(ours.nodes[name].children) == sorted(theirs.nodes[name].children)
     assert len([line for line in ours_lines if line.startswith("PARENT")]) == 2
+
+
+_DAGMAN = st.fixed_dictionaries(
+    {},
+    optional={
+        "retry": st.sampled_from(["0", "2", " 3 "]),
+        "priority": st.sampled_from(["7", "007", " 8 ", "9", "\u00b2", "-1", "x"]),
+        "category": st.sampled_from(["stagein", "big_jobs"]),
+    },
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(_DAGMAN, _KINDS, st.integers(0, 3), st.booleans()), min_size=1, max_size=10)
+)
+def test_every_node_gets_the_dagman_settings_of_its_own_profile(
+    shapes: list[tuple[dict[str, str], NodeKind, int, bool]],
+) -> None:
+    """Whether nodes share a dagman dict or each has its own (a chain's nodes: their own
+    priority, the same retry and category), the DAG gives each node what its profile
+    says read alone, and a bad value fails naming the first node that has it."""
+    nodes: list[Node] = []
+    for i, (dagman, kind, level, share) in enumerate(shapes):
+        if share and nodes:
+            profiles = nodes[-1].profiles
+        else:
+            profiles = {Namespace.DAGMAN: dict(dagman)} if dagman else {}
+        nodes.append(_node(f"n{i}", kind, level=level, profiles=profiles))
+    cw = ConcreteWorkflow(name="w", nodes=tuple(nodes))
+    try:
+        want = {n.name: (node_retry(n), node_priority(n) or 0, node_category(n)) for n in nodes}
+    except EmitError as exc:
+        with pytest.raises(EmitError, match=re.escape(str(exc))):
+            _dag(cw)
+        return
+    dag = parse_dag_text("".join(f"{line}\n" for line in _dag(cw)), "w.dag")
+    got = {name: (n.retry, n.priority, n.category) for name, n in dag.nodes.items()}
+    assert got == want

@@ -492,3 +492,93 @@ def _placed_workflows(draw: st.DrawFn) -> ConcreteWorkflow:
 def test_every_shortcut_of_the_record_decodes_to_the_plan_record(cw: ConcreteWorkflow) -> None:
     assert "".join(yield_plan_text(cw)) == "".join(yield_plan_text(cw))
     assert _same(_decoded(cw), _expected(cw))
+
+
+def _chain(n: int) -> ConcreteWorkflow:
+    """A planned chain's shape: step i reads step i-1's output, and each step's output
+    is staged out, registered and cleaned up right after it, so the kinds take turns
+    line by line; every step has its own level and dagman priority."""
+    scratch, out = "file:///scratch/run/", "file:///out/"
+    nodes = []
+    for i in range(n):
+        here, before = f"s_{i:07d}.dat", f"s_{i - 1:07d}.dat"
+        job = f"step_{i:07d}"
+        nodes.append(
+            Node(
+                name=f"step_{job}",
+                kind=NodeKind.COMPUTE,
+                site="exec",
+                level=i + 1,
+                transformation="step",
+                jobs=(job,),
+                tasks=(
+                    Task(
+                        job_id=job,
+                        transformation="step",
+                        executable="/bin/step",
+                        arguments=("-i", before, "-o", here),
+                        runtime=10.0 + i % 3,
+                    ),
+                ),
+                inputs=(Transfer(lfn=before, src=(scratch + before,), dst=before, size=1),),
+                outputs=(Transfer(lfn=here, src=(here,), dst=scratch + here, size=1),),
+                reasons=("site exec: the only one",),
+                profiles={
+                    Namespace.DAGMAN: {"priority": str(10 * (i + 1))},
+                    Namespace.PEGASUS: {"runtime": str(10 + i % 3)},
+                },
+            )
+        )
+        moved = Transfer(lfn=here, src=(scratch + here,), dst=out + here, size=1, site="local")
+        nodes.append(
+            Node(
+                name=f"stage_out_{i}",
+                kind=NodeKind.STAGE_OUT,
+                site="local",
+                level=i + 2,
+                files=(moved,),
+                profiles={Namespace.DAGMAN: {"priority": "900"}},
+            )
+        )
+        nodes.append(
+            Node(
+                name=f"register_{i}",
+                kind=NodeKind.REGISTER,
+                site="local",
+                level=i + 3,
+                files=(Transfer(lfn=here, dst=out + here, size=1, site="local"),),
+                reasons=(f"registers what stage_out_{i} staged out",),
+            )
+        )
+        nodes.append(
+            Node(
+                name=f"clean_up_{i}",
+                kind=NodeKind.CLEANUP,
+                site="local",
+                level=i + 2,
+                files=(Transfer(lfn=before, dst=scratch + before, site="local"),),
+                profiles={Namespace.DAGMAN: {"priority": "1000"}},
+            )
+        )
+    return ConcreteWorkflow(name="chain", nodes=tuple(nodes))
+
+
+def test_a_chain_line_leaves_out_what_its_kind_said_last() -> None:
+    """The kinds of a chain take turns, so each line is compared with the previous
+    line of its own kind: a stage-out line is its name and its file's number change,
+    a step line its level, runs of name and job, files, arguments and profile changes."""
+    cw = _chain(300)
+    text = "".join(yield_plan_text(cw))
+    lines = [json.loads(line) for line in text.splitlines()[1:]]
+    nodes = [line for line in lines if isinstance(line, dict)]
+    assert len(nodes) == 1200
+    late = nodes[-8:]  # two of each kind
+    # a stage-out, register or cleanup line: name, kind, level and a file number change
+    for line in late[1::4] + late[3::4]:
+        assert sorted(line) == ["f", "k", "l", "n"] and line["f"] == [1]
+        assert line["n"][0] > 5  # its name's front is the previous one of its kind
+    # a step: no site, transformation, directories or reasons, its files as numbers
+    assert [sorted(line) for line in late[::4]] == [["i", "j", "k", "l", "n", "o", "p", "x"]] * 2
+    assert all(line["i"] == line["o"] == [1] for line in late[::4])
+    assert len(text.encode()) / 300 < 320  # a step and its three companions
+    assert _same(_decoded(cw), _expected(cw))
