@@ -120,6 +120,7 @@ def plan(workflow: Workflow, catalogs: Catalogs, options: PlanOptions) -> Concre
     # has read (the final ordering frees each old node as it makes its new one, instead
     # of holding two copies of every node). Nothing else depends on it.
     held = [PlanState(workflow=workflow, catalogs=catalogs)]
+    del workflow, catalogs  # the state's alone, when the caller handed over its own
     for step in PASSES:
         held.append(step(held.pop(), ctx))
     return _made(held[0].result, "concrete workflow")
@@ -325,9 +326,22 @@ def stage_files(state: PlanState, ctx: PlanContext) -> PlanState:
 
 
 def group_transfer_nodes(state: PlanState, ctx: PlanContext) -> PlanState:
-    """Staging, second half: the files to move grouped into transfer nodes."""
-    staged, why = group_transfers(_made(state.requested, "transfer requests"), ctx.staging)
-    return replace(state, requested=None, staged=staged, why=why)
+    """Staging, second half: the files to move grouped into transfer nodes. The abstract
+    jobs were last read by the first half (see :func:`_without_jobs`)."""
+    requested = _made(state.requested, "transfer requests")
+    state = replace(state, requested=None, workflow=_without_jobs(state.workflow))
+    staged, why = group_transfers(requested, ctx.staging)
+    return replace(state, staged=staged, why=why)
+
+
+def _without_jobs(workflow: Workflow) -> Workflow:
+    """The workflow as the passes after staging read it: its name and source (and its
+    sub-workflows, whose nodes' edges need the jobs: then it is kept whole). Cleanup and
+    the final ordering, which make the plan's last large values, can so reuse the jobs'
+    memory (a third of what a fan-out plan holds after staging)."""
+    if workflow.subworkflows:
+        return workflow
+    return Workflow(name=workflow.name, jobs=(), source=workflow.source)
 
 
 def register_outputs(state: PlanState, ctx: PlanContext) -> PlanState:

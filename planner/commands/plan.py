@@ -101,10 +101,21 @@ def plan_into(
     properties = read_properties(args)
     workflow, catalogs = load_for_planning(args, submit_dir.parent)
     options = options_from_args(args, submit_dir, properties)
-    cw = plan(workflow, catalogs, options)
+    # What the summary and the writer need of the catalogs is taken now, and plan() gets
+    # the only references to the workflow and the catalogs (a call takes its arguments
+    # over): it lets the abstract jobs go once its passes are done with them, so they are
+    # not alive while the rest of the plan is built and written (at 10^5 fan-out jobs
+    # 145 MB of the 449 MB of objects alive when plan() returned).
+    size_of = known_sizes(catalogs.replicas)
+    # a sub-workflow node exists only for a sub-workflow job of the workflow
+    wanted = workflow.subworkflows and not args.dry_run
+    sub_catalogs = subworkflow_catalogs(catalogs) if wanted else {}
+    workflows, given = [workflow], [catalogs]
+    del workflow, catalogs
+    cw = plan(workflows.pop(), given.pop(), options)
     if dag_name is not None:
         cw = dataclasses.replace(cw, name=dag_name)
-    print_summary(cw, sys.stdout, size_of=known_sizes(catalogs.replicas))
+    print_summary(cw, sys.stdout, size_of=size_of)
     if args.dry_run:
         return 0
     from planner.emit import write_submit_dir
@@ -116,7 +127,7 @@ def plan_into(
         catalog_files=catalog_files(args) if dag_name is None else {},
         emit_mode=args.submit_files,
         force=replace,
-        subworkflow_catalogs=subworkflow_catalogs(catalogs) if cw.subworkflows else {},
+        subworkflow_catalogs=sub_catalogs if cw.subworkflows else {},
     )
     print(f"submit dir: {submit_dir}")
     return 0

@@ -431,7 +431,8 @@ def write_submit_dir(
     switch_interval = sys.getswitchinterval()
     sys.setswitchinterval(_SWITCH_INTERVAL)
     try:
-        # Emitting allocates millions of short-lived acyclic objects.
+        # The cyclic collector stays as the caller left it (wfplan plan pauses it once,
+        # in planner/cli.py, for the whole command).
         _fill(tmp, cw, ctx, emit_mode, catalog_files)
         if cw.subworkflows:
             _fill_subworkflows(tmp, cw, ctx, subworkflow_catalogs)

@@ -380,3 +380,59 @@ def test_inline_catalogs_are_merged_once_and_taken_off_the_workflow(
     assert workflow.replica_catalog is None  # plan() must not merge it a second time
     assert [r.lfn for r in catalogs.replicas.replicas] == ["f.a"]
     assert workflow.jobs == plain.jobs and workflow.job_by_id == plain.job_by_id
+
+
+def _workflows_read_from(path: Path) -> int:
+    """How many abstract workflows with their jobs, read from ``path``, are still alive."""
+    import gc
+
+    from planner.model.workflow import Workflow
+
+    gc.collect()  # only what something still refers to is counted
+    return sum(
+        1
+        for o in gc.get_objects()
+        if type(o) is Workflow and o.source == str(path) and len(o.jobs) > 0
+    )
+
+
+def test_the_abstract_workflow_is_let_go_before_the_submit_dir_is_written(
+    files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 10^6 jobs the abstract workflow is gigabytes; writing needs only the plan."""
+    import planner.emit
+
+    alive: list[int] = []
+    write = planner.emit.write_submit_dir
+
+    def counting_write(*args: object, **kwargs: object) -> None:
+        alive.append(_workflows_read_from(files["wf"]))
+        write(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(planner.emit, "write_submit_dir", counting_write)
+    assert main(_args(files, "--dir", str(tmp_path / "submit"))) == 0
+    assert alive == [0]
+
+
+def test_the_passes_after_staging_plan_without_the_abstract_jobs(
+    files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cleanup and the final ordering make the largest values of the plan; the jobs they
+    no longer read are freed before them."""
+    import planner.plan
+    from planner.plan import PlanContext, PlanState
+
+    alive: list[int] = []
+
+    def counting(step: planner.plan.Pass) -> planner.plan.Pass:
+        def counted(state: PlanState, ctx: PlanContext) -> PlanState:
+            alive.append(_workflows_read_from(files["wf"]))
+            return step(state, ctx)
+
+        return counted
+
+    late = {planner.plan.clean_up, planner.plan.order_nodes}
+    passes = tuple(counting(p) if p in late else p for p in planner.plan.PASSES)
+    monkeypatch.setattr(planner.plan, "PASSES", passes)
+    assert main(_args(files, "--dir", str(tmp_path / "submit"))) == 0
+    assert alive == [0, 0]
