@@ -1,95 +1,87 @@
 """``wfplan-cluster --job`` runs a task that is a tool of this package in its own process:
-the job is one process, with the task's exit status, streams and output record."""
+the job is one process, with the task's exit status, streams and output record.
+
+Each case runs in a child interpreter of its own, as a job does: running a tool in-process
+ends with its exit handlers run and forgotten, which must not happen to the test runner.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import signal
 import subprocess
 import sys
 import sysconfig
+import textwrap
 from pathlib import Path
-
-import pytest
-
-from planner.tools import cluster, entrypoints
 
 SCRIPTS = Path(sysconfig.get_path("scripts"))
 
+# Any process started by the job fails it: os.fork and subprocess.Popen refuse.
+NO_FORK = """
+import os, subprocess, sys
+def refuse(*args, **kwargs):
+    raise AssertionError("a process was started")
+os.fork = refuse
+subprocess.Popen = refuse
+from planner.tools import cluster, entrypoints
+"""
 
-@pytest.fixture
-def no_fork(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Any process started from here fails the test."""
 
-    def refuse() -> int:
-        raise AssertionError("a process was started")
-
-    monkeypatch.setattr(os, "fork", refuse)
-    monkeypatch.setattr(subprocess, "Popen", refuse)
+def _child(cwd: Path, body: str) -> subprocess.CompletedProcess[str]:
+    code = NO_FORK + textwrap.dedent(body)
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True)
 
 
-def test_a_tool_task_runs_without_a_process_of_its_own(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_fork: None
-):
-    monkeypatch.chdir(tmp_path)
+def test_a_tool_task_runs_without_a_process_of_its_own(tmp_path: Path):
     made = tmp_path / "made"
-    args = ["--job", "--", str(SCRIPTS / "wfplan-mkdir"), made.as_uri()]
-    assert cluster.main(args) == 0
+    done = _child(tmp_path, f"""
+        argv_before = list(sys.argv)
+        code = cluster.main(["--job", "--", {str(SCRIPTS / "wfplan-mkdir")!r}, {made.as_uri()!r}])
+        assert sys.argv == argv_before  # the task's argv was its own
+        sys.exit(code)
+    """)  # fmt: skip
+    assert done.returncode == 0, done.stderr
     assert made.is_dir()
 
 
-@pytest.mark.parametrize(("value", "code", "said"), [("0", 0, ""), ("5", 1, "node n failed")])
-def test_the_job_exits_with_the_tools_status_and_keeps_its_output(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    no_fork: None,
-    value: str,
-    code: int,
-    said: str,
-):
-    monkeypatch.chdir(tmp_path)
-    argv_before = list(sys.argv)
-    args = ["--job", "--", str(SCRIPTS / "wfplan-exitcode"), "n", value]
-    assert cluster.main(args) == code
-    assert said in capsys.readouterr().out
-    assert sys.argv == argv_before  # the task's argv is its own
+def test_the_job_exits_with_the_tools_status(tmp_path: Path):
+    tool = str(SCRIPTS / "wfplan-exitcode")
+    ok = _child(tmp_path, f"sys.exit(cluster.main(['--job', '--', {tool!r}, 'n', '0']))")
+    failed = _child(tmp_path, f"sys.exit(cluster.main(['--job', '--', {tool!r}, 'n', '5']))")
+    usage = _child(tmp_path, f"sys.exit(cluster.main(['--job', '--', {str(SCRIPTS / 'wfplan-transfer')!r}]))")  # fmt: skip
+    assert (ok.returncode, failed.returncode, usage.returncode) == (0, 1, 2), failed.stderr
+    assert "node n failed" in failed.stdout
 
 
-def test_a_usage_error_of_the_tool_is_its_exit_status(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_fork: None
-):
-    monkeypatch.chdir(tmp_path)
-    assert cluster.main(["--job", "--", str(SCRIPTS / "wfplan-transfer")]) == 2
-
-
-def test_an_uncaught_exception_is_exit_1_with_its_traceback(capsys: pytest.CaptureFixture[str]):
-    def broken() -> int:
-        raise RuntimeError("deliberately broken")
-
-    assert entrypoints.run_here(broken, ["wfplan-broken"]) == 1
-    assert "RuntimeError: deliberately broken" in capsys.readouterr().err
+def test_an_uncaught_exception_is_exit_1_with_its_traceback(tmp_path: Path):
+    done = _child(tmp_path, """
+        def broken():
+            raise RuntimeError("deliberately broken")
+        sys.exit(entrypoints.run_here(broken, ["wfplan-broken"]))
+    """)
+    assert done.returncode == 1
+    assert "RuntimeError: deliberately broken" in done.stderr
 
 
 def test_the_tasks_exit_handlers_run_before_the_job_records_its_outputs(tmp_path: Path):
-    """A handler the task registers runs as its script ended: before the record is made."""
-    import atexit
-
-    order: list[str] = []
-
-    def task() -> int:
-        atexit.register(order.append, "task's exit handler")
-        return 0
-
-    assert entrypoints.run_here(task, ["wfplan-task"]) == 0
-    order.append("record")
-    assert order == ["task's exit handler", "record"]
+    """A handler the task registers runs as its script ended: before the record is made,
+    and only once."""
+    done = _child(tmp_path, """
+        import atexit
+        def task():
+            atexit.register(print, "task's exit handler")
+            return 0
+        entrypoints.run_here(task, ["wfplan-task"])
+        print("record")
+    """)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["task's exit handler", "record"]
 
 
 def test_the_record_covers_what_the_in_process_task_made(tmp_path: Path):
-    """End to end, as a job starts: one interpreter, the record of the task's output."""
+    """End to end, as a job starts: the record of the task's output."""
     args = [str(SCRIPTS / "wfplan-cluster"), "--job", "--output", "made.meta.json",
             "--record", "n.meta", "--", str(SCRIPTS / "wfplan-exitcode"), "n", "0"]  # fmt: skip
     (tmp_path / "made.meta.json").write_text("{}")
@@ -101,14 +93,11 @@ def test_the_record_covers_what_the_in_process_task_made(tmp_path: Path):
 
 def test_an_interrupted_tool_ends_the_job_by_sigint(tmp_path: Path):
     """Ctrl-C in the task: the job dies of SIGINT, as the task's own process would."""
-    code = (
-        "import sys\n"
-        "from planner.tools import entrypoints\n"
-        "def task():\n"
-        "    raise KeyboardInterrupt\n"
-        "entrypoints.run_here(task, ['wfplan-task'])\n"
-        "print('not reached')\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    done = _child(tmp_path, """
+        def task():
+            raise KeyboardInterrupt
+        entrypoints.run_here(task, ["wfplan-task"])
+        print("not reached")
+    """)
     assert done.returncode == -signal.SIGINT
     assert "not reached" not in done.stdout
