@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from planner.tools.entrypoints import entry_point, load, same_interpreter, spawn
+from planner.tools.entrypoints import entry_point, load, run_here, same_interpreter, spawn
 from planner.tools.integrity import (
     IntegrityError,
     expected_sha256,
@@ -81,8 +81,7 @@ def _run_task(argv: list[str], cwd: Path, env: dict[str, str], streams: tuple[An
     which has already started Python and imported the tools: one interpreter start per
     cluster, not one per task, and each task still has its own process and exit code.
     """
-    target = entry_point(argv[0], cwd, env.get("PATH", os.defpath))
-    func = _function(target) if target is not None and same_interpreter(env) else None
+    func = _tool_function(argv[0], cwd, env)
     if func is None:
         return subprocess.call(
             argv, cwd=cwd, env=env, stdin=streams[0], stdout=streams[1], stderr=streams[2]
@@ -99,6 +98,13 @@ def _run_task(argv: list[str], cwd: Path, env: dict[str, str], streams: tuple[An
 
 
 _loaded: dict[str, Callable[[], object] | None] = {}
+
+
+def _tool_function(executable: str, cwd: Path, env: dict[str, str]) -> Callable[[], object] | None:
+    """The function behind ``executable`` when it is one of this environment's console
+    scripts and ``env`` starts an interpreter as this one started; else None."""
+    target = entry_point(executable, cwd, env.get("PATH", os.defpath))
+    return _function(target) if target is not None and same_interpreter(env) else None
 
 
 def _function(target: str) -> Callable[[], object] | None:
@@ -241,9 +247,13 @@ def _quiet_tasks(tasks: Sequence[dict[str, Any]], cwd: Path) -> int:
     """Run one command-line task as the job itself: its exit code, no task lines."""
     task = tasks[0]
     argv = [str(task["executable"]), *map(str, task["arguments"])]
+    func = _tool_function(argv[0], cwd, dict(os.environ))
+    if func is not None:
+        # A tool of this package runs in this very process: the job is one process with
+        # one set of streams and one environment, so the task needs no process of its
+        # own, and the job's integrity checks cost neither an interpreter nor a fork.
+        return run_here(func, argv)
     try:
-        # a tool of this package forks from here, as a cluster's tasks do: the job's
-        # integrity checks cost no second interpreter start
         code = _run_task(argv, cwd, dict(os.environ), (None, None, None))
     except OSError as exc:
         print(f"wfplan-cluster: cannot run {argv[0]}: {exc.strerror or exc}", file=sys.stderr)

@@ -40,6 +40,7 @@ __all__ = [
     "heavy",
     "load",
     "preload_all",
+    "run_here",
     "same_interpreter",
     "spawn",
 ]
@@ -239,6 +240,24 @@ def _new_streams(unbuffered: bool) -> None:
     sys.stdin, sys.stdout, sys.stderr = made
     for name, stream in zip(("__stdin__", "__stdout__", "__stderr__"), made, strict=True):
         setattr(sys, name, stream)  # what the interpreter's own start-up objects would be
+
+
+def run_here(func: Callable[[], object], argv: Sequence[str]) -> int:
+    """Call a console script's function in this very process as the script ``argv[0]``
+    would run: ``sys.argv`` set, the exit status its ``sys.exit(main())`` would give, its
+    exit handlers run when it returns (and forgotten: a process ends once), its streams
+    flushed; an uncaught KeyboardInterrupt ends the process by SIGINT, as it would end
+    the script."""
+    saved = sys.argv
+    sys.argv = list(argv)
+    try:
+        return _run(func)
+    finally:
+        sys.argv = saved
+        atexit._clear()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
 
 
 def _run(func: Callable[[], object]) -> int:

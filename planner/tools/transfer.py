@@ -32,7 +32,13 @@ from typing import Any, NamedTuple
 from urllib.parse import unquote, urlparse
 
 from planner.tools.deadlines import BadLimit, HttpLimits, limits_from
-from planner.tools.integrity import IntegrityError, expected_sha256, sha256_of
+from planner.tools.integrity import (
+    IntegrityError,
+    expected_sha256,
+    same_file,
+    sha256_of,
+    vouched,
+)
 from planner.tools.manifest import load_manifest, run_with_manifest
 
 __all__ = [
@@ -293,11 +299,15 @@ def fetch(
     want_digest: bool = False,
     limits: HttpLimits = DEFAULT_LIMITS,
     log: Log = _quiet,
+    hardlink: bool = False,
 ) -> str | None:
     """Deliver one ``src`` URL to ``dst`` atomically (see the module docstring).
 
     ``executable``: a staged program; the copy gets execute permission wherever it has
     read permission before it appears under ``dst`` (a symlink is left as it is).
+    ``hardlink``: a local source whose integrity stamp vouches for ``sha256`` becomes a
+    second name of the same file instead of a copy, when the file system allows it
+    (:func:`_link_vouched`); anything else is copied as before.
     ``limits`` bound an http source; ``log`` hears its failed attempts.
     Returns the file's sha256 when it was computed (``sha256`` given, or ``want_digest``):
     one read of the file both copies and hashes it.
@@ -315,7 +325,8 @@ def fetch(
                 raise TransferFailed(f"{src}: no such file")
             if _in_place(path, dst, symlink):
                 return None if symlink else _checked_digest(path, sha256, want, src)
-            digest = _local_to_tmp(path, tmp, symlink, sha256, want, src)
+            linked = hardlink and not (symlink or executable) and _link_vouched(path, tmp, sha256)
+            digest = linked or _local_to_tmp(path, tmp, symlink, sha256, want, src)
         _publish(tmp, dst, executable)
         return digest
     except OSError as exc:
@@ -331,6 +342,34 @@ def _in_place(path: Path, dst: Path, symlink: bool) -> bool:
     if symlink:
         return path.resolve() == dst.resolve()
     return dst.exists() and path.resolve() == dst.resolve()
+
+
+def _link_vouched(path: Path, tmp: Path, expected: str | None) -> str | None:
+    """Make ``tmp`` a hard link to ``path`` when the file's integrity stamp vouches that it
+    holds ``expected`` (its producer or a reader hashed it, and it has not changed since);
+    the sha256, or None when there is no such stamp or no link can be made (another file
+    system, no permission), and the caller copies instead.
+
+    The link is the same bytes as a copy checked against ``expected`` would be, without
+    reading them: a 200 MB mosaic staged out on the file system it was made on costs a
+    directory entry, not a copy, a hash and an fsync.
+    """
+    if not expected:
+        return None
+    before = vouched(path, expected)
+    if before is None:
+        return None
+    try:
+        tmp.unlink(missing_ok=True)
+        os.link(path, tmp, follow_symlinks=False)
+        linked = os.lstat(tmp)
+    except OSError:  # EXDEV, EPERM (protected hard links), EMLINK, no links at all
+        tmp.unlink(missing_ok=True)
+        return None
+    if not same_file(linked, before):  # written between the stamp's check and the link
+        tmp.unlink()
+        return None
+    return expected.lower()
 
 
 def _checked_digest(path: Path, expected: str | None, want: bool, src: str) -> str | None:
@@ -372,6 +411,7 @@ def run_transfers(
     digests: dict[str, str] | None = None,
     limits: HttpLimits = DEFAULT_LIMITS,
     log: Log = _quiet,
+    hardlink: bool = False,
 ) -> list[str]:
     """Do every transfer; return one problem line per LFN that did not arrive.
 
@@ -379,9 +419,10 @@ def run_transfers(
     record named by ``meta`` (planner.tools.integrity). ``digests``: filled with the
     sha256 of every file delivered (computed while copying, no second read). ``log``
     hears, per LFN, every source that was left and why, and which source delivered
-    after one was left.
+    after one was left. ``hardlink``: a file the workflow made (one with a ``meta``
+    record) may be delivered as a hard link (:func:`fetch`); a user's file never is.
     """
-    run = _Run(cwd, digests, {}, limits, log)
+    run = _Run(cwd, digests, {}, limits, log, hardlink)
     problems = []
     for t in transfers:
         problem = _transfer_one(t, run)
@@ -398,6 +439,7 @@ class _Run(NamedTuple):
     records: dict[str, dict[str, str]]  # checksum records read so far, by name
     limits: HttpLimits
     log: Log
+    hardlink: bool  # may a file the workflow made arrive as a hard link
 
 
 def _transfer_one(t: dict[str, Any], run: _Run) -> str | None:
@@ -433,6 +475,7 @@ def _transfer_one(t: dict[str, Any], run: _Run) -> str | None:
             want_digest=want,
             limits=run.limits,
             log=note,
+            hardlink=run.hardlink and bool(t.get("meta")),
         )
 
     reasons = _first_that_delivers(sources, deliver, note, lfn, run.digests)
@@ -520,7 +563,10 @@ def _transfer(doc: dict[str, Any], name: str) -> int:
         print(f"wfplan-transfer: {exc}", file=sys.stderr)
         return 1
     with _stoppable():
-        problems = run_transfers(doc.get("transfers", []), limits=limits, log=_log)
+        # The transfer nodes' files are finished products no job writes again, so one on
+        # the same file system may arrive as a hard link; a cluster's scratch pulls copy,
+        # since its tasks may write to their inputs.
+        problems = run_transfers(doc.get("transfers", []), limits=limits, log=_log, hardlink=True)
     for line in problems:
         _log(line)
     return 1 if problems else 0

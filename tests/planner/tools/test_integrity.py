@@ -469,3 +469,13 @@ def test_a_linked_output_is_hashed_but_not_stamped(tmp_path: Path, hashes: list[
     os.link(original, tmp_path / "out.fits")
     assert integrity.sha256_made(tmp_path / "out.fits") == _sha(b"user's")
     assert integrity.STAMP not in os.listxattr(original)
+
+
+@settings(max_examples=25, deadline=None)
+@given(size=st.integers(0, 3 << 20), seed=st.integers(0, 255))
+def test_sha256_of_is_the_sha256_of_the_bytes(tmp_path_factory, size: int, seed: int):
+    """Whatever the size against the read buffer (empty, smaller, several blocks)."""
+    data = bytes((seed + i * 7) % 256 for i in range(size % 5000)) * (size // 5000 + 1)
+    f = tmp_path_factory.mktemp("sha") / "f.bin"
+    f.write_bytes(data)
+    assert integrity.sha256_of(f) == _sha(data)
