@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from enum import Enum
+from operator import attrgetter
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -343,10 +344,53 @@ class _Placement:
         return self.open, self.src, self.dst, self.site, self.sized
 
 
-class _Encoder:
+class _PerKind:
+    """What the previous line of each node kind said, kept while lines of other kinds
+    come between (record 4): a line is compared with the previous line of its own kind,
+    so a chain, whose kinds take turns line by line, still leaves out what repeats.
+    A subclass names the attributes of one kind's state in ``_FIELDS``."""
+
+    _FIELDS: tuple[str, ...] = ()
+    _state_of: Callable[[Any], tuple[Any, ...]]
+    _kind: Any
+    _kinds: dict[Any, tuple[Any, ...]]
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        cls._state_of = attrgetter(*cls._FIELDS)
+
+    def _start_kind(self) -> None:
+        raise NotImplementedError
+
+    def _switch_kind(self, kind: Any) -> None:
+        """Keep the previous kind's state and take up ``kind``'s (fresh if it is new)."""
+        # one C-level read and one C-level update: a chain switches on every line
+        self._kinds[self._kind] = self._state_of(self)
+        self._kind = kind
+        state = self._kinds.get(kind)
+        if state is None:
+            self._start_kind()
+        else:
+            self.__dict__.update(zip(self._FIELDS, state, strict=True))
+
+
+class _Encoder(_PerKind):
     """Node lines of one workflow, with the table and file entries each one needs
     before it, and what the previous line of each kind said (to leave out what is the
     same)."""
+
+    _FIELDS = (
+        "_places",
+        "_same",
+        "_raw",
+        "_head",
+        "_tail",
+        "_name",
+        "_job",
+        "_task",
+        "_args",
+        "_profiles",
+    )
 
     def __init__(self, decisions: Mapping[str, Iterable[str]]) -> None:
         self.pending: list[str] = []
@@ -380,40 +424,6 @@ class _Encoder:
         self._args: tuple[Any, ...] = ()
         # the previous line's profiles: plain, JSON, flat, and whether its dict was shared
         self._profiles: tuple[Any, str, Any, bool] = ({}, "{}", {}, False)
-
-    def _switch_kind(self, kind: str) -> None:
-        """Keep the previous kind's state and take up ``kind``'s: a line is compared
-        with the previous line of its own kind (record 4), so a chain, whose kinds
-        take turns line by line, still leaves out what repeats."""
-        self._kinds[self._kind] = (
-            self._places,
-            self._same,
-            self._raw,
-            self._head,
-            self._tail,
-            self._name,
-            self._job,
-            self._task,
-            self._args,
-            self._profiles,
-        )
-        self._kind = kind
-        state = self._kinds.get(kind)
-        if state is None:
-            self._start_kind()
-            return
-        (
-            self._places,
-            self._same,
-            self._raw,
-            self._head,
-            self._tail,
-            self._name,
-            self._job,
-            self._task,
-            self._args,
-            self._profiles,
-        ) = state
 
     def file_number(self, lfn: Any, size: Any) -> int:
         """The file table's number of ``lfn``, its entry added on first use."""
@@ -807,10 +817,12 @@ def yield_plan_text(
 # Reading: either layout, streamed, into the dicts ``plan_record`` makes.
 
 
-class _Decoder:
+class _Decoder(_PerKind):
     """Record-4 (``per_kind``) or record-3 lines after the head -> node dicts (no
     parents, children or submit), filling in what the encoder left out, in the same
     order: from the previous line of the same kind (4) or the previous line (3)."""
+
+    _FIELDS = ("_places", "_same", "_name", "_job", "_task", "_args", "_profiles")
 
     def __init__(self, source: str, per_kind: bool = True) -> None:
         self.source = source
@@ -833,32 +845,6 @@ class _Decoder:
         self._task: tuple[Any, Any] = (None, None)
         self._args: list[Any] = []
         self._profiles: dict[str, Any] = {}
-
-    def _switch_kind(self, kind: Any) -> None:
-        """The encoder's ``_switch_kind``, read back."""
-        self._kinds[self._kind] = (
-            self._places,
-            self._same,
-            self._name,
-            self._job,
-            self._task,
-            self._args,
-            self._profiles,
-        )
-        self._kind = kind
-        state = self._kinds.get(kind)
-        if state is None:
-            self._start_kind()
-            return
-        (
-            self._places,
-            self._same,
-            self._name,
-            self._job,
-            self._task,
-            self._args,
-            self._profiles,
-        ) = state
 
     def text(self, value: Any) -> Any:
         return self.table[value] if type(value) is int else value
