@@ -528,7 +528,9 @@ def _record_name(node: Node) -> str:
 
 
 def _basename(url: str) -> str:
-    return url.rstrip("/").rsplit("/", 1)[-1]
+    # sliced rather than split: a merge job's checks take two per input
+    end = len(url.rstrip("/"))
+    return url[url.rfind("/", 0, end) + 1 : end]
 
 
 def _check_list(checks: Sequence[Transfer]) -> list[dict[str, str]]:
