@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
@@ -11,6 +12,7 @@ from planner.emit.manifest import (
     MANIFEST_ENCODER,
     _files_by_directory,
     _replicas_by_runs,
+    _shapes,
     _transfers_by_runs,
     files_json,
     names_json,
@@ -108,3 +110,9 @@ def test_a_line_checked_a_column_at_a_time_is_the_line_checked_a_file_at_a_time(
     assert replicas_json(files, "local") == _replicas_by_runs(files, "local")
     urls = [t.dst for t in files]
     assert files_json(urls) == _files_by_directory(urls)
+
+
+@settings(max_examples=300, deadline=None)
+@given(names=st.lists(_NAME, max_size=12))
+def test_the_shapes_of_names_found_in_one_text_are_each_names_own(names: list[str]) -> None:
+    assert _shapes(names) == [re.sub("[0-9]+", "0", n) for n in names]
