@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
+from itertools import repeat
 from operator import attrgetter, itemgetter
 from typing import Any
 
@@ -95,7 +96,7 @@ def _run_json(names: Sequence[str]) -> str:
     cut_pre = _shared_start(names)
     lengths = list(map(len, names))
     room = min(lengths) - cut_pre
-    cut_suf = min(_shared_start(list(map(_REVERSED, names))), room) if room else 0
+    cut_suf = min(_shared_end(names), room) if room else 0
     if not cut_pre and not cut_suf:
         return ",".join(map(STR, names))
     first = names[0]
@@ -116,6 +117,23 @@ def _run_json(names: Sequence[str]) -> str:
 
 
 _REVERSED = itemgetter(slice(None, None, -1))
+
+
+def _shared_end(names: Sequence[str]) -> int:
+    """The length of the text every name ends with: that of the first and the last name
+    when every name ends with it (a run of numbered names), else found over the names
+    reversed."""
+    first, last = names[0], names[-1]
+    a, b = 0, min(len(first), len(last))
+    while a < b:
+        m = (a + b + 1) >> 1
+        if first[-m:] == last[-m:]:
+            a = m
+        else:
+            b = m - 1
+    if not a or list(map(str.endswith, names, repeat(first[-a:]))).count(True) == len(names):
+        return a
+    return _shared_start(list(map(_REVERSED, names)))
 
 
 def _shared_start(names: Sequence[str]) -> int:

@@ -13,6 +13,8 @@ from planner.emit.manifest import (
     _files_by_directory,
     _replicas_by_runs,
     _shapes,
+    _shared_end,
+    _shared_start,
     _transfers_by_runs,
     files_json,
     names_json,
@@ -116,3 +118,9 @@ def test_a_line_checked_a_column_at_a_time_is_the_line_checked_a_file_at_a_time(
 @given(names=st.lists(_NAME, max_size=12))
 def test_the_shapes_of_names_found_in_one_text_are_each_names_own(names: list[str]) -> None:
     assert _shapes(names) == [re.sub("[0-9]+", "0", n) for n in names]
+
+
+@settings(max_examples=300, deadline=None)
+@given(names=st.lists(_NAME, min_size=1, max_size=12))
+def test_the_end_all_names_share_is_found_from_the_first_and_the_last(names: list[str]) -> None:
+    assert _shared_end(names) == _shared_start([n[::-1] for n in names])
