@@ -36,12 +36,6 @@ __all__ = ["SLOT", "Shaped", "render", "shaped_job"]
 _NAME = re.compile(r"[A-Za-z0-9_+.-]+")
 # An argument word that takes a slot: one quote_arguments leaves as it is (no '@').
 _WORD = re.compile(r"[A-Za-z0-9_+,./:=%^-]+")
-# Several of each, one space apart (neither holds a space): a node's new values are
-# checked by one match each, not one per value.
-_NAMES = re.compile(rf"{_NAME.pattern}(?: {_NAME.pattern})*")
-_WORDS = re.compile(rf"{_WORD.pattern}(?: {_WORD.pattern})*")
-_CONDORIO = DataConfiguration.CONDORIO  # a module global: an enum member costs a lookup
-_COMPUTE = NodeKind.COMPUTE
 SLOT = re.compile(r"@@([0-9]+)@@")  # a slot in a shape; never in a value
 _TOOL_KINDS = frozenset(
     {NodeKind.STAGE_IN, NodeKind.STAGE_INTER, NodeKind.STAGE_OUT, NodeKind.REGISTER,
@@ -78,7 +72,7 @@ def _compute_key(node: Node, ctx: EmitContext) -> tuple[tuple[Any, ...], list[st
         raise _Irregular
     task = tasks[0]
     dc = node.data_configuration or ctx.data_configuration
-    if dc is not _CONDORIO or task.executable.startswith("./"):
+    if dc is not DataConfiguration.CONDORIO or task.executable.startswith("./"):
         raise _Irregular
     if task.stdin is not None or task.stdout is not None or task.stderr is not None:
         raise _Irregular
@@ -121,9 +115,7 @@ def _compute_key(node: Node, ctx: EmitContext) -> tuple[tuple[Any, ...], list[st
             )
         sha = None if sha256 is None else get(sha256) or _take(sha256, slots, values)
         files.append((slot, dst, src, sha, symlink, t.site, meta))
-    named = len(values)
-    words = tuple([get(a) or _take(a, slots, values) for a in task.arguments])
-    _check_values(values, named)
+    words = tuple([get(a) or _take(a, slots, values, _WORD.fullmatch) for a in task.arguments])
     key = (
         node.kind, node.site, node.transformation, id(node.profiles), dc, node.staging_site,
         task.transformation, task.executable, words, id(task.environment),
@@ -132,25 +124,15 @@ def _compute_key(node: Node, ctx: EmitContext) -> tuple[tuple[Any, ...], list[st
     return key, values
 
 
-def _take(value: str, slots: dict[str, str], values: list[str]) -> str:
-    """A new slot for ``value`` (the next one); ``_check_values`` checks it later."""
+def _take(
+    value: str, slots: dict[str, str], values: list[str], pattern: Any = _NAME.fullmatch
+) -> str:
+    """A new slot for ``value`` (the next one), when it is a name ``pattern`` takes."""
+    if value.__class__ is not str or not pattern(value):
+        raise _Irregular  # a hand-made node may hold another type
     slot = slots[value] = f"@@{len(values)}@@"
     values.append(value)
     return slot
-
-
-def _check_values(values: list[str], named: int) -> None:
-    """Refuse a node whose values past the first (its own name) are not all strings,
-    names up to ``named`` (file names, sha256s) and argument words after it."""
-    names, words = values[1:named], values[named:]
-    for some, pattern in ((names, _NAMES), (words, _WORDS)):
-        if not some:
-            continue
-        text = " ".join(some)  # TypeError, as the caller expects, for another type
-        if text.count(" ") != len(some) - 1 or not pattern.fullmatch(text):
-            raise _Irregular
-    if list(map(type, values)).count(str) != len(values):
-        raise _Irregular  # a hand-made node may hold a string of another class
 
 
 def _url(value: str, lfn: str, slot: str, slots: dict[str, str], values: list[str]) -> str:
@@ -200,7 +182,7 @@ def shaped_job(
         if node.kind in _TOOL_KINDS and bundle_offset is not None:
             key: tuple[Any, ...] = (node.kind, node.site, id(node.profiles))
             values = [node.name, str(bundle_offset)]
-        elif node.kind is _COMPUTE:
+        elif node.kind is NodeKind.COMPUTE:
             key, values = _compute_key(node, ctx)
         else:
             return None

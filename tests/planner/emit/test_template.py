@@ -13,15 +13,7 @@ from hypothesis import strategies as st
 
 from planner.emit.dag import NODE_VAR
 from planner.emit.submit import EmitContext, node_job
-from planner.emit.template import (
-    _NAME,
-    _WORD,
-    Shaped,
-    _check_values,
-    _Irregular,
-    render,
-    shaped_job,
-)
+from planner.emit.template import Shaped, render, shaped_job
 from planner.emit.writer import plan_submit_files
 from planner.model.base import Namespace
 from planner.model.concrete import (
@@ -211,22 +203,3 @@ def test_a_chain_whose_nodes_differ_in_priority_builds_its_shape_once(monkeypatc
     assert shaped[0].shape is shaped[4].shape and shaped[0].shape is not shaped[5].shape
     for node, one in zip(nodes, shaped, strict=True):
         assert render(one) == _general(node, 0)  # type: ignore[arg-type]
-
-
-_SOME = st.lists(st.text(alphabet="a1_.-+ ,/:=%^@$'\n", max_size=4), max_size=4)
-
-
-@settings(max_examples=500, deadline=None)
-@given(names=_SOME, words=_SOME)
-def test_values_checked_together_are_refused_as_one_by_one(
-    names: list[str], words: list[str]
-) -> None:
-    """A node's names and words are matched in one text each; that refuses exactly the
-    nodes a match of each value on its own refuses."""
-    one_by_one = all(_NAME.fullmatch(n) for n in names) and all(_WORD.fullmatch(w) for w in words)
-    try:
-        _check_values(["node", *names, *words], 1 + len(names))
-    except _Irregular:
-        assert not one_by_one
-    else:
-        assert one_by_one
