@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
+from itertools import repeat
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from planner.model.concrete import Transfer
@@ -56,14 +58,17 @@ def names_json(names: Sequence[str], any_order: bool = False) -> str:
     whole = _run_json(names)
     if whole[0] == "{":  # one run for all: the usual case, with no look at each name
         return f"[{whole}]"
-    sub = _DIGITS.sub
+    shapes = _shapes(names)
     if any_order:
         by_shape: dict[str, list[str]] = {}
-        for name in names:
-            by_shape.setdefault(sub("0", name), []).append(name)
+        for shape, name in zip(shapes, names, strict=True):
+            same = by_shape.get(shape)
+            if same is None:
+                by_shape[shape] = [name]
+            else:
+                same.append(name)
         return f"[{','.join([_run_json(same) for same in by_shape.values()])}]"
     parts = []
-    shapes = [sub("0", n) for n in names]
     start = 0
     for end in range(1, len(names) + 1):
         if end == len(names) or shapes[end] != shapes[start]:
@@ -72,18 +77,31 @@ def names_json(names: Sequence[str], any_order: bool = False) -> str:
     return f"[{','.join(parts)}]"
 
 
+def _shapes(names: Sequence[str]) -> list[str]:
+    """Each name with its runs of digits as one "0": names of one shape differ only in
+    their digits. One substitution over all the names (a cleanup of 10^5 files has as
+    many), unless a name holds the line break that separates them."""
+    text = "\n".join(names)
+    if text.count("\n") == len(names) - 1:
+        return _DIGITS.sub("0", text).split("\n")
+    sub = _DIGITS.sub
+    return [sub("0", n) for n in names]
+
+
 def _run_json(names: Sequence[str]) -> str:
-    """Names of one shape: their strings, or one affix object when that is shorter."""
+    """Names of one shape: their strings, or one affix object when that is shorter.
+    (Once per group of every manifest line: the per-name steps are C-level maps.)"""
     if len(names) < 2:
         return ",".join(map(STR, names))
     cut_pre = _shared_start(names)
-    room = min(map(len, names)) - cut_pre
-    cut_suf = min(_shared_start([n[::-1] for n in names]), room)
+    lengths = list(map(len, names))
+    room = min(lengths) - cut_pre
+    cut_suf = min(_shared_end(names), room) if room else 0
     if not cut_pre and not cut_suf:
         return ",".join(map(STR, names))
     first = names[0]
     pre, suf = first[:cut_pre], first[len(first) - cut_suf :]
-    mids = [n[cut_pre : len(n) - cut_suf] for n in names]
+    mids = map(itemgetter(slice(cut_pre, -cut_suf if cut_suf else None)), names)
     text = f'{{"mid":[{",".join(map(STR, mids))}]'
     if pre:
         text += f',"pre":{STR(pre)}'
@@ -92,10 +110,30 @@ def _run_json(names: Sequence[str]) -> str:
     text += "}"
     # the names written out take at least their length, quotes and commas (escapes only
     # add): shorter than that, the affix form wins without writing them to compare
-    if len(text) < sum(map(len, names)) + 3 * len(names) - 1:
+    if len(text) < sum(lengths) + 3 * len(names) - 1:
         return text
     plain = ",".join(map(STR, names))
     return text if len(text) < len(plain) else plain
+
+
+_REVERSED = itemgetter(slice(None, None, -1))
+
+
+def _shared_end(names: Sequence[str]) -> int:
+    """The length of the text every name ends with: that of the first and the last name
+    when every name ends with it (a run of numbered names), else found over the names
+    reversed."""
+    first, last = names[0], names[-1]
+    a, b = 0, min(len(first), len(last))
+    while a < b:
+        m = (a + b + 1) >> 1
+        if first[-m:] == last[-m:]:
+            a = m
+        else:
+            b = m - 1
+    if not a or list(map(str.endswith, names, repeat(first[-a:]))).count(True) == len(names):
+        return a
+    return _shared_start(list(map(_REVERSED, names)))
 
 
 def _shared_start(names: Sequence[str]) -> int:
@@ -239,23 +277,33 @@ def _goes_on(t: Transfer, key: tuple[Any, ...]) -> bool:
     )
 
 
-def _metas_json(group: list[Transfer], metadir: str) -> str:
+def _metas_json(group: Sequence[Transfer], metadir: str, names: list[str] | None = None) -> str:
     """The group's records by name in ``metadir``: one string when they share one."""
-    cut = len(metadir)
-    names = [t.meta[cut:] for t in group]  # type: ignore[index]
+    if names is None:
+        cut = len(metadir)
+        names = [t.meta[cut:] for t in group]  # type: ignore[index]
     first = names[0]
     if names.count(first) == len(names):
         return STR(first)
     return names_json(names)
 
 
-def _shas_json(group: list[Transfer]) -> str:
+def _shas_json(group: Sequence[Transfer]) -> str:
     return f"[{','.join([STR(t.sha256) for t in group])}]"  # type: ignore[arg-type]
 
 
 def transfers_json(transfers: Iterable[Transfer]) -> str:
     """The JSON list of a transfer manifest's ``"transfers"`` (or a runner's ``"inputs"``
     / ``"outputs"``): groups where transfers share their directories, else entries."""
+    if transfers.__class__ is tuple and len(transfers) > 1:
+        whole = _one_group(transfers)
+        if whole is not None:
+            return f"[{_transfer_group(*whole)}]"
+    return _transfers_by_runs(transfers)
+
+
+def _transfers_by_runs(transfers: Iterable[Transfer]) -> str:
+    """``transfers_json`` a transfer at a time: any runs, any entries."""
     parts = []
     for key, group in _transfer_runs(transfers):
         entry = MANIFEST_ENCODER.encode(transfer_entry(group[0])) if len(group) == 1 else ""
@@ -264,15 +312,86 @@ def transfers_json(transfers: Iterable[Transfer]) -> str:
     return f"[{','.join(parts)}]"
 
 
-def _transfer_group(key: tuple[Any, ...], group: list[Transfer]) -> str:
-    """One group of transfers (its key as ``_transfer_key`` gives it)."""
+def _one_group(
+    transfers: Sequence[Transfer],
+) -> tuple[tuple[Any, ...], Sequence[Transfer], list[str], list[str] | None] | None:
+    """The key, LFNs and checksum-record names of transfers that all make one group of
+    one source (the usual manifest line: what ``_transfer_runs`` would find, checked a
+    column at a time rather than a transfer at a time), else None."""
+    key = _transfer_key(transfers[0])
+    if key is None or len(key[1]) != 1:
+        return None
+    lfns = _plain_names(transfers)
+    if lfns is None:
+        return None
+    dst, (stem,), metadir = key[0], key[1], key[2]
+    if (
+        not _strings(list(map(_DST, transfers)), list(map(dst.__add__, lfns)))
+        or list(zip(map(stem.__add__, lfns))) != list(map(_SRC, transfers))
+        or not _alike(list(map(_MORE, transfers)))  # sha256 and flags: one slot
+    ):
+        return None
+    metas = _meta_names(list(map(_META, transfers)), metadir)
+    if metas is _NOT_PLAIN:
+        return None
+    return key, transfers, lfns, metas
+
+
+_LFN = attrgetter("lfn")
+_DST = attrgetter("dst")
+_SRC = attrgetter("src")
+_META = attrgetter("meta")
+_SITE = attrgetter("site")
+_MORE = attrgetter("more")  # sha256, symlink, executable, optional (concrete.Transfer)
+
+
+def _alike(values: list[Any]) -> bool:
+    return values.count(values[0]) == len(values)
+
+
+def _strings(values: list[Any], expected: list[str]) -> bool:
+    """Whether ``values`` are ``expected``, each a ``str`` (as the checks one value at a
+    time ask: an equal object of another class is not taken for a name or a URL)."""
+    return values == expected and _alike(list(map(type, values))) and values[0].__class__ is str
+
+
+def _plain_names(transfers: Sequence[Transfer]) -> list[str] | None:
+    """The LFNs, when every one is a non-empty string (a group's names), else None."""
+    lfns = list(map(_LFN, transfers))
+    if "" in lfns or not _alike(list(map(type, lfns))) or lfns[0].__class__ is not str:
+        return None
+    return lfns
+
+
+def _meta_names(metas: list[Any], metadir: Any) -> Any:
+    """The checksum records' names in ``metadir`` (None for none), ``_NOT_PLAIN`` unless
+    every record lies there (None: every one is None)."""
+    if metadir is None:
+        return None if metas.count(None) == len(metas) else _NOT_PLAIN
+    try:
+        names = list(map(itemgetter(slice(len(metadir), None)), metas))
+    except TypeError:  # a record that is not a string
+        return _NOT_PLAIN
+    if list(map(metadir.__add__, names)) != metas or "/" in "".join(names):
+        return _NOT_PLAIN
+    return names
+
+
+def _transfer_group(
+    key: tuple[Any, ...],
+    group: Sequence[Transfer],
+    lfns: list[str] | None = None,
+    metas: list[str] | None = None,
+) -> str:
+    """One group of transfers (its key as ``_transfer_key`` gives it; its LFNs and the
+    names of its checksum records when known)."""
     dst, src, metadir, has_sha, symlink, executable, optional = key
     text = f'{{"dst":{STR(dst)},'
     if executable:
         text += '"executable":true,'
-    text += f'"lfns":{names_json([t.lfn for t in group])},'
+    text += f'"lfns":{names_json(lfns or [t.lfn for t in group])},'
     if metadir is not None:
-        text += f'"meta":{_metas_json(group, metadir)},'
+        text += f'"meta":{_metas_json(group, metadir, metas)},'
         if metadir != src[0]:  # the default: the record lies beside the first source
             text += f'"metadir":{STR(metadir)},'
     if optional:
@@ -318,6 +437,16 @@ def _replica_entry(t: Transfer, site: str) -> dict[str, Any]:
 def replicas_json(replicas: Iterable[Transfer], site: str) -> tuple[str, bool]:
     """The JSON list of a register manifest's ``"replicas"`` (``dst`` is the PFN), and
     whether some replica takes the line's ``"site"`` (names no site of its own)."""
+    if replicas.__class__ is tuple and len(replicas) > 1:
+        whole = _one_replica_group(replicas, site)
+        if whole is not None:
+            key, lfns, metas = whole
+            return f"[{_replica_group(key, replicas, lfns, metas)}]", key[3] is None
+    return _replicas_by_runs(replicas, site)
+
+
+def _replicas_by_runs(replicas: Iterable[Transfer], site: str) -> tuple[str, bool]:
+    """``replicas_json`` a replica at a time: any runs, any entries."""
     parts = []
     uses_site = False
     for key, group in _runs(replicas, lambda t: _replica_key(t, site)):
@@ -335,12 +464,40 @@ def replicas_json(replicas: Iterable[Transfer], site: str) -> tuple[str, bool]:
     return f"[{','.join(parts)}]", uses_site
 
 
-def _replica_group(key: tuple[Any, ...], group: list[Transfer]) -> str:
-    """One group of replicas (its key as ``_replica_key`` gives it)."""
+def _one_replica_group(
+    replicas: Sequence[Transfer], site: str
+) -> tuple[tuple[Any, ...], list[str], list[str] | None] | None:
+    """The key, LFNs and checksum-record names of replicas that all make one group (as
+    ``_one_group`` does for transfers), else None."""
+    key = _replica_key(replicas[0], site)
+    if key is None:
+        return None
+    lfns = _plain_names(replicas)
+    if (
+        lfns is None
+        or not _strings(list(map(_DST, replicas)), list(map(key[0].__add__, lfns)))
+        or not _alike(list(map(_MORE, replicas)))
+        or not _alike(list(map(_SITE, replicas)))
+    ):
+        return None
+    metas = _meta_names(list(map(_META, replicas)), key[1])
+    if metas is _NOT_PLAIN:
+        return None
+    return key, lfns, metas
+
+
+def _replica_group(
+    key: tuple[Any, ...],
+    group: Sequence[Transfer],
+    lfns: list[str] | None = None,
+    metas: list[str] | None = None,
+) -> str:
+    """One group of replicas (its key as ``_replica_key`` gives it; its LFNs and the
+    names of its checksum records when known)."""
     pfn, metadir, has_sha, own_site = key
-    text = f'{{"lfns":{names_json([t.lfn for t in group])},'
+    text = f'{{"lfns":{names_json(lfns or [t.lfn for t in group])},'
     if metadir is not None:
-        text += f'"meta":{_metas_json(group, metadir)},"metadir":{STR(metadir)},'
+        text += f'"meta":{_metas_json(group, metadir, metas)},"metadir":{STR(metadir)},'
     text += f'"pfn":{STR(pfn)}'
     if has_sha:
         text += f',"sha256":{_shas_json(group)}'
@@ -354,8 +511,17 @@ def files_json(urls: Iterable[str]) -> str:
     ``{"dir": D, "names": NAMES}`` group (directories in order of first appearance, and in
     each the names of one shape together when that pays: removing files is done in any
     order), a URL without ``/`` as itself."""
+    if urls.__class__ is list and urls:
+        one = _one_directory(urls)
+        if one is not None:
+            return f"[{_files_group(*one)}]"
+    return _files_by_directory(urls)
+
+
+def _files_by_directory(urls: Iterable[str]) -> str:
+    """``files_json`` a URL at a time: any directories, any URLs without one."""
     groups: dict[str, list[str]] = {}
-    parts = []
+    parts: list[str] = []
     for url in urls:
         if url.__class__ is not str or "/" not in url:
             parts.append(MANIFEST_ENCODER.encode(url))
@@ -367,12 +533,32 @@ def files_json(urls: Iterable[str]) -> str:
             groups[where] = [url[cut:]]
         else:
             same.append(url[cut:])
-    for where, names in groups.items():
-        group = f'{{"dir":{STR(where)},"names":{names_json(names, any_order=True)}}}'
-        # the URLs written out take at least this much (escapes only add): when the
-        # group is shorter than that, there is no need to write them to compare
-        if len(group) >= len(names) * (len(where) + 3) - 1:
-            plain = ",".join([STR(where + name) for name in names])
-            group = plain if len(plain) <= len(group) else group
-        parts.append(group)
+    parts.extend([_files_group(where, names) for where, names in groups.items()])
     return f"[{','.join(parts)}]"
+
+
+def _one_directory(urls: list[Any]) -> tuple[str, list[str]] | None:
+    """The directory and names of URLs that all lie in one directory (a cleanup line's
+    usual case, checked a column at a time), else None."""
+    first = urls[0]
+    if first.__class__ is not str or "/" not in first or not _alike(list(map(type, urls))):
+        return None
+    where = first[: first.rfind("/") + 1]
+    try:
+        names = list(map(itemgetter(slice(len(where), None)), urls))
+    except TypeError:  # a URL that is not a string
+        return None
+    if list(map(where.__add__, names)) != urls or "/" in "".join(names):
+        return None
+    return where, names
+
+
+def _files_group(where: str, names: list[str]) -> str:
+    """The names in one directory: one group, or the URLs when that is not longer."""
+    group = f'{{"dir":{STR(where)},"names":{names_json(names, any_order=True)}}}'
+    # the URLs written out take at least this much (escapes only add): when the
+    # group is shorter than that, there is no need to write them to compare
+    if len(group) >= len(names) * (len(where) + 3) - 1:
+        plain = ",".join([STR(where + name) for name in names])
+        group = plain if len(plain) <= len(group) else group
+    return group

@@ -15,6 +15,8 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
@@ -301,8 +303,8 @@ def _landing_dir(node: Node, recorded: Sequence[Transfer]) -> str | None:
     named by its LFN (plain ``file://`` paths), or None. As the job's ``initialdir`` it
     is where HTCondor brings back every listed output without a ``transfer_output_remaps``
     entry per file, and where a relative ``transfer_input_files`` entry is read from."""
-    home = None
-    for t in node.outputs:
+    home = _one_landing(node.outputs)
+    for t in node.outputs if home is None else ():
         plain = _LANDING.fullmatch(t.dst)
         if plain is None or plain.group(2) != t.lfn or plain.group(1) != (home or plain.group(1)):
             return None
@@ -313,9 +315,34 @@ def _landing_dir(node: Node, recorded: Sequence[Transfer]) -> str | None:
     return home
 
 
+def _one_landing(outputs: Sequence[Transfer]) -> str | None:
+    """The landing directory of the loop in ``_landing_dir``, found for the usual case
+    (two or more outputs, each going to that directory under its LFN) by matching the
+    first output and then the other LFNs as one text; None when that does not find it."""
+    if len(outputs) < 2:
+        return None
+    first = _LANDING.fullmatch(outputs[0].dst)
+    if first is None or first.group(2) != outputs[0].lfn:
+        return None
+    home = first.group(1)
+    lfns = [t.lfn for t in outputs[1:]]
+    try:
+        text = "/".join(lfns)
+    except TypeError:  # an LFN of another type
+        return None
+    if text.count("/") != len(lfns) - 1 or not _LANDING_NAMES.fullmatch(text):
+        return None
+    # each then matches _LANDING, with this directory and its own LFN
+    head = f"file://{home}/"
+    if list(map(head.__add__, lfns)) != [t.dst for t in outputs[1:]]:
+        return None
+    return home
+
+
 # A file:// URL of a file named by a plain name in a plain directory (no '%', ',', '$',
 # ';', '=', whitespace or NUL): the outputs a landing directory is chosen for.
 _LANDING = re.compile(r"file://(/[^%,$;=\s\x00]*[^%,$;=\s\x00/])/([^%,$;=\s\x00/]+)")
+_LANDING_NAMES = re.compile(r"[^%,$;=\s\x00/]+(?:/[^%,$;=\s\x00/]+)*")
 
 
 def _one_plain_task(node: Node) -> bool:
@@ -404,7 +431,11 @@ def _condor_inputs(node: Node, shape: _Shape) -> list[str]:
     """``transfer_input_files`` entries of a condorio job: its inputs (bar the shipped
     executable) and the checksum records its checks read."""
     shipped = shape.shipped
-    inputs = [_condor_input(node, t) for t in node.inputs if shipped is None or not t.executable]
+    inputs = _plain_inputs(node.inputs) if shipped is None else None
+    if inputs is None:
+        inputs = [
+            _condor_input(node, t) for t in node.inputs if shipped is None or not t.executable
+        ]
     if shape.checks or shape.recorded:
         inputs += _record_inputs(node, shape.checks)
     home = shape.home
@@ -528,7 +559,9 @@ def _record_name(node: Node) -> str:
 
 
 def _basename(url: str) -> str:
-    return url.rstrip("/").rsplit("/", 1)[-1]
+    # sliced rather than split: a merge job's checks take two per input
+    end = len(url.rstrip("/"))
+    return url[url.rfind("/", 0, end) + 1 : end]
 
 
 def _check_list(checks: Sequence[Transfer]) -> list[dict[str, str]]:
@@ -571,6 +604,9 @@ def _record_inputs(node: Node, checks: Sequence[Transfer]) -> list[str]:
             "node's checksum record (set pegasus.integrity.checking = none, or rename it)"
         )
     seen = dict.fromkeys([t.meta for t in checks if t.meta and not t.sha256])
+    paths = _plain_paths(list(seen))
+    if paths is not None and names.isdisjoint(_last_parts(paths)):
+        return paths  # the usual case, each record as the loop below gives it
     entries = []
     plain_url = _PLAIN_FILE_URL.fullmatch  # one lookup: a merge job reads 10^5 records
     for meta in seen:
@@ -623,6 +659,43 @@ def url_path(url: str) -> str | None:
 # without the general code below, which gives the same result for it.
 _PLAIN_FILE_URL = re.compile(r"file://(/[^%,$;=\s\x00]*[^%,$;=\s\x00/])")
 _PLAIN_NAME = re.compile(r"[^%,$;=\s\x00/]+")
+# Such URLs one a line (none holds a line break: whitespace): a merge job's 10^5 inputs
+# and records are matched as one text, not one call each.
+_PLAIN_FILE_URLS = re.compile(rf"{_PLAIN_FILE_URL.pattern}(?:\n{_PLAIN_FILE_URL.pattern})*")
+_AFTER_SCHEME = itemgetter(slice(len("file://"), None))
+
+
+def _plain_paths(urls: list[Any]) -> list[str] | None:
+    """The paths of ``urls`` (as ``_PLAIN_FILE_URL`` gives each) when every one is a
+    plain file:// URL, else None."""
+    try:
+        text = "\n".join(urls)
+    except TypeError:  # a URL of another type
+        return None
+    if text.count("\n") != len(urls) - 1 or not _PLAIN_FILE_URLS.fullmatch(text):
+        return None
+    return list(map(_AFTER_SCHEME, urls))
+
+
+def _last_parts(paths: list[str]) -> list[str]:
+    """What follows the last '/' of each path."""
+    return list(map(_THIRD, map(str.rpartition, paths, repeat("/"))))
+
+
+_THIRD = itemgetter(2)
+
+
+def _plain_inputs(inputs: Sequence[Transfer]) -> list[str] | None:
+    """``transfer_input_files`` entries of inputs that all come from plain file:// URLs
+    named by their LFNs (what ``_condor_input`` gives each in that case), else None."""
+    try:
+        srcs = [t.src[0] for t in inputs]
+    except IndexError:  # an input without a source: _condor_input says so
+        return None
+    paths = _plain_paths(srcs)
+    if paths is None or _last_parts(paths) != [t.lfn for t in inputs]:
+        return None
+    return paths
 
 
 def _condor_input(node: Node, t: Transfer) -> str:

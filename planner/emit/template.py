@@ -67,73 +67,84 @@ def _compute_key(node: Node, ctx: EmitContext) -> tuple[tuple[Any, ...], list[st
     """The shape of a condorio compute node with one plain task, and its values: its
     files' names, directories kept, each name a slot (the same string, the same slot).
     Written out in one loop: it runs for every compute node of the workflow."""
-    if len(node.tasks) != 1 or node.site == "local":
+    tasks = node.tasks
+    if len(tasks) != 1 or node.site == "local":
         raise _Irregular
-    task = node.tasks[0]
+    task = tasks[0]
     dc = node.data_configuration or ctx.data_configuration
     if dc is not DataConfiguration.CONDORIO or task.executable.startswith("./"):
         raise _Irregular
     if task.stdin is not None or task.stdout is not None or task.stderr is not None:
         raise _Irregular
-    if len(node.inputs) + len(node.outputs) > _FEW_FILES:
+    inputs, outputs = node.inputs, node.outputs
+    n_in = len(inputs)
+    if n_in + len(outputs) > _FEW_FILES:
         raise _Irregular  # a shape of its own: the general code alone is cheaper
     name = node.name
     values = [name]
     # the node's checksum record is named after it: one slot serves both
     slots = {name: "@@0@@", f"{name}.meta": "@@0@@.meta"}
-
-    def take(value: str, pattern: Any = _NAME.fullmatch) -> str:
-        slot = slots.get(value)
-        if slot is None:
-            if value.__class__ is not str or not pattern(value):
-                raise _Irregular  # a hand-made node may hold another type
-            slot = slots[value] = f"@@{len(values)}@@"
-            values.append(value)
-        return slot
-
-    def url(value: str, lfn: str, slot: str) -> str:
-        """A URL or path: its directory kept, its last part a slot."""
-        if value.__class__ is not str:
-            raise _Irregular
-        if value.endswith(lfn):  # the usual case: named by its LFN
-            head = value[: len(value) - len(lfn)]
-            if not head or head[-1] == "/":
-                return head + slot
-        cut = value.rfind("/") + 1
-        return value[:cut] + take(value[cut:])
-
-    files: list[Any] = []
     get = slots.get
-    for t in (*node.inputs, *node.outputs):
-        if t.optional or t.executable or t.symlink.__class__ is not bool:
-            raise _Irregular
-        lfn, dst, meta, sha256 = t.lfn, t.dst, t.meta, t.sha256
-        slot = get(lfn) or take(lfn)
+    files: list[Any] = []
+    for t in (*inputs, *outputs):
+        # sha256 and the three flags share one slot, None when all are at their defaults
+        # (the usual case): read once rather than through four properties
+        more = t.more
+        if more is None:
+            sha256 = None
+            symlink = False
+        else:
+            sha256, symlink, executable, optional = more
+            if optional or executable or symlink.__class__ is not bool:
+                raise _Irregular
+        lfn, dst, meta = t.lfn, t.dst, t.meta
+        slot = get(lfn) or _take(lfn, slots, values)
         cut = len(dst) - len(lfn)
         # the usual case, written out: a URL or path named by its LFN
         if dst.__class__ is str and dst.endswith(lfn) and (not cut or dst[cut - 1] == "/"):
             dst = dst[:cut] + slot
         else:
-            dst = url(dst, lfn, slot)
-        src = tuple([url(u, lfn, slot) for u in t.src])
+            dst = _url(dst, lfn, slot, slots, values)
+        src = tuple([_url(u, lfn, slot, slots, values) for u in t.src])
         if meta is not None:
             cut = meta.rfind("/") + 1 if meta.__class__ is str else -1
             meta = (
-                meta[:cut] + (get(meta[cut:]) or take(meta[cut:]))
+                meta[:cut] + (get(meta[cut:]) or _take(meta[cut:], slots, values))
                 if cut >= 0
-                else url(meta, "", "")
+                else _url(meta, "", "", slots, values)
             )
-        sha = None if sha256 is None else take(sha256)
-        files.append((slot, dst, src, sha, t.symlink, t.site, meta))
-    word = _WORD.fullmatch
-    words = tuple([get(a) or take(a, word) for a in task.arguments])
-    n_in = len(node.inputs)
+        sha = None if sha256 is None else get(sha256) or _take(sha256, slots, values)
+        files.append((slot, dst, src, sha, symlink, t.site, meta))
+    words = tuple([get(a) or _take(a, slots, values, _WORD.fullmatch) for a in task.arguments])
     key = (
         node.kind, node.site, node.transformation, id(node.profiles), dc, node.staging_site,
         task.transformation, task.executable, words, id(task.environment),
         tuple(files[:n_in]), tuple(files[n_in:]),
     )  # fmt: skip
     return key, values
+
+
+def _take(
+    value: str, slots: dict[str, str], values: list[str], pattern: Any = _NAME.fullmatch
+) -> str:
+    """A new slot for ``value`` (the next one), when it is a name ``pattern`` takes."""
+    if value.__class__ is not str or not pattern(value):
+        raise _Irregular  # a hand-made node may hold another type
+    slot = slots[value] = f"@@{len(values)}@@"
+    values.append(value)
+    return slot
+
+
+def _url(value: str, lfn: str, slot: str, slots: dict[str, str], values: list[str]) -> str:
+    """A URL or path: its directory kept, its last part a slot."""
+    if value.__class__ is not str:
+        raise _Irregular
+    if value.endswith(lfn):  # the usual case: named by its LFN
+        head = value[: len(value) - len(lfn)]
+        if not head or head[-1] == "/":
+            return head + slot
+    cut = value.rfind("/") + 1
+    return value[:cut] + (slots.get(value[cut:]) or _take(value[cut:], slots, values))
 
 
 # More files than this: the node is most likely the only one of its shape.
