@@ -36,7 +36,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any
 
-from planner.tools.entrypoints import entry_point, heavy, preload_all, same_interpreter, spawn
+from planner.tools.entrypoints import (
+    JobProcess,
+    entry_point,
+    heavy,
+    preload_all,
+    same_interpreter,
+    spawn,
+)
 
 __all__ = ["ForkServers", "Forked", "child_subreaper", "reap_strays"]
 
@@ -329,14 +336,10 @@ def _serve(
         code = 1
         try:
             os.close(rd)
-            pid = spawn(
-                func,
-                req["argv"],
-                cwd=req["cwd"],
-                env=req["env"],
-                fds=(fds[0], fds[1], fds[2]),
-                new_session=bool(req["session"]),
+            job = JobProcess(
+                req["argv"], req["cwd"], req["env"], (fds[0], fds[1], fds[2]), bool(req["session"])
             )
+            pid = spawn(func, job)
             os.write(wr, str(pid).encode())
             code = 0
         finally:

@@ -33,7 +33,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from planner.tools.entrypoints import entry_point, load, run_here, same_interpreter, spawn
+from planner.tools.entrypoints import (
+    JobProcess,
+    entry_point,
+    load,
+    run_here,
+    same_interpreter,
+    spawn,
+)
 from planner.tools.integrity import (
     IntegrityError,
     expected_sha256,
@@ -88,7 +95,7 @@ def _run_task(argv: list[str], cwd: Path, env: dict[str, str], streams: tuple[An
         )
     fds = [_fd(h, i) for i, h in enumerate(streams)]
     try:
-        pid = spawn(func, argv, cwd=cwd, env=env, fds=(fds[0], fds[1], fds[2]), new_session=False)
+        pid = spawn(func, JobProcess(argv, cwd, env, (fds[0], fds[1], fds[2])))
     finally:
         for fd, h in zip(fds, streams, strict=True):
             if h == subprocess.DEVNULL:

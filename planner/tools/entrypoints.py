@@ -29,6 +29,7 @@ import sys
 import sysconfig
 import traceback
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -36,6 +37,7 @@ from pathlib import Path
 __all__ = [
     "PRELOAD_ATTRIBUTE",
     "RUNS_TOOLS_ATTRIBUTE",
+    "JobProcess",
     "entry_point",
     "heavy",
     "load",
@@ -140,19 +142,25 @@ def preload_all(heavy_ones: bool) -> dict[str, Callable[[], object]]:
     return loaded
 
 
-def spawn(
-    func: Callable[[], object],
-    argv: Sequence[str],
-    *,
-    cwd: str | os.PathLike[str],
-    env: Mapping[str, str],
-    fds: tuple[int, int, int],
-    new_session: bool,
-) -> int:
-    """Fork a child that runs ``func`` as the console script ``argv[0]`` would; its pid.
+@dataclass(frozen=True, slots=True)
+class JobProcess:
+    """What a forked child becomes before it runs its job: the console script's ``argv``,
+    its working directory and whole environment, the descriptors that become its stdin,
+    stdout and stderr, and whether it leads a session of its own (as a job DAGMan's
+    schedd starts does)."""
 
-    ``fds`` become the child's stdin, stdout and stderr; every other descriptor is closed
-    in the child, as subprocess does. The parent reaps the child like any other.
+    argv: Sequence[str]
+    cwd: str | os.PathLike[str]
+    env: Mapping[str, str]
+    fds: tuple[int, int, int]
+    new_session: bool = False
+
+
+def spawn(func: Callable[[], object], job: JobProcess) -> int:
+    """Fork a child that runs ``func`` as the console script ``job.argv[0]`` would; its pid.
+
+    ``job.fds`` become the child's stdin, stdout and stderr; every other descriptor is
+    closed in the child, as subprocess does. The parent reaps the child like any other.
     """
     sys.stdout.flush()
     sys.stderr.flush()
@@ -161,7 +169,7 @@ def spawn(
         return pid
     code = 127  # as a shell says of a command that could not be started
     try:
-        _become_job(argv, cwd, env, fds, new_session)
+        _become_job(job)
         code = _run(func)
     except BaseException:  # nothing may return into the parent's code
         traceback.print_exc()
@@ -173,17 +181,11 @@ def spawn(
         os._exit(code)
 
 
-def _become_job(
-    argv: Sequence[str],
-    cwd: str | os.PathLike[str],
-    env: Mapping[str, str],
-    fds: tuple[int, int, int],
-    new_session: bool,
-) -> None:
-    if new_session:
+def _become_job(job: JobProcess) -> None:
+    if job.new_session:
         os.setsid()
     # moved out of the way first: a descriptor given for stdout may be 0 itself
-    high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 3) for fd in fds]
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 3) for fd in job.fds]
     for target, fd in enumerate(high):
         os.dup2(fd, target)
     _close_others()
@@ -193,11 +195,11 @@ def _become_job(
         signal.signal(sig, signal.SIG_DFL)
     atexit._clear()
     os.environ.clear()
-    os.environ.update(env)
-    sys.dont_write_bytecode = bool(env.get("PYTHONDONTWRITEBYTECODE"))
-    _new_streams(unbuffered=bool(env.get("PYTHONUNBUFFERED")))
-    os.chdir(cwd)
-    sys.argv = list(argv)
+    os.environ.update(job.env)
+    sys.dont_write_bytecode = bool(job.env.get("PYTHONDONTWRITEBYTECODE"))
+    _new_streams(unbuffered=bool(job.env.get("PYTHONUNBUFFERED")))
+    os.chdir(job.cwd)
+    sys.argv = list(job.argv)
     if "numpy" in sys.modules:  # a fresh process would not share its parent's seed
         sys.modules["numpy"].random.seed()
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planner.tools.entrypoints import entry_point, same_interpreter, spawn
+from planner.tools.entrypoints import JobProcess, entry_point, same_interpreter, spawn
 from tests.planner.tools.pycount import interpreter_counter, started
 
 SCRIPTS = Path(sysconfig.get_path("scripts"))
@@ -30,14 +30,14 @@ def _wait(pid: int) -> int:
 def _run(func, tmp_path: Path, argv=("prog", "a b"), env=None, new_session=False):
     out, err = tmp_path / "out", tmp_path / "err"
     with open(os.devnull, "rb") as i, open(out, "wb") as o, open(err, "wb") as e:
-        pid = spawn(
-            func,
+        job = JobProcess(
             list(argv),
-            cwd=tmp_path,
-            env=env if env is not None else {"ONLY": "this"},
-            fds=(i.fileno(), o.fileno(), e.fileno()),
-            new_session=new_session,
+            tmp_path,
+            env if env is not None else {"ONLY": "this"},
+            (i.fileno(), o.fileno(), e.fileno()),
+            new_session,
         )
+        pid = spawn(func, job)
     return _wait(pid), out.read_text(), err.read_text(), pid
 
 

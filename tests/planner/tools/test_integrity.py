@@ -449,9 +449,7 @@ def test_a_write_after_the_producer_hashed_is_caught(tmp_path: Path, hashes: lis
     assert hashes == [f, f]
 
 
-def test_a_file_made_in_the_producers_clock_tick_is_not_stamped(
-    tmp_path: Path, hashes: list[Path]
-):
+def test_a_file_made_in_the_producers_clock_tick_is_not_stamped(tmp_path: Path, hashes: list[Path]):
     """When the file system's clock is not past the last write when the producer starts
     hashing (here: the last write dated ahead), a later write might keep the mtime: no
     stamp, no placeholder left, and every reader hashes."""

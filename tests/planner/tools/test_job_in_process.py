@@ -56,11 +56,14 @@ def test_the_job_exits_with_the_tools_status(tmp_path: Path):
 
 
 def test_an_uncaught_exception_is_exit_1_with_its_traceback(tmp_path: Path):
-    done = _child(tmp_path, """
+    done = _child(
+        tmp_path,
+        """
         def broken():
             raise RuntimeError("deliberately broken")
         sys.exit(entrypoints.run_here(broken, ["wfplan-broken"]))
-    """)
+    """,
+    )
     assert done.returncode == 1
     assert "RuntimeError: deliberately broken" in done.stderr
 
@@ -68,14 +71,17 @@ def test_an_uncaught_exception_is_exit_1_with_its_traceback(tmp_path: Path):
 def test_the_tasks_exit_handlers_run_before_the_job_records_its_outputs(tmp_path: Path):
     """A handler the task registers runs as its script ended: before the record is made,
     and only once."""
-    done = _child(tmp_path, """
+    done = _child(
+        tmp_path,
+        """
         import atexit
         def task():
             atexit.register(print, "task's exit handler")
             return 0
         entrypoints.run_here(task, ["wfplan-task"])
         print("record")
-    """)
+    """,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["task's exit handler", "record"]
 
@@ -93,11 +99,14 @@ def test_the_record_covers_what_the_in_process_task_made(tmp_path: Path):
 
 def test_an_interrupted_tool_ends_the_job_by_sigint(tmp_path: Path):
     """Ctrl-C in the task: the job dies of SIGINT, as the task's own process would."""
-    done = _child(tmp_path, """
+    done = _child(
+        tmp_path,
+        """
         def task():
             raise KeyboardInterrupt
         entrypoints.run_here(task, ["wfplan-task"])
         print("not reached")
-    """)
+    """,
+    )
     assert done.returncode == -signal.SIGINT
     assert "not reached" not in done.stdout

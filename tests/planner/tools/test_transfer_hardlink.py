@@ -132,9 +132,7 @@ def test_across_file_systems_the_file_is_copied_and_hashed(
     assert hashes == [made / "mosaic.fits"]
 
 
-def test_a_file_the_workflow_did_not_make_is_copied(
-    tmp_path: Path, made: Path, hashes: list[Path]
-):
+def test_a_file_the_workflow_did_not_make_is_copied(tmp_path: Path, made: Path, hashes: list[Path]):
     """Without a checksum record the source may be a user's file: never a second name."""
     code, dst = _stage_out(tmp_path, made, meta=False)
     assert code == 0
