@@ -5,12 +5,13 @@ the cleanup nodes (``pegasus.file.cleanup.clusters.*``)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from typing import TypeVar
 
-__all__ = ["deal", "node_count"]
+__all__ = ["by_key", "deal", "node_count"]
 
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
 
 
 def node_count(items: int, jobs_on_level: int, jobs_per_node: int, override: int | None) -> int:
@@ -32,3 +33,20 @@ def deal(items: Sequence[T], count: int) -> list[Sequence[T]]:
     ['ace', 'bd']
     """
     return [items[k::count] for k in range(count)]
+
+
+def by_key(keys: Iterable[K], items: Iterable[T]) -> dict[K, list[T]]:
+    """``items`` grouped by their ``keys`` (paired in order), the groups in the order
+    their keys first come and each in the items' order; one pass, one lookup an item.
+
+    >>> by_key("abab", [1, 2, 3, 4])
+    {'a': [1, 3], 'b': [2, 4]}
+    """
+    groups: dict[K, list[T]] = {}
+    for key, item in zip(keys, items, strict=True):
+        same = groups.get(key)
+        if same is None:
+            groups[key] = [item]
+        else:
+            same.append(item)
+    return groups

@@ -27,6 +27,7 @@ from typing import Any, TypeVar, cast
 from catalogs.replica import PFN, ReplicaCatalog
 from catalogs.transformation import TransformationCatalog
 from planner.errors import CycleError, PlannerError
+from planner.grouping import by_key
 from planner.model.auxiliary import MAXJOBS
 from planner.model.concrete import ConcreteWorkflow, Node, NodeKind, at_level
 from planner.model.edges import Edges
@@ -549,13 +550,7 @@ def _by_kind_and_name(placed: list[Node]) -> list[Node]:
         placed.sort(key=_BY_NAME)
         return placed
     # one pass to group (each kind read once: a read of a model's field is not cheap)
-    groups: dict[NodeKind, list[Node]] = {}
-    for kind, node in zip(kinds, placed, strict=True):
-        same = groups.get(kind)
-        if same is None:
-            groups[kind] = [node]
-        else:
-            same.append(node)
+    groups = by_key(kinds, placed)
     out: list[Node] = []
     for kind in sorted(groups, key=_KIND_ORDER.__getitem__):
         same = groups[kind]

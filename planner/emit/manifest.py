@@ -21,8 +21,9 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from itertools import repeat
 from operator import attrgetter, itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
+from planner.grouping import by_key
 from planner.model.concrete import Transfer
 
 __all__ = [
@@ -60,13 +61,7 @@ def names_json(names: Sequence[str], any_order: bool = False) -> str:
         return f"[{whole}]"
     shapes = _shapes(names)
     if any_order:
-        by_shape: dict[str, list[str]] = {}
-        for shape, name in zip(shapes, names, strict=True):
-            same = by_shape.get(shape)
-            if same is None:
-                by_shape[shape] = [name]
-            else:
-                same.append(name)
+        by_shape = by_key(shapes, names)
         return f"[{','.join([_run_json(same) for same in by_shape.values()])}]"
     parts = []
     start = 0
@@ -298,7 +293,7 @@ def transfers_json(transfers: Iterable[Transfer]) -> str:
     if transfers.__class__ is tuple and len(transfers) > 1:
         whole = _one_group(transfers)
         if whole is not None:
-            return f"[{_transfer_group(*whole)}]"
+            return f"[{_transfer_group(_Group(*whole))}]"
     return _transfers_by_runs(transfers)
 
 
@@ -307,7 +302,7 @@ def _transfers_by_runs(transfers: Iterable[Transfer]) -> str:
     parts = []
     for key, group in _transfer_runs(transfers):
         entry = MANIFEST_ENCODER.encode(transfer_entry(group[0])) if len(group) == 1 else ""
-        text = _transfer_group(key, group) if key is not None else entry
+        text = _transfer_group(_Group(key, group)) if key is not None else entry
         parts.append(entry if entry and len(entry) <= len(text) else text)
     return f"[{','.join(parts)}]"
 
@@ -368,23 +363,36 @@ def _meta_names(metas: list[Any], metadir: Any) -> Any:
     every record lies there (None: every one is None)."""
     if metadir is None:
         return None if metas.count(None) == len(metas) else _NOT_PLAIN
+    names = _names_in(metadir, metas)
+    return _NOT_PLAIN if names is None else names
+
+
+def _names_in(directory: str, paths: list[Any]) -> list[str] | None:
+    """The names of ``paths`` in ``directory`` (which ends in "/") when every one is a
+    string lying directly in it, else None; checked a column at a time."""
     try:
-        names = list(map(itemgetter(slice(len(metadir), None)), metas))
-    except TypeError:  # a record that is not a string
-        return _NOT_PLAIN
-    if list(map(metadir.__add__, names)) != metas or "/" in "".join(names):
-        return _NOT_PLAIN
+        names = list(map(itemgetter(slice(len(directory), None)), paths))
+    except TypeError:  # a path that is not a string
+        return None
+    if list(map(directory.__add__, names)) != paths or "/" in "".join(names):
+        return None
     return names
 
 
-def _transfer_group(
-    key: tuple[Any, ...],
-    group: Sequence[Transfer],
-    lfns: list[str] | None = None,
-    metas: list[str] | None = None,
-) -> str:
-    """One group of transfers (its key as ``_transfer_key`` gives it; its LFNs and the
-    names of its checksum records when known)."""
+class _Group(NamedTuple):
+    """Transfers (or replicas) written as one group: the key their kind's ``_*_key``
+    gives them all, and their LFNs and checksum-record names when the check that found
+    the group already listed them."""
+
+    key: tuple[Any, ...]
+    members: Sequence[Transfer]
+    lfns: list[str] | None = None
+    metas: list[str] | None = None
+
+
+def _transfer_group(named: _Group) -> str:
+    """One group of transfers (its key as ``_transfer_key`` gives it)."""
+    key, group, lfns, metas = named
     dst, src, metadir, has_sha, symlink, executable, optional = key
     text = f'{{"dst":{STR(dst)},'
     if executable:
@@ -441,7 +449,7 @@ def replicas_json(replicas: Iterable[Transfer], site: str) -> tuple[str, bool]:
         whole = _one_replica_group(replicas, site)
         if whole is not None:
             key, lfns, metas = whole
-            return f"[{_replica_group(key, replicas, lfns, metas)}]", key[3] is None
+            return f"[{_replica_group(_Group(key, replicas, lfns, metas))}]", key[3] is None
     return _replicas_by_runs(replicas, site)
 
 
@@ -454,7 +462,7 @@ def _replicas_by_runs(replicas: Iterable[Transfer], site: str) -> tuple[str, boo
         if len(group) == 1:
             record = _replica_entry(group[0], site)
             entry = MANIFEST_ENCODER.encode(record)
-        text = _replica_group(key, group) if key is not None else entry
+        text = _replica_group(_Group(key, group)) if key is not None else entry
         if entry and len(entry) <= len(text):
             text = entry
             uses_site = uses_site or "site" not in record
@@ -486,14 +494,9 @@ def _one_replica_group(
     return key, lfns, metas
 
 
-def _replica_group(
-    key: tuple[Any, ...],
-    group: Sequence[Transfer],
-    lfns: list[str] | None = None,
-    metas: list[str] | None = None,
-) -> str:
-    """One group of replicas (its key as ``_replica_key`` gives it; its LFNs and the
-    names of its checksum records when known)."""
+def _replica_group(named: _Group) -> str:
+    """One group of replicas (its key as ``_replica_key`` gives it)."""
+    key, group, lfns, metas = named
     pfn, metadir, has_sha, own_site = key
     text = f'{{"lfns":{names_json(lfns or [t.lfn for t in group])},'
     if metadir is not None:
@@ -544,13 +547,8 @@ def _one_directory(urls: list[Any]) -> tuple[str, list[str]] | None:
     if first.__class__ is not str or "/" not in first or not _alike(list(map(type, urls))):
         return None
     where = first[: first.rfind("/") + 1]
-    try:
-        names = list(map(itemgetter(slice(len(where), None)), urls))
-    except TypeError:  # a URL that is not a string
-        return None
-    if list(map(where.__add__, names)) != urls or "/" in "".join(names):
-        return None
-    return where, names
+    names = _names_in(where, urls)
+    return None if names is None else (where, names)
 
 
 def _files_group(where: str, names: list[str]) -> str:

@@ -326,11 +326,8 @@ def _one_landing(outputs: Sequence[Transfer]) -> str | None:
         return None
     home = first.group(1)
     lfns = [t.lfn for t in outputs[1:]]
-    try:
-        text = "/".join(lfns)
-    except TypeError:  # an LFN of another type
-        return None
-    if text.count("/") != len(lfns) - 1 or not _LANDING_NAMES.fullmatch(text):
+    text = _joined(lfns, "/")
+    if text is None or not _LANDING_NAMES.fullmatch(text):
         return None
     # each then matches _LANDING, with this directory and its own LFN
     head = f"file://{home}/"
@@ -668,13 +665,20 @@ _AFTER_SCHEME = itemgetter(slice(len("file://"), None))
 def _plain_paths(urls: list[Any]) -> list[str] | None:
     """The paths of ``urls`` (as ``_PLAIN_FILE_URL`` gives each) when every one is a
     plain file:// URL, else None."""
-    try:
-        text = "\n".join(urls)
-    except TypeError:  # a URL of another type
-        return None
-    if text.count("\n") != len(urls) - 1 or not _PLAIN_FILE_URLS.fullmatch(text):
+    text = _joined(urls, "\n")
+    if text is None or not _PLAIN_FILE_URLS.fullmatch(text):
         return None
     return list(map(_AFTER_SCHEME, urls))
+
+
+def _joined(values: list[Any], sep: str) -> str | None:
+    """``values`` joined by ``sep`` when every one is a string without ``sep`` in it
+    (so a pattern over the whole text checks each value), else None."""
+    try:
+        text = sep.join(values)
+    except TypeError:  # a value of another type
+        return None
+    return text if text.count(sep) == len(values) - 1 else None
 
 
 def _last_parts(paths: list[str]) -> list[str]:
