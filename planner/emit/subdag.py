@@ -23,13 +23,7 @@ from urllib.parse import unquote, urlsplit
 from planner.errors import EmitError
 from planner.model.concrete import ConcreteWorkflow, SubWorkflowNode
 
-__all__ = [
-    "CATALOG_NAMES",
-    "REQUEST_SUFFIX",
-    "request_text",
-    "subworkflow_dir",
-    "yield_subdag_lines",
-]
+__all__ = ["CATALOG_NAMES", "REQUEST_SUFFIX", "request_text", "yield_subdag_lines"]
 
 REQUEST_SUFFIX = ".subwf.json"
 # role -> the file in the submit dir holding the parent's catalogs, as its sub-workflows
@@ -41,7 +35,7 @@ CATALOG_NAMES: Mapping[str, str] = {
 }
 
 
-def subworkflow_dir(submit_dir: Path, sub: SubWorkflowNode) -> Path:
+def _subworkflow_dir(submit_dir: Path, sub: SubWorkflowNode) -> Path:
     """Where a sub-workflow runs: its own sub-directory (pegasusWorkflow), else the
     folder of the given ``.dag``."""
     if sub.kind == "pegasusWorkflow":
@@ -76,7 +70,7 @@ def yield_subdag_lines(cw: ConcreteWorkflow, submit_dir: Path, wfplan: str) -> I
             raise EmitError(f"sub-workflow node {sub.name!r} has the name of another node")
         name = sub.name
         dag = _plain(str(dag_path(submit_dir, sub)), f"sub-workflow {sub.job}: DAG file")
-        where = _plain(str(subworkflow_dir(submit_dir, sub)), f"sub-workflow {sub.job}: DIR")
+        where = _plain(str(_subworkflow_dir(submit_dir, sub)), f"sub-workflow {sub.job}: DIR")
         yield f"SUBDAG EXTERNAL {name} {dag} DIR {where}\n"
         if sub.kind == "pegasusWorkflow":
             request = _plain(str(submit_dir / f"{name}{REQUEST_SUFFIX}"), "request file")
