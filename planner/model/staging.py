@@ -3,6 +3,7 @@ file lives on each staging site."""
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -13,7 +14,7 @@ from planner.model.unit import Unit
 __all__ = [
     "ReplicaChoice",
     "ReplicaSelection",
-    "Residency",
+    "Residencies",
     "StagePlan",
     "StagingLayout",
     "StagingOptions",
@@ -73,21 +74,132 @@ class ReplicaSelection:
     outputs: Mapping[str, ReplicaChoice]
 
 
-@dataclass(slots=True)
-class Residency:
-    """A file on a staging site: its URL, the node that puts it there and the nodes that
-    read it there (compute, stage_inter, stage_out, register).
+class Residencies:
+    """Where each file lives on each staging site: its URL, the node that puts it there
+    (``writers``) and the nodes that read it there (compute, stage_inter, stage_out,
+    register). A residency is a number, ``r``, into the columns.
 
-    Mutable on purpose: staging fills one per file and site as it meets the readers, and
-    at 10^6 jobs a copy per reader would be the plan's memory peak."""
+    A table, not an object per file: a plan of 10^5 jobs has some 225,000 residencies,
+    and an object each with its ``(lfn, site)`` key tuple and its list of readers took
+    about 250 bytes; here one is an entry in its site's index (LFN -> number), a slot in
+    each column and 12 bytes a reader. The readers of a residency are a chain through
+    ``_next`` (first and last in ``_head``/``_tail``), kept in the order they were added.
 
-    url: str
-    writer: str | None
-    readers: list[str] = field(default_factory=list)
-    original: bool = False  # the URL is a replica's own location: never remove it
-    # the input transfer URL -> job dir, shared by the readers (a file read by 10^5 jobs
-    # is described once)
-    pull: Transfer | None = None
+    Mutable on purpose: staging fills it as it meets the readers, registration adds
+    readers, cleanup reads it last and may empty it (:meth:`clear`).
+
+    >>> table = Residencies()
+    >>> r = table.add("f", "s", "file:///s/f", "job")
+    >>> _ = table.add_reader(r, "so")
+    >>> table.find("f", "s"), table.urls[r], table.readers(r)
+    (0, 'file:///s/f', ['so'])
+    """
+
+    __slots__ = (
+        "_head",
+        "_names",
+        "_next",
+        "_sites",
+        "_tail",
+        "lfns",
+        "original",
+        "pulls",
+        "urls",
+        "writers",
+    )
+
+    def __init__(self) -> None:
+        self._sites: dict[str, dict[str, int]] = {}  # staging site -> LFN -> r
+        self.lfns: list[str] = []
+        self.urls: list[str] = []
+        self.writers: list[str | None] = []
+        # 1: the URL is a replica's own location, never removed
+        self.original = bytearray()
+        # the input transfer URL -> job dir, shared by the readers (a file read by 10^5
+        # jobs is described once)
+        self.pulls: list[Transfer | None] = []
+        self._head = array("i")
+        self._tail = array("i")
+        self._next = array("i")  # per reader entry: the next one of its residency, or -1
+        self._names: list[str] = []  # per reader entry: the reader's name
+
+    def __len__(self) -> int:
+        return len(self.urls)
+
+    def on(self, site: str) -> dict[str, int]:
+        """The index of ``site`` (LFN -> residency), for lookups in a loop; read-only."""
+        index = self._sites.get(site)
+        if index is None:
+            index = self._sites[site] = {}
+        return index
+
+    def find(self, lfn: str, site: str) -> int | None:
+        """The residency of ``lfn`` on ``site``, if it has one."""
+        index = self._sites.get(site)
+        return None if index is None else index.get(lfn)
+
+    def add(self, lfn: str, site: str, url: str, writer: str | None = None) -> int:
+        """A new residency of ``lfn`` on ``site`` (it has none yet) at ``url``."""
+        r = len(self.urls)
+        self.on(site)[lfn] = r
+        self.lfns.append(lfn)
+        self.urls.append(url)
+        self.writers.append(writer)
+        self.original.append(0)
+        self.pulls.append(None)
+        self._head.append(-1)
+        self._tail.append(-1)
+        return r
+
+    def resident(self, lfn: str, site: str, url: str) -> int:
+        """The residency of ``lfn`` on ``site``, made at ``url`` if it has none yet."""
+        r = self.on(site).get(lfn)
+        return self.add(lfn, site, url) if r is None else r
+
+    def add_reader(self, r: int, name: str) -> int:
+        """``name`` reads residency ``r`` (after its readers so far). Returns the reader
+        entry, for :meth:`set_reader`."""
+        entry = len(self._names)
+        self._names.append(name)
+        self._next.append(-1)
+        last = self._tail[r]
+        if last < 0:
+            self._head[r] = entry
+        else:
+            self._next[last] = entry
+        self._tail[r] = entry
+        return entry
+
+    def set_reader(self, entry: int, name: str) -> None:
+        """The reader of ``entry`` (from :meth:`add_reader`) is ``name``."""
+        self._names[entry] = name
+
+    def readers(self, r: int) -> list[str]:
+        """The readers of residency ``r``, in the order they were added."""
+        out = []
+        names, nxt = self._names, self._next
+        entry = self._head[r]
+        while entry >= 0:
+            out.append(names[entry])
+            entry = nxt[entry]
+        return out
+
+    def last_reader(self, r: int) -> str | None:
+        """The reader of ``r`` added last, if any."""
+        last = self._tail[r]
+        return None if last < 0 else self._names[last]
+
+    def sites(self) -> list[tuple[str, Mapping[str, int]]]:
+        """(staging site, its index) in the order the sites were first used."""
+        return list(self._sites.items())
+
+    def clear(self) -> None:
+        """Forget every residency (the pipeline's cleanup: nothing reads them after)."""
+        self._sites = {}
+        for column in (self.lfns, self.urls, self.writers, self.pulls, self._names):
+            column.clear()
+        self.original = bytearray()
+        self._head, self._tail, self._next = array("i"), array("i"), array("i")
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +209,7 @@ class StagePlan:
 
     nodes: tuple[Node, ...]
     edges: Sequence[tuple[str, str]]  # (parent, child) names: an Edges from the passes
-    residency: Mapping[tuple[str, str], Residency]  # (lfn, staging site) -> where/who
+    residency: Residencies  # where each file is on each staging site, and who uses it
     workdirs: Mapping[str, str]  # staging site -> working directory URL (files read there)
     # staging site -> the working directory's URL for writing, only where it is not the
     # reading one (a site behind a file server with separate put and get URLs)

@@ -35,9 +35,9 @@ def _reads_records(
         if t.meta is None or t.meta in seen or site is None:
             continue
         seen.add(t.meta)
-        record = plan.residency.get((t.meta.rsplit("/", 1)[-1], site))
+        record = plan.residency.find(t.meta.rsplit("/", 1)[-1], site)
         if record is not None:
-            record.readers.append(name)
+            plan.residency.add_reader(record, name)
 
 
 def _registered(

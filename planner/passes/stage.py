@@ -109,7 +109,7 @@ def group_transfers(
     # Only the names are needed from here on: free the per-file maps before the last copies.
     requests.clear()
     readers_of.clear()
-    requested.fixups.settle(names)
+    requested.fixups.settle(names, requested.residency)
     names.clear()
     plan = StagePlan(
         nodes=nodes,

@@ -12,7 +12,7 @@ from planner.model.concrete import DataConfiguration, Node, NodeKind, Transfer
 from planner.model.edges import Edges
 from planner.model.graph import JobGraph
 from planner.model.placement import Placement
-from planner.model.staging import ReplicaSelection, Residency, StagingLayout, StagingOptions
+from planner.model.staging import ReplicaSelection, Residencies, StagingLayout, StagingOptions
 from planner.model.unit import Unit
 from planner.model.workflow import Job
 from planner.site_dirs import SiteDirs
@@ -35,39 +35,36 @@ RequestKey = tuple[NodeKind, str, str]  # (kind, LFN, the site the file goes to)
 
 class Fixups:
     """The residencies waiting for the name of the transfer node that reads or writes
-    them: each wait is (residency, reader index or -1 for the writer, request key), kept
-    in three parallel columns (20 bytes a wait, against 72 for a tuple of three in a
-    list: a plan of 10^5 jobs waits some 225,000 times). Private to one staging run."""
+    them: each wait is a target (a reader entry of the residency table, or ``-1 - r``
+    for the writer of residency ``r``) and a request key, in two parallel columns (12
+    bytes a wait: a plan of 10^5 jobs waits some 225,000 times). Private to one staging
+    run."""
 
-    __slots__ = ("_keys", "_residencies", "_slots")
+    __slots__ = ("_keys", "_targets")
 
     def __init__(self) -> None:
-        self._residencies: list[Residency] = []
-        self._slots: array[int] = array("i")
+        self._targets: array[int] = array("i")
         self._keys: list[RequestKey] = []
 
     def __len__(self) -> int:
         return len(self._keys)
 
-    def add(self, res: Residency, slot: int, key: RequestKey) -> None:
-        self._residencies.append(res)
-        self._slots.append(slot)
+    def add(self, target: int, key: RequestKey) -> None:
+        self._targets.append(target)
         self._keys.append(key)
 
-    def settle(self, names: Mapping[RequestKey, str]) -> None:
-        """Put the transfer nodes' names in the residencies that wait for them, and
-        forget the waits."""
+    def settle(self, names: Mapping[RequestKey, str], table: Residencies) -> None:
+        """Put the transfer nodes' names in the residencies of ``table`` that wait for
+        them, and forget the waits."""
+        writers, set_reader = table.writers, table.set_reader
         # the last request to write a file is its writer
-        for res, i, key in zip(
-            reversed(self._residencies), reversed(self._slots), reversed(self._keys), strict=True
-        ):
-            if i < 0:
-                if res.writer is WAITING:
-                    res.writer = names[key]
+        for target, key in zip(reversed(self._targets), reversed(self._keys), strict=True):
+            if target < 0:
+                if writers[-1 - target] is WAITING:
+                    writers[-1 - target] = names[key]
             else:
-                res.readers[i] = names[key]
-        self._residencies.clear()
-        self._slots = array("i")
+                set_reader(target, names[key])
+        self._targets = array("i")
         self._keys.clear()
 
 
@@ -112,7 +109,7 @@ class Requested:
     edges: Edges
     requests: dict[RequestKey, Request]
     readers_of: dict[RequestKey, list[str]]
-    residency: dict[tuple[str, str], Residency]
+    residency: Residencies
     fixups: Fixups
     why: dict[str, tuple[str, ...]]
     read_urls: dict[str, str]
@@ -140,7 +137,7 @@ class StageContext:
     nosymlink: bool = False
     requests: dict[RequestKey, Request] = field(default_factory=dict)
     readers_of: dict[RequestKey, list[str]] = field(default_factory=dict)  # -> reading units
-    residency: dict[tuple[str, str], Residency] = field(default_factory=dict)
+    residency: Residencies = field(default_factory=Residencies)
     # filled in once the requests are grouped into nodes
     fixups: Fixups = field(default_factory=Fixups)
     notes: dict[str, list[str]] = field(default_factory=dict)  # file lines of this unit
@@ -173,22 +170,16 @@ class StageContext:
             where = self.unit_sites[id(pair)] = UnitSite(staging, dc, base, wbase)
         return where
 
-    def resident(self, lfn: str, site: str, url: str) -> Residency:
-        """The residency of ``lfn`` on ``site``, made at ``url`` if it has none yet."""
-        res = self.residency.get((lfn, site))
-        if res is None:
-            res = self.residency[(lfn, site)] = Residency(url, None)
-        return res
+    def wait_read(self, r: int, key: RequestKey) -> None:
+        """The transfer node of request ``key`` reads residency ``r`` (its name comes
+        later)."""
+        self.fixups.add(self.residency.add_reader(r, WAITING), key)
 
-    def wait_read(self, res: Residency, key: RequestKey) -> None:
-        """The transfer node of request ``key`` reads ``res`` (its name comes later)."""
-        self.fixups.add(res, len(res.readers), key)
-        res.readers.append(WAITING)
-
-    def wait_write(self, res: Residency, key: RequestKey) -> None:
-        """The transfer node of request ``key`` writes ``res`` (its name comes later)."""
-        self.fixups.add(res, -1, key)
-        res.writer = WAITING
+    def wait_write(self, r: int, key: RequestKey) -> None:
+        """The transfer node of request ``key`` writes residency ``r`` (its name comes
+        later)."""
+        self.fixups.add(-1 - r, key)
+        self.residency.writers[r] = WAITING
 
     def out_dir(self) -> str:
         """The output site's storage URL files are staged out to."""

@@ -16,7 +16,7 @@ from planner.model.concrete import (
     more_slot,
     record_name,
 )
-from planner.model.staging import ReplicaChoice, Residency
+from planner.model.staging import ReplicaChoice, Residencies
 from planner.model.unit import Unit
 
 # the link kinds as the model compares them (by identity: Use.is_input / is_output inline)
@@ -55,8 +55,9 @@ def stage_inputs(
 ) -> list[Transfer]:
     """How each file the unit reads from outside reaches the job's directory."""
     inputs: list[Transfer] = []
-    producer_of, residency, pruned = cx.graph.producer, cx.residency, cx.pruned
+    producer_of, pruned, urls = cx.graph.producer, cx.pruned, cx.residency.urls
     staging, base = where.staging, where.base
+    here = cx.residency.on(staging)
     for lfn, (use, reader) in read.items():
         if lfn in produced and use.link.value != "inout":
             continue
@@ -66,8 +67,8 @@ def stage_inputs(
         if producer is not None and producer in members:
             continue
         # the producer's residency already holds this string: one copy per file
-        known = residency.get((lfn, staging))
-        at = known.url if known is not None else f"{base}/{lfn}"
+        known = here.get(lfn)
+        at = urls[known] if known is not None else f"{base}/{lfn}"
         if producer is not None and producer not in pruned:
             inputs.append(_made_input(cx, unit, where, lfn, use, producer, known, at))
             continue
@@ -84,7 +85,7 @@ def _made_input(
     lfn: str,
     use: Use,
     producer: str,
-    known: Residency | None,
+    known: int | None,
     at: str,
 ) -> Transfer:
     """An input made by this plan: on the producer's staging site, moved here by
@@ -98,18 +99,20 @@ def _made_input(
     size = use.size
     if p_staging != staging:
         moved = _inter(cx, unit, where, lfn, size, p_name, p_staging, p_meta, at)
-        known = moved or known
+        if moved is not None:
+            known = moved
         if p_meta is not None:
             _record_moved_for(cx, unit, where, p_name, p_staging, p_meta)
+    table = cx.residency
     if known is None:
-        known = cx.residency[(lfn, staging)] = Residency(at, None)
-    known.readers.append(unit.name)
+        known = table.add(lfn, staging, at)
+    table.add_reader(known, unit.name)
     # the job checks the record of the node that made the file, on its own staging site
     # (stage_inter brought a copy of it with the file)
     here = None
     if p_meta is not None:
         here = _record_read(cx, unit, where, p_name, p_staging, p_meta, known)
-    return _pulled(known, lfn, None, size, staging, here)
+    return _pulled(table, known, lfn, None, size, staging, here)
 
 
 def _record_url(cx: StageContext, producer: str, p_staging: str) -> str:
@@ -117,8 +120,12 @@ def _record_url(cx: StageContext, producer: str, p_staging: str) -> str:
     residency holds once the producer is staged (one per record, not one per reader:
     at 10^5 jobs a string per reader was 20 MB)."""
     name = record_name(producer)
-    record = cx.residency.get((name, p_staging))
-    return record.url if record is not None else f"{cx.layout.workdirs[p_staging]}/{name}"
+    record = cx.residency.find(name, p_staging)
+    return (
+        cx.residency.urls[record]
+        if record is not None
+        else f"{cx.layout.workdirs[p_staging]}/{name}"
+    )
 
 
 def _inter(
@@ -131,7 +138,7 @@ def _inter(
     p_staging: str,
     p_meta: str | None,
     at: str,
-) -> Residency | None:
+) -> int | None:
     """Ask for a ``stage_inter`` of ``lfn`` from the producer's staging site to the
     unit's, once per (file, site). Returns the file's new residency here, or None when
     an earlier reader asked for the move."""
@@ -147,10 +154,11 @@ def _inter(
         (_STAGE_INTER, staging, unit.level, p_staging == "local", move, producer)
     )
     cx.readers_of[key] = [unit.name]
-    cx.wait_read(cx.resident(lfn, p_staging, src), key)
+    table = cx.residency
+    cx.wait_read(table.resident(lfn, p_staging, src), key)
     if p_meta is not None:  # it reads the producer's record too
-        cx.wait_read(cx.resident(record_name(producer), p_staging, p_meta), key)
-    known = cx.resident(lfn, staging, at)
+        cx.wait_read(table.resident(record_name(producer), p_staging, p_meta), key)
+    known = table.resident(lfn, staging, at)
     cx.wait_write(known, key)
     return known
 
@@ -174,8 +182,8 @@ def _record_moved_for(
         (_STAGE_INTER, staging, unit.level, p_staging == "local", move, producer),
     )
     cx.readers_of[key] = [unit.name]
-    cx.wait_read(cx.resident(name, p_staging, p_meta), key)
-    cx.wait_write(cx.resident(name, staging, at), key)
+    cx.wait_read(cx.residency.resident(name, p_staging, p_meta), key)
+    cx.wait_write(cx.residency.resident(name, staging, at), key)
 
 
 def _record_read(
@@ -185,24 +193,22 @@ def _record_read(
     producer: str,
     p_staging: str,
     p_meta: str,
-    known: Residency,
+    known: int,
 ) -> str:
     """The URL of the checksum record the unit checks a made input against: that of the
     last node that wrote the file here (an inout job may have rewritten its producer's
     file). The unit becomes a reader of that record."""
-    writer = known.writer
+    table = cx.residency
+    writer = table.writers[known]
     if writer is None or writer is WAITING:
         writer = producer
     if writer == producer and p_staging == where.staging:
         here = p_meta
     else:
         here = f"{where.base}/{record_name(writer)}"
-    key = (record_name(writer), where.staging)
-    record = cx.residency.get(key)
-    if record is None:
-        record = cx.residency[key] = Residency(here, None)
-    if not record.readers or record.readers[-1] != unit.name:
-        record.readers.append(unit.name)
+    record = table.resident(record_name(writer), where.staging, here)
+    if table.last_reader(record) != unit.name:
+        table.add_reader(record, unit.name)
     return here
 
 
@@ -213,7 +219,7 @@ def _replica_input(
     lfn: str,
     use: Use,
     choice: ReplicaChoice,
-    known: Residency | None,
+    known: int | None,
     at: str,
 ) -> Transfer:
     """An input read from a replica: in place (bypass), from the staging site's copy
@@ -225,14 +231,15 @@ def _replica_input(
         return Transfer._make(
             (lfn, lfn, urls, use.size, None, None, more_slot(digest, False, False, False))
         )
+    table = cx.residency
     if known is None:
-        known = cx.residency[(lfn, where.staging)] = Residency(at, None)
+        known = table.add(lfn, where.staging, at)
     if urls[0] == at:
-        known.original = True
+        table.original[known] = 1
     else:
         digest = _stage_in(cx, unit, where, lfn, use.size, choice, digest, known, at)
-    known.readers.append(unit.name)
-    return _pulled(known, lfn, digest, use.size, where.staging, None)
+    table.add_reader(known, unit.name)
+    return _pulled(table, known, lfn, digest, use.size, where.staging, None)
 
 
 def _stage_in(
@@ -243,7 +250,7 @@ def _stage_in(
     size: int | None,
     choice: ReplicaChoice,
     digest: str | None,
-    known: Residency,
+    known: int,
     at: str,
 ) -> str | None:
     """Ask for a ``stage_in`` of ``lfn`` to the unit's staging site, once per (file,
@@ -279,7 +286,8 @@ def _stage_in(
 
 
 def _pulled(
-    res: Residency,
+    table: Residencies,
+    r: int,
     lfn: str,
     digest: str | None,
     size: int | None,
@@ -288,11 +296,20 @@ def _pulled(
 ) -> Transfer:
     """The input transfer staging URL -> job dir, one object per file and site unless
     readers declare different sizes (or check it against different records)."""
-    move = res.pull
+    pulls = table.pulls
+    move = pulls[r]
     if move is None or move.size != size or move.sha256 != digest or move.meta != meta:
         move = Transfer._make(
-            (lfn, lfn, (res.url,), size, staging, meta, more_slot(digest, False, False, False))
+            (
+                lfn,
+                lfn,
+                (table.urls[r],),
+                size,
+                staging,
+                meta,
+                more_slot(digest, False, False, False),
+            )
         )
-        if res.pull is None:
-            res.pull = move
+        if pulls[r] is None:
+            pulls[r] = move
     return move
