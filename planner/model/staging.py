@@ -3,7 +3,6 @@ file lives on each staging site."""
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -74,6 +73,23 @@ class ReplicaSelection:
     outputs: Mapping[str, ReplicaChoice]
 
 
+# A residency's readers are a tuple, grown by concatenation (most files have two to six
+# readers: a tuple of them is half the size of a list); past this many, a list, so that a
+# file read by every job (10^5..10^6 readers) is not copied once per reader.
+TUPLE_READERS = 16
+
+
+def more_readers(had: Sequence[str], name: str) -> list[str]:
+    """``had``, a residency's readers (at least :data:`TUPLE_READERS` of them), with
+    ``name`` after them: a list, appended to in place once it is one. The passes add
+    the first readers themselves, ``had + (name,)``, where a call would cost more than
+    the append."""
+    if had.__class__ is list:
+        had.append(name)
+        return had
+    return [*had, name]
+
+
 class Residencies:
     """Where each file lives on each staging site: its URL, the node that puts it there
     (``writers``) and the nodes that read it there (compute, stage_inter, stage_out,
@@ -82,31 +98,19 @@ class Residencies:
     A table, not an object per file: a plan of 10^5 jobs has some 225,000 residencies,
     and an object each with its ``(lfn, site)`` key tuple and its list of readers took
     about 250 bytes; here one is an entry in its site's index (LFN -> number), a slot in
-    each column and 12 bytes a reader. The readers of a residency are a chain through
-    ``_next`` (first and last in ``_head``/``_tail``), kept in the order they were added.
+    each column and a tuple of its readers.
 
     Mutable on purpose: staging fills it as it meets the readers, registration adds
     readers, cleanup reads it last and may empty it (:meth:`clear`).
 
     >>> table = Residencies()
     >>> r = table.add("f", "s", "file:///s/f", "job")
-    >>> _ = table.add_reader(r, "so")
-    >>> table.find("f", "s"), table.urls[r], table.readers(r)
-    (0, 'file:///s/f', ['so'])
+    >>> table.add_reader(r, "so")
+    >>> table.find("f", "s"), table.urls[r], table.readers[r]
+    (0, 'file:///s/f', ('so',))
     """
 
-    __slots__ = (
-        "_head",
-        "_names",
-        "_next",
-        "_sites",
-        "_tail",
-        "lfns",
-        "original",
-        "pulls",
-        "urls",
-        "writers",
-    )
+    __slots__ = ("_sites", "lfns", "original", "pulls", "readers", "urls", "writers")
 
     def __init__(self) -> None:
         self._sites: dict[str, dict[str, int]] = {}  # staging site -> LFN -> r
@@ -118,10 +122,9 @@ class Residencies:
         # the input transfer URL -> job dir, shared by the readers (a file read by 10^5
         # jobs is described once)
         self.pulls: list[Transfer | None] = []
-        self._head = array("i")
-        self._tail = array("i")
-        self._next = array("i")  # per reader entry: the next one of its residency, or -1
-        self._names: list[str] = []  # per reader entry: the reader's name
+        # the readers of each, in the order they were added (see TUPLE_READERS); add
+        # them with add_reader
+        self.readers: list[Sequence[str]] = []
 
     def __len__(self) -> int:
         return len(self.urls)
@@ -141,14 +144,16 @@ class Residencies:
     def add(self, lfn: str, site: str, url: str, writer: str | None = None) -> int:
         """A new residency of ``lfn`` on ``site`` (it has none yet) at ``url``."""
         r = len(self.urls)
-        self.on(site)[lfn] = r
+        index = self._sites.get(site)
+        if index is None:
+            index = self._sites[site] = {}
+        index[lfn] = r
         self.lfns.append(lfn)
         self.urls.append(url)
         self.writers.append(writer)
         self.original.append(0)
         self.pulls.append(None)
-        self._head.append(-1)
-        self._tail.append(-1)
+        self.readers.append(())
         return r
 
     def resident(self, lfn: str, site: str, url: str) -> int:
@@ -156,38 +161,12 @@ class Residencies:
         r = self.on(site).get(lfn)
         return self.add(lfn, site, url) if r is None else r
 
-    def add_reader(self, r: int, name: str) -> int:
-        """``name`` reads residency ``r`` (after its readers so far). Returns the reader
-        entry, for :meth:`set_reader`."""
-        entry = len(self._names)
-        self._names.append(name)
-        self._next.append(-1)
-        last = self._tail[r]
-        if last < 0:
-            self._head[r] = entry
-        else:
-            self._next[last] = entry
-        self._tail[r] = entry
-        return entry
-
-    def set_reader(self, entry: int, name: str) -> None:
-        """The reader of ``entry`` (from :meth:`add_reader`) is ``name``."""
-        self._names[entry] = name
-
-    def readers(self, r: int) -> list[str]:
-        """The readers of residency ``r``, in the order they were added."""
-        out = []
-        names, nxt = self._names, self._next
-        entry = self._head[r]
-        while entry >= 0:
-            out.append(names[entry])
-            entry = nxt[entry]
-        return out
-
-    def last_reader(self, r: int) -> str | None:
-        """The reader of ``r`` added last, if any."""
-        last = self._tail[r]
-        return None if last < 0 else self._names[last]
+    def add_reader(self, r: int, name: str) -> None:
+        """``name`` reads residency ``r`` (after its readers so far)."""
+        column = self.readers
+        had = column[r]
+        # concatenation: a 2-3 item tuple is built faster so than by unpacking
+        column[r] = had + (name,) if len(had) < TUPLE_READERS else more_readers(had, name)  # type: ignore[operator]  # noqa: RUF005
 
     def sites(self) -> list[tuple[str, Mapping[str, int]]]:
         """(staging site, its index) in the order the sites were first used."""
@@ -196,10 +175,9 @@ class Residencies:
     def clear(self) -> None:
         """Forget every residency (the pipeline's cleanup: nothing reads them after)."""
         self._sites = {}
-        for column in (self.lfns, self.urls, self.writers, self.pulls, self._names):
+        for column in (self.lfns, self.urls, self.writers, self.pulls, self.readers):
             column.clear()
         self.original = bytearray()
-        self._head, self._tail, self._next = array("i"), array("i"), array("i")
 
 
 @dataclass(frozen=True, slots=True)

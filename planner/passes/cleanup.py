@@ -18,7 +18,7 @@ from dataclasses import replace
 from planner.errors import PlannerError
 from planner.grouping import deal, node_count
 from planner.model.auxiliary import auxiliary_node
-from planner.model.concrete import Node, NodeKind, Transfer
+from planner.model.concrete import Node, NodeKind, Transfer, make_transfer
 from planner.model.edges import EdgeList
 from planner.model.staging import Residencies, StagePlan
 from planner.naming import safe_name
@@ -104,14 +104,14 @@ def _removals(
     )
     for r in bucket:
         parents[writers[r]] = None  # type: ignore[index]  # grouped: not None
-        for u in readers(r):
+        for u in readers[r]:
             parents[u] = None
         url = urls[r]
         if prefixes is not None and url.startswith(prefixes[0] + "/"):
             url = prefixes[1] + url[len(prefixes[0]) :]
         # Transfer's stored slots in order (lfn, dst, src, size, site, meta, more): one per
         # removed file, built without keyword arguments
-        files.append(Transfer._make((lfns[r], url, (), None, site, None, None)))
+        files.append(make_transfer((lfns[r], url, (), None, site, None, None)))
     return files, parents
 
 
@@ -138,7 +138,7 @@ def _groups_by_last_use(plan: StagePlan) -> dict[tuple[str, int], list[int]]:
             if original[r] or writer is None:
                 continue  # a replica's own location, or nothing put it there
             last = level[writer]
-            for u in readers(r):  # a plain loop: most files have one or two readers
+            for u in readers[r]:  # a plain loop: most files have one or two readers
                 lu = level[u]
                 if lu > last:
                     last = lu

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from functools import partial
+from typing import Any, NamedTuple, cast
 
 from planner.model.base import Namespace
 from planner.model.concrete import DataConfiguration, Node, NodeKind, Transfer
 from planner.model.edges import Edges
 from planner.model.graph import JobGraph
 from planner.model.placement import Placement
-from planner.model.staging import ReplicaSelection, Residencies, StagingLayout, StagingOptions
+from planner.model.staging import TUPLE_READERS as MANY
+from planner.model.staging import (
+    ReplicaSelection,
+    Residencies,
+    StagingLayout,
+    StagingOptions,
+    more_readers,
+)
 from planner.model.unit import Unit
 from planner.model.workflow import Job
 from planner.site_dirs import SiteDirs
@@ -26,6 +34,7 @@ __all__ = [
     "Requested",
     "StageContext",
     "UnitSite",
+    "make_request",
 ]
 
 WAITING = "\x00waiting"  # a transfer node's name, not known yet
@@ -35,36 +44,56 @@ RequestKey = tuple[NodeKind, str, str]  # (kind, LFN, the site the file goes to)
 
 class Fixups:
     """The residencies waiting for the name of the transfer node that reads or writes
-    them: each wait is a target (a reader entry of the residency table, or ``-1 - r``
-    for the writer of residency ``r``) and a request key, in two parallel columns (12
-    bytes a wait: a plan of 10^5 jobs waits some 225,000 times). Private to one staging
-    run."""
+    them: each wait is a residency, the reader's place among its readers or -1 for its
+    writer, and a request key, in three parallel columns (16 bytes a wait: a plan of
+    10^5 jobs waits some 225,000 times). Private to one staging run."""
 
-    __slots__ = ("_keys", "_targets")
+    __slots__ = ("_keys", "_residencies", "_slots")
 
     def __init__(self) -> None:
-        self._targets: array[int] = array("i")
+        self._residencies: array[int] = array("i")
+        self._slots: array[int] = array("i")
         self._keys: list[RequestKey] = []
 
     def __len__(self) -> int:
         return len(self._keys)
 
-    def add(self, target: int, key: RequestKey) -> None:
-        self._targets.append(target)
+    def write(self, r: int, key: RequestKey) -> None:
+        """The transfer node of request ``key`` writes residency ``r``."""
+        self._residencies.append(r)
+        self._slots.append(-1)
+        self._keys.append(key)
+
+    def read(self, table: Residencies, r: int, key: RequestKey) -> None:
+        """The transfer node of request ``key`` reads residency ``r`` of ``table``: a
+        reader to be named (Residencies.add_reader, inline: one per stage-out)."""
+        readers = table.readers
+        had = readers[r]
+        k = len(had)
+        readers[r] = had + (WAITING,) if k < MANY else more_readers(had, WAITING)  # type: ignore[operator]  # noqa: RUF005
+        self._residencies.append(r)
+        self._slots.append(k)
         self._keys.append(key)
 
     def settle(self, names: Mapping[RequestKey, str], table: Residencies) -> None:
         """Put the transfer nodes' names in the residencies of ``table`` that wait for
         them, and forget the waits."""
-        writers, set_reader = table.writers, table.set_reader
+        writers, readers = table.writers, table.readers
         # the last request to write a file is its writer
-        for target, key in zip(reversed(self._targets), reversed(self._keys), strict=True):
-            if target < 0:
-                if writers[-1 - target] is WAITING:
-                    writers[-1 - target] = names[key]
+        for r, i, key in zip(
+            reversed(self._residencies), reversed(self._slots), reversed(self._keys), strict=True
+        ):
+            if i < 0:
+                if writers[r] is WAITING:
+                    writers[r] = names[key]
+                continue
+            had = readers[r]  # the reader's place in a tuple or a list (see Residencies)
+            if had.__class__ is list:
+                had[i] = names[key]
             else:
-                set_reader(target, names[key])
-        self._targets = array("i")
+                readers[r] = (*had[:i], names[key], *had[i + 1 :])
+        self._residencies = array("i")
+        self._slots = array("i")
         self._keys.clear()
 
 
@@ -81,6 +110,10 @@ class Request(NamedTuple):
     parent: str | None = None  # at most one: the producer (stage_inter, stage_out)
 
 
+# Request._make from C, without its Python frame (see make_transfer): one per staged file
+make_request = cast("Callable[[Iterable[Any]], Request]", partial(tuple.__new__, Request))
+
+
 @dataclass(frozen=True, slots=True)
 class UnitSite:
     """Where one unit's files live: its staging site, data configuration, and the
@@ -94,6 +127,7 @@ class UnitSite:
     dc: DataConfiguration
     base: str
     wbase: str
+    index: dict[str, int]  # the staging site's residencies (Residencies.on)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,18 +201,19 @@ class StageContext:
             base = self.layout.workdirs[staging]
             # files go in through the write URL; `wbase is base` usually
             wbase = self.layout.writedirs.get(staging, base)
-            where = self.unit_sites[id(pair)] = UnitSite(staging, dc, base, wbase)
+            index = self.residency.on(staging)
+            where = self.unit_sites[id(pair)] = UnitSite(staging, dc, base, wbase, index)
         return where
 
     def wait_read(self, r: int, key: RequestKey) -> None:
         """The transfer node of request ``key`` reads residency ``r`` (its name comes
         later)."""
-        self.fixups.add(self.residency.add_reader(r, WAITING), key)
+        self.fixups.read(self.residency, r, key)
 
     def wait_write(self, r: int, key: RequestKey) -> None:
         """The transfer node of request ``key`` writes residency ``r`` (its name comes
         later)."""
-        self.fixups.add(-1 - r, key)
+        self.fixups.write(r, key)
         self.residency.writers[r] = WAITING
 
     def out_dir(self) -> str:

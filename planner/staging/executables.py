@@ -9,7 +9,7 @@ from planner.errors import StagingError
 from planner.model.concrete import DataConfiguration, NodeKind, Transfer
 from planner.model.unit import Unit
 from planner.model.workflow import Job
-from planner.staging.context import Request, StageContext, UnitSite
+from planner.staging.context import StageContext, UnitSite, make_request
 
 __all__ = ["stage_executables", "staged_name"]
 
@@ -71,7 +71,7 @@ def _request(
         move = Transfer(
             lfn=name, src=(src,), dst=f"{where.wbase}/{name}", site=staging, executable=True
         )
-        cx.requests[key] = Request._make(
+        cx.requests[key] = make_request(
             (NodeKind.STAGE_IN, staging, unit.level, src.startswith("file://"), move, None),
         )
         cx.readers_of[key] = []

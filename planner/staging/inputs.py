@@ -2,7 +2,7 @@
 (``stage_inter`` when that is another site), or from a replica (``stage_in``, or read in
 place with bypass), with the checksum record the job checks it against.
 
-Transfers are built with ``Transfer._make`` and its stored slots in order (lfn, dst, src,
+Transfers are built with ``make_transfer`` and its stored slots in order (lfn, dst, src,
 size, site, meta, more; ``more_slot`` packs sha256, symlink, executable and optional): a
 plan builds several per file, and keyword arguments cost a NamedTuple more than twice as
 much."""
@@ -13,15 +13,17 @@ from planner.model.concrete import (
     DataConfiguration,
     NodeKind,
     Transfer,
+    make_transfer,
     more_slot,
     record_name,
 )
-from planner.model.staging import ReplicaChoice, Residencies
+from planner.model.staging import TUPLE_READERS as MANY
+from planner.model.staging import ReplicaChoice, Residencies, more_readers
 from planner.model.unit import Unit
 
 # the link kinds as the model compares them (by identity: Use.is_input / is_output inline)
 from planner.model.workflow import _CHECKPOINT, _INOUT, _INPUT, _OUTPUT, Use
-from planner.staging.context import WAITING, Request, StageContext, UnitSite
+from planner.staging.context import WAITING, StageContext, UnitSite, make_request
 
 __all__ = ["stage_inputs", "unit_files"]
 
@@ -57,7 +59,7 @@ def stage_inputs(
     inputs: list[Transfer] = []
     producer_of, pruned, urls = cx.graph.producer, cx.pruned, cx.residency.urls
     staging, base = where.staging, where.base
-    here = cx.residency.on(staging)
+    here = where.index
     for lfn, (use, reader) in read.items():
         if lfn in produced and use.link.value != "inout":
             continue
@@ -95,7 +97,7 @@ def _made_input(
     p_staging = layout.staging_of[p_name][0]
     # made by this plan: its sha256 is the one its producer records when it runs (a
     # replica's checksum would describe an older copy)
-    p_meta = _record_url(cx, p_name, p_staging) if cx.checking else None
+    p_meta = _record_url(cx, where, p_name, p_staging) if cx.checking else None
     size = use.size
     if p_staging != staging:
         moved = _inter(cx, unit, where, lfn, size, p_name, p_staging, p_meta, at)
@@ -106,7 +108,9 @@ def _made_input(
     table = cx.residency
     if known is None:
         known = table.add(lfn, staging, at)
-    table.add_reader(known, unit.name)
+    readers = table.readers  # add_reader, inline: one reader per input
+    had = readers[known]
+    readers[known] = had + (unit.name,) if len(had) < MANY else more_readers(had, unit.name)  # type: ignore[operator]  # noqa: RUF005
     # the job checks the record of the node that made the file, on its own staging site
     # (stage_inter brought a copy of it with the file)
     here = None
@@ -115,12 +119,13 @@ def _made_input(
     return _pulled(table, known, lfn, None, size, staging, here)
 
 
-def _record_url(cx: StageContext, producer: str, p_staging: str) -> str:
+def _record_url(cx: StageContext, where: UnitSite, producer: str, p_staging: str) -> str:
     """The URL of ``producer``'s checksum record on its staging site: the string its
     residency holds once the producer is staged (one per record, not one per reader:
     at 10^5 jobs a string per reader was 20 MB)."""
     name = record_name(producer)
-    record = cx.residency.find(name, p_staging)
+    index = where.index if p_staging == where.staging else cx.residency.on(p_staging)
+    record = index.get(name)
     return (
         cx.residency.urls[record]
         if record is not None
@@ -149,8 +154,8 @@ def _inter(
         return None
     src = f"{cx.layout.workdirs[p_staging]}/{lfn}"
     dst = at if where.wbase is where.base else f"{where.wbase}/{lfn}"
-    move = Transfer._make((lfn, dst, (src,), size, staging, p_meta, None))
-    cx.requests[key] = Request._make(
+    move = make_transfer((lfn, dst, (src,), size, staging, p_meta, None))
+    cx.requests[key] = make_request(
         (_STAGE_INTER, staging, unit.level, p_staging == "local", move, producer)
     )
     cx.readers_of[key] = [unit.name]
@@ -177,8 +182,8 @@ def _record_moved_for(
         return
     at = f"{base}/{name}"
     dst = at if wbase is base else f"{wbase}/{name}"
-    move = Transfer._make((name, dst, (p_meta,), None, staging, None, None))
-    cx.requests[key] = Request._make(
+    move = make_transfer((name, dst, (p_meta,), None, staging, None, None))
+    cx.requests[key] = make_request(
         (_STAGE_INTER, staging, unit.level, p_staging == "local", move, producer),
     )
     cx.readers_of[key] = [unit.name]
@@ -206,9 +211,14 @@ def _record_read(
         here = p_meta
     else:
         here = f"{where.base}/{record_name(writer)}"
-    record = table.resident(record_name(writer), where.staging, here)
-    if table.last_reader(record) != unit.name:
-        table.add_reader(record, unit.name)
+    name = record_name(writer)
+    record = where.index.get(name)
+    if record is None:
+        record = table.add(name, where.staging, here)
+    readers = table.readers  # add_reader, inline: one reader per made input
+    had = readers[record]
+    if not had or had[-1] != unit.name:
+        readers[record] = had + (unit.name,) if len(had) < MANY else more_readers(had, unit.name)  # type: ignore[operator]  # noqa: RUF005
     return here
 
 
@@ -228,7 +238,7 @@ def _replica_input(
     digest = cx.sha256(lfn)
     if (use.bypass or cx.options.bypass_input_staging) and where.dc != _SHAREDFS:
         cx.note(unit.jobs, f"input {lfn}: bypass staging, read from {urls[0]}")
-        return Transfer._make(
+        return make_transfer(
             (lfn, lfn, urls, use.size, None, None, more_slot(digest, False, False, False))
         )
     table = cx.residency
@@ -238,7 +248,9 @@ def _replica_input(
         table.original[known] = 1
     else:
         digest = _stage_in(cx, unit, where, lfn, use.size, choice, digest, known, at)
-    table.add_reader(known, unit.name)
+    readers = table.readers  # add_reader, inline: one reader per input
+    had = readers[known]
+    readers[known] = had + (unit.name,) if len(had) < MANY else more_readers(had, unit.name)  # type: ignore[operator]  # noqa: RUF005
     return _pulled(table, known, lfn, digest, use.size, where.staging, None)
 
 
@@ -272,8 +284,8 @@ def _stage_in(
     local = site == "local" or urls[0].startswith("file://")
     dst = at if wbase is base else f"{wbase}/{lfn}"
     more = more_slot(digest, symlink, False, False)
-    move = Transfer._make((lfn, dst, urls, size, staging, None, more))
-    cx.requests[key] = Request._make((_STAGE_IN, staging, unit.level, local, move, None))
+    move = make_transfer((lfn, dst, urls, size, staging, None, more))
+    cx.requests[key] = make_request((_STAGE_IN, staging, unit.level, local, move, None))
     cx.readers_of[key] = [unit.name]
     cx.wait_write(known, key)
     cx.note(
@@ -298,8 +310,10 @@ def _pulled(
     readers declare different sizes (or check it against different records)."""
     pulls = table.pulls
     move = pulls[r]
-    if move is None or move.size != size or move.sha256 != digest or move.meta != meta:
-        move = Transfer._make(
+    # the ``more`` slot more_slot() makes for a sha256 alone, compared without a call
+    more = None if digest is None else (digest, False, False, False)
+    if move is None or move.size != size or move.more != more or move.meta != meta:
+        move = make_transfer(
             (
                 lfn,
                 lfn,
@@ -307,7 +321,7 @@ def _pulled(
                 size,
                 staging,
                 meta,
-                more_slot(digest, False, False, False),
+                more,
             )
         )
         if pulls[r] is None:

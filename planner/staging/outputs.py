@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from planner.model.concrete import NodeKind, Transfer, more_slot, record_name
+from planner.model.concrete import NodeKind, Transfer, make_transfer, more_slot, record_name
 from planner.model.staging import Residencies
 from planner.model.unit import Unit
 from planner.model.workflow import Job, Use
-from planner.staging.context import WAITING, Request, StageContext, UnitSite
+from planner.staging.context import Request, StageContext, UnitSite, make_request
 
 __all__ = ["stage_outputs", "stage_pruned_outputs"]
 
@@ -35,14 +35,14 @@ def stage_outputs(
         own_meta = table.urls[own_record] if wbase is base else f"{wbase}/{record_name(unit.name)}"
     clustered = len(unit.jobs) > 1
     outputs: list[Transfer] = []
-    here, writers = table.on(staging), table.writers
+    here, writers = where.index, table.writers
     for lfn, use in produced.items():
         if clustered and not use.stage_out and _internal(cx, lfn, members):
             continue
         at = f"{base}/{lfn}"
         size = use.size
         outputs.append(
-            Transfer._make(  # Transfer(): job dir -> staging site, stored slots in order
+            make_transfer(  # Transfer(): job dir -> staging site, stored slots in order
                 (
                     lfn,
                     at if wbase is base else f"{wbase}/{lfn}",
@@ -68,7 +68,7 @@ def _own_record(table: Residencies, unit: Unit, where: UnitSite) -> int:
     """The checksum record the unit's node writes: a file on the staging site like the
     outputs (cleanup removes it)."""
     name = record_name(unit.name)
-    record = table.find(name, where.staging)
+    record = where.index.get(name)
     if record is None:
         return table.add(name, where.staging, f"{where.base}/{name}", unit.name)
     table.writers[record] = unit.name
@@ -103,14 +103,14 @@ def _stage_out(
     meta = None if own_record is None else table.urls[own_record]
     # Transfer's stored slots in order: lfn, dst, src, size, site, meta, more (one
     # stage-out per output: keyword arguments cost twice as much)
-    move = Transfer._make((lfn, dst, (at,), size, output_site, meta, None))
-    cx.requests[key] = Request._make(
+    move = make_transfer((lfn, dst, (at,), size, output_site, meta, None))
+    cx.requests[key] = make_request(
         (_STAGE_OUT, staging, unit.level, staging == "local", move, unit.name),
     )
     fixups = cx.fixups  # wait_read, inline: one stage-out per output
-    fixups.add(table.add_reader(res, WAITING), key)
+    fixups.read(table, res, key)
     if own_record is not None:
-        fixups.add(table.add_reader(own_record, WAITING), key)
+        fixups.read(table, own_record, key)
 
 
 def stage_pruned_outputs(cx: StageContext, pruned_jobs: Iterable[Job]) -> None:
