@@ -3,7 +3,7 @@ file lives on each staging site."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -171,6 +171,20 @@ class Residencies:
     def sites(self) -> list[tuple[str, Mapping[str, int]]]:
         """(staging site, its index) in the order the sites were first used."""
         return list(self._sites.items())
+
+    def forget_index(self) -> None:
+        """Drop the sites' indexes and what only staging reads (``pulls``, ``original``):
+        cleanup, which reads the table last, goes by residency number (:meth:`sites`,
+        :meth:`find` and :meth:`add` see an empty table after)."""
+        self._sites = {}
+        self.pulls = []
+        self.original = bytearray()
+
+    def forget_readers(self, done: Iterable[int]) -> None:
+        """Drop the readers of the residencies ``done`` (cleanup has made their removals)."""
+        readers = self.readers
+        for r in done:
+            readers[r] = ()
 
     def clear(self) -> None:
         """Forget every residency (the pipeline's cleanup: nothing reads them after)."""

@@ -68,6 +68,8 @@ def _inplace(
     rewrite = _write_prefixes(plan)
     per_level = _units_per_level(plan)
     residency = plan.residency
+    if consume:  # the removals are made by number: the indexes can go before them
+        residency.forget_index()
     nodes: list[Node] = []
     edges = EdgeList(plan.edges)
     for site, lvl in sorted(groups):
@@ -81,6 +83,8 @@ def _inplace(
             files, parents = _removals(bucket, residency, site, prefixes)
             nodes.append(_node(name, site, lvl + 1, files, retry))
             edges.add_parents(parents, name)
+            if consume:  # their readers (a tuple each) are freed for the next removals
+                residency.forget_readers(bucket)
     if consume:
         residency.clear()
     return replace(plan, nodes=plan.nodes + tuple(nodes), edges=edges.freeze())
