@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import partial
-from typing import Any, NamedTuple, cast
+from typing import Any, Generic, NamedTuple, TypeVar, cast, overload
 
 from planner.model.base import Profiles
 from sites.style import SiteStyle
@@ -76,6 +76,30 @@ def more_slot(
     return more
 
 
+_V = TypeVar("_V")
+
+
+class _Packed(Generic[_V]):
+    """A transfer field kept in its ``more`` slot: item ``index`` of it, or ``default``
+    when the slot is None (the four fields there all at their defaults)."""
+
+    __slots__ = ("_default", "_index")
+
+    def __init__(self, index: int, default: _V) -> None:
+        self._index = index
+        self._default = default
+
+    @overload
+    def __get__(self, t: None, owner: object = None) -> _Packed[_V]: ...
+    @overload
+    def __get__(self, t: _TransferTuple, owner: object = None) -> _V: ...
+    def __get__(self, t: _TransferTuple | None, owner: object = None) -> _V | _Packed[_V]:
+        if t is None:
+            return self
+        more = t.more
+        return self._default if more is None else more[self._index]  # type: ignore[return-value]
+
+
 class Transfer(_TransferTuple):
     """One file to move. ``src`` lists candidate URLs, best first (ordered fallbacks).
 
@@ -120,25 +144,11 @@ class Transfer(_TransferTuple):
         values.update(changes)
         return Transfer(**values)
 
-    @property
-    def sha256(self) -> str | None:
-        more = self.more
-        return None if more is None else more[0]
-
-    @property
-    def symlink(self) -> bool:
-        more = self.more
-        return False if more is None else more[1]
-
-    @property
-    def executable(self) -> bool:
-        more = self.more
-        return False if more is None else more[2]
-
-    @property
-    def optional(self) -> bool:
-        more = self.more
-        return False if more is None else more[3]
+    # the fields kept in ``more``, in more_slot's order
+    sha256: _Packed[str | None] = _Packed(0, None)
+    symlink: _Packed[bool] = _Packed(1, False)
+    executable: _Packed[bool] = _Packed(2, False)
+    optional: _Packed[bool] = _Packed(3, False)
 
 
 _STORED = frozenset(("lfn", "dst", "src", "size", "site", "meta"))

@@ -9,14 +9,14 @@ from functools import partial
 from typing import Any, NamedTuple, cast
 
 from planner.model.base import Namespace
-from planner.model.concrete import DataConfiguration, Node, NodeKind, Transfer
-from planner.model.edges import Edges
+from planner.model.concrete import DataConfiguration, NodeKind, Transfer
 from planner.model.graph import JobGraph
 from planner.model.placement import Placement
 from planner.model.staging import TUPLE_READERS as MANY
 from planner.model.staging import (
     ReplicaSelection,
     Residencies,
+    StagePlan,
     StagingLayout,
     StagingOptions,
     more_readers,
@@ -132,23 +132,19 @@ class UnitSite:
 
 @dataclass(frozen=True, slots=True)
 class Requested:
-    """What the first half of staging hands the second: the compute and cluster nodes
-    and their edges, the files to move (``requests``, with the units that read each one
-    after it moved), where each file lives and the residencies waiting for a transfer
-    node's name. The second half empties ``requests``, ``readers_of`` and ``fixups``: a
-    plan of 10^5 jobs holds some 250,000 requests, freed before the plan's last copies.
+    """What the first half of staging hands the second: the plan so far (the compute
+    and cluster nodes, their edges, where each file lives), the files to move
+    (``requests``, with the units that read each one after it moved) and the
+    residencies waiting for a transfer node's name. The second half empties
+    ``requests``, ``readers_of`` and ``fixups``: a plan of 10^5 jobs holds some 250,000
+    requests, freed before the plan's last copies.
     """
 
-    nodes: tuple[Node, ...]
-    edges: Edges
+    plan: StagePlan
     requests: dict[RequestKey, Request]
     readers_of: dict[RequestKey, list[str]]
-    residency: Residencies
     fixups: Fixups
     why: dict[str, tuple[str, ...]]
-    read_urls: dict[str, str]
-    workdirs: Mapping[str, str]
-    writedirs: Mapping[str, str]
     per_level: Mapping[tuple[int, str], int]
 
 
