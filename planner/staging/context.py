@@ -66,7 +66,7 @@ class Fixups:
 
     def read(self, table: Residencies, r: int, key: RequestKey) -> None:
         """The transfer node of request ``key`` reads residency ``r`` of ``table``: a
-        reader to be named (Residencies.add_reader, inline: one per stage-out)."""
+        reader to be named (Residencies.add_reader, inline: one per wait)."""
         readers = table.readers
         had = readers[r]
         k = len(had)
