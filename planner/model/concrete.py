@@ -8,10 +8,11 @@ directory".
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, NamedTuple
+from functools import partial
+from typing import Any, Generic, NamedTuple, TypeVar, cast, overload
 
 from planner.model.base import Profiles
 from sites.style import SiteStyle
@@ -75,6 +76,30 @@ def more_slot(
     return more
 
 
+_V = TypeVar("_V")
+
+
+class _Packed(Generic[_V]):
+    """A transfer field kept in its ``more`` slot: item ``index`` of it, or ``default``
+    when the slot is None (the four fields there all at their defaults)."""
+
+    __slots__ = ("_default", "_index")
+
+    def __init__(self, index: int, default: _V) -> None:
+        self._index = index
+        self._default = default
+
+    @overload
+    def __get__(self, t: None, owner: object = None) -> _Packed[_V]: ...
+    @overload
+    def __get__(self, t: _TransferTuple, owner: object = None) -> _V: ...
+    def __get__(self, t: _TransferTuple | None, owner: object = None) -> _V | _Packed[_V]:
+        if t is None:
+            return self
+        more = t.more
+        return self._default if more is None else more[self._index]  # type: ignore[return-value]
+
+
 class Transfer(_TransferTuple):
     """One file to move. ``src`` lists candidate URLs, best first (ordered fallbacks).
 
@@ -92,27 +117,16 @@ class Transfer(_TransferTuple):
 
     A tuple of seven slots (:class:`_TransferTuple`): ``sha256``, ``symlink``,
     ``executable`` and ``optional`` are read through properties from one slot. Build one
-    with ``Transfer(...)`` or :func:`transfer` (keywords); ``_replace`` takes the stored
-    slots (``lfn``, ``dst``, ``src``, ``size``, ``site``, ``meta``).
+    with ``Transfer(...)`` or :func:`transfer` (the same fields; the class hands its
+    arguments to that function), or from the seven slots with :data:`make_transfer`;
+    ``_replace`` takes the stored slots (``lfn``, ``dst``, ``src``, ``size``, ``site``,
+    ``meta``).
     """
 
     __slots__ = ()
 
-    def __new__(
-        cls,
-        lfn: str,
-        dst: str,
-        src: tuple[str, ...] = (),
-        sha256: str | None = None,
-        symlink: bool = False,
-        size: int | None = None,
-        site: str | None = None,
-        executable: bool = False,
-        optional: bool = False,
-        meta: str | None = None,
-    ) -> Transfer:
-        more = more_slot(sha256, symlink, executable, optional)
-        return tuple.__new__(cls, (lfn, dst, src, size, site, meta, more))
+    def __new__(cls, *args: Any, **fields: Any) -> Transfer:
+        return transfer(*args, **fields)
 
     def __getnewargs__(self) -> tuple[Any, ...]:  # pickle and copy call __new__ with these
         return tuple(getattr(self, f) for f in TRANSFER_FIELDS)
@@ -130,25 +144,11 @@ class Transfer(_TransferTuple):
         values.update(changes)
         return Transfer(**values)
 
-    @property
-    def sha256(self) -> str | None:
-        more = self.more
-        return None if more is None else more[0]
-
-    @property
-    def symlink(self) -> bool:
-        more = self.more
-        return False if more is None else more[1]
-
-    @property
-    def executable(self) -> bool:
-        more = self.more
-        return False if more is None else more[2]
-
-    @property
-    def optional(self) -> bool:
-        more = self.more
-        return False if more is None else more[3]
+    # the fields kept in ``more``, in more_slot's order
+    sha256: _Packed[str | None] = _Packed(0, None)
+    symlink: _Packed[bool] = _Packed(1, False)
+    executable: _Packed[bool] = _Packed(2, False)
+    optional: _Packed[bool] = _Packed(3, False)
 
 
 _STORED = frozenset(("lfn", "dst", "src", "size", "site", "meta"))
@@ -224,13 +224,14 @@ class Node(NamedTuple):
 # The passes build millions of transfers and nodes. A class called with keyword arguments
 # goes through type.__call__, which packs them into a fresh dict on every call; a plain
 # function called with keywords does not. These two builders take the fields by keyword
-# (readable call sites) and call the class's ``_make``: a transfer built so costs 4.1k
-# instructions, against 6.4k for ``Transfer(lfn=..., ...)`` (callgrind, 20,000 of each). A
-# field added to the class must be added here too (tests/planner/model/test_concrete.py
-# checks both).
-
-
-_make_transfer = Transfer._make
+# (readable call sites): a transfer built so costs 4.1k instructions, against 6.4k for
+# ``Transfer(lfn=..., ...)`` (callgrind, 20,000 of each). A field added to the class must
+# be added here too (tests/planner/model/test_concrete.py checks both).
+#
+# Where a pass builds one per file it gives the stored slots in order to ``make_transfer``
+# / ``make_node``: the NamedTuple's ``_make`` is a Python function around
+# ``tuple.__new__(cls, values)``; these call that from C (a partial), without a frame.
+make_transfer = cast("Callable[[Iterable[Any]], Transfer]", partial(tuple.__new__, Transfer))
 
 
 def transfer(
@@ -245,15 +246,14 @@ def transfer(
     optional: bool = False,
     meta: str | None = None,
 ) -> Transfer:
-    """A :class:`Transfer` (see the note above on why not ``Transfer(...)``; ``_make``,
-    the NamedTuple's own constructor from an iterable, skips one more call level)."""
-    return _make_transfer(
+    """A :class:`Transfer` (see the note above on why not ``Transfer(...)``)."""
+    return make_transfer(
         (lfn, dst, src, size, site, meta, more_slot(sha256, symlink, executable, optional))
     )
 
 
 _NO_PROFILES: Profiles = Node._field_defaults["profiles"]  # shared, read-only
-_make_node = Node._make
+make_node = cast("Callable[[Iterable[Any]], Node]", partial(tuple.__new__, Node))
 
 
 def node(
@@ -274,7 +274,7 @@ def node(
     reasons: tuple[str, ...] = (),
 ) -> Node:
     """A :class:`Node` (see the note above on why not ``Node(...)``)."""
-    return _make_node(
+    return make_node(
         (
             name,
             kind,
@@ -298,7 +298,7 @@ def node(
 def at_level(n: Node, level: int) -> Node:
     """``n`` at DAG level ``level`` (the planner sets every node's final level last):
     ``n._replace(level=level)`` without its keyword dict and field-name loop."""
-    return _make_node((*n[:3], level, *n[4:]))
+    return make_node((*n[:3], level, *n[4:]))
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@ file lives on each staging site."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -13,7 +13,7 @@ from planner.model.unit import Unit
 __all__ = [
     "ReplicaChoice",
     "ReplicaSelection",
-    "Residency",
+    "Residencies",
     "StagePlan",
     "StagingLayout",
     "StagingOptions",
@@ -73,21 +73,125 @@ class ReplicaSelection:
     outputs: Mapping[str, ReplicaChoice]
 
 
-@dataclass(slots=True)
-class Residency:
-    """A file on a staging site: its URL, the node that puts it there and the nodes that
-    read it there (compute, stage_inter, stage_out, register).
+# A residency's readers are a tuple, grown by concatenation (most files have two to six
+# readers: a tuple of them is half the size of a list); past this many, a list, so that a
+# file read by every job (10^5..10^6 readers) is not copied once per reader.
+TUPLE_READERS = 16
 
-    Mutable on purpose: staging fills one per file and site as it meets the readers, and
-    at 10^6 jobs a copy per reader would be the plan's memory peak."""
 
-    url: str
-    writer: str | None
-    readers: list[str] = field(default_factory=list)
-    original: bool = False  # the URL is a replica's own location: never remove it
-    # the input transfer URL -> job dir, shared by the readers (a file read by 10^5 jobs
-    # is described once)
-    pull: Transfer | None = None
+def more_readers(had: Sequence[str], name: str) -> list[str]:
+    """``had``, a residency's readers (at least :data:`TUPLE_READERS` of them), with
+    ``name`` after them: a list, appended to in place once it is one. The passes add
+    the first readers themselves, ``had + (name,)``, where a call would cost more than
+    the append."""
+    if had.__class__ is list:
+        had.append(name)
+        return had
+    return [*had, name]
+
+
+class Residencies:
+    """Where each file lives on each staging site: its URL, the node that puts it there
+    (``writers``) and the nodes that read it there (compute, stage_inter, stage_out,
+    register). A residency is a number, ``r``, into the columns.
+
+    A table, not an object per file: a plan of 10^5 jobs has some 225,000 residencies,
+    and an object each with its ``(lfn, site)`` key tuple and its list of readers took
+    about 250 bytes; here one is an entry in its site's index (LFN -> number), a slot in
+    each column and a tuple of its readers.
+
+    Mutable on purpose: staging fills it as it meets the readers, registration adds
+    readers, cleanup reads it last and may empty it (:meth:`clear`).
+
+    >>> table = Residencies()
+    >>> r = table.add("f", "s", "file:///s/f", "job")
+    >>> table.add_reader(r, "so")
+    >>> table.find("f", "s"), table.urls[r], table.readers[r]
+    (0, 'file:///s/f', ('so',))
+    """
+
+    __slots__ = ("_sites", "lfns", "original", "pulls", "readers", "urls", "writers")
+
+    def __init__(self) -> None:
+        self._sites: dict[str, dict[str, int]] = {}  # staging site -> LFN -> r
+        self.lfns: list[str] = []
+        self.urls: list[str] = []
+        self.writers: list[str | None] = []
+        # 1: the URL is a replica's own location, never removed
+        self.original = bytearray()
+        # the input transfer URL -> job dir, shared by the readers (a file read by 10^5
+        # jobs is described once)
+        self.pulls: list[Transfer | None] = []
+        # the readers of each, in the order they were added (see TUPLE_READERS); add
+        # them with add_reader
+        self.readers: list[Sequence[str]] = []
+
+    def __len__(self) -> int:
+        return len(self.urls)
+
+    def on(self, site: str) -> dict[str, int]:
+        """The index of ``site`` (LFN -> residency), for lookups in a loop; read-only."""
+        index = self._sites.get(site)
+        if index is None:
+            index = self._sites[site] = {}
+        return index
+
+    def find(self, lfn: str, site: str) -> int | None:
+        """The residency of ``lfn`` on ``site``, if it has one."""
+        index = self._sites.get(site)
+        return None if index is None else index.get(lfn)
+
+    def add(self, lfn: str, site: str, url: str, writer: str | None = None) -> int:
+        """A new residency of ``lfn`` on ``site`` (it has none yet) at ``url``."""
+        r = len(self.urls)
+        index = self._sites.get(site)
+        if index is None:
+            index = self._sites[site] = {}
+        index[lfn] = r
+        self.lfns.append(lfn)
+        self.urls.append(url)
+        self.writers.append(writer)
+        self.original.append(0)
+        self.pulls.append(None)
+        self.readers.append(())
+        return r
+
+    def resident(self, lfn: str, site: str, url: str) -> int:
+        """The residency of ``lfn`` on ``site``, made at ``url`` if it has none yet."""
+        r = self.on(site).get(lfn)
+        return self.add(lfn, site, url) if r is None else r
+
+    def add_reader(self, r: int, name: str) -> None:
+        """``name`` reads residency ``r`` (after its readers so far)."""
+        column = self.readers
+        had = column[r]
+        # concatenation: a 2-3 item tuple is built faster so than by unpacking
+        column[r] = had + (name,) if len(had) < TUPLE_READERS else more_readers(had, name)  # type: ignore[operator]  # noqa: RUF005
+
+    def sites(self) -> list[tuple[str, Mapping[str, int]]]:
+        """(staging site, its index) in the order the sites were first used."""
+        return list(self._sites.items())
+
+    def forget_index(self) -> None:
+        """Drop the sites' indexes and what only staging reads (``pulls``, ``original``):
+        cleanup, which reads the table last, goes by residency number (:meth:`sites`,
+        :meth:`find` and :meth:`add` see an empty table after)."""
+        self._sites = {}
+        self.pulls = []
+        self.original = bytearray()
+
+    def forget_readers(self, done: Iterable[int]) -> None:
+        """Drop the readers of the residencies ``done`` (cleanup has made their removals)."""
+        readers = self.readers
+        for r in done:
+            readers[r] = ()
+
+    def clear(self) -> None:
+        """Forget every residency (the pipeline's cleanup: nothing reads them after)."""
+        self._sites = {}
+        for column in (self.lfns, self.urls, self.writers, self.pulls, self.readers):
+            column.clear()
+        self.original = bytearray()
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +201,7 @@ class StagePlan:
 
     nodes: tuple[Node, ...]
     edges: Sequence[tuple[str, str]]  # (parent, child) names: an Edges from the passes
-    residency: Mapping[tuple[str, str], Residency]  # (lfn, staging site) -> where/who
+    residency: Residencies  # where each file is on each staging site, and who uses it
     workdirs: Mapping[str, str]  # staging site -> working directory URL (files read there)
     # staging site -> the working directory's URL for writing, only where it is not the
     # reading one (a site behind a file server with separate put and get URLs)

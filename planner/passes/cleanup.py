@@ -18,9 +18,9 @@ from dataclasses import replace
 from planner.errors import PlannerError
 from planner.grouping import deal, node_count
 from planner.model.auxiliary import auxiliary_node
-from planner.model.concrete import Node, NodeKind, Transfer
+from planner.model.concrete import Node, NodeKind, Transfer, make_transfer
 from planner.model.edges import EdgeList
-from planner.model.staging import Residency, StagePlan
+from planner.model.staging import Residencies, StagePlan
 from planner.naming import safe_name
 
 __all__ = ["SCOPES", "cleanup"]
@@ -49,12 +49,8 @@ def cleanup(
     if scope == "none":
         return plan
     if scope == "leaf":
-        removable = [
-            (key, res)
-            for key, res in plan.residency.items()
-            if not res.original and res.writer is not None
-        ]
-        return _leaf(plan, workflow, removable, retry) if removable else plan
+        by_site = _removable_by_site(plan.residency)
+        return _leaf(plan, workflow, by_site, retry) if by_site else plan
     return _inplace(plan, clusters_num, clusters_size, retry, consume)
 
 
@@ -72,9 +68,8 @@ def _inplace(
     rewrite = _write_prefixes(plan)
     per_level = _units_per_level(plan)
     residency = plan.residency
-    used: dict[tuple[str, str], Residency] | None = None
-    if consume and isinstance(residency, dict):
-        used = residency
+    if consume:  # the removals are made by number: the indexes can go before them
+        residency.forget_index()
     nodes: list[Node] = []
     edges = EdgeList(plan.edges)
     for site, lvl in sorted(groups):
@@ -88,35 +83,39 @@ def _inplace(
             files, parents = _removals(bucket, residency, site, prefixes)
             nodes.append(_node(name, site, lvl + 1, files, retry))
             edges.add_parents(parents, name)
-            if used is not None:
-                for file_site in bucket:
-                    del used[file_site]
-    if used is not None:
-        used.clear()
+            if consume:  # their readers (a tuple each) are freed for the next removals
+                residency.forget_readers(bucket)
+    if consume:
+        residency.clear()
     return replace(plan, nodes=plan.nodes + tuple(nodes), edges=edges.freeze())
 
 
 def _removals(
-    bucket: Iterable[tuple[str, str]],
-    residency: Mapping[tuple[str, str], Residency],
+    bucket: Iterable[int],
+    residency: Residencies,
     site: str,
     prefixes: tuple[str, str] | None,
 ) -> tuple[list[Transfer], dict[str, None]]:
-    """The files one cleanup node removes, and its parents: every node that wrote or
-    read them there."""
+    """The files one cleanup node removes (residencies of ``residency``), and its
+    parents: every node that wrote or read them there."""
     parents: dict[str, None] = {}
     files = []
-    for file_site in bucket:
-        res = residency[file_site]
-        parents[res.writer] = None  # type: ignore[index]  # grouped: not None
-        for u in res.readers:
+    lfns, urls, writers, readers = (
+        residency.lfns,
+        residency.urls,
+        residency.writers,
+        residency.readers,
+    )
+    for r in bucket:
+        parents[writers[r]] = None  # type: ignore[index]  # grouped: not None
+        for u in readers[r]:
             parents[u] = None
-        url = res.url
+        url = urls[r]
         if prefixes is not None and url.startswith(prefixes[0] + "/"):
             url = prefixes[1] + url[len(prefixes[0]) :]
         # Transfer's stored slots in order (lfn, dst, src, size, site, meta, more): one per
         # removed file, built without keyword arguments
-        files.append(Transfer._make((file_site[0], url, (), None, site, None, None)))
+        files.append(make_transfer((lfns[r], url, (), None, site, None, None)))
     return files, parents
 
 
@@ -130,37 +129,48 @@ def _units_per_level(plan: StagePlan) -> dict[tuple[str, int], int]:
     return per_level
 
 
-def _groups_by_last_use(plan: StagePlan) -> dict[tuple[str, int], list[tuple[str, str]]]:
-    """(staging site, level of the file's last user) -> the removable files there."""
+def _groups_by_last_use(plan: StagePlan) -> dict[tuple[str, int], list[int]]:
+    """(staging site, level of the file's last user) -> the removable files there (their
+    residencies, in the order staging made them)."""
     level = {n.name: n.level for n in plan.nodes}
-    # the residency map's own key tuples go in the groups, not new (key, value) pairs: at
-    # 10^6 jobs the cleanup pass is the plan's memory peak
-    groups: dict[tuple[str, int], list[tuple[str, str]]] = {}
-    for file_site, res in plan.residency.items():
-        writer = res.writer
-        if res.original or writer is None:
-            continue  # a replica's own location, or nothing put it there
-        last = level[writer]
-        for u in res.readers:  # a plain loop: most files have one or two readers
-            lu = level[u]
-            if lu > last:
-                last = lu
-        groups.setdefault((file_site[1], last), []).append(file_site)
+    table = plan.residency
+    writers, original, readers = table.writers, table.original, table.readers
+    groups: dict[tuple[str, int], list[int]] = {}
+    for site, index in table.sites():
+        for r in index.values():
+            writer = writers[r]
+            if original[r] or writer is None:
+                continue  # a replica's own location, or nothing put it there
+            last = level[writer]
+            for u in readers[r]:  # a plain loop: most files have one or two readers
+                lu = level[u]
+                if lu > last:
+                    last = lu
+            groups.setdefault((site, last), []).append(r)
     return groups
+
+
+def _removable_by_site(table: Residencies) -> dict[str, list[int]]:
+    """Staging site -> the residencies there that cleanup removes (not a replica's own
+    location, and put there by a node)."""
+    writers, original = table.writers, table.original
+    by_site: dict[str, list[int]] = {}
+    for site, index in table.sites():
+        removable = [r for r in index.values() if not original[r] and writers[r] is not None]
+        if removable:
+            by_site[site] = removable
+    return by_site
 
 
 def _leaf(
     plan: StagePlan,
     workflow: str,
-    removable: list[tuple[tuple[str, str], Residency]],
+    by_site: dict[str, list[int]],
     retry: str,
 ) -> StagePlan:
     has_child = {p for p, _ in plan.edges}
     sinks = [n.name for n in plan.nodes if n.name not in has_child]
     top = max((n.level for n in plan.nodes), default=0)
-    by_site: dict[str, list[tuple[str, str]]] = {}
-    for key, _ in removable:
-        by_site.setdefault(key[1], []).append(key)
     rewrite = _write_prefixes(plan)
     nodes: list[Node] = []
     edges = EdgeList(plan.edges)

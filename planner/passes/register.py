@@ -13,7 +13,7 @@ from collections.abc import Callable, Set
 from dataclasses import replace
 
 from planner.model.auxiliary import auxiliary_node
-from planner.model.concrete import Node, NodeKind, Transfer, more_slot
+from planner.model.concrete import Node, NodeKind, Transfer, make_transfer, more_slot
 from planner.model.edges import EdgeList
 from planner.model.staging import StagePlan
 from planner.naming import safe_name
@@ -35,9 +35,9 @@ def _reads_records(
         if t.meta is None or t.meta in seen or site is None:
             continue
         seen.add(t.meta)
-        record = plan.residency.get((t.meta.rsplit("/", 1)[-1], site))
+        record = plan.residency.find(t.meta.rsplit("/", 1)[-1], site)
         if record is not None:
-            record.readers.append(name)
+            plan.residency.add_reader(record, name)
 
 
 def _registered(
@@ -57,7 +57,7 @@ def _registered(
         if lfn in lfns:
             pfn = dst if read_url is None else read_url(dst)
             out.append(
-                Transfer._make(
+                make_transfer(
                     (lfn, pfn, (), size, output_site, meta, more_slot(sha256, False, False, False))
                 )
             )

@@ -72,19 +72,16 @@ def request_transfers(
     nodes = tuple(stage_unit(cx, unit) for unit in units)
     if pruned:
         stage_pruned_outputs(cx, (jobs[j] for j in jobs if j in pruned))
-    return Requested(
+    # the plan so far: the transfer nodes and their edges are added to it next
+    plan = StagePlan(
         nodes=nodes,
         edges=edges.freeze(),
-        requests=cx.requests,
-        readers_of=cx.readers_of,
         residency=cx.residency,
-        fixups=cx.fixups,
-        why=cx.why,
-        read_urls=cx.read_urls,
         workdirs=layout.workdirs,
         writedirs=layout.writedirs,
-        per_level=layout.per_level,
+        read_urls=cx.read_urls,
     )
+    return Requested(plan, cx.requests, cx.readers_of, cx.fixups, cx.why, layout.per_level)
 
 
 def group_transfers(
@@ -93,9 +90,9 @@ def group_transfers(
     """The requested files grouped into stage_in, stage_inter and stage_out nodes, with
     their edges; the plan and each job's "why" lines. Empties ``requested``'s maps of
     requests as it goes (only this pass reads them)."""
-    requests, readers_of = requested.requests, requested.readers_of
+    requests, readers_of, units = requested.requests, requested.readers_of, requested.plan
     names = transfer_names(requests, requested.per_level, options)
-    edges = EdgeList(requested.edges)
+    edges = EdgeList(units.edges)
     # Every transfer edge has a transfer node at one end and no unit edge has: only
     # transfer edges can repeat one another (several files of one node, one producer).
     add_new = edges.add_new
@@ -105,21 +102,13 @@ def group_transfers(
             add_new(req.parent, name)
         for child in readers_of.get(key, ()):
             add_new(name, child)
-    nodes = requested.nodes + tuple(transfer_nodes(requests, names, options.retry))
+    nodes = units.nodes + tuple(transfer_nodes(requests, names, options.retry))
     # Only the names are needed from here on: free the per-file maps before the last copies.
     requests.clear()
     readers_of.clear()
-    requested.fixups.settle(names)
+    requested.fixups.settle(names, units.residency)
     names.clear()
-    plan = StagePlan(
-        nodes=nodes,
-        edges=edges.freeze(),
-        residency=requested.residency,
-        workdirs=requested.workdirs,
-        writedirs=requested.writedirs,
-        read_urls=requested.read_urls,
-    )
-    return plan, requested.why
+    return replace(units, nodes=nodes, edges=edges.freeze()), requested.why
 
 
 def unit_edges(

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from functools import partial
+from typing import Any, NamedTuple, cast
 
 from planner.model.base import Namespace
-from planner.model.concrete import DataConfiguration, Node, NodeKind, Transfer
-from planner.model.edges import Edges
+from planner.model.concrete import DataConfiguration, NodeKind, Transfer
 from planner.model.graph import JobGraph
 from planner.model.placement import Placement
-from planner.model.staging import ReplicaSelection, Residency, StagingLayout, StagingOptions
+from planner.model.staging import TUPLE_READERS as MANY
+from planner.model.staging import (
+    ReplicaSelection,
+    Residencies,
+    StagePlan,
+    StagingLayout,
+    StagingOptions,
+    more_readers,
+)
 from planner.model.unit import Unit
 from planner.model.workflow import Job
 from planner.site_dirs import SiteDirs
@@ -26,6 +34,7 @@ __all__ = [
     "Requested",
     "StageContext",
     "UnitSite",
+    "make_request",
 ]
 
 WAITING = "\x00waiting"  # a transfer node's name, not known yet
@@ -35,38 +44,55 @@ RequestKey = tuple[NodeKind, str, str]  # (kind, LFN, the site the file goes to)
 
 class Fixups:
     """The residencies waiting for the name of the transfer node that reads or writes
-    them: each wait is (residency, reader index or -1 for the writer, request key), kept
-    in three parallel columns (20 bytes a wait, against 72 for a tuple of three in a
-    list: a plan of 10^5 jobs waits some 225,000 times). Private to one staging run."""
+    them: each wait is a residency, the reader's place among its readers or -1 for its
+    writer, and a request key, in three parallel columns (16 bytes a wait: a plan of
+    10^5 jobs waits some 225,000 times). Private to one staging run."""
 
     __slots__ = ("_keys", "_residencies", "_slots")
 
     def __init__(self) -> None:
-        self._residencies: list[Residency] = []
+        self._residencies: array[int] = array("i")
         self._slots: array[int] = array("i")
         self._keys: list[RequestKey] = []
 
     def __len__(self) -> int:
         return len(self._keys)
 
-    def add(self, res: Residency, slot: int, key: RequestKey) -> None:
-        self._residencies.append(res)
-        self._slots.append(slot)
+    def write(self, r: int, key: RequestKey) -> None:
+        """The transfer node of request ``key`` writes residency ``r``."""
+        self._residencies.append(r)
+        self._slots.append(-1)
         self._keys.append(key)
 
-    def settle(self, names: Mapping[RequestKey, str]) -> None:
-        """Put the transfer nodes' names in the residencies that wait for them, and
-        forget the waits."""
+    def read(self, table: Residencies, r: int, key: RequestKey) -> None:
+        """The transfer node of request ``key`` reads residency ``r`` of ``table``: a
+        reader to be named (Residencies.add_reader, inline: one per wait)."""
+        readers = table.readers
+        had = readers[r]
+        k = len(had)
+        readers[r] = had + (WAITING,) if k < MANY else more_readers(had, WAITING)  # type: ignore[operator]  # noqa: RUF005
+        self._residencies.append(r)
+        self._slots.append(k)
+        self._keys.append(key)
+
+    def settle(self, names: Mapping[RequestKey, str], table: Residencies) -> None:
+        """Put the transfer nodes' names in the residencies of ``table`` that wait for
+        them, and forget the waits."""
+        writers, readers = table.writers, table.readers
         # the last request to write a file is its writer
-        for res, i, key in zip(
+        for r, i, key in zip(
             reversed(self._residencies), reversed(self._slots), reversed(self._keys), strict=True
         ):
             if i < 0:
-                if res.writer is WAITING:
-                    res.writer = names[key]
+                if writers[r] is WAITING:
+                    writers[r] = names[key]
+                continue
+            had = readers[r]  # the reader's place in a tuple or a list (see Residencies)
+            if had.__class__ is list:
+                had[i] = names[key]
             else:
-                res.readers[i] = names[key]
-        self._residencies.clear()
+                readers[r] = (*had[:i], names[key], *had[i + 1 :])
+        self._residencies = array("i")
         self._slots = array("i")
         self._keys.clear()
 
@@ -84,6 +110,10 @@ class Request(NamedTuple):
     parent: str | None = None  # at most one: the producer (stage_inter, stage_out)
 
 
+# Request._make from C, without its Python frame (see make_transfer): one per staged file
+make_request = cast("Callable[[Iterable[Any]], Request]", partial(tuple.__new__, Request))
+
+
 @dataclass(frozen=True, slots=True)
 class UnitSite:
     """Where one unit's files live: its staging site, data configuration, and the
@@ -97,27 +127,24 @@ class UnitSite:
     dc: DataConfiguration
     base: str
     wbase: str
+    index: dict[str, int]  # the staging site's residencies (Residencies.on)
 
 
 @dataclass(frozen=True, slots=True)
 class Requested:
-    """What the first half of staging hands the second: the compute and cluster nodes
-    and their edges, the files to move (``requests``, with the units that read each one
-    after it moved), where each file lives and the residencies waiting for a transfer
-    node's name. The second half empties ``requests``, ``readers_of`` and ``fixups``: a
-    plan of 10^5 jobs holds some 250,000 requests, freed before the plan's last copies.
+    """What the first half of staging hands the second: the plan so far (the compute
+    and cluster nodes, their edges, where each file lives), the files to move
+    (``requests``, with the units that read each one after it moved) and the
+    residencies waiting for a transfer node's name. The second half empties
+    ``requests``, ``readers_of`` and ``fixups``: a plan of 10^5 jobs holds some 250,000
+    requests, freed before the plan's last copies.
     """
 
-    nodes: tuple[Node, ...]
-    edges: Edges
+    plan: StagePlan
     requests: dict[RequestKey, Request]
     readers_of: dict[RequestKey, list[str]]
-    residency: dict[tuple[str, str], Residency]
     fixups: Fixups
     why: dict[str, tuple[str, ...]]
-    read_urls: dict[str, str]
-    workdirs: Mapping[str, str]
-    writedirs: Mapping[str, str]
     per_level: Mapping[tuple[int, str], int]
 
 
@@ -140,7 +167,7 @@ class StageContext:
     nosymlink: bool = False
     requests: dict[RequestKey, Request] = field(default_factory=dict)
     readers_of: dict[RequestKey, list[str]] = field(default_factory=dict)  # -> reading units
-    residency: dict[tuple[str, str], Residency] = field(default_factory=dict)
+    residency: Residencies = field(default_factory=Residencies)
     # filled in once the requests are grouped into nodes
     fixups: Fixups = field(default_factory=Fixups)
     notes: dict[str, list[str]] = field(default_factory=dict)  # file lines of this unit
@@ -170,25 +197,20 @@ class StageContext:
             base = self.layout.workdirs[staging]
             # files go in through the write URL; `wbase is base` usually
             wbase = self.layout.writedirs.get(staging, base)
-            where = self.unit_sites[id(pair)] = UnitSite(staging, dc, base, wbase)
+            index = self.residency.on(staging)
+            where = self.unit_sites[id(pair)] = UnitSite(staging, dc, base, wbase, index)
         return where
 
-    def resident(self, lfn: str, site: str, url: str) -> Residency:
-        """The residency of ``lfn`` on ``site``, made at ``url`` if it has none yet."""
-        res = self.residency.get((lfn, site))
-        if res is None:
-            res = self.residency[(lfn, site)] = Residency(url, None)
-        return res
+    def wait_read(self, r: int, key: RequestKey) -> None:
+        """The transfer node of request ``key`` reads residency ``r`` (its name comes
+        later)."""
+        self.fixups.read(self.residency, r, key)
 
-    def wait_read(self, res: Residency, key: RequestKey) -> None:
-        """The transfer node of request ``key`` reads ``res`` (its name comes later)."""
-        self.fixups.add(res, len(res.readers), key)
-        res.readers.append(WAITING)
-
-    def wait_write(self, res: Residency, key: RequestKey) -> None:
-        """The transfer node of request ``key`` writes ``res`` (its name comes later)."""
-        self.fixups.add(res, -1, key)
-        res.writer = WAITING
+    def wait_write(self, r: int, key: RequestKey) -> None:
+        """The transfer node of request ``key`` writes residency ``r`` (its name comes
+        later)."""
+        self.fixups.write(r, key)
+        self.residency.writers[r] = WAITING
 
     def out_dir(self) -> str:
         """The output site's storage URL files are staged out to."""

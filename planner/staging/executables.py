@@ -7,10 +7,9 @@ import re
 
 from planner.errors import StagingError
 from planner.model.concrete import DataConfiguration, NodeKind, Transfer
-from planner.model.staging import Residency
 from planner.model.unit import Unit
 from planner.model.workflow import Job
-from planner.staging.context import Request, StageContext, UnitSite
+from planner.staging.context import StageContext, UnitSite, make_request
 
 __all__ = ["stage_executables", "staged_name"]
 
@@ -47,9 +46,11 @@ def stage_executables(
         if readers and readers[-1] == unit.name:
             continue  # another member of this cluster runs the same copy
         readers.append(unit.name)
-        known = cx.residency[(name, staging)]
-        known.readers.append(unit.name)
-        inputs.append(Transfer(lfn=name, src=(known.url,), dst=name, site=staging, executable=True))
+        table = cx.residency
+        known = table.on(staging)[name]
+        table.add_reader(known, unit.name)
+        url = table.urls[known]
+        inputs.append(Transfer(lfn=name, src=(url,), dst=name, site=staging, executable=True))
     return run_as
 
 
@@ -66,13 +67,11 @@ def _request(
         )
     request = cx.requests.get(key)
     if request is None:
-        known = cx.residency[(name, staging)] = Residency(
-            url=f"{cx.layout.workdirs[staging]}/{name}", writer=None
-        )
+        known = cx.residency.add(name, staging, f"{cx.layout.workdirs[staging]}/{name}")
         move = Transfer(
             lfn=name, src=(src,), dst=f"{where.wbase}/{name}", site=staging, executable=True
         )
-        cx.requests[key] = Request._make(
+        cx.requests[key] = make_request(
             (NodeKind.STAGE_IN, staging, unit.level, src.startswith("file://"), move, None),
         )
         cx.readers_of[key] = []

@@ -2,7 +2,7 @@
 (``stage_inter`` when that is another site), or from a replica (``stage_in``, or read in
 place with bypass), with the checksum record the job checks it against.
 
-Transfers are built with ``Transfer._make`` and its stored slots in order (lfn, dst, src,
+Transfers are built with ``make_transfer`` and its stored slots in order (lfn, dst, src,
 size, site, meta, more; ``more_slot`` packs sha256, symlink, executable and optional): a
 plan builds several per file, and keyword arguments cost a NamedTuple more than twice as
 much."""
@@ -13,15 +13,17 @@ from planner.model.concrete import (
     DataConfiguration,
     NodeKind,
     Transfer,
+    make_transfer,
     more_slot,
     record_name,
 )
-from planner.model.staging import ReplicaChoice, Residency
+from planner.model.staging import TUPLE_READERS as MANY
+from planner.model.staging import ReplicaChoice, Residencies, more_readers
 from planner.model.unit import Unit
 
 # the link kinds as the model compares them (by identity: Use.is_input / is_output inline)
 from planner.model.workflow import _CHECKPOINT, _INOUT, _INPUT, _OUTPUT, Use
-from planner.staging.context import WAITING, Request, StageContext, UnitSite
+from planner.staging.context import WAITING, StageContext, UnitSite, make_request
 
 __all__ = ["stage_inputs", "unit_files"]
 
@@ -55,8 +57,9 @@ def stage_inputs(
 ) -> list[Transfer]:
     """How each file the unit reads from outside reaches the job's directory."""
     inputs: list[Transfer] = []
-    producer_of, residency, pruned = cx.graph.producer, cx.residency, cx.pruned
+    producer_of, pruned, urls = cx.graph.producer, cx.pruned, cx.residency.urls
     staging, base = where.staging, where.base
+    here = where.index
     for lfn, (use, reader) in read.items():
         if lfn in produced and use.link.value != "inout":
             continue
@@ -66,8 +69,8 @@ def stage_inputs(
         if producer is not None and producer in members:
             continue
         # the producer's residency already holds this string: one copy per file
-        known = residency.get((lfn, staging))
-        at = known.url if known is not None else f"{base}/{lfn}"
+        known = here.get(lfn)
+        at = urls[known] if known is not None else f"{base}/{lfn}"
         if producer is not None and producer not in pruned:
             inputs.append(_made_input(cx, unit, where, lfn, use, producer, known, at))
             continue
@@ -84,7 +87,7 @@ def _made_input(
     lfn: str,
     use: Use,
     producer: str,
-    known: Residency | None,
+    known: int | None,
     at: str,
 ) -> Transfer:
     """An input made by this plan: on the producer's staging site, moved here by
@@ -94,31 +97,40 @@ def _made_input(
     p_staging = layout.staging_of[p_name][0]
     # made by this plan: its sha256 is the one its producer records when it runs (a
     # replica's checksum would describe an older copy)
-    p_meta = _record_url(cx, p_name, p_staging) if cx.checking else None
+    p_meta = _record_url(cx, where, p_name, p_staging) if cx.checking else None
     size = use.size
     if p_staging != staging:
         moved = _inter(cx, unit, where, lfn, size, p_name, p_staging, p_meta, at)
-        known = moved or known
+        if moved is not None:
+            known = moved
         if p_meta is not None:
             _record_moved_for(cx, unit, where, p_name, p_staging, p_meta)
+    table = cx.residency
     if known is None:
-        known = cx.residency[(lfn, staging)] = Residency(at, None)
-    known.readers.append(unit.name)
+        known = table.add(lfn, staging, at)
+    readers = table.readers  # add_reader, inline: one reader per input
+    had = readers[known]
+    readers[known] = had + (unit.name,) if len(had) < MANY else more_readers(had, unit.name)  # type: ignore[operator]  # noqa: RUF005
     # the job checks the record of the node that made the file, on its own staging site
     # (stage_inter brought a copy of it with the file)
     here = None
     if p_meta is not None:
         here = _record_read(cx, unit, where, p_name, p_staging, p_meta, known)
-    return _pulled(known, lfn, None, size, staging, here)
+    return _pulled(table, known, lfn, None, size, staging, here)
 
 
-def _record_url(cx: StageContext, producer: str, p_staging: str) -> str:
+def _record_url(cx: StageContext, where: UnitSite, producer: str, p_staging: str) -> str:
     """The URL of ``producer``'s checksum record on its staging site: the string its
     residency holds once the producer is staged (one per record, not one per reader:
     at 10^5 jobs a string per reader was 20 MB)."""
     name = record_name(producer)
-    record = cx.residency.get((name, p_staging))
-    return record.url if record is not None else f"{cx.layout.workdirs[p_staging]}/{name}"
+    index = where.index if p_staging == where.staging else cx.residency.on(p_staging)
+    record = index.get(name)
+    return (
+        cx.residency.urls[record]
+        if record is not None
+        else f"{cx.layout.workdirs[p_staging]}/{name}"
+    )
 
 
 def _inter(
@@ -131,7 +143,7 @@ def _inter(
     p_staging: str,
     p_meta: str | None,
     at: str,
-) -> Residency | None:
+) -> int | None:
     """Ask for a ``stage_inter`` of ``lfn`` from the producer's staging site to the
     unit's, once per (file, site). Returns the file's new residency here, or None when
     an earlier reader asked for the move."""
@@ -142,15 +154,16 @@ def _inter(
         return None
     src = f"{cx.layout.workdirs[p_staging]}/{lfn}"
     dst = at if where.wbase is where.base else f"{where.wbase}/{lfn}"
-    move = Transfer._make((lfn, dst, (src,), size, staging, p_meta, None))
-    cx.requests[key] = Request._make(
+    move = make_transfer((lfn, dst, (src,), size, staging, p_meta, None))
+    cx.requests[key] = make_request(
         (_STAGE_INTER, staging, unit.level, p_staging == "local", move, producer)
     )
     cx.readers_of[key] = [unit.name]
-    cx.wait_read(cx.resident(lfn, p_staging, src), key)
+    table = cx.residency
+    cx.wait_read(table.resident(lfn, p_staging, src), key)
     if p_meta is not None:  # it reads the producer's record too
-        cx.wait_read(cx.resident(record_name(producer), p_staging, p_meta), key)
-    known = cx.resident(lfn, staging, at)
+        cx.wait_read(table.resident(record_name(producer), p_staging, p_meta), key)
+    known = table.resident(lfn, staging, at)
     cx.wait_write(known, key)
     return known
 
@@ -169,13 +182,13 @@ def _record_moved_for(
         return
     at = f"{base}/{name}"
     dst = at if wbase is base else f"{wbase}/{name}"
-    move = Transfer._make((name, dst, (p_meta,), None, staging, None, None))
-    cx.requests[key] = Request._make(
+    move = make_transfer((name, dst, (p_meta,), None, staging, None, None))
+    cx.requests[key] = make_request(
         (_STAGE_INTER, staging, unit.level, p_staging == "local", move, producer),
     )
     cx.readers_of[key] = [unit.name]
-    cx.wait_read(cx.resident(name, p_staging, p_meta), key)
-    cx.wait_write(cx.resident(name, staging, at), key)
+    cx.wait_read(cx.residency.resident(name, p_staging, p_meta), key)
+    cx.wait_write(cx.residency.resident(name, staging, at), key)
 
 
 def _record_read(
@@ -185,24 +198,27 @@ def _record_read(
     producer: str,
     p_staging: str,
     p_meta: str,
-    known: Residency,
+    known: int,
 ) -> str:
     """The URL of the checksum record the unit checks a made input against: that of the
     last node that wrote the file here (an inout job may have rewritten its producer's
     file). The unit becomes a reader of that record."""
-    writer = known.writer
+    table = cx.residency
+    writer = table.writers[known]
     if writer is None or writer is WAITING:
         writer = producer
     if writer == producer and p_staging == where.staging:
         here = p_meta
     else:
         here = f"{where.base}/{record_name(writer)}"
-    key = (record_name(writer), where.staging)
-    record = cx.residency.get(key)
+    name = record_name(writer)
+    record = where.index.get(name)
     if record is None:
-        record = cx.residency[key] = Residency(here, None)
-    if not record.readers or record.readers[-1] != unit.name:
-        record.readers.append(unit.name)
+        record = table.add(name, where.staging, here)
+    readers = table.readers  # add_reader, inline: one reader per made input
+    had = readers[record]
+    if not had or had[-1] != unit.name:
+        readers[record] = had + (unit.name,) if len(had) < MANY else more_readers(had, unit.name)  # type: ignore[operator]  # noqa: RUF005
     return here
 
 
@@ -213,7 +229,7 @@ def _replica_input(
     lfn: str,
     use: Use,
     choice: ReplicaChoice,
-    known: Residency | None,
+    known: int | None,
     at: str,
 ) -> Transfer:
     """An input read from a replica: in place (bypass), from the staging site's copy
@@ -222,17 +238,20 @@ def _replica_input(
     digest = cx.sha256(lfn)
     if (use.bypass or cx.options.bypass_input_staging) and where.dc != _SHAREDFS:
         cx.note(unit.jobs, f"input {lfn}: bypass staging, read from {urls[0]}")
-        return Transfer._make(
+        return make_transfer(
             (lfn, lfn, urls, use.size, None, None, more_slot(digest, False, False, False))
         )
+    table = cx.residency
     if known is None:
-        known = cx.residency[(lfn, where.staging)] = Residency(at, None)
+        known = table.add(lfn, where.staging, at)
     if urls[0] == at:
-        known.original = True
+        table.original[known] = 1
     else:
         digest = _stage_in(cx, unit, where, lfn, use.size, choice, digest, known, at)
-    known.readers.append(unit.name)
-    return _pulled(known, lfn, digest, use.size, where.staging, None)
+    readers = table.readers  # add_reader, inline: one reader per input
+    had = readers[known]
+    readers[known] = had + (unit.name,) if len(had) < MANY else more_readers(had, unit.name)  # type: ignore[operator]  # noqa: RUF005
+    return _pulled(table, known, lfn, digest, use.size, where.staging, None)
 
 
 def _stage_in(
@@ -243,7 +262,7 @@ def _stage_in(
     size: int | None,
     choice: ReplicaChoice,
     digest: str | None,
-    known: Residency,
+    known: int,
     at: str,
 ) -> str | None:
     """Ask for a ``stage_in`` of ``lfn`` to the unit's staging site, once per (file,
@@ -265,8 +284,8 @@ def _stage_in(
     local = site == "local" or urls[0].startswith("file://")
     dst = at if wbase is base else f"{wbase}/{lfn}"
     more = more_slot(digest, symlink, False, False)
-    move = Transfer._make((lfn, dst, urls, size, staging, None, more))
-    cx.requests[key] = Request._make((_STAGE_IN, staging, unit.level, local, move, None))
+    move = make_transfer((lfn, dst, urls, size, staging, None, more))
+    cx.requests[key] = make_request((_STAGE_IN, staging, unit.level, local, move, None))
     cx.readers_of[key] = [unit.name]
     cx.wait_write(known, key)
     cx.note(
@@ -279,7 +298,8 @@ def _stage_in(
 
 
 def _pulled(
-    res: Residency,
+    table: Residencies,
+    r: int,
     lfn: str,
     digest: str | None,
     size: int | None,
@@ -288,11 +308,22 @@ def _pulled(
 ) -> Transfer:
     """The input transfer staging URL -> job dir, one object per file and site unless
     readers declare different sizes (or check it against different records)."""
-    move = res.pull
-    if move is None or move.size != size or move.sha256 != digest or move.meta != meta:
-        move = Transfer._make(
-            (lfn, lfn, (res.url,), size, staging, meta, more_slot(digest, False, False, False))
+    pulls = table.pulls
+    move = pulls[r]
+    # the ``more`` slot more_slot() makes for a sha256 alone, compared without a call
+    more = None if digest is None else (digest, False, False, False)
+    if move is None or move.size != size or move.more != more or move.meta != meta:
+        move = make_transfer(
+            (
+                lfn,
+                lfn,
+                (table.urls[r],),
+                size,
+                staging,
+                meta,
+                more,
+            )
         )
-        if res.pull is None:
-            res.pull = move
+        if pulls[r] is None:
+            pulls[r] = move
     return move

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from planner.model.concrete import NodeKind, Transfer, more_slot, record_name
-from planner.model.staging import Residency
+from planner.model.concrete import NodeKind, Transfer, make_transfer, more_slot, record_name
+from planner.model.staging import Residencies
 from planner.model.unit import Unit
 from planner.model.workflow import Job, Use
-from planner.staging.context import WAITING, Request, StageContext, UnitSite
+from planner.staging.context import Request, StageContext, UnitSite, make_request
 
 __all__ = ["stage_outputs", "stage_pruned_outputs"]
 
@@ -27,21 +27,22 @@ def stage_outputs(
     """The unit's outputs, job dir -> staging site; files only used inside a cluster stay
     in its directory."""
     staging, base, wbase = where.staging, where.base, where.wbase
-    own_record = _own_record(cx, unit, where) if cx.checking and produced else None
+    table = cx.residency
+    own_record = _own_record(table, unit, where) if cx.checking and produced else None
     # where this node records the sha256 of what it makes (one string per node)
     own_meta = None
     if own_record is not None:
-        own_meta = own_record.url if wbase is base else f"{wbase}/{record_name(unit.name)}"
+        own_meta = table.urls[own_record] if wbase is base else f"{wbase}/{record_name(unit.name)}"
     clustered = len(unit.jobs) > 1
     outputs: list[Transfer] = []
-    residency = cx.residency
+    here, writers = where.index, table.writers
     for lfn, use in produced.items():
         if clustered and not use.stage_out and _internal(cx, lfn, members):
             continue
         at = f"{base}/{lfn}"
         size = use.size
         outputs.append(
-            Transfer._make(  # Transfer(): job dir -> staging site, stored slots in order
+            make_transfer(  # Transfer(): job dir -> staging site, stored slots in order
                 (
                     lfn,
                     at if wbase is base else f"{wbase}/{lfn}",
@@ -53,25 +54,24 @@ def stage_outputs(
                 ),
             )
         )
-        res = residency.get((lfn, staging))
+        res = here.get(lfn)
         if res is None:
-            res = residency[(lfn, staging)] = Residency(at, None)
-        res.writer = unit.name
+            res = table.add(lfn, staging, at, unit.name)
+        else:
+            writers[res] = unit.name
         if use.stage_out:
             _stage_out(cx, unit, staging, lfn, at, size, res, own_record)
     return outputs
 
 
-def _own_record(cx: StageContext, unit: Unit, where: UnitSite) -> Residency:
+def _own_record(table: Residencies, unit: Unit, where: UnitSite) -> int:
     """The checksum record the unit's node writes: a file on the staging site like the
     outputs (cleanup removes it)."""
     name = record_name(unit.name)
-    key = (name, where.staging)
-    record = cx.residency.get(key)
+    record = where.index.get(name)
     if record is None:
-        record = cx.residency[key] = Residency(f"{where.base}/{name}", unit.name)
-    else:
-        record.writer = unit.name
+        return table.add(name, where.staging, f"{where.base}/{name}", unit.name)
+    table.writers[record] = unit.name
     return record
 
 
@@ -90,8 +90,8 @@ def _stage_out(
     lfn: str,
     at: str,
     size: int | None,
-    res: Residency,
-    own_record: Residency | None,
+    res: int,
+    own_record: int | None,
 ) -> None:
     """Ask for a ``stage_out`` of ``lfn`` to the output site, once per file."""
     output_site = cx.options.output_site
@@ -99,19 +99,18 @@ def _stage_out(
     if key in cx.requests:
         return
     dst = f"{cx.out_base or cx.out_dir()}/{lfn}"
-    meta = None if own_record is None else own_record.url
+    table = cx.residency
+    meta = None if own_record is None else table.urls[own_record]
     # Transfer's stored slots in order: lfn, dst, src, size, site, meta, more (one
     # stage-out per output: keyword arguments cost twice as much)
-    move = Transfer._make((lfn, dst, (at,), size, output_site, meta, None))
-    cx.requests[key] = Request._make(
+    move = make_transfer((lfn, dst, (at,), size, output_site, meta, None))
+    cx.requests[key] = make_request(
         (_STAGE_OUT, staging, unit.level, staging == "local", move, unit.name),
     )
     fixups = cx.fixups  # wait_read, inline: one stage-out per output
-    fixups.add(res, len(res.readers), key)
-    res.readers.append(WAITING)
+    fixups.read(table, res, key)
     if own_record is not None:
-        fixups.add(own_record, len(own_record.readers), key)
-        own_record.readers.append(WAITING)
+        fixups.read(table, own_record, key)
 
 
 def stage_pruned_outputs(cx: StageContext, pruned_jobs: Iterable[Job]) -> None:

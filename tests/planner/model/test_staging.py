@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 
 from planner.model.concrete import Node, NodeKind, Transfer
-from planner.model.staging import Residency, StagePlan
+from planner.model.staging import Residencies, StagePlan
 from planner.passes.cleanup import cleanup
 from planner.passes.create_dirs import create_dirs
 from planner.passes.register import register
@@ -22,10 +22,12 @@ def _plan() -> StagePlan:
         Node(name="job", kind=NodeKind.COMPUTE, site="s", level=0, staging_site="s"),
         Node(name="so", kind=NodeKind.STAGE_OUT, site="local", level=0, files=(out,)),
     )
+    residency = Residencies()
+    residency.add_reader(residency.add("f", "s", "file:///s/w/f", "job"), "so")
     return StagePlan(
         nodes=nodes,
         edges=(("job", "so"),),
-        residency={("f", "s"): Residency(url="file:///s/w/f", writer="job", readers=["so"])},
+        residency=residency,
         workdirs={"s": "file:///s/w"},
         writedirs={"s": "put://s/w"},
         read_urls={"put://out": "get://out"},
@@ -66,4 +68,4 @@ def test_cleanup_that_consumes_the_residency_map_makes_the_same_plan() -> None:
     residency = used.residency
     consumed = cleanup(used, "w", consume=True)
     assert (consumed.nodes, consumed.edges) == (kept.nodes, kept.edges)
-    assert dict(kept.residency) and not residency  # the pipeline's map is emptied
+    assert len(kept.residency) and not residency  # the pipeline's map is emptied

@@ -90,3 +90,31 @@ def test_cleanup_nodes_per_level_follow_one_per_five_jobs(kit: SimpleNamespace) 
     names = sorted(n.name for n in cw.nodes if n.kind == NodeKind.CLEANUP)
     # the jobs' records are read by the register node on the next level: removed there
     assert names == [f"clean_up_local_level_1_{k}" for k in range(3)] + ["clean_up_local_level_2_0"]
+
+
+def test_a_file_read_by_many_jobs_is_removed_after_each_of_them(kit: SimpleNamespace) -> None:
+    """Past 16 readers a file's readers are kept in a list, not a tuple (the residency
+    table): every one of 40 readers, of a made file and of a raw input, still comes
+    before the cleanup node that removes it."""
+    from planner.model.workflow import Job, Workflow
+
+    readers = 40
+    jobs = (
+        Job(id="S", name="split", uses=(kit.use("f.in"), kit.use("f.x", kit.OUT))),
+        *(
+            Job(
+                id=f"R{i}",
+                name="read",
+                uses=(kit.use("f.in"), kit.use("f.x"), kit.use(f"f.o{i}", kit.OUT)),
+            )
+            for i in range(readers)
+        ),
+    )
+    wf = Workflow(name="fan", jobs=jobs, source="fan.yml")
+    cw = plan(wf, kit.catalogs(["split", "read"], ["f.in"]), PlanOptions(sites=("siteA",)))
+    cleaned = _cleaned(cw)
+    parents = nx.DiGraph(cw.edges).pred
+    for lfn in ("f.x", "f.in"):
+        (url,) = [u for u in cleaned if u.endswith("/" + lfn)]
+        before = set(parents[cleaned[url]])
+        assert {f"read_R{i}" for i in range(readers)} <= before, lfn
