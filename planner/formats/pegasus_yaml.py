@@ -17,8 +17,6 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from catalogs.atomic import atomic_write_text
 from catalogs.errors import WfplanError
 from catalogs.yamlio import json_document, load_yaml, parser_name
@@ -537,6 +535,10 @@ def _inline(key: str, doc: Mapping[str, Any], source: str | None) -> Any:
     raw = doc.get(key)
     if raw is None:
         return None
+    # here, not at the top: only inline catalogs need pydantic's error type, and a plain
+    # workflow is read without importing pydantic
+    from pydantic import ValidationError
+
     reader = _find(_INLINE_READERS[key])
     if reader is None:
         raise UnsupportedFeature(f"inline {key} cannot be read by this build", source=source)
