@@ -38,7 +38,7 @@ UseRecord = tuple[Any, Any, Any, Any, Any, Any, Any]
 Profiles = dict[Namespace, dict[str, str]]
 _FLAG_DEFAULTS = (True, True, False, False)  # stage_out, register_replica, optional, bypass
 _make_job = Job.make
-_make_use = Use._make
+_make_use = Use.make
 EMPTY = "\0no keys\0"  # key and value of the triple standing for a namespace without keys
 
 
@@ -179,7 +179,7 @@ class JobBuilder:
             return None
         if size is not None and size < 0:
             return None
-        use = self.plain_uses[key] = _make_use((lfn, kind, True, True, False, False, size))
+        use = self.plain_uses[key] = _make_use(lfn, kind, True, True, False, False, size)
         return use
 
     def fast_uses(self, records: Sequence[UseRecord]) -> tuple[Use, ...] | None:
@@ -207,7 +207,7 @@ class JobBuilder:
                 kind = LINKS.get(link) if type(link) is str else None
                 if type(lfn) is not str or kind is None or (size and size < 0):
                     return None
-                use = cache[record] = Use(
+                use = cache[record] = _make_use(
                     lfn,
                     kind,
                     True if stage_out is None else stage_out,

@@ -319,7 +319,7 @@ _NOTHING: Mapping[str, Any] = {}
 _NONE: list[Any] = []  # an absent list, never changed
 _INPUT, _OUTPUT = LinkType.INPUT, LinkType.OUTPUT
 _make_job = Job.make
-_make_use = Use._make
+_make_use = Use.make
 _FIRST = itemgetter(0)
 
 
@@ -450,7 +450,7 @@ class _Records:
                 if type(lfn) is not str:
                     return None
                 # sizes are checked whole numbers or None (_file_sizes)
-                use = cache[lfn] = _make_use((lfn, link, True, True, False, False, sizes.get(lfn)))
+                use = cache[lfn] = _make_use(lfn, link, True, True, False, False, sizes.get(lfn))
             built.append(use)
         return tuple(built)
 

@@ -131,6 +131,20 @@ def test_make_builds_what_the_constructor_builds(
     assert replace(made, id="B").inputs == built.inputs
 
 
+@settings(max_examples=100, deadline=None)
+@given(uses=_USES)
+def test_use_make_builds_what_the_constructor_builds(uses: tuple[Use, ...]) -> None:
+    for use in uses:
+        made = Use.make(use.lfn, use.link, False, True, True, False, use.size)
+        built = Use(use.lfn, use.link, False, True, True, False, use.size)
+        assert type(made) is Use and made == built and hash(made) == hash(built)
+        assert {f: getattr(made, f) for f in Use.__slots__} == {
+            f: getattr(built, f) for f in Use.__slots__
+        }
+        with pytest.raises(FrozenInstanceError):
+            made.lfn = "x"  # type: ignore[misc]
+
+
 def test_use_is_a_value_compared_and_hashed_by_its_fields() -> None:
     a = Use("f", LinkType.INPUT, size=3)
     assert a == Use(lfn="f", link=LinkType.INPUT, size=3) and hash(a) == hash(
