@@ -26,7 +26,15 @@ from catalogs.transformation import (
 from planner.errors import FormatError, UnknownProfileNamespace
 from planner.formats._shape import LINKS, NAMESPACES, as_bool
 from planner.formats.records import JobBuilder, JobRecord, UseRecord, Vocabulary
-from planner.model.workflow import Job, LinkType, SubWorkflow, SubWorkflowKind, Use, Workflow
+from planner.model.workflow import (
+    Job,
+    LinkType,
+    SubWorkflow,
+    SubWorkflowKind,
+    Use,
+    Workflow,
+    split_uses,
+)
 
 
 def load(path: str | os.PathLike[str]) -> Workflow:
@@ -148,6 +156,7 @@ class _Parts:
         # <filename> (2.1 file list), <transformation>, <invoke>: nothing to plan from
 
 
+_make_job = Job.make
 _SKIP: UseRecord = (None,) * 7  # a <uses> of the executable itself: not a file the job reads
 _SKIP_USE = object()  # the same, where the plain path looks uses up
 _NOT_PLAIN = object()  # a <uses> the plain path leaves to the builder's checked path
@@ -208,10 +217,12 @@ class _Records:
         profiles = builder.fast_profiles(tuple(triples)) if triples else builder.bare_profiles
         if profiles is None:
             return None
-        return Job(
+        shared = tuple(uses)
+        inputs, outputs = split_uses(shared)
+        return _make_job(
             job_id, name, get("namespace"), get("version"), get("node-label"), arguments,
-            tuple(uses), profiles, streams.get("stdin"), streams.get("stdout"),
-            streams.get("stderr"),
+            shared, profiles, streams.get("stdin"), streams.get("stdout"),
+            streams.get("stderr"), inputs, outputs,
         )  # fmt: skip
 
     def _plain_use(self, element: ET.Element, builder: JobBuilder) -> object:

@@ -17,8 +17,6 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from catalogs.atomic import atomic_write_text
 from catalogs.errors import WfplanError
 from catalogs.yamlio import json_document, load_yaml, parser_name
@@ -33,6 +31,10 @@ from planner.formats.records import (
 )
 from planner.model.base import Namespace
 from planner.model.workflow import (
+    _CHECKPOINT,
+    _INOUT,
+    _INPUT,
+    _OUTPUT,
     Job,
     LinkType,
     SubWorkflow,
@@ -303,8 +305,8 @@ def _plain_job(raw: dict[str, Any], builder: JobBuilder) -> Job | None:
     try:
         words = () if not arguments else tuple(arguments)
         "".join(words)  # TypeError unless every word is a string
-        uses = () if not raw_uses else _plain_uses(raw_uses, builder)
-        if uses is None:
+        split = _NO_USES if not raw_uses else _plain_uses(raw_uses, builder)
+        if split is None:
             return None
         profiles = (
             builder.bare_profiles
@@ -316,10 +318,15 @@ def _plain_job(raw: dict[str, Any], builder: JobBuilder) -> Job | None:
     if profiles is None:
         return None
     namespace, version, node_label, stdin, stdout, stderr = texts
-    return Job(
+    uses, inputs, outputs = split
+    return _make_job(
         job_id, name, namespace, version, node_label, words, uses, profiles,
-        stdin, stdout, stderr,
+        stdin, stdout, stderr, inputs, outputs,
     )  # fmt: skip
+
+
+_make_job = Job.make
+_NO_USES: tuple[tuple[Use, ...], tuple[Use, ...], tuple[Use, ...]] = ((), (), ())
 
 
 _ABSENT = object()
@@ -333,12 +340,16 @@ _LFN_TYPE_SIZE = itemgetter("lfn", "type", "size")
 _LFN_TYPE = itemgetter("lfn", "type")
 
 
-def _plain_uses(raw_uses: list[Any], builder: JobBuilder) -> tuple[Use, ...] | None:
-    """The uses of plain ``{lfn, type[, size]}`` entries, shared between jobs; None if
-    one is not plain."""
+def _plain_uses(
+    raw_uses: list[Any], builder: JobBuilder
+) -> tuple[tuple[Use, ...], tuple[Use, ...], tuple[Use, ...]] | None:
+    """The uses of plain ``{lfn, type[, size]}`` entries, shared between jobs, and those
+    of them the job reads and writes (as :func:`split_uses` splits them); None if one is
+    not plain."""
     cache = builder.plain_uses
     built: list[Use] = []
-    append = built.append
+    inputs: list[Use] = []
+    outputs: list[Use] = []
     for raw in raw_uses:
         if type(raw) is not dict:
             return None
@@ -356,8 +367,16 @@ def _plain_uses(raw_uses: list[Any], builder: JobBuilder) -> tuple[Use, ...] | N
         use = cache.get(key) or builder.plain_use(key)
         if use is None:
             return None
-        append(use)
-    return tuple(built)
+        built.append(use)
+        kind = use.link
+        if kind is _INPUT:
+            inputs.append(use)
+        elif kind is _OUTPUT or kind is _CHECKPOINT:
+            outputs.append(use)
+        elif kind is _INOUT:
+            inputs.append(use)
+            outputs.append(use)
+    return tuple(built), tuple(inputs), tuple(outputs)
 
 
 def _plain_triples(raw: object) -> tuple[Any, ...]:
@@ -516,6 +535,10 @@ def _inline(key: str, doc: Mapping[str, Any], source: str | None) -> Any:
     raw = doc.get(key)
     if raw is None:
         return None
+    # here, not at the top: only inline catalogs need pydantic's error type, and a plain
+    # workflow is read without importing pydantic
+    from pydantic import ValidationError
+
     reader = _find(_INLINE_READERS[key])
     if reader is None:
         raise UnsupportedFeature(f"inline {key} cannot be read by this build", source=source)

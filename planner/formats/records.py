@@ -31,12 +31,14 @@ from typing import Any, NamedTuple
 from planner.errors import FormatError, UnknownProfileNamespace
 from planner.formats._shape import LINKS, NAMESPACES, as_bool, as_size, need_str, scalar_text
 from planner.model.base import Namespace, merge_profiles
-from planner.model.workflow import Job, Use
+from planner.model.workflow import Job, Use, split_uses
 
 # raw values, as the file gave them: Any, since nothing about them is known yet
 UseRecord = tuple[Any, Any, Any, Any, Any, Any, Any]
 Profiles = dict[Namespace, dict[str, str]]
 _FLAG_DEFAULTS = (True, True, False, False)  # stage_out, register_replica, optional, bypass
+_make_job = Job.make
+_make_use = Use.make
 EMPTY = "\0no keys\0"  # key and value of the triple standing for a namespace without keys
 
 
@@ -159,9 +161,10 @@ class JobBuilder:
         profiles = self.fast_profiles(raw_profiles) if raw_profiles else self.bare_profiles
         if uses is None or profiles is None:
             return None
-        return Job(
+        inputs, outputs = split_uses(uses)
+        return _make_job(
             job_id, name, namespace, version, node_label, tuple(arguments), uses, profiles,
-            stdin, stdout, stderr,
+            stdin, stdout, stderr, inputs, outputs,
         )  # fmt: skip
 
     def plain_use(self, key: tuple[Any, Any, Any]) -> Use | None:
@@ -176,7 +179,7 @@ class JobBuilder:
             return None
         if size is not None and size < 0:
             return None
-        use = self.plain_uses[key] = Use(lfn, kind, True, True, False, False, size)
+        use = self.plain_uses[key] = _make_use(lfn, kind, True, True, False, False, size)
         return use
 
     def fast_uses(self, records: Sequence[UseRecord]) -> tuple[Use, ...] | None:
@@ -204,7 +207,7 @@ class JobBuilder:
                 kind = LINKS.get(link) if type(link) is str else None
                 if type(lfn) is not str or kind is None or (size and size < 0):
                     return None
-                use = cache[record] = Use(
+                use = cache[record] = _make_use(
                     lfn,
                     kind,
                     True if stage_out is None else stage_out,

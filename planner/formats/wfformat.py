@@ -15,6 +15,8 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import replace
+from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +105,11 @@ def from_dict(doc: object, source: str | None = None) -> Workflow:
         if (type(t) is dict or isinstance(t, Mapping))
         and t.get("type") in ("transfer", "auxiliary")
     }
-    jobs = tuple(job for job, _, _ in built if job.id not in added)
+    jobs = (
+        tuple(job for job, _, _ in built if job.id not in added)
+        if added
+        else tuple(map(_FIRST, built))
+    )
     if not jobs:
         raise FormatError("workflow has no compute tasks", source=source)
     if added:
@@ -138,21 +144,30 @@ def _edges(
     edges are declared twice), in file order; a reference to a task's name (older files)
     becomes its id."""
     ids = {job.id for job, _, _ in built}
-    by_name: dict[str, str] | None = None
-    edges: dict[tuple[str, str], None] = {}
+    by_name: dict[str, str] = {}
+
+    def known(refs: list[str]) -> list[str]:
+        if not by_name:
+            by_name.update(_ids_by_name(tasks))
+        return [ref if ref in ids else by_name.get(ref, ref) for ref in refs]
+
+    pairs: list[tuple[str, str]] = []
+    append = pairs.append
+    extend = pairs.extend
     for job, parents, children in built:
         job_id = job.id
-        for p in parents:
-            if p not in ids:
-                by_name = _ids_by_name(tasks) if by_name is None else by_name
-                p = by_name.get(p, p)
-            edges[(p, job_id)] = None
-        for c in children:
-            if c not in ids:
-                by_name = _ids_by_name(tasks) if by_name is None else by_name
-                c = by_name.get(c, c)
-            edges[(job_id, c)] = None
-    return edges
+        # one parent or one child is the common case: no set, zip or repeat for it
+        if len(parents) == 1:
+            ref = parents[0]
+            append((ref if ref in ids else known(parents)[0], job_id))
+        elif parents:
+            extend(zip(parents if ids.issuperset(parents) else known(parents), repeat(job_id)))
+        if len(children) == 1:
+            ref = children[0]
+            append((job_id, ref if ref in ids else known(children)[0]))
+        elif children:
+            extend(zip(repeat(job_id), children if ids.issuperset(children) else known(children)))
+    return dict.fromkeys(pairs)
 
 
 def _ids_by_name(tasks: list[Any]) -> dict[str, str]:
@@ -189,6 +204,9 @@ def _splice(edges: dict[tuple[str, str], None], removed: set[str]) -> dict[tuple
 
 
 def _file_sizes(files: list[Any], source: str | None) -> dict[str, int | None]:
+    plain = _plain_file_sizes(files)
+    if plain is not None:
+        return plain
     sizes: dict[str, int | None] = {}
     for k, entry in enumerate(files):
         if type(entry) is dict:  # the common case first: no message strings to format
@@ -206,7 +224,30 @@ def _file_sizes(files: list[Any], source: str | None) -> dict[str, int | None]:
     return sizes
 
 
+_NONE_TYPE = type(None)
+_SIZE_TYPES = frozenset({int, _NONE_TYPE})
+
+
+def _plain_file_sizes(files: list[Any]) -> dict[str, int | None] | None:
+    """The sizes when every entry is a dict with a string ``id`` and an int
+    ``sizeInBytes`` (>= 0) or none, each column read and checked in C; else None (the
+    loop then checks entry by entry)."""
+    if set(map(type, files)) != {dict}:
+        return None
+    names: list[Any] = list(map(dict.get, files, repeat("id")))
+    sizes = list(map(dict.get, files, repeat("sizeInBytes")))
+    if set(map(type, names)) != {str} or not _SIZE_TYPES.issuperset(map(type, sizes)):
+        return None
+    if min(filter(None, sizes), default=0) < 0:
+        return None
+    return dict(zip(names, sizes, strict=True))
+
+
 def _executions(tasks: list[Any], source: str | None) -> dict[str, Mapping[str, Any]]:
+    if tasks and set(map(type, tasks)) == {dict}:
+        ids: list[Any] = list(map(dict.get, tasks, repeat("id")))
+        if set(map(type, ids)) == {str}:  # the common case, in C
+            return dict(zip(ids, tasks, strict=True))
     runs: dict[str, Mapping[str, Any]] = {}
     for k, entry in enumerate(tasks):
         if not isinstance(entry, Mapping) or entry.get("id") is None:
@@ -276,19 +317,20 @@ def _ids(task: Mapping[str, Any], key: str, at: _At, source: str | None) -> list
 
 _NOTHING: Mapping[str, Any] = {}
 _NONE: list[Any] = []  # an absent list, never changed
-
-
-def _listed(value: object) -> object:
-    """A task's list as the plain path takes it: absent is empty; anything else is
-    checked by the caller (and anything not a list declined)."""
-    return _NONE if value is None else value
+_INPUT, _OUTPUT = LinkType.INPUT, LinkType.OUTPUT
+_make_job = Job.make
+_make_use = Use.make
+_FIRST = itemgetter(0)
 
 
 class _Records:
     """Turns 1.5 task entries into records, with their file sizes and execution
     entries (runtime, program, arguments) looked up by id."""
 
-    __slots__ = ("_builder", "_inputs", "_outputs", "_runs", "_sizes", "_source")
+    __slots__ = (
+        "_builder", "_float_runtimes", "_inputs", "_outputs", "_runs", "_runtimes", "_sizes",
+        "_source",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -304,6 +346,10 @@ class _Records:
         # each file's one input use and one output use, by name, shared by every task
         self._inputs: dict[str, Use] = {}
         self._outputs: dict[str, Use] = {}
+        # the profiles of each runtime, by its text (as the record path writes it), and
+        # of each float runtime but zero by its value (no repr per task)
+        self._runtimes: dict[str, Profiles | None] = {}
+        self._float_runtimes: dict[float, Profiles | None] = {}
 
     def plain(self, task: object) -> tuple[Job, list[str], list[str]] | None:
         """A task's job, parents and children, built straight from its entries when
@@ -322,8 +368,13 @@ class _Records:
             return None
         program = command.get("program") or get("category") or get("name")
         words = command.get("arguments") or ()
-        parents = _listed(get("parents"))
-        children = _listed(get("children"))
+        # absent lists are empty; anything else but a list is declined below
+        parents = get("parents")
+        if parents is None:
+            parents = _NONE
+        children = get("children")
+        if children is None:
+            children = _NONE
         if not (
             type(program) is str
             and program
@@ -333,49 +384,74 @@ class _Records:
         ):
             return None
         runtime = run.get("runtimeInSeconds") if "runtimeInSeconds" in run else run.get("runtime")
-        builder = self._builder
         if runtime is None:
-            profiles: Profiles | None = builder.bare_profiles
+            profiles: Profiles | None = self._builder.bare_profiles
+        elif type(runtime) is float and runtime:  # equal floats but 0.0 and -0.0 read alike
+            profiles = self._float_runtimes.get(runtime) or self._runtime_profiles(runtime)
         elif type(runtime) is int or type(runtime) is float:
-            profiles = builder.fast_profiles(("pegasus", "runtime", repr(runtime)))
+            profiles = self._runtime_profiles(runtime)
         else:
             return None
-        inputs = _listed(get("inputFiles"))
-        outputs = _listed(get("outputFiles"))
-        uses = self._plain_uses(inputs, outputs)
+        in_names = get("inputFiles")
+        if in_names is None:
+            in_names = _NONE
+        out_names = get("outputFiles")
+        if out_names is None:
+            out_names = _NONE
+        if type(in_names) is not list or type(out_names) is not list:
+            return None
+        try:
+            # most files were met before: their shared uses, looked up in C
+            found_in: tuple[Any, ...] = tuple(map(self._inputs.get, in_names))
+            found_out: tuple[Any, ...] = tuple(map(self._outputs.get, out_names))
+        except TypeError:  # an unhashable name: left to the checked path
+            return None
+        inputs: tuple[Use, ...] | None = found_in
+        outputs: tuple[Use, ...] | None = found_out
+        if None in found_in:  # a file met for the first time (or a name not a string)
+            inputs = self._new_uses(in_names, found_in, self._inputs, _INPUT)
+        if None in found_out:
+            outputs = self._new_uses(out_names, found_out, self._outputs, _OUTPUT)
         try:
             # TypeError unless every word, parent and child is a string
             "".join(words), "".join(parents), "".join(children)
         except TypeError:
             return None
-        if uses is None or profiles is None:
+        if inputs is None or outputs is None or profiles is None:
             return None
-        job = Job(
-            task_id, program, None, None, None, tuple(words), uses, profiles, None, None, None
-        )
+        job = _make_job(
+            task_id, program, None, None, None, tuple(words), inputs + outputs, profiles,
+            None, None, None, inputs, outputs,
+        )  # fmt: skip
         return job, parents, children
 
-    def _plain_uses(self, inputs: object, outputs: object) -> tuple[Use, ...] | None:
-        """The uses of a task's input and output file names, shared; None unless both
-        are lists of names."""
-        if type(inputs) is not list or type(outputs) is not list:
-            return None
+    def _runtime_profiles(self, runtime: float) -> Profiles | None:
+        """The profiles of a task with this runtime, shared by the tasks whose runtime
+        reads the same (``repr``, as the record path writes it)."""
+        text = repr(runtime)
+        found = self._runtimes.get(text)
+        if found is None:
+            found = self._runtimes[text] = self._builder.fast_profiles(("pegasus", "runtime", text))
+        if type(runtime) is float and runtime and runtime == runtime:  # not 0, -0 or NaN
+            self._float_runtimes[runtime] = found
+        return found
+
+    def _new_uses(
+        self, names: list[Any], found: tuple[Use | None, ...], cache: dict[str, Use], link: LinkType
+    ) -> tuple[Use, ...] | None:
+        """The uses of a list of file names, ``found`` those already in ``cache``: each
+        file's one input (or output) use, shared by every task; None unless every name
+        is a string. All inputs read and all outputs write, so these are also the
+        job's ``inputs`` and ``outputs``."""
         built: list[Use] = []
-        append = built.append
         sizes = self._sizes
-        for names, cache, link in (
-            (inputs, self._inputs, LinkType.INPUT),
-            (outputs, self._outputs, LinkType.OUTPUT),
-        ):
-            get = cache.get
-            for lfn in names:
-                use = get(lfn) if type(lfn) is str else None
-                if use is None:
-                    if type(lfn) is not str:
-                        return None
-                    # sizes are checked whole numbers or None (_file_sizes)
-                    use = cache[lfn] = Use(lfn, link, True, True, False, False, sizes.get(lfn))
-                append(use)
+        for lfn, use in zip(names, found, strict=True):
+            if use is None:
+                if type(lfn) is not str:
+                    return None
+                # sizes are checked whole numbers or None (_file_sizes)
+                use = cache[lfn] = _make_use(lfn, link, True, True, False, False, sizes.get(lfn))
+            built.append(use)
         return tuple(built)
 
     def task(self, index: int, task: object) -> Task:

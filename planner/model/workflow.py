@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from operator import attrgetter
 
 from catalogs.replica import ReplicaCatalog
 from catalogs.transformation import TransformationCatalog
@@ -34,10 +35,19 @@ _INPUT, _OUTPUT, _INOUT, _CHECKPOINT = (
 READ_LINKS = frozenset({LinkType.INPUT, LinkType.INOUT})
 WRITE_LINKS = frozenset({LinkType.OUTPUT, LinkType.INOUT, LinkType.CHECKPOINT})
 
+# how a frozen dataclass fills its own fields (the generated __init__ does the same)
+_set = object.__setattr__
+_ID = attrgetter("id")
+
 
 @dataclass(frozen=True, slots=True)
 class Use:
-    """One file a job uses. Missing stage_out/register_replica mean True, as in Pegasus."""
+    """One file a job uses. Missing stage_out/register_replica mean True, as in Pegasus.
+
+    A frozen slotted dataclass, not a NamedTuple: the passes read its fields millions of
+    times, and a slot is read by a specialised instruction, a NamedTuple field through a
+    descriptor call (about twice the instructions). Readers build it with :meth:`make`.
+    """
 
     lfn: str
     link: LinkType
@@ -46,6 +56,23 @@ class Use:
     optional: bool = False
     bypass: bool = False
     size: int | None = None
+
+    @classmethod
+    def make(
+        cls,
+        lfn: str,
+        link: LinkType,
+        stage_out: bool,
+        register_replica: bool,
+        optional: bool,
+        bypass: bool,
+        size: int | None,
+    ) -> Use:
+        """``Use(...)`` of checked values, every field positional, for about a third of
+        its instructions (see :meth:`Job.make`)."""
+        use = _UseFields(lfn, link, stage_out, register_replica, optional, bypass, size)
+        use.__class__ = cls  # type: ignore[assignment]  # a Use from here on
+        return use  # type: ignore[return-value]
 
     # Identity tests (members are singletons), a little cheaper than a set lookup; these
     # are asked millions of times per plan.
@@ -58,6 +85,53 @@ class Use:
     def is_output(self) -> bool:
         link = self.link
         return link is _OUTPUT or link is _INOUT or link is _CHECKPOINT
+
+
+class _UseFields:
+    """A :class:`Use` being built by :meth:`Use.make` (see :class:`_JobFields`)."""
+
+    __slots__ = Use.__slots__
+
+    def __init__(
+        self,
+        lfn: str,
+        link: LinkType,
+        stage_out: bool,
+        register_replica: bool,
+        optional: bool,
+        bypass: bool,
+        size: int | None,
+    ) -> None:
+        self.lfn = lfn
+        self.link = link
+        self.stage_out = stage_out
+        self.register_replica = register_replica
+        self.optional = optional
+        self.bypass = bypass
+        self.size = size
+
+
+def split_uses(uses: tuple[Use, ...]) -> tuple[tuple[Use, ...], tuple[Use, ...]]:
+    """The uses a job reads and those it writes (``Job.inputs``, ``Job.outputs``), each in
+    ``uses`` order.
+
+    >>> a, b = Use("a", LinkType.INPUT), Use("b", LinkType.INOUT)
+    >>> split_uses((a, b)) == ((a, b), (b,))
+    True
+    """
+    inputs: list[Use] = []
+    outputs: list[Use] = []
+    for use in uses:
+        # by identity, not through READ_LINKS: a str Enum hashes in Python, not in C
+        link = use.link
+        if link is _INPUT:
+            inputs.append(use)
+        elif link is _OUTPUT or link is _CHECKPOINT:
+            outputs.append(use)
+        elif link is _INOUT:
+            inputs.append(use)
+            outputs.append(use)
+    return tuple(inputs), tuple(outputs)
 
 
 def transformation_key(namespace: str | None, name: str, version: str | None) -> str:
@@ -91,13 +165,85 @@ class Job:
 
     def __post_init__(self) -> None:
         # The one sanctioned way for a frozen dataclass to fill a field it derives.
-        uses = self.uses
-        object.__setattr__(self, "inputs", tuple(u for u in uses if u.link in READ_LINKS))
-        object.__setattr__(self, "outputs", tuple(u for u in uses if u.link in WRITE_LINKS))
+        inputs, outputs = split_uses(self.uses)
+        _set(self, "inputs", inputs)
+        _set(self, "outputs", outputs)
+
+    @classmethod
+    def make(
+        cls,
+        id: str,
+        name: str,
+        namespace: str | None,
+        version: str | None,
+        node_label: str | None,
+        arguments: tuple[str, ...],
+        uses: tuple[Use, ...],
+        profiles: Profiles,
+        stdin: str | None,
+        stdout: str | None,
+        stderr: str | None,
+        inputs: tuple[Use, ...],
+        outputs: tuple[Use, ...],
+    ) -> Job:
+        """The job of values a reader has checked, every field positional, with its
+        ``inputs`` and ``outputs`` as :func:`split_uses` gives them (a reader splits the
+        uses in the loop that builds them). Equal to ``Job(...)`` of the same values.
+
+        ``Job(...)`` sets its 13 fields through ``object.__setattr__`` (a frozen
+        dataclass must), about 1,000 instructions each; here they are stored into a
+        :class:`_JobFields`, which has Job's slots and no frozen ``__setattr__``, and
+        the finished object then becomes the Job it is (Python allows ``__class__``
+        assignment between classes of one layout): a quarter of the instructions.
+        """
+        job = _JobFields(
+            id, name, namespace, version, node_label, arguments, uses, profiles,
+            stdin, stdout, stderr, inputs, outputs,
+        )  # fmt: skip
+        job.__class__ = cls  # type: ignore[assignment]  # a Job from here on
+        return job  # type: ignore[return-value]
 
     @property
     def transformation(self) -> str:
         return transformation_key(self.namespace, self.name, self.version)
+
+
+class _JobFields:
+    """A :class:`Job` being built by :meth:`Job.make`: Job's slots (so the same memory
+    layout), filled by plain attribute stores, before it becomes a Job. Never seen
+    anywhere else."""
+
+    __slots__ = Job.__slots__
+
+    def __init__(
+        self,
+        id: str,
+        name: str,
+        namespace: str | None,
+        version: str | None,
+        node_label: str | None,
+        arguments: tuple[str, ...],
+        uses: tuple[Use, ...],
+        profiles: Profiles,
+        stdin: str | None,
+        stdout: str | None,
+        stderr: str | None,
+        inputs: tuple[Use, ...],
+        outputs: tuple[Use, ...],
+    ) -> None:
+        self.id = id
+        self.name = name
+        self.namespace = namespace
+        self.version = version
+        self.node_label = node_label
+        self.arguments = arguments
+        self.uses = uses
+        self.profiles = profiles
+        self.stdin = stdin
+        self.stdout = stdout
+        self.stderr = stderr
+        self.inputs = inputs
+        self.outputs = outputs
 
 
 class SubWorkflowKind(str, Enum):
@@ -127,11 +273,11 @@ class SubWorkflow:
 
     @property
     def inputs(self) -> tuple[Use, ...]:
-        return tuple(u for u in self.uses if u.link in READ_LINKS)
+        return split_uses(self.uses)[0]
 
     @property
     def outputs(self) -> tuple[Use, ...]:
-        return tuple(u for u in self.uses if u.link in WRITE_LINKS)
+        return split_uses(self.uses)[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,8 +308,11 @@ class Workflow:
     job_by_id: dict[str, Job] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        index: dict[str, Job] = {}
-        setdefault = index.setdefault
-        for job in self.jobs:
-            setdefault(job.id, job)
-        object.__setattr__(self, "job_by_id", index)
+        jobs = self.jobs
+        index = dict(zip(map(_ID, jobs), jobs, strict=True))  # in C; the last repeat wins
+        if len(index) != len(jobs):  # ids repeat: the first one wins, in its place
+            index = {}
+            setdefault = index.setdefault
+            for job in jobs:
+                setdefault(job.id, job)
+        _set(self, "job_by_id", index)

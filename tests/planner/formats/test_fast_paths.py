@@ -121,6 +121,7 @@ def _fast_or_checked(builder: JobBuilder, record: JobRecord) -> Job | None:
         except WfplanError:
             raise AssertionError(f"fast path accepted what the checked path refuses: {record}")
         assert built == checked
+        assert (built.inputs, built.outputs) == (checked.inputs, checked.outputs)
     return built
 
 

@@ -37,3 +37,21 @@ def test_yaml_written_by_extension_reads_back(tmp_path: Path) -> None:
     wf.add_job("t", inputs=["a"], outputs=["b"])
     dump_workflow(wf.build(), tmp_path / "w.yaml")
     assert load_workflow(tmp_path / "w.yaml").jobs == wf.build().jobs
+
+
+def test_reading_a_workflow_imports_no_pydantic(tmp_path: Path) -> None:
+    """pydantic's import costs a fresh process tens of milliseconds; a workflow without
+    inline catalogs needs none of it (its error type is imported where it is caught)."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "wf.yml"
+    path.write_text('pegasus: "5.0"\nname: w\njobs:\n  - {type: job, id: A, name: t}\n')
+    code = (
+        "import sys\nfrom planner.formats import load_workflow\n"
+        f"assert load_workflow({str(path)!r}).jobs[0].id == 'A'\n"
+        "import planner.formats.dax, planner.formats.wfformat\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'pydantic'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -5,9 +5,19 @@ from __future__ import annotations
 from dataclasses import FrozenInstanceError, fields, replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from planner.model.concrete import Node, NodeKind
-from planner.model.workflow import Job, LinkType, Use, Workflow
+from planner.model.workflow import (
+    READ_LINKS,
+    WRITE_LINKS,
+    Job,
+    LinkType,
+    Use,
+    Workflow,
+    split_uses,
+)
 
 
 def _job() -> Job:
@@ -84,3 +94,61 @@ def test_plan_values_have_no_instance_dict() -> None:
     node = Node(name="n", kind=NodeKind.COMPUTE, site="s", level=1)
     for value in (_job(), Use(lfn="a", link=LinkType.INPUT), Workflow(name="w", jobs=()), node):
         assert not hasattr(value, "__dict__")
+
+
+_LINKS = st.sampled_from(list(LinkType))
+_USES = st.lists(
+    st.builds(
+        Use, lfn=st.sampled_from(["a", "b", "c"]), link=_LINKS, size=st.none() | st.integers(0, 9)
+    ),
+    max_size=6,
+).map(tuple)
+
+
+@settings(max_examples=200, deadline=None)
+@given(uses=_USES)
+def test_split_uses_keeps_the_link_kinds_in_order(uses: tuple[Use, ...]) -> None:
+    inputs, outputs = split_uses(uses)
+    assert inputs == tuple(u for u in uses if u.link in READ_LINKS)
+    assert outputs == tuple(u for u in uses if u.link in WRITE_LINKS)
+
+
+@settings(max_examples=200, deadline=None)
+@given(uses=_USES, label=st.none() | st.just("L"), stdout=st.none() | st.just("o"))
+def test_make_builds_what_the_constructor_builds(
+    uses: tuple[Use, ...], label: str | None, stdout: str | None
+) -> None:
+    """Every field, the derived views included (they take no part in ``==``)."""
+    values = ("A", "t", "ns", None, label, ("-i", "a"), uses, {}, None, stdout, "e")
+    made = Job.make(*values, *split_uses(uses))
+    built = Job(*values)
+    assert type(made) is Job
+    assert {f: getattr(made, f) for f in Job.__slots__} == {
+        f: getattr(built, f) for f in Job.__slots__
+    }
+    with pytest.raises(FrozenInstanceError):
+        made.id = "B"  # type: ignore[misc]
+    assert replace(made, id="B").inputs == built.inputs
+
+
+@settings(max_examples=100, deadline=None)
+@given(uses=_USES)
+def test_use_make_builds_what_the_constructor_builds(uses: tuple[Use, ...]) -> None:
+    for use in uses:
+        made = Use.make(use.lfn, use.link, False, True, True, False, use.size)
+        built = Use(use.lfn, use.link, False, True, True, False, use.size)
+        assert type(made) is Use and made == built and hash(made) == hash(built)
+        assert {f: getattr(made, f) for f in Use.__slots__} == {
+            f: getattr(built, f) for f in Use.__slots__
+        }
+        with pytest.raises(FrozenInstanceError):
+            made.lfn = "x"  # type: ignore[misc]
+
+
+def test_use_is_a_value_compared_and_hashed_by_its_fields() -> None:
+    a = Use("f", LinkType.INPUT, size=3)
+    assert a == Use(lfn="f", link=LinkType.INPUT, size=3) and hash(a) == hash(
+        Use("f", LinkType.INPUT, size=3)
+    )
+    assert a != Use("f", LinkType.OUTPUT, size=3) and a.is_input and not a.is_output
+    assert (a.stage_out, a.register_replica, a.optional, a.bypass) == (True, True, False, False)
