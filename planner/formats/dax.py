@@ -28,7 +28,6 @@ from planner.formats._shape import LINKS, NAMESPACES, as_bool
 from planner.formats.records import JobBuilder, JobRecord, UseRecord, Vocabulary
 from planner.model.workflow import (
     Job,
-    LinkType,
     SubWorkflow,
     SubWorkflowKind,
     Use,
@@ -512,4 +511,4 @@ def _executable(element: ET.Element, source: str | None) -> Transformation:
     )
 
 
-__all__ = ["LinkType", "load", "loads"]
+__all__ = ["load", "loads"]

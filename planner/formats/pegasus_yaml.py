@@ -31,16 +31,13 @@ from planner.formats.records import (
 )
 from planner.model.base import Namespace
 from planner.model.workflow import (
-    _CHECKPOINT,
-    _INOUT,
-    _INPUT,
-    _OUTPUT,
     Job,
     LinkType,
     SubWorkflow,
     SubWorkflowKind,
     Use,
     Workflow,
+    split_uses,
 )
 
 PEGASUS_VERSION = "5.0"
@@ -348,8 +345,6 @@ def _plain_uses(
     not plain."""
     cache = builder.plain_uses
     built: list[Use] = []
-    inputs: list[Use] = []
-    outputs: list[Use] = []
     for raw in raw_uses:
         if type(raw) is not dict:
             return None
@@ -368,15 +363,8 @@ def _plain_uses(
         if use is None:
             return None
         built.append(use)
-        kind = use.link
-        if kind is _INPUT:
-            inputs.append(use)
-        elif kind is _OUTPUT or kind is _CHECKPOINT:
-            outputs.append(use)
-        elif kind is _INOUT:
-            inputs.append(use)
-            outputs.append(use)
-    return tuple(built), tuple(inputs), tuple(outputs)
+    uses = tuple(built)
+    return (uses, *split_uses(uses))
 
 
 def _plain_triples(raw: object) -> tuple[Any, ...]:

@@ -225,6 +225,13 @@ def _file_sizes(files: list[Any], source: str | None) -> dict[str, int | None]:
 
 
 _NONE_TYPE = type(None)
+
+
+def _or_none_list(value: Any) -> Any:
+    """``value``, or the empty list when it is absent (None): a task's lists may be left out."""
+    return _NONE if value is None else value
+
+
 _SIZE_TYPES = frozenset({int, _NONE_TYPE})
 
 
@@ -369,12 +376,8 @@ class _Records:
         program = command.get("program") or get("category") or get("name")
         words = command.get("arguments") or ()
         # absent lists are empty; anything else but a list is declined below
-        parents = get("parents")
-        if parents is None:
-            parents = _NONE
-        children = get("children")
-        if children is None:
-            children = _NONE
+        parents = _or_none_list(get("parents"))
+        children = _or_none_list(get("children"))
         if not (
             type(program) is str
             and program
@@ -392,12 +395,8 @@ class _Records:
             profiles = self._runtime_profiles(runtime)
         else:
             return None
-        in_names = get("inputFiles")
-        if in_names is None:
-            in_names = _NONE
-        out_names = get("outputFiles")
-        if out_names is None:
-            out_names = _NONE
+        in_names = _or_none_list(get("inputFiles"))
+        out_names = _or_none_list(get("outputFiles"))
         if type(in_names) is not list or type(out_names) is not list:
             return None
         try:

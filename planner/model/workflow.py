@@ -7,9 +7,11 @@ its path relative to the job's working directory at run time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, make_dataclass
 from enum import Enum
 from operator import attrgetter
+from typing import Any, ClassVar, TypeVar
 
 from catalogs.replica import ReplicaCatalog
 from catalogs.transformation import TransformationCatalog
@@ -38,6 +40,7 @@ WRITE_LINKS = frozenset({LinkType.OUTPUT, LinkType.INOUT, LinkType.CHECKPOINT})
 # how a frozen dataclass fills its own fields (the generated __init__ does the same)
 _set = object.__setattr__
 _ID = attrgetter("id")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,22 +60,9 @@ class Use:
     bypass: bool = False
     size: int | None = None
 
-    @classmethod
-    def make(
-        cls,
-        lfn: str,
-        link: LinkType,
-        stage_out: bool,
-        register_replica: bool,
-        optional: bool,
-        bypass: bool,
-        size: int | None,
-    ) -> Use:
-        """``Use(...)`` of checked values, every field positional, for about a third of
-        its instructions (see :meth:`Job.make`)."""
-        use = _UseFields(lfn, link, stage_out, register_replica, optional, bypass, size)
-        use.__class__ = cls  # type: ignore[assignment]  # a Use from here on
-        return use  # type: ignore[return-value]
+    # ``Use(...)`` of checked values, every field positional, for about a third of its
+    # instructions (see ``Job.make``); set below the class
+    make: ClassVar[Callable[..., Use]]
 
     # Identity tests (members are singletons), a little cheaper than a set lookup; these
     # are asked millions of times per plan.
@@ -87,28 +77,33 @@ class Use:
         return link is _OUTPUT or link is _INOUT or link is _CHECKPOINT
 
 
-class _UseFields:
-    """A :class:`Use` being built by :meth:`Use.make` (see :class:`_JobFields`)."""
+def _twin(cls: type, name: str) -> type:
+    """A class of ``cls``'s fields in ``cls``'s slot order (so the same memory layout),
+    made by ``dataclasses`` with a plain ``__init__`` that stores each field, not frozen:
+    what ``make`` builds and then turns into a ``cls`` (Python allows ``__class__``
+    assignment between classes of one layout). Never seen anywhere else."""
+    twin = make_dataclass(name, [(f.name, f.type) for f in fields(cls)], slots=True)
+    if getattr(twin, "__slots__", None) != getattr(cls, "__slots__", ()):
+        raise TypeError(f"{name} must have {cls.__name__}'s memory layout")
+    return twin
 
-    __slots__ = Use.__slots__
 
-    def __init__(
-        self,
-        lfn: str,
-        link: LinkType,
-        stage_out: bool,
-        register_replica: bool,
-        optional: bool,
-        bypass: bool,
-        size: int | None,
-    ) -> None:
-        self.lfn = lfn
-        self.link = link
-        self.stage_out = stage_out
-        self.register_replica = register_replica
-        self.optional = optional
-        self.bypass = bypass
-        self.size = size
+def _maker(cls: type[T], twin: type) -> Callable[..., T]:
+    """``cls``'s fast constructor: ``cls(...)`` of a frozen dataclass sets each field
+    through ``object.__setattr__`` (about 1,000 instructions a field); this stores them
+    into ``twin`` (see :func:`_twin`), which then becomes the ``cls`` it is: about a
+    quarter of the instructions, and no frozen object is ever written to."""
+
+    def make(*values: Any) -> T:
+        made = twin(*values)
+        made.__class__ = cls
+        return made
+
+    return make
+
+
+_UseFields = _twin(Use, "_UseFields")
+Use.make = staticmethod(_maker(Use, _UseFields))
 
 
 def split_uses(uses: tuple[Use, ...]) -> tuple[tuple[Use, ...], tuple[Use, ...]]:
@@ -169,81 +164,19 @@ class Job:
         _set(self, "inputs", inputs)
         _set(self, "outputs", outputs)
 
-    @classmethod
-    def make(
-        cls,
-        id: str,
-        name: str,
-        namespace: str | None,
-        version: str | None,
-        node_label: str | None,
-        arguments: tuple[str, ...],
-        uses: tuple[Use, ...],
-        profiles: Profiles,
-        stdin: str | None,
-        stdout: str | None,
-        stderr: str | None,
-        inputs: tuple[Use, ...],
-        outputs: tuple[Use, ...],
-    ) -> Job:
-        """The job of values a reader has checked, every field positional, with its
-        ``inputs`` and ``outputs`` as :func:`split_uses` gives them (a reader splits the
-        uses in the loop that builds them). Equal to ``Job(...)`` of the same values.
-
-        ``Job(...)`` sets its 13 fields through ``object.__setattr__`` (a frozen
-        dataclass must), about 1,000 instructions each; here they are stored into a
-        :class:`_JobFields`, which has Job's slots and no frozen ``__setattr__``, and
-        the finished object then becomes the Job it is (Python allows ``__class__``
-        assignment between classes of one layout): a quarter of the instructions.
-        """
-        job = _JobFields(
-            id, name, namespace, version, node_label, arguments, uses, profiles,
-            stdin, stdout, stderr, inputs, outputs,
-        )  # fmt: skip
-        job.__class__ = cls  # type: ignore[assignment]  # a Job from here on
-        return job  # type: ignore[return-value]
+    # The job of values a reader has checked, every field positional in declaration
+    # order, with its ``inputs`` and ``outputs`` as ``split_uses`` gives them (a reader
+    # splits the uses in the loop that builds them); equal to ``Job(...)`` of the same
+    # values. Set below the class (see ``_maker``).
+    make: ClassVar[Callable[..., Job]]
 
     @property
     def transformation(self) -> str:
         return transformation_key(self.namespace, self.name, self.version)
 
 
-class _JobFields:
-    """A :class:`Job` being built by :meth:`Job.make`: Job's slots (so the same memory
-    layout), filled by plain attribute stores, before it becomes a Job. Never seen
-    anywhere else."""
-
-    __slots__ = Job.__slots__
-
-    def __init__(
-        self,
-        id: str,
-        name: str,
-        namespace: str | None,
-        version: str | None,
-        node_label: str | None,
-        arguments: tuple[str, ...],
-        uses: tuple[Use, ...],
-        profiles: Profiles,
-        stdin: str | None,
-        stdout: str | None,
-        stderr: str | None,
-        inputs: tuple[Use, ...],
-        outputs: tuple[Use, ...],
-    ) -> None:
-        self.id = id
-        self.name = name
-        self.namespace = namespace
-        self.version = version
-        self.node_label = node_label
-        self.arguments = arguments
-        self.uses = uses
-        self.profiles = profiles
-        self.stdin = stdin
-        self.stdout = stdout
-        self.stderr = stderr
-        self.inputs = inputs
-        self.outputs = outputs
+_JobFields = _twin(Job, "_JobFields")
+Job.make = staticmethod(_maker(Job, _JobFields))
 
 
 class SubWorkflowKind(str, Enum):
