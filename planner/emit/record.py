@@ -695,16 +695,8 @@ class _Encoder(_PerKind):
             if not before or not _identical(tx, before[3]):
                 parts.append(inherited("t", tx, ref))
         jobs = node.jobs
-        if len(jobs) == 1 and type(jobs[0]) is str:  # most nodes: one job
-            parts.append(f',"j":[{self._job.code(jobs[0])}]')
-        elif jobs:
-            coded = []
-            for job in jobs:
-                if type(job) is str:
-                    coded.append(self._job.code(job))
-                else:
-                    coded.append(_literal(job))
-            parts.append(f',"j":[{",".join(coded)}]')
+        if jobs:
+            parts.append(self._jobs_field(jobs))
         lfns: Sequence[str] | Mapping[str, int] = ()
         tasks = node.tasks
         if tasks and (node.files or node.inputs or node.outputs):
@@ -723,19 +715,10 @@ class _Encoder(_PerKind):
                 [self.task(t, j, lfns) for t, j in zip(tasks, own, strict=False)]
             )
             parts.append(f',"x":[{coded_tasks}]')
-        dc, staging, wd, reasons = (
-            node.data_configuration,
-            node.staging_site,
-            node.working_dir,
-            node.reasons,
-        )
-        tail = (dc, staging, wd, reasons)
+        tail = (node.data_configuration, node.staging_site, node.working_dir, node.reasons)
         if tail != self._tail:
             self._tail = tail
-            parts.append(inherited("c", DC_NAMES.get(dc), ref))
-            parts.append(inherited("g", staging, ref))
-            parts.append(inherited("w", wd, ref))
-            parts.append(inherited("y", reasons, lambda texts: _refs(ref, texts)))
+            parts.append(self._tail_fields(tail))
         if self._decisions:  # without any, every node's "d" is the null it starts as
             parts.append(inherited("d", [self._decisions.get(j) for j in jobs], self.decided))
         profiles = self.profiles(node.profiles)
@@ -743,6 +726,26 @@ class _Encoder(_PerKind):
             parts.append(f',"p":{profiles}')
         parts.append("}\n")
         return "".join(parts)
+
+    def _jobs_field(self, jobs: Sequence[Any]) -> str:
+        """The ``j`` field of a node's (non-empty) jobs."""
+        if len(jobs) == 1 and type(jobs[0]) is str:  # most nodes: one job
+            return f',"j":[{self._job.code(jobs[0])}]'
+        code = self._job.code
+        coded = [code(job) if type(job) is str else _literal(job) for job in jobs]
+        return f',"j":[{",".join(coded)}]'
+
+    def _tail_fields(self, tail: tuple[Any, Any, Any, Any]) -> str:
+        """The ``c``, ``g``, ``w`` and ``y`` fields of a line whose (data configuration,
+        staging site, working directory, reasons) differ from the previous line's."""
+        dc, staging, wd, reasons = tail
+        inherited, ref = self.inherited, self.table.ref
+        return (
+            inherited("c", DC_NAMES.get(dc), ref)
+            + inherited("g", staging, ref)
+            + inherited("w", wd, ref)
+            + inherited("y", reasons, lambda texts: _refs(ref, texts))
+        )
 
     def decided(self, decided: list[Any]) -> str:
         """The ``d`` field: per job, its recorded lines as refs, or null; null if none."""

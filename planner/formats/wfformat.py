@@ -324,6 +324,7 @@ def _ids(task: Mapping[str, Any], key: str, at: _At, source: str | None) -> list
 
 _NOTHING: Mapping[str, Any] = {}
 _NONE: list[Any] = []  # an absent list, never changed
+_NOT_PLAIN = object()  # a value the plain path declines (None means a failed profile)
 _INPUT, _OUTPUT = LinkType.INPUT, LinkType.OUTPUT
 _make_job = Job.make
 _make_use = Use.make
@@ -386,14 +387,8 @@ class _Records:
             and type(children) is list
         ):
             return None
-        runtime = run.get("runtimeInSeconds") if "runtimeInSeconds" in run else run.get("runtime")
-        if runtime is None:
-            profiles: Profiles | None = self._builder.bare_profiles
-        elif type(runtime) is float and runtime:  # equal floats but 0.0 and -0.0 read alike
-            profiles = self._float_runtimes.get(runtime) or self._runtime_profiles(runtime)
-        elif type(runtime) is int or type(runtime) is float:
-            profiles = self._runtime_profiles(runtime)
-        else:
+        profiles = self._plain_profiles(run)
+        if profiles is _NOT_PLAIN:
             return None
         in_names = _or_none_list(get("inputFiles"))
         out_names = _or_none_list(get("outputFiles"))
@@ -423,6 +418,18 @@ class _Records:
             None, None, None, inputs, outputs,
         )  # fmt: skip
         return job, parents, children
+
+    def _plain_profiles(self, run: Mapping[str, Any]) -> Any:
+        """The profiles of a task whose execution entry is ``run``: its runtime's, the
+        bare ones without a runtime, ``_NOT_PLAIN`` for a runtime that is not a number."""
+        runtime = run.get("runtimeInSeconds") if "runtimeInSeconds" in run else run.get("runtime")
+        if runtime is None:
+            return self._builder.bare_profiles
+        if type(runtime) is float and runtime:  # equal floats but 0.0 and -0.0 read alike
+            return self._float_runtimes.get(runtime) or self._runtime_profiles(runtime)
+        if type(runtime) is int or type(runtime) is float:
+            return self._runtime_profiles(runtime)
+        return _NOT_PLAIN
 
     def _runtime_profiles(self, runtime: float) -> Profiles | None:
         """The profiles of a task with this runtime, shared by the tasks whose runtime
