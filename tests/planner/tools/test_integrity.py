@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from catalogs.replica_sqlite import SQLiteReplicaCatalog
 from planner.tools import cluster, integrity, register, transfer
 from planner.tools.integrity import read_record, write_record
+from tests.planner.tools.fsprobe import xattrs_work
 
 
 def _sha(data: bytes) -> str:
@@ -314,20 +315,8 @@ def hashes(monkeypatch) -> list[Path]:
     return seen
 
 
-def _xattrs(tmp: Path) -> bool:
-    probe = tmp / ".xattr-probe"
-    probe.write_bytes(b"")
-    try:
-        os.setxattr(probe, "user.probe", b"1")
-    except OSError:
-        return False
-    finally:
-        probe.unlink()
-    return True
-
-
 def test_readers_of_one_unchanged_file_hash_it_once(tmp_path: Path, hashes: list[Path]):
-    if not _xattrs(tmp_path):
+    if not xattrs_work(tmp_path):
         pytest.skip("no extended attributes on this file system")
     f = _aged(tmp_path / "p.fits", b"projected")
     write_record(tmp_path / "prod.meta", {"p.fits": _sha(b"projected")})
@@ -427,7 +416,7 @@ def test_a_job_stamps_what_it_made_so_its_readers_do_not_hash_it(
 ):
     """The record's hash is the only one: the next job reads the file without hashing it,
     even when it starts within 0.1 s of the file's last write."""
-    if not _xattrs(tmp_path):
+    if not xattrs_work(tmp_path):
         pytest.skip("no extended attributes on this file system")
     f = _backdated(tmp_path / "p.fits", b"projected", 20_000_000)  # 20 ms: past a tick
     cluster.record_outputs({"file": "prod.meta", "lfns": ["p.fits"]}, tmp_path)
@@ -439,7 +428,7 @@ def test_a_job_stamps_what_it_made_so_its_readers_do_not_hash_it(
 
 
 def test_a_write_after_the_producer_hashed_is_caught(tmp_path: Path, hashes: list[Path]):
-    if not _xattrs(tmp_path):
+    if not xattrs_work(tmp_path):
         pytest.skip("no extended attributes on this file system")
     f = _backdated(tmp_path / "p.fits", b"projected", 20_000_000)
     assert integrity.sha256_made(f) == _sha(b"projected")
@@ -453,7 +442,7 @@ def test_a_file_made_in_the_producers_clock_tick_is_not_stamped(tmp_path: Path, 
     """When the file system's clock is not past the last write when the producer starts
     hashing (here: the last write dated ahead), a later write might keep the mtime: no
     stamp, no placeholder left, and every reader hashes."""
-    if not _xattrs(tmp_path):
+    if not xattrs_work(tmp_path):
         pytest.skip("no extended attributes on this file system")
     f = _backdated(tmp_path / "p.fits", b"projected", -10_000_000_000)
     assert integrity.sha256_made(f) == _sha(b"projected")

@@ -12,29 +12,18 @@ from pathlib import Path
 import pytest
 
 from planner.tools import integrity, transfer
+from tests.planner.tools.fsprobe import xattrs_work
 
 
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _xattrs(tmp: Path) -> bool:
-    probe = tmp / ".xattr-probe"
-    probe.write_bytes(b"")
-    try:
-        os.setxattr(probe, "user.probe", b"1")
-    except OSError:
-        return False
-    finally:
-        probe.unlink()
-    return True
-
-
 @pytest.fixture
 def made(tmp_path: Path) -> Path:
     """A scratch directory holding mosaic.fits as its producer left it: hashed for its
     checksum record (prod.meta) and stamped."""
-    if not _xattrs(tmp_path):
+    if not xattrs_work(tmp_path):
         pytest.skip("no extended attributes on this file system")
     scratch = tmp_path / "scratch"
     scratch.mkdir()
