@@ -227,11 +227,6 @@ def _file_sizes(files: list[Any], source: str | None) -> dict[str, int | None]:
 _NONE_TYPE = type(None)
 
 
-def _or_none_list(value: Any) -> Any:
-    """``value``, or the empty list when it is absent (None): a task's lists may be left out."""
-    return _NONE if value is None else value
-
-
 _SIZE_TYPES = frozenset({int, _NONE_TYPE})
 
 
@@ -329,6 +324,11 @@ _INPUT, _OUTPUT = LinkType.INPUT, LinkType.OUTPUT
 _make_job = Job.make
 _make_use = Use.make
 _FIRST = itemgetter(0)
+
+
+def _or_none_list(value: Any) -> Any:
+    """``value``, or the empty list when it is absent (None): a task's lists may be left out."""
+    return _NONE if value is None else value
 
 
 class _Records:
